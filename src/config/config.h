@@ -1,0 +1,120 @@
+/*
+ * config.h - the YAML configuration as an immutable, validated snapshot.
+ *
+ * config_load() parses one YAML file with libfyaml, checks every key and value
+ * against the schema (unknown keys are errors), and returns a snapshot that is
+ * never modified afterwards. Errors name the place: "FILE:LINE:COL: message",
+ * with LINE and COL counted from 1, pointing at the offending key or value.
+ *
+ * Snapshots are reference counted so that a reload (SIGHUP) can swap in a new
+ * one while requests still use the old: config_current_get() hands out a
+ * reference; config_unref() drops it; the last reference frees the snapshot.
+ *
+ * Sections (docs/config.md is the user's manual):
+ *   version: 1                          required, must be 1
+ *   server:  listen, max_body_bytes, max_connections, request_timeout,
+ *            shutdown_timeout, form_redirect_hosts
+ *   store:   synchronous (full|normal), busy_timeout, group_commit_max
+ *   intake:  freemail: {add: [...], remove: [...]}
+ *   teams:   [{id, name, manager}]
+ *   reps:    [{id, name, email, phone, slack, team, timezone, active,
+ *              languages, skills, weight, capacity}]
+ * Sizes accept a number of bytes or a suffix (KiB, MiB, GiB, KB, MB, GB);
+ * durations a number of seconds or a suffix (ms, s, m, h, d).
+ */
+#ifndef BT_CONFIG_H
+#define BT_CONFIG_H
+
+#include "util/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct freemail_set;
+
+enum config_sync { CONFIG_SYNC_FULL, CONFIG_SYNC_NORMAL };
+
+struct config_team {
+    const char *id;
+    const char *name;
+    const char *manager; /* a rep id, or NULL */
+};
+
+struct config_rep {
+    const char *id; /* [a-z0-9][a-z0-9_.-]*, at most 64 characters, unique */
+    const char *name;
+    const char *email; /* lower-cased, or NULL */
+    const char *phone;
+    const char *slack;
+    const char *team;     /* an id from teams, or NULL */
+    const char *timezone; /* IANA name, checked against the zoneinfo database; default "UTC" */
+    bool active;          /* default true */
+    const char **languages;
+    size_t n_languages;
+    const char **skills;
+    size_t n_skills;
+    double weight;     /* > 0, default 1 */
+    int64_t capacity;  /* max open assignments; -1 = unlimited (default) */
+};
+
+struct config {
+    const char *path;    /* as given to config_load */
+    char version[17];    /* 16 hex digits of the SHA-256 of the file's bytes */
+
+    /* server */
+    const char *listen;          /* default "127.0.0.1:8080" */
+    size_t max_body_bytes;       /* default 1 MiB; 1 KiB .. 64 MiB */
+    unsigned max_connections;    /* default 256; 1 .. 10000 */
+    unsigned request_timeout_ms; /* default 30 s: idle connection timeout */
+    unsigned shutdown_timeout_ms; /* default 10 s: how long SIGTERM waits for in-flight requests */
+    const char **form_redirect_hosts; /* hosts a form's _redirect may point at */
+    size_t n_form_redirect_hosts;
+
+    /* store */
+    enum config_sync synchronous; /* default full */
+    unsigned busy_timeout_ms;     /* default 5 s */
+    unsigned group_commit_max;    /* commands per transaction, default 256; 1 .. 10000 */
+
+    /* intake */
+    struct freemail_set *freemail; /* built-in list with the config's add/remove applied */
+
+    struct config_team *teams;
+    size_t n_teams;
+    struct config_rep *reps;
+    size_t n_reps;
+
+    /* private: reference count and the arena holding every string above */
+    int refs;
+    void *priv;
+};
+
+/*
+ * Loads and validates `path`. On success *out holds a snapshot with one
+ * reference. On failure returns BT_ECONFIG (or BT_EIO when the file cannot be
+ * read) with "PATH:LINE:COL: message" in err->message.
+ */
+bt_err config_load(const char *path, struct config **out, struct bt_error *err) BT_MUST_USE;
+
+/* The same from memory; `name` stands for the file name in messages. */
+bt_err config_load_string(const char *name, const char *text, size_t len, struct config **out,
+                          struct bt_error *err) BT_MUST_USE;
+
+/* Reference counting (thread-safe). config_unref(NULL) does nothing. */
+struct config *config_ref(struct config *cfg);
+void config_unref(struct config *cfg);
+
+/* The rep with this id, or NULL. */
+const struct config_rep *config_find_rep(const struct config *cfg, const char *id);
+
+/*
+ * The process-wide current snapshot, swapped on reload. A holder is created
+ * once by `baton serve`; handlers take a reference per request.
+ */
+struct config_holder;
+struct config_holder *config_holder_new(struct config *initial); /* takes the reference */
+void config_holder_free(struct config_holder *h);
+struct config *config_holder_get(struct config_holder *h);            /* returns a new reference */
+void config_holder_swap(struct config_holder *h, struct config *next); /* takes the reference */
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * engine.c - the writer thread, its queue, and group commit.
+ *
+ * Submitters put a command on a FIFO and wait on the command's own
+ * semaphore. The writer takes everything queued (up to group_commit_max),
+ * opens one transaction, applies each command inside a savepoint, commits,
+ * and only then wakes the submitters: no reply can precede durability. When
+ * the commit itself fails every command of the group fails with it.
+ *
+ * What a command does is in engine_ingest.c (and, later, one file per kind
+ * of command); this file knows only how commands flow.
+ */
+#include "engine/engine_internal.h"
+#include "util/log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct engine {
+    struct store *store;
+    struct store_conn *conn;
+    struct clock *clock;
+    unsigned group_max;
+
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct engine__command *head, *tail;
+    bool stopping;
+    pthread_t writer;
+
+    struct engine_stats stats; /* under lock */
+};
+
+static void finish_group(struct engine__command *group, bt_err forced, const char *why)
+{
+    while (group) {
+        struct engine__command *next = group->next;
+        if (forced && !group->rc) {
+            group->rc = bt_fail(&group->err, forced, NULL, "%s", why);
+        }
+        sem_post(&group->done);
+        group = next;
+    }
+}
+
+static void apply_group(struct engine *e, struct engine__command *group, size_t n)
+{
+    struct bt_error err = BT_ERROR_INIT;
+    if (store_begin(e->conn, &err)) {
+        log_error("engine: cannot begin a transaction: %s", err.message);
+        finish_group(group, BT_ESTORE, err.message);
+        return;
+    }
+    int64_t now = clock_now(e->clock);
+    for (struct engine__command *c = group; c; c = c->next) {
+        if (store_savepoint(e->conn, &c->err)) {
+            c->rc = BT_ESTORE;
+            continue;
+        }
+        c->rc = engine__apply(e->conn, c, now);
+        if (c->rc)
+            store_savepoint_rollback(e->conn);
+        struct bt_error rel = BT_ERROR_INIT;
+        if (store_savepoint_release(e->conn, &rel) && !c->rc)
+            c->rc = bt_fail(&c->err, BT_ESTORE, NULL, "%s", rel.message);
+    }
+    bt_err rc = store_commit(e->conn, &err);
+    pthread_mutex_lock(&e->lock);
+    e->stats.commands += n;
+    e->stats.commits++;
+    if (rc)
+        e->stats.failed_commits++;
+    pthread_mutex_unlock(&e->lock);
+    if (rc) {
+        log_error("engine: commit of %zu commands failed: %s", n, err.message);
+        store_rollback(e->conn);
+        finish_group(group, BT_ESTORE, "the database could not commit the change");
+        return;
+    }
+    finish_group(group, BT_OK, NULL);
+}
+
+static void *writer_main(void *arg)
+{
+    struct engine *e = arg;
+    for (;;) {
+        pthread_mutex_lock(&e->lock);
+        while (!e->head && !e->stopping)
+            pthread_cond_wait(&e->wake, &e->lock);
+        if (!e->head && e->stopping) {
+            pthread_mutex_unlock(&e->lock);
+            break;
+        }
+        struct engine__command *group = e->head, *last = e->head;
+        size_t n = 1;
+        while (last->next && n < e->group_max) {
+            last = last->next;
+            n++;
+        }
+        e->head = last->next;
+        if (!e->head)
+            e->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&e->lock);
+        apply_group(e, group, n);
+    }
+    return NULL;
+}
+
+bt_err engine_start(struct store *store, struct clock *clock, const struct engine_options *opts,
+                    struct engine **out, struct bt_error *err)
+{
+    struct engine *e = xcalloc(1, sizeof(*e));
+    e->store = store;
+    e->clock = clock;
+    e->group_max = opts && opts->group_commit_max ? opts->group_commit_max : 256;
+    bt_err rc = store_conn_open(store, &e->conn, err);
+    if (rc) {
+        free(e);
+        return rc;
+    }
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->wake, NULL);
+    if (pthread_create(&e->writer, NULL, writer_main, e) != 0) {
+        store_conn_close(e->conn);
+        free(e);
+        return bt_fail(err, BT_EIO, NULL, "cannot start the engine thread");
+    }
+    *out = e;
+    return BT_OK;
+}
+
+void engine_stop(struct engine *e)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&e->lock);
+    e->stopping = true;
+    pthread_cond_signal(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+    pthread_join(e->writer, NULL);
+    store_conn_close(e->conn);
+    pthread_mutex_destroy(&e->lock);
+    pthread_cond_destroy(&e->wake);
+    free(e);
+}
+
+void engine_get_stats(struct engine *e, struct engine_stats *out)
+{
+    pthread_mutex_lock(&e->lock);
+    *out = e->stats;
+    pthread_mutex_unlock(&e->lock);
+}
+
+bt_err engine__submit(struct engine *e, struct engine__command *c, struct bt_error *err)
+{
+    sem_init(&c->done, 0, 0);
+    c->next = NULL;
+    c->rc = BT_OK;
+    c->err = (struct bt_error)BT_ERROR_INIT;
+    pthread_mutex_lock(&e->lock);
+    if (e->stopping) {
+        pthread_mutex_unlock(&e->lock);
+        sem_destroy(&c->done);
+        return bt_fail(err, BT_EBUSY, NULL, "the server is shutting down");
+    }
+    if (e->tail)
+        e->tail->next = c;
+    else
+        e->head = c;
+    e->tail = c;
+    pthread_cond_signal(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+    while (sem_wait(&c->done) != 0)
+        ; /* EINTR: keep waiting, the writer always posts */
+    sem_destroy(&c->done);
+    if (c->rc && err)
+        *err = c->err;
+    return c->rc;
+}

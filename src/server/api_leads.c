@@ -1,0 +1,371 @@
+/*
+ * api_leads.c - /v1/leads: intake (JSON and HTML forms), reads, listing with
+ * filters and cursor pagination, and the audit trail of a lead.
+ *
+ * Writes go through the engine, reads through a pooled store connection. A
+ * rep key sees only the leads it owns; another rep's lead is "not found"
+ * rather than "forbidden", so that ids do not leak who has what.
+ */
+#include "core/normalize.h"
+#include "engine/engine.h"
+#include "server/http.h"
+#include "server/intake_parse.h"
+#include "util/crypto.h"
+#include "util/text.h"
+
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define IDEMPOTENCY_KEY_MAX 255
+#define LIST_DEFAULT_LIMIT 50
+#define LIST_MAX_LIMIT 500
+
+json_t *time_to_json(int64_t ms)
+{
+    char buf[RFC3339_MAX];
+    time_format_rfc3339(ms, buf);
+    return json_string(buf);
+}
+
+static json_t *text_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+json_t *lead_to_json(const struct lead *l)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(l->id));
+    for (int i = 0; i < LEAD_ATTR_COUNT; i++)
+        json_object_set_new(o, lead_attrs[i].name, text_or_null(l->attr[i]));
+    json_object_set_new(o, "email_free", json_boolean(l->email_free));
+    json_object_set_new(o, "employees", l->employees >= 0 ? json_integer(l->employees) : json_null());
+    json_error_t jerr;
+    json_t *fields = json_loads(l->fields_json ? l->fields_json : "{}", 0, &jerr);
+    json_object_set_new(o, "fields", fields ? fields : json_object());
+    json_object_set_new(o, "created_at", time_to_json(l->created_at));
+    json_object_set_new(o, "updated_at", time_to_json(l->updated_at));
+    return o;
+}
+
+json_t *event_to_json(const struct lead_event *ev)
+{
+    json_error_t jerr;
+    json_t *data = json_loads(ev->data_json ? ev->data_json : "{}", 0, &jerr);
+    return json_pack("{s:I, s:I, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)ev->id, "lead_id",
+                     (json_int_t)ev->lead_id, "type", ev->type, "actor", ev->actor, "reason",
+                     text_or_null(ev->reason), "data", data ? data : json_object(), "at",
+                     time_to_json(ev->at));
+}
+
+/* A form's _redirect must point at a host the config lists. */
+static bool redirect_allowed(const struct config *cfg, const char *url)
+{
+    const char *host;
+    if (!strncasecmp(url, "https://", 8))
+        host = url + 8;
+    else if (!strncasecmp(url, "http://", 7))
+        host = url + 7;
+    else
+        return false;
+    size_t hlen = strcspn(host, ":/?#");
+    for (size_t i = 0; i < cfg->n_form_redirect_hosts; i++) {
+        const char *allowed = cfg->form_redirect_hosts[i];
+        if (strlen(allowed) == hlen && !strncasecmp(allowed, host, hlen))
+            return true;
+    }
+    return false;
+}
+
+static json_t *warnings_json(const struct normalize_report *rep)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < rep->count; i++)
+        json_array_append_new(a, json_pack("{s:s, s:s}", "field", rep->warnings[i].field,
+                                           "message", rep->warnings[i].message));
+    return a;
+}
+
+void api_lead_create(struct request *r)
+{
+    struct bt_error err = BT_ERROR_INIT;
+    struct lead_input input;
+    struct form_controls controls = {0};
+    bt_err rc = r->body_kind == BODY_FORM
+                    ? intake_parse_form(r->body, r->body_len, &r->arena, &input, &controls, &err)
+                    : intake_parse_json(r->body, r->body_len, &r->arena, &input, &err);
+    if (rc)
+        {
+reply_bt_error(r, &err);
+return;
+}
+    if (controls.redirect && !redirect_allowed(r->cfg, controls.redirect))
+        {
+reply_error(r, 422, "invalid", "_redirect",
+                           "_redirect must be an http(s) URL on a host listed in "
+                           "server.form_redirect_hosts");
+return;
+}
+
+    const char *idem = request_header(r, "Idempotency-Key");
+    if (idem && (strlen(idem) == 0 || strlen(idem) > IDEMPOTENCY_KEY_MAX || text_has_control(idem)))
+        {
+reply_error(r, 400, "invalid", "Idempotency-Key",
+                           "Idempotency-Key must be 1 to %d printable characters",
+                           IDEMPOTENCY_KEY_MAX);
+return;
+}
+
+    struct ingest_command cmd = {0};
+    struct normalize_report report = {0};
+    if ((rc = normalize_lead(&input, r->cfg->freemail, &r->arena, &cmd.lead, &report, &err)))
+        {
+reply_bt_error(r, &err);
+return;
+}
+
+    char fingerprint[SHA256_HEX_LEN + 1];
+    crypto_sha256_hex(r->body, r->body_len, fingerprint);
+    json_t *data = json_pack("{s:s, s:s, s:o}", "via", r->body_kind == BODY_FORM ? "form" : "api",
+                             "key_name", r->key.name ? r->key.name : "", "warnings",
+                             warnings_json(&report));
+    char *data_text = json_dumps(data, JSON_COMPACT);
+    json_decref(data);
+    cmd.idempotency_key = idem;
+    cmd.fingerprint = fingerprint;
+    cmd.actor = request_actor(r);
+    cmd.event_data_json = arena_strdup(&r->arena, data_text);
+    free(data_text);
+
+    if ((rc = engine_ingest(r->ctx->engine, &cmd, &r->arena, &err)))
+        {
+reply_bt_error(r, &err);
+return;
+}
+
+    if (controls.redirect)
+        {
+reply_redirect(r, controls.redirect);
+return;
+}
+    json_t *body = json_pack("{s:s, s:o, s:o}", "outcome", ingest_outcome_name(cmd.outcome),
+                             "lead", lead_to_json(&cmd.result), "warnings", warnings_json(&report));
+    reply_json(r, cmd.outcome == INGEST_CREATED ? 201 : 200, body);
+    char location[64];
+    snprintf(location, sizeof(location), "/v1/leads/%lld", (long long)cmd.result.id);
+    reply_add_header(r, MHD_HTTP_HEADER_LOCATION, location);
+}
+
+/* Loads the lead named in the path, enforcing rep ownership; replies on failure. */
+static bool load_lead(struct request *r, struct store_conn *c, struct lead *out)
+{
+    struct bt_error err = BT_ERROR_INIT;
+    if (r->id <= 0) {
+        reply_error(r, 404, "not_found", "id", "no such lead: ids are positive integers");
+        return false;
+    }
+    bt_err rc = store_lead_get(c, r->id, &r->arena, out, &err);
+    if (rc == BT_ENOTFOUND || (!rc && r->role == ROLE_REP &&
+                               (!out->attr[LEAD_OWNER] || !r->key.rep_id ||
+                                strcmp(out->attr[LEAD_OWNER], r->key.rep_id) != 0))) {
+        reply_error(r, 404, "not_found", "id", "no such lead: %lld", (long long)r->id);
+        return false;
+    }
+    if (rc) {
+        reply_bt_error(r, &err);
+        return false;
+    }
+    return true;
+}
+
+static bool acquire(struct request *r, struct store_conn **c)
+{
+    struct bt_error err = BT_ERROR_INIT;
+    if (store_reader_acquire(r->ctx->store, c, &err)) {
+        reply_bt_error(r, &err);
+        return false;
+    }
+    return true;
+}
+
+void api_lead_get(struct request *r)
+{
+    struct store_conn *c;
+    if (!acquire(r, &c))
+        return;
+    struct lead lead;
+    if (load_lead(r, c, &lead))
+        reply_json(r, 200, lead_to_json(&lead));
+    store_reader_release(r->ctx->store, c);
+}
+
+static bool parse_count(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    if (!*s || strlen(s) > 18)
+        return false;
+    long long v = strtoll(s, &end, 10);
+    if (*end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+struct list_query {
+    struct request *r;
+    struct lead_filter filter;
+    const char *bad; /* the argument that failed */
+    const char *why;
+};
+
+static int list_arg(void *cls, const char *k, const char *v)
+{
+    struct list_query *q = cls;
+    struct lead_filter *f = &q->filter;
+    int64_t n;
+    q->bad = k;
+    if (!utf8_valid(v, strlen(v)) || text_has_control(v)) {
+        q->why = "is not valid text";
+        return 1;
+    }
+    const char **text_slot = NULL;
+    if (!strcmp(k, "limit")) {
+        if (!parse_count(v, 1, LIST_MAX_LIMIT, &n)) {
+            q->why = "must be an integer from 1 to 500";
+            return 1;
+        }
+        f->limit = (unsigned)n;
+    } else if (!strcmp(k, "cursor")) {
+        if (!parse_count(v, 1, INT64_MAX, &n)) {
+            q->why = "is not a cursor this server gave out";
+            return 1;
+        }
+        f->before_id = n;
+    } else if (!strcmp(k, "created_after") || !strcmp(k, "created_before")) {
+        int64_t ms;
+        if (!time_parse_rfc3339(v, &ms)) {
+            q->why = "must be an RFC 3339 timestamp such as 2026-11-21T09:00:00Z";
+            return 1;
+        }
+        if (k[8] == 'a')
+            f->created_after = ms;
+        else
+            f->created_before = ms;
+    } else if (!strcmp(k, "email")) {
+        char *lower = arena_strdup(&q->r->arena, v);
+        for (char *p = lower; p && *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+        f->email = lower;
+    } else if (!strcmp(k, "email_domain") || !strcmp(k, "domain")) {
+        text_slot = &f->email_domain;
+    } else if (!strcmp(k, "company")) {
+        text_slot = &f->company;
+    } else if (!strcmp(k, "stage")) {
+        text_slot = &f->stage;
+    } else if (!strcmp(k, "owner")) {
+        text_slot = &f->owner;
+    } else if (!strcmp(k, "source")) {
+        text_slot = &f->source;
+    } else if (!strcmp(k, "country")) {
+        const char *code = normalize_country(v);
+        f->country = code ? code : v;
+    } else {
+        q->why = "is not a filter of this endpoint (limit, cursor, email, email_domain, company, "
+                 "stage, owner, source, country, created_after, created_before)";
+        return 1;
+    }
+    if (text_slot)
+        *text_slot = v;
+    return 0;
+}
+
+void api_lead_list(struct request *r)
+{
+    struct list_query q = {.r = r};
+    q.filter.limit = LIST_DEFAULT_LIMIT;
+    if (request_query_each(r, list_arg, &q))
+        {
+reply_error(r, 400, "invalid", q.bad, "query parameter '%s' %s", q.bad, q.why);
+return;
+}
+    if (r->role == ROLE_REP) {
+        if (q.filter.owner && (!r->key.rep_id || strcmp(q.filter.owner, r->key.rep_id)))
+            {
+reply_error(r, 403, "forbidden", "owner", "a rep key lists only its own leads");
+return;
+}
+        q.filter.owner = r->key.rep_id ? r->key.rep_id : "";
+    }
+    struct store_conn *c;
+    if (!acquire(r, &c))
+        return;
+    struct lead *leads;
+    size_t n;
+    struct bt_error err = BT_ERROR_INIT;
+    bt_err rc = store_lead_list(c, &q.filter, &r->arena, &leads, &n, &err);
+    store_reader_release(r->ctx->store, c);
+    if (rc)
+        {
+reply_bt_error(r, &err);
+return;
+}
+    json_t *data = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(data, lead_to_json(&leads[i]));
+    json_t *next = json_null();
+    if (n == q.filter.limit && n > 0) {
+        char cur[32];
+        snprintf(cur, sizeof(cur), "%lld", (long long)leads[n - 1].id);
+        json_decref(next);
+        next = json_string(cur);
+    }
+    reply_json(r, 200, json_pack("{s:o, s:o}", "data", data, "next_cursor", next));
+}
+
+void api_lead_events(struct request *r)
+{
+    int64_t limit = 100, after = 0;
+    const char *v;
+    if ((v = request_query(r, "limit")) && !parse_count(v, 1, LIST_MAX_LIMIT, &limit))
+        {
+reply_error(r, 400, "invalid", "limit", "limit must be an integer from 1 to 500");
+return;
+}
+    if ((v = request_query(r, "after")) && !parse_count(v, 0, INT64_MAX, &after))
+        {
+reply_error(r, 400, "invalid", "after", "after must be an event id");
+return;
+}
+    struct store_conn *c;
+    if (!acquire(r, &c))
+        return;
+    struct lead lead;
+    if (!load_lead(r, c, &lead)) {
+        store_reader_release(r->ctx->store, c);
+        return;
+    }
+    struct lead_event *evs;
+    size_t n;
+    struct bt_error err = BT_ERROR_INIT;
+    bt_err rc = store_event_list(c, lead.id, after, (unsigned)limit, &r->arena, &evs, &n, &err);
+    store_reader_release(r->ctx->store, c);
+    if (rc)
+        {
+reply_bt_error(r, &err);
+return;
+}
+    json_t *data = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(data, event_to_json(&evs[i]));
+    json_t *next = json_null();
+    if (n == (size_t)limit) {
+        char cur[32];
+        snprintf(cur, sizeof(cur), "%lld", (long long)evs[n - 1].id);
+        json_decref(next);
+        next = json_string(cur);
+    }
+    reply_json(r, 200, json_pack("{s:o, s:o}", "data", data, "next_cursor", next));
+}

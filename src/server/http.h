@@ -1,0 +1,101 @@
+/*
+ * http.h - what handlers see of a request (internal to src/server/).
+ *
+ * server.c owns the libmicrohttpd plumbing: it reads the body (bounded),
+ * finds the route, authenticates, and calls the route's handler once with
+ * the whole body. A handler answers with exactly one reply_*() call. All
+ * memory a handler allocates comes from r->arena and is freed with the
+ * request.
+ */
+#ifndef BT_HTTP_H
+#define BT_HTTP_H
+
+#include "config/config.h"
+#include "server/server.h"
+#include "store/store.h"
+#include "util/arena.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct MHD_Connection;
+struct MHD_Response;
+
+enum role_bits {
+    ROLE_ADMIN = 1u << 0,
+    ROLE_INGEST = 1u << 1,
+    ROLE_REP = 1u << 2,
+};
+
+enum body_kind { BODY_NONE, BODY_JSON, BODY_FORM };
+
+struct request {
+    struct server *server;
+    const struct server_context *ctx;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    struct arena arena;
+    struct config *cfg; /* a reference held for the request's life */
+
+    const struct route *route;
+    int64_t id; /* the {id} in the path, when the route has one */
+
+    enum body_kind body_kind;
+    char *body;
+    size_t body_len, body_cap;
+    bool body_too_big;
+
+    bool authenticated;
+    unsigned role;      /* one of role_bits */
+    struct api_key key; /* the caller's key, strings in the arena */
+
+    unsigned status;
+    struct MHD_Response *response;
+};
+
+typedef void (*handler_fn)(struct request *r);
+
+struct route {
+    const char *method;
+    const char *pattern; /* "/v1/leads/{id}/events" */
+    handler_fn handler;
+    unsigned roles;      /* 0: no authentication */
+    bool has_body;
+    bool form_ok;        /* accepts application/x-www-form-urlencoded */
+};
+
+/* Replies; each takes ownership of `body` (a jansson reference). */
+void reply_json(struct request *r, unsigned status, json_t *body);
+void reply_error(struct request *r, unsigned status, const char *code, const char *field,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Maps a bt_err to a status and code and replies with the error's text. */
+void reply_bt_error(struct request *r, const struct bt_error *err);
+void reply_redirect(struct request *r, const char *location);
+void reply_add_header(struct request *r, const char *name, const char *value);
+
+/* Request header or query argument, or NULL. */
+const char *request_header(struct request *r, const char *name);
+const char *request_query(struct request *r, const char *name);
+/* Calls fn for every query argument; stops at the first non-zero return. */
+int request_query_each(struct request *r, int (*fn)(void *cls, const char *k, const char *v),
+                       void *cls);
+
+/* "key:3" - the actor recorded in events. */
+const char *request_actor(struct request *r);
+
+/* JSON renderings shared by handlers. */
+json_t *lead_to_json(const struct lead *lead);
+json_t *event_to_json(const struct lead_event *ev);
+json_t *time_to_json(int64_t ms);
+
+/* Handlers. */
+void api_health(struct request *r);
+void api_ready(struct request *r);
+void api_lead_create(struct request *r);
+void api_lead_get(struct request *r);
+void api_lead_list(struct request *r);
+void api_lead_events(struct request *r);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * intake_parse.c - JSON and form bodies to struct lead_input. JSON is parsed
+ * by jansson (which also rejects invalid UTF-8 and NUL escapes); the form
+ * decoder is ours because it must run without a connection object, so that
+ * it can be fuzzed, and is twenty lines.
+ */
+#include "server/intake_parse.h"
+#include "util/text.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Custom field values: scalars only, so rules can compare them. */
+static bt_err check_fields(json_t *fields, struct bt_error *err)
+{
+    if (!json_is_object(fields))
+        return bt_fail(err, BT_EINVAL, "fields", "fields must be an object");
+    if (json_object_size(fields) > LEAD_FIELDS_MAX_KEYS)
+        return bt_fail(err, BT_EINVAL, "fields", "at most %d custom fields are allowed",
+                       LEAD_FIELDS_MAX_KEYS);
+    const char *key;
+    json_t *v;
+    json_object_foreach(fields, key, v)
+    {
+        size_t klen = strlen(key);
+        if (klen == 0 || klen > LEAD_FIELD_KEY_MAX || text_has_control(key))
+            return bt_fail(err, BT_EINVAL, "fields",
+                           "custom field names must be 1 to %d printable characters",
+                           LEAD_FIELD_KEY_MAX);
+        if (json_is_object(v) || json_is_array(v))
+            return bt_fail(err, BT_EINVAL, "fields",
+                           "custom field '%.64s' must be a string, number, boolean or null", key);
+        if (json_is_string(v) && text_has_control(json_string_value(v)))
+            return bt_fail(err, BT_EINVAL, "fields",
+                           "custom field '%.64s' contains control characters", key);
+    }
+    return BT_OK;
+}
+
+static bt_err dump_fields(json_t *fields, struct arena *a, struct lead_input *out,
+                          struct bt_error *err)
+{
+    char *s = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!s)
+        return bt_fail(err, BT_EINVAL, "fields", "custom fields cannot be encoded");
+    bt_err rc = BT_OK;
+    if (strlen(s) > LEAD_FIELDS_MAX_BYTES)
+        rc = bt_fail(err, BT_EINVAL, "fields", "custom fields exceed %d bytes",
+                     LEAD_FIELDS_MAX_BYTES);
+    else if (!(out->fields_json = arena_strdup(a, s)))
+        rc = bt_fail(err, BT_ETOOBIG, "fields", "request too large");
+    free(s);
+    return rc;
+}
+
+static bt_err set_text(struct arena *a, const char *name, const char *value, const char **slot,
+                       struct bt_error *err)
+{
+    if (text_has_control(value))
+        return bt_fail(err, BT_EINVAL, name, "%s contains control characters", name);
+    if (!(*slot = arena_strdup(a, value)))
+        return bt_fail(err, BT_ETOOBIG, name, "request too large");
+    return BT_OK;
+}
+
+bt_err intake_parse_json(const char *body, size_t len, struct arena *a, struct lead_input *out,
+                         struct bt_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return bt_fail(err, BT_EPARSE, NULL, "malformed JSON at line %d, column %d: %s",
+                       jerr.line, jerr.column, jerr.text);
+    bt_err rc = BT_OK;
+    if (!json_is_object(root)) {
+        rc = bt_fail(err, BT_EINVAL, NULL, "the body must be a JSON object");
+        goto done;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v)
+    {
+        if (json_is_null(v))
+            continue; /* null means absent */
+        int i = lead_attr_find(key);
+        if (i >= 0 && lead_attrs[i].input) {
+            if (!json_is_string(v)) {
+                rc = bt_fail(err, BT_EINVAL, key, "%s must be a string", key);
+                goto done;
+            }
+            if ((rc = set_text(a, key, json_string_value(v), &out->attr[i], err)))
+                goto done;
+        } else if (!strcmp(key, "employees")) {
+            char num[32];
+            const char *s = num;
+            if (json_is_integer(v))
+                snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+            else if (json_is_real(v))
+                snprintf(num, sizeof(num), "%.0f", json_real_value(v));
+            else if (json_is_string(v))
+                s = json_string_value(v);
+            else {
+                rc = bt_fail(err, BT_EINVAL, key, "employees must be a number or a string");
+                goto done;
+            }
+            if (strlen(s) > LEAD_EMPLOYEES_RAW_MAX) {
+                rc = bt_fail(err, BT_EINVAL, key, "employees is longer than %d characters",
+                             LEAD_EMPLOYEES_RAW_MAX);
+                goto done;
+            }
+            if ((rc = set_text(a, key, s, &out->employees, err)))
+                goto done;
+        } else if (!strcmp(key, "fields")) {
+            if ((rc = check_fields(v, err)) || (rc = dump_fields(v, a, out, err)))
+                goto done;
+        } else {
+            rc = bt_fail(err, BT_EINVAL, key, "unknown field '%.64s'", key);
+            goto done;
+        }
+    }
+done:
+    json_decref(root);
+    return rc;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+const char *intake_form_decode(struct arena *a, const char *s, size_t len)
+{
+    char *out = arena_alloc(a, len + 1);
+    if (!out)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '+') {
+            out[n++] = ' ';
+        } else if (s[i] == '%') {
+            if (i + 2 >= len)
+                return NULL;
+            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                return NULL;
+            out[n++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[n++] = s[i];
+        }
+    }
+    out[n] = '\0';
+    if (!utf8_valid(out, n) || memchr(out, '\0', n))
+        return NULL;
+    return out;
+}
+
+bt_err intake_parse_form(const char *body, size_t len, struct arena *a, struct lead_input *out,
+                         struct form_controls *controls, struct bt_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    memset(controls, 0, sizeof(*controls));
+    json_t *fields = json_object();
+    bt_err rc = BT_OK;
+    size_t pos = 0;
+    while (pos < len) {
+        const char *pair = body + pos;
+        const char *amp = memchr(pair, '&', len - pos);
+        size_t plen = amp ? (size_t)(amp - pair) : len - pos;
+        pos += plen + 1;
+        if (plen == 0)
+            continue;
+        const char *eq = memchr(pair, '=', plen);
+        size_t klen = eq ? (size_t)(eq - pair) : plen;
+        const char *name = intake_form_decode(a, pair, klen);
+        const char *value = eq ? intake_form_decode(a, eq + 1, plen - klen - 1) : "";
+        if (!name || !value) {
+            rc = bt_fail(err, BT_EPARSE, name, "malformed form data: bad %%-escape or invalid UTF-8");
+            goto done;
+        }
+        int i = lead_attr_find(name);
+        if (i >= 0 && lead_attrs[i].input) {
+            if ((rc = set_text(a, name, value, &out->attr[i], err)))
+                goto done;
+        } else if (!strcmp(name, "employees")) {
+            if (strlen(value) > LEAD_EMPLOYEES_RAW_MAX) {
+                rc = bt_fail(err, BT_EINVAL, name, "employees is longer than %d characters",
+                             LEAD_EMPLOYEES_RAW_MAX);
+                goto done;
+            }
+            if ((rc = set_text(a, name, value, &out->employees, err)))
+                goto done;
+        } else if (name[0] == '_') {
+            if (!strcmp(name, "_redirect"))
+                controls->redirect = value;
+        } else {
+            const char *key = name;
+            size_t nlen = strlen(name);
+            if (!strncmp(name, "fields[", 7) && nlen > 8 && name[nlen - 1] == ']')
+                key = arena_strndup(a, name + 7, nlen - 8);
+            else if (!strncmp(name, "fields.", 7) && nlen > 7)
+                key = name + 7;
+            if (!key) {
+                rc = bt_fail(err, BT_ETOOBIG, NULL, "request too large");
+                goto done;
+            }
+            json_object_set_new(fields, key, json_string(value));
+        }
+    }
+    if (json_object_size(fields) > 0 &&
+        ((rc = check_fields(fields, err)) || (rc = dump_fields(fields, a, out, err))))
+        goto done;
+done:
+    json_decref(fields);
+    return rc;
+}

@@ -1,0 +1,49 @@
+/*
+ * intake_parse.h - request bodies to struct lead_input.
+ *
+ * Two formats reach POST /v1/leads:
+ * - JSON (application/json): one object whose keys are the input attributes
+ *   of core/lead.h, "employees" (a number or a string) and "fields" (an
+ *   object of custom attributes whose values are strings, numbers, booleans or
+ *   null). Unknown keys and wrong types are errors naming the field.
+ * - Form (application/x-www-form-urlencoded), so that a website's HTML form
+ *   can post directly: known names map to attributes; "fields[x]" and
+ *   "fields.x" to custom field x; names beginning with "_" are controls
+ *   ("_redirect": where to send the browser afterwards); any other name
+ *   becomes a custom field, so a form's extra inputs are kept rather than
+ *   refused. When a name repeats, the last value wins.
+ * Both reject invalid UTF-8 and control characters in attribute values.
+ * Neither trims or normalises: that is core/normalize's job.
+ *
+ * Pure functions (no I/O); results live in the caller's arena.
+ */
+#ifndef BT_INTAKE_PARSE_H
+#define BT_INTAKE_PARSE_H
+
+#include "core/lead.h"
+#include "util/arena.h"
+#include "util/err.h"
+
+#include <stddef.h>
+
+/* Errors are BT_EPARSE (not JSON / not a form / invalid UTF-8) or
+ * BT_EINVAL (a field of the wrong type or unknown), with the field named. */
+bt_err intake_parse_json(const char *body, size_t len, struct arena *a, struct lead_input *out,
+                         struct bt_error *err) BT_MUST_USE;
+
+/* Control fields a form may carry besides the lead. */
+struct form_controls {
+    const char *redirect; /* "_redirect", or NULL */
+};
+
+bt_err intake_parse_form(const char *body, size_t len, struct arena *a, struct lead_input *out,
+                         struct form_controls *controls, struct bt_error *err) BT_MUST_USE;
+
+/*
+ * Decodes one application/x-www-form-urlencoded component ("a+b%20c" ->
+ * "a b c") into the arena. Returns NULL on a malformed escape or invalid
+ * UTF-8 in the result.
+ */
+const char *intake_form_decode(struct arena *a, const char *s, size_t len);
+
+#endif

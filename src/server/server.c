@@ -1,0 +1,600 @@
+/*
+ * server.c - libmicrohttpd plumbing: the listening socket, the route table,
+ * authentication and role checks, bounded body reading, replies, and the
+ * in-flight count that graceful shutdown waits on. Handlers live in api_*.c.
+ *
+ * libmicrohttpd calls the access handler several times per request: once
+ * with the headers (we route, authenticate and check limits here so that a
+ * bad request is refused before its body is read), once per chunk of body,
+ * and once more with no data, when the handler runs.
+ */
+#include "server/http.h"
+#include "util/crypto.h"
+#include "util/log.h"
+#include "util/text.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct server {
+    struct server_context ctx;
+    struct MHD_Daemon *daemon;
+    pthread_mutex_t lock;
+    pthread_cond_t idle;
+    unsigned in_flight;
+    bool draining;
+};
+
+static const struct route routes[] = {
+    {"GET", "/healthz", api_health, 0, false, false},
+    {"GET", "/readyz", api_ready, 0, false, false},
+    {"POST", "/v1/leads", api_lead_create, ROLE_ADMIN | ROLE_INGEST, true, true},
+    {"GET", "/v1/leads", api_lead_list, ROLE_ADMIN | ROLE_REP, false, false},
+    {"GET", "/v1/leads/{id}", api_lead_get, ROLE_ADMIN | ROLE_REP, false, false},
+    {"GET", "/v1/leads/{id}/events", api_lead_events, ROLE_ADMIN | ROLE_REP, false, false},
+};
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* ---- replies ---- */
+
+static void set_response(struct request *r, unsigned status, struct MHD_Response *resp)
+{
+    if (r->response)
+        BT_BUG("two replies to one request (%s %s)", r->method, r->path);
+    r->status = status;
+    r->response = resp;
+    if (r->server->draining)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+void reply_json(struct request *r, unsigned status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        BT_BUG("cannot encode a reply");
+    size_t len = strlen(text);
+    text[len] = '\0';
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    set_response(r, status, resp);
+}
+
+void reply_error(struct request *r, unsigned status, const char *code, const char *field,
+                 const char *fmt, ...)
+{
+    char msg[BT_ERROR_MESSAGE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_t *e = json_pack("{s:s, s:s}", "code", code, "message", msg);
+    json_object_set_new(e, "field", field && *field ? json_string(field) : json_null());
+    reply_json(r, status, json_pack("{s:o}", "error", e));
+}
+
+void reply_bt_error(struct request *r, const struct bt_error *err)
+{
+    static const struct {
+        unsigned status;
+        const char *code;
+    } map[BT_ERR_COUNT] = {
+        [BT_OK] = {500, "internal"},
+        [BT_EINVAL] = {422, "invalid"},
+        [BT_EPARSE] = {400, "malformed"},
+        [BT_ETOOBIG] = {413, "too_large"},
+        [BT_ENOTFOUND] = {404, "not_found"},
+        [BT_ECONFLICT] = {409, "conflict"},
+        [BT_EAUTH] = {401, "unauthorized"},
+        [BT_EFORBIDDEN] = {403, "forbidden"},
+        [BT_EUNSUPPORTED] = {415, "unsupported_media_type"},
+        [BT_EIO] = {500, "internal"},
+        [BT_ESTORE] = {503, "store_unavailable"},
+        [BT_EBUSY] = {503, "unavailable"},
+        [BT_ECONFIG] = {500, "internal"},
+    };
+    unsigned i = (unsigned)err->code < BT_ERR_COUNT ? (unsigned)err->code : 0;
+    if (map[i].status >= 500)
+        log_error("%s %s: %s", r->method, r->path, err->message);
+    const char *msg = map[i].status >= 500 && err->code != BT_EBUSY
+                          ? "the server could not complete the request; it has been logged"
+                          : err->message;
+    reply_error(r, map[i].status, map[i].code, err->field, "%s", msg);
+}
+
+void reply_redirect(struct request *r, const char *location)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
+    set_response(r, 303, resp);
+}
+
+void reply_add_header(struct request *r, const char *name, const char *value)
+{
+    if (!r->response)
+        BT_BUG("header before reply");
+    MHD_add_response_header(r->response, name, value);
+}
+
+const char *request_header(struct request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *request_query(struct request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct query_each {
+    int (*fn)(void *, const char *, const char *);
+    void *cls;
+    int rc;
+};
+
+static enum MHD_Result query_iter(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+    struct query_each *q = cls;
+    (void)kind;
+    q->rc = q->fn(q->cls, k, v ? v : "");
+    return q->rc ? MHD_NO : MHD_YES;
+}
+
+int request_query_each(struct request *r, int (*fn)(void *, const char *, const char *), void *cls)
+{
+    struct query_each q = {fn, cls, 0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_iter, &q);
+    return q.rc;
+}
+
+const char *request_actor(struct request *r)
+{
+    return r->authenticated ? arena_printf(&r->arena, "key:%lld", (long long)r->key.id)
+                            : "anonymous";
+}
+
+/* ---- routing ---- */
+
+/* Matches `path` against a pattern; a "{id}" segment takes a positive integer
+ * (anything else there still matches, with id = -1, so that the handler can
+ * answer 404 "no such lead" rather than "no such route"). */
+static bool path_matches(const char *pattern, const char *path, int64_t *id)
+{
+    while (*pattern && *path) {
+        if (!strncmp(pattern, "{id}", 4)) {
+            const char *end = strchr(path, '/');
+            size_t len = end ? (size_t)(end - path) : strlen(path);
+            if (len == 0)
+                return false;
+            int64_t v = 0;
+            for (size_t i = 0; i < len && v >= 0; i++)
+                v = (path[i] >= '0' && path[i] <= '9' && i < 18) ? v * 10 + (path[i] - '0') : -1;
+            *id = v > 0 ? v : -1;
+            pattern += 4;
+            path += len;
+            continue;
+        }
+        if (*pattern != *path)
+            return false;
+        pattern++;
+        path++;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+/* Finds the route; *path_known tells a wrong method (405) from no route (404). */
+static const struct route *find_route(const char *method, const char *path, int64_t *id,
+                                      bool *path_known, char *allow, size_t allow_size)
+{
+    *path_known = false;
+    allow[0] = '\0';
+    const struct route *found = NULL;
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        int64_t rid = 0;
+        if (!path_matches(routes[i].pattern, path, &rid))
+            continue;
+        *path_known = true;
+        size_t used = strlen(allow);
+        snprintf(allow + used, allow_size - used, "%s%s", used ? ", " : "", routes[i].method);
+        if (!strcmp(routes[i].method, method) && !found) {
+            found = &routes[i];
+            *id = rid;
+        }
+    }
+    return found;
+}
+
+/* ---- authentication ---- */
+
+static const char *role_name_to_bits(const char *name, unsigned *bits)
+{
+    if (!strcmp(name, "admin"))
+        *bits = ROLE_ADMIN;
+    else if (!strcmp(name, "ingest"))
+        *bits = ROLE_INGEST;
+    else if (!strcmp(name, "rep"))
+        *bits = ROLE_REP;
+    else
+        *bits = 0;
+    return name;
+}
+
+/* Returns true when the request may go on; otherwise a reply is set. */
+static bool authenticate(struct request *r, const char *token)
+{
+    if (!token || !*token) {
+        reply_error(r, 401, "unauthorized", NULL,
+                    "an API key is required: send 'Authorization: Bearer KEY'");
+        reply_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+        return false;
+    }
+    if (strlen(token) > 256) {
+        reply_error(r, 401, "unauthorized", NULL, "the API key is not valid");
+        return false;
+    }
+    char hash[SHA256_HEX_LEN + 1];
+    crypto_sha256_hex(token, strlen(token), hash);
+    struct store_conn *c;
+    struct bt_error err = BT_ERROR_INIT;
+    if (store_reader_acquire(r->ctx->store, &c, &err)) {
+        reply_bt_error(r, &err);
+        return false;
+    }
+    bt_err rc = store_key_find_active(c, hash, &r->arena, &r->key, &err);
+    store_reader_release(r->ctx->store, c);
+    if (rc == BT_ENOTFOUND) {
+        reply_error(r, 401, "unauthorized", NULL, "the API key is not valid or has been revoked");
+        reply_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
+        return false;
+    }
+    if (rc) {
+        reply_bt_error(r, &err);
+        return false;
+    }
+    role_name_to_bits(r->key.role, &r->role);
+    r->authenticated = true;
+    if (!(r->role & r->route->roles)) {
+        reply_error(r, 403, "forbidden", NULL, "a key with role '%s' may not %s %s", r->key.role,
+                    r->method, r->route->pattern);
+        return false;
+    }
+    return true;
+}
+
+static const char *bearer_token(struct request *r)
+{
+    const char *h = request_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h)
+        return NULL;
+    if (strncasecmp(h, "Bearer ", 7) != 0)
+        return "";
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return h;
+}
+
+static enum body_kind content_kind(const char *ct)
+{
+    if (!ct)
+        return BODY_NONE;
+    size_t len = strcspn(ct, ";");
+    while (len && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
+        len--;
+    if (len == 16 && !strncasecmp(ct, "application/json", 16))
+        return BODY_JSON;
+    if (len == 33 && !strncasecmp(ct, "application/x-www-form-urlencoded", 33))
+        return BODY_FORM;
+    return BODY_NONE;
+}
+
+/* ---- the request cycle ---- */
+
+static bool begin_request(struct server *s, struct request *r)
+{
+    if (s->draining) {
+        reply_error(r, 503, "unavailable", NULL, "the server is shutting down");
+        return false;
+    }
+    int64_t id = 0;
+    bool path_known;
+    char allow[64];
+    r->route = find_route(r->method, r->path, &id, &path_known, allow, sizeof(allow));
+    r->id = id;
+    if (!r->route) {
+        if (path_known) {
+            reply_error(r, 405, "method_not_allowed", NULL, "%s is not allowed on %s; use %s",
+                        r->method, r->path, allow);
+            reply_add_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+        } else {
+            reply_error(r, 404, "not_found", NULL, "no such endpoint: %s %s", r->method, r->path);
+        }
+        return false;
+    }
+    if (r->route->has_body) {
+        const char *ct = request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+        r->body_kind = content_kind(ct);
+        if (r->body_kind == BODY_NONE || (r->body_kind == BODY_FORM && !r->route->form_ok)) {
+            reply_error(r, 415, "unsupported_media_type", "Content-Type",
+                        "Content-Type must be application/json%s (got %s)",
+                        r->route->form_ok ? " or application/x-www-form-urlencoded" : "",
+                        ct ? ct : "none");
+            return false;
+        }
+        const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > r->cfg->max_body_bytes) {
+            reply_error(r, 413, "too_large", NULL, "the body is larger than %zu bytes",
+                        r->cfg->max_body_bytes);
+            return false;
+        }
+    }
+    if (r->route->roles) {
+        const char *token = bearer_token(r);
+        /* An HTML form cannot send headers: it may carry the key in ?key=. */
+        if (!token && r->body_kind == BODY_FORM)
+            token = request_query(r, "key");
+        if (!authenticate(r, token))
+            return false;
+    }
+    return true;
+}
+
+static bool append_body(struct request *r, const char *data, size_t len)
+{
+    if (r->body_too_big)
+        return true;
+    if (r->body_len + len > r->cfg->max_body_bytes) {
+        r->body_too_big = true;
+        return true;
+    }
+    if (r->body_len + len + 1 > r->body_cap) {
+        size_t cap = r->body_cap ? r->body_cap : 4096;
+        while (cap < r->body_len + len + 1)
+            cap *= 2;
+        r->body = xrealloc(r->body, cap);
+        r->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, len);
+    r->body_len += len;
+    r->body[r->body_len] = '\0';
+    return true;
+}
+
+static enum MHD_Result queue(struct request *r)
+{
+    enum MHD_Result rc = MHD_queue_response(r->conn, r->status, r->response);
+    MHD_destroy_response(r->response);
+    r->response = NULL;
+    return rc;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct server *s = cls;
+    struct request *r = *con_cls;
+    (void)version;
+    if (!r) {
+        r = xcalloc(1, sizeof(*r));
+        r->server = s;
+        r->ctx = &s->ctx;
+        r->conn = conn;
+        r->method = method;
+        r->path = url;
+        r->cfg = config_holder_get(s->ctx.config);
+        *con_cls = r;
+        pthread_mutex_lock(&s->lock);
+        s->in_flight++;
+        pthread_mutex_unlock(&s->lock);
+        if (!begin_request(s, r))
+            return queue(r);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (r->route && r->route->has_body)
+            append_body(r, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->body_too_big) {
+        reply_error(r, 413, "too_large", NULL, "the body is larger than %zu bytes",
+                    r->cfg->max_body_bytes);
+    } else {
+        if (!r->body) {
+            r->body = xstrdup("");
+        }
+        r->route->handler(r);
+        if (!r->response)
+            BT_BUG("handler for %s %s gave no reply", r->method, r->route->pattern);
+    }
+    return queue(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct server *s = cls;
+    struct request *r = *con_cls;
+    (void)conn;
+    (void)toe;
+    if (!r)
+        return;
+    if (r->response)
+        MHD_destroy_response(r->response);
+    config_unref(r->cfg);
+    arena_release(&r->arena);
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+    pthread_mutex_lock(&s->lock);
+    s->in_flight--;
+    if (s->in_flight == 0)
+        pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    log_warn("http: %s", msg);
+}
+
+/* ---- lifecycle ---- */
+
+static bool listen_socket_ok(int fd)
+{
+    return listen(fd, SOMAXCONN) == 0;
+}
+
+static bt_err bind_listen(const char *address, int *fd_out, char *url, size_t url_size,
+                          struct bt_error *err)
+{
+    char host[256];
+    const char *colon = strrchr(address, ':');
+    if (!colon || colon == address || strlen(address) >= sizeof(host))
+        return bt_fail(err, BT_EINVAL, "listen", "listen address must be HOST:PORT, got '%s'",
+                       address);
+    const char *port = colon + 1;
+    size_t hlen = (size_t)(colon - address);
+    if (address[0] == '[' && hlen >= 2 && address[hlen - 1] == ']') {
+        memcpy(host, address + 1, hlen - 2);
+        host[hlen - 2] = '\0';
+    } else {
+        memcpy(host, address, hlen);
+        host[hlen] = '\0';
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int gai = getaddrinfo(host, port, &hints, &res);
+    if (gai != 0)
+        return bt_fail(err, BT_EINVAL, "listen", "cannot resolve '%s': %s", address,
+                       gai_strerror(gai));
+    int fd = -1, saved = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen_socket_ok(fd))
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        return bt_fail(err, BT_EIO, "listen", "cannot listen on %s: %s", address,
+                       strerror(saved ? saved : EADDRNOTAVAIL));
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    char addr[INET6_ADDRSTRLEN];
+    unsigned bound_port;
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &a6->sin6_addr, addr, sizeof(addr));
+        bound_port = ntohs(a6->sin6_port);
+        snprintf(url, url_size, "http://[%s]:%u", addr, bound_port);
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a4->sin_addr, addr, sizeof(addr));
+        bound_port = ntohs(a4->sin_port);
+        snprintf(url, url_size, "http://%s:%u", addr, bound_port);
+    }
+    *fd_out = fd;
+    return BT_OK;
+}
+
+bt_err server_start(const struct server_context *ctx, const char *address, unsigned max_connections,
+                    unsigned timeout_ms, struct server **out, char *url, size_t url_size,
+                    struct bt_error *err)
+{
+    int fd;
+    bt_err rc = bind_listen(address, &fd, url, url_size, err);
+    if (rc)
+        return rc;
+    struct server *s = xcalloc(1, sizeof(*s));
+    s->ctx = *ctx;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->idle, NULL);
+    unsigned timeout_s = timeout_ms ? (timeout_ms + 999) / 1000 : 30;
+    s->daemon = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+            MHD_USE_ERROR_LOG,
+        0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_END);
+    /* From here libmicrohttpd owns the listening socket and closes it. */
+    if (!s->daemon) {
+        close(fd);
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->idle);
+        free(s);
+        return bt_fail(err, BT_EIO, "listen", "cannot start the HTTP server on %s", address);
+    }
+    *out = s;
+    return BT_OK;
+}
+
+void server_quiesce(struct server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->draining = true;
+    pthread_mutex_unlock(&s->lock);
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd); /* after quiescing, the socket is ours to close */
+}
+
+bool server_drain(struct server *s, unsigned timeout_ms)
+{
+    int64_t deadline = time_monotonic_ms() + timeout_ms;
+    pthread_mutex_lock(&s->lock);
+    while (s->in_flight > 0) {
+        int64_t left = deadline - time_monotonic_ms();
+        if (left <= 0)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t wait = left < 100 ? left : 100;
+        ts.tv_nsec += (wait % 1000) * 1000000;
+        ts.tv_sec += wait / 1000 + ts.tv_nsec / 1000000000;
+        ts.tv_nsec %= 1000000000;
+        pthread_cond_timedwait(&s->idle, &s->lock, &ts);
+    }
+    bool idle = s->in_flight == 0;
+    pthread_mutex_unlock(&s->lock);
+    return idle;
+}
+
+void server_stop(struct server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->idle);
+    free(s);
+}

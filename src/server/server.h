@@ -1,0 +1,53 @@
+/*
+ * server.h - the HTTP API (libmicrohttpd, JSON via jansson).
+ *
+ * The server maps requests to engine commands (writes) and store reads, with
+ * authentication by API key, role checks, body limits and JSON error replies
+ * ({"error":{"code","message","field"}}). It owns no state of its own besides
+ * its connections: configuration comes from the holder (a reference per
+ * request, so a reload never changes a request half-way), data from the
+ * store, changes go through the engine.
+ *
+ * Threads: libmicrohttpd runs one thread per connection; a handler may block
+ * on the engine (group commit) without holding up other connections. The
+ * number of connections is bounded by server.max_connections.
+ *
+ * Shutdown is in three steps so that no accepted request is cut off:
+ * server_quiesce() stops accepting connections and makes new requests on
+ * kept-alive connections answer 503; server_drain() waits for requests in
+ * flight; server_stop() closes everything.
+ */
+#ifndef BT_SERVER_H
+#define BT_SERVER_H
+
+#include "util/err.h"
+#include "util/timeutil.h"
+
+#include <stdbool.h>
+
+struct config_holder;
+struct store;
+struct engine;
+struct server;
+
+struct server_context {
+    struct config_holder *config;
+    struct store *store;
+    struct engine *engine;
+    struct clock *clock;
+};
+
+/*
+ * Binds `listen` ("HOST:PORT", "[::1]:PORT"; port 0 picks a free one) and
+ * starts serving. Writes the bound address as "http://HOST:PORT" into url.
+ */
+bt_err server_start(const struct server_context *ctx, const char *listen, unsigned max_connections,
+                    unsigned timeout_ms, struct server **out, char *url, size_t url_size,
+                    struct bt_error *err) BT_MUST_USE;
+void server_quiesce(struct server *s);
+/* Waits until no request is in flight or timeout_ms pass; true when idle. */
+bool server_drain(struct server *s, unsigned timeout_ms);
+/* Stops and frees the server. server_stop(NULL) does nothing. */
+void server_stop(struct server *s);
+
+#endif

@@ -1,0 +1,176 @@
+/*
+ * store.h - the only door to the database.
+ *
+ * Nothing outside src/store/ speaks SQL. The interface is written in terms of
+ * Baton's objects (leads, events, API keys, idempotency records) and plain
+ * transactions, so that a second backend (PostgreSQL, for teams running
+ * several nodes) can implement it without the callers changing. Today the
+ * backend is SQLite in WAL mode: one file, nothing to install.
+ *
+ * Objects:
+ *   struct store       the database, opened once per process. store_open()
+ *                      applies pending schema migrations before returning.
+ *   struct store_conn  one connection with its prepared statements. A
+ *                      connection is used by one thread at a time. The engine
+ *                      owns one connection for writing; readers borrow
+ *                      connections from a pool (store_reader_acquire).
+ *
+ * Memory: strings in objects returned by the store are allocated in the
+ * caller's arena and live as long as it.
+ *
+ * Errors: BT_ENOTFOUND when the object does not exist, BT_ECONFLICT for a
+ * uniqueness violation, BT_ESTORE for anything the database reports, with the
+ * database's message in the bt_error.
+ */
+#ifndef BT_STORE_H
+#define BT_STORE_H
+
+#include "core/lead.h"
+#include "util/arena.h"
+#include "util/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct store_conn;
+
+enum store_sync { STORE_SYNC_FULL, STORE_SYNC_NORMAL };
+
+struct store_options {
+    enum store_sync synchronous; /* FULL: each commit is fsynced; NORMAL: WAL checkpoints only */
+    unsigned busy_timeout_ms;    /* how long a connection waits on a lock */
+    unsigned max_readers;        /* size of the reader pool (0 = 16) */
+};
+
+#define STORE_OPTIONS_INIT {STORE_SYNC_FULL, 5000, 0}
+
+/* The schema version this build writes; store_open migrates older files. */
+#define STORE_SCHEMA_VERSION 1
+
+/*
+ * Opens the database named by `location`: a file path (SQLite; created when
+ * missing) or, in the future, a "postgresql://" URL. Migrates the schema.
+ * A file written by a newer Baton (higher schema version) is refused.
+ */
+bt_err store_open(const char *location, const struct store_options *opts, struct store **out,
+                  struct bt_error *err) BT_MUST_USE;
+/* Closes the pool; every connection must have been closed or released.
+ * store_close(NULL) does nothing. */
+void store_close(struct store *st);
+
+/* A connection of one's own (the engine's writer, the CLI). */
+bt_err store_conn_open(struct store *st, struct store_conn **out, struct bt_error *err) BT_MUST_USE;
+void store_conn_close(struct store_conn *c);
+
+/* Borrow a connection from the reader pool; give it back with release.
+ * Readers see the last committed state. */
+bt_err store_reader_acquire(struct store *st, struct store_conn **out,
+                            struct bt_error *err) BT_MUST_USE;
+void store_reader_release(struct store *st, struct store_conn *c);
+
+/* A cheap query that proves the database answers (for /readyz). */
+bt_err store_ping(struct store_conn *c, struct bt_error *err) BT_MUST_USE;
+
+/*
+ * Transactions. store_begin takes the write lock at once (so commands never
+ * fail half-way on a lock). Savepoints nest inside a transaction: the engine
+ * wraps each command of a group commit in one, so that a failing command is
+ * undone alone.
+ */
+bt_err store_begin(struct store_conn *c, struct bt_error *err) BT_MUST_USE;
+bt_err store_commit(struct store_conn *c, struct bt_error *err) BT_MUST_USE;
+void store_rollback(struct store_conn *c);
+bt_err store_savepoint(struct store_conn *c, struct bt_error *err) BT_MUST_USE;
+bt_err store_savepoint_release(struct store_conn *c, struct bt_error *err) BT_MUST_USE;
+void store_savepoint_rollback(struct store_conn *c);
+
+/* Leads. */
+bt_err store_lead_get(struct store_conn *c, int64_t id, struct arena *a, struct lead *out,
+                      struct bt_error *err) BT_MUST_USE;
+bt_err store_lead_find_by_email(struct store_conn *c, const char *email, struct arena *a,
+                                struct lead *out, struct bt_error *err) BT_MUST_USE;
+bt_err store_lead_find_by_external_id(struct store_conn *c, const char *external_id,
+                                      struct arena *a, struct lead *out,
+                                      struct bt_error *err) BT_MUST_USE;
+/* Inserts; sets lead->id. BT_ECONFLICT if email or external_id is taken. */
+bt_err store_lead_insert(struct store_conn *c, struct lead *lead, struct bt_error *err) BT_MUST_USE;
+/* Rewrites every column of the lead with this id. */
+bt_err store_lead_update(struct store_conn *c, const struct lead *lead,
+                         struct bt_error *err) BT_MUST_USE;
+
+/* Filters for listing leads; NULL / 0 means "any". Newest first. */
+struct lead_filter {
+    const char *email;
+    const char *email_domain;
+    const char *company; /* exact, case-insensitive */
+    const char *stage;
+    const char *owner;
+    const char *source;
+    const char *country;
+    int64_t created_after;  /* ms, exclusive; 0 = any */
+    int64_t created_before; /* ms, exclusive; 0 = any */
+    int64_t before_id;      /* cursor: only ids below this; 0 = from the newest */
+    unsigned limit;         /* 1 .. 500 */
+};
+
+/* Fills *out with up to filter->limit leads (array in the arena). */
+bt_err store_lead_list(struct store_conn *c, const struct lead_filter *filter, struct arena *a,
+                       struct lead **out, size_t *count, struct bt_error *err) BT_MUST_USE;
+
+/* Events: the append-only audit trail of a lead. */
+struct lead_event {
+    int64_t id;
+    int64_t lead_id;
+    const char *type;      /* "lead.created", "lead.merged", ... */
+    const char *actor;     /* who caused it: "key:3", "system", "rep:alice" */
+    const char *reason;    /* human text, may be NULL */
+    const char *data_json; /* a JSON object */
+    int64_t at;            /* ms */
+};
+
+bt_err store_event_append(struct store_conn *c, struct lead_event *ev,
+                          struct bt_error *err) BT_MUST_USE;
+/* Events of a lead in order, with id > after_id, at most `limit`. */
+bt_err store_event_list(struct store_conn *c, int64_t lead_id, int64_t after_id, unsigned limit,
+                        struct arena *a, struct lead_event **out, size_t *count,
+                        struct bt_error *err) BT_MUST_USE;
+
+/* Idempotency records: a client's key, the lead it produced, and a
+ * fingerprint of the request so that a reused key with another body is
+ * recognised. */
+bt_err store_idempotency_get(struct store_conn *c, const char *key, struct arena *a,
+                             int64_t *lead_id, const char **fingerprint,
+                             struct bt_error *err) BT_MUST_USE;
+bt_err store_idempotency_put(struct store_conn *c, const char *key, int64_t lead_id,
+                             const char *fingerprint, int64_t now,
+                             struct bt_error *err) BT_MUST_USE;
+
+/* API keys. Only a SHA-256 of the key is stored; `prefix` is its first
+ * characters, shown in listings so people can tell keys apart. */
+struct api_key {
+    int64_t id;
+    const char *name;
+    const char *role;   /* "admin", "ingest" or "rep" */
+    const char *rep_id; /* for role rep */
+    const char *hash;
+    const char *prefix;
+    int64_t created_at;
+    int64_t revoked_at; /* 0 when active */
+};
+
+bt_err store_key_insert(struct store_conn *c, struct api_key *key,
+                        struct bt_error *err) BT_MUST_USE;
+/* Finds an active (not revoked) key by hash. */
+bt_err store_key_find_active(struct store_conn *c, const char *hash, struct arena *a,
+                             struct api_key *out, struct bt_error *err) BT_MUST_USE;
+bt_err store_key_list(struct store_conn *c, struct arena *a, struct api_key **out,
+                      size_t *count, struct bt_error *err) BT_MUST_USE;
+/* BT_ENOTFOUND when no active key has this id. */
+bt_err store_key_revoke(struct store_conn *c, int64_t id, int64_t now,
+                        struct bt_error *err) BT_MUST_USE;
+bt_err store_key_count_active(struct store_conn *c, int64_t *count,
+                              struct bt_error *err) BT_MUST_USE;
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * store_backend.h - what a database backend implements (internal to store/).
+ *
+ * store.c owns the generic parts (choosing the backend from the location,
+ * the reader pool, argument checks) and forwards every call to the ops table
+ * of the connection. A backend's connection struct starts with
+ * `struct store_conn` so that store.c can reach the ops.
+ */
+#ifndef BT_STORE_BACKEND_H
+#define BT_STORE_BACKEND_H
+
+#include "store/store.h"
+
+struct store_ops {
+    const char *name;
+    bt_err (*open)(const char *location, const struct store_options *opts, void **db,
+                   struct bt_error *err);
+    void (*close)(void *db);
+    bt_err (*conn_open)(void *db, struct store_conn **out, struct bt_error *err);
+    void (*conn_close)(struct store_conn *c);
+    bt_err (*ping)(struct store_conn *c, struct bt_error *err);
+    bt_err (*exec)(struct store_conn *c, int what, struct bt_error *err); /* enum store__tx */
+    bt_err (*lead_get)(struct store_conn *c, int by, const char *key, int64_t id,
+                       struct arena *a, struct lead *out, struct bt_error *err);
+    bt_err (*lead_insert)(struct store_conn *c, struct lead *lead, struct bt_error *err);
+    bt_err (*lead_update)(struct store_conn *c, const struct lead *lead, struct bt_error *err);
+    bt_err (*lead_list)(struct store_conn *c, const struct lead_filter *f, struct arena *a,
+                        struct lead **out, size_t *count, struct bt_error *err);
+    bt_err (*event_append)(struct store_conn *c, struct lead_event *ev, struct bt_error *err);
+    bt_err (*event_list)(struct store_conn *c, int64_t lead_id, int64_t after_id, unsigned limit,
+                         struct arena *a, struct lead_event **out, size_t *count,
+                         struct bt_error *err);
+    bt_err (*idempotency_get)(struct store_conn *c, const char *key, struct arena *a,
+                              int64_t *lead_id, const char **fingerprint, struct bt_error *err);
+    bt_err (*idempotency_put)(struct store_conn *c, const char *key, int64_t lead_id,
+                              const char *fingerprint, int64_t now, struct bt_error *err);
+    bt_err (*key_insert)(struct store_conn *c, struct api_key *key, struct bt_error *err);
+    bt_err (*key_find_active)(struct store_conn *c, const char *hash, struct arena *a,
+                              struct api_key *out, struct bt_error *err);
+    bt_err (*key_list)(struct store_conn *c, struct arena *a, struct api_key **out,
+                       size_t *count, struct bt_error *err);
+    bt_err (*key_revoke)(struct store_conn *c, int64_t id, int64_t now, struct bt_error *err);
+    bt_err (*key_count_active)(struct store_conn *c, int64_t *count, struct bt_error *err);
+};
+
+enum store__tx {
+    STORE__BEGIN,
+    STORE__COMMIT,
+    STORE__ROLLBACK,
+    STORE__SAVEPOINT,
+    STORE__RELEASE,
+    STORE__ROLLBACK_TO
+};
+
+enum store__lead_by { STORE__BY_ID, STORE__BY_EMAIL, STORE__BY_EXTERNAL_ID };
+
+struct store_conn {
+    const struct store_ops *ops;
+    struct store_conn *next_free; /* reader pool link */
+};
+
+extern const struct store_ops store__sqlite_ops;
+
+#endif

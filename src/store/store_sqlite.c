@@ -1,0 +1,674 @@
+/*
+ * store_sqlite.c - the SQLite backend: WAL mode, one connection per thread,
+ * every statement prepared once per connection and bound by parameter.
+ *
+ * Schema versions are kept in PRAGMA user_version and applied in order by
+ * migrate() inside one immediate transaction, so two processes opening the
+ * same new file do not both migrate it. Lead columns are listed in the order
+ * of enum lead_attr (see core/lead.h); LEAD_COLUMNS below must follow it.
+ */
+#include "store/store_backend.h"
+#include "util/timeutil.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sqlite_db {
+    char *path;
+    struct store_options opts;
+};
+
+enum stmt_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
+    ST_PING,
+    ST_LEAD_BY_ID,
+    ST_LEAD_BY_EMAIL,
+    ST_LEAD_BY_EXTERNAL_ID,
+    ST_LEAD_INSERT,
+    ST_LEAD_UPDATE,
+    ST_LEAD_LIST,
+    ST_EVENT_APPEND,
+    ST_EVENT_LIST,
+    ST_IDEM_GET,
+    ST_IDEM_PUT,
+    ST_KEY_INSERT,
+    ST_KEY_FIND,
+    ST_KEY_LIST,
+    ST_KEY_REVOKE,
+    ST_KEY_COUNT,
+    ST_COUNT
+};
+
+/* Column order: enum lead_attr, then the non-text columns. */
+#define LEAD_COLUMNS                                                                              \
+    "external_id, email, first_name, last_name, company, title, phone, website, country, state, " \
+    "city, industry, source, email_domain, website_domain, country_input, employees_band, "       \
+    "stage, owner, email_free, employees, fields, created_at, updated_at"
+#define LEAD_NONTEXT 5 /* email_free, employees, fields, created_at, updated_at */
+#define LEAD_BIND_COUNT (LEAD_ATTR_COUNT + LEAD_NONTEXT)
+_Static_assert(LEAD_ATTR_COUNT == 19, "LEAD_COLUMNS must list every lead attribute in order");
+
+#define LEAD_SELECT "SELECT id, " LEAD_COLUMNS " FROM leads "
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SAVEPOINT] = "SAVEPOINT command",
+    [ST_RELEASE] = "RELEASE command",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO command",
+    [ST_PING] = "SELECT 1",
+    [ST_LEAD_BY_ID] = LEAD_SELECT "WHERE id = ?1",
+    [ST_LEAD_BY_EMAIL] = LEAD_SELECT "WHERE email = ?1",
+    [ST_LEAD_BY_EXTERNAL_ID] = LEAD_SELECT "WHERE external_id = ?1",
+    [ST_LEAD_INSERT] = "INSERT INTO leads (" LEAD_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                       "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
+                       "?23, ?24)",
+    [ST_LEAD_UPDATE] =
+        "UPDATE leads SET external_id = ?1, email = ?2, first_name = ?3, last_name = ?4, "
+        "company = ?5, title = ?6, phone = ?7, website = ?8, country = ?9, state = ?10, "
+        "city = ?11, industry = ?12, source = ?13, email_domain = ?14, website_domain = ?15, "
+        "country_input = ?16, employees_band = ?17, stage = ?18, owner = ?19, email_free = ?20, "
+        "employees = ?21, fields = ?22, created_at = ?23, updated_at = ?24 WHERE id = ?25",
+    [ST_LEAD_LIST] = LEAD_SELECT
+    "WHERE (?1 IS NULL OR email = ?1) AND (?2 IS NULL OR email_domain = ?2) "
+    "AND (?3 IS NULL OR company = ?3 COLLATE NOCASE) AND (?4 IS NULL OR stage = ?4) "
+    "AND (?5 IS NULL OR owner = ?5) AND (?6 IS NULL OR source = ?6) "
+    "AND (?7 IS NULL OR country = ?7) AND (?8 IS NULL OR created_at > ?8) "
+    "AND (?9 IS NULL OR created_at < ?9) AND (?10 IS NULL OR id < ?10) "
+    "ORDER BY id DESC LIMIT ?11",
+    [ST_EVENT_APPEND] = "INSERT INTO lead_events (lead_id, type, actor, reason, data, at) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_EVENT_LIST] = "SELECT id, lead_id, type, actor, reason, data, at FROM lead_events "
+                      "WHERE lead_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+    [ST_IDEM_GET] = "SELECT lead_id, fingerprint FROM idempotency_keys WHERE key = ?1",
+    [ST_IDEM_PUT] = "INSERT INTO idempotency_keys (key, lead_id, fingerprint, created_at) "
+                    "VALUES (?1, ?2, ?3, ?4)",
+    [ST_KEY_INSERT] = "INSERT INTO api_keys (name, role, rep_id, hash, prefix, created_at) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_KEY_FIND] = "SELECT id, name, role, rep_id, hash, prefix, created_at, revoked_at "
+                    "FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL",
+    [ST_KEY_LIST] = "SELECT id, name, role, rep_id, hash, prefix, created_at, revoked_at "
+                    "FROM api_keys ORDER BY id",
+    [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+    [ST_KEY_COUNT] = "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL",
+};
+
+struct sqlite_conn {
+    struct store_conn base;
+    sqlite3 *db;
+    sqlite3_stmt *stmt[ST_COUNT];
+};
+
+/* Migrations, in order; migration i brings the schema to version i + 1. */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+    "CREATE TABLE leads ("
+    "  id INTEGER PRIMARY KEY,"
+    "  external_id TEXT UNIQUE,"
+    "  email TEXT UNIQUE,"
+    "  first_name TEXT, last_name TEXT, company TEXT, title TEXT, phone TEXT, website TEXT,"
+    "  country TEXT, state TEXT, city TEXT, industry TEXT, source TEXT,"
+    "  email_domain TEXT, website_domain TEXT, country_input TEXT, employees_band TEXT,"
+    "  stage TEXT NOT NULL DEFAULT 'new', owner TEXT,"
+    "  email_free INTEGER NOT NULL DEFAULT 0,"
+    "  employees INTEGER,"
+    "  fields TEXT NOT NULL DEFAULT '{}',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX leads_owner ON leads (owner, id);"
+    "CREATE INDEX leads_email_domain ON leads (email_domain);"
+    "CREATE INDEX leads_created_at ON leads (created_at);"
+    "CREATE TABLE lead_events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  lead_id INTEGER NOT NULL REFERENCES leads (id),"
+    "  type TEXT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  reason TEXT,"
+    "  data TEXT NOT NULL DEFAULT '{}',"
+    "  at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX lead_events_lead ON lead_events (lead_id, id);"
+    "CREATE TABLE idempotency_keys ("
+    "  key TEXT PRIMARY KEY,"
+    "  lead_id INTEGER NOT NULL REFERENCES leads (id),"
+    "  fingerprint TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE api_keys ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('admin', 'ingest', 'rep')),"
+    "  rep_id TEXT,"
+    "  hash TEXT NOT NULL UNIQUE,"
+    "  prefix TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER"
+    ");",
+};
+
+static bt_err db_error(sqlite3 *db, struct bt_error *err, const char *what)
+{
+    int code = sqlite3_extended_errcode(db);
+    if ((code & 0xff) == SQLITE_CONSTRAINT &&
+        (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY))
+        return bt_fail(err, BT_ECONFLICT, NULL, "%s: %s", what, sqlite3_errmsg(db));
+    return bt_fail(err, BT_ESTORE, NULL, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+static bt_err exec_sql(sqlite3 *db, const char *sql, struct bt_error *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        bt_fail(err, BT_ESTORE, NULL, "%s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return BT_ESTORE;
+    }
+    return BT_OK;
+}
+
+static bt_err open_handle(const struct sqlite_db *d, sqlite3 **out, struct bt_error *err)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(d->path, &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        bt_fail(err, BT_ESTORE, NULL, "cannot open database %s: %s", d->path,
+                db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return BT_ESTORE;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, (int)d->opts.busy_timeout_ms);
+    const char *sync = d->opts.synchronous == STORE_SYNC_NORMAL ? "PRAGMA synchronous = NORMAL;"
+                                                                 : "PRAGMA synchronous = FULL;";
+    bt_err e = exec_sql(db, "PRAGMA foreign_keys = ON;", err);
+    if (!e)
+        e = exec_sql(db, sync, err);
+    if (e) {
+        bt_error_prefix(err, "%s: ", d->path);
+        sqlite3_close(db);
+        return e;
+    }
+    *out = db;
+    return BT_OK;
+}
+
+static bt_err migrate(sqlite3 *db, const char *path, struct bt_error *err)
+{
+    bt_err e = exec_sql(db, "BEGIN IMMEDIATE", err);
+    if (e)
+        goto fail;
+    sqlite3_stmt *st = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > STORE_SCHEMA_VERSION) {
+        exec_sql(db, "ROLLBACK", NULL);
+        return bt_fail(err, BT_ESTORE, NULL,
+                       "%s has schema version %d, newer than this baton understands (%d); "
+                       "upgrade baton",
+                       path, version, STORE_SCHEMA_VERSION);
+    }
+    for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
+        char pragma[64];
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+        if ((e = exec_sql(db, migrations[v], err)) || (e = exec_sql(db, pragma, err))) {
+            exec_sql(db, "ROLLBACK", NULL);
+            bt_error_prefix(err, "migrating to schema version %d: ", v + 1);
+            goto fail;
+        }
+    }
+    if ((e = exec_sql(db, "COMMIT", err)))
+        goto fail;
+    return BT_OK;
+fail:
+    bt_error_prefix(err, "%s: ", path);
+    return e;
+}
+
+static bt_err sq_open(const char *location, const struct store_options *opts, void **out,
+                      struct bt_error *err)
+{
+    struct sqlite_db *d = xcalloc(1, sizeof(*d));
+    d->path = xstrdup(location);
+    d->opts = *opts;
+    sqlite3 *db = NULL;
+    bt_err e = open_handle(d, &db, err);
+    if (!e) {
+        /* WAL is a property of the file; set it once here. */
+        e = exec_sql(db, "PRAGMA journal_mode = WAL;", err);
+        if (e)
+            bt_error_prefix(err, "%s: ", location);
+    }
+    if (!e)
+        e = migrate(db, location, err);
+    sqlite3_close(db);
+    if (e) {
+        free(d->path);
+        free(d);
+        return e;
+    }
+    *out = d;
+    return BT_OK;
+}
+
+static void sq_close(void *p)
+{
+    struct sqlite_db *d = p;
+    if (!d)
+        return;
+    free(d->path);
+    free(d);
+}
+
+static void sq_conn_close(struct store_conn *base)
+{
+    struct sqlite_conn *c = (struct sqlite_conn *)base;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(c->stmt[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+static bt_err sq_conn_open(void *p, struct store_conn **out, struct bt_error *err)
+{
+    struct sqlite_db *d = p;
+    struct sqlite_conn *c = xcalloc(1, sizeof(*c));
+    c->base.ops = &store__sqlite_ops;
+    bt_err e = open_handle(d, &c->db, err);
+    if (e) {
+        free(c);
+        return e;
+    }
+    for (int i = 0; i < ST_COUNT; i++) {
+        if (sqlite3_prepare_v3(c->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[i],
+                               NULL) != SQLITE_OK) {
+            e = db_error(c->db, err, "preparing statement");
+            sq_conn_close(&c->base);
+            return e;
+        }
+    }
+    *out = &c->base;
+    return BT_OK;
+}
+
+/* Takes a statement ready for binding; callers reset it when done. */
+static sqlite3_stmt *stmt(struct store_conn *base, enum stmt_id id)
+{
+    struct sqlite_conn *c = (struct sqlite_conn *)base;
+    sqlite3_reset(c->stmt[id]);
+    sqlite3_clear_bindings(c->stmt[id]);
+    return c->stmt[id];
+}
+
+static sqlite3 *handle(struct store_conn *base)
+{
+    return ((struct sqlite_conn *)base)->db;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_positive(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v > 0)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i, struct arena *a)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+    if (!s)
+        return NULL;
+    return arena_strndup(a, (const char *)s, (size_t)sqlite3_column_bytes(st, i));
+}
+
+/* Runs a statement expected to produce no rows. */
+static bt_err step_done(struct store_conn *c, sqlite3_stmt *st, const char *what,
+                        struct bt_error *err)
+{
+    int rc = sqlite3_step(st);
+    bt_err e = rc == SQLITE_DONE ? BT_OK : db_error(handle(c), err, what);
+    sqlite3_reset(st);
+    return e;
+}
+
+static bt_err sq_ping(struct store_conn *c, struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_PING);
+    int rc = sqlite3_step(st);
+    bt_err e = rc == SQLITE_ROW ? BT_OK : db_error(handle(c), err, "ping");
+    sqlite3_reset(st);
+    return e;
+}
+
+static bt_err sq_exec(struct store_conn *c, int what, struct bt_error *err)
+{
+    static const enum stmt_id ids[] = {
+        [STORE__BEGIN] = ST_BEGIN,           [STORE__COMMIT] = ST_COMMIT,
+        [STORE__ROLLBACK] = ST_ROLLBACK,     [STORE__SAVEPOINT] = ST_SAVEPOINT,
+        [STORE__RELEASE] = ST_RELEASE,       [STORE__ROLLBACK_TO] = ST_ROLLBACK_TO,
+    };
+    return step_done(c, stmt(c, ids[what]), stmt_sql[ids[what]], err);
+}
+
+static void read_lead(sqlite3_stmt *st, struct arena *a, struct lead *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->id = sqlite3_column_int64(st, 0);
+    for (int i = 0; i < LEAD_ATTR_COUNT; i++)
+        out->attr[i] = col_text(st, 1 + i, a);
+    int k = 1 + LEAD_ATTR_COUNT;
+    out->email_free = sqlite3_column_int(st, k) != 0;
+    out->employees =
+        sqlite3_column_type(st, k + 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, k + 1);
+    out->fields_json = col_text(st, k + 2, a);
+    out->created_at = sqlite3_column_int64(st, k + 3);
+    out->updated_at = sqlite3_column_int64(st, k + 4);
+}
+
+static bt_err sq_lead_get(struct store_conn *c, int by, const char *key, int64_t id,
+                          struct arena *a, struct lead *out, struct bt_error *err)
+{
+    sqlite3_stmt *st;
+    if (by == STORE__BY_ID) {
+        st = stmt(c, ST_LEAD_BY_ID);
+        sqlite3_bind_int64(st, 1, id);
+    } else {
+        st = stmt(c, by == STORE__BY_EMAIL ? ST_LEAD_BY_EMAIL : ST_LEAD_BY_EXTERNAL_ID);
+        bind_text(st, 1, key);
+    }
+    int rc = sqlite3_step(st);
+    bt_err e = BT_OK;
+    if (rc == SQLITE_ROW)
+        read_lead(st, a, out);
+    else if (rc == SQLITE_DONE)
+        e = bt_fail(err, BT_ENOTFOUND, NULL, "no such lead");
+    else
+        e = db_error(handle(c), err, "reading lead");
+    sqlite3_reset(st);
+    return e;
+}
+
+static void bind_lead(sqlite3_stmt *st, const struct lead *l)
+{
+    for (int i = 0; i < LEAD_ATTR_COUNT; i++)
+        bind_text(st, 1 + i, l->attr[i]);
+    int k = 1 + LEAD_ATTR_COUNT;
+    sqlite3_bind_int(st, k, l->email_free);
+    if (l->employees >= 0)
+        sqlite3_bind_int64(st, k + 1, l->employees);
+    else
+        sqlite3_bind_null(st, k + 1);
+    bind_text(st, k + 2, l->fields_json ? l->fields_json : "{}");
+    sqlite3_bind_int64(st, k + 3, l->created_at);
+    sqlite3_bind_int64(st, k + 4, l->updated_at);
+}
+
+static bt_err sq_lead_insert(struct store_conn *c, struct lead *lead, struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_LEAD_INSERT);
+    bind_lead(st, lead);
+    bt_err e = step_done(c, st, "inserting lead", err);
+    if (!e)
+        lead->id = sqlite3_last_insert_rowid(handle(c));
+    return e;
+}
+
+static bt_err sq_lead_update(struct store_conn *c, const struct lead *lead, struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_LEAD_UPDATE);
+    bind_lead(st, lead);
+    sqlite3_bind_int64(st, LEAD_BIND_COUNT + 1, lead->id);
+    bt_err e = step_done(c, st, "updating lead", err);
+    if (!e && sqlite3_changes(handle(c)) == 0)
+        e = bt_fail(err, BT_ENOTFOUND, NULL, "no such lead: %lld", (long long)lead->id);
+    return e;
+}
+
+static bt_err sq_lead_list(struct store_conn *c, const struct lead_filter *f, struct arena *a,
+                           struct lead **out, size_t *count, struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_LEAD_LIST);
+    bind_text(st, 1, f->email);
+    bind_text(st, 2, f->email_domain);
+    bind_text(st, 3, f->company);
+    bind_text(st, 4, f->stage);
+    bind_text(st, 5, f->owner);
+    bind_text(st, 6, f->source);
+    bind_text(st, 7, f->country);
+    bind_positive(st, 8, f->created_after);
+    bind_positive(st, 9, f->created_before);
+    bind_positive(st, 10, f->before_id);
+    sqlite3_bind_int(st, 11, (int)f->limit);
+    struct lead *leads = arena_alloc(a, sizeof(*leads) * f->limit);
+    size_t n = 0;
+    int rc = SQLITE_DONE;
+    while (leads && n < f->limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        read_lead(st, a, &leads[n++]);
+    bt_err e = BT_OK;
+    if (!leads)
+        e = bt_fail(err, BT_ETOOBIG, NULL, "result too large");
+    else if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        e = db_error(handle(c), err, "listing leads");
+    sqlite3_reset(st);
+    *out = leads;
+    *count = n;
+    return e;
+}
+
+static bt_err sq_event_append(struct store_conn *c, struct lead_event *ev, struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_EVENT_APPEND);
+    sqlite3_bind_int64(st, 1, ev->lead_id);
+    bind_text(st, 2, ev->type);
+    bind_text(st, 3, ev->actor);
+    bind_text(st, 4, ev->reason);
+    bind_text(st, 5, ev->data_json ? ev->data_json : "{}");
+    sqlite3_bind_int64(st, 6, ev->at);
+    bt_err e = step_done(c, st, "appending event", err);
+    if (!e)
+        ev->id = sqlite3_last_insert_rowid(handle(c));
+    return e;
+}
+
+static bt_err sq_event_list(struct store_conn *c, int64_t lead_id, int64_t after_id,
+                            unsigned limit, struct arena *a, struct lead_event **out,
+                            size_t *count, struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_EVENT_LIST);
+    sqlite3_bind_int64(st, 1, lead_id);
+    sqlite3_bind_int64(st, 2, after_id);
+    sqlite3_bind_int(st, 3, (int)limit);
+    struct lead_event *evs = arena_alloc(a, sizeof(*evs) * (limit ? limit : 1));
+    size_t n = 0;
+    int rc = SQLITE_DONE;
+    while (evs && n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct lead_event *ev = &evs[n++];
+        ev->id = sqlite3_column_int64(st, 0);
+        ev->lead_id = sqlite3_column_int64(st, 1);
+        ev->type = col_text(st, 2, a);
+        ev->actor = col_text(st, 3, a);
+        ev->reason = col_text(st, 4, a);
+        ev->data_json = col_text(st, 5, a);
+        ev->at = sqlite3_column_int64(st, 6);
+    }
+    bt_err e = BT_OK;
+    if (!evs)
+        e = bt_fail(err, BT_ETOOBIG, NULL, "result too large");
+    else if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        e = db_error(handle(c), err, "listing events");
+    sqlite3_reset(st);
+    *out = evs;
+    *count = n;
+    return e;
+}
+
+static bt_err sq_idem_get(struct store_conn *c, const char *key, struct arena *a, int64_t *lead_id,
+                          const char **fingerprint, struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_IDEM_GET);
+    bind_text(st, 1, key);
+    int rc = sqlite3_step(st);
+    bt_err e = BT_OK;
+    if (rc == SQLITE_ROW) {
+        *lead_id = sqlite3_column_int64(st, 0);
+        *fingerprint = col_text(st, 1, a);
+    } else if (rc == SQLITE_DONE) {
+        e = bt_fail(err, BT_ENOTFOUND, NULL, "no such idempotency key");
+    } else {
+        e = db_error(handle(c), err, "reading idempotency key");
+    }
+    sqlite3_reset(st);
+    return e;
+}
+
+static bt_err sq_idem_put(struct store_conn *c, const char *key, int64_t lead_id,
+                          const char *fingerprint, int64_t now, struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_IDEM_PUT);
+    bind_text(st, 1, key);
+    sqlite3_bind_int64(st, 2, lead_id);
+    bind_text(st, 3, fingerprint);
+    sqlite3_bind_int64(st, 4, now);
+    return step_done(c, st, "storing idempotency key", err);
+}
+
+static bt_err sq_key_insert(struct store_conn *c, struct api_key *k, struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_KEY_INSERT);
+    bind_text(st, 1, k->name);
+    bind_text(st, 2, k->role);
+    bind_text(st, 3, k->rep_id);
+    bind_text(st, 4, k->hash);
+    bind_text(st, 5, k->prefix);
+    sqlite3_bind_int64(st, 6, k->created_at);
+    bt_err e = step_done(c, st, "inserting API key", err);
+    if (!e)
+        k->id = sqlite3_last_insert_rowid(handle(c));
+    return e;
+}
+
+static void read_key(sqlite3_stmt *st, struct arena *a, struct api_key *k)
+{
+    k->id = sqlite3_column_int64(st, 0);
+    k->name = col_text(st, 1, a);
+    k->role = col_text(st, 2, a);
+    k->rep_id = col_text(st, 3, a);
+    k->hash = col_text(st, 4, a);
+    k->prefix = col_text(st, 5, a);
+    k->created_at = sqlite3_column_int64(st, 6);
+    k->revoked_at = sqlite3_column_int64(st, 7);
+}
+
+static bt_err sq_key_find_active(struct store_conn *c, const char *hash, struct arena *a,
+                                 struct api_key *out, struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_KEY_FIND);
+    bind_text(st, 1, hash);
+    int rc = sqlite3_step(st);
+    bt_err e = BT_OK;
+    if (rc == SQLITE_ROW)
+        read_key(st, a, out);
+    else if (rc == SQLITE_DONE)
+        e = bt_fail(err, BT_ENOTFOUND, NULL, "no such API key");
+    else
+        e = db_error(handle(c), err, "reading API key");
+    sqlite3_reset(st);
+    return e;
+}
+
+static bt_err sq_key_list(struct store_conn *c, struct arena *a, struct api_key **out,
+                          size_t *count, struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_KEY_LIST);
+    size_t n = 0, cap = 16;
+    struct api_key *keys = arena_alloc(a, sizeof(*keys) * cap);
+    int rc = SQLITE_DONE;
+    while (keys && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            struct api_key *bigger = arena_alloc(a, sizeof(*keys) * cap * 2);
+            if (bigger)
+                memcpy(bigger, keys, sizeof(*keys) * n);
+            keys = bigger;
+            cap *= 2;
+            if (!keys)
+                break;
+        }
+        read_key(st, a, &keys[n++]);
+    }
+    bt_err e = BT_OK;
+    if (!keys)
+        e = bt_fail(err, BT_ETOOBIG, NULL, "too many keys");
+    else if (rc != SQLITE_DONE)
+        e = db_error(handle(c), err, "listing API keys");
+    sqlite3_reset(st);
+    *out = keys;
+    *count = n;
+    return e;
+}
+
+static bt_err sq_key_revoke(struct store_conn *c, int64_t id, int64_t now, struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_KEY_REVOKE);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    bt_err e = step_done(c, st, "revoking API key", err);
+    if (!e && sqlite3_changes(handle(c)) == 0)
+        e = bt_fail(err, BT_ENOTFOUND, "id", "no active API key with id %lld", (long long)id);
+    return e;
+}
+
+static bt_err sq_key_count_active(struct store_conn *c, int64_t *count, struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_KEY_COUNT);
+    int rc = sqlite3_step(st);
+    bt_err e = BT_OK;
+    if (rc == SQLITE_ROW)
+        *count = sqlite3_column_int64(st, 0);
+    else
+        e = db_error(handle(c), err, "counting API keys");
+    sqlite3_reset(st);
+    return e;
+}
+
+const struct store_ops store__sqlite_ops = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .conn_open = sq_conn_open,
+    .conn_close = sq_conn_close,
+    .ping = sq_ping,
+    .exec = sq_exec,
+    .lead_get = sq_lead_get,
+    .lead_insert = sq_lead_insert,
+    .lead_update = sq_lead_update,
+    .lead_list = sq_lead_list,
+    .event_append = sq_event_append,
+    .event_list = sq_event_list,
+    .idempotency_get = sq_idem_get,
+    .idempotency_put = sq_idem_put,
+    .key_insert = sq_key_insert,
+    .key_find_active = sq_key_find_active,
+    .key_list = sq_key_list,
+    .key_revoke = sq_key_revoke,
+    .key_count_active = sq_key_count_active,
+};

@@ -1,0 +1,23 @@
+/*
+ * crypto.h - the few cryptographic primitives Baton needs, from OpenSSL's
+ * libcrypto: SHA-256 (API key hashes, config versions, request fingerprints)
+ * and random tokens (API keys).
+ */
+#ifndef BT_CRYPTO_H
+#define BT_CRYPTO_H
+
+#include <stddef.h>
+
+#define SHA256_HEX_LEN 64
+
+/* Writes 64 lower-case hex digits and a NUL into out (65 bytes). */
+void crypto_sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1]);
+
+/* Writes `prefix` followed by `nbytes` random bytes as lower-case hex into
+ * out (size outsz); dies if the system's random source fails. */
+void crypto_random_token(const char *prefix, size_t nbytes, char *out, size_t outsz);
+
+/* Constant-time comparison of two equal-length strings. */
+int crypto_equal(const char *a, const char *b, size_t len);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * text.h - checks on text that comes from outside: UTF-8 validity, control
+ * characters, and small helpers for bounded string building.
+ */
+#ifndef BT_TEXT_H
+#define BT_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* True when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates,
+ * nothing above U+10FFFF). */
+bool utf8_valid(const char *s, size_t len);
+
+/* True when `s` contains a C0 control character other than tab, CR and LF,
+ * or DEL. Such characters are rejected in single-line attributes. */
+bool text_has_control(const char *s);
+
+/* ASCII case-insensitive equality. */
+bool text_ieq(const char *a, const char *b);
+
+/* Copies `s` into `dst` (size n, n > 0), truncating; always terminated. */
+void text_copy(char *dst, size_t n, const char *s);
+
+#endif
