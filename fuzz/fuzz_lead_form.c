@@ -1,0 +1,27 @@
+/*
+ * fuzz_lead_form.c - libFuzzer target: an HTML form body
+ * (application/x-www-form-urlencoded) through the decoder, the parser and
+ * normalisation.
+ */
+#include "core/normalize.h"
+#include "server/intake_parse.h"
+
+#include <stdint.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct freemail_set *freemail;
+    if (!freemail)
+        freemail = freemail_set_new(NULL, 0, NULL, 0);
+    struct arena a = ARENA_INIT;
+    struct lead_input in;
+    struct form_controls controls;
+    struct lead lead;
+    struct normalize_report report;
+    if (intake_parse_form((const char *)data, size, &a, &in, &controls, NULL) == BT_OK)
+        (void)!normalize_lead(&in, freemail, &a, &lead, &report, NULL);
+    arena_release(&a);
+    return 0;
+}

@@ -1,0 +1,316 @@
+/*
+ * test_store.c - the SQLite store on real files in a temporary folder:
+ * migrations, leads, uniqueness, listing with filters and cursors, events,
+ * idempotency records, API keys, transactions and savepoints.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct store *st;
+    struct store_conn *c;
+    struct arena a;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    strcpy(f->dir, "/tmp/baton-test-store-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+    struct bt_error err = BT_ERROR_INIT;
+    if (store_open(f->path, NULL, &f->st, &err) || store_conn_open(f->st, &f->c, &err)) {
+        fprintf(stderr, "%s\n", err.message);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_conn_close(f->c);
+    store_close(f->st);
+    arena_release(&f->a);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static struct lead make_lead(const char *email, const char *external_id, int64_t at)
+{
+    struct lead l = {0};
+    l.attr[LEAD_EMAIL] = email;
+    l.attr[LEAD_EXTERNAL_ID] = external_id;
+    l.attr[LEAD_COMPANY] = "Acme GmbH";
+    l.attr[LEAD_COUNTRY] = "DE";
+    l.attr[LEAD_SOURCE] = "webinar";
+    l.attr[LEAD_STAGE] = "new";
+    l.employees = -1;
+    l.fields_json = "{\"a\":1}";
+    l.created_at = at;
+    l.updated_at = at;
+    return l;
+}
+
+static void test_lead_roundtrip(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    struct lead l = make_lead("jane@acme.com", "crm-1", 1000);
+    l.employees = 250;
+    l.email_free = true;
+    l.attr[LEAD_EMPLOYEES_BAND] = "201-500";
+    assert_int_equal(store_lead_insert(f->c, &l, &err), BT_OK);
+    assert_true(l.id > 0);
+
+    struct lead got;
+    assert_int_equal(store_lead_get(f->c, l.id, &f->a, &got, &err), BT_OK);
+    assert_string_equal(got.attr[LEAD_EMAIL], "jane@acme.com");
+    assert_string_equal(got.attr[LEAD_EXTERNAL_ID], "crm-1");
+    assert_string_equal(got.attr[LEAD_EMPLOYEES_BAND], "201-500");
+    assert_null(got.attr[LEAD_PHONE]);
+    assert_int_equal(got.employees, 250);
+    assert_true(got.email_free);
+    assert_string_equal(got.fields_json, "{\"a\":1}");
+    assert_int_equal(got.created_at, 1000);
+
+    assert_int_equal(store_lead_find_by_email(f->c, "jane@acme.com", &f->a, &got, &err), BT_OK);
+    assert_int_equal(got.id, l.id);
+    assert_int_equal(store_lead_find_by_external_id(f->c, "crm-1", &f->a, &got, &err), BT_OK);
+    assert_int_equal(got.id, l.id);
+    assert_int_equal(store_lead_find_by_email(f->c, "nobody@acme.com", &f->a, &got, &err),
+                     BT_ENOTFOUND);
+    assert_int_equal(store_lead_get(f->c, 999, &f->a, &got, &err), BT_ENOTFOUND);
+
+    /* uniqueness of email and external_id */
+    struct lead dup = make_lead("jane@acme.com", NULL, 2000);
+    assert_int_equal(store_lead_insert(f->c, &dup, &err), BT_ECONFLICT);
+    dup = make_lead("other@acme.com", "crm-1", 2000);
+    assert_int_equal(store_lead_insert(f->c, &dup, &err), BT_ECONFLICT);
+
+    /* update */
+    got.attr[LEAD_TITLE] = "CTO";
+    got.employees = -1;
+    got.updated_at = 3000;
+    assert_int_equal(store_lead_update(f->c, &got, &err), BT_OK);
+    assert_int_equal(store_lead_get(f->c, l.id, &f->a, &got, &err), BT_OK);
+    assert_string_equal(got.attr[LEAD_TITLE], "CTO");
+    assert_int_equal(got.employees, -1);
+    assert_int_equal(got.updated_at, 3000);
+    got.id = 12345;
+    assert_int_equal(store_lead_update(f->c, &got, &err), BT_ENOTFOUND);
+}
+
+static void test_lead_list_filters_and_cursor(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    char email[64];
+    for (int i = 0; i < 10; i++) {
+        snprintf(email, sizeof(email), "p%d@%s.com", i, i % 2 ? "odd" : "even");
+        struct lead l = make_lead(email, NULL, 1000 + i);
+        l.attr[LEAD_EMAIL_DOMAIN] = i % 2 ? "odd.com" : "even.com";
+        l.attr[LEAD_SOURCE] = i < 3 ? "ads" : "webinar";
+        assert_int_equal(store_lead_insert(f->c, &l, &err), BT_OK);
+    }
+    struct lead_filter flt = {.limit = 4};
+    struct lead *leads;
+    size_t n;
+    int64_t seen[10];
+    size_t total = 0;
+    for (;;) {
+        assert_int_equal(store_lead_list(f->c, &flt, &f->a, &leads, &n, &err), BT_OK);
+        for (size_t i = 0; i < n; i++) {
+            if (total > 0)
+                assert_true(leads[i].id < seen[total - 1]); /* newest first */
+            seen[total++] = leads[i].id;
+        }
+        if (n < flt.limit)
+            break;
+        flt.before_id = leads[n - 1].id;
+    }
+    assert_int_equal(total, 10);
+
+    struct lead_filter odd = {.email_domain = "odd.com", .limit = 50};
+    assert_int_equal(store_lead_list(f->c, &odd, &f->a, &leads, &n, &err), BT_OK);
+    assert_int_equal(n, 5);
+    struct lead_filter ads = {.source = "ads", .created_after = 1000, .limit = 50};
+    assert_int_equal(store_lead_list(f->c, &ads, &f->a, &leads, &n, &err), BT_OK);
+    assert_int_equal(n, 2); /* created 1001 and 1002 */
+    struct lead_filter company = {.company = "ACME gmbh", .created_before = 1005, .limit = 50};
+    assert_int_equal(store_lead_list(f->c, &company, &f->a, &leads, &n, &err), BT_OK);
+    assert_int_equal(n, 5);
+    struct lead_filter one = {.email = "p7@odd.com", .limit = 50};
+    assert_int_equal(store_lead_list(f->c, &one, &f->a, &leads, &n, &err), BT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(leads[0].attr[LEAD_EMAIL], "p7@odd.com");
+}
+
+static void test_events_and_idempotency(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    struct lead l = make_lead("e@x.com", NULL, 1);
+    assert_int_equal(store_lead_insert(f->c, &l, &err), BT_OK);
+    for (int i = 0; i < 5; i++) {
+        struct lead_event ev = {.lead_id = l.id, .type = i ? "lead.merged" : "lead.created",
+                                .actor = "key:1", .data_json = "{\"n\":1}", .at = 10 + i};
+        assert_int_equal(store_event_append(f->c, &ev, &err), BT_OK);
+        assert_true(ev.id > 0);
+    }
+    struct lead_event *evs;
+    size_t n;
+    assert_int_equal(store_event_list(f->c, l.id, 0, 3, &f->a, &evs, &n, &err), BT_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(evs[0].type, "lead.created");
+    assert_null(evs[0].reason);
+    assert_int_equal(evs[2].at, 12);
+    assert_int_equal(store_event_list(f->c, l.id, evs[2].id, 100, &f->a, &evs, &n, &err), BT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(evs[1].at, 14);
+    /* an event must belong to a lead */
+    struct lead_event orphan = {.lead_id = 999, .type = "x", .actor = "a", .at = 1};
+    assert_int_not_equal(store_event_append(f->c, &orphan, &err), BT_OK);
+
+    int64_t lead_id = 0;
+    const char *fp = NULL;
+    assert_int_equal(store_idempotency_get(f->c, "k1", &f->a, &lead_id, &fp, &err), BT_ENOTFOUND);
+    assert_int_equal(store_idempotency_put(f->c, "k1", l.id, "abc", 5, &err), BT_OK);
+    assert_int_equal(store_idempotency_get(f->c, "k1", &f->a, &lead_id, &fp, &err), BT_OK);
+    assert_int_equal(lead_id, l.id);
+    assert_string_equal(fp, "abc");
+    assert_int_equal(store_idempotency_put(f->c, "k1", l.id, "abc", 5, &err), BT_ECONFLICT);
+}
+
+static void test_keys(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    int64_t count = -1;
+    assert_int_equal(store_key_count_active(f->c, &count, &err), BT_OK);
+    assert_int_equal(count, 0);
+    struct api_key k = {.name = "web", .role = "ingest", .hash = "h1", .prefix = "bt_1",
+                        .created_at = 7};
+    assert_int_equal(store_key_insert(f->c, &k, &err), BT_OK);
+    struct api_key r = {.name = "alice", .role = "rep", .rep_id = "alice", .hash = "h2",
+                        .prefix = "bt_2", .created_at = 8};
+    assert_int_equal(store_key_insert(f->c, &r, &err), BT_OK);
+    struct api_key bad = {.name = "x", .role = "root", .hash = "h3", .prefix = "p"};
+    assert_int_not_equal(store_key_insert(f->c, &bad, &err), BT_OK); /* role is checked */
+
+    struct api_key got;
+    assert_int_equal(store_key_find_active(f->c, "h2", &f->a, &got, &err), BT_OK);
+    assert_string_equal(got.role, "rep");
+    assert_string_equal(got.rep_id, "alice");
+    assert_int_equal(store_key_count_active(f->c, &count, &err), BT_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(store_key_revoke(f->c, r.id, 99, &err), BT_OK);
+    assert_int_equal(store_key_find_active(f->c, "h2", &f->a, &got, &err), BT_ENOTFOUND);
+    assert_int_equal(store_key_revoke(f->c, r.id, 99, &err), BT_ENOTFOUND);
+    assert_int_equal(store_key_revoke(f->c, 777, 99, &err), BT_ENOTFOUND);
+    struct api_key *keys;
+    size_t n;
+    assert_int_equal(store_key_list(f->c, &f->a, &keys, &n, &err), BT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(keys[1].revoked_at, 99);
+    assert_int_equal(keys[0].revoked_at, 0);
+}
+
+static void test_transactions_and_readers(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    struct store_conn *reader;
+    assert_int_equal(store_reader_acquire(f->st, &reader, &err), BT_OK);
+    assert_int_equal(store_ping(reader, &err), BT_OK);
+
+    assert_int_equal(store_begin(f->c, &err), BT_OK);
+    struct lead a = make_lead("a@t.com", NULL, 1);
+    assert_int_equal(store_lead_insert(f->c, &a, &err), BT_OK);
+    assert_int_equal(store_savepoint(f->c, &err), BT_OK);
+    struct lead b = make_lead("b@t.com", NULL, 1);
+    assert_int_equal(store_lead_insert(f->c, &b, &err), BT_OK);
+    store_savepoint_rollback(f->c); /* undoes b only */
+    assert_int_equal(store_savepoint_release(f->c, &err), BT_OK);
+
+    /* uncommitted: the reader does not see a */
+    struct lead got;
+    assert_int_equal(store_lead_find_by_email(reader, "a@t.com", &f->a, &got, &err), BT_ENOTFOUND);
+    assert_int_equal(store_commit(f->c, &err), BT_OK);
+    assert_int_equal(store_lead_find_by_email(reader, "a@t.com", &f->a, &got, &err), BT_OK);
+    assert_int_equal(store_lead_find_by_email(reader, "b@t.com", &f->a, &got, &err), BT_ENOTFOUND);
+
+    assert_int_equal(store_begin(f->c, &err), BT_OK);
+    struct lead c = make_lead("c@t.com", NULL, 1);
+    assert_int_equal(store_lead_insert(f->c, &c, &err), BT_OK);
+    store_rollback(f->c);
+    assert_int_equal(store_lead_find_by_email(reader, "c@t.com", &f->a, &got, &err), BT_ENOTFOUND);
+    store_reader_release(f->st, reader);
+
+    /* the pool hands the same connection back */
+    struct store_conn *again;
+    assert_int_equal(store_reader_acquire(f->st, &again, &err), BT_OK);
+    assert_ptr_equal(again, reader);
+    store_reader_release(f->st, again);
+}
+
+static void test_reopen_and_newer_schema(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    struct lead l = make_lead("keep@t.com", NULL, 1);
+    assert_int_equal(store_lead_insert(f->c, &l, &err), BT_OK);
+    store_conn_close(f->c);
+    store_close(f->st);
+    /* reopening migrates nothing and keeps the data */
+    assert_int_equal(store_open(f->path, NULL, &f->st, &err), BT_OK);
+    assert_int_equal(store_conn_open(f->st, &f->c, &err), BT_OK);
+    struct lead got;
+    assert_int_equal(store_lead_find_by_email(f->c, "keep@t.com", &f->a, &got, &err), BT_OK);
+
+    /* a file from a newer Baton is refused with a clear message */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    struct store *st2;
+    assert_int_equal(store_open(f->path, NULL, &st2, &err), BT_ESTORE);
+    assert_non_null(strstr(err.message, "schema version 99"));
+
+    /* an unusable location is an error, not a crash */
+    assert_int_equal(store_open("/nonexistent-dir/x/y.db", NULL, &st2, &err), BT_ESTORE);
+    assert_int_equal(store_open("postgresql://localhost/baton", NULL, &st2, &err),
+                     BT_EUNSUPPORTED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_lead_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lead_list_filters_and_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_and_idempotency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transactions_and_readers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_and_newer_schema, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}

@@ -1,0 +1,153 @@
+/*
+ * test_util.c - arena bounds, UTF-8 validation, RFC 3339 round trips and the
+ * civil calendar, SHA-256 and random tokens.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "util/arena.h"
+#include "util/crypto.h"
+#include "util/err.h"
+#include "util/text.h"
+#include "util/timeutil.h"
+
+#include <string.h>
+
+static void test_arena_strings_and_limit(void **state)
+{
+    (void)state;
+    struct arena a = ARENA_INIT;
+    a.limit = 10000;
+    char *s = arena_strdup(&a, "hello");
+    assert_string_equal(s, "hello");
+    assert_string_equal(arena_printf(&a, "%d-%s", 42, "x"), "42-x");
+    assert_null(arena_strdup(&a, NULL));
+    /* zeroed memory */
+    unsigned char *p = arena_alloc(&a, 100);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(p[i], 0);
+    /* past the limit: NULL, and the arena is still usable */
+    assert_null(arena_alloc(&a, 20000));
+    assert_non_null(arena_alloc(&a, 100));
+    arena_release(&a);
+    assert_int_equal(a.used, 0);
+    /* reuse after release (the limit stays), with growth over many blocks */
+    for (int i = 0; i < 600; i++)
+        assert_non_null(arena_alloc(&a, 7)); /* 16 bytes each once aligned */
+    assert_null(arena_alloc(&a, 1000));
+    arena_release(&a);
+}
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    assert_true(utf8_valid("plain", 5));
+    assert_true(utf8_valid("M\xc3\xbcller", 7));             /* ü */
+    assert_true(utf8_valid("\xe2\x82\xac", 3));              /* € */
+    assert_true(utf8_valid("\xf0\x9f\x98\x80", 4));          /* emoji */
+    assert_false(utf8_valid("\xff", 1));                     /* never valid */
+    assert_false(utf8_valid("\xc0\xaf", 2));                 /* overlong '/' */
+    assert_false(utf8_valid("\xe0\x80\xaf", 3));             /* overlong */
+    assert_false(utf8_valid("\xed\xa0\x80", 3));             /* surrogate */
+    assert_false(utf8_valid("\xf4\x90\x80\x80", 4));         /* > U+10FFFF */
+    assert_false(utf8_valid("\xc3", 1));                     /* truncated */
+    assert_false(utf8_valid("\xe2\x82", 2));                 /* truncated */
+    assert_false(utf8_valid("a\x80" "b", 3));                /* stray continuation */
+    assert_true(text_has_control("a\x01"));
+    assert_true(text_has_control("a\x7f"));
+    assert_false(text_has_control("tab\tnew\nline\r"));
+}
+
+static void test_rfc3339(void **state)
+{
+    (void)state;
+    char buf[RFC3339_MAX];
+    time_format_rfc3339(0, buf);
+    assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
+    time_format_rfc3339(1795253400123LL, buf);
+    assert_string_equal(buf, "2026-11-21T09:30:00.123Z");
+    time_format_rfc3339(951782400000LL, buf); /* leap day 2000 */
+    assert_string_equal(buf, "2000-02-29T00:00:00.000Z");
+    time_format_rfc3339(-1, buf);
+    assert_string_equal(buf, "1969-12-31T23:59:59.999Z");
+
+    int64_t ms;
+    assert_true(time_parse_rfc3339("2026-11-21T09:30:00.123Z", &ms));
+    assert_int_equal(ms, 1795253400123LL);
+    assert_true(time_parse_rfc3339("2026-11-21T10:30:00+01:00", &ms));
+    assert_int_equal(ms, 1795253400000LL);
+    assert_true(time_parse_rfc3339("2026-11-21T04:00:00-05:30", &ms));
+    assert_int_equal(ms, 1795253400000LL);
+    assert_true(time_parse_rfc3339("2026-11-21t09:30:00.1z", &ms));
+    assert_int_equal(ms, 1795253400100LL);
+    assert_false(time_parse_rfc3339("2026-11-21", &ms));
+    assert_false(time_parse_rfc3339("2026-02-30T00:00:00Z", &ms));
+    assert_false(time_parse_rfc3339("2025-02-29T00:00:00Z", &ms));
+    assert_true(time_parse_rfc3339("2024-02-29T00:00:00Z", &ms));
+    assert_false(time_parse_rfc3339("2026-11-21T24:00:00Z", &ms));
+    assert_false(time_parse_rfc3339("2026-11-21T09:30:00", &ms));
+    assert_false(time_parse_rfc3339("2026-11-21T09:30:00.Z", &ms));
+    assert_false(time_parse_rfc3339("2026-11-21T09:30:00Zjunk", &ms));
+
+    /* civil calendar round trip over four centuries, day by day */
+    for (int64_t d = -146097; d < 146097; d += 13) {
+        int64_t y;
+        unsigned m, dd;
+        time_civil_from_days(d, &y, &m, &dd);
+        assert_int_equal(time_days_from_civil(y, m, dd), d);
+    }
+}
+
+static void test_manual_clock(void **state)
+{
+    (void)state;
+    struct clock c;
+    clock_manual_init(&c, 1000);
+    assert_int_equal(clock_now(&c), 1000);
+    clock_manual_set(&c, 5000);
+    assert_int_equal(clock_now(&c), 5000);
+    assert_true(clock_now(clock_real()) > 1700000000000LL);
+}
+
+static void test_crypto(void **state)
+{
+    (void)state;
+    char hex[SHA256_HEX_LEN + 1];
+    crypto_sha256_hex("abc", 3, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    char a[80], b[80];
+    crypto_random_token("bt_", 32, a, sizeof(a));
+    crypto_random_token("bt_", 32, b, sizeof(b));
+    assert_int_equal(strlen(a), 3 + 64);
+    assert_memory_equal(a, "bt_", 3);
+    assert_string_not_equal(a, b);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    struct bt_error e = BT_ERROR_INIT;
+    assert_int_equal(bt_fail(&e, BT_EINVAL, "email", "bad %s", "address"), BT_EINVAL);
+    assert_string_equal(e.message, "bad address");
+    assert_string_equal(e.field, "email");
+    bt_error_prefix(&e, "%s: ", "file.yaml");
+    assert_string_equal(e.message, "file.yaml: bad address");
+    assert_int_equal(bt_fail(NULL, BT_ENOTFOUND, NULL, "x"), BT_ENOTFOUND);
+    assert_string_equal(bt_strerror(BT_ENOTFOUND), "not_found");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_arena_strings_and_limit),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_manual_clock),
+        cmocka_unit_test(test_crypto),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
