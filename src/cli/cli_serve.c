@@ -236,6 +236,13 @@ int cli_serve(int argc, char **argv)
     status = 0;
 out:
     server_stop(server);
+    if (engine) {
+        struct engine_stats stats;
+        engine_get_stats(engine, &stats);
+        log_info("engine: %llu commands in %llu commits (%llu failed)",
+                 (unsigned long long)stats.commands, (unsigned long long)stats.commits,
+                 (unsigned long long)stats.failed_commits);
+    }
     engine_stop(engine);
     store_close(st);
     config_holder_free(holder);

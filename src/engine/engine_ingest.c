@@ -48,21 +48,21 @@ bt_err engine__apply(struct store_conn *conn, struct engine__command *c, int64_t
 static const char *event_data(struct arena *a, const char *extra,
                               const struct lead_merge_result *merge)
 {
+    if (!merge)
+        return extra ? extra : "{}";
     json_error_t jerr;
     json_t *data = extra ? json_loads(extra, 0, &jerr) : NULL;
     if (!json_is_object(data)) {
         json_decref(data);
         data = json_object();
     }
-    if (merge) {
-        json_t *changes = json_array();
-        for (size_t i = 0; i < merge->n_changes; i++) {
-            const struct lead_change *ch = &merge->changes[i];
-            json_array_append_new(changes, json_pack("{s:s, s:s?, s:s?}", "field", ch->field,
-                                                     "from", ch->before, "to", ch->after));
-        }
-        json_object_set_new(data, "changes", changes);
+    json_t *changes = json_array();
+    for (size_t i = 0; i < merge->n_changes; i++) {
+        const struct lead_change *ch = &merge->changes[i];
+        json_array_append_new(changes, json_pack("{s:s, s:s?, s:s?}", "field", ch->field, "from",
+                                                 ch->before, "to", ch->after));
     }
+    json_object_set_new(data, "changes", changes);
     char *s = json_dumps(data, JSON_COMPACT);
     const char *copy = arena_strdup(a, s);
     free(s);

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# bench/run.sh - the intake benchmark: how many leads/s `baton serve` accepts.
+#
+# 1. The ceiling: build/bench/null_server (same MHD threading as Baton, no
+#    work) under a closed-loop build/bench/load.
+# 2. For store.synchronous full and normal: a fresh database, an ingest key,
+#    `baton serve`, then load closed-loop (the peak) and paced at half the peak
+#    (latency when not saturated), with the server's peak RSS.
+# 3. A table of the figures.
+#
+# Run by `make bench` after the binaries are built. Everything binds to
+# 127.0.0.1, servers are stopped and temp dirs removed on any exit.
+#
+#   BENCH_SECONDS      measured seconds per load run (default 10)
+#   BENCH_CONNECTIONS  client connections (default 32)
+#   BENCH_WARMUP       seconds of load before measuring (default 2)
+#   BUILD              build folder (default build)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+BUILD=${BUILD:-build}
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+WARMUP=${BENCH_WARMUP:-2}
+
+BATON=$BUILD/baton
+NULL_SERVER=$BUILD/bench/null_server
+LOAD=$BUILD/bench/load
+
+die() {
+    echo "bench: $*" >&2
+    exit 1
+}
+
+is_count() {
+    case $1 in
+    '' | *[!0-9]*) return 1 ;;
+    *) [ "$1" -ge "$2" ] && [ "$1" -le "$3" ] ;;
+    esac
+}
+is_count "$SECONDS_PER_RUN" 1 600 || die "BENCH_SECONDS must be 1..600, not '$SECONDS_PER_RUN'"
+is_count "$CONNECTIONS" 1 1024 || die "BENCH_CONNECTIONS must be 1..1024, not '$CONNECTIONS'"
+is_count "$WARMUP" 0 600 || die "BENCH_WARMUP must be 0..600, not '$WARMUP'"
+for bin in "$BATON" "$NULL_SERVER" "$LOAD"; do
+    [ -x "$bin" ] || die "$bin is missing: build first (make bench builds everything)"
+done
+
+# Cleanup state: the running server (if any) and every temp dir made.
+server_pid=
+temp_dirs=()
+
+cleanup() {
+    if [ -n "$server_pid" ]; then
+        kill -KILL "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+    fi
+    if [ ${#temp_dirs[@]} -gt 0 ]; then
+        rm -rf "${temp_dirs[@]}"
+    fi
+}
+trap cleanup EXIT
+trap 'echo "bench: interrupted" >&2; exit 130' INT TERM
+
+# Sets dir to a new temp dir (not via $(...): the list must grow in this shell).
+new_temp_dir() {
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/baton-bench.XXXXXX")
+    temp_dirs+=("$dir")
+}
+
+# start_server LOG COMMAND... : starts COMMAND in the background with stderr
+# in LOG and waits for its "listening on http://127.0.0.1:PORT" line; sets
+# server_pid and server_port.
+start_server() {
+    local log=$1
+    shift
+    : >"$log" # exists before the child opens it, so the first sed cannot miss it
+    "$@" 2>"$log" >/dev/null &
+    server_pid=$!
+    server_port=
+    local tries=0
+    while [ $tries -lt 100 ]; do
+        server_port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$log" | head -n 1)
+        [ -n "$server_port" ] && return 0
+        if ! kill -0 "$server_pid" 2>/dev/null; then
+            wait "$server_pid" 2>/dev/null || true
+            server_pid=
+            tail -n 20 "$log" >&2
+            die "$1 exited before listening"
+        fi
+        sleep 0.1
+        tries=$((tries + 1))
+    done
+    tail -n 20 "$log" >&2
+    die "$1 did not print its port within 10 s"
+}
+
+# Stops the server with SIGTERM, as an operator would, and waits for it
+# (SIGKILL after 20 s, beyond Baton's default 10 s shutdown timeout).
+stop_server() {
+    local name=$1 tries=0 status=0
+    kill -TERM "$server_pid" 2>/dev/null || true
+    while kill -0 "$server_pid" 2>/dev/null && [ $tries -lt 200 ]; do
+        sleep 0.1
+        tries=$((tries + 1))
+    done
+    if kill -0 "$server_pid" 2>/dev/null; then
+        echo "bench: $name ignored SIGTERM for 20 s; killing it" >&2
+        kill -KILL "$server_pid" 2>/dev/null || true
+    fi
+    wait "$server_pid" || status=$?
+    server_pid=
+    [ "$status" -eq 0 ] || echo "bench: warning: $name exited with status $status after SIGTERM" >&2
+}
+
+# field LINE NAME: the value of NAME=... in a line printed by load.
+field() {
+    printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# run_load LABEL URL [load options...]: runs load against the current server,
+# shows its line as progress and leaves it in load_line. (Not meant for $(...):
+# a failure must stop this shell so that the EXIT trap cleans up.)
+run_load() {
+    local label=$1 url=$2
+    shift 2
+    load_line=$("$LOAD" --url "$url" --connections "$CONNECTIONS" --duration "$SECONDS_PER_RUN" \
+        --warmup "$WARMUP" --server-pid "$server_pid" --label "$label" "$@") ||
+        die "load run '$label' failed (see the messages above)"
+    echo "  $load_line"
+}
+
+echo "intake benchmark: $CONNECTIONS connections, ${SECONDS_PER_RUN} s measured after ${WARMUP} s warm-up"
+
+# 1. The ceiling.
+new_temp_dir
+start_server "$dir/null_server.log" "$NULL_SERVER" 0
+run_load ceiling "http://127.0.0.1:$server_port/v1/leads" --key bench-null-server-ignores-it
+ceiling_line=$load_line
+stop_server null_server
+ceiling=$(field "$ceiling_line" throughput)
+ceiling=${ceiling%/s}
+
+# 2. Baton, once per synchronous mode.
+declare -A peak p50_peak p99_peak p50_half p99_half rss errors
+modes="full normal"
+for sync in $modes; do
+    new_temp_dir
+    cat >"$dir/baton.yaml" <<EOF
+version: 1
+store:
+  synchronous: $sync
+EOF
+    key=$("$BATON" keys create --db "$dir/baton.db" --role ingest --name bench) ||
+        die "baton keys create failed"
+    key=$(printf '%s\n' "$key" | head -n 1)
+    [ -n "$key" ] || die "baton keys create printed no key"
+
+    start_server "$dir/baton.log" "$BATON" serve --config "$dir/baton.yaml" --db "$dir/baton.db" \
+        --listen 127.0.0.1:0
+    url="http://127.0.0.1:$server_port/v1/leads"
+
+    run_load "baton-$sync-peak" "$url" --key "$key"
+    line=$load_line
+    tput=$(field "$line" throughput)
+    peak[$sync]=${tput%/s}
+    p50_peak[$sync]=$(field "$line" p50)
+    p99_peak[$sync]=$(field "$line" p99)
+    errors[$sync]=$(field "$line" errors)
+
+    half=$(awk -v t="${peak[$sync]}" 'BEGIN { printf "%.1f", t / 2 }')
+    awk -v h="$half" 'BEGIN { exit !(h > 0) }' || die "baton ($sync) accepted no leads"
+    run_load "baton-$sync-half" "$url" --key "$key" --rate "$half"
+    line=$load_line
+    p50_half[$sync]=$(field "$line" p50)
+    p99_half[$sync]=$(field "$line" p99)
+    errors[$sync]=$((errors[$sync] + $(field "$line" errors)))
+    rss[$sync]=$(field "$line" server_peak_rss) # VmHWM: the peak over both runs
+
+    stop_server "baton ($sync)"
+done
+
+# 3. The table.
+echo
+printf 'null server ceiling: %s req/s (p50 %s, p99 %s)\n' "$ceiling" \
+    "$(field "$ceiling_line" p50)" "$(field "$ceiling_line" p99)"
+echo
+printf '%-8s %12s %10s %10s %10s %10s %10s %10s %7s\n' sync "leads/s" "% ceiling" "p50 peak" \
+    "p99 peak" "p50 half" "p99 half" "peak RSS" errors
+for sync in $modes; do
+    ratio=$(awk -v p="${peak[$sync]}" -v c="$ceiling" 'BEGIN { printf "%.1f%%", (c > 0 ? 100 * p / c : 0) }')
+    printf '%-8s %12s %10s %10s %10s %10s %10s %10s %7s\n' "$sync" "${peak[$sync]}" "$ratio" \
+        "${p50_peak[$sync]}" "${p99_peak[$sync]}" "${p50_half[$sync]}" "${p99_half[$sync]}" \
+        "${rss[$sync]}" "${errors[$sync]}"
+done
+echo
+echo "peak: closed loop, $CONNECTIONS connections; half: paced at half the peak, latency from" \
+    "each request's scheduled time; errors: non-2xx or failed requests in both runs."
+echo "Client and server share this machine's $(nproc 2>/dev/null || echo '?') CPUs."
+
+# 4. The engine and store alone (no HTTP): where the ceiling of the write path is.
+echo
+if [ -x "$BUILD/bench/engine" ]; then
+    "$BUILD/bench/engine" --threads "$CONNECTIONS" --seconds "$SECONDS_PER_RUN" \
+        --dir "${TMPDIR:-/tmp}" || die "the engine benchmark failed"
+fi

@@ -1,0 +1,1520 @@
+/*
+ * config.c - from a YAML file to a validated, immutable struct config.
+ *
+ * Loading runs in two passes. First libfyaml's event parser feeds a small
+ * tree of our own (struct ynode) that keeps every node's line and column:
+ * libfyaml 0.7 has no public call for a node's position, but its events carry
+ * marks. Then one function per section walks that tree, copies values into
+ * the snapshot's arena and stops at the first problem with
+ * "NAME:LINE:COL: message". References between sections (a rep's team, a
+ * team's manager, unique ids) are checked last, once every team and rep is
+ * known, so the file may list them in any order.
+ *
+ * The tree lives in a scratch arena freed before returning. A snapshot owns
+ * one arena for all its strings and arrays, plus the freemail set.
+ *
+ * YAML aliases are refused: a config file has no need for them, and expanding
+ * them is how a small file becomes a huge one.
+ */
+#include "config/config.h"
+#include "core/normalize.h"
+#include "util/arena.h"
+
+#include <libfyaml.h>
+#include <openssl/evp.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CONFIG_MAX_FILE_BYTES (4u * 1024 * 1024)
+#define CONFIG_MAX_NODES      500000
+#define CONFIG_MAX_DEPTH      64
+#define CONFIG_MAX_TEAMS      10000
+#define CONFIG_MAX_REPS       10000
+#define CONFIG_MAX_DOMAINS    10000 /* each of intake.freemail.add and .remove */
+#define CONFIG_MAX_HOSTS      1000  /* server.form_redirect_hosts */
+#define CONFIG_MAX_TAGS       256   /* a rep's languages or skills */
+#define CONFIG_MAX_STRING     1024
+#define CONFIG_MAX_ID         64
+#define CONFIG_MAX_TAG_LEN    64
+#define CONFIG_MAX_KEYS       16 /* keys in any one mapping of the schema */
+#define CONFIG_SCRATCH_LIMIT  (128u * 1024 * 1024)
+#define CONFIG_ZONEINFO       "/usr/share/zoneinfo/"
+#define CONFIG_MAX_ZONE_NAME  64
+#define CONFIG_MAX_WEIGHT     1000000.0
+#define CONFIG_MAX_CAPACITY   1000000
+#define KIB                   1024ull
+#define MIB                   (1024ull * 1024)
+#define GIB                   (1024ull * 1024 * 1024)
+#define SECOND_MS             1000ull
+#define MINUTE_MS             (60 * SECOND_MS)
+#define HOUR_MS               (60 * MINUTE_MS)
+#define DAY_MS                (24 * HOUR_MS)
+
+/* What a snapshot owns besides the struct itself. */
+struct config_priv {
+    struct arena arena;
+    const struct config_rep **reps_by_id; /* sorted by id, for config_find_rep */
+};
+
+/* ---- the position-keeping tree ---- */
+
+enum ynode_kind { YNODE_SCALAR, YNODE_MAP, YNODE_SEQ };
+
+struct ynode {
+    enum ynode_kind kind;
+    bool plain;       /* a plain (unquoted) scalar: may mean null */
+    int line, column; /* 1-based */
+    const char *text; /* scalars: NUL-terminated copy, may hold inner NULs */
+    size_t len;
+    struct ynode *first, *last, *next; /* a mapping's children alternate key, value */
+    size_t count;
+};
+
+struct loader {
+    const char *name;
+    struct bt_error *err;
+    struct arena scratch;
+    struct arena *arena; /* the snapshot's */
+    struct config *cfg;
+    size_t nodes;
+    int line, column; /* the last position seen, for events without a mark */
+    /* where each team's and rep's values were, for the checks made last */
+    const struct ynode **team_id_at, **team_manager_at;
+    const struct ynode **rep_id_at, **rep_team_at;
+};
+
+static bt_err fail_pos(struct loader *ld, int line, int column, const char *fmt, ...)
+    BT_PRINTF(4, 5);
+static bt_err fail_at(struct loader *ld, const struct ynode *n, const char *fmt, ...)
+    BT_PRINTF(3, 4);
+
+static bt_err fail_vpos(struct loader *ld, int line, int column, const char *fmt, va_list ap)
+{
+    char msg[BT_ERROR_MESSAGE_MAX];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    return bt_fail(ld->err, BT_ECONFIG, NULL, "%s:%d:%d: %s", ld->name, line > 0 ? line : 1,
+                   column > 0 ? column : 1, msg);
+}
+
+static bt_err fail_pos(struct loader *ld, int line, int column, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bt_err rc = fail_vpos(ld, line, column, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static bt_err fail_at(struct loader *ld, const struct ynode *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bt_err rc = fail_vpos(ld, n->line, n->column, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static bt_err fail_too_large(struct loader *ld, const struct ynode *n)
+{
+    return fail_at(ld, n, "the configuration is too large");
+}
+
+/*
+ * A printable excerpt of text from the file for use in a message: control
+ * characters become '?' and long text is cut (on a UTF-8 boundary), so that
+ * an error is one readable line whatever the file holds.
+ */
+#define EXCERPT_MAX 40
+static const char *excerpt(const char *s, size_t len, char buf[EXCERPT_MAX + 4])
+{
+    size_t n = len;
+    bool cut = false;
+    if (n > EXCERPT_MAX) {
+        n = EXCERPT_MAX;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+        cut = true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf[i] = (c < 0x20 || c == 0x7F) ? '?' : (char)c;
+    }
+    if (cut) {
+        memcpy(buf + n, "...", 3);
+        n += 3;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static const char *kind_name(const struct ynode *n)
+{
+    switch (n->kind) {
+    case YNODE_MAP:
+        return "a mapping";
+    case YNODE_SEQ:
+        return "a list";
+    case YNODE_SCALAR:
+        break;
+    }
+    return "a scalar";
+}
+
+static bool is_null(const struct ynode *n)
+{
+    if (n->kind != YNODE_SCALAR || !n->plain)
+        return false;
+    return n->len == 0 || strcmp(n->text, "~") == 0 || strcmp(n->text, "null") == 0 ||
+           strcmp(n->text, "Null") == 0 || strcmp(n->text, "NULL") == 0;
+}
+
+/* A key that is missing and a key whose value is null both mean "the default". */
+static bool absent(const struct ynode *n)
+{
+    return n == NULL || is_null(n);
+}
+
+static bool scalar_is(const struct ynode *n, const char *s)
+{
+    return n->kind == YNODE_SCALAR && n->len == strlen(s) && memcmp(n->text, s, n->len) == 0;
+}
+
+/* ---- pass 1: YAML events to a tree ---- */
+
+static void diag_discard(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+    (void)diag;
+    (void)user;
+    (void)buf;
+    (void)len;
+}
+
+static void note_mark(struct loader *ld, const struct fy_mark *m)
+{
+    if (m) {
+        ld->line = m->line + 1;
+        ld->column = m->column + 1;
+    }
+}
+
+static struct ynode *node_new(struct loader *ld, enum ynode_kind kind)
+{
+    if (ld->nodes >= CONFIG_MAX_NODES)
+        return NULL;
+    struct ynode *n = arena_alloc(&ld->scratch, sizeof(*n));
+    if (!n)
+        return NULL;
+    ld->nodes++;
+    n->kind = kind;
+    n->line = ld->line;
+    n->column = ld->column;
+    return n;
+}
+
+/*
+ * The value of a single-quoted scalar whose body (between the quotes) is
+ * s[0..len): "''" is one quote, and line breaks fold as in any flow scalar
+ * (white space around them dropped; one break is a space, n breaks are n-1
+ * newlines). We decode these ourselves because libfyaml 0.7.12 leaks a
+ * buffer in fy_token_get_text() on a run of escaped quotes (upstream issue
+ * #233; found by fuzz/fuzz_config.c).
+ */
+static char *single_quoted_text(struct arena *a, const char *s, size_t len, size_t *out_len)
+{
+    char *out = arena_alloc(a, len + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0, i = 0;
+    while (i < len) {
+        char c = s[i];
+        if (c == '\'') {
+            out[o++] = '\'';
+            i += (i + 1 < len && s[i + 1] == '\'') ? 2 : 1;
+        } else if (c == '\n' || c == '\r') {
+            while (o > 0 && (out[o - 1] == ' ' || out[o - 1] == '\t'))
+                o--;
+            size_t breaks = 0;
+            for (; i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'); i++)
+                if (s[i] == '\n' || (s[i] == '\r' && (i + 1 == len || s[i + 1] != '\n')))
+                    breaks++;
+            if (breaks == 1)
+                out[o++] = ' ';
+            for (size_t k = 1; k < breaks; k++)
+                out[o++] = '\n';
+        } else {
+            out[o++] = c;
+            i++;
+        }
+    }
+    out[o] = '\0';
+    *out_len = o;
+    return out;
+}
+
+/* Copies a scalar's value into the scratch arena (NUL-terminated); NULL when out of room. */
+static char *scalar_text(struct loader *ld, struct fy_token *value, enum fy_scalar_style style,
+                         const char *input, size_t input_len, size_t *len)
+{
+    *len = 0;
+    if (!value)
+        return arena_strndup(&ld->scratch, "", 0);
+    if (style == FYSS_SINGLE_QUOTED) {
+        const struct fy_mark *start = fy_token_start_mark(value);
+        const struct fy_mark *end = fy_token_end_mark(value);
+        if (start && end && start->input_pos <= end->input_pos && end->input_pos <= input_len)
+            return single_quoted_text(&ld->scratch, input + start->input_pos,
+                                      end->input_pos - start->input_pos, len);
+    }
+    const char *text = fy_token_get_text(value, len);
+    if (!text)
+        *len = 0;
+    return arena_strndup(&ld->scratch, text ? text : "", *len);
+}
+
+struct tree_builder {
+    const char *input; /* the text being parsed, for decoding scalars */
+    size_t input_len;
+    struct ynode *stack[CONFIG_MAX_DEPTH];
+    size_t depth;
+    struct ynode *root;
+    int documents;
+};
+
+static bt_err tree_attach(struct loader *ld, struct tree_builder *tb, struct ynode *n)
+{
+    if (tb->depth == 0) {
+        tb->root = n;
+        return BT_OK;
+    }
+    struct ynode *parent = tb->stack[tb->depth - 1];
+    if (parent->kind == YNODE_MAP && parent->count % 2 == 0 && n->kind != YNODE_SCALAR)
+        return fail_at(ld, n, "a key must be a plain string, not %s", kind_name(n));
+    if (parent->last)
+        parent->last->next = n;
+    else
+        parent->first = n;
+    parent->last = n;
+    parent->count++;
+    return BT_OK;
+}
+
+static bt_err tree_event(struct loader *ld, struct tree_builder *tb, struct fy_event *ev)
+{
+    note_mark(ld, fy_event_start_mark(ev));
+    struct ynode *n = NULL;
+    switch (ev->type) {
+    case FYET_DOCUMENT_START:
+        if (++tb->documents > 1)
+            return fail_pos(ld, ld->line, ld->column,
+                            "a second YAML document; the file must hold exactly one");
+        return BT_OK;
+    case FYET_SCALAR: {
+        n = node_new(ld, YNODE_SCALAR);
+        if (!n)
+            return fail_pos(ld, ld->line, ld->column, "the configuration is too large");
+        enum fy_scalar_style style = fy_token_scalar_style(ev->scalar.value);
+        n->plain = style == FYSS_PLAIN;
+        /* libfyaml marks a quoted scalar after its quote; editors expect the quote. */
+        if ((style == FYSS_SINGLE_QUOTED || style == FYSS_DOUBLE_QUOTED) && n->column > 1)
+            n->column--;
+        n->text = scalar_text(ld, ev->scalar.value, style, tb->input, tb->input_len, &n->len);
+        if (!n->text)
+            return fail_too_large(ld, n);
+        return tree_attach(ld, tb, n);
+    }
+    case FYET_MAPPING_START:
+    case FYET_SEQUENCE_START: {
+        n = node_new(ld, ev->type == FYET_MAPPING_START ? YNODE_MAP : YNODE_SEQ);
+        if (!n)
+            return fail_pos(ld, ld->line, ld->column, "the configuration is too large");
+        if (tb->depth == CONFIG_MAX_DEPTH)
+            return fail_at(ld, n, "nested too deeply (more than %d levels)", CONFIG_MAX_DEPTH);
+        bt_err rc = tree_attach(ld, tb, n);
+        if (rc)
+            return rc;
+        tb->stack[tb->depth++] = n;
+        return BT_OK;
+    }
+    case FYET_MAPPING_END:
+    case FYET_SEQUENCE_END:
+        if (tb->depth == 0)
+            BT_BUG("unbalanced YAML events");
+        tb->depth--;
+        return BT_OK;
+    case FYET_ALIAS: {
+        size_t len = 0;
+        const char *anchor = fy_token_get_text(ev->alias.anchor, &len);
+        char buf[EXCERPT_MAX + 4];
+        /* The mark is on the anchor name; point at the '*' before it. */
+        return fail_pos(ld, ld->line, ld->column > 1 ? ld->column - 1 : 1,
+                        "aliases (*%s) are not supported in the configuration; "
+                        "write the value out",
+                        excerpt(anchor ? anchor : "", anchor ? len : 0, buf));
+    }
+    default:
+        return BT_OK;
+    }
+}
+
+static bt_err syntax_error(struct loader *ld, struct fy_diag *diag)
+{
+    void *iter = NULL;
+    struct fy_diag_error *e;
+    while ((e = fy_diag_errors_iterate(diag, &iter)) != NULL) {
+        if (e->type >= FYET_ERROR)
+            return fail_pos(ld, e->line, e->column, "YAML syntax error: %s",
+                            e->msg ? e->msg : "invalid input");
+    }
+    return fail_pos(ld, ld->line, ld->column, "YAML syntax error");
+}
+
+/*
+ * The offset of the first byte that is not part of well-formed UTF-8 (no
+ * overlong forms, surrogates or code points past U+10FFFF), or len. The
+ * text is checked before libfyaml sees it: libfyaml 0.7.12's scanner loops
+ * forever on invalid UTF-8 inside a directive such as "%f\xfd" (found by
+ * fuzz/fuzz_config.c).
+ */
+static size_t utf8_invalid_at(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;
+        unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            n = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 3;
+            if (c == 0xE0)
+                lo = 0xA0;
+            else if (c == 0xED)
+                hi = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 4;
+            if (c == 0xF0)
+                lo = 0x90;
+            else if (c == 0xF4)
+                hi = 0x8F;
+        } else {
+            return i;
+        }
+        if (len - i < n || s[i + 1] < lo || s[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k < n; k++)
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+        i += n;
+    }
+    return len;
+}
+
+/* Line and column (1-based, in characters) of byte offset `at`. */
+static void position_of(const char *text, size_t at, int *line, int *column)
+{
+    int l = 1, c = 1;
+    for (size_t i = 0; i < at; i++) {
+        if (text[i] == '\n') {
+            l++;
+            c = 1;
+        } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+            c++;
+        }
+    }
+    *line = l;
+    *column = c;
+}
+
+/* Parses `text` (NUL-terminated at text[len]) into a tree; *root is NULL for an empty stream. */
+static bt_err parse_tree(struct loader *ld, const char *text, size_t len, struct ynode **root)
+{
+    size_t bad = utf8_invalid_at((const unsigned char *)text, len);
+    if (bad < len) {
+        int line, column;
+        position_of(text, bad, &line, &column);
+        return fail_pos(ld, line, column, "the file is not valid UTF-8 (byte 0x%02X)",
+                        (unsigned char)text[bad]);
+    }
+
+    struct fy_diag_cfg dcfg;
+    fy_diag_cfg_default(&dcfg);
+    /* Nothing may reach stderr: messages are collected and the first becomes ours. */
+    dcfg.fp = NULL;
+    dcfg.output_fn = diag_discard;
+    dcfg.level = FYET_ERROR;
+    dcfg.colorize = false;
+    struct fy_diag *diag = fy_diag_create(&dcfg);
+    if (!diag)
+        bt_die("libfyaml: cannot create a diagnostic object");
+    fy_diag_set_collect_errors(diag, true);
+
+    struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_AUTO, .diag = diag};
+    struct fy_parser *fyp = fy_parser_create(&pcfg);
+    if (!fyp)
+        bt_die("libfyaml: cannot create a parser");
+    if (fy_parser_set_string(fyp, text, len) != 0)
+        bt_die("libfyaml: cannot set the parser's input");
+
+    struct tree_builder tb = {.input = text, .input_len = len};
+    bt_err rc = BT_OK;
+    ld->line = ld->column = 1;
+    struct fy_event *ev;
+    while (rc == BT_OK && (ev = fy_parser_parse(fyp)) != NULL) {
+        rc = tree_event(ld, &tb, ev);
+        fy_parser_event_free(fyp, ev);
+    }
+    if (rc == BT_OK && fy_parser_get_stream_error(fyp))
+        rc = syntax_error(ld, diag);
+    fy_parser_destroy(fyp);
+    fy_diag_destroy(diag);
+    *root = rc == BT_OK ? tb.root : NULL;
+    return rc;
+}
+
+/* ---- scalar syntax ---- */
+
+static char ascii_lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+static bool ascii_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool ieq(const char *a, size_t alen, const char *b)
+{
+    if (alen != strlen(b))
+        return false;
+    for (size_t i = 0; i < alen; i++)
+        if (ascii_lower(a[i]) != ascii_lower(b[i]))
+            return false;
+    return true;
+}
+
+/* Reads the leading decimal digits of s[0..len) into *v; returns how many there were (0 on
+ * overflow). */
+static size_t scan_digits(const char *s, size_t len, uint64_t *v)
+{
+    size_t i = 0;
+    uint64_t acc = 0;
+    while (i < len && ascii_digit(s[i])) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (acc > (UINT64_MAX - d) / 10)
+            return 0;
+        acc = acc * 10 + d;
+        i++;
+    }
+    *v = acc;
+    return i;
+}
+
+static bool parse_u64(const char *s, size_t len, uint64_t *out)
+{
+    return len > 0 && scan_digits(s, len, out) == len;
+}
+
+struct unit {
+    const char *suffix;
+    uint64_t factor;
+};
+
+/* A whole number, an optional space, then one of `units` (matched as `icase` says). */
+static bool parse_with_unit(const char *s, size_t len, const struct unit *units, size_t n_units,
+                            bool icase, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i = scan_digits(s, len, &v);
+    if (i == 0)
+        return false;
+    bool space = i < len && s[i] == ' ';
+    if (space)
+        i++;
+    const char *suffix = s + i;
+    size_t slen = len - i;
+    if (space && slen == 0)
+        return false;
+    for (size_t u = 0; u < n_units; u++) {
+        bool match =
+            icase ? ieq(suffix, slen, units[u].suffix)
+                  : (slen == strlen(units[u].suffix) && memcmp(suffix, units[u].suffix, slen) == 0);
+        if (!match)
+            continue;
+        if (v > UINT64_MAX / units[u].factor)
+            return false;
+        *out = v * units[u].factor;
+        return true;
+    }
+    return false;
+}
+
+static bool parse_size(const char *s, size_t len, uint64_t *out)
+{
+    static const struct unit units[] = {
+        {"", 1},      {"b", 1},        {"k", KIB}, {"kib", KIB}, {"kb", 1000},       {"m", MIB},
+        {"mib", MIB}, {"mb", 1000000}, {"g", GIB}, {"gib", GIB}, {"gb", 1000000000},
+    };
+    return parse_with_unit(s, len, units, sizeof(units) / sizeof(units[0]), true, out);
+}
+
+static bool parse_duration_ms(const char *s, size_t len, uint64_t *out)
+{
+    static const struct unit units[] = {
+        {"", SECOND_MS},  {"ms", 1},      {"s", SECOND_MS},
+        {"m", MINUTE_MS}, {"h", HOUR_MS}, {"d", DAY_MS},
+    };
+    return parse_with_unit(s, len, units, sizeof(units) / sizeof(units[0]), false, out);
+}
+
+/* How a size or duration is shown in range messages: the largest exact unit. */
+static void format_size(uint64_t v, char *buf, size_t n)
+{
+    if (v >= GIB && v % GIB == 0)
+        snprintf(buf, n, "%lluGiB", (unsigned long long)(v / GIB));
+    else if (v >= MIB && v % MIB == 0)
+        snprintf(buf, n, "%lluMiB", (unsigned long long)(v / MIB));
+    else if (v >= KIB && v % KIB == 0)
+        snprintf(buf, n, "%lluKiB", (unsigned long long)(v / KIB));
+    else
+        snprintf(buf, n, "%llu", (unsigned long long)v);
+}
+
+static void format_duration(uint64_t ms, char *buf, size_t n)
+{
+    if (ms >= HOUR_MS && ms % HOUR_MS == 0)
+        snprintf(buf, n, "%lluh", (unsigned long long)(ms / HOUR_MS));
+    else if (ms >= MINUTE_MS && ms % MINUTE_MS == 0)
+        snprintf(buf, n, "%llum", (unsigned long long)(ms / MINUTE_MS));
+    else if (ms % SECOND_MS == 0)
+        snprintf(buf, n, "%llus", (unsigned long long)(ms / SECOND_MS));
+    else
+        snprintf(buf, n, "%llums", (unsigned long long)ms);
+}
+
+/* Ids of reps and teams: [a-z0-9][a-z0-9_.-]*, at most 64 characters. */
+static bool valid_id(const char *s)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > CONFIG_MAX_ID)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || ascii_digit(c) ||
+                  (i > 0 && (c == '_' || c == '.' || c == '-'));
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/*
+ * A host name (lower-case already): dot-separated labels of letters, digits
+ * and hyphens, 1-63 characters each, not starting or ending with a hyphen,
+ * 253 characters in all. `min_labels` is 2 for mail domains.
+ */
+static bool valid_hostname(const char *s, int min_labels)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 253)
+        return false;
+    int labels = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && s[i] != '.') {
+            char c = s[i];
+            if (!((c >= 'a' && c <= 'z') || ascii_digit(c) || c == '-'))
+                return false;
+            continue;
+        }
+        size_t llen = i - start;
+        if (llen == 0 || llen > 63 || s[start] == '-' || s[i - 1] == '-')
+            return false;
+        labels++;
+        start = i + 1;
+    }
+    return labels >= min_labels;
+}
+
+/* Roughly an address: one "@", a local part, and a domain with a dot in it. */
+static bool valid_email(const char *s)
+{
+    size_t len = strlen(s);
+    const char *at = strchr(s, '@');
+    if (len > 254 || !at || at == s || strchr(at + 1, '@'))
+        return false;
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7F)
+            return false;
+    const char *domain = at + 1;
+    const char *dot = strchr(domain, '.');
+    size_t dlen = strlen(domain);
+    return dot && dot != domain && domain[dlen - 1] != '.' && !strstr(domain, "..");
+}
+
+/*
+ * An IANA zone name that exists in the system's zoneinfo database. The name
+ * may only hold the characters such names use, so that it cannot climb out
+ * of the directory; the file must be a TZif file, which rules out the
+ * tables (zone.tab, tzdata.zi) that live beside the zones.
+ */
+static bool valid_timezone(const char *name)
+{
+    if (strcmp(name, "UTC") == 0)
+        return true;
+    size_t len = strlen(name);
+    if (len == 0 || len > CONFIG_MAX_ZONE_NAME || name[0] == '/' || name[len - 1] == '/' ||
+        strstr(name, "..") || strstr(name, "//"))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || ascii_digit(c) || c == '/' ||
+              c == '_' || c == '-' || c == '+'))
+            return false;
+    }
+    char path[sizeof(CONFIG_ZONEINFO) + CONFIG_MAX_ZONE_NAME];
+    snprintf(path, sizeof(path), "%s%s", CONFIG_ZONEINFO, name);
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return false;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    char magic[4];
+    bool ok = fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
+    fclose(f);
+    return ok;
+}
+
+/* HOST:PORT with a host name or IPv4 address, or [IPv6]:PORT; port 0..65535. */
+static bool valid_listen(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s)
+        return false;
+    uint64_t port;
+    if (!parse_u64(colon + 1, strlen(colon + 1), &port) || port > 65535)
+        return false;
+    size_t hlen = (size_t)(colon - s);
+    char host[256];
+    if (hlen >= sizeof(host))
+        return false;
+    if (s[0] == '[') {
+        if (hlen < 3 || s[hlen - 1] != ']')
+            return false;
+        memcpy(host, s + 1, hlen - 2);
+        host[hlen - 2] = '\0';
+        struct in6_addr a6;
+        return inet_pton(AF_INET6, host, &a6) == 1;
+    }
+    memcpy(host, s, hlen);
+    host[hlen] = '\0';
+    for (size_t i = 0; i < hlen; i++)
+        host[i] = ascii_lower(host[i]);
+    return valid_hostname(host, 1);
+}
+
+/* ---- pass 2: the schema ---- */
+
+/*
+ * Looks up each of `keys` in mapping `n`, storing its value node in vals[i]
+ * (NULL when absent). Unknown and repeated keys are errors; `where` names the
+ * mapping in messages ("in server", "at the top level").
+ */
+static bt_err map_fields(struct loader *ld, const struct ynode *n, const char *where,
+                         const char *const *keys, size_t n_keys, const struct ynode **vals)
+{
+    const struct ynode *seen[CONFIG_MAX_KEYS] = {NULL};
+    if (n_keys > CONFIG_MAX_KEYS)
+        BT_BUG("too many keys in a schema table");
+    for (size_t i = 0; i < n_keys; i++)
+        vals[i] = NULL;
+    for (const struct ynode *k = n->first; k && k->next; k = k->next->next) {
+        size_t i = 0;
+        while (i < n_keys && !scalar_is(k, keys[i]))
+            i++;
+        char buf[EXCERPT_MAX + 4];
+        if (i == n_keys) {
+            char expected[256] = "";
+            size_t used = 0;
+            for (size_t j = 0; j < n_keys && used < sizeof(expected); j++)
+                used += (size_t)snprintf(expected + used, sizeof(expected) - used, "%s%s",
+                                         j ? ", " : "", keys[j]);
+            return fail_at(ld, k, "unknown key '%s' %s; expected one of: %s",
+                           excerpt(k->text, k->len, buf), where, expected);
+        }
+        if (seen[i])
+            return fail_at(ld, k, "duplicate key '%s' %s (first at line %d)", keys[i], where,
+                           seen[i]->line);
+        seen[i] = k;
+        vals[i] = k->next;
+    }
+    return BT_OK;
+}
+
+/* A non-empty single-line string of at most `max` bytes, copied into the snapshot. */
+static bt_err get_string(struct loader *ld, const struct ynode *n, const char *path, size_t max,
+                         const char **out)
+{
+    if (absent(n))
+        return BT_OK;
+    if (n->kind != YNODE_SCALAR)
+        return fail_at(ld, n, "%s: expected a string, not %s", path, kind_name(n));
+    if (n->len == 0)
+        return fail_at(ld, n, "%s: must not be empty", path);
+    if (n->len > max)
+        return fail_at(ld, n, "%s: too long (at most %zu characters)", path, max);
+    for (size_t i = 0; i < n->len; i++) {
+        unsigned char c = (unsigned char)n->text[i];
+        if (c < 0x20 || c == 0x7F)
+            return fail_at(ld, n, "%s: must not contain control characters or line breaks", path);
+    }
+    char *s = arena_strndup(ld->arena, n->text, n->len);
+    if (!s)
+        return fail_too_large(ld, n);
+    *out = s;
+    return BT_OK;
+}
+
+static char *lower_in_place(char *s)
+{
+    for (char *p = s; *p; p++)
+        *p = ascii_lower(*p);
+    return s;
+}
+
+static bt_err get_uint(struct loader *ld, const struct ynode *n, const char *path, uint64_t min,
+                       uint64_t max, unsigned *out)
+{
+    if (absent(n))
+        return BT_OK;
+    uint64_t v = 0;
+    if (n->kind != YNODE_SCALAR || !parse_u64(n->text, n->len, &v))
+        return fail_at(ld, n, "%s: expected a whole number", path);
+    if (v < min || v > max)
+        return fail_at(ld, n, "%s: %llu is out of range (%llu .. %llu)", path,
+                       (unsigned long long)v, (unsigned long long)min, (unsigned long long)max);
+    *out = (unsigned)v;
+    return BT_OK;
+}
+
+static bt_err get_size(struct loader *ld, const struct ynode *n, const char *path, uint64_t min,
+                       uint64_t max, size_t *out)
+{
+    if (absent(n))
+        return BT_OK;
+    uint64_t v = 0;
+    if (n->kind != YNODE_SCALAR || !parse_size(n->text, n->len, &v))
+        return fail_at(ld, n, "%s: expected a size such as 1048576 or 1MiB", path);
+    if (v < min || v > max) {
+        char lo[32], hi[32], buf[EXCERPT_MAX + 4];
+        format_size(min, lo, sizeof(lo));
+        format_size(max, hi, sizeof(hi));
+        return fail_at(ld, n, "%s: %s is out of range (%s .. %s)", path,
+                       excerpt(n->text, n->len, buf), lo, hi);
+    }
+    *out = (size_t)v;
+    return BT_OK;
+}
+
+static bt_err get_duration(struct loader *ld, const struct ynode *n, const char *path,
+                           uint64_t min_ms, uint64_t max_ms, unsigned *out_ms)
+{
+    if (absent(n))
+        return BT_OK;
+    uint64_t v = 0;
+    if (n->kind != YNODE_SCALAR || !parse_duration_ms(n->text, n->len, &v))
+        return fail_at(ld, n, "%s: expected a duration such as 30s, 500ms or 5m", path);
+    if (v < min_ms || v > max_ms) {
+        char lo[32], hi[32], buf[EXCERPT_MAX + 4];
+        format_duration(min_ms, lo, sizeof(lo));
+        format_duration(max_ms, hi, sizeof(hi));
+        return fail_at(ld, n, "%s: %s is out of range (%s .. %s)", path,
+                       excerpt(n->text, n->len, buf), lo, hi);
+    }
+    *out_ms = (unsigned)v;
+    return BT_OK;
+}
+
+static bt_err get_bool(struct loader *ld, const struct ynode *n, const char *path, bool *out)
+{
+    if (absent(n))
+        return BT_OK;
+    if (scalar_is(n, "true") || scalar_is(n, "True") || scalar_is(n, "TRUE"))
+        *out = true;
+    else if (scalar_is(n, "false") || scalar_is(n, "False") || scalar_is(n, "FALSE"))
+        *out = false;
+    else
+        return fail_at(ld, n, "%s: expected true or false", path);
+    return BT_OK;
+}
+
+/*
+ * A decimal number such as 2 or 0.75 in (0, CONFIG_MAX_WEIGHT]. Parsed by
+ * hand rather than with strtod, whose decimal point follows the locale.
+ */
+static bt_err get_weight(struct loader *ld, const struct ynode *n, const char *path, double *out)
+{
+    if (absent(n))
+        return BT_OK;
+    uint64_t digits = 0;
+    unsigned n_digits = 0, n_fraction = 0;
+    bool ok = n->kind == YNODE_SCALAR && n->len > 0, dot = false;
+    for (size_t i = 0; ok && i < n->len; i++) {
+        char c = n->text[i];
+        if (c == '.' && !dot) {
+            dot = true;
+        } else if (ascii_digit(c) && n_digits < 15) {
+            digits = digits * 10 + (uint64_t)(c - '0');
+            n_digits++;
+            n_fraction += dot;
+        } else {
+            ok = false;
+        }
+    }
+    double v = 0;
+    if (ok && n_digits > 0) {
+        /* Both operands are exact doubles, so the quotient is correctly rounded. */
+        double scale = 1;
+        for (unsigned i = 0; i < n_fraction; i++)
+            scale *= 10;
+        v = (double)digits / scale;
+    }
+    if (!ok || v <= 0 || v > CONFIG_MAX_WEIGHT)
+        return fail_at(ld, n, "%s: expected a number greater than 0 and at most %.0f", path,
+                       CONFIG_MAX_WEIGHT);
+    *out = v;
+    return BT_OK;
+}
+
+static bt_err get_capacity(struct loader *ld, const struct ynode *n, const char *path, int64_t *out)
+{
+    if (absent(n))
+        return BT_OK;
+    uint64_t v = 0;
+    if (scalar_is(n, "unlimited")) {
+        *out = -1;
+        return BT_OK;
+    }
+    if (n->kind != YNODE_SCALAR || !parse_u64(n->text, n->len, &v) || v > CONFIG_MAX_CAPACITY)
+        return fail_at(ld, n, "%s: expected a whole number from 0 to %d, or 'unlimited'", path,
+                       CONFIG_MAX_CAPACITY);
+    *out = (int64_t)v;
+    return BT_OK;
+}
+
+/* What each element of a string list must look like, beyond being a string. */
+enum list_check { LIST_TEXT, LIST_HOST, LIST_DOMAIN };
+
+/*
+ * A list of strings into an arena array. Hosts and domains are lower-cased
+ * and checked; plain text elements are limited to CONFIG_MAX_TAG_LEN.
+ */
+static bt_err get_string_list(struct loader *ld, const struct ynode *n, const char *path,
+                              size_t max_items, enum list_check check, const char ***out,
+                              size_t *n_out)
+{
+    if (absent(n))
+        return BT_OK;
+    if (n->kind != YNODE_SEQ)
+        return fail_at(ld, n, "%s: expected a list of strings, not %s", path, kind_name(n));
+    if (n->count == 0)
+        return BT_OK;
+    if (n->count > max_items)
+        return fail_at(ld, n, "%s: too many entries (at most %zu)", path, max_items);
+    const char **items = arena_alloc(ld->arena, n->count * sizeof(*items));
+    if (!items)
+        return fail_too_large(ld, n);
+    size_t i = 0;
+    for (const struct ynode *e = n->first; e; e = e->next, i++) {
+        char epath[96];
+        snprintf(epath, sizeof(epath), "%s[%zu]", path, i);
+        if (absent(e))
+            return fail_at(ld, e, "%s: expected a string, not null", epath);
+        size_t max_len = check == LIST_TEXT ? CONFIG_MAX_TAG_LEN : 253;
+        bt_err rc = get_string(ld, e, epath, max_len, &items[i]);
+        if (rc)
+            return rc;
+        if (check == LIST_TEXT)
+            continue;
+        char *s = lower_in_place((char *)items[i]);
+        char buf[EXCERPT_MAX + 4];
+        if (check == LIST_DOMAIN && !valid_hostname(s, 2))
+            return fail_at(ld, e, "%s: '%s' is not a domain name such as example.com", epath,
+                           excerpt(s, strlen(s), buf));
+        if (check == LIST_HOST && !valid_hostname(s, 1))
+            return fail_at(ld, e, "%s: '%s' is not a host name such as www.example.com", epath,
+                           excerpt(s, strlen(s), buf));
+    }
+    *out = items;
+    *n_out = n->count;
+    return BT_OK;
+}
+
+static bt_err expect_map(struct loader *ld, const struct ynode *n, const char *path,
+                         const char *what)
+{
+    if (n->kind != YNODE_MAP)
+        return fail_at(ld, n, "%s: expected a mapping %s, not %s", path, what, kind_name(n));
+    return BT_OK;
+}
+
+#define N_KEYS(keys) (sizeof(keys) / sizeof((keys)[0]))
+
+static bt_err load_server(struct loader *ld, const struct ynode *n)
+{
+    static const char *const keys[] = {"listen",           "max_body_bytes",
+                                       "max_connections",  "request_timeout",
+                                       "shutdown_timeout", "form_redirect_hosts"};
+    const struct ynode *v[N_KEYS(keys)];
+    struct config *cfg = ld->cfg;
+    bt_err rc;
+    if (absent(n))
+        return BT_OK;
+    if ((rc = expect_map(ld, n, "server", "of server settings")) ||
+        (rc = map_fields(ld, n, "in server", keys, N_KEYS(keys), v)))
+        return rc;
+    if ((rc = get_string(ld, v[0], "server.listen", 300, &cfg->listen)))
+        return rc;
+    if (!valid_listen(cfg->listen))
+        return fail_at(ld, v[0],
+                       "server.listen: expected HOST:PORT such as 127.0.0.1:8080 or "
+                       "[::1]:8080 (port 0 to 65535)");
+    if ((rc = get_size(ld, v[1], "server.max_body_bytes", KIB, 64 * MIB, &cfg->max_body_bytes)) ||
+        (rc = get_uint(ld, v[2], "server.max_connections", 1, 10000, &cfg->max_connections)) ||
+        (rc = get_duration(ld, v[3], "server.request_timeout", SECOND_MS, HOUR_MS,
+                           &cfg->request_timeout_ms)) ||
+        (rc = get_duration(ld, v[4], "server.shutdown_timeout", 0, HOUR_MS,
+                           &cfg->shutdown_timeout_ms)) ||
+        (rc = get_string_list(ld, v[5], "server.form_redirect_hosts", CONFIG_MAX_HOSTS, LIST_HOST,
+                              &cfg->form_redirect_hosts, &cfg->n_form_redirect_hosts)))
+        return rc;
+    return BT_OK;
+}
+
+static bt_err load_store(struct loader *ld, const struct ynode *n)
+{
+    static const char *const keys[] = {"synchronous", "busy_timeout", "group_commit_max"};
+    const struct ynode *v[N_KEYS(keys)];
+    struct config *cfg = ld->cfg;
+    bt_err rc;
+    if (absent(n))
+        return BT_OK;
+    if ((rc = expect_map(ld, n, "store", "of store settings")) ||
+        (rc = map_fields(ld, n, "in store", keys, N_KEYS(keys), v)))
+        return rc;
+    if (!absent(v[0])) {
+        if (scalar_is(v[0], "full"))
+            cfg->synchronous = CONFIG_SYNC_FULL;
+        else if (scalar_is(v[0], "normal"))
+            cfg->synchronous = CONFIG_SYNC_NORMAL;
+        else
+            return fail_at(ld, v[0], "store.synchronous: expected full or normal");
+    }
+    if ((rc = get_duration(ld, v[1], "store.busy_timeout", 0, 10 * MINUTE_MS,
+                           &cfg->busy_timeout_ms)) ||
+        (rc = get_uint(ld, v[2], "store.group_commit_max", 1, 10000, &cfg->group_commit_max)))
+        return rc;
+    return BT_OK;
+}
+
+static bt_err load_intake(struct loader *ld, const struct ynode *n, const char ***add,
+                          size_t *n_add, const char ***remove, size_t *n_remove)
+{
+    static const char *const keys[] = {"freemail"};
+    static const char *const fm_keys[] = {"add", "remove"};
+    const struct ynode *v[N_KEYS(keys)];
+    const struct ynode *fm[N_KEYS(fm_keys)];
+    bt_err rc;
+    if (absent(n))
+        return BT_OK;
+    if ((rc = expect_map(ld, n, "intake", "of intake settings")) ||
+        (rc = map_fields(ld, n, "in intake", keys, N_KEYS(keys), v)))
+        return rc;
+    if (absent(v[0]))
+        return BT_OK;
+    if ((rc = expect_map(ld, v[0], "intake.freemail", "with add and remove")) ||
+        (rc = map_fields(ld, v[0], "in intake.freemail", fm_keys, N_KEYS(fm_keys), fm)) ||
+        (rc = get_string_list(ld, fm[0], "intake.freemail.add", CONFIG_MAX_DOMAINS, LIST_DOMAIN,
+                              add, n_add)) ||
+        (rc = get_string_list(ld, fm[1], "intake.freemail.remove", CONFIG_MAX_DOMAINS, LIST_DOMAIN,
+                              remove, n_remove)))
+        return rc;
+    return BT_OK;
+}
+
+/* Allocates `count` pointers in the scratch arena for remembering nodes. */
+static const struct ynode **node_slots(struct loader *ld, size_t count)
+{
+    return arena_alloc(&ld->scratch, (count ? count : 1) * sizeof(const struct ynode *));
+}
+
+/* The id of a team or rep: required, and of the id form. */
+static bt_err get_id(struct loader *ld, const struct ynode *elem, const struct ynode *v,
+                     const char *path, const char **out)
+{
+    char idpath[64];
+    snprintf(idpath, sizeof(idpath), "%s.id", path);
+    if (!v)
+        return fail_at(ld, elem, "%s: missing required key 'id'", path);
+    if (is_null(v))
+        return fail_at(ld, v, "%s: required", idpath);
+    bt_err rc = get_string(ld, v, idpath, CONFIG_MAX_STRING, out);
+    if (rc)
+        return rc;
+    char buf[EXCERPT_MAX + 4];
+    if (!valid_id(*out))
+        return fail_at(ld, v,
+                       "%s: '%s' is not a valid id (lower-case letters, digits, '_', '.' and '-', "
+                       "starting with a letter or digit, at most %d characters)",
+                       idpath, excerpt(*out, strlen(*out), buf), CONFIG_MAX_ID);
+    return BT_OK;
+}
+
+static bt_err check_list(struct loader *ld, const struct ynode *n, const char *section, size_t max,
+                         const char *what)
+{
+    if (n->kind != YNODE_SEQ)
+        return fail_at(ld, n, "%s: expected a list of %s, not %s", section, what, kind_name(n));
+    if (n->count > max) {
+        const struct ynode *e = n->first;
+        for (size_t i = 0; i < max; i++)
+            e = e->next;
+        return fail_at(ld, e, "too many %s (at most %zu)", what, max);
+    }
+    return BT_OK;
+}
+
+static bt_err load_teams(struct loader *ld, const struct ynode *n)
+{
+    static const char *const keys[] = {"id", "name", "manager"};
+    const struct ynode *v[N_KEYS(keys)];
+    struct config *cfg = ld->cfg;
+    bt_err rc;
+    if (absent(n))
+        return BT_OK;
+    if ((rc = check_list(ld, n, "teams", CONFIG_MAX_TEAMS, "teams")))
+        return rc;
+    cfg->teams = arena_alloc(ld->arena, (n->count ? n->count : 1) * sizeof(*cfg->teams));
+    ld->team_id_at = node_slots(ld, n->count);
+    ld->team_manager_at = node_slots(ld, n->count);
+    if (!cfg->teams || !ld->team_id_at || !ld->team_manager_at)
+        return fail_too_large(ld, n);
+    size_t i = 0;
+    for (const struct ynode *e = n->first; e; e = e->next, i++) {
+        struct config_team *t = &cfg->teams[i];
+        char path[32], where[40], field[48];
+        snprintf(path, sizeof(path), "teams[%zu]", i);
+        snprintf(where, sizeof(where), "in %s", path);
+        if ((rc = expect_map(ld, e, path, "with id, name and manager")) ||
+            (rc = map_fields(ld, e, where, keys, N_KEYS(keys), v)) ||
+            (rc = get_id(ld, e, v[0], path, &t->id)))
+            return rc;
+        snprintf(field, sizeof(field), "%s.name", path);
+        if ((rc = get_string(ld, v[1], field, CONFIG_MAX_STRING, &t->name)))
+            return rc;
+        snprintf(field, sizeof(field), "%s.manager", path);
+        if ((rc = get_string(ld, v[2], field, CONFIG_MAX_STRING, &t->manager)))
+            return rc;
+        if (!t->name)
+            t->name = t->id;
+        ld->team_id_at[i] = v[0];
+        ld->team_manager_at[i] = v[2];
+        cfg->n_teams = i + 1;
+    }
+    return BT_OK;
+}
+
+static bt_err load_rep(struct loader *ld, const struct ynode *e, size_t i, struct config_rep *r)
+{
+    static const char *const keys[] = {"id",        "name",   "email",    "phone",
+                                       "slack",     "team",   "timezone", "active",
+                                       "languages", "skills", "weight",   "capacity"};
+    const struct ynode *v[N_KEYS(keys)];
+    char path[32], where[40], f[48], buf[EXCERPT_MAX + 4];
+    bt_err rc;
+    snprintf(path, sizeof(path), "reps[%zu]", i);
+    snprintf(where, sizeof(where), "in %s", path);
+#define FIELD(name) (snprintf(f, sizeof(f), "%s.%s", path, name), f)
+    if ((rc = expect_map(ld, e, path, "with id, name, email, team, ...")) ||
+        (rc = map_fields(ld, e, where, keys, N_KEYS(keys), v)) ||
+        (rc = get_id(ld, e, v[0], path, &r->id)) ||
+        (rc = get_string(ld, v[1], FIELD("name"), CONFIG_MAX_STRING, &r->name)) ||
+        (rc = get_string(ld, v[2], FIELD("email"), 254, &r->email)))
+        return rc;
+    if (r->email) {
+        lower_in_place((char *)r->email);
+        if (!valid_email(r->email))
+            return fail_at(ld, v[2], "%s: '%s' is not an email address", FIELD("email"),
+                           excerpt(r->email, strlen(r->email), buf));
+    }
+    if ((rc = get_string(ld, v[3], FIELD("phone"), CONFIG_MAX_STRING, &r->phone)) ||
+        (rc = get_string(ld, v[4], FIELD("slack"), CONFIG_MAX_STRING, &r->slack)) ||
+        (rc = get_string(ld, v[5], FIELD("team"), CONFIG_MAX_STRING, &r->team)) ||
+        (rc = get_string(ld, v[6], FIELD("timezone"), CONFIG_MAX_STRING, &r->timezone)))
+        return rc;
+    if (!r->timezone)
+        r->timezone = "UTC";
+    else if (!valid_timezone(r->timezone))
+        return fail_at(ld, v[6],
+                       "%s: unknown time zone '%s' (expected an IANA name such as Europe/Berlin)",
+                       FIELD("timezone"), excerpt(r->timezone, strlen(r->timezone), buf));
+    r->active = true;
+    r->weight = 1;
+    r->capacity = -1;
+    if ((rc = get_bool(ld, v[7], FIELD("active"), &r->active)) ||
+        (rc = get_string_list(ld, v[8], FIELD("languages"), CONFIG_MAX_TAGS, LIST_TEXT,
+                              &r->languages, &r->n_languages)) ||
+        (rc = get_string_list(ld, v[9], FIELD("skills"), CONFIG_MAX_TAGS, LIST_TEXT, &r->skills,
+                              &r->n_skills)) ||
+        (rc = get_weight(ld, v[10], FIELD("weight"), &r->weight)) ||
+        (rc = get_capacity(ld, v[11], FIELD("capacity"), &r->capacity)))
+        return rc;
+#undef FIELD
+    if (!r->name)
+        r->name = r->id;
+    ld->rep_id_at[i] = v[0];
+    ld->rep_team_at[i] = v[5];
+    return BT_OK;
+}
+
+static bt_err load_reps(struct loader *ld, const struct ynode *n)
+{
+    struct config *cfg = ld->cfg;
+    bt_err rc;
+    if (absent(n))
+        return BT_OK;
+    if ((rc = check_list(ld, n, "reps", CONFIG_MAX_REPS, "reps")))
+        return rc;
+    cfg->reps = arena_alloc(ld->arena, (n->count ? n->count : 1) * sizeof(*cfg->reps));
+    ld->rep_id_at = node_slots(ld, n->count);
+    ld->rep_team_at = node_slots(ld, n->count);
+    if (!cfg->reps || !ld->rep_id_at || !ld->rep_team_at)
+        return fail_too_large(ld, n);
+    size_t i = 0;
+    for (const struct ynode *e = n->first; e; e = e->next, i++) {
+        if ((rc = load_rep(ld, e, i, &cfg->reps[i])))
+            return rc;
+        cfg->n_reps = i + 1;
+    }
+    return BT_OK;
+}
+
+/* ---- references between sections ---- */
+
+struct id_ref {
+    const char *id;
+    size_t index; /* position in the file's list */
+};
+
+static int id_ref_cmp(const void *a, const void *b)
+{
+    const struct id_ref *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    if (c)
+        return c;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int id_ref_find(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct id_ref *)elem)->id);
+}
+
+/*
+ * Sorts ids (keeping file order among equals) and reports the first one, in
+ * file order, that repeats an earlier id. The sorted array serves lookups.
+ */
+static bt_err sort_unique(struct loader *ld, struct id_ref *refs, size_t n,
+                          const struct ynode **id_at, const char *what)
+{
+    qsort(refs, n, sizeof(*refs), id_ref_cmp);
+    const struct id_ref *dup = NULL, *first = NULL;
+    size_t group = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (strcmp(refs[i].id, refs[group].id) != 0)
+            group = i;
+        else if (!dup || refs[i].index < dup->index) {
+            dup = &refs[i];
+            first = &refs[group];
+        }
+    }
+    if (!dup)
+        return BT_OK;
+    char buf[EXCERPT_MAX + 4];
+    return fail_at(ld, id_at[dup->index], "duplicate %s id '%s' (first defined at line %d)", what,
+                   excerpt(dup->id, strlen(dup->id), buf), id_at[first->index]->line);
+}
+
+static bt_err check_references(struct loader *ld, struct config_priv *priv)
+{
+    struct config *cfg = ld->cfg;
+    struct id_ref *teams = arena_alloc(&ld->scratch, (cfg->n_teams + 1) * sizeof(*teams));
+    struct id_ref *reps = arena_alloc(&ld->scratch, (cfg->n_reps + 1) * sizeof(*reps));
+    if (!teams || !reps)
+        return fail_pos(ld, 1, 1, "the configuration is too large");
+    for (size_t i = 0; i < cfg->n_teams; i++)
+        teams[i] = (struct id_ref){cfg->teams[i].id, i};
+    for (size_t i = 0; i < cfg->n_reps; i++)
+        reps[i] = (struct id_ref){cfg->reps[i].id, i};
+    bt_err rc;
+    if ((rc = sort_unique(ld, teams, cfg->n_teams, ld->team_id_at, "team")) ||
+        (rc = sort_unique(ld, reps, cfg->n_reps, ld->rep_id_at, "rep")))
+        return rc;
+
+    char buf[EXCERPT_MAX + 4];
+    for (size_t i = 0; i < cfg->n_teams; i++) {
+        const char *m = cfg->teams[i].manager;
+        if (m && !bsearch(m, reps, cfg->n_reps, sizeof(*reps), id_ref_find))
+            return fail_at(ld, ld->team_manager_at[i], "teams[%zu].manager: no rep has the id '%s'",
+                           i, excerpt(m, strlen(m), buf));
+    }
+    for (size_t i = 0; i < cfg->n_reps; i++) {
+        const char *t = cfg->reps[i].team;
+        if (t && !bsearch(t, teams, cfg->n_teams, sizeof(*teams), id_ref_find))
+            return fail_at(ld, ld->rep_team_at[i],
+                           "reps[%zu].team: no team has the id '%s'; define it under teams", i,
+                           excerpt(t, strlen(t), buf));
+    }
+
+    priv->reps_by_id = arena_alloc(&priv->arena, (cfg->n_reps + 1) * sizeof(*priv->reps_by_id));
+    if (!priv->reps_by_id)
+        return fail_pos(ld, 1, 1, "the configuration is too large");
+    for (size_t i = 0; i < cfg->n_reps; i++)
+        priv->reps_by_id[i] = &cfg->reps[reps[i].index];
+    return BT_OK;
+}
+
+/* ---- the whole file ---- */
+
+static bt_err load_root(struct loader *ld, const struct ynode *root, struct config_priv *priv)
+{
+    static const char *const keys[] = {"version", "server", "store", "intake", "teams", "reps"};
+    const struct ynode *v[N_KEYS(keys)];
+    struct config *cfg = ld->cfg;
+    bt_err rc;
+    if (!root || is_null(root))
+        return fail_pos(ld, 1, 1, "the file is empty; it needs at least 'version: 1'");
+    if (root->kind != YNODE_MAP)
+        return fail_at(ld, root,
+                       "expected a mapping of sections (version, server, ...) at the "
+                       "top level, not %s",
+                       kind_name(root));
+    if ((rc = map_fields(ld, root, "at the top level", keys, N_KEYS(keys), v)))
+        return rc;
+    if (!v[0])
+        return fail_at(ld, root, "missing required key 'version' (add 'version: 1' at the top)");
+    if (!scalar_is(v[0], "1"))
+        return fail_at(ld, v[0], "version: expected 1, the only version of this format");
+
+    const char **add = NULL, **remove = NULL;
+    size_t n_add = 0, n_remove = 0;
+    if ((rc = load_server(ld, v[1])) || (rc = load_store(ld, v[2])) ||
+        (rc = load_intake(ld, v[3], &add, &n_add, &remove, &n_remove)) ||
+        (rc = load_teams(ld, v[4])) || (rc = load_reps(ld, v[5])) ||
+        (rc = check_references(ld, priv)))
+        return rc;
+    /* The domain arrays stay in the snapshot's arena for as long as the set. */
+    cfg->freemail = freemail_set_new(add, n_add, remove, n_remove);
+    return BT_OK;
+}
+
+static void config_free(struct config *cfg)
+{
+    struct config_priv *priv = cfg->priv;
+    freemail_set_free(cfg->freemail);
+    arena_release(&priv->arena);
+    free(priv);
+    free(cfg);
+}
+
+static void set_defaults(struct config *cfg)
+{
+    cfg->listen = "127.0.0.1:8080";
+    cfg->max_body_bytes = MIB;
+    cfg->max_connections = 256;
+    cfg->request_timeout_ms = 30 * SECOND_MS;
+    cfg->shutdown_timeout_ms = 10 * SECOND_MS;
+    cfg->synchronous = CONFIG_SYNC_FULL;
+    cfg->busy_timeout_ms = 5 * SECOND_MS;
+    cfg->group_commit_max = 256;
+}
+
+static void version_hash(const char *text, size_t len, char out[17])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    if (EVP_Digest(text, len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len < 8)
+        bt_die("libcrypto: SHA-256 failed");
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 8; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[16] = '\0';
+}
+
+bt_err config_load_string(const char *name, const char *text, size_t len, struct config **out,
+                          struct bt_error *err)
+{
+    *out = NULL;
+    if (!name)
+        name = "<config>";
+    if (!text)
+        len = 0;
+    struct loader ld = {.name = name, .err = err, .scratch = ARENA_INIT};
+    if (len > CONFIG_MAX_FILE_BYTES)
+        return fail_pos(&ld, 1, 1, "the file is larger than %u MiB", CONFIG_MAX_FILE_BYTES >> 20);
+
+    struct config *cfg = xcalloc(1, sizeof(*cfg));
+    struct config_priv *priv = xcalloc(1, sizeof(*priv));
+    priv->arena = (struct arena)ARENA_INIT;
+    cfg->priv = priv;
+    cfg->refs = 1;
+    set_defaults(cfg);
+    ld.scratch.limit = CONFIG_SCRATCH_LIMIT;
+    ld.arena = &priv->arena;
+    ld.cfg = cfg;
+
+    /* libfyaml wants the input terminated; `text` need not be. */
+    char *copy = xmalloc(len + 1);
+    if (len)
+        memcpy(copy, text, len);
+    copy[len] = '\0';
+
+    struct ynode *root = NULL;
+    bt_err rc = parse_tree(&ld, copy, len, &root);
+    if (rc == BT_OK)
+        rc = load_root(&ld, root, priv);
+    if (rc == BT_OK) {
+        cfg->path = arena_strdup(&priv->arena, name);
+        if (!cfg->path)
+            rc = fail_pos(&ld, 1, 1, "the configuration is too large");
+    }
+    free(copy);
+    arena_release(&ld.scratch);
+    if (rc) {
+        config_free(cfg);
+        return rc;
+    }
+    version_hash(text ? text : "", len, cfg->version);
+    *out = cfg;
+    return BT_OK;
+}
+
+bt_err config_load(const char *path, struct config **out, struct bt_error *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return bt_fail(err, BT_EIO, NULL, "%s: cannot open: %s", path, strerror(errno));
+    /* Read one byte past the limit so that a larger file is noticed, not cut. */
+    size_t cap = 64 * 1024, len = 0;
+    char *buf = xmalloc(cap);
+    for (;;) {
+        if (len == cap) {
+            if (cap > CONFIG_MAX_FILE_BYTES)
+                break;
+            cap *= 2;
+            buf = xrealloc(buf, cap);
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    bool failed = ferror(f);
+    int saved = errno;
+    fclose(f);
+    bt_err rc;
+    if (failed)
+        rc = bt_fail(err, BT_EIO, NULL, "%s: cannot read: %s", path, strerror(saved));
+    else if (len > CONFIG_MAX_FILE_BYTES)
+        rc = bt_fail(err, BT_ECONFIG, NULL, "%s:1:1: the file is larger than %u MiB", path,
+                     CONFIG_MAX_FILE_BYTES >> 20);
+    else
+        rc = config_load_string(path, buf, len, out, err);
+    free(buf);
+    return rc;
+}
+
+struct config *config_ref(struct config *cfg)
+{
+    if (cfg)
+        __atomic_add_fetch(&cfg->refs, 1, __ATOMIC_RELAXED);
+    return cfg;
+}
+
+void config_unref(struct config *cfg)
+{
+    if (cfg && __atomic_sub_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        config_free(cfg);
+}
+
+static int rep_find(const void *key, const void *elem)
+{
+    return strcmp(key, (*(const struct config_rep *const *)elem)->id);
+}
+
+const struct config_rep *config_find_rep(const struct config *cfg, const char *id)
+{
+    if (!cfg || !id || cfg->n_reps == 0)
+        return NULL;
+    const struct config_priv *priv = cfg->priv;
+    const struct config_rep *const *hit =
+        bsearch(id, priv->reps_by_id, cfg->n_reps, sizeof(*priv->reps_by_id), rep_find);
+    return hit ? *hit : NULL;
+}
+
+/* ---- the process-wide current snapshot ---- */
+
+struct config_holder {
+    pthread_mutex_t lock;
+    struct config *current;
+};
+
+struct config_holder *config_holder_new(struct config *initial)
+{
+    struct config_holder *h = xcalloc(1, sizeof(*h));
+    if (pthread_mutex_init(&h->lock, NULL) != 0)
+        bt_die("cannot create a mutex");
+    h->current = initial;
+    return h;
+}
+
+void config_holder_free(struct config_holder *h)
+{
+    if (!h)
+        return;
+    config_unref(h->current);
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}
+
+struct config *config_holder_get(struct config_holder *h)
+{
+    pthread_mutex_lock(&h->lock);
+    struct config *cfg = config_ref(h->current);
+    pthread_mutex_unlock(&h->lock);
+    return cfg;
+}
+
+void config_holder_swap(struct config_holder *h, struct config *next)
+{
+    pthread_mutex_lock(&h->lock);
+    struct config *old = h->current;
+    h->current = next;
+    pthread_mutex_unlock(&h->lock);
+    /* Outside the lock: freeing a large snapshot must not stall readers. */
+    config_unref(old);
+}
