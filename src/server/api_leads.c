@@ -20,8 +20,8 @@
 #include <strings.h>
 
 #define IDEMPOTENCY_KEY_MAX 255
-#define LIST_DEFAULT_LIMIT 50
-#define LIST_MAX_LIMIT 500
+#define LIST_DEFAULT_LIMIT  50
+#define LIST_MAX_LIMIT      500
 
 json_t *time_to_json(int64_t ms)
 {
@@ -42,7 +42,8 @@ json_t *lead_to_json(const struct lead *l)
     for (int i = 0; i < LEAD_ATTR_COUNT; i++)
         json_object_set_new(o, lead_attrs[i].name, text_or_null(l->attr[i]));
     json_object_set_new(o, "email_free", json_boolean(l->email_free));
-    json_object_set_new(o, "employees", l->employees >= 0 ? json_integer(l->employees) : json_null());
+    json_object_set_new(o, "employees",
+                        l->employees >= 0 ? json_integer(l->employees) : json_null());
     json_error_t jerr;
     json_t *fields = json_loads(l->fields_json ? l->fields_json : "{}", 0, &jerr);
     json_object_set_new(o, "fields", fields ? fields : json_object());
@@ -61,9 +62,13 @@ json_t *event_to_json(const struct lead_event *ev)
                      time_to_json(ev->at));
 }
 
-/* A form's _redirect must point at a host the config lists. */
+/* A form's _redirect must be a plain http(s) URL (printable ASCII, nothing
+ * that needs escaping in a header) on a host the config lists. */
 static bool redirect_allowed(const struct config *cfg, const char *url)
 {
+    for (const char *p = url; *p; p++)
+        if (*p <= ' ' || *p > '~' || strchr("\"<>\\^`{|}", *p))
+            return false;
     const char *host;
     if (!strncasecmp(url, "https://", 8))
         host = url + 8;
@@ -84,8 +89,8 @@ static json_t *warnings_json(const struct normalize_report *rep)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < rep->count; i++)
-        json_array_append_new(a, json_pack("{s:s, s:s}", "field", rep->warnings[i].field,
-                                           "message", rep->warnings[i].message));
+        json_array_append_new(a, json_pack("{s:s, s:s}", "field", rep->warnings[i].field, "message",
+                                           rep->warnings[i].message));
     return a;
 }
 
@@ -97,41 +102,37 @@ void api_lead_create(struct request *r)
     bt_err rc = r->body_kind == BODY_FORM
                     ? intake_parse_form(r->body, r->body_len, &r->arena, &input, &controls, &err)
                     : intake_parse_json(r->body, r->body_len, &r->arena, &input, &err);
-    if (rc)
-        {
-reply_bt_error(r, &err);
-return;
-}
-    if (controls.redirect && !redirect_allowed(r->cfg, controls.redirect))
-        {
-reply_error(r, 422, "invalid", "_redirect",
-                           "_redirect must be an http(s) URL on a host listed in "
-                           "server.form_redirect_hosts");
-return;
-}
+    if (rc) {
+        reply_bt_error(r, &err);
+        return;
+    }
+    if (controls.redirect && !redirect_allowed(r->cfg, controls.redirect)) {
+        reply_error(r, 422, "invalid", "_redirect",
+                    "_redirect must be an http(s) URL on a host listed in "
+                    "server.form_redirect_hosts");
+        return;
+    }
 
     const char *idem = request_header(r, "Idempotency-Key");
-    if (idem && (strlen(idem) == 0 || strlen(idem) > IDEMPOTENCY_KEY_MAX || text_has_control(idem)))
-        {
-reply_error(r, 400, "invalid", "Idempotency-Key",
-                           "Idempotency-Key must be 1 to %d printable characters",
-                           IDEMPOTENCY_KEY_MAX);
-return;
-}
+    if (idem &&
+        (strlen(idem) == 0 || strlen(idem) > IDEMPOTENCY_KEY_MAX || text_has_control(idem))) {
+        reply_error(r, 400, "invalid", "Idempotency-Key",
+                    "Idempotency-Key must be 1 to %d printable characters", IDEMPOTENCY_KEY_MAX);
+        return;
+    }
 
     struct ingest_command cmd = {0};
     struct normalize_report report = {0};
-    if ((rc = normalize_lead(&input, r->cfg->freemail, &r->arena, &cmd.lead, &report, &err)))
-        {
-reply_bt_error(r, &err);
-return;
-}
+    if ((rc = normalize_lead(&input, r->cfg->freemail, &r->arena, &cmd.lead, &report, &err))) {
+        reply_bt_error(r, &err);
+        return;
+    }
 
     char fingerprint[SHA256_HEX_LEN + 1];
     crypto_sha256_hex(r->body, r->body_len, fingerprint);
-    json_t *data = json_pack("{s:s, s:s, s:o}", "via", r->body_kind == BODY_FORM ? "form" : "api",
-                             "key_name", r->key.name ? r->key.name : "", "warnings",
-                             warnings_json(&report));
+    json_t *data =
+        json_pack("{s:s, s:s, s:o}", "via", r->body_kind == BODY_FORM ? "form" : "api", "key_name",
+                  r->key.name ? r->key.name : "", "warnings", warnings_json(&report));
     char *data_text = json_dumps(data, JSON_COMPACT);
     json_decref(data);
     cmd.idempotency_key = idem;
@@ -140,19 +141,17 @@ return;
     cmd.event_data_json = arena_strdup(&r->arena, data_text);
     free(data_text);
 
-    if ((rc = engine_ingest(r->ctx->engine, &cmd, &r->arena, &err)))
-        {
-reply_bt_error(r, &err);
-return;
-}
+    if ((rc = engine_ingest(r->ctx->engine, &cmd, &r->arena, &err))) {
+        reply_bt_error(r, &err);
+        return;
+    }
 
-    if (controls.redirect)
-        {
-reply_redirect(r, controls.redirect);
-return;
-}
-    json_t *body = json_pack("{s:s, s:o, s:o}", "outcome", ingest_outcome_name(cmd.outcome),
-                             "lead", lead_to_json(&cmd.result), "warnings", warnings_json(&report));
+    if (controls.redirect) {
+        reply_redirect(r, controls.redirect);
+        return;
+    }
+    json_t *body = json_pack("{s:s, s:o, s:o}", "outcome", ingest_outcome_name(cmd.outcome), "lead",
+                             lead_to_json(&cmd.result), "warnings", warnings_json(&report));
     reply_json(r, cmd.outcome == INGEST_CREATED ? 201 : 200, body);
     char location[64];
     snprintf(location, sizeof(location), "/v1/leads/%lld", (long long)cmd.result.id);
@@ -286,17 +285,15 @@ void api_lead_list(struct request *r)
 {
     struct list_query q = {.r = r};
     q.filter.limit = LIST_DEFAULT_LIMIT;
-    if (request_query_each(r, list_arg, &q))
-        {
-reply_error(r, 400, "invalid", q.bad, "query parameter '%s' %s", q.bad, q.why);
-return;
-}
+    if (request_query_each(r, list_arg, &q)) {
+        reply_error(r, 400, "invalid", q.bad, "query parameter '%s' %s", q.bad, q.why);
+        return;
+    }
     if (r->role == ROLE_REP) {
-        if (q.filter.owner && (!r->key.rep_id || strcmp(q.filter.owner, r->key.rep_id)))
-            {
-reply_error(r, 403, "forbidden", "owner", "a rep key lists only its own leads");
-return;
-}
+        if (q.filter.owner && (!r->key.rep_id || strcmp(q.filter.owner, r->key.rep_id))) {
+            reply_error(r, 403, "forbidden", "owner", "a rep key lists only its own leads");
+            return;
+        }
         q.filter.owner = r->key.rep_id ? r->key.rep_id : "";
     }
     struct store_conn *c;
@@ -305,18 +302,22 @@ return;
     struct lead *leads;
     size_t n;
     struct bt_error err = BT_ERROR_INIT;
+    unsigned page = q.filter.limit;
+    q.filter.limit = page + 1; /* one more row tells whether there is a next page */
     bt_err rc = store_lead_list(c, &q.filter, &r->arena, &leads, &n, &err);
     store_reader_release(r->ctx->store, c);
-    if (rc)
-        {
-reply_bt_error(r, &err);
-return;
-}
+    if (rc) {
+        reply_bt_error(r, &err);
+        return;
+    }
+    bool more = n > page;
+    if (more)
+        n = page;
     json_t *data = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(data, lead_to_json(&leads[i]));
     json_t *next = json_null();
-    if (n == q.filter.limit && n > 0) {
+    if (more) {
         char cur[32];
         snprintf(cur, sizeof(cur), "%lld", (long long)leads[n - 1].id);
         json_decref(next);
@@ -325,20 +326,34 @@ return;
     reply_json(r, 200, json_pack("{s:o, s:o}", "data", data, "next_cursor", next));
 }
 
+struct events_query {
+    int64_t limit, after;
+    const char *bad, *why;
+};
+
+static int events_arg(void *cls, const char *k, const char *v)
+{
+    struct events_query *q = cls;
+    q->bad = k;
+    if (!strcmp(k, "limit")) {
+        q->why = "must be an integer from 1 to 500";
+        return !parse_count(v, 1, LIST_MAX_LIMIT, &q->limit);
+    }
+    if (!strcmp(k, "after")) {
+        q->why = "must be an event id";
+        return !parse_count(v, 0, INT64_MAX, &q->after);
+    }
+    q->why = "is not a parameter of this endpoint (limit, after)";
+    return 1;
+}
+
 void api_lead_events(struct request *r)
 {
-    int64_t limit = 100, after = 0;
-    const char *v;
-    if ((v = request_query(r, "limit")) && !parse_count(v, 1, LIST_MAX_LIMIT, &limit))
-        {
-reply_error(r, 400, "invalid", "limit", "limit must be an integer from 1 to 500");
-return;
-}
-    if ((v = request_query(r, "after")) && !parse_count(v, 0, INT64_MAX, &after))
-        {
-reply_error(r, 400, "invalid", "after", "after must be an event id");
-return;
-}
+    struct events_query q = {.limit = 100};
+    if (request_query_each(r, events_arg, &q)) {
+        reply_error(r, 400, "invalid", q.bad, "query parameter '%s' %s", q.bad, q.why);
+        return;
+    }
     struct store_conn *c;
     if (!acquire(r, &c))
         return;
@@ -350,18 +365,21 @@ return;
     struct lead_event *evs;
     size_t n;
     struct bt_error err = BT_ERROR_INIT;
-    bt_err rc = store_event_list(c, lead.id, after, (unsigned)limit, &r->arena, &evs, &n, &err);
+    bt_err rc =
+        store_event_list(c, lead.id, q.after, (unsigned)q.limit + 1, &r->arena, &evs, &n, &err);
     store_reader_release(r->ctx->store, c);
-    if (rc)
-        {
-reply_bt_error(r, &err);
-return;
-}
+    if (rc) {
+        reply_bt_error(r, &err);
+        return;
+    }
+    bool more = n > (size_t)q.limit;
+    if (more)
+        n = (size_t)q.limit;
     json_t *data = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(data, event_to_json(&evs[i]));
     json_t *next = json_null();
-    if (n == (size_t)limit) {
+    if (more) {
         char cur[32];
         snprintf(cur, sizeof(cur), "%lld", (long long)evs[n - 1].id);
         json_decref(next);

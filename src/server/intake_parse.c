@@ -70,10 +70,10 @@ bt_err intake_parse_json(const char *body, size_t len, struct arena *a, struct l
 {
     memset(out, 0, sizeof(*out));
     json_error_t jerr;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root)
-        return bt_fail(err, BT_EPARSE, NULL, "malformed JSON at line %d, column %d: %s",
-                       jerr.line, jerr.column, jerr.text);
+        return bt_fail(err, BT_EPARSE, NULL, "malformed JSON at line %d, column %d: %s", jerr.line,
+                       jerr.column, jerr.text);
     bt_err rc = BT_OK;
     if (!json_is_object(root)) {
         rc = bt_fail(err, BT_EINVAL, NULL, "the body must be a JSON object");
@@ -184,7 +184,8 @@ bt_err intake_parse_form(const char *body, size_t len, struct arena *a, struct l
         const char *name = intake_form_decode(a, pair, klen);
         const char *value = eq ? intake_form_decode(a, eq + 1, plen - klen - 1) : "";
         if (!name || !value) {
-            rc = bt_fail(err, BT_EPARSE, name, "malformed form data: bad %%-escape or invalid UTF-8");
+            rc = bt_fail(err, BT_EPARSE, name,
+                         "malformed form data: bad %%-escape or invalid UTF-8");
             goto done;
         }
         int i = lead_attr_find(name);

@@ -174,7 +174,7 @@ bt_err store_lead_update(struct store_conn *c, const struct lead *lead, struct b
 bt_err store_lead_list(struct store_conn *c, const struct lead_filter *filter, struct arena *a,
                        struct lead **out, size_t *count, struct bt_error *err)
 {
-    if (filter->limit < 1 || filter->limit > 500)
+    if (filter->limit < 1 || filter->limit > STORE_LIST_MAX)
         BT_BUG("lead list limit %u out of range", filter->limit);
     return c->ops->lead_list(c, filter, a, out, count, err);
 }

@@ -44,7 +44,10 @@ struct store_options {
     unsigned max_readers;        /* size of the reader pool (0 = 16) */
 };
 
-#define STORE_OPTIONS_INIT {STORE_SYNC_FULL, 5000, 0}
+#define STORE_OPTIONS_INIT                                                                         \
+    {                                                                                              \
+        STORE_SYNC_FULL, 5000, 0                                                                   \
+    }
 
 /* The schema version this build writes; store_open migrates older files. */
 #define STORE_SCHEMA_VERSION 1
@@ -112,8 +115,10 @@ struct lead_filter {
     int64_t created_after;  /* ms, exclusive; 0 = any */
     int64_t created_before; /* ms, exclusive; 0 = any */
     int64_t before_id;      /* cursor: only ids below this; 0 = from the newest */
-    unsigned limit;         /* 1 .. 500 */
+    unsigned limit;         /* 1 .. STORE_LIST_MAX */
 };
+
+#define STORE_LIST_MAX 1000
 
 /* Fills *out with up to filter->limit leads (array in the arena). */
 bt_err store_lead_list(struct store_conn *c, const struct lead_filter *filter, struct arena *a,
@@ -165,8 +170,8 @@ bt_err store_key_insert(struct store_conn *c, struct api_key *key,
 /* Finds an active (not revoked) key by hash. */
 bt_err store_key_find_active(struct store_conn *c, const char *hash, struct arena *a,
                              struct api_key *out, struct bt_error *err) BT_MUST_USE;
-bt_err store_key_list(struct store_conn *c, struct arena *a, struct api_key **out,
-                      size_t *count, struct bt_error *err) BT_MUST_USE;
+bt_err store_key_list(struct store_conn *c, struct arena *a, struct api_key **out, size_t *count,
+                      struct bt_error *err) BT_MUST_USE;
 /* BT_ENOTFOUND when no active key has this id. */
 bt_err store_key_revoke(struct store_conn *c, int64_t id, int64_t now,
                         struct bt_error *err) BT_MUST_USE;

@@ -20,8 +20,8 @@ struct store_ops {
     void (*conn_close)(struct store_conn *c);
     bt_err (*ping)(struct store_conn *c, struct bt_error *err);
     bt_err (*exec)(struct store_conn *c, int what, struct bt_error *err); /* enum store__tx */
-    bt_err (*lead_get)(struct store_conn *c, int by, const char *key, int64_t id,
-                       struct arena *a, struct lead *out, struct bt_error *err);
+    bt_err (*lead_get)(struct store_conn *c, int by, const char *key, int64_t id, struct arena *a,
+                       struct lead *out, struct bt_error *err);
     bt_err (*lead_insert)(struct store_conn *c, struct lead *lead, struct bt_error *err);
     bt_err (*lead_update)(struct store_conn *c, const struct lead *lead, struct bt_error *err);
     bt_err (*lead_list)(struct store_conn *c, const struct lead_filter *f, struct arena *a,
@@ -37,8 +37,8 @@ struct store_ops {
     bt_err (*key_insert)(struct store_conn *c, struct api_key *key, struct bt_error *err);
     bt_err (*key_find_active)(struct store_conn *c, const char *hash, struct arena *a,
                               struct api_key *out, struct bt_error *err);
-    bt_err (*key_list)(struct store_conn *c, struct arena *a, struct api_key **out,
-                       size_t *count, struct bt_error *err);
+    bt_err (*key_list)(struct store_conn *c, struct arena *a, struct api_key **out, size_t *count,
+                       struct bt_error *err);
     bt_err (*key_revoke)(struct store_conn *c, int64_t id, int64_t now, struct bt_error *err);
     bt_err (*key_count_active)(struct store_conn *c, int64_t *count, struct bt_error *err);
 };

@@ -47,11 +47,11 @@ enum stmt_id {
 };
 
 /* Column order: enum lead_attr, then the non-text columns. */
-#define LEAD_COLUMNS                                                                              \
-    "external_id, email, first_name, last_name, company, title, phone, website, country, state, " \
-    "city, industry, source, email_domain, website_domain, country_input, employees_band, "       \
+#define LEAD_COLUMNS                                                                               \
+    "external_id, email, first_name, last_name, company, title, phone, website, country, state, "  \
+    "city, industry, source, email_domain, website_domain, country_input, employees_band, "        \
     "stage, owner, email_free, employees, fields, created_at, updated_at"
-#define LEAD_NONTEXT 5 /* email_free, employees, fields, created_at, updated_at */
+#define LEAD_NONTEXT    5 /* email_free, employees, fields, created_at, updated_at */
 #define LEAD_BIND_COUNT (LEAD_ATTR_COUNT + LEAD_NONTEXT)
 _Static_assert(LEAD_ATTR_COUNT == 19, "LEAD_COLUMNS must list every lead attribute in order");
 
@@ -177,9 +177,8 @@ static bt_err exec_sql(sqlite3 *db, const char *sql, struct bt_error *err)
 static bt_err open_handle(const struct sqlite_db *d, sqlite3 **out, struct bt_error *err)
 {
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(d->path, &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        d->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         bt_fail(err, BT_ESTORE, NULL, "cannot open database %s: %s", d->path,
                 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -189,7 +188,7 @@ static bt_err open_handle(const struct sqlite_db *d, sqlite3 **out, struct bt_er
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, (int)d->opts.busy_timeout_ms);
     const char *sync = d->opts.synchronous == STORE_SYNC_NORMAL ? "PRAGMA synchronous = NORMAL;"
-                                                                 : "PRAGMA synchronous = FULL;";
+                                                                : "PRAGMA synchronous = FULL;";
     bt_err e = exec_sql(db, "PRAGMA foreign_keys = ON;", err);
     if (!e)
         e = exec_sql(db, sync, err);
@@ -363,9 +362,9 @@ static bt_err sq_ping(struct store_conn *c, struct bt_error *err)
 static bt_err sq_exec(struct store_conn *c, int what, struct bt_error *err)
 {
     static const enum stmt_id ids[] = {
-        [STORE__BEGIN] = ST_BEGIN,           [STORE__COMMIT] = ST_COMMIT,
-        [STORE__ROLLBACK] = ST_ROLLBACK,     [STORE__SAVEPOINT] = ST_SAVEPOINT,
-        [STORE__RELEASE] = ST_RELEASE,       [STORE__ROLLBACK_TO] = ST_ROLLBACK_TO,
+        [STORE__BEGIN] = ST_BEGIN,       [STORE__COMMIT] = ST_COMMIT,
+        [STORE__ROLLBACK] = ST_ROLLBACK, [STORE__SAVEPOINT] = ST_SAVEPOINT,
+        [STORE__RELEASE] = ST_RELEASE,   [STORE__ROLLBACK_TO] = ST_ROLLBACK_TO,
     };
     return step_done(c, stmt(c, ids[what]), stmt_sql[ids[what]], err);
 }
@@ -490,9 +489,9 @@ static bt_err sq_event_append(struct store_conn *c, struct lead_event *ev, struc
     return e;
 }
 
-static bt_err sq_event_list(struct store_conn *c, int64_t lead_id, int64_t after_id,
-                            unsigned limit, struct arena *a, struct lead_event **out,
-                            size_t *count, struct bt_error *err)
+static bt_err sq_event_list(struct store_conn *c, int64_t lead_id, int64_t after_id, unsigned limit,
+                            struct arena *a, struct lead_event **out, size_t *count,
+                            struct bt_error *err)
 {
     sqlite3_stmt *st = stmt(c, ST_EVENT_LIST);
     sqlite3_bind_int64(st, 1, lead_id);

@@ -60,7 +60,9 @@ static void test_json_refuses(void **state)
         {"{\"email\":", BT_EPARSE, ""},
         {"", BT_EPARSE, ""},
         {"[1,2]", BT_EINVAL, ""},
-        {"\"x\"", BT_EPARSE, ""}, /* jansson refuses non-container roots */
+        {"\"x\"", BT_EINVAL, ""},
+        {"5", BT_EINVAL, ""},
+        {"null", BT_EINVAL, ""},
         {"{\"email\":5}", BT_EINVAL, "email"},
         {"{\"company\":[\"a\"]}", BT_EINVAL, "company"},
         {"{\"emial\":\"a@b.com\"}", BT_EINVAL, "emial"},

@@ -1,0 +1,149 @@
+"""API keys and roles."""
+
+import os
+import stat
+
+from conftest import assert_error
+
+LEAD = {"email": "auth@example.com"}
+
+
+def _seed(baton):
+    st, _, body = baton.post_lead(LEAD)
+    assert st == 201, body
+    return body["lead"]["id"]
+
+
+def test_no_key(baton):
+    lead_id = _seed(baton)
+    for method, path, body in (("GET", "/v1/leads", None),
+                               ("GET", "/v1/leads/%d" % lead_id, None),
+                               ("GET", "/v1/leads/%d/events" % lead_id, None),
+                               ("POST", "/v1/leads", {"email": "nokey@example.com"})):
+        st, _, resp = baton.request(method, path, body=body, key=None)
+        assert_error(st, resp, 401, "unauthorized")
+    assert baton.lead_count() == 1
+
+
+def test_bad_keys(baton):
+    _seed(baton)
+    bad = ["bt_" + "0" * 64, "nonsense", baton.admin_key + "x", baton.admin_key[:-1]]
+    for k in bad:
+        st, _, resp = baton.request("GET", "/v1/leads", key=k)
+        assert_error(st, resp, 401, "unauthorized")
+        st, _, resp = baton.post_lead({"email": "bad@example.com"}, key=k)
+        assert_error(st, resp, 401, "unauthorized")
+    # not a Bearer credential
+    st, _, resp = baton.request("GET", "/v1/leads", key=None,
+                                headers={"Authorization": "Basic " + baton.admin_key})
+    assert_error(st, resp, 401, "unauthorized")
+    assert baton.lead_count() == 1
+
+
+def test_revoked_key(baton):
+    key = baton.create_key("admin", name="temp")
+    st, _, _ = baton.request("GET", "/v1/leads", key=key)
+    assert st == 200
+    key_id = baton.key_id(key)
+    r = baton.keys("revoke", "--db", baton.db, str(key_id))
+    assert r.returncode == 0, r.stderr
+    row = [k for k in baton.key_list() if int(k["id"]) == key_id][0]
+    assert row["status"].startswith("revoked")
+    st, _, resp = baton.request("GET", "/v1/leads", key=key)
+    assert_error(st, resp, 401, "unauthorized")
+    st, _, resp = baton.post_lead({"email": "rev@example.com"}, key=key)
+    assert_error(st, resp, 401, "unauthorized")
+    # other keys still work
+    st, _, _ = baton.request("GET", "/v1/leads")
+    assert st == 200
+    assert baton.lead_count() == 0
+
+
+def test_query_key_not_for_reads(baton):
+    _seed(baton)
+    for path in ("/v1/leads?key=" + baton.admin_key, "/v1/leads/1?key=" + baton.admin_key):
+        st, _, resp = baton.request("GET", path, key=None)
+        assert_error(st, resp, 401, "unauthorized")
+
+
+def test_ingest_key(baton):
+    ingest = baton.create_key("ingest", name="website-form")
+    st, _, body = baton.post_lead({"email": "ing@example.com"}, key=ingest)
+    assert st == 201, body
+    lead_id = body["lead"]["id"]
+    for path in ("/v1/leads", "/v1/leads/%d" % lead_id, "/v1/leads/%d/events" % lead_id):
+        st, _, resp = baton.request("GET", path, key=ingest)
+        assert_error(st, resp, 403, "forbidden")
+
+
+def test_rep_key(baton):
+    lead_id = _seed(baton)
+    rep = baton.create_key("rep", rep="alice", name="alice")
+    st, _, body = baton.request("GET", "/v1/leads", key=rep)
+    assert st == 200, body
+    assert body == {"data": [], "next_cursor": None}
+    # an owner filter cannot widen a rep's view (ignored or refused, never obeyed)
+    st, _, body = baton.request("GET", "/v1/leads?owner=bob", key=rep)
+    if st == 200:
+        assert body["data"] == [], body
+    else:
+        assert_error(st, body, 403, "forbidden", "owner")
+    st, _, resp = baton.request("GET", "/v1/leads/%d" % lead_id, key=rep)
+    assert_error(st, resp, 404, "not_found")
+    st, _, resp = baton.request("GET", "/v1/leads/%d/events" % lead_id, key=rep)
+    assert_error(st, resp, 404, "not_found")
+    st, _, resp = baton.post_lead({"email": "rep@example.com"}, key=rep)
+    assert_error(st, resp, 403, "forbidden")
+    assert baton.lead_count() == 1
+
+
+def test_rep_key_needs_rep(baton):
+    r = baton.keys("create", "--db", baton.db, "--role", "rep")
+    assert r.returncode != 0
+    assert r.stdout == ""
+    assert "--rep" in r.stderr
+    assert len(baton.key_list()) == 1
+
+
+def test_admin_can_do_everything(baton):
+    st, _, body = baton.post_lead({"email": "adm@example.com"})
+    assert st == 201
+    lead_id = body["lead"]["id"]
+    for path in ("/v1/leads", "/v1/leads/%d" % lead_id, "/v1/leads/%d/events" % lead_id):
+        st, _, _ = baton.get(path)
+        assert st == 200, path
+    second = baton.create_key("admin", name="second-admin")
+    st, _, body = baton.post_lead({"email": "adm2@example.com"}, key=second)
+    assert st == 201
+    st, _, body = baton.get("/v1/leads", key=second)
+    assert st == 200 and len(body["data"]) == 2
+
+
+def test_probes_need_no_key(baton):
+    st, _, body = baton.request("GET", "/healthz", key=None)
+    assert st == 200 and body == {"status": "ok"}
+    st, _, body = baton.request("GET", "/readyz", key=None)
+    assert st == 200, body
+    assert body["status"] == "ready"
+    assert body["schema_version"] == 1
+    assert isinstance(body["config_version"], str) and body["config_version"]
+    # a bad key does not hurt either
+    st, _, _ = baton.request("GET", "/healthz", key="garbage")
+    assert st == 200
+
+
+def test_admin_key_file(baton):
+    mode = stat.S_IMODE(os.stat(baton.key_file).st_mode)
+    assert mode == 0o600, oct(mode)
+    key = baton.admin_key
+    assert key.startswith("bt_")
+    rows = baton.key_list()
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["role"] == "admin"
+    assert row["status"] == "active"
+    assert key.startswith(row["prefix"])
+    assert int(row["id"]) == baton.key_id(key)
+    # the full key is never listed
+    r = baton.keys("list", "--db", baton.db)
+    assert key not in r.stdout

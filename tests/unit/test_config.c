@@ -1,0 +1,564 @@
+/*
+ * test_config.c - the config loader: values read back, defaults, the exact
+ * FILE:LINE:COL of each kind of error, reference counting and the holder.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "core/normalize.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char full_yaml[] = "version: 1\n"
+                                "server:\n"
+                                "  listen: \"[::1]:9090\"\n"
+                                "  max_body_bytes: 2MiB\n"
+                                "  max_connections: 64\n"
+                                "  request_timeout: 45s\n"
+                                "  shutdown_timeout: 1500ms\n"
+                                "  form_redirect_hosts: [WWW.Example.com, example.org]\n"
+                                "store:\n"
+                                "  synchronous: normal\n"
+                                "  busy_timeout: 2m\n"
+                                "  group_commit_max: 128\n"
+                                "intake:\n"
+                                "  freemail:\n"
+                                "    add: [Mail.Example.NET]\n"
+                                "    remove: [gmx.de, web.de]\n"
+                                "teams:\n"
+                                "  - id: emea\n"
+                                "    name: EMEA\n"
+                                "    manager: anna\n"
+                                "  - id: na-east\n"
+                                "reps:\n"
+                                "  - id: anna\n"
+                                "    name: Anna Schmidt\n"
+                                "    email: Anna.Schmidt@Example.COM\n"
+                                "    phone: \"+49 30 1234567\"\n"
+                                "    slack: U0123ANNA\n"
+                                "    team: emea\n"
+                                "    timezone: Europe/Berlin\n"
+                                "    active: false\n"
+                                "    languages: [de, en]\n"
+                                "    skills: [enterprise, healthcare, fintech]\n"
+                                "    weight: 1.5\n"
+                                "    capacity: 25\n"
+                                "  - id: bob.jones\n"
+                                "    team: na-east\n"
+                                "    timezone: America/New_York\n"
+                                "    capacity: unlimited\n";
+
+static struct config *load_ok(const char *yaml)
+{
+    struct config *cfg = NULL;
+    struct bt_error err = BT_ERROR_INIT;
+    bt_err rc = config_load_string("t.yaml", yaml, strlen(yaml), &cfg, &err);
+    if (rc != BT_OK)
+        fail_msg("expected success, got %s: %s", bt_strerror(rc), err.message);
+    assert_non_null(cfg);
+    return cfg;
+}
+
+/*
+ * Loads `yaml`, which must fail with BT_ECONFIG and a message that starts
+ * with `prefix` ("t.yaml:LINE:COL: ...") and, when given, contains `part`.
+ */
+static void expect_error(const char *yaml, size_t len, const char *prefix, const char *part)
+{
+    struct config *cfg = (struct config *)1;
+    struct bt_error err = BT_ERROR_INIT;
+    bt_err rc = config_load_string("t.yaml", yaml, len, &cfg, &err);
+    assert_int_equal(rc, BT_ECONFIG);
+    assert_int_equal(err.code, BT_ECONFIG);
+    assert_null(cfg);
+    if (strncmp(err.message, prefix, strlen(prefix)) != 0)
+        fail_msg("expected prefix \"%s\", got \"%s\"", prefix, err.message);
+    if (part && !strstr(err.message, part))
+        fail_msg("expected \"%s\" in \"%s\"", part, err.message);
+}
+
+#define EXPECT_ERROR(yaml, prefix, part) expect_error(yaml, strlen(yaml), prefix, part)
+
+static void test_full_config_values(void **state)
+{
+    struct config *cfg = load_ok(full_yaml);
+    assert_string_equal(cfg->path, "t.yaml");
+    assert_int_equal(strlen(cfg->version), 16);
+    assert_int_equal(strspn(cfg->version, "0123456789abcdef"), 16);
+    assert_int_equal(cfg->refs, 1);
+
+    assert_string_equal(cfg->listen, "[::1]:9090");
+    assert_int_equal(cfg->max_body_bytes, 2 * 1024 * 1024);
+    assert_int_equal(cfg->max_connections, 64);
+    assert_int_equal(cfg->request_timeout_ms, 45000);
+    assert_int_equal(cfg->shutdown_timeout_ms, 1500);
+    assert_int_equal(cfg->n_form_redirect_hosts, 2);
+    assert_string_equal(cfg->form_redirect_hosts[0], "www.example.com");
+    assert_string_equal(cfg->form_redirect_hosts[1], "example.org");
+
+    assert_int_equal(cfg->synchronous, CONFIG_SYNC_NORMAL);
+    assert_int_equal(cfg->busy_timeout_ms, 120000);
+    assert_int_equal(cfg->group_commit_max, 128);
+    assert_non_null(cfg->freemail);
+    assert_true(freemail_contains(cfg->freemail, "mail.example.net"));
+    assert_true(freemail_contains(cfg->freemail, "gmail.com"));
+    assert_false(freemail_contains(cfg->freemail, "gmx.de"));
+
+    assert_int_equal(cfg->n_teams, 2);
+    assert_string_equal(cfg->teams[0].id, "emea");
+    assert_string_equal(cfg->teams[0].name, "EMEA");
+    assert_string_equal(cfg->teams[0].manager, "anna");
+    assert_string_equal(cfg->teams[1].id, "na-east");
+    assert_string_equal(cfg->teams[1].name, "na-east");
+    assert_null(cfg->teams[1].manager);
+
+    assert_int_equal(cfg->n_reps, 2);
+    const struct config_rep *a = &cfg->reps[0];
+    assert_string_equal(a->id, "anna");
+    assert_string_equal(a->name, "Anna Schmidt");
+    assert_string_equal(a->email, "anna.schmidt@example.com");
+    assert_string_equal(a->phone, "+49 30 1234567");
+    assert_string_equal(a->slack, "U0123ANNA");
+    assert_string_equal(a->team, "emea");
+    assert_string_equal(a->timezone, "Europe/Berlin");
+    assert_false(a->active);
+    assert_int_equal(a->n_languages, 2);
+    assert_string_equal(a->languages[0], "de");
+    assert_string_equal(a->languages[1], "en");
+    assert_int_equal(a->n_skills, 3);
+    assert_string_equal(a->skills[2], "fintech");
+    assert_true(a->weight == 1.5);
+    assert_int_equal(a->capacity, 25);
+
+    const struct config_rep *b = &cfg->reps[1];
+    assert_string_equal(b->id, "bob.jones");
+    assert_string_equal(b->name, "bob.jones");
+    assert_null(b->email);
+    assert_null(b->phone);
+    assert_string_equal(b->timezone, "America/New_York");
+    assert_true(b->active);
+    assert_int_equal(b->n_languages, 0);
+    assert_true(b->weight == 1.0);
+    assert_int_equal(b->capacity, -1);
+
+    assert_ptr_equal(config_find_rep(cfg, "anna"), a);
+    assert_ptr_equal(config_find_rep(cfg, "bob.jones"), b);
+    assert_null(config_find_rep(cfg, "carol"));
+    assert_null(config_find_rep(cfg, NULL));
+    config_unref(cfg);
+}
+
+static void test_defaults_when_sections_missing(void **state)
+{
+    struct config *cfg = load_ok("version: 1\n");
+    assert_string_equal(cfg->listen, "127.0.0.1:8080");
+    assert_int_equal(cfg->max_body_bytes, 1024 * 1024);
+    assert_int_equal(cfg->max_connections, 256);
+    assert_int_equal(cfg->request_timeout_ms, 30000);
+    assert_int_equal(cfg->shutdown_timeout_ms, 10000);
+    assert_int_equal(cfg->n_form_redirect_hosts, 0);
+    assert_int_equal(cfg->synchronous, CONFIG_SYNC_FULL);
+    assert_int_equal(cfg->busy_timeout_ms, 5000);
+    assert_int_equal(cfg->group_commit_max, 256);
+    assert_non_null(cfg->freemail);
+    assert_int_equal(cfg->n_teams, 0);
+    assert_int_equal(cfg->n_reps, 0);
+    assert_null(config_find_rep(cfg, "anna"));
+    config_unref(cfg);
+}
+
+static void test_null_sections_and_values_mean_defaults(void **state)
+{
+    struct config *cfg = load_ok("version: 1\nserver:\n  listen: ~\n  max_connections:\n"
+                                 "store:\nintake:\nteams: []\nreps:\n"
+                                 "  - id: x1\n    weight: null\n");
+    assert_string_equal(cfg->listen, "127.0.0.1:8080");
+    assert_int_equal(cfg->max_connections, 256);
+    assert_int_equal(cfg->n_teams, 0);
+    assert_int_equal(cfg->n_reps, 1);
+    assert_string_equal(cfg->reps[0].name, "x1");
+    assert_string_equal(cfg->reps[0].timezone, "UTC");
+    assert_true(cfg->reps[0].active);
+    assert_true(cfg->reps[0].weight == 1.0);
+    assert_int_equal(cfg->reps[0].capacity, -1);
+    config_unref(cfg);
+}
+
+static void test_size_and_duration_forms(void **state)
+{
+    struct config *cfg = load_ok("version: 1\nserver:\n  max_body_bytes: 64 KiB\n"
+                                 "  request_timeout: 1h\n  shutdown_timeout: 0\n"
+                                 "store:\n  busy_timeout: 250ms\n");
+    assert_int_equal(cfg->max_body_bytes, 64 * 1024);
+    assert_int_equal(cfg->request_timeout_ms, 3600000);
+    assert_int_equal(cfg->shutdown_timeout_ms, 0);
+    assert_int_equal(cfg->busy_timeout_ms, 250);
+    config_unref(cfg);
+
+    cfg = load_ok("version: 1\nserver:\n  max_body_bytes: 2mb\n  request_timeout: 90\n");
+    assert_int_equal(cfg->max_body_bytes, 2000000);
+    assert_int_equal(cfg->request_timeout_ms, 90000);
+    config_unref(cfg);
+
+    cfg = load_ok("version: 1\nserver:\n  max_body_bytes: 4096\n  listen: 0.0.0.0:0\n");
+    assert_int_equal(cfg->max_body_bytes, 4096);
+    assert_string_equal(cfg->listen, "0.0.0.0:0");
+    config_unref(cfg);
+}
+
+static void test_quoted_scalars(void **state)
+{
+    /* A run of escaped quotes made libfyaml leak (ASan checks that it no longer does). */
+    struct config *cfg = load_ok("version: 1\nreps:\n  - id: a\n    name: 'O''Brien'\n"
+                                 "  - id: b\n    name: 'x''''''''''''y'\n"
+                                 "  - id: c\n    name: 'one  \n      two'\n"
+                                 "  - id: d\n    name: \"Caf\\u00e9 \\\"Zur Post\\\"\"\n");
+    assert_string_equal(cfg->reps[0].name, "O'Brien");
+    assert_string_equal(cfg->reps[1].name, "x''''''y");
+    assert_string_equal(cfg->reps[2].name, "one two");
+    assert_string_equal(cfg->reps[3].name, "Caf\xc3\xa9 \"Zur Post\"");
+    config_unref(cfg);
+
+    /* Two line breaks fold to a newline, which a one-line value may not hold. */
+    EXPECT_ERROR("version: 1\nreps:\n  - id: c\n    name: 'one\n\n      three'\n",
+                 "t.yaml:4:11: ", "reps[0].name: must not contain control characters");
+}
+
+static void test_error_yaml_syntax(void **state)
+{
+    EXPECT_ERROR("version: 1\nserver:\n  listen: \"127.0.0.1:8080\n",
+                 "t.yaml:3:12: ", "YAML syntax error: double-quoted scalar without closing quote");
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n  name: b\n", "t.yaml:4:3: ", "YAML syntax error");
+    EXPECT_ERROR("version: 1\nteams: [\n", "t.yaml:3:1: ", "YAML syntax error");
+}
+
+static void test_error_unknown_key_top_level(void **state)
+{
+    EXPECT_ERROR("version: 1\nsevrer:\n  listen: x\n", "t.yaml:2:1: ",
+                 "unknown key 'sevrer' at the top level; expected one of: version, server, "
+                 "store, intake, teams, reps");
+}
+
+static void test_error_unknown_key_nested(void **state)
+{
+    EXPECT_ERROR("version: 1\nserver:\n  listen: 127.0.0.1:80\n  lisen: x\n", "t.yaml:4:3: ",
+                 "unknown key 'lisen' in server; expected one of: listen, max_body_bytes, "
+                 "max_connections, request_timeout, shutdown_timeout, form_redirect_hosts");
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n  - id: b\n    mail: b@example.com\n",
+                 "t.yaml:5:5: ", "unknown key 'mail' in reps[1]; expected one of: id, name, email");
+    EXPECT_ERROR("version: 1\nintake:\n  freemail:\n    added: [x.com]\n", "t.yaml:4:5: ",
+                 "unknown key 'added' in intake.freemail; expected one of: add, remove");
+}
+
+static void test_error_duplicate_key(void **state)
+{
+    EXPECT_ERROR("version: 1\nstore:\n  synchronous: full\n  synchronous: normal\n",
+                 "t.yaml:4:3: ", "duplicate key 'synchronous' in store (first at line 3)");
+    EXPECT_ERROR("version: 1\nversion: 1\n", "t.yaml:2:1: ", "duplicate key 'version'");
+}
+
+static void test_error_wrong_type(void **state)
+{
+    EXPECT_ERROR("version: 1\nserver:\n  max_body_bytes: lots\n",
+                 "t.yaml:3:19: ", "server.max_body_bytes: expected a size such as 1048576 or 1MiB");
+    EXPECT_ERROR("version: 1\nserver:\n  listen: {host: a}\n",
+                 "t.yaml:3:11: ", "server.listen: expected a string, not a mapping");
+    EXPECT_ERROR("version: 1\nserver: [a]\n",
+                 "t.yaml:2:9: ", "server: expected a mapping of server settings, not a list");
+    EXPECT_ERROR("version: 1\nserver:\n  max_connections: many\n",
+                 "t.yaml:3:20: ", "server.max_connections: expected a whole number");
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    active: yes\n",
+                 "t.yaml:4:13: ", "reps[0].active: expected true or false");
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    languages: en\n",
+                 "t.yaml:4:16: ", "reps[0].languages: expected a list of strings");
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    skills: [x, [y]]\n",
+                 "t.yaml:4:17: ", "reps[0].skills[1]: expected a string, not a list");
+    EXPECT_ERROR("version: 1\nreps: {id: a}\n",
+                 "t.yaml:2:7: ", "reps: expected a list of reps, not a mapping");
+    EXPECT_ERROR("version: 1\nteams:\n  - emea\n",
+                 "t.yaml:3:5: ", "teams[0]: expected a mapping with id, name and manager");
+    EXPECT_ERROR("- version: 1\n", "t.yaml:1:1: ", "expected a mapping of sections");
+}
+
+static void test_error_out_of_range(void **state)
+{
+    EXPECT_ERROR("version: 1\nserver:\n  max_connections: 0\n",
+                 "t.yaml:3:20: ", "server.max_connections: 0 is out of range (1 .. 10000)");
+    EXPECT_ERROR("version: 1\nserver:\n  max_body_bytes: 100\n",
+                 "t.yaml:3:19: ", "server.max_body_bytes: 100 is out of range (1KiB .. 64MiB)");
+    EXPECT_ERROR("version: 1\nstore:\n  group_commit_max: 10001\n",
+                 "t.yaml:3:21: ", "out of range (1 .. 10000)");
+    EXPECT_ERROR("version: 1\nserver:\n  request_timeout: 500ms\n",
+                 "t.yaml:3:20: ", "server.request_timeout: 500ms is out of range (1s .. 1h)");
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    weight: 0\n",
+                 "t.yaml:4:13: ", "reps[0].weight: expected a number greater than 0");
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    capacity: -1\n",
+                 "t.yaml:4:15: ", "reps[0].capacity: expected a whole number from 0");
+    EXPECT_ERROR("version: 1\nserver:\n  listen: 127.0.0.1:65536\n",
+                 "t.yaml:3:11: ", "server.listen: expected HOST:PORT");
+}
+
+static void test_error_bad_duration(void **state)
+{
+    EXPECT_ERROR("version: 1\nserver:\n  request_timeout: 30x\n", "t.yaml:3:20: ",
+                 "server.request_timeout: expected a duration such as 30s, 500ms or 5m");
+    EXPECT_ERROR("version: 1\nstore:\n  busy_timeout: 1.5s\n",
+                 "t.yaml:3:17: ", "store.busy_timeout: expected a duration");
+    EXPECT_ERROR("version: 1\nstore:\n  busy_timeout: 99999999999999999999d\n",
+                 "t.yaml:3:17: ", "store.busy_timeout: expected a duration");
+}
+
+static void test_error_bad_size(void **state)
+{
+    EXPECT_ERROR("version: 1\nserver:\n  max_body_bytes: 1 XB\n",
+                 "t.yaml:3:19: ", "server.max_body_bytes: expected a size such as 1048576 or 1MiB");
+    EXPECT_ERROR("version: 1\nserver:\n  max_body_bytes: MiB\n",
+                 "t.yaml:3:19: ", "expected a size");
+}
+
+static void test_error_bad_values(void **state)
+{
+    EXPECT_ERROR("version: 1\nstore:\n  synchronous: off\n",
+                 "t.yaml:3:16: ", "store.synchronous: expected full or normal");
+    EXPECT_ERROR("version: 1\nserver:\n  listen: localhost\n", "t.yaml:3:11: ",
+                 "server.listen: expected HOST:PORT such as 127.0.0.1:8080 or [::1]:8080");
+    EXPECT_ERROR("version: 1\nserver:\n  listen: \"[::g]:80\"\n", "t.yaml:3:11: ", "server.listen");
+    EXPECT_ERROR("version: 1\nreps:\n  - id: Anna\n",
+                 "t.yaml:3:9: ", "reps[0].id: 'Anna' is not a valid id");
+    EXPECT_ERROR("version: 1\nreps:\n  - name: Anna\n",
+                 "t.yaml:3:5: ", "reps[0]: missing required key 'id'");
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    email: anna.example.com\n",
+                 "t.yaml:4:12: ", "reps[0].email: 'anna.example.com' is not an email address");
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    email: anna@localhost\n",
+                 "t.yaml:4:12: ", "is not an email address");
+    EXPECT_ERROR("version: 1\nintake:\n  freemail:\n    add: [mail.example.com, not_a_domain]\n",
+                 "t.yaml:4:29: ", "intake.freemail.add[1]: 'not_a_domain' is not a domain name");
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    name: \"An\\nna\"\n",
+                 "t.yaml:4:11: ", "reps[0].name: must not contain control characters");
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    name: \"\"\n",
+                 "t.yaml:4:11: ", "reps[0].name: must not be empty");
+}
+
+static void test_error_duplicate_rep_id(void **state)
+{
+    EXPECT_ERROR("version: 1\nreps:\n  - id: anna\n  - id: bob\n  - id: anna\n  - id: bob\n",
+                 "t.yaml:5:9: ", "duplicate rep id 'anna' (first defined at line 3)");
+    EXPECT_ERROR("version: 1\nteams:\n  - id: emea\n  - id: emea\n",
+                 "t.yaml:4:9: ", "duplicate team id 'emea' (first defined at line 3)");
+}
+
+static void test_error_team_unknown_manager(void **state)
+{
+    EXPECT_ERROR("version: 1\nteams:\n  - id: emea\n    manager: carol\nreps:\n  - id: anna\n",
+                 "t.yaml:4:14: ", "teams[0].manager: no rep has the id 'carol'");
+}
+
+static void test_error_rep_unknown_team(void **state)
+{
+    EXPECT_ERROR("version: 1\nreps:\n  - id: anna\n    team: apac\nteams:\n  - id: emea\n",
+                 "t.yaml:4:11: ", "reps[0].team: no team has the id 'apac'");
+}
+
+static void test_error_bad_timezone(void **state)
+{
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    timezone: Europe/Berln\n",
+                 "t.yaml:4:15: ", "reps[0].timezone: unknown time zone 'Europe/Berln'");
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    timezone: ../../etc/passwd\n",
+                 "t.yaml:4:15: ", "unknown time zone");
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    timezone: zone.tab\n",
+                 "t.yaml:4:15: ", "unknown time zone");
+}
+
+static void test_error_version(void **state)
+{
+    EXPECT_ERROR("# Baton\nserver:\n  listen: 127.0.0.1:8080\n",
+                 "t.yaml:2:1: ", "missing required key 'version'");
+    EXPECT_ERROR("version: 2\n", "t.yaml:1:10: ", "version: expected 1");
+    EXPECT_ERROR("version:\n", "t.yaml:1:1: ", "version: expected 1");
+}
+
+static void test_error_empty_file(void **state)
+{
+    EXPECT_ERROR("", "t.yaml:1:1: ", "the file is empty");
+    EXPECT_ERROR("# nothing here\n\n", "t.yaml:1:1: ", "the file is empty");
+    EXPECT_ERROR("---\n", "t.yaml:1:1: ", "the file is empty");
+    expect_error(NULL, 0, "t.yaml:1:1: ", "the file is empty");
+}
+
+static void test_error_yaml_features_refused(void **state)
+{
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    skills: &s [x]\n  - id: b\n    skills: *s\n",
+                 "t.yaml:6:13: ", "aliases (*s) are not supported");
+    EXPECT_ERROR("version: 1\n---\nversion: 1\n", "t.yaml:2:1: ", "a second YAML document");
+    EXPECT_ERROR("version: 1\n? [a, b]\n: c\n", "t.yaml:2:3: ", "a key must be a plain string");
+}
+
+static void test_error_invalid_utf8(void **state)
+{
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    name: J\xfcrgen\n",
+                 "t.yaml:4:12: ", "the file is not valid UTF-8 (byte 0xFC)");
+    /* Multi-byte characters count as one column. */
+    EXPECT_ERROR("# J\xc3\xbcrgen \xed\xa0\x80\n", "t.yaml:1:10: ", "not valid UTF-8");
+    /* libfyaml loops forever on this (a fuzz finding): it must not get to see it. */
+    expect_error("%f%!\xfd\x7f\0\0\0", 9, "t.yaml:1:5: ", "not valid UTF-8");
+
+    struct config *cfg = load_ok("version: 1\nreps:\n  - id: jurgen\n    name: J\xc3\xbcrgen\n");
+    assert_string_equal(cfg->reps[0].name, "J\xc3\xbcrgen");
+    config_unref(cfg);
+}
+
+static void test_error_limits(void **state)
+{
+    /* 10001 reps: one too many; the error names the first one past the limit. */
+    size_t n = 10001, cap = 32 + n * 16;
+    char *yaml = malloc(cap);
+    size_t len = (size_t)snprintf(yaml, cap, "version: 1\nreps:\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(yaml + len, cap - len, "- id: r%zu\n", i);
+    char prefix[32];
+    snprintf(prefix, sizeof(prefix), "t.yaml:%zu:3: ", n + 2);
+    expect_error(yaml, len, prefix, "too many reps (at most 10000)");
+    free(yaml);
+
+    /* More than 4 MiB is refused before parsing. */
+    size_t big = 4u * 1024 * 1024 + 1;
+    char *huge = malloc(big);
+    memset(huge, '#', big);
+    expect_error(huge, big, "t.yaml:1:1: ", "larger than 4 MiB");
+    free(huge);
+
+    EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    name: \"a\\0b\"\n",
+                 "t.yaml:4:11: ", "control characters");
+}
+
+static void test_refcount_and_holder_swap(void **state)
+{
+    struct config *first = load_ok("version: 1\nserver:\n  listen: 127.0.0.1:1111\n");
+    struct config *second = load_ok("version: 1\nserver:\n  listen: 127.0.0.1:2222\n");
+    config_unref(NULL);
+
+    assert_ptr_equal(config_ref(first), first);
+    assert_int_equal(first->refs, 2);
+    config_unref(first);
+    assert_int_equal(first->refs, 1);
+
+    struct config_holder *h = config_holder_new(first);
+    struct config *in_use = config_holder_get(h);
+    assert_ptr_equal(in_use, first);
+    assert_int_equal(first->refs, 2);
+
+    /* A request still holds the old snapshot across the swap; it stays valid. */
+    config_holder_swap(h, second);
+    assert_int_equal(in_use->refs, 1);
+    assert_string_equal(in_use->listen, "127.0.0.1:1111");
+    struct config *now = config_holder_get(h);
+    assert_ptr_equal(now, second);
+    assert_string_equal(now->listen, "127.0.0.1:2222");
+    config_unref(in_use); /* the last reference: freed here (ASan checks) */
+    config_unref(now);
+    assert_int_equal(second->refs, 1);
+    config_holder_free(h);
+}
+
+static void test_version_hash(void **state)
+{
+    struct config *a = load_ok("version: 1\n");
+    struct config *b = load_ok("version: 1\n");
+    struct config *c = load_ok("version: 1\n# a comment changes the bytes\n");
+    assert_string_equal(a->version, b->version);
+    assert_string_not_equal(a->version, c->version);
+    /* The first 8 bytes of SHA-256("version: 1\n"), as from sha256sum. */
+    assert_string_equal(a->version, "09bfcc6a14b83e21");
+    struct config *full = load_ok(full_yaml);
+    assert_string_not_equal(a->version, full->version);
+    config_unref(a);
+    config_unref(b);
+    config_unref(c);
+    config_unref(full);
+}
+
+static void test_load_file(void **state)
+{
+    char path[] = "/tmp/test_config_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, full_yaml, strlen(full_yaml)), (ssize_t)strlen(full_yaml));
+    close(fd);
+
+    struct config *cfg = NULL;
+    struct bt_error err = BT_ERROR_INIT;
+    assert_int_equal(config_load(path, &cfg, &err), BT_OK);
+    assert_string_equal(cfg->path, path);
+    struct config *same = load_ok(full_yaml);
+    assert_string_equal(cfg->version, same->version);
+    assert_int_equal(cfg->n_reps, 2);
+    config_unref(same);
+    config_unref(cfg);
+
+    /* Errors name the path given. */
+    FILE *f = fopen(path, "w");
+    fputs("version: 1\nbogus: 1\n", f);
+    fclose(f);
+    assert_int_equal(config_load(path, &cfg, &err), BT_ECONFIG);
+    assert_null(cfg);
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "%s:2:1: unknown key 'bogus'", path);
+    assert_int_equal(strncmp(err.message, prefix, strlen(prefix)), 0);
+    unlink(path);
+}
+
+static void test_load_missing_file(void **state)
+{
+    const char *path = "/nonexistent-baton-dir/baton.yaml";
+    struct config *cfg = (struct config *)1;
+    struct bt_error err = BT_ERROR_INIT;
+    assert_int_equal(config_load(path, &cfg, &err), BT_EIO);
+    assert_int_equal(err.code, BT_EIO);
+    assert_null(cfg);
+    assert_non_null(strstr(err.message, path));
+
+    /* A directory cannot be read as a file. */
+    assert_int_equal(config_load("/tmp", &cfg, &err), BT_EIO);
+    assert_non_null(strstr(err.message, "/tmp"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_config_values),
+        cmocka_unit_test(test_defaults_when_sections_missing),
+        cmocka_unit_test(test_null_sections_and_values_mean_defaults),
+        cmocka_unit_test(test_size_and_duration_forms),
+        cmocka_unit_test(test_quoted_scalars),
+        cmocka_unit_test(test_error_yaml_syntax),
+        cmocka_unit_test(test_error_unknown_key_top_level),
+        cmocka_unit_test(test_error_unknown_key_nested),
+        cmocka_unit_test(test_error_duplicate_key),
+        cmocka_unit_test(test_error_wrong_type),
+        cmocka_unit_test(test_error_out_of_range),
+        cmocka_unit_test(test_error_bad_duration),
+        cmocka_unit_test(test_error_bad_size),
+        cmocka_unit_test(test_error_bad_values),
+        cmocka_unit_test(test_error_duplicate_rep_id),
+        cmocka_unit_test(test_error_team_unknown_manager),
+        cmocka_unit_test(test_error_rep_unknown_team),
+        cmocka_unit_test(test_error_bad_timezone),
+        cmocka_unit_test(test_error_version),
+        cmocka_unit_test(test_error_empty_file),
+        cmocka_unit_test(test_error_yaml_features_refused),
+        cmocka_unit_test(test_error_invalid_utf8),
+        cmocka_unit_test(test_error_limits),
+        cmocka_unit_test(test_refcount_and_holder_swap),
+        cmocka_unit_test(test_version_hash),
+        cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_load_missing_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
