@@ -18,8 +18,8 @@
 
 #define KEY_PREFIX_LEN 11 /* "bt_" + 8 hex digits, shown in listings */
 
-bt_err cli_key_create(struct store_conn *c, const char *role, const char *rep_id,
-                      const char *name, char *token, struct api_key *out, struct bt_error *err)
+bt_err cli_key_create(struct store_conn *c, const char *role, const char *rep_id, const char *name,
+                      char *token, struct api_key *out, struct bt_error *err)
 {
     char hash[SHA256_HEX_LEN + 1];
     char prefix[KEY_PREFIX_LEN + 1];
@@ -161,9 +161,9 @@ static int keys_list(const char *db)
                 time_format_rfc3339(keys[i].revoked_at, t);
                 snprintf(revoked, sizeof(revoked), "revoked %s", t);
             }
-            printf("%-5lld %-20s %-7s %-16s %-12s %-25s %s\n", (long long)keys[i].id,
-                   keys[i].name, keys[i].role, keys[i].rep_id ? keys[i].rep_id : "-",
-                   keys[i].prefix, created, revoked);
+            printf("%-5lld %-20s %-7s %-16s %-12s %-25s %s\n", (long long)keys[i].id, keys[i].name,
+                   keys[i].role, keys[i].rep_id ? keys[i].rep_id : "-", keys[i].prefix, created,
+                   revoked);
         }
     }
     arena_release(&a);
@@ -200,9 +200,9 @@ static int keys_revoke(const char *db, const char *id_text)
 int cli_keys(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},   {"role", required_argument, NULL, 'r'},
-        {"rep", required_argument, NULL, 'p'},  {"name", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},  {"role", required_argument, NULL, 'r'},
+        {"rep", required_argument, NULL, 'p'}, {"name", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
     };
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);

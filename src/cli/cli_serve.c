@@ -27,29 +27,28 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: baton serve [--config FILE] [--db PATH] [--listen HOST:PORT]\n"
-            "                   [--admin-key-file PATH] [--quiet]\n"
-            "\n"
-            "Runs the Baton daemon: the HTTP API, the engine and the store.\n"
-            "\n"
-            "Options:\n"
-            "  -c, --config FILE          configuration (default ./baton.yaml)\n"
-            "  -d, --db PATH              SQLite database file, created if missing\n"
-            "                             (default ./baton.db)\n"
-            "  -l, --listen HOST:PORT     address to listen on; overrides server.listen;\n"
-            "                             port 0 picks a free port\n"
-            "      --admin-key-file PATH  where the first start writes the admin key\n"
-            "                             (default: the database path + .admin-key)\n"
-            "  -q, --quiet                log warnings and errors only\n"
-            "  -h, --help                 show this help\n"
-            "\n"
-            "On start it prints 'listening on http://HOST:PORT' on stderr. When the\n"
-            "database has no API key yet, it creates an admin key and writes it to a\n"
-            "file readable only by its owner.\n"
-            "\n"
-            "Signals: SIGHUP reloads the configuration (a bad file is reported and the\n"
-            "old configuration keeps running); SIGTERM and SIGINT shut down gracefully.\n");
+    fprintf(out, "usage: baton serve [--config FILE] [--db PATH] [--listen HOST:PORT]\n"
+                 "                   [--admin-key-file PATH] [--quiet]\n"
+                 "\n"
+                 "Runs the Baton daemon: the HTTP API, the engine and the store.\n"
+                 "\n"
+                 "Options:\n"
+                 "  -c, --config FILE          configuration (default ./baton.yaml)\n"
+                 "  -d, --db PATH              SQLite database file, created if missing\n"
+                 "                             (default ./baton.db)\n"
+                 "  -l, --listen HOST:PORT     address to listen on; overrides server.listen;\n"
+                 "                             port 0 picks a free port\n"
+                 "      --admin-key-file PATH  where the first start writes the admin key\n"
+                 "                             (default: the database path + .admin-key)\n"
+                 "  -q, --quiet                log warnings and errors only\n"
+                 "  -h, --help                 show this help\n"
+                 "\n"
+                 "On start it prints 'listening on http://HOST:PORT' on stderr. When the\n"
+                 "database has no API key yet, it creates an admin key and writes it to a\n"
+                 "file readable only by its owner.\n"
+                 "\n"
+                 "Signals: SIGHUP reloads the configuration (a bad file is reported and the\n"
+                 "old configuration keeps running); SIGTERM and SIGINT shut down gracefully.\n");
 }
 
 /* Writes the first admin key to a new file with mode 0600. */
@@ -173,8 +172,10 @@ int cli_serve(int argc, char **argv)
         return 1;
     }
     struct store_options sopts = STORE_OPTIONS_INIT;
-    sopts.synchronous = cfg->synchronous == CONFIG_SYNC_NORMAL ? STORE_SYNC_NORMAL : STORE_SYNC_FULL;
+    sopts.synchronous =
+        cfg->synchronous == CONFIG_SYNC_NORMAL ? STORE_SYNC_NORMAL : STORE_SYNC_FULL;
     sopts.busy_timeout_ms = cfg->busy_timeout_ms;
+    sopts.background_checkpoint = true;
     struct store *st = NULL;
     if (store_open(db, &sopts, &st, &err)) {
         cli_error("serve", "%s", err.message);

@@ -42,12 +42,14 @@ struct store_options {
     enum store_sync synchronous; /* FULL: each commit is fsynced; NORMAL: WAL checkpoints only */
     unsigned busy_timeout_ms;    /* how long a connection waits on a lock */
     unsigned max_readers;        /* size of the reader pool (0 = 16) */
+    bool background_checkpoint;  /* SQLite: copy the WAL into the database from a
+                                    thread of its own, not inside a commit (the
+                                    daemon sets this; short-lived tools do not) */
 };
 
-#define STORE_OPTIONS_INIT                                                                         \
-    {                                                                                              \
-        STORE_SYNC_FULL, 5000, 0                                                                   \
-    }
+/* clang-format off */
+#define STORE_OPTIONS_INIT {STORE_SYNC_FULL, 5000, 0, false}
+/* clang-format on */
 
 /* The schema version this build writes; store_open migrates older files. */
 #define STORE_SCHEMA_VERSION 1
