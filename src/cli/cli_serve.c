@@ -202,7 +202,6 @@ int cli_serve(int argc, char **argv)
     }
     const char *address = listen_addr ? listen_addr : cfg->listen;
     unsigned max_conn = cfg->max_connections, timeout_ms = cfg->request_timeout_ms;
-    unsigned shutdown_ms = cfg->shutdown_timeout_ms;
     holder = config_holder_new(cfg);
     cfg = NULL;
     struct server_context ctx = {holder, st, engine, clock_real()};
@@ -232,6 +231,9 @@ int cli_serve(int argc, char **argv)
         break;
     }
     server_quiesce(server);
+    struct config *last = config_holder_get(holder); /* shutdown_timeout may have been reloaded */
+    unsigned shutdown_ms = last->shutdown_timeout_ms;
+    config_unref(last);
     if (!server_drain(server, shutdown_ms))
         log_warn("requests still in flight after %u ms; closing them", shutdown_ms);
     status = 0;
