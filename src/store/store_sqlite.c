@@ -206,7 +206,7 @@ static bt_err open_handle(const struct sqlite_db *d, sqlite3 **out, struct bt_er
     /* A larger page cache keeps the index pages of a growing database in
      * memory. (Memory-mapped I/O is left off: remapping a growing file costs
      * every thread a TLB shootdown.) */
-    bt_err e = exec_sql(db, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;", err);
+    bt_err e = exec_sql(db, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;", err);
     if (!e)
         e = exec_sql(db, sync, err);
     if (e) {
