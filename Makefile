@@ -45,7 +45,10 @@ FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_RUNS ?= 20000
 
-.PHONY: all run deps test unit integration asan-test fuzz fuzz-smoke bench clean format
+.PHONY: all run deps test unit integration fuzz fuzz-smoke bench benches clean format
+
+# Keep object files that pattern rules chain through (fuzz objects).
+.SECONDARY:
 
 all: $(BUILD)/baton
 
