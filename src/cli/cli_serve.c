@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "engine/engine.h"
 #include "server/server.h"
+#include "timers/timers.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -28,7 +29,7 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: baton serve [--config FILE] [--db PATH] [--listen HOST:PORT]\n"
-                 "                   [--admin-key-file PATH] [--quiet]\n"
+                 "                   [--admin-key-file PATH] [--manual-clock TIME] [--quiet]\n"
                  "\n"
                  "Runs the Baton daemon: the HTTP API, the engine and the store.\n"
                  "\n"
@@ -40,7 +41,9 @@ static void usage(FILE *out)
                  "                             port 0 picks a free port\n"
                  "      --admin-key-file PATH  where the first start writes the admin key\n"
                  "                             (default: the database path + .admin-key)\n"
-                 "  -q, --quiet                log warnings and errors only\n"
+                 "      --manual-clock TIME    run on a clock that starts at TIME (RFC 3339) and\n"
+            "                             moves only by POST /v1/admin/clock (tests, simulation)\n"
+            "  -q, --quiet                log warnings and errors only\n"
                  "  -h, --help                 show this help\n"
                  "\n"
                  "On start it prints 'listening on http://HOST:PORT' on stderr. When the\n"
@@ -118,12 +121,15 @@ int cli_serve(int argc, char **argv)
         {"db", required_argument, NULL, 'd'},
         {"listen", required_argument, NULL, 'l'},
         {"admin-key-file", required_argument, NULL, 'k'},
+        {"manual-clock", required_argument, NULL, 'm'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = "./baton.yaml", *db = "./baton.db", *listen_addr = NULL;
     const char *key_file = NULL;
+    struct clock manual;
+    struct clock *clock = clock_real();
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:d:l:qh", opts, NULL)) != -1) {
@@ -140,6 +146,18 @@ int cli_serve(int argc, char **argv)
         case 'k':
             key_file = optarg;
             break;
+        case 'm': {
+            int64_t start;
+            if (!time_parse_rfc3339(optarg, &start)) {
+                cli_error("serve", "--manual-clock needs an RFC 3339 time such as "
+                                   "2026-11-21T09:00:00Z, not '%s'",
+                          optarg);
+                return 2;
+            }
+            clock_manual_init(&manual, start);
+            clock = &manual;
+            break;
+        }
         case 'q':
             log_set_level(LOG_WARN);
             break;
@@ -192,11 +210,12 @@ int cli_serve(int argc, char **argv)
     int status = 1;
     struct engine *engine = NULL;
     struct server *server = NULL;
+    struct timers *timers = NULL;
     struct config_holder *holder = NULL;
     if (ensure_admin_key(st, key_file) != 0)
         goto out;
     struct engine_options eopts = {.group_commit_max = cfg->group_commit_max};
-    if (engine_start(st, clock_real(), &eopts, &engine, &err)) {
+    if (engine_start(st, clock, &eopts, &engine, &err)) {
         cli_error("serve", "%s", err.message);
         goto out;
     }
@@ -204,7 +223,11 @@ int cli_serve(int argc, char **argv)
     unsigned max_conn = cfg->max_connections, timeout_ms = cfg->request_timeout_ms;
     holder = config_holder_new(cfg);
     cfg = NULL;
-    struct server_context ctx = {holder, st, engine, clock_real()};
+    if (timers_start(engine, holder, 1000, &timers, &err)) {
+        cli_error("serve", "%s", err.message);
+        goto out;
+    }
+    struct server_context ctx = {holder, st, engine, clock};
     char url[128];
     if (server_start(&ctx, address, max_conn, timeout_ms, &server, url, sizeof(url), &err)) {
         cli_error("serve", "%s", err.message);
@@ -239,6 +262,7 @@ int cli_serve(int argc, char **argv)
     status = 0;
 out:
     server_stop(server);
+    timers_stop(timers);
     if (engine) {
         struct engine_stats stats;
         engine_get_stats(engine, &stats);

@@ -14,6 +14,7 @@ static const struct {
     {"serve", cli_serve, "run the daemon: HTTP API, engine, store"},
     {"check", cli_check, "validate a configuration file"},
     {"keys", cli_keys, "create, list and revoke API keys"},
+    {"score", cli_score, "dry run: normalise and score a lead, print the decision"},
 };
 
 static void usage(FILE *out)

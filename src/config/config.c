@@ -8,15 +8,21 @@
  * the snapshot's arena and stops at the first problem with
  * "NAME:LINE:COL: message". References between sections (a rep's team, a
  * team's manager, unique ids) are checked last, once every team and rep is
- * known, so the file may list them in any order.
+ * known, so the file may list them in any order. The tree and the helpers
+ * that walk it are shared through config_internal.h with config_scoring.c,
+ * which loads `scoring` and `qualification`; each scalar also remembers the
+ * bytes it came from, so that an error inside a rule's text can point at the
+ * character.
  *
  * The tree lives in a scratch arena freed before returning. A snapshot owns
- * one arena for all its strings and arrays, plus the freemail set.
+ * one arena for all its strings and arrays, plus the freemail set and the
+ * compiled rules.
  *
  * YAML aliases are refused: a config file has no need for them, and expanding
  * them is how a small file becomes a huge one.
  */
 #include "config/config.h"
+#include "config/config_internal.h"
 #include "core/normalize.h"
 #include "util/arena.h"
 
@@ -25,6 +31,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,10 +47,8 @@
 #define CONFIG_MAX_DOMAINS    10000 /* each of intake.freemail.add and .remove */
 #define CONFIG_MAX_HOSTS      1000  /* server.form_redirect_hosts */
 #define CONFIG_MAX_TAGS       256   /* a rep's languages or skills */
-#define CONFIG_MAX_STRING     1024
 #define CONFIG_MAX_ID         64
 #define CONFIG_MAX_TAG_LEN    64
-#define CONFIG_MAX_KEYS       16 /* keys in any one mapping of the schema */
 #define CONFIG_SCRATCH_LIMIT  (128u * 1024 * 1024)
 #define CONFIG_ZONEINFO       "/usr/share/zoneinfo/"
 #define CONFIG_MAX_ZONE_NAME  64
@@ -52,10 +57,6 @@
 #define KIB                   1024ull
 #define MIB                   (1024ull * 1024)
 #define GIB                   (1024ull * 1024 * 1024)
-#define SECOND_MS             1000ull
-#define MINUTE_MS             (60 * SECOND_MS)
-#define HOUR_MS               (60 * MINUTE_MS)
-#define DAY_MS                (24 * HOUR_MS)
 
 /* What a snapshot owns besides the struct itself. */
 struct config_priv {
@@ -63,37 +64,7 @@ struct config_priv {
     const struct config_rep **reps_by_id; /* sorted by id, for config_find_rep */
 };
 
-/* ---- the position-keeping tree ---- */
-
-enum ynode_kind { YNODE_SCALAR, YNODE_MAP, YNODE_SEQ };
-
-struct ynode {
-    enum ynode_kind kind;
-    bool plain;       /* a plain (unquoted) scalar: may mean null */
-    int line, column; /* 1-based */
-    const char *text; /* scalars: NUL-terminated copy, may hold inner NULs */
-    size_t len;
-    struct ynode *first, *last, *next; /* a mapping's children alternate key, value */
-    size_t count;
-};
-
-struct loader {
-    const char *name;
-    struct bt_error *err;
-    struct arena scratch;
-    struct arena *arena; /* the snapshot's */
-    struct config *cfg;
-    size_t nodes;
-    int line, column; /* the last position seen, for events without a mark */
-    /* where each team's and rep's values were, for the checks made last */
-    const struct ynode **team_id_at, **team_manager_at;
-    const struct ynode **rep_id_at, **rep_team_at;
-};
-
-static bt_err fail_pos(struct loader *ld, int line, int column, const char *fmt, ...)
-    BT_PRINTF(4, 5);
-static bt_err fail_at(struct loader *ld, const struct ynode *n, const char *fmt, ...)
-    BT_PRINTF(3, 4);
+/* ---- errors and node tests (config_internal.h) ---- */
 
 static bt_err fail_vpos(struct loader *ld, int line, int column, const char *fmt, va_list ap)
 {
@@ -103,7 +74,7 @@ static bt_err fail_vpos(struct loader *ld, int line, int column, const char *fmt
                    column > 0 ? column : 1, msg);
 }
 
-static bt_err fail_pos(struct loader *ld, int line, int column, const char *fmt, ...)
+bt_err config__fail_pos(struct loader *ld, int line, int column, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -112,7 +83,7 @@ static bt_err fail_pos(struct loader *ld, int line, int column, const char *fmt,
     return rc;
 }
 
-static bt_err fail_at(struct loader *ld, const struct ynode *n, const char *fmt, ...)
+bt_err config__fail_at(struct loader *ld, const struct ynode *n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -121,9 +92,9 @@ static bt_err fail_at(struct loader *ld, const struct ynode *n, const char *fmt,
     return rc;
 }
 
-static bt_err fail_too_large(struct loader *ld, const struct ynode *n)
+bt_err config__fail_too_large(struct loader *ld, const struct ynode *n)
 {
-    return fail_at(ld, n, "the configuration is too large");
+    return config__fail_at(ld, n, "the configuration is too large");
 }
 
 /*
@@ -131,13 +102,12 @@ static bt_err fail_too_large(struct loader *ld, const struct ynode *n)
  * characters become '?' and long text is cut (on a UTF-8 boundary), so that
  * an error is one readable line whatever the file holds.
  */
-#define EXCERPT_MAX 40
-static const char *excerpt(const char *s, size_t len, char buf[EXCERPT_MAX + 4])
+const char *config__excerpt(const char *s, size_t len, char buf[CONFIG_EXCERPT_MAX + 4])
 {
     size_t n = len;
     bool cut = false;
-    if (n > EXCERPT_MAX) {
-        n = EXCERPT_MAX;
+    if (n > CONFIG_EXCERPT_MAX) {
+        n = CONFIG_EXCERPT_MAX;
         while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
             n--;
         cut = true;
@@ -154,7 +124,7 @@ static const char *excerpt(const char *s, size_t len, char buf[EXCERPT_MAX + 4])
     return buf;
 }
 
-static const char *kind_name(const struct ynode *n)
+const char *config__kind_name(const struct ynode *n)
 {
     switch (n->kind) {
     case YNODE_MAP:
@@ -167,7 +137,7 @@ static const char *kind_name(const struct ynode *n)
     return "a scalar";
 }
 
-static bool is_null(const struct ynode *n)
+bool config__is_null(const struct ynode *n)
 {
     if (n->kind != YNODE_SCALAR || !n->plain)
         return false;
@@ -176,12 +146,12 @@ static bool is_null(const struct ynode *n)
 }
 
 /* A key that is missing and a key whose value is null both mean "the default". */
-static bool absent(const struct ynode *n)
+bool config__absent(const struct ynode *n)
 {
-    return n == NULL || is_null(n);
+    return n == NULL || config__is_null(n);
 }
 
-static bool scalar_is(const struct ynode *n, const char *s)
+bool config__scalar_is(const struct ynode *n, const char *s)
 {
     return n->kind == YNODE_SCALAR && n->len == strlen(s) && memcmp(n->text, s, n->len) == 0;
 }
@@ -278,6 +248,35 @@ static char *scalar_text(struct loader *ld, struct fy_token *value, enum fy_scal
     return arena_strndup(&ld->scratch, text ? text : "", *len);
 }
 
+/* Remembers where a scalar's value came from, for config__scalar_position(). */
+static void note_source(struct ynode *n, struct fy_token *value, enum fy_scalar_style style,
+                        size_t input_len)
+{
+    switch (style) {
+    case FYSS_SINGLE_QUOTED:
+        n->style = YSTYLE_SINGLE_QUOTED;
+        break;
+    case FYSS_DOUBLE_QUOTED:
+        n->style = YSTYLE_DOUBLE_QUOTED;
+        break;
+    case FYSS_LITERAL:
+        n->style = YSTYLE_LITERAL;
+        break;
+    case FYSS_FOLDED:
+        n->style = YSTYLE_FOLDED;
+        break;
+    default:
+        n->style = YSTYLE_PLAIN;
+        break;
+    }
+    const struct fy_mark *start = value ? fy_token_start_mark(value) : NULL;
+    const struct fy_mark *end = value ? fy_token_end_mark(value) : NULL;
+    if (start && end && start->input_pos <= end->input_pos && end->input_pos <= input_len) {
+        n->raw_start = start->input_pos;
+        n->raw_end = end->input_pos;
+    }
+}
+
 struct tree_builder {
     const char *input; /* the text being parsed, for decoding scalars */
     size_t input_len;
@@ -295,7 +294,7 @@ static bt_err tree_attach(struct loader *ld, struct tree_builder *tb, struct yno
     }
     struct ynode *parent = tb->stack[tb->depth - 1];
     if (parent->kind == YNODE_MAP && parent->count % 2 == 0 && n->kind != YNODE_SCALAR)
-        return fail_at(ld, n, "a key must be a plain string, not %s", kind_name(n));
+        return config__fail_at(ld, n, "a key must be a plain string, not %s", config__kind_name(n));
     if (parent->last)
         parent->last->next = n;
     else
@@ -312,30 +311,32 @@ static bt_err tree_event(struct loader *ld, struct tree_builder *tb, struct fy_e
     switch (ev->type) {
     case FYET_DOCUMENT_START:
         if (++tb->documents > 1)
-            return fail_pos(ld, ld->line, ld->column,
-                            "a second YAML document; the file must hold exactly one");
+            return config__fail_pos(ld, ld->line, ld->column,
+                                    "a second YAML document; the file must hold exactly one");
         return BT_OK;
     case FYET_SCALAR: {
         n = node_new(ld, YNODE_SCALAR);
         if (!n)
-            return fail_pos(ld, ld->line, ld->column, "the configuration is too large");
+            return config__fail_pos(ld, ld->line, ld->column, "the configuration is too large");
         enum fy_scalar_style style = fy_token_scalar_style(ev->scalar.value);
         n->plain = style == FYSS_PLAIN;
+        note_source(n, ev->scalar.value, style, tb->input_len);
         /* libfyaml marks a quoted scalar after its quote; editors expect the quote. */
         if ((style == FYSS_SINGLE_QUOTED || style == FYSS_DOUBLE_QUOTED) && n->column > 1)
             n->column--;
         n->text = scalar_text(ld, ev->scalar.value, style, tb->input, tb->input_len, &n->len);
         if (!n->text)
-            return fail_too_large(ld, n);
+            return config__fail_too_large(ld, n);
         return tree_attach(ld, tb, n);
     }
     case FYET_MAPPING_START:
     case FYET_SEQUENCE_START: {
         n = node_new(ld, ev->type == FYET_MAPPING_START ? YNODE_MAP : YNODE_SEQ);
         if (!n)
-            return fail_pos(ld, ld->line, ld->column, "the configuration is too large");
+            return config__fail_pos(ld, ld->line, ld->column, "the configuration is too large");
         if (tb->depth == CONFIG_MAX_DEPTH)
-            return fail_at(ld, n, "nested too deeply (more than %d levels)", CONFIG_MAX_DEPTH);
+            return config__fail_at(ld, n, "nested too deeply (more than %d levels)",
+                                   CONFIG_MAX_DEPTH);
         bt_err rc = tree_attach(ld, tb, n);
         if (rc)
             return rc;
@@ -351,12 +352,12 @@ static bt_err tree_event(struct loader *ld, struct tree_builder *tb, struct fy_e
     case FYET_ALIAS: {
         size_t len = 0;
         const char *anchor = fy_token_get_text(ev->alias.anchor, &len);
-        char buf[EXCERPT_MAX + 4];
+        char buf[CONFIG_EXCERPT_MAX + 4];
         /* The mark is on the anchor name; point at the '*' before it. */
-        return fail_pos(ld, ld->line, ld->column > 1 ? ld->column - 1 : 1,
-                        "aliases (*%s) are not supported in the configuration; "
-                        "write the value out",
-                        excerpt(anchor ? anchor : "", anchor ? len : 0, buf));
+        return config__fail_pos(ld, ld->line, ld->column > 1 ? ld->column - 1 : 1,
+                                "aliases (*%s) are not supported in the configuration; "
+                                "write the value out",
+                                config__excerpt(anchor ? anchor : "", anchor ? len : 0, buf));
     }
     default:
         return BT_OK;
@@ -369,10 +370,10 @@ static bt_err syntax_error(struct loader *ld, struct fy_diag *diag)
     struct fy_diag_error *e;
     while ((e = fy_diag_errors_iterate(diag, &iter)) != NULL) {
         if (e->type >= FYET_ERROR)
-            return fail_pos(ld, e->line, e->column, "YAML syntax error: %s",
-                            e->msg ? e->msg : "invalid input");
+            return config__fail_pos(ld, e->line, e->column, "YAML syntax error: %s",
+                                    e->msg ? e->msg : "invalid input");
     }
-    return fail_pos(ld, ld->line, ld->column, "YAML syntax error");
+    return config__fail_pos(ld, ld->line, ld->column, "YAML syntax error");
 }
 
 /*
@@ -420,7 +421,7 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t len)
 }
 
 /* Line and column (1-based, in characters) of byte offset `at`. */
-static void position_of(const char *text, size_t at, int *line, int *column)
+void config__position_of(const char *text, size_t at, int *line, int *column)
 {
     int l = 1, c = 1;
     for (size_t i = 0; i < at; i++) {
@@ -435,15 +436,172 @@ static void position_of(const char *text, size_t at, int *line, int *column)
     *column = c;
 }
 
+static bool yaml_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Skips a double-quoted scalar's escaped line breaks ("\" at a line's end). */
+static size_t skip_continuations(const char *raw, size_t r, size_t end)
+{
+    while (r + 1 < end && raw[r] == '\\' && (raw[r + 1] == '\n' || raw[r + 1] == '\r')) {
+        r++;
+        while (r < end && yaml_space(raw[r]))
+            r++;
+    }
+    return r;
+}
+
+/* Skips the white space (and escaped line breaks) that folding and block
+ * indentation drop or shrink between two characters of a value. */
+static size_t skip_source_space(const char *raw, size_t r, size_t end, bool dq)
+{
+    for (;;) {
+        size_t from = r;
+        while (r < end && yaml_space(raw[r]))
+            r++;
+        if (dq)
+            r = skip_continuations(raw, r, end);
+        if (r == from)
+            return r;
+    }
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static bool hex_code(const char *s, size_t digits, uint32_t *cp)
+{
+    *cp = 0;
+    for (size_t i = 0; i < digits; i++) {
+        int d = hex_value(s[i]);
+        if (d < 0)
+            return false;
+        *cp = *cp * 16 + (uint32_t)d;
+    }
+    return true;
+}
+
+/*
+ * A double-quoted scalar's escape at raw[0..len) (raw[0] is the backslash):
+ * how many bytes it takes in the file and how many it gives in the value
+ * (escapes of code points give their UTF-8 length; a surrogate pair written
+ * as two \u escapes gives one 4-byte character). False for a form we do not
+ * know, which libfyaml would have refused anyway.
+ */
+static bool dq_escape(const char *raw, size_t len, size_t *raw_len, size_t *value_len)
+{
+    if (len < 2)
+        return false;
+    size_t digits = 0;
+    switch (raw[1]) {
+    case 'x':
+        digits = 2;
+        break;
+    case 'u':
+        digits = 4;
+        break;
+    case 'U':
+        digits = 8;
+        break;
+    case 'N': /* U+0085 */
+    case '_': /* U+00A0 */
+        *raw_len = 2;
+        *value_len = 2;
+        return true;
+    case 'L': /* U+2028 */
+    case 'P': /* U+2029 */
+        *raw_len = 2;
+        *value_len = 3;
+        return true;
+    default:
+        *raw_len = 2;
+        *value_len = 1;
+        return true;
+    }
+    uint32_t cp;
+    if (len < 2 + digits || !hex_code(raw + 2, digits, &cp))
+        return false;
+    *raw_len = 2 + digits;
+    if (digits == 4 && cp >= 0xD800 && cp <= 0xDBFF && len >= 12 && raw[6] == '\\' &&
+        raw[7] == 'u') {
+        uint32_t low;
+        if (hex_code(raw + 8, 4, &low) && low >= 0xDC00 && low <= 0xDFFF) {
+            *raw_len = 12;
+            *value_len = 4;
+            return true;
+        }
+    }
+    *value_len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    return true;
+}
+
+/*
+ * Walks the value and its source side by side: each character of the value
+ * is either the same byte in the file, an escape (double-quoted), a doubled
+ * quote (single-quoted), or white space that folding or a block's
+ * indentation changed, which only ever shrinks. So skipping the file's
+ * white space until the next non-space byte of the value matches is exact;
+ * any mismatch means we misread the source, and we say so rather than point
+ * at the wrong place.
+ */
+bool config__scalar_position(const struct loader *ld, const struct ynode *n, size_t offset,
+                             int *line, int *column)
+{
+    *line = n->line;
+    *column = n->column;
+    if (n->kind != YNODE_SCALAR || !ld->input || n->raw_start > n->raw_end ||
+        n->raw_end > ld->input_len || offset > n->len)
+        return false;
+    const char *raw = ld->input;
+    size_t r = n->raw_start, end = n->raw_end, i = 0;
+    bool dq = n->style == YSTYLE_DOUBLE_QUOTED, sq = n->style == YSTYLE_SINGLE_QUOTED;
+    while (i < offset) {
+        char c = n->text[i];
+        bool space = yaml_space(c);
+        r = space ? (dq ? skip_continuations(raw, r, end) : r) : skip_source_space(raw, r, end, dq);
+        if (r >= end)
+            return false;
+        if (dq && raw[r] == '\\') {
+            size_t raw_len, value_len;
+            if (!dq_escape(raw + r, end - r, &raw_len, &value_len))
+                return false;
+            if (i + value_len > offset)
+                break; /* the offset is inside the character: point at its escape */
+            r += raw_len;
+            i += value_len;
+            continue;
+        }
+        if (space ? !yaml_space(raw[r]) : raw[r] != c)
+            return false;
+        r += (sq && c == '\'') ? 2 : 1;
+        i++;
+    }
+    if (i == offset && offset < n->len && !yaml_space(n->text[offset]))
+        r = skip_source_space(raw, r, end, dq);
+    if (r > end)
+        return false;
+    config__position_of(raw, r, line, column);
+    return true;
+}
+
 /* Parses `text` (NUL-terminated at text[len]) into a tree; *root is NULL for an empty stream. */
 static bt_err parse_tree(struct loader *ld, const char *text, size_t len, struct ynode **root)
 {
     size_t bad = utf8_invalid_at((const unsigned char *)text, len);
     if (bad < len) {
         int line, column;
-        position_of(text, bad, &line, &column);
-        return fail_pos(ld, line, column, "the file is not valid UTF-8 (byte 0x%02X)",
-                        (unsigned char)text[bad]);
+        config__position_of(text, bad, &line, &column);
+        return config__fail_pos(ld, line, column, "the file is not valid UTF-8 (byte 0x%02X)",
+                                (unsigned char)text[bad]);
     }
 
     struct fy_diag_cfg dcfg;
@@ -466,6 +624,8 @@ static bt_err parse_tree(struct loader *ld, const char *text, size_t len, struct
         bt_die("libfyaml: cannot set the parser's input");
 
     struct tree_builder tb = {.input = text, .input_len = len};
+    ld->input = text;
+    ld->input_len = len;
     bt_err rc = BT_OK;
     ld->line = ld->column = 1;
     struct fy_event *ev;
@@ -571,8 +731,9 @@ static bool parse_size(const char *s, size_t len, uint64_t *out)
 static bool parse_duration_ms(const char *s, size_t len, uint64_t *out)
 {
     static const struct unit units[] = {
-        {"", SECOND_MS},  {"ms", 1},      {"s", SECOND_MS},
-        {"m", MINUTE_MS}, {"h", HOUR_MS}, {"d", DAY_MS},
+        {"", CONFIG_SECOND_MS},  {"ms", 1},
+        {"s", CONFIG_SECOND_MS}, {"m", CONFIG_MINUTE_MS},
+        {"h", CONFIG_HOUR_MS},   {"d", CONFIG_DAY_MS},
     };
     return parse_with_unit(s, len, units, sizeof(units) / sizeof(units[0]), false, out);
 }
@@ -592,12 +753,14 @@ static void format_size(uint64_t v, char *buf, size_t n)
 
 static void format_duration(uint64_t ms, char *buf, size_t n)
 {
-    if (ms >= HOUR_MS && ms % HOUR_MS == 0)
-        snprintf(buf, n, "%lluh", (unsigned long long)(ms / HOUR_MS));
-    else if (ms >= MINUTE_MS && ms % MINUTE_MS == 0)
-        snprintf(buf, n, "%llum", (unsigned long long)(ms / MINUTE_MS));
-    else if (ms % SECOND_MS == 0)
-        snprintf(buf, n, "%llus", (unsigned long long)(ms / SECOND_MS));
+    if (ms >= CONFIG_DAY_MS && ms % CONFIG_DAY_MS == 0)
+        snprintf(buf, n, "%llud", (unsigned long long)(ms / CONFIG_DAY_MS));
+    else if (ms >= CONFIG_HOUR_MS && ms % CONFIG_HOUR_MS == 0)
+        snprintf(buf, n, "%lluh", (unsigned long long)(ms / CONFIG_HOUR_MS));
+    else if (ms >= CONFIG_MINUTE_MS && ms % CONFIG_MINUTE_MS == 0)
+        snprintf(buf, n, "%llum", (unsigned long long)(ms / CONFIG_MINUTE_MS));
+    else if (ms % CONFIG_SECOND_MS == 0)
+        snprintf(buf, n, "%llus", (unsigned long long)(ms / CONFIG_SECOND_MS));
     else
         snprintf(buf, n, "%llums", (unsigned long long)ms);
 }
@@ -731,8 +894,8 @@ static bool valid_listen(const char *s)
  * (NULL when absent). Unknown and repeated keys are errors; `where` names the
  * mapping in messages ("in server", "at the top level").
  */
-static bt_err map_fields(struct loader *ld, const struct ynode *n, const char *where,
-                         const char *const *keys, size_t n_keys, const struct ynode **vals)
+bt_err config__map_fields(struct loader *ld, const struct ynode *n, const char *where,
+                          const char *const *keys, size_t n_keys, const struct ynode **vals)
 {
     const struct ynode *seen[CONFIG_MAX_KEYS] = {NULL};
     if (n_keys > CONFIG_MAX_KEYS)
@@ -741,21 +904,21 @@ static bt_err map_fields(struct loader *ld, const struct ynode *n, const char *w
         vals[i] = NULL;
     for (const struct ynode *k = n->first; k && k->next; k = k->next->next) {
         size_t i = 0;
-        while (i < n_keys && !scalar_is(k, keys[i]))
+        while (i < n_keys && !config__scalar_is(k, keys[i]))
             i++;
-        char buf[EXCERPT_MAX + 4];
+        char buf[CONFIG_EXCERPT_MAX + 4];
         if (i == n_keys) {
             char expected[256] = "";
             size_t used = 0;
             for (size_t j = 0; j < n_keys && used < sizeof(expected); j++)
                 used += (size_t)snprintf(expected + used, sizeof(expected) - used, "%s%s",
                                          j ? ", " : "", keys[j]);
-            return fail_at(ld, k, "unknown key '%s' %s; expected one of: %s",
-                           excerpt(k->text, k->len, buf), where, expected);
+            return config__fail_at(ld, k, "unknown key '%s' %s; expected one of: %s",
+                                   config__excerpt(k->text, k->len, buf), where, expected);
         }
         if (seen[i])
-            return fail_at(ld, k, "duplicate key '%s' %s (first at line %d)", keys[i], where,
-                           seen[i]->line);
+            return config__fail_at(ld, k, "duplicate key '%s' %s (first at line %d)", keys[i],
+                                   where, seen[i]->line);
         seen[i] = k;
         vals[i] = k->next;
     }
@@ -763,25 +926,26 @@ static bt_err map_fields(struct loader *ld, const struct ynode *n, const char *w
 }
 
 /* A non-empty single-line string of at most `max` bytes, copied into the snapshot. */
-static bt_err get_string(struct loader *ld, const struct ynode *n, const char *path, size_t max,
-                         const char **out)
+bt_err config__get_string(struct loader *ld, const struct ynode *n, const char *path, size_t max,
+                          const char **out)
 {
-    if (absent(n))
+    if (config__absent(n))
         return BT_OK;
     if (n->kind != YNODE_SCALAR)
-        return fail_at(ld, n, "%s: expected a string, not %s", path, kind_name(n));
+        return config__fail_at(ld, n, "%s: expected a string, not %s", path, config__kind_name(n));
     if (n->len == 0)
-        return fail_at(ld, n, "%s: must not be empty", path);
+        return config__fail_at(ld, n, "%s: must not be empty", path);
     if (n->len > max)
-        return fail_at(ld, n, "%s: too long (at most %zu characters)", path, max);
+        return config__fail_at(ld, n, "%s: too long (at most %zu characters)", path, max);
     for (size_t i = 0; i < n->len; i++) {
         unsigned char c = (unsigned char)n->text[i];
         if (c < 0x20 || c == 0x7F)
-            return fail_at(ld, n, "%s: must not contain control characters or line breaks", path);
+            return config__fail_at(ld, n, "%s: must not contain control characters or line breaks",
+                                   path);
     }
     char *s = arena_strndup(ld->arena, n->text, n->len);
     if (!s)
-        return fail_too_large(ld, n);
+        return config__fail_too_large(ld, n);
     *out = s;
     return BT_OK;
 }
@@ -796,14 +960,15 @@ static char *lower_in_place(char *s)
 static bt_err get_uint(struct loader *ld, const struct ynode *n, const char *path, uint64_t min,
                        uint64_t max, unsigned *out)
 {
-    if (absent(n))
+    if (config__absent(n))
         return BT_OK;
     uint64_t v = 0;
     if (n->kind != YNODE_SCALAR || !parse_u64(n->text, n->len, &v))
-        return fail_at(ld, n, "%s: expected a whole number", path);
+        return config__fail_at(ld, n, "%s: expected a whole number", path);
     if (v < min || v > max)
-        return fail_at(ld, n, "%s: %llu is out of range (%llu .. %llu)", path,
-                       (unsigned long long)v, (unsigned long long)min, (unsigned long long)max);
+        return config__fail_at(ld, n, "%s: %llu is out of range (%llu .. %llu)", path,
+                               (unsigned long long)v, (unsigned long long)min,
+                               (unsigned long long)max);
     *out = (unsigned)v;
     return BT_OK;
 }
@@ -811,67 +976,75 @@ static bt_err get_uint(struct loader *ld, const struct ynode *n, const char *pat
 static bt_err get_size(struct loader *ld, const struct ynode *n, const char *path, uint64_t min,
                        uint64_t max, size_t *out)
 {
-    if (absent(n))
+    if (config__absent(n))
         return BT_OK;
     uint64_t v = 0;
     if (n->kind != YNODE_SCALAR || !parse_size(n->text, n->len, &v))
-        return fail_at(ld, n, "%s: expected a size such as 1048576 or 1MiB", path);
+        return config__fail_at(ld, n, "%s: expected a size such as 1048576 or 1MiB", path);
     if (v < min || v > max) {
-        char lo[32], hi[32], buf[EXCERPT_MAX + 4];
+        char lo[32], hi[32], buf[CONFIG_EXCERPT_MAX + 4];
         format_size(min, lo, sizeof(lo));
         format_size(max, hi, sizeof(hi));
-        return fail_at(ld, n, "%s: %s is out of range (%s .. %s)", path,
-                       excerpt(n->text, n->len, buf), lo, hi);
+        return config__fail_at(ld, n, "%s: %s is out of range (%s .. %s)", path,
+                               config__excerpt(n->text, n->len, buf), lo, hi);
     }
     *out = (size_t)v;
     return BT_OK;
 }
 
-static bt_err get_duration(struct loader *ld, const struct ynode *n, const char *path,
-                           uint64_t min_ms, uint64_t max_ms, unsigned *out_ms)
+bt_err config__get_duration_ms(struct loader *ld, const struct ynode *n, const char *path,
+                               uint64_t min_ms, uint64_t max_ms, uint64_t *out_ms)
 {
-    if (absent(n))
+    if (config__absent(n))
         return BT_OK;
     uint64_t v = 0;
     if (n->kind != YNODE_SCALAR || !parse_duration_ms(n->text, n->len, &v))
-        return fail_at(ld, n, "%s: expected a duration such as 30s, 500ms or 5m", path);
+        return config__fail_at(ld, n, "%s: expected a duration such as 30s, 500ms or 5m", path);
     if (v < min_ms || v > max_ms) {
-        char lo[32], hi[32], buf[EXCERPT_MAX + 4];
+        char lo[32], hi[32], buf[CONFIG_EXCERPT_MAX + 4];
         format_duration(min_ms, lo, sizeof(lo));
         format_duration(max_ms, hi, sizeof(hi));
-        return fail_at(ld, n, "%s: %s is out of range (%s .. %s)", path,
-                       excerpt(n->text, n->len, buf), lo, hi);
+        return config__fail_at(ld, n, "%s: %s is out of range (%s .. %s)", path,
+                               config__excerpt(n->text, n->len, buf), lo, hi);
     }
-    *out_ms = (unsigned)v;
+    *out_ms = v;
     return BT_OK;
 }
 
-static bt_err get_bool(struct loader *ld, const struct ynode *n, const char *path, bool *out)
+/* The settings' durations, whose maximum (an hour or so) fits an unsigned. */
+static bt_err get_duration(struct loader *ld, const struct ynode *n, const char *path,
+                           uint64_t min_ms, uint64_t max_ms, unsigned *out_ms)
 {
-    if (absent(n))
+    uint64_t v = *out_ms;
+    if (max_ms > UINT_MAX)
+        BT_BUG("duration range too wide for unsigned");
+    bt_err rc = config__get_duration_ms(ld, n, path, min_ms, max_ms, &v);
+    *out_ms = (unsigned)v;
+    return rc;
+}
+
+bt_err config__get_bool(struct loader *ld, const struct ynode *n, const char *path, bool *out)
+{
+    if (config__absent(n))
         return BT_OK;
-    if (scalar_is(n, "true") || scalar_is(n, "True") || scalar_is(n, "TRUE"))
+    if (config__scalar_is(n, "true") || config__scalar_is(n, "True") ||
+        config__scalar_is(n, "TRUE"))
         *out = true;
-    else if (scalar_is(n, "false") || scalar_is(n, "False") || scalar_is(n, "FALSE"))
+    else if (config__scalar_is(n, "false") || config__scalar_is(n, "False") ||
+             config__scalar_is(n, "FALSE"))
         *out = false;
     else
-        return fail_at(ld, n, "%s: expected true or false", path);
+        return config__fail_at(ld, n, "%s: expected true or false", path);
     return BT_OK;
 }
 
-/*
- * A decimal number such as 2 or 0.75 in (0, CONFIG_MAX_WEIGHT]. Parsed by
- * hand rather than with strtod, whose decimal point follows the locale.
- */
-static bt_err get_weight(struct loader *ld, const struct ynode *n, const char *path, double *out)
+bool config__parse_number(const char *s, size_t len, bool negative, double *out)
 {
-    if (absent(n))
-        return BT_OK;
     uint64_t digits = 0;
     unsigned n_digits = 0, n_fraction = 0;
-    bool ok = n->kind == YNODE_SCALAR && n->len > 0, dot = false;
-    for (size_t i = 0; ok && i < n->len; i++) {
-        char c = n->text[i];
+    bool minus = negative && len > 0 && s[0] == '-', dot = false;
+    for (size_t i = minus; i < len; i++) {
+        char c = s[i];
         if (c == '.' && !dot) {
             dot = true;
         } else if (ascii_digit(c) && n_digits < 15) {
@@ -879,36 +1052,47 @@ static bt_err get_weight(struct loader *ld, const struct ynode *n, const char *p
             n_digits++;
             n_fraction += dot;
         } else {
-            ok = false;
+            return false;
         }
     }
+    if (n_digits == 0)
+        return false;
+    /* Both operands are exact doubles (15 digits < 2^53), so the quotient is
+     * correctly rounded. */
+    double scale = 1;
+    for (unsigned i = 0; i < n_fraction; i++)
+        scale *= 10;
+    double v = (double)digits / scale;
+    *out = minus ? -v : v;
+    return true;
+}
+
+/* A decimal number such as 2 or 0.75 in (0, CONFIG_MAX_WEIGHT]. */
+static bt_err get_weight(struct loader *ld, const struct ynode *n, const char *path, double *out)
+{
+    if (config__absent(n))
+        return BT_OK;
     double v = 0;
-    if (ok && n_digits > 0) {
-        /* Both operands are exact doubles, so the quotient is correctly rounded. */
-        double scale = 1;
-        for (unsigned i = 0; i < n_fraction; i++)
-            scale *= 10;
-        v = (double)digits / scale;
-    }
+    bool ok = n->kind == YNODE_SCALAR && config__parse_number(n->text, n->len, false, &v);
     if (!ok || v <= 0 || v > CONFIG_MAX_WEIGHT)
-        return fail_at(ld, n, "%s: expected a number greater than 0 and at most %.0f", path,
-                       CONFIG_MAX_WEIGHT);
+        return config__fail_at(ld, n, "%s: expected a number greater than 0 and at most %.0f", path,
+                               CONFIG_MAX_WEIGHT);
     *out = v;
     return BT_OK;
 }
 
 static bt_err get_capacity(struct loader *ld, const struct ynode *n, const char *path, int64_t *out)
 {
-    if (absent(n))
+    if (config__absent(n))
         return BT_OK;
     uint64_t v = 0;
-    if (scalar_is(n, "unlimited")) {
+    if (config__scalar_is(n, "unlimited")) {
         *out = -1;
         return BT_OK;
     }
     if (n->kind != YNODE_SCALAR || !parse_u64(n->text, n->len, &v) || v > CONFIG_MAX_CAPACITY)
-        return fail_at(ld, n, "%s: expected a whole number from 0 to %d, or 'unlimited'", path,
-                       CONFIG_MAX_CAPACITY);
+        return config__fail_at(ld, n, "%s: expected a whole number from 0 to %d, or 'unlimited'",
+                               path, CONFIG_MAX_CAPACITY);
     *out = (int64_t)v;
     return BT_OK;
 }
@@ -924,77 +1108,79 @@ static bt_err get_string_list(struct loader *ld, const struct ynode *n, const ch
                               size_t max_items, enum list_check check, const char ***out,
                               size_t *n_out)
 {
-    if (absent(n))
+    if (config__absent(n))
         return BT_OK;
     if (n->kind != YNODE_SEQ)
-        return fail_at(ld, n, "%s: expected a list of strings, not %s", path, kind_name(n));
+        return config__fail_at(ld, n, "%s: expected a list of strings, not %s", path,
+                               config__kind_name(n));
     if (n->count == 0)
         return BT_OK;
     if (n->count > max_items)
-        return fail_at(ld, n, "%s: too many entries (at most %zu)", path, max_items);
+        return config__fail_at(ld, n, "%s: too many entries (at most %zu)", path, max_items);
     const char **items = arena_alloc(ld->arena, n->count * sizeof(*items));
     if (!items)
-        return fail_too_large(ld, n);
+        return config__fail_too_large(ld, n);
     size_t i = 0;
     for (const struct ynode *e = n->first; e; e = e->next, i++) {
         char epath[96];
         snprintf(epath, sizeof(epath), "%s[%zu]", path, i);
-        if (absent(e))
-            return fail_at(ld, e, "%s: expected a string, not null", epath);
+        if (config__absent(e))
+            return config__fail_at(ld, e, "%s: expected a string, not null", epath);
         size_t max_len = check == LIST_TEXT ? CONFIG_MAX_TAG_LEN : 253;
-        bt_err rc = get_string(ld, e, epath, max_len, &items[i]);
+        bt_err rc = config__get_string(ld, e, epath, max_len, &items[i]);
         if (rc)
             return rc;
         if (check == LIST_TEXT)
             continue;
         char *s = lower_in_place((char *)items[i]);
-        char buf[EXCERPT_MAX + 4];
+        char buf[CONFIG_EXCERPT_MAX + 4];
         if (check == LIST_DOMAIN && !valid_hostname(s, 2))
-            return fail_at(ld, e, "%s: '%s' is not a domain name such as example.com", epath,
-                           excerpt(s, strlen(s), buf));
+            return config__fail_at(ld, e, "%s: '%s' is not a domain name such as example.com",
+                                   epath, config__excerpt(s, strlen(s), buf));
         if (check == LIST_HOST && !valid_hostname(s, 1))
-            return fail_at(ld, e, "%s: '%s' is not a host name such as www.example.com", epath,
-                           excerpt(s, strlen(s), buf));
+            return config__fail_at(ld, e, "%s: '%s' is not a host name such as www.example.com",
+                                   epath, config__excerpt(s, strlen(s), buf));
     }
     *out = items;
     *n_out = n->count;
     return BT_OK;
 }
 
-static bt_err expect_map(struct loader *ld, const struct ynode *n, const char *path,
-                         const char *what)
+bt_err config__expect_map(struct loader *ld, const struct ynode *n, const char *path,
+                          const char *what)
 {
     if (n->kind != YNODE_MAP)
-        return fail_at(ld, n, "%s: expected a mapping %s, not %s", path, what, kind_name(n));
+        return config__fail_at(ld, n, "%s: expected a mapping %s, not %s", path, what,
+                               config__kind_name(n));
     return BT_OK;
 }
 
-#define N_KEYS(keys) (sizeof(keys) / sizeof((keys)[0]))
+#define CONFIG_N_KEYS(keys) (sizeof(keys) / sizeof((keys)[0]))
 
 static bt_err load_server(struct loader *ld, const struct ynode *n)
 {
     static const char *const keys[] = {"listen",           "max_body_bytes",
                                        "max_connections",  "request_timeout",
                                        "shutdown_timeout", "form_redirect_hosts"};
-    const struct ynode *v[N_KEYS(keys)];
+    const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct config *cfg = ld->cfg;
     bt_err rc;
-    if (absent(n))
+    if (config__absent(n))
         return BT_OK;
-    if ((rc = expect_map(ld, n, "server", "of server settings")) ||
-        (rc = map_fields(ld, n, "in server", keys, N_KEYS(keys), v)))
+    if ((rc = config__expect_map(ld, n, "server", "of server settings")) ||
+        (rc = config__map_fields(ld, n, "in server", keys, CONFIG_N_KEYS(keys), v)))
         return rc;
-    if ((rc = get_string(ld, v[0], "server.listen", 300, &cfg->listen)))
+    if ((rc = config__get_string(ld, v[0], "server.listen", 300, &cfg->listen)))
         return rc;
     if (!valid_listen(cfg->listen))
-        return fail_at(ld, v[0],
-                       "server.listen: expected HOST:PORT such as 127.0.0.1:8080 or "
-                       "[::1]:8080 (port 0 to 65535)");
+        return config__fail_at(ld, v[0],
+                               "server.listen: expected HOST:PORT such as 127.0.0.1:8080 or "
+                               "[::1]:8080 (port 0 to 65535)");
     if ((rc = get_size(ld, v[1], "server.max_body_bytes", KIB, 64 * MIB, &cfg->max_body_bytes)) ||
         (rc = get_uint(ld, v[2], "server.max_connections", 1, 10000, &cfg->max_connections)) ||
-        (rc = get_duration(ld, v[3], "server.request_timeout", SECOND_MS, HOUR_MS,
+        (rc = get_duration(ld, v[3], "server.request_timeout", CONFIG_SECOND_MS, CONFIG_HOUR_MS,
                            &cfg->request_timeout_ms)) ||
-        (rc = get_duration(ld, v[4], "server.shutdown_timeout", 0, HOUR_MS,
+        (rc = get_duration(ld, v[4], "server.shutdown_timeout", 0, CONFIG_HOUR_MS,
                            &cfg->shutdown_timeout_ms)) ||
         (rc = get_string_list(ld, v[5], "server.form_redirect_hosts", CONFIG_MAX_HOSTS, LIST_HOST,
                               &cfg->form_redirect_hosts, &cfg->n_form_redirect_hosts)))
@@ -1005,23 +1191,23 @@ static bt_err load_server(struct loader *ld, const struct ynode *n)
 static bt_err load_store(struct loader *ld, const struct ynode *n)
 {
     static const char *const keys[] = {"synchronous", "busy_timeout", "group_commit_max"};
-    const struct ynode *v[N_KEYS(keys)];
+    const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct config *cfg = ld->cfg;
     bt_err rc;
-    if (absent(n))
+    if (config__absent(n))
         return BT_OK;
-    if ((rc = expect_map(ld, n, "store", "of store settings")) ||
-        (rc = map_fields(ld, n, "in store", keys, N_KEYS(keys), v)))
+    if ((rc = config__expect_map(ld, n, "store", "of store settings")) ||
+        (rc = config__map_fields(ld, n, "in store", keys, CONFIG_N_KEYS(keys), v)))
         return rc;
-    if (!absent(v[0])) {
-        if (scalar_is(v[0], "full"))
+    if (!config__absent(v[0])) {
+        if (config__scalar_is(v[0], "full"))
             cfg->synchronous = CONFIG_SYNC_FULL;
-        else if (scalar_is(v[0], "normal"))
+        else if (config__scalar_is(v[0], "normal"))
             cfg->synchronous = CONFIG_SYNC_NORMAL;
         else
-            return fail_at(ld, v[0], "store.synchronous: expected full or normal");
+            return config__fail_at(ld, v[0], "store.synchronous: expected full or normal");
     }
-    if ((rc = get_duration(ld, v[1], "store.busy_timeout", 0, 10 * MINUTE_MS,
+    if ((rc = get_duration(ld, v[1], "store.busy_timeout", 0, 10 * CONFIG_MINUTE_MS,
                            &cfg->busy_timeout_ms)) ||
         (rc = get_uint(ld, v[2], "store.group_commit_max", 1, 10000, &cfg->group_commit_max)))
         return rc;
@@ -1031,20 +1217,23 @@ static bt_err load_store(struct loader *ld, const struct ynode *n)
 static bt_err load_intake(struct loader *ld, const struct ynode *n, const char ***add,
                           size_t *n_add, const char ***remove, size_t *n_remove)
 {
-    static const char *const keys[] = {"freemail"};
+    static const char *const keys[] = {"freemail", "activities_create_leads"};
     static const char *const fm_keys[] = {"add", "remove"};
-    const struct ynode *v[N_KEYS(keys)];
-    const struct ynode *fm[N_KEYS(fm_keys)];
+    const struct ynode *v[CONFIG_N_KEYS(keys)];
+    const struct ynode *fm[CONFIG_N_KEYS(fm_keys)];
     bt_err rc;
-    if (absent(n))
+    if (config__absent(n))
         return BT_OK;
-    if ((rc = expect_map(ld, n, "intake", "of intake settings")) ||
-        (rc = map_fields(ld, n, "in intake", keys, N_KEYS(keys), v)))
+    if ((rc = config__expect_map(ld, n, "intake", "of intake settings")) ||
+        (rc = config__map_fields(ld, n, "in intake", keys, CONFIG_N_KEYS(keys), v)) ||
+        (rc = config__get_bool(ld, v[1], "intake.activities_create_leads",
+                               &ld->cfg->activities_create_leads)))
         return rc;
-    if (absent(v[0]))
+    if (config__absent(v[0]))
         return BT_OK;
-    if ((rc = expect_map(ld, v[0], "intake.freemail", "with add and remove")) ||
-        (rc = map_fields(ld, v[0], "in intake.freemail", fm_keys, N_KEYS(fm_keys), fm)) ||
+    if ((rc = config__expect_map(ld, v[0], "intake.freemail", "with add and remove")) ||
+        (rc = config__map_fields(ld, v[0], "in intake.freemail", fm_keys, CONFIG_N_KEYS(fm_keys),
+                                 fm)) ||
         (rc = get_string_list(ld, fm[0], "intake.freemail.add", CONFIG_MAX_DOMAINS, LIST_DOMAIN,
                               add, n_add)) ||
         (rc = get_string_list(ld, fm[1], "intake.freemail.remove", CONFIG_MAX_DOMAINS, LIST_DOMAIN,
@@ -1066,31 +1255,33 @@ static bt_err get_id(struct loader *ld, const struct ynode *elem, const struct y
     char idpath[64];
     snprintf(idpath, sizeof(idpath), "%s.id", path);
     if (!v)
-        return fail_at(ld, elem, "%s: missing required key 'id'", path);
-    if (is_null(v))
-        return fail_at(ld, v, "%s: required", idpath);
-    bt_err rc = get_string(ld, v, idpath, CONFIG_MAX_STRING, out);
+        return config__fail_at(ld, elem, "%s: missing required key 'id'", path);
+    if (config__is_null(v))
+        return config__fail_at(ld, v, "%s: required", idpath);
+    bt_err rc = config__get_string(ld, v, idpath, CONFIG_MAX_STRING, out);
     if (rc)
         return rc;
-    char buf[EXCERPT_MAX + 4];
+    char buf[CONFIG_EXCERPT_MAX + 4];
     if (!valid_id(*out))
-        return fail_at(ld, v,
-                       "%s: '%s' is not a valid id (lower-case letters, digits, '_', '.' and '-', "
-                       "starting with a letter or digit, at most %d characters)",
-                       idpath, excerpt(*out, strlen(*out), buf), CONFIG_MAX_ID);
+        return config__fail_at(
+            ld, v,
+            "%s: '%s' is not a valid id (lower-case letters, digits, '_', '.' and '-', "
+            "starting with a letter or digit, at most %d characters)",
+            idpath, config__excerpt(*out, strlen(*out), buf), CONFIG_MAX_ID);
     return BT_OK;
 }
 
-static bt_err check_list(struct loader *ld, const struct ynode *n, const char *section, size_t max,
-                         const char *what)
+bt_err config__check_list(struct loader *ld, const struct ynode *n, const char *section, size_t max,
+                          const char *what)
 {
     if (n->kind != YNODE_SEQ)
-        return fail_at(ld, n, "%s: expected a list of %s, not %s", section, what, kind_name(n));
+        return config__fail_at(ld, n, "%s: expected a list of %s, not %s", section, what,
+                               config__kind_name(n));
     if (n->count > max) {
         const struct ynode *e = n->first;
         for (size_t i = 0; i < max; i++)
             e = e->next;
-        return fail_at(ld, e, "too many %s (at most %zu)", what, max);
+        return config__fail_at(ld, e, "too many %s (at most %zu)", what, max);
     }
     return BT_OK;
 }
@@ -1098,33 +1289,33 @@ static bt_err check_list(struct loader *ld, const struct ynode *n, const char *s
 static bt_err load_teams(struct loader *ld, const struct ynode *n)
 {
     static const char *const keys[] = {"id", "name", "manager"};
-    const struct ynode *v[N_KEYS(keys)];
+    const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct config *cfg = ld->cfg;
     bt_err rc;
-    if (absent(n))
+    if (config__absent(n))
         return BT_OK;
-    if ((rc = check_list(ld, n, "teams", CONFIG_MAX_TEAMS, "teams")))
+    if ((rc = config__check_list(ld, n, "teams", CONFIG_MAX_TEAMS, "teams")))
         return rc;
     cfg->teams = arena_alloc(ld->arena, (n->count ? n->count : 1) * sizeof(*cfg->teams));
     ld->team_id_at = node_slots(ld, n->count);
     ld->team_manager_at = node_slots(ld, n->count);
     if (!cfg->teams || !ld->team_id_at || !ld->team_manager_at)
-        return fail_too_large(ld, n);
+        return config__fail_too_large(ld, n);
     size_t i = 0;
     for (const struct ynode *e = n->first; e; e = e->next, i++) {
         struct config_team *t = &cfg->teams[i];
         char path[32], where[40], field[48];
         snprintf(path, sizeof(path), "teams[%zu]", i);
         snprintf(where, sizeof(where), "in %s", path);
-        if ((rc = expect_map(ld, e, path, "with id, name and manager")) ||
-            (rc = map_fields(ld, e, where, keys, N_KEYS(keys), v)) ||
+        if ((rc = config__expect_map(ld, e, path, "with id, name and manager")) ||
+            (rc = config__map_fields(ld, e, where, keys, CONFIG_N_KEYS(keys), v)) ||
             (rc = get_id(ld, e, v[0], path, &t->id)))
             return rc;
         snprintf(field, sizeof(field), "%s.name", path);
-        if ((rc = get_string(ld, v[1], field, CONFIG_MAX_STRING, &t->name)))
+        if ((rc = config__get_string(ld, v[1], field, CONFIG_MAX_STRING, &t->name)))
             return rc;
         snprintf(field, sizeof(field), "%s.manager", path);
-        if ((rc = get_string(ld, v[2], field, CONFIG_MAX_STRING, &t->manager)))
+        if ((rc = config__get_string(ld, v[2], field, CONFIG_MAX_STRING, &t->manager)))
             return rc;
         if (!t->name)
             t->name = t->id;
@@ -1140,39 +1331,39 @@ static bt_err load_rep(struct loader *ld, const struct ynode *e, size_t i, struc
     static const char *const keys[] = {"id",        "name",   "email",    "phone",
                                        "slack",     "team",   "timezone", "active",
                                        "languages", "skills", "weight",   "capacity"};
-    const struct ynode *v[N_KEYS(keys)];
-    char path[32], where[40], f[48], buf[EXCERPT_MAX + 4];
+    const struct ynode *v[CONFIG_N_KEYS(keys)];
+    char path[32], where[40], f[48], buf[CONFIG_EXCERPT_MAX + 4];
     bt_err rc;
     snprintf(path, sizeof(path), "reps[%zu]", i);
     snprintf(where, sizeof(where), "in %s", path);
 #define FIELD(name) (snprintf(f, sizeof(f), "%s.%s", path, name), f)
-    if ((rc = expect_map(ld, e, path, "with id, name, email, team, ...")) ||
-        (rc = map_fields(ld, e, where, keys, N_KEYS(keys), v)) ||
+    if ((rc = config__expect_map(ld, e, path, "with id, name, email, team, ...")) ||
+        (rc = config__map_fields(ld, e, where, keys, CONFIG_N_KEYS(keys), v)) ||
         (rc = get_id(ld, e, v[0], path, &r->id)) ||
-        (rc = get_string(ld, v[1], FIELD("name"), CONFIG_MAX_STRING, &r->name)) ||
-        (rc = get_string(ld, v[2], FIELD("email"), 254, &r->email)))
+        (rc = config__get_string(ld, v[1], FIELD("name"), CONFIG_MAX_STRING, &r->name)) ||
+        (rc = config__get_string(ld, v[2], FIELD("email"), 254, &r->email)))
         return rc;
     if (r->email) {
         lower_in_place((char *)r->email);
         if (!valid_email(r->email))
-            return fail_at(ld, v[2], "%s: '%s' is not an email address", FIELD("email"),
-                           excerpt(r->email, strlen(r->email), buf));
+            return config__fail_at(ld, v[2], "%s: '%s' is not an email address", FIELD("email"),
+                                   config__excerpt(r->email, strlen(r->email), buf));
     }
-    if ((rc = get_string(ld, v[3], FIELD("phone"), CONFIG_MAX_STRING, &r->phone)) ||
-        (rc = get_string(ld, v[4], FIELD("slack"), CONFIG_MAX_STRING, &r->slack)) ||
-        (rc = get_string(ld, v[5], FIELD("team"), CONFIG_MAX_STRING, &r->team)) ||
-        (rc = get_string(ld, v[6], FIELD("timezone"), CONFIG_MAX_STRING, &r->timezone)))
+    if ((rc = config__get_string(ld, v[3], FIELD("phone"), CONFIG_MAX_STRING, &r->phone)) ||
+        (rc = config__get_string(ld, v[4], FIELD("slack"), CONFIG_MAX_STRING, &r->slack)) ||
+        (rc = config__get_string(ld, v[5], FIELD("team"), CONFIG_MAX_STRING, &r->team)) ||
+        (rc = config__get_string(ld, v[6], FIELD("timezone"), CONFIG_MAX_STRING, &r->timezone)))
         return rc;
     if (!r->timezone)
         r->timezone = "UTC";
     else if (!valid_timezone(r->timezone))
-        return fail_at(ld, v[6],
-                       "%s: unknown time zone '%s' (expected an IANA name such as Europe/Berlin)",
-                       FIELD("timezone"), excerpt(r->timezone, strlen(r->timezone), buf));
+        return config__fail_at(
+            ld, v[6], "%s: unknown time zone '%s' (expected an IANA name such as Europe/Berlin)",
+            FIELD("timezone"), config__excerpt(r->timezone, strlen(r->timezone), buf));
     r->active = true;
     r->weight = 1;
     r->capacity = -1;
-    if ((rc = get_bool(ld, v[7], FIELD("active"), &r->active)) ||
+    if ((rc = config__get_bool(ld, v[7], FIELD("active"), &r->active)) ||
         (rc = get_string_list(ld, v[8], FIELD("languages"), CONFIG_MAX_TAGS, LIST_TEXT,
                               &r->languages, &r->n_languages)) ||
         (rc = get_string_list(ld, v[9], FIELD("skills"), CONFIG_MAX_TAGS, LIST_TEXT, &r->skills,
@@ -1192,15 +1383,15 @@ static bt_err load_reps(struct loader *ld, const struct ynode *n)
 {
     struct config *cfg = ld->cfg;
     bt_err rc;
-    if (absent(n))
+    if (config__absent(n))
         return BT_OK;
-    if ((rc = check_list(ld, n, "reps", CONFIG_MAX_REPS, "reps")))
+    if ((rc = config__check_list(ld, n, "reps", CONFIG_MAX_REPS, "reps")))
         return rc;
     cfg->reps = arena_alloc(ld->arena, (n->count ? n->count : 1) * sizeof(*cfg->reps));
     ld->rep_id_at = node_slots(ld, n->count);
     ld->rep_team_at = node_slots(ld, n->count);
     if (!cfg->reps || !ld->rep_id_at || !ld->rep_team_at)
-        return fail_too_large(ld, n);
+        return config__fail_too_large(ld, n);
     size_t i = 0;
     for (const struct ynode *e = n->first; e; e = e->next, i++) {
         if ((rc = load_rep(ld, e, i, &cfg->reps[i])))
@@ -1251,9 +1442,10 @@ static bt_err sort_unique(struct loader *ld, struct id_ref *refs, size_t n,
     }
     if (!dup)
         return BT_OK;
-    char buf[EXCERPT_MAX + 4];
-    return fail_at(ld, id_at[dup->index], "duplicate %s id '%s' (first defined at line %d)", what,
-                   excerpt(dup->id, strlen(dup->id), buf), id_at[first->index]->line);
+    char buf[CONFIG_EXCERPT_MAX + 4];
+    return config__fail_at(ld, id_at[dup->index], "duplicate %s id '%s' (first defined at line %d)",
+                           what, config__excerpt(dup->id, strlen(dup->id), buf),
+                           id_at[first->index]->line);
 }
 
 static bt_err check_references(struct loader *ld, struct config_priv *priv)
@@ -1262,7 +1454,7 @@ static bt_err check_references(struct loader *ld, struct config_priv *priv)
     struct id_ref *teams = arena_alloc(&ld->scratch, (cfg->n_teams + 1) * sizeof(*teams));
     struct id_ref *reps = arena_alloc(&ld->scratch, (cfg->n_reps + 1) * sizeof(*reps));
     if (!teams || !reps)
-        return fail_pos(ld, 1, 1, "the configuration is too large");
+        return config__fail_pos(ld, 1, 1, "the configuration is too large");
     for (size_t i = 0; i < cfg->n_teams; i++)
         teams[i] = (struct id_ref){cfg->teams[i].id, i};
     for (size_t i = 0; i < cfg->n_reps; i++)
@@ -1272,24 +1464,25 @@ static bt_err check_references(struct loader *ld, struct config_priv *priv)
         (rc = sort_unique(ld, reps, cfg->n_reps, ld->rep_id_at, "rep")))
         return rc;
 
-    char buf[EXCERPT_MAX + 4];
+    char buf[CONFIG_EXCERPT_MAX + 4];
     for (size_t i = 0; i < cfg->n_teams; i++) {
         const char *m = cfg->teams[i].manager;
         if (m && !bsearch(m, reps, cfg->n_reps, sizeof(*reps), id_ref_find))
-            return fail_at(ld, ld->team_manager_at[i], "teams[%zu].manager: no rep has the id '%s'",
-                           i, excerpt(m, strlen(m), buf));
+            return config__fail_at(ld, ld->team_manager_at[i],
+                                   "teams[%zu].manager: no rep has the id '%s'", i,
+                                   config__excerpt(m, strlen(m), buf));
     }
     for (size_t i = 0; i < cfg->n_reps; i++) {
         const char *t = cfg->reps[i].team;
         if (t && !bsearch(t, teams, cfg->n_teams, sizeof(*teams), id_ref_find))
-            return fail_at(ld, ld->rep_team_at[i],
-                           "reps[%zu].team: no team has the id '%s'; define it under teams", i,
-                           excerpt(t, strlen(t), buf));
+            return config__fail_at(ld, ld->rep_team_at[i],
+                                   "reps[%zu].team: no team has the id '%s'; define it under teams",
+                                   i, config__excerpt(t, strlen(t), buf));
     }
 
     priv->reps_by_id = arena_alloc(&priv->arena, (cfg->n_reps + 1) * sizeof(*priv->reps_by_id));
     if (!priv->reps_by_id)
-        return fail_pos(ld, 1, 1, "the configuration is too large");
+        return config__fail_pos(ld, 1, 1, "the configuration is too large");
     for (size_t i = 0; i < cfg->n_reps; i++)
         priv->reps_by_id[i] = &cfg->reps[reps[i].index];
     return BT_OK;
@@ -1299,30 +1492,34 @@ static bt_err check_references(struct loader *ld, struct config_priv *priv)
 
 static bt_err load_root(struct loader *ld, const struct ynode *root, struct config_priv *priv)
 {
-    static const char *const keys[] = {"version", "server", "store", "intake", "teams", "reps"};
-    const struct ynode *v[N_KEYS(keys)];
+    /* Sections added later are appended, so that messages listing the keys
+     * keep their wording. */
+    static const char *const keys[] = {"version", "server", "store",   "intake",
+                                       "teams",   "reps",   "scoring", "qualification"};
+    const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct config *cfg = ld->cfg;
     bt_err rc;
-    if (!root || is_null(root))
-        return fail_pos(ld, 1, 1, "the file is empty; it needs at least 'version: 1'");
+    if (!root || config__is_null(root))
+        return config__fail_pos(ld, 1, 1, "the file is empty; it needs at least 'version: 1'");
     if (root->kind != YNODE_MAP)
-        return fail_at(ld, root,
-                       "expected a mapping of sections (version, server, ...) at the "
-                       "top level, not %s",
-                       kind_name(root));
-    if ((rc = map_fields(ld, root, "at the top level", keys, N_KEYS(keys), v)))
+        return config__fail_at(ld, root,
+                               "expected a mapping of sections (version, server, ...) at the "
+                               "top level, not %s",
+                               config__kind_name(root));
+    if ((rc = config__map_fields(ld, root, "at the top level", keys, CONFIG_N_KEYS(keys), v)))
         return rc;
     if (!v[0])
-        return fail_at(ld, root, "missing required key 'version' (add 'version: 1' at the top)");
-    if (!scalar_is(v[0], "1"))
-        return fail_at(ld, v[0], "version: expected 1, the only version of this format");
+        return config__fail_at(ld, root,
+                               "missing required key 'version' (add 'version: 1' at the top)");
+    if (!config__scalar_is(v[0], "1"))
+        return config__fail_at(ld, v[0], "version: expected 1, the only version of this format");
 
     const char **add = NULL, **remove = NULL;
     size_t n_add = 0, n_remove = 0;
     if ((rc = load_server(ld, v[1])) || (rc = load_store(ld, v[2])) ||
         (rc = load_intake(ld, v[3], &add, &n_add, &remove, &n_remove)) ||
-        (rc = load_teams(ld, v[4])) || (rc = load_reps(ld, v[5])) ||
-        (rc = check_references(ld, priv)))
+        (rc = config__load_scoring(ld, v[6], v[7])) || (rc = load_teams(ld, v[4])) ||
+        (rc = load_reps(ld, v[5])) || (rc = check_references(ld, priv)))
         return rc;
     /* The domain arrays stay in the snapshot's arena for as long as the set. */
     cfg->freemail = freemail_set_new(add, n_add, remove, n_remove);
@@ -1332,6 +1529,8 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
 static void config_free(struct config *cfg)
 {
     struct config_priv *priv = cfg->priv;
+    /* Rules first: they borrow the symbol tables, and all of it the arena. */
+    config__scoring_release(cfg);
     freemail_set_free(cfg->freemail);
     arena_release(&priv->arena);
     free(priv);
@@ -1343,10 +1542,10 @@ static void set_defaults(struct config *cfg)
     cfg->listen = "127.0.0.1:8080";
     cfg->max_body_bytes = MIB;
     cfg->max_connections = 256;
-    cfg->request_timeout_ms = 30 * SECOND_MS;
-    cfg->shutdown_timeout_ms = 10 * SECOND_MS;
+    cfg->request_timeout_ms = 30 * CONFIG_SECOND_MS;
+    cfg->shutdown_timeout_ms = 10 * CONFIG_SECOND_MS;
     cfg->synchronous = CONFIG_SYNC_FULL;
-    cfg->busy_timeout_ms = 5 * SECOND_MS;
+    cfg->busy_timeout_ms = 5 * CONFIG_SECOND_MS;
     cfg->group_commit_max = 256;
 }
 
@@ -1374,7 +1573,8 @@ bt_err config_load_string(const char *name, const char *text, size_t len, struct
         len = 0;
     struct loader ld = {.name = name, .err = err, .scratch = ARENA_INIT};
     if (len > CONFIG_MAX_FILE_BYTES)
-        return fail_pos(&ld, 1, 1, "the file is larger than %u MiB", CONFIG_MAX_FILE_BYTES >> 20);
+        return config__fail_pos(&ld, 1, 1, "the file is larger than %u MiB",
+                                CONFIG_MAX_FILE_BYTES >> 20);
 
     struct config *cfg = xcalloc(1, sizeof(*cfg));
     struct config_priv *priv = xcalloc(1, sizeof(*priv));
@@ -1399,7 +1599,7 @@ bt_err config_load_string(const char *name, const char *text, size_t len, struct
     if (rc == BT_OK) {
         cfg->path = arena_strdup(&priv->arena, name);
         if (!cfg->path)
-            rc = fail_pos(&ld, 1, 1, "the configuration is too large");
+            rc = config__fail_pos(&ld, 1, 1, "the configuration is too large");
     }
     free(copy);
     arena_release(&ld.scratch);

@@ -15,7 +15,9 @@
  *   server:  listen, max_body_bytes, max_connections, request_timeout,
  *            shutdown_timeout, form_redirect_hosts
  *   store:   synchronous (full|normal), busy_timeout, group_commit_max
- *   intake:  freemail: {add: [...], remove: [...]}
+ *   intake:  freemail: {add: [...], remove: [...]}, activities_create_leads
+ *   scoring: range, grades, fit (rules and groups), engagement (see core/score.h)
+ *   qualification: mql_when, fast_track_when, disqualify_when (core/lifecycle.h)
  *   teams:   [{id, name, manager}]
  *   reps:    [{id, name, email, phone, slack, team, timezone, active,
  *              languages, skills, weight, capacity}]
@@ -25,6 +27,8 @@
 #ifndef BT_CONFIG_H
 #define BT_CONFIG_H
 
+#include "core/lifecycle.h"
+#include "core/score.h"
 #include "util/err.h"
 
 #include <stdbool.h>
@@ -78,6 +82,12 @@ struct config {
 
     /* intake */
     struct freemail_set *freemail; /* built-in list with the config's add/remove applied */
+    bool activities_create_leads;  /* POST /v1/activities with an unknown email creates the
+                                      lead (default false: 404) */
+
+    /* scoring and qualification; never NULL (an empty model scores 0) */
+    struct score_model *scoring;
+    struct qualification qualification; /* rules over scoring->lead_syms */
 
     struct config_team *teams;
     size_t n_teams;

@@ -71,6 +71,16 @@ struct lead_input {
     const char *fields_json; /* a JSON object, compact; NULL when absent */
 };
 
+/* The last computed score of a lead (see core/score.h for how). */
+struct lead_score {
+    bool scored;              /* false until the first scoring */
+    double total, fit, engagement;
+    char grade[3];            /* "A1" */
+    const char *reasons_json; /* a JSON array of reasons */
+    int64_t scored_at;        /* ms */
+    int64_t rescore_at;       /* when decay will change it; 0 = never */
+};
+
 /* A normalised lead, stored or about to be. */
 struct lead {
     int64_t id; /* 0 until stored */
@@ -80,6 +90,7 @@ struct lead {
     const char *fields_json; /* a JSON object, never NULL once normalised */
     int64_t created_at;      /* milliseconds since the Unix epoch, UTC */
     int64_t updated_at;
+    struct lead_score score;
 };
 
 #endif

@@ -20,6 +20,7 @@
 struct engine {
     struct store *store;
     struct store_conn *conn;
+    struct engine__scorer *scorer;
     struct clock *clock;
     unsigned group_max;
 
@@ -52,13 +53,13 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
         finish_group(group, BT_ESTORE, err.message);
         return;
     }
-    int64_t now = clock_now(e->clock);
+    struct engine__ctx ctx = {e->conn, e->scorer, clock_now(e->clock)};
     for (struct engine__command *c = group; c; c = c->next) {
         if (store_savepoint(e->conn, &c->err)) {
             c->rc = BT_ESTORE;
             continue;
         }
-        c->rc = engine__apply(e->conn, c, now);
+        c->rc = engine__apply(&ctx, c);
         if (c->rc)
             store_savepoint_rollback(e->conn);
         struct bt_error rel = BT_ERROR_INIT;
@@ -120,9 +121,11 @@ bt_err engine_start(struct store *store, struct clock *clock, const struct engin
         free(e);
         return rc;
     }
+    e->scorer = engine__scorer_new();
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->wake, NULL);
     if (pthread_create(&e->writer, NULL, writer_main, e) != 0) {
+        engine__scorer_free(e->scorer);
         store_conn_close(e->conn);
         free(e);
         return bt_fail(err, BT_EIO, NULL, "cannot start the engine thread");
@@ -140,6 +143,7 @@ void engine_stop(struct engine *e)
     pthread_cond_signal(&e->wake);
     pthread_mutex_unlock(&e->lock);
     pthread_join(e->writer, NULL);
+    engine__scorer_free(e->scorer);
     store_conn_close(e->conn);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->wake);
@@ -151,6 +155,21 @@ void engine_get_stats(struct engine *e, struct engine_stats *out)
     pthread_mutex_lock(&e->lock);
     *out = e->stats;
     pthread_mutex_unlock(&e->lock);
+}
+
+bt_err engine__apply(struct engine__ctx *ctx, struct engine__command *c)
+{
+    switch (c->kind) {
+    case ENGINE__INGEST:
+        return engine__apply_ingest(ctx, c->u.ingest, c->arena, &c->err);
+    case ENGINE__ACTIVITIES:
+        return engine__apply_activities(ctx, c->u.activities, c->arena, &c->err);
+    case ENGINE__OUTCOME:
+        return engine__apply_outcome(ctx, c->u.outcome, c->arena, &c->err);
+    case ENGINE__RESCORE_DUE:
+        return engine__apply_rescore_due(ctx, c->u.rescore_due, c->arena, &c->err);
+    }
+    BT_BUG("unknown command kind %d", (int)c->kind);
 }
 
 bt_err engine__submit(struct engine *e, struct engine__command *c, struct bt_error *err)

@@ -24,6 +24,8 @@
 #define BT_ENGINE_H
 
 #include "core/lead.h"
+#include "core/lifecycle.h"
+#include "core/score.h"
 #include "util/arena.h"
 #include "util/err.h"
 #include "util/timeutil.h"
@@ -32,6 +34,7 @@
 
 struct engine;
 struct store;
+struct config;
 
 struct engine_options {
     unsigned group_commit_max; /* commands per transaction; 0 = 256 */
@@ -62,6 +65,7 @@ const char *ingest_outcome_name(enum ingest_outcome o);
 
 struct ingest_command {
     /* in */
+    const struct config *cfg;    /* scoring and qualification; NULL: the lead is not scored */
     struct lead lead;            /* normalised; id, stage, owner, times are set by the engine */
     const char *idempotency_key; /* may be NULL */
     const char *fingerprint;     /* identifies the request body, for idempotency */
@@ -80,5 +84,77 @@ struct ingest_command {
  */
 bt_err engine_ingest(struct engine *e, struct ingest_command *cmd, struct arena *arena,
                      struct bt_error *err) BT_MUST_USE;
+
+/*
+ * Scoring. After every change to a lead (ingest, activity) the engine
+ * rescores it with the command's config, applies qualification (which may
+ * move the lead between new, mql and disqualified, each move an event
+ * lead.stage_changed), and stores the score with its reasons and the time at
+ * which decay will next change it.
+ */
+
+/*
+ * The pure half of rescoring, shared by the engine and `baton score`:
+ * scores `lead` with its activities at `now`, fills lead->score, and says in
+ * *decision what qualification would do (the caller applies it). `scratch`
+ * and `rules` may be NULL (they are then made and freed here).
+ */
+bt_err engine_evaluate(const struct config *cfg, struct lead *lead, const struct activity *acts,
+                       size_t n_acts, int64_t now, struct score_scratch *scratch,
+                       struct rule_scratch *rules, struct arena *arena,
+                       struct score_result *res, struct lifecycle_decision *decision,
+                       struct bt_error *err) BT_MUST_USE;
+
+struct activity_item {
+    /* in: the lead by id, or else by normalised email */
+    int64_t lead_id;
+    const char *email;
+    const char *email_domain; /* for a lead created from an unknown email */
+    bool email_free;
+    struct activity act; /* type, occurred_at, properties_json */
+    /* out */
+    int64_t result_lead_id;
+    bool created_lead;
+};
+
+struct activities_command {
+    const struct config *cfg;
+    struct activity_item *items;
+    size_t n_items;
+    bool create_missing; /* an unknown email creates the lead, else BT_ENOTFOUND */
+    const char *actor;
+    /* out: the leads touched, after rescoring, in the order first seen */
+    struct lead *leads;
+    size_t n_leads;
+};
+
+/* Records activities and rescores their leads, all or nothing. Errors:
+ * BT_ENOTFOUND naming the item ("activities[2].email"). */
+bt_err engine_record_activities(struct engine *e, struct activities_command *cmd,
+                                struct arena *arena, struct bt_error *err) BT_MUST_USE;
+
+struct outcome_command {
+    const struct config *cfg;
+    int64_t lead_id;
+    enum lead_stage to; /* sql, opportunity, won, lost or disqualified */
+    bool has_value;
+    double value;
+    const char *currency;
+    const char *reason;
+    const char *actor;
+    /* out */
+    enum lead_stage from;
+    struct lead result;
+};
+
+/* Moves the lead as the CRM reports. BT_ENOTFOUND; BT_ECONFLICT when the
+ * move is not allowed (the message names the allowed ones). */
+bt_err engine_record_outcome(struct engine *e, struct outcome_command *cmd, struct arena *arena,
+                             struct bt_error *err) BT_MUST_USE;
+
+/* Rescores leads whose decay is due at `now` (at most `limit`); *rescored
+ * says how many. Called by the timer. */
+bt_err engine_rescore_due(struct engine *e, const struct config *cfg, unsigned limit,
+                          size_t *rescored, struct bt_error *err) BT_MUST_USE;
 
 #endif

@@ -35,15 +35,6 @@ bt_err engine_ingest(struct engine *e, struct ingest_command *cmd, struct arena 
     return engine__submit(e, &c, err);
 }
 
-bt_err engine__apply(struct store_conn *conn, struct engine__command *c, int64_t now)
-{
-    switch (c->kind) {
-    case ENGINE__INGEST:
-        return engine__apply_ingest(conn, c->u.ingest, c->arena, now, &c->err);
-    }
-    BT_BUG("unknown command kind %d", (int)c->kind);
-}
-
 /* The event's data: the caller's extra data plus, for merges, the changes. */
 static const char *event_data(struct arena *a, const char *extra,
                               const struct lead_merge_result *merge)
@@ -70,6 +61,15 @@ static const char *event_data(struct arena *a, const char *extra,
     return copy;
 }
 
+static bt_err rescore(struct engine__ctx *ctx, struct ingest_command *cmd, struct arena *arena,
+                      struct bt_error *err)
+{
+    if (!cmd->cfg)
+        return BT_OK;
+    return engine__rescore(ctx, cmd->cfg, &cmd->result, cmd->actor ? cmd->actor : "system", arena,
+                           err);
+}
+
 static bt_err remember_key(struct store_conn *conn, const struct ingest_command *cmd,
                            int64_t lead_id, int64_t now, struct bt_error *err)
 {
@@ -79,24 +79,12 @@ static bt_err remember_key(struct store_conn *conn, const struct ingest_command 
                                  cmd->fingerprint ? cmd->fingerprint : "", now, err);
 }
 
-static bt_err append_event(struct store_conn *conn, int64_t lead_id, const char *type,
-                           const struct ingest_command *cmd, const char *data, int64_t now,
-                           struct bt_error *err)
+bt_err engine__apply_ingest(struct engine__ctx *ctx, struct ingest_command *cmd,
+                            struct arena *arena, struct bt_error *err)
 {
-    struct lead_event ev = {
-        .lead_id = lead_id,
-        .type = type,
-        .actor = cmd->actor ? cmd->actor : "system",
-        .reason = NULL,
-        .data_json = data,
-        .at = now,
-    };
-    return store_event_append(conn, &ev, err);
-}
-
-bt_err engine__apply_ingest(struct store_conn *conn, struct ingest_command *cmd,
-                            struct arena *arena, int64_t now, struct bt_error *err)
-{
+    struct store_conn *conn = ctx->conn;
+    int64_t now = ctx->now;
+    const char *actor = cmd->actor ? cmd->actor : "system";
     const struct lead *in = &cmd->lead;
     bt_err rc;
 
@@ -144,8 +132,9 @@ bt_err engine__apply_ingest(struct store_conn *conn, struct ingest_command *cmd,
             cmd->outcome = INGEST_MERGED;
             cmd->result.updated_at = now;
             if ((rc = store_lead_update(conn, &cmd->result, err)) ||
-                (rc = append_event(conn, existing.id, "lead.merged", cmd,
-                                   event_data(arena, cmd->event_data_json, m), now, err)))
+                (rc = engine__event(ctx, existing.id, "lead.merged", actor, NULL,
+                                    event_data(arena, cmd->event_data_json, m), err)) ||
+                (rc = rescore(ctx, cmd, arena, err)))
                 return rc;
             return remember_key(conn, cmd, existing.id, now, err);
         }
@@ -163,8 +152,9 @@ bt_err engine__apply_ingest(struct store_conn *conn, struct ingest_command *cmd,
         cmd->result.fields_json = "{}";
     cmd->outcome = INGEST_CREATED;
     if ((rc = store_lead_insert(conn, &cmd->result, err)) ||
-        (rc = append_event(conn, cmd->result.id, "lead.created", cmd,
-                           event_data(arena, cmd->event_data_json, NULL), now, err)))
+        (rc = engine__event(ctx, cmd->result.id, "lead.created", actor, NULL,
+                            event_data(arena, cmd->event_data_json, NULL), err)) ||
+        (rc = rescore(ctx, cmd, arena, err)))
         return rc;
     return remember_key(conn, cmd, cmd->result.id, now, err);
 }

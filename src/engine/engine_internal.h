@@ -10,13 +10,22 @@
 
 #include <semaphore.h>
 
-enum engine__kind { ENGINE__INGEST };
+enum engine__kind { ENGINE__INGEST, ENGINE__ACTIVITIES, ENGINE__OUTCOME, ENGINE__RESCORE_DUE };
+
+struct engine__rescore_due {
+    const struct config *cfg;
+    unsigned limit;
+    size_t rescored;
+};
 
 struct engine__command {
     enum engine__kind kind;
     struct arena *arena; /* the submitter's; results are allocated here */
     union {
         struct ingest_command *ingest;
+        struct activities_command *activities;
+        struct outcome_command *outcome;
+        struct engine__rescore_due *rescore_due;
     } u;
     /* set by the writer */
     bt_err rc;
@@ -29,10 +38,38 @@ struct engine__command {
 bt_err engine__submit(struct engine *e, struct engine__command *c,
                       struct bt_error *err) BT_MUST_USE;
 
-/* Applies one command on the writer's connection, inside a savepoint. */
-bt_err engine__apply(struct store_conn *conn, struct engine__command *c, int64_t now) BT_MUST_USE;
 
-bt_err engine__apply_ingest(struct store_conn *conn, struct ingest_command *cmd,
-                            struct arena *arena, int64_t now, struct bt_error *err) BT_MUST_USE;
+/* The writer thread's scoring state (scratch space for the current model). */
+struct engine__scorer;
+struct engine__scorer *engine__scorer_new(void);
+void engine__scorer_free(struct engine__scorer *s);
+
+/* Everything a command needs while it runs on the writer. */
+struct engine__ctx {
+    struct store_conn *conn;
+    struct engine__scorer *scorer;
+    int64_t now;
+};
+
+bt_err engine__apply(struct engine__ctx *ctx, struct engine__command *c) BT_MUST_USE;
+
+bt_err engine__apply_ingest(struct engine__ctx *ctx, struct ingest_command *cmd,
+                            struct arena *arena, struct bt_error *err) BT_MUST_USE;
+bt_err engine__apply_activities(struct engine__ctx *ctx, struct activities_command *cmd,
+                                struct arena *arena, struct bt_error *err) BT_MUST_USE;
+bt_err engine__apply_outcome(struct engine__ctx *ctx, struct outcome_command *cmd,
+                             struct arena *arena, struct bt_error *err) BT_MUST_USE;
+bt_err engine__apply_rescore_due(struct engine__ctx *ctx, struct engine__rescore_due *cmd,
+                                 struct arena *arena, struct bt_error *err) BT_MUST_USE;
+
+/* Rescores `lead` (in place) with cfg, applies qualification, appends a
+ * lead.stage_changed event when the stage moves, and writes the lead. */
+bt_err engine__rescore(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
+                       const char *actor, struct arena *arena, struct bt_error *err) BT_MUST_USE;
+
+/* Appends an event to the lead's audit trail. */
+bt_err engine__event(struct engine__ctx *ctx, int64_t lead_id, const char *type,
+                     const char *actor, const char *reason, const char *data_json,
+                     struct bt_error *err) BT_MUST_USE;
 
 #endif

@@ -23,45 +23,6 @@
 #define LIST_DEFAULT_LIMIT  50
 #define LIST_MAX_LIMIT      500
 
-json_t *time_to_json(int64_t ms)
-{
-    char buf[RFC3339_MAX];
-    time_format_rfc3339(ms, buf);
-    return json_string(buf);
-}
-
-static json_t *text_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-json_t *lead_to_json(const struct lead *l)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer(l->id));
-    for (int i = 0; i < LEAD_ATTR_COUNT; i++)
-        json_object_set_new(o, lead_attrs[i].name, text_or_null(l->attr[i]));
-    json_object_set_new(o, "email_free", json_boolean(l->email_free));
-    json_object_set_new(o, "employees",
-                        l->employees >= 0 ? json_integer(l->employees) : json_null());
-    json_error_t jerr;
-    json_t *fields = json_loads(l->fields_json ? l->fields_json : "{}", 0, &jerr);
-    json_object_set_new(o, "fields", fields ? fields : json_object());
-    json_object_set_new(o, "created_at", time_to_json(l->created_at));
-    json_object_set_new(o, "updated_at", time_to_json(l->updated_at));
-    return o;
-}
-
-json_t *event_to_json(const struct lead_event *ev)
-{
-    json_error_t jerr;
-    json_t *data = json_loads(ev->data_json ? ev->data_json : "{}", 0, &jerr);
-    return json_pack("{s:I, s:I, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)ev->id, "lead_id",
-                     (json_int_t)ev->lead_id, "type", ev->type, "actor", ev->actor, "reason",
-                     text_or_null(ev->reason), "data", data ? data : json_object(), "at",
-                     time_to_json(ev->at));
-}
-
 /* A form's _redirect must be a plain http(s) URL (printable ASCII, nothing
  * that needs escaping in a header) on a host the config lists. */
 static bool redirect_allowed(const struct config *cfg, const char *url)
@@ -135,6 +96,7 @@ void api_lead_create(struct request *r)
                   r->key.name ? r->key.name : "", "warnings", warnings_json(&report));
     char *data_text = json_dumps(data, JSON_COMPACT);
     json_decref(data);
+    cmd.cfg = r->cfg;
     cmd.idempotency_key = idem;
     cmd.fingerprint = fingerprint;
     cmd.actor = request_actor(r);

@@ -4,6 +4,7 @@
  * key, so that load balancers and orchestrators can probe them.
  */
 #include "server/http.h"
+#include "engine/engine.h"
 #include "store/store.h"
 
 void api_health(struct request *r)
@@ -27,4 +28,55 @@ void api_ready(struct request *r)
     reply_json(r, 200,
                json_pack("{s:s, s:s, s:i}", "status", "ready", "config_version", r->cfg->version,
                          "schema_version", STORE_SCHEMA_VERSION));
+}
+
+/*
+ * POST /v1/admin/clock {"now": "2026-12-01T09:00:00Z"} or {"advance_seconds": 86400}
+ * - only when the daemon runs with --manual-clock (tests, simulation). Time
+ * never moves backwards. Leads whose decay falls due are rescored before the
+ * reply, so the caller sees the state at the new time.
+ */
+void api_admin_clock(struct request *r)
+{
+    struct clock *clk = r->ctx->clock;
+    if (clk == clock_real()) {
+        reply_error(r, 409, "conflict", NULL,
+                    "the server runs on the real clock; start it with --manual-clock to set "
+                    "the time");
+        return;
+    }
+    json_error_t jerr;
+    json_t *o = json_loadb(r->body, r->body_len, JSON_DECODE_ANY, &jerr);
+    int64_t now = clock_now(clk), next = now;
+    json_t *v;
+    bool ok = json_is_object(o) && json_object_size(o) == 1;
+    if (ok && (v = json_object_get(o, "now")))
+        ok = json_is_string(v) && time_parse_rfc3339(json_string_value(v), &next);
+    else if (ok && (v = json_object_get(o, "advance_seconds")))
+        ok = json_is_number(v) && json_number_value(v) >= 0 && json_number_value(v) < 3.2e9 &&
+             (next = now + (int64_t)(json_number_value(v) * 1000.0), true);
+    else
+        ok = false;
+    json_decref(o);
+    if (!ok) {
+        reply_error(r, 422, "invalid", NULL,
+                    "send {\"now\": \"RFC 3339 time\"} or {\"advance_seconds\": N}");
+        return;
+    }
+    if (next < now) {
+        reply_error(r, 422, "invalid", "now", "the clock never moves backwards");
+        return;
+    }
+    clock_manual_set(clk, next);
+    size_t n, total = 0;
+    struct bt_error err = BT_ERROR_INIT;
+    do {
+        if (engine_rescore_due(r->ctx->engine, r->cfg, 500, &n, &err)) {
+            reply_bt_error(r, &err);
+            return;
+        }
+        total += n;
+    } while (n == 500);
+    reply_json(r, 200, json_pack("{s:o, s:I}", "now", time_to_json(next), "rescored",
+                                 (json_int_t)total));
 }

@@ -11,6 +11,7 @@
 #define BT_HTTP_H
 
 #include "config/config.h"
+#include "server/lead_json.h"
 #include "server/server.h"
 #include "store/store.h"
 #include "util/arena.h"
@@ -85,10 +86,6 @@ int request_query_each(struct request *r, int (*fn)(void *cls, const char *k, co
 /* "key:3" - the actor recorded in events. */
 const char *request_actor(struct request *r);
 
-/* JSON renderings shared by handlers. */
-json_t *lead_to_json(const struct lead *lead);
-json_t *event_to_json(const struct lead_event *ev);
-json_t *time_to_json(int64_t ms);
 
 /* Handlers. */
 void api_health(struct request *r);
@@ -97,5 +94,10 @@ void api_lead_create(struct request *r);
 void api_lead_get(struct request *r);
 void api_lead_list(struct request *r);
 void api_lead_events(struct request *r);
+void api_lead_activities_create(struct request *r);
+void api_lead_activities_list(struct request *r);
+void api_activities_create(struct request *r);
+void api_lead_outcome(struct request *r);
+void api_admin_clock(struct request *r);
 
 #endif

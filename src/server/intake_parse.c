@@ -5,7 +5,9 @@
  * it can be fuzzed, and is twenty lines.
  */
 #include "server/intake_parse.h"
+#include "core/normalize.h"
 #include "util/text.h"
+#include "util/timeutil.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -224,3 +226,158 @@ done:
     json_decref(fields);
     return rc;
 }
+
+/* ---- activities ---- */
+
+#define ACTIVITIES_MAX_BATCH 100
+#define ACTIVITY_PROPERTIES_MAX_KEYS 32
+#define ACTIVITY_PROPERTIES_MAX_BYTES 8192
+#define ACTIVITY_FUTURE_SLACK_MS (5 * 60 * 1000)
+
+static bool valid_type(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* Parses one activity object into `it`; `by_email` requires and reads "email". */
+static bt_err parse_activity(json_t *o, const char *where, bool by_email, int64_t now,
+                             const struct freemail_set *fm, struct arena *a,
+                             struct activity_item *it, struct bt_error *err)
+{
+    char field[64];
+    if (!json_is_object(o))
+        return bt_fail(err, BT_EINVAL, where[0] ? where : NULL, "%s must be an object",
+                       where[0] ? where : "the body");
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        snprintf(field, sizeof(field), "%s%s%s", where, where[0] ? "." : "", key);
+        if (!strcmp(key, "type")) {
+            if (!json_is_string(v) || !valid_type(json_string_value(v)))
+                return bt_fail(err, BT_EINVAL, field,
+                               "type must be 1 to 64 lower-case letters, digits or underscores, "
+                               "e.g. demo_request");
+            it->act.type = arena_strdup(a, json_string_value(v));
+        } else if (!strcmp(key, "occurred_at")) {
+            int64_t at;
+            if (!json_is_string(v) || !time_parse_rfc3339(json_string_value(v), &at))
+                return bt_fail(err, BT_EINVAL, field,
+                               "occurred_at must be an RFC 3339 timestamp such as "
+                               "2026-11-21T09:30:00Z");
+            if (at > now + ACTIVITY_FUTURE_SLACK_MS)
+                return bt_fail(err, BT_EINVAL, field, "occurred_at is in the future");
+            if (at < 946684800000LL)
+                return bt_fail(err, BT_EINVAL, field, "occurred_at is before the year 2000");
+            it->act.occurred_at = at;
+        } else if (!strcmp(key, "properties")) {
+            if (!json_is_object(v) || json_object_size(v) > ACTIVITY_PROPERTIES_MAX_KEYS)
+                return bt_fail(err, BT_EINVAL, field,
+                               "properties must be an object of at most %d keys",
+                               ACTIVITY_PROPERTIES_MAX_KEYS);
+            const char *pk;
+            json_t *pv;
+            json_object_foreach(v, pk, pv)
+            {
+                if (json_is_object(pv) || json_is_array(pv) || strlen(pk) == 0 ||
+                    strlen(pk) > 64 || text_has_control(pk) ||
+                    (json_is_string(pv) && text_has_control(json_string_value(pv))))
+                    return bt_fail(err, BT_EINVAL, field,
+                                   "property '%.64s' must have a name of 1 to 64 printable "
+                                   "characters and a string, number, boolean or null value",
+                                   pk);
+            }
+            char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+            bool too_big = strlen(s) > ACTIVITY_PROPERTIES_MAX_BYTES;
+            it->act.properties_json = arena_strdup(a, s);
+            free(s);
+            if (too_big)
+                return bt_fail(err, BT_EINVAL, field, "properties exceed %d bytes",
+                               ACTIVITY_PROPERTIES_MAX_BYTES);
+        } else if (by_email && !strcmp(key, "email")) {
+            const char *email, *domain;
+            if (!json_is_string(v))
+                return bt_fail(err, BT_EINVAL, field, "email must be a string");
+            const char *trimmed = normalize_trim(a, json_string_value(v));
+            bt_err rc = trimmed ? normalize_email(a, trimmed, &email, &domain, err)
+                                : bt_fail(err, BT_EINVAL, field, "email is empty");
+            if (rc) {
+                snprintf(err->field, sizeof(err->field), "%s", field);
+                return rc;
+            }
+            it->email = email;
+            it->email_domain = domain;
+            it->email_free = freemail_contains(fm, domain);
+        } else {
+            return bt_fail(err, BT_EINVAL, field, "unknown field '%.64s'", key);
+        }
+    }
+    if (!it->act.type) {
+        snprintf(field, sizeof(field), "%s%stype", where, where[0] ? "." : "");
+        return bt_fail(err, BT_EINVAL, field, "an activity needs a type");
+    }
+    if (by_email && !it->email) {
+        snprintf(field, sizeof(field), "%s%semail", where, where[0] ? "." : "");
+        return bt_fail(err, BT_EINVAL, field, "an activity sent to /v1/activities needs the "
+                                              "lead's email");
+    }
+    if (!it->act.occurred_at)
+        it->act.occurred_at = now;
+    if (!it->act.properties_json)
+        it->act.properties_json = "{}";
+    return BT_OK;
+}
+
+/* A body is one activity or {"activities": [...]}. */
+bt_err intake_parse_activities(const char *body, size_t len, bool by_email, int64_t now,
+                               const struct freemail_set *fm, struct arena *a,
+                               struct activity_item **items, size_t *n, struct bt_error *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (!root)
+        return bt_fail(err, BT_EPARSE, NULL, "malformed JSON at line %d, column %d: %s",
+                       jerr.line, jerr.column, jerr.text);
+    bt_err rc = BT_OK;
+    json_t *list = json_is_object(root) ? json_object_get(root, "activities") : NULL;
+    if (list) {
+        if (json_object_size(root) != 1) {
+            rc = bt_fail(err, BT_EINVAL, NULL,
+                         "a batch body has only the key \"activities\"");
+            goto done;
+        }
+        if (!json_is_array(list) || json_array_size(list) == 0 ||
+            json_array_size(list) > ACTIVITIES_MAX_BATCH) {
+            rc = bt_fail(err, BT_EINVAL, "activities",
+                         "activities must be a list of 1 to %d activities",
+                         ACTIVITIES_MAX_BATCH);
+            goto done;
+        }
+        *n = json_array_size(list);
+        *items = arena_alloc(a, sizeof(**items) * *n);
+        if (!*items) {
+            rc = bt_fail(err, BT_ETOOBIG, NULL, "request too large");
+            goto done;
+        }
+        for (size_t i = 0; i < *n && !rc; i++) {
+            char where[40];
+            snprintf(where, sizeof(where), "activities[%zu]", i);
+            rc = parse_activity(json_array_get(list, i), where, by_email, now, fm, a, &(*items)[i],
+                                err);
+        }
+    } else {
+        *n = 1;
+        *items = arena_alloc(a, sizeof(**items));
+        rc = !*items ? bt_fail(err, BT_ETOOBIG, NULL, "request too large") : parse_activity(root, "", by_email, now, fm, a, &(*items)[0], err);
+    }
+done:
+    json_decref(root);
+    return rc;
+}
+

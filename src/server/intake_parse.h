@@ -21,10 +21,13 @@
 #define BT_INTAKE_PARSE_H
 
 #include "core/lead.h"
+#include "engine/engine.h"
 #include "util/arena.h"
 #include "util/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Errors are BT_EPARSE (not JSON / not a form / invalid UTF-8) or
  * BT_EINVAL (a field of the wrong type or unknown), with the field named. */
@@ -45,5 +48,19 @@ bt_err intake_parse_form(const char *body, size_t len, struct arena *a, struct l
  * UTF-8 in the result.
  */
 const char *intake_form_decode(struct arena *a, const char *s, size_t len);
+
+/*
+ * Activity bodies: one activity object, or {"activities": [up to 100]}. An
+ * activity is {"type": "demo_request", "occurred_at": RFC 3339 (default
+ * `now`; at most 5 minutes in the future), "properties": {scalars, at most
+ * 32 keys, 8 KiB}}; with `by_email` it also needs "email" (normalised here,
+ * with the free-mail flag from `fm`). Errors name the field, e.g.
+ * "activities[2].type". Items are allocated in the arena.
+ */
+struct freemail_set;
+bt_err intake_parse_activities(const char *body, size_t len, bool by_email, int64_t now,
+                               const struct freemail_set *fm, struct arena *a,
+                               struct activity_item **items, size_t *n,
+                               struct bt_error *err) BT_MUST_USE;
 
 #endif

@@ -42,6 +42,13 @@ static const struct route routes[] = {
     {"GET", "/v1/leads", api_lead_list, ROLE_ADMIN | ROLE_REP, false, false},
     {"GET", "/v1/leads/{id}", api_lead_get, ROLE_ADMIN | ROLE_REP, false, false},
     {"GET", "/v1/leads/{id}/events", api_lead_events, ROLE_ADMIN | ROLE_REP, false, false},
+    {"POST", "/v1/leads/{id}/activities", api_lead_activities_create, ROLE_ADMIN | ROLE_INGEST,
+     true, false},
+    {"GET", "/v1/leads/{id}/activities", api_lead_activities_list, ROLE_ADMIN | ROLE_REP, false,
+     false},
+    {"POST", "/v1/activities", api_activities_create, ROLE_ADMIN | ROLE_INGEST, true, false},
+    {"POST", "/v1/leads/{id}/outcome", api_lead_outcome, ROLE_ADMIN, true, false},
+    {"POST", "/v1/admin/clock", api_admin_clock, ROLE_ADMIN, true, false},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -59,7 +66,7 @@ static void set_response(struct request *r, unsigned status, struct MHD_Response
 
 void reply_json(struct request *r, unsigned status, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
+    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12));
     json_decref(body);
     if (!text)
         BT_BUG("cannot encode a reply");

@@ -229,3 +229,29 @@ bt_err store_key_count_active(struct store_conn *c, int64_t *count, struct bt_er
 {
     return c->ops->key_count_active(c, count, err);
 }
+
+bt_err store_activity_insert(struct store_conn *c, struct activity *act, int64_t now,
+                             struct bt_error *err)
+{
+    return c->ops->activity_insert(c, act, now, err);
+}
+
+bt_err store_activity_list(struct store_conn *c, int64_t lead_id, unsigned limit,
+                           struct arena *a, struct activity **out, size_t *count,
+                           struct bt_error *err)
+{
+    return c->ops->activity_list(c, lead_id, limit, a, out, count, err);
+}
+
+bt_err store_lead_rescore_due(struct store_conn *c, int64_t now, unsigned limit,
+                              struct arena *a, int64_t **ids, size_t *count,
+                              struct bt_error *err)
+{
+    return c->ops->rescore_due(c, now, limit, a, ids, count, err);
+}
+
+bt_err store_outcome_insert(struct store_conn *c, const struct lead_outcome *o,
+                            struct bt_error *err)
+{
+    return c->ops->outcome_insert(c, o, err);
+}

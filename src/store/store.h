@@ -26,6 +26,7 @@
 #define BT_STORE_H
 
 #include "core/lead.h"
+#include "core/score.h"
 #include "util/arena.h"
 #include "util/err.h"
 
@@ -52,7 +53,7 @@ struct store_options {
 /* clang-format on */
 
 /* The schema version this build writes; store_open migrates older files. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /*
  * Opens the database named by `location`: a file path (SQLite; created when
@@ -179,5 +180,34 @@ bt_err store_key_revoke(struct store_conn *c, int64_t id, int64_t now,
                         struct bt_error *err) BT_MUST_USE;
 bt_err store_key_count_active(struct store_conn *c, int64_t *count,
                               struct bt_error *err) BT_MUST_USE;
+
+/* Activities: what a lead did (a demo request, a page view), the input of
+ * engagement scoring. */
+bt_err store_activity_insert(struct store_conn *c, struct activity *act, int64_t now,
+                             struct bt_error *err) BT_MUST_USE;
+/* The newest `limit` activities of a lead, newest first. */
+bt_err store_activity_list(struct store_conn *c, int64_t lead_id, unsigned limit,
+                           struct arena *a, struct activity **out, size_t *count,
+                           struct bt_error *err) BT_MUST_USE;
+
+/* Ids of leads whose score decay is due (rescore_at <= now), oldest first. */
+bt_err store_lead_rescore_due(struct store_conn *c, int64_t now, unsigned limit,
+                              struct arena *a, int64_t **ids, size_t *count,
+                              struct bt_error *err) BT_MUST_USE;
+
+/* What the CRM reported about a lead: the feedback later models learn from. */
+struct lead_outcome {
+    int64_t lead_id;
+    const char *stage; /* sql, opportunity, won, lost, disqualified */
+    bool has_value;
+    double value;
+    const char *currency; /* ISO 4217, or NULL */
+    const char *reason;
+    const char *actor;
+    int64_t at;
+};
+
+bt_err store_outcome_insert(struct store_conn *c, const struct lead_outcome *o,
+                            struct bt_error *err) BT_MUST_USE;
 
 #endif

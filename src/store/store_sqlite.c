@@ -59,6 +59,10 @@ enum stmt_id {
     ST_KEY_LIST,
     ST_KEY_REVOKE,
     ST_KEY_COUNT,
+    ST_ACTIVITY_INSERT,
+    ST_ACTIVITY_LIST,
+    ST_RESCORE_DUE,
+    ST_OUTCOME_INSERT,
     ST_COUNT
 };
 
@@ -66,10 +70,13 @@ enum stmt_id {
 #define LEAD_COLUMNS                                                                               \
     "external_id, email, first_name, last_name, company, title, phone, website, country, state, "  \
     "city, industry, source, email_domain, website_domain, country_input, employees_band, "        \
-    "stage, owner, email_free, employees, fields, created_at, updated_at"
-#define LEAD_NONTEXT    5 /* email_free, employees, fields, created_at, updated_at */
+    "stage, owner, email_free, employees, fields, created_at, updated_at, score, fit, "            \
+    "engagement, grade, score_reasons, scored_at, rescore_at"
+/* email_free, employees, fields, created_at, updated_at, and the 7 score columns */
+#define LEAD_NONTEXT    12
 #define LEAD_BIND_COUNT (LEAD_ATTR_COUNT + LEAD_NONTEXT)
 _Static_assert(LEAD_ATTR_COUNT == 19, "LEAD_COLUMNS must list every lead attribute in order");
+_Static_assert(LEAD_BIND_COUNT == 31, "lead statements bind 31 columns");
 
 #define LEAD_SELECT "SELECT id, " LEAD_COLUMNS " FROM leads "
 
@@ -86,13 +93,15 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_LEAD_BY_EXTERNAL_ID] = LEAD_SELECT "WHERE external_id = ?1",
     [ST_LEAD_INSERT] = "INSERT INTO leads (" LEAD_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
                        "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
-                       "?23, ?24)",
+                       "?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
     [ST_LEAD_UPDATE] =
         "UPDATE leads SET external_id = ?1, email = ?2, first_name = ?3, last_name = ?4, "
         "company = ?5, title = ?6, phone = ?7, website = ?8, country = ?9, state = ?10, "
         "city = ?11, industry = ?12, source = ?13, email_domain = ?14, website_domain = ?15, "
         "country_input = ?16, employees_band = ?17, stage = ?18, owner = ?19, email_free = ?20, "
-        "employees = ?21, fields = ?22, created_at = ?23, updated_at = ?24 WHERE id = ?25",
+        "employees = ?21, fields = ?22, created_at = ?23, updated_at = ?24, score = ?25, "
+        "fit = ?26, engagement = ?27, grade = ?28, score_reasons = ?29, scored_at = ?30, "
+        "rescore_at = ?31 WHERE id = ?32",
     [ST_LEAD_LIST] = LEAD_SELECT
     "WHERE (?1 IS NULL OR email = ?1) AND (?2 IS NULL OR email_domain = ?2) "
     "AND (?3 IS NULL OR company = ?3 COLLATE NOCASE) AND (?4 IS NULL OR stage = ?4) "
@@ -115,6 +124,14 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "FROM api_keys ORDER BY id",
     [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
     [ST_KEY_COUNT] = "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL",
+    [ST_ACTIVITY_INSERT] = "INSERT INTO activities (lead_id, type, occurred_at, properties, "
+                           "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_ACTIVITY_LIST] = "SELECT id, lead_id, type, occurred_at, properties FROM activities "
+                         "WHERE lead_id = ?1 ORDER BY occurred_at DESC, id DESC LIMIT ?2",
+    [ST_RESCORE_DUE] = "SELECT id FROM leads WHERE rescore_at IS NOT NULL AND rescore_at <= ?1 "
+                       "ORDER BY rescore_at LIMIT ?2",
+    [ST_OUTCOME_INSERT] = "INSERT INTO outcomes (lead_id, stage, value, currency, reason, actor, "
+                          "at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 };
 
 struct sqlite_conn {
@@ -166,6 +183,35 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  created_at INTEGER NOT NULL,"
     "  revoked_at INTEGER"
     ");",
+    /* 2: scores, activities, outcomes */
+    "ALTER TABLE leads ADD COLUMN score REAL;"
+    "ALTER TABLE leads ADD COLUMN fit REAL;"
+    "ALTER TABLE leads ADD COLUMN engagement REAL;"
+    "ALTER TABLE leads ADD COLUMN grade TEXT;"
+    "ALTER TABLE leads ADD COLUMN score_reasons TEXT;"
+    "ALTER TABLE leads ADD COLUMN scored_at INTEGER;"
+    "ALTER TABLE leads ADD COLUMN rescore_at INTEGER;"
+    "CREATE INDEX leads_rescore_at ON leads (rescore_at) WHERE rescore_at IS NOT NULL;"
+    "CREATE TABLE activities ("
+    "  id INTEGER PRIMARY KEY,"
+    "  lead_id INTEGER NOT NULL REFERENCES leads (id),"
+    "  type TEXT NOT NULL,"
+    "  occurred_at INTEGER NOT NULL,"
+    "  properties TEXT NOT NULL DEFAULT '{}',"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX activities_lead ON activities (lead_id, occurred_at);"
+    "CREATE TABLE outcomes ("
+    "  id INTEGER PRIMARY KEY,"
+    "  lead_id INTEGER NOT NULL REFERENCES leads (id),"
+    "  stage TEXT NOT NULL,"
+    "  value REAL,"
+    "  currency TEXT,"
+    "  reason TEXT,"
+    "  actor TEXT NOT NULL,"
+    "  at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX outcomes_lead ON outcomes (lead_id);",
 };
 
 static bt_err db_error(sqlite3 *db, struct bt_error *err, const char *what)
@@ -452,6 +498,18 @@ static void read_lead(sqlite3_stmt *st, struct arena *a, struct lead *out)
     out->fields_json = col_text(st, k + 2, a);
     out->created_at = sqlite3_column_int64(st, k + 3);
     out->updated_at = sqlite3_column_int64(st, k + 4);
+    struct lead_score *sc = &out->score;
+    sc->scored = sqlite3_column_type(st, k + 5) != SQLITE_NULL;
+    if (sc->scored) {
+        sc->total = sqlite3_column_double(st, k + 5);
+        sc->fit = sqlite3_column_double(st, k + 6);
+        sc->engagement = sqlite3_column_double(st, k + 7);
+        const unsigned char *g = sqlite3_column_text(st, k + 8);
+        snprintf(sc->grade, sizeof(sc->grade), "%s", g ? (const char *)g : "");
+        sc->reasons_json = col_text(st, k + 9, a);
+        sc->scored_at = sqlite3_column_int64(st, k + 10);
+        sc->rescore_at = sqlite3_column_int64(st, k + 11);
+    }
 }
 
 static bt_err sq_lead_get(struct store_conn *c, int by, const char *key, int64_t id,
@@ -490,6 +548,19 @@ static void bind_lead(sqlite3_stmt *st, const struct lead *l)
     bind_text(st, k + 2, l->fields_json ? l->fields_json : "{}");
     sqlite3_bind_int64(st, k + 3, l->created_at);
     sqlite3_bind_int64(st, k + 4, l->updated_at);
+    const struct lead_score *sc = &l->score;
+    if (sc->scored) {
+        sqlite3_bind_double(st, k + 5, sc->total);
+        sqlite3_bind_double(st, k + 6, sc->fit);
+        sqlite3_bind_double(st, k + 7, sc->engagement);
+        bind_text(st, k + 8, sc->grade);
+        bind_text(st, k + 9, sc->reasons_json ? sc->reasons_json : "[]");
+        sqlite3_bind_int64(st, k + 10, sc->scored_at);
+        bind_positive(st, k + 11, sc->rescore_at);
+    } else {
+        for (int i = 5; i <= 11; i++)
+            sqlite3_bind_null(st, k + i);
+    }
 }
 
 static bt_err sq_lead_insert(struct store_conn *c, struct lead *lead, struct bt_error *err)
@@ -719,6 +790,89 @@ static bt_err sq_key_count_active(struct store_conn *c, int64_t *count, struct b
     return e;
 }
 
+static bt_err sq_activity_insert(struct store_conn *c, struct activity *act, int64_t now,
+                                 struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_ACTIVITY_INSERT);
+    sqlite3_bind_int64(st, 1, act->lead_id);
+    bind_text(st, 2, act->type);
+    sqlite3_bind_int64(st, 3, act->occurred_at);
+    bind_text(st, 4, act->properties_json ? act->properties_json : "{}");
+    sqlite3_bind_int64(st, 5, now);
+    bt_err e = step_done(c, st, "inserting activity", err);
+    if (!e)
+        act->id = sqlite3_last_insert_rowid(handle(c));
+    return e;
+}
+
+static bt_err sq_activity_list(struct store_conn *c, int64_t lead_id, unsigned limit,
+                               struct arena *a, struct activity **out, size_t *count,
+                               struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_ACTIVITY_LIST);
+    sqlite3_bind_int64(st, 1, lead_id);
+    sqlite3_bind_int(st, 2, (int)limit);
+    struct activity *acts = arena_alloc(a, sizeof(*acts) * (limit ? limit : 1));
+    size_t n = 0;
+    int rc = SQLITE_DONE;
+    while (acts && n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct activity *x = &acts[n++];
+        x->id = sqlite3_column_int64(st, 0);
+        x->lead_id = sqlite3_column_int64(st, 1);
+        x->type = col_text(st, 2, a);
+        x->occurred_at = sqlite3_column_int64(st, 3);
+        x->properties_json = col_text(st, 4, a);
+    }
+    bt_err e = BT_OK;
+    if (!acts)
+        e = bt_fail(err, BT_ETOOBIG, NULL, "result too large");
+    else if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        e = db_error(handle(c), err, "listing activities");
+    sqlite3_reset(st);
+    *out = acts;
+    *count = n;
+    return e;
+}
+
+static bt_err sq_rescore_due(struct store_conn *c, int64_t now, unsigned limit, struct arena *a,
+                             int64_t **ids, size_t *count, struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_RESCORE_DUE);
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int(st, 2, (int)limit);
+    int64_t *out = arena_alloc(a, sizeof(*out) * (limit ? limit : 1));
+    size_t n = 0;
+    int rc = SQLITE_DONE;
+    while (out && n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        out[n++] = sqlite3_column_int64(st, 0);
+    bt_err e = BT_OK;
+    if (!out)
+        e = bt_fail(err, BT_ETOOBIG, NULL, "result too large");
+    else if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        e = db_error(handle(c), err, "listing leads due for rescoring");
+    sqlite3_reset(st);
+    *ids = out;
+    *count = n;
+    return e;
+}
+
+static bt_err sq_outcome_insert(struct store_conn *c, const struct lead_outcome *o,
+                                struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_OUTCOME_INSERT);
+    sqlite3_bind_int64(st, 1, o->lead_id);
+    bind_text(st, 2, o->stage);
+    if (o->has_value)
+        sqlite3_bind_double(st, 3, o->value);
+    else
+        sqlite3_bind_null(st, 3);
+    bind_text(st, 4, o->currency);
+    bind_text(st, 5, o->reason);
+    bind_text(st, 6, o->actor);
+    sqlite3_bind_int64(st, 7, o->at);
+    return step_done(c, st, "recording outcome", err);
+}
+
 const struct store_ops store__sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -740,4 +894,8 @@ const struct store_ops store__sqlite_ops = {
     .key_list = sq_key_list,
     .key_revoke = sq_key_revoke,
     .key_count_active = sq_key_count_active,
+    .activity_insert = sq_activity_insert,
+    .activity_list = sq_activity_list,
+    .rescore_due = sq_rescore_due,
+    .outcome_insert = sq_outcome_insert,
 };

@@ -1,6 +1,8 @@
 /*
  * test_config.c - the config loader: values read back, defaults, the exact
- * FILE:LINE:COL of each kind of error, reference counting and the holder.
+ * FILE:LINE:COL of each kind of error, reference counting and the holder;
+ * scoring and qualification rules compiled at load, with errors pointing at
+ * the character of the condition at fault.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -438,6 +440,473 @@ static void test_error_limits(void **state)
                  "t.yaml:4:11: ", "control characters");
 }
 
+/* ---- scoring and qualification ---- */
+
+static const char scoring_yaml[] =
+    "version: 1\n"
+    "intake:\n"
+    "  activities_create_leads: true\n"
+    "scoring:\n"
+    "  range: [-50, 150]\n"
+    "  grades:\n"
+    "    fit: {A: 70, B: 45, C: 15}\n"
+    "    engagement: {1: 50, 2: 25.5, 3: 5}\n"
+    "  fit:\n"
+    "    - group: Company size\n"
+    "      cap: 30\n"
+    "      rules:\n"
+    "        - {name: Enterprise, when: \"employees >= 1000\", points: 30}\n"
+    "        - {name: Mid-market, when: \"employees >= 200\", points: 20}\n"
+    "    - name: Senior title\n"
+    "      when: title matches \"^(vp|chief|head)\"\n"
+    "      points: 15\n"
+    "    - name: Student\n"
+    "      when: email.domain ends_with \".edu\"\n"
+    "      points: -20.5\n"
+    "    - group: Region\n"
+    "      rules:\n"
+    "        - name: DACH\n"
+    "          when: country in [\"DE\", \"AT\", \"CH\"]\n"
+    "          points: 10\n"
+    "  engagement:\n"
+    "    - name: Demo request\n"
+    "      activity: demo_request\n"
+    "      points: 40\n"
+    "      cap: 40\n"
+    "      half_life: 14d\n"
+    "      when: properties.product == \"fleet\"\n"
+    "    - name: Webinar\n"
+    "      activity: webinar_attended\n"
+    "      points: 5\n"
+    "      window: 90d\n"
+    "    - name: Unsubscribed\n"
+    "      activity: email_unsubscribe\n"
+    "      points: -10\n"
+    "qualification:\n"
+    "  mql_when: score >= 60\n"
+    "  fast_track_when: activity.demo_request.count > 0\n"
+    "  disqualify_when: email.domain in [\"competitor.com\"] or title contains \"student\"\n";
+
+static void test_scoring_defaults(void **state)
+{
+    struct config *cfg = load_ok("version: 1\n");
+    assert_false(cfg->activities_create_leads);
+    const struct score_model *m = cfg->scoring;
+    assert_non_null(m);
+    assert_non_null(m->lead_syms);
+    assert_non_null(m->activity_syms);
+    assert_int_equal(m->n_fit, 0);
+    assert_int_equal(m->n_groups, 0);
+    assert_int_equal(m->n_engagement, 0);
+    assert_true(m->min_total == 0 && m->max_total == 100);
+    assert_true(m->fit_bands[0] == 60 && m->fit_bands[1] == 40 && m->fit_bands[2] == 20);
+    assert_true(m->engagement_bands[0] == 60 && m->engagement_bands[1] == 30 &&
+                m->engagement_bands[2] == 10);
+    assert_null(cfg->qualification.mql_when);
+    assert_null(cfg->qualification.fast_track_when);
+    assert_null(cfg->qualification.disqualify_when);
+    config_unref(cfg);
+
+    /* Empty and null sections mean the same; a partial grade table keeps the other defaults. */
+    cfg = load_ok("version: 1\nscoring:\n  range:\n  fit: []\n  engagement: ~\n"
+                  "  grades:\n    fit: {A: 80}\n    engagement: {3: 0}\n"
+                  "qualification:\n  mql_when:\nintake:\n  activities_create_leads: false\n");
+    m = cfg->scoring;
+    assert_true(m->min_total == 0 && m->max_total == 100);
+    assert_int_equal(m->n_fit, 0);
+    assert_true(m->fit_bands[0] == 80 && m->fit_bands[1] == 40 && m->fit_bands[2] == 20);
+    assert_true(m->engagement_bands[1] == 30 && m->engagement_bands[2] == 0);
+    assert_null(cfg->qualification.mql_when);
+    assert_false(cfg->activities_create_leads);
+    config_unref(cfg);
+}
+
+static void test_scoring_values(void **state)
+{
+    struct config *cfg = load_ok(scoring_yaml);
+    assert_true(cfg->activities_create_leads);
+    const struct score_model *m = cfg->scoring;
+    assert_true(m->min_total == -50 && m->max_total == 150);
+    assert_true(m->fit_bands[0] == 70 && m->fit_bands[1] == 45 && m->fit_bands[2] == 15);
+    assert_true(m->engagement_bands[0] == 50 && m->engagement_bands[1] == 25.5 &&
+                m->engagement_bands[2] == 5);
+
+    assert_int_equal(m->n_groups, 2);
+    assert_string_equal(m->groups[0].name, "Company size");
+    assert_true(m->groups[0].has_cap);
+    assert_true(m->groups[0].cap == 30);
+    assert_string_equal(m->groups[1].name, "Region");
+    assert_false(m->groups[1].has_cap);
+
+    assert_int_equal(m->n_fit, 5);
+    static const char *const names[] = {"Enterprise", "Mid-market", "Senior title", "Student",
+                                        "DACH"};
+    static const int groups[] = {0, 0, -1, -1, 1};
+    static const double points[] = {30, 20, 15, -20.5, 10};
+    for (size_t i = 0; i < 5; i++) {
+        assert_string_equal(m->fit[i].name, names[i]);
+        assert_int_equal(m->fit[i].group, groups[i]);
+        assert_true(m->fit[i].points == points[i]);
+        assert_non_null(m->fit[i].when);
+    }
+    assert_string_equal(rule_text(m->fit[0].when), "employees >= 1000");
+    assert_string_equal(rule_text(m->fit[2].when), "title matches \"^(vp|chief|head)\"");
+
+    assert_int_equal(m->n_engagement, 3);
+    const struct engagement_rule *e = m->engagement;
+    assert_string_equal(e[0].name, "Demo request");
+    assert_string_equal(e[0].activity_type, "demo_request");
+    assert_true(e[0].points == 40);
+    assert_true(e[0].has_cap && e[0].cap == 40);
+    assert_int_equal(e[0].decay, DECAY_HALF_LIFE);
+    assert_int_equal(e[0].decay_ms, 14LL * 86400 * 1000);
+    assert_non_null(e[0].when);
+    assert_string_equal(e[1].activity_type, "webinar_attended");
+    assert_false(e[1].has_cap);
+    assert_int_equal(e[1].decay, DECAY_WINDOW);
+    /* 90 days in ms does not fit 32 bits. */
+    assert_int_equal(e[1].decay_ms, 90LL * 86400 * 1000);
+    assert_null(e[1].when);
+    assert_true(e[2].points == -10);
+    assert_int_equal(e[2].decay, DECAY_NONE);
+    assert_int_equal(e[2].decay_ms, 0);
+
+    assert_non_null(cfg->qualification.mql_when);
+    assert_non_null(cfg->qualification.fast_track_when);
+    assert_string_equal(rule_text(cfg->qualification.disqualify_when),
+                        "email.domain in [\"competitor.com\"] or title contains \"student\"");
+    config_unref(cfg);
+}
+
+/* The slot of `path` in `syms`, which a compiled rule must have used. */
+static int slot_of(const struct rule_symtab *syms, const char *path)
+{
+    int slot = rule_symtab_find(syms, path);
+    if (slot < 0 || (size_t)slot >= rule_symtab_count(syms))
+        fail_msg("no slot for %s", path);
+    return slot;
+}
+
+static void test_scoring_rules_evaluate(void **state)
+{
+    struct config *cfg = load_ok(scoring_yaml);
+    const struct score_model *m = cfg->scoring;
+    struct rule_scratch *scratch = rule_scratch_new();
+
+    /* Fit and qualification rules share one table: both see the same slots. */
+    size_t n = rule_symtab_count(m->lead_syms);
+    struct rule_value *slots = calloc(n, sizeof(*slots));
+    assert_false(rule_eval(m->fit[0].when, slots, scratch)); /* employees missing */
+    rule_value_number(&slots[slot_of(m->lead_syms, "employees")], 1500);
+    assert_true(rule_eval(m->fit[0].when, slots, scratch));
+    rule_value_number(&slots[slot_of(m->lead_syms, "employees")], 500);
+    assert_false(rule_eval(m->fit[0].when, slots, scratch));
+    assert_true(rule_eval(m->fit[1].when, slots, scratch));
+    rule_value_string(&slots[slot_of(m->lead_syms, "title")], "VP Sales", "vp sales", 8);
+    assert_true(rule_eval(m->fit[2].when, slots, scratch));
+    rule_value_string(&slots[slot_of(m->lead_syms, "country")], "AT", "at", 2);
+    assert_true(rule_eval(m->fit[4].when, slots, scratch));
+    rule_value_number(&slots[slot_of(m->lead_syms, "score")], 61);
+    assert_true(rule_eval(cfg->qualification.mql_when, slots, scratch));
+    rule_value_number(&slots[slot_of(m->lead_syms, "score")], 59.5);
+    assert_false(rule_eval(cfg->qualification.mql_when, slots, scratch));
+    free(slots);
+
+    /* Engagement conditions have their own table, over the activity. */
+    assert_int_equal(rule_symtab_find(m->activity_syms, "employees"), -1);
+    n = rule_symtab_count(m->activity_syms);
+    slots = calloc(n, sizeof(*slots));
+    rule_value_string(&slots[slot_of(m->activity_syms, "properties.product")], "Fleet", "fleet", 5);
+    assert_true(rule_eval(m->engagement[0].when, slots, scratch));
+    rule_value_string(&slots[slot_of(m->activity_syms, "properties.product")], "rail", "rail", 4);
+    assert_false(rule_eval(m->engagement[0].when, slots, scratch));
+    free(slots);
+
+    rule_scratch_free(scratch);
+    config_unref(cfg);
+}
+
+static void test_error_rule_syntax_points_at_character(void **state)
+{
+    /* Plain scalar, inside a group: the column is the value's plus the offset. */
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n"
+                 "    - name: A\n      when: employees > 1\n      points: 1\n"
+                 "    - group: Size\n      rules:\n"
+                 "        - name: B\n          when: employees >= and\n          points: 2\n",
+                 "t.yaml:10:30: ", "scoring.fit[1].rules[0].when: ");
+    /* Double-quoted with escapes before the error: each \" is two columns. */
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n    - group: Titles\n      rules:\n"
+                 "        - {name: A, when: \"title == \\\"vp\\\" and emial == 1\", points: 1}\n",
+                 "t.yaml:6:48: ", "scoring.fit[0].rules[0].when: ");
+    /* Single-quoted with a doubled quote before the error. */
+    EXPECT_ERROR("version: 1\nqualification:\n  mql_when: 'title == \"it''s\" or emial == 1'\n",
+                 "t.yaml:3:34: ", "qualification.mql_when: ");
+    /* A literal block: the line within the block and the column on that line. */
+    EXPECT_ERROR("version: 1\nqualification:\n  disqualify_when: |\n"
+                 "    email.domain in [\"competitor.com\"]\n    or titel contains \"student\"\n",
+                 "t.yaml:5:8: ", "qualification.disqualify_when: ");
+    /* A folded block whose header carries a comment. */
+    EXPECT_ERROR("version: 1\nqualification:\n  mql_when: >-  # the bar\n"
+                 "    score >= 60 and\n    grade == \"A1\" and )\n",
+                 "t.yaml:5:23: ", "qualification.mql_when: ");
+    /* An error at the end of the text points just past it. */
+    EXPECT_ERROR("version: 1\nqualification:\n  mql_when: score >=\n",
+                 "t.yaml:3:21: ", "qualification.mql_when: ");
+    EXPECT_ERROR("version: 1\nqualification:\n  mql_when: \"score >=\"\n",
+                 "t.yaml:3:22: ", "qualification.mql_when: ");
+}
+
+static void test_error_rule_unknown_field(void **state)
+{
+    /* The schema's reason is the message. */
+    EXPECT_ERROR(
+        "version: 1\nscoring:\n  fit:\n    - name: A\n      when: emial == \"x\"\n"
+        "      points: 1\n",
+        "t.yaml:5:13: ", "scoring.fit[0].when: unknown field 'emial'; did you mean 'email'?");
+    /* A lead field is unknown to an engagement condition, which reads the activity. */
+    EXPECT_ERROR("version: 1\nscoring:\n  engagement:\n    - name: Demo\n"
+                 "      activity: demo_request\n      points: 5\n"
+                 "      when: properties.product == \"fleet\" and employees > 10\n",
+                 "t.yaml:7:47: ",
+                 "scoring.engagement[0].when: unknown activity field 'employees' (an activity has "
+                 "type, age_days and properties.NAME");
+    EXPECT_ERROR(
+        "version: 1\nqualification:\n  fast_track_when: activity.demo_request.count > 0\n"
+        "  disqualify_when: properties.product == \"x\"\n",
+        "t.yaml:4:20: ", "qualification.disqualify_when: unknown field 'properties.product'");
+    EXPECT_ERROR(
+        "version: 1\nqualification:\n  fast_track_when: activity.demo_request.cuont > 0\n",
+        "t.yaml:3:20: ",
+        "qualification.fast_track_when: unknown activity fact 'cuont'; did you mean 'count'?");
+}
+
+static void test_error_rule_values(void **state)
+{
+    EXPECT_ERROR(
+        "version: 1\nscoring:\n  fit:\n    - {name: A, when: [x], points: 1}\n", "t.yaml:4:23: ",
+        "scoring.fit[0].when: expected a condition such as 'employees >= 200', not a list");
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n    - {name: A, when: \"\", points: 1}\n",
+                 "t.yaml:4:23: ", "scoring.fit[0].when: must not be empty");
+    EXPECT_ERROR("version: 1\nqualification:\n  mql_when: \"score > 1 \\x01\"\n",
+                 "t.yaml:3:13: ", "qualification.mql_when: must not contain control characters");
+    char long_rule[4200];
+    snprintf(long_rule, sizeof(long_rule), "version: 1\nqualification:\n  mql_when: %04097d\n", 1);
+    EXPECT_ERROR(long_rule,
+                 "t.yaml:3:13: ", "qualification.mql_when: too long (at most 4096 bytes)");
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n    - {name: A, points: 1}\n",
+                 "t.yaml:4:7: ", "scoring.fit[0]: missing required key 'when'");
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n    - {name: A, when: ~, points: 1}\n",
+                 "t.yaml:4:23: ", "scoring.fit[0].when: required");
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n    - {when: title exists, points: 1}\n",
+                 "t.yaml:4:7: ", "scoring.fit[0]: missing required key 'name'");
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n    - {name: A, when: title exists}\n",
+                 "t.yaml:4:7: ", "scoring.fit[0]: missing required key 'points'");
+    EXPECT_ERROR(
+        "version: 1\nscoring:\n  fit:\n    - {name: A, when: title exists, points: lots}\n",
+        "t.yaml:4:45: ", "scoring.fit[0].points: expected a number such as 15, 2.5 or -20");
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n    - {name: A, when: title exists, points: 1e3}\n",
+                 "t.yaml:4:45: ", "scoring.fit[0].points: expected a number");
+    EXPECT_ERROR(
+        "version: 1\nscoring:\n  fit:\n"
+        "    - {name: A, when: title exists, points: -2000000}\n",
+        "t.yaml:4:45: ", "scoring.fit[0].points: -2e+06 is out of range (-1e+06 .. 1e+06)");
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n    - [name, A]\n", "t.yaml:4:7: ",
+                 "scoring.fit[0]: expected a mapping with name, when and points, not a list");
+    EXPECT_ERROR("version: 1\nscoring:\n  fit: {name: A}\n", "t.yaml:3:8: ",
+                 "scoring.fit: expected a list of fit rules and groups, not a mapping");
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n    - {group: G}\n",
+                 "t.yaml:4:7: ", "scoring.fit[0]: missing required key 'rules'");
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n    - {rules: []}\n",
+                 "t.yaml:4:7: ", "scoring.fit[0]: missing required key 'group'");
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n    - {group: G, rules: {name: A}}\n",
+                 "t.yaml:4:25: ", "scoring.fit[0].rules: expected a list of fit rules");
+    EXPECT_ERROR("version: 1\nscoring: [fit]\n", "t.yaml:2:10: ",
+                 "scoring: expected a mapping with range, grades, fit and engagement, not a list");
+    EXPECT_ERROR("version: 1\nqualification: score > 1\n",
+                 "t.yaml:2:16: ", "qualification: expected a mapping with mql_when");
+    EXPECT_ERROR("version: 1\nintake:\n  activities_create_leads: yes\n",
+                 "t.yaml:3:28: ", "intake.activities_create_leads: expected true or false");
+}
+
+static void test_error_scoring_unknown_keys(void **state)
+{
+    EXPECT_ERROR("version: 1\nscoring:\n  fits: []\n", "t.yaml:3:3: ",
+                 "unknown key 'fits' in scoring; expected one of: range, grades, fit, engagement");
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n    - {name: A, when: title exists, point: 1}\n",
+                 "t.yaml:4:37: ",
+                 "unknown key 'point' in scoring.fit[0]; expected one of: name, when, points");
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n    - {group: G, name: A, rules: []}\n",
+                 "t.yaml:4:18: ",
+                 "unknown key 'name' in scoring.fit[0]; expected one of: group, cap, rules");
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n    - group: G\n      rules:\n"
+                 "        - {name: A, when: title exists, points: 1, cap: 3}\n",
+                 "t.yaml:6:52: ", "unknown key 'cap' in scoring.fit[0].rules[0]");
+    EXPECT_ERROR("version: 1\nscoring:\n  engagement:\n"
+                 "    - {name: A, activity: a, points: 1, decay: 7d}\n",
+                 "t.yaml:4:41: ",
+                 "unknown key 'decay' in scoring.engagement[0]; expected one of: name, activity, "
+                 "points, cap, when, half_life, window");
+    EXPECT_ERROR("version: 1\nscoring:\n  grades:\n    fit: {A: 60, D: 10}\n", "t.yaml:4:18: ",
+                 "unknown key 'D' in scoring.grades.fit; expected one of: A, B, C");
+    EXPECT_ERROR("version: 1\nscoring:\n  grades:\n    engagment: {}\n", "t.yaml:4:5: ",
+                 "unknown key 'engagment' in scoring.grades; expected one of: fit, engagement");
+    EXPECT_ERROR("version: 1\nqualification:\n  mql: score > 50\n", "t.yaml:3:3: ",
+                 "unknown key 'mql' in qualification; expected one of: mql_when, "
+                 "fast_track_when, disqualify_when");
+    EXPECT_ERROR("version: 1\nintake:\n  activities_create_lead: true\n",
+                 "t.yaml:3:3: ", "expected one of: freemail, activities_create_leads");
+    EXPECT_ERROR("version: 1\nsevrer: {}\n", "t.yaml:2:1: ",
+                 "expected one of: version, server, store, intake, teams, reps, scoring, "
+                 "qualification");
+}
+
+static void test_error_engagement_decay(void **state)
+{
+    EXPECT_ERROR(
+        "version: 1\nscoring:\n  engagement:\n    - name: Demo\n"
+        "      activity: demo_request\n      points: 5\n"
+        "      half_life: 7d\n      window: 30d\n",
+        "t.yaml:8:15: ",
+        "scoring.engagement[0]: half_life and window exclude each other; give one of them");
+    /* Whichever comes second is the one pointed at. */
+    EXPECT_ERROR("version: 1\nscoring:\n  engagement:\n"
+                 "    - {name: D, window: 30d, activity: a, points: 5, half_life: 7d}\n",
+                 "t.yaml:4:65: ", "half_life and window exclude each other");
+    EXPECT_ERROR("version: 1\nscoring:\n  engagement:\n"
+                 "    - {name: D, activity: a, points: 5, half_life: 1.5d}\n",
+                 "t.yaml:4:52: ",
+                 "scoring.engagement[0].half_life: expected a duration such as 30s, 500ms or 5m");
+    EXPECT_ERROR(
+        "version: 1\nscoring:\n  engagement:\n"
+        "    - {name: D, activity: a, points: 5, window: 30s}\n",
+        "t.yaml:4:49: ", "scoring.engagement[0].window: 30s is out of range (1m .. 3650d)");
+    EXPECT_ERROR(
+        "version: 1\nscoring:\n  engagement:\n"
+        "    - {name: D, activity: Demo Request, points: 5}\n",
+        "t.yaml:4:27: ", "scoring.engagement[0].activity: 'Demo Request' is not an activity type");
+    EXPECT_ERROR("version: 1\nscoring:\n  engagement:\n    - {name: D, points: 5}\n",
+                 "t.yaml:4:7: ", "scoring.engagement[0]: missing required key 'activity'");
+    EXPECT_ERROR("version: 1\nscoring:\n  engagement:\n    - {name: D, activity: a}\n",
+                 "t.yaml:4:7: ", "scoring.engagement[0]: missing required key 'points'");
+}
+
+static void test_error_duplicate_rule_names(void **state)
+{
+    /* Unique across groups: a grouped rule may not reuse a top-level rule's name. */
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n    - name: Senior\n"
+                 "      when: title contains \"vp\"\n      points: 10\n"
+                 "    - group: Titles\n      rules:\n"
+                 "        - {name: Senior, when: title contains \"chief\", points: 5}\n",
+                 "t.yaml:9:18: ",
+                 "scoring.fit[1].rules[0].name: duplicate fit rule name 'Senior' (first defined "
+                 "at line 4)");
+    EXPECT_ERROR("version: 1\nscoring:\n  engagement:\n"
+                 "    - {name: Demo, activity: demo_request, points: 5}\n"
+                 "    - {name: Demo, activity: demo_request, points: 1}\n",
+                 "t.yaml:5:14: ",
+                 "scoring.engagement[1].name: duplicate engagement rule name 'Demo' (first "
+                 "defined at line 4)");
+    EXPECT_ERROR("version: 1\nscoring:\n  fit:\n    - {group: Size, rules: []}\n"
+                 "    - {group: Size, rules: []}\n",
+                 "t.yaml:5:15: ", "scoring.fit[1].group: duplicate fit group name 'Size'");
+    /* The same name in fit and engagement is fine: they are reported apart. */
+    struct config *cfg = load_ok("version: 1\nscoring:\n"
+                                 "  fit: [{name: Demo, when: title exists, points: 1}]\n"
+                                 "  engagement: [{name: Demo, activity: demo, points: 1}]\n");
+    assert_int_equal(cfg->scoring->n_fit, 1);
+    assert_int_equal(cfg->scoring->n_engagement, 1);
+    config_unref(cfg);
+}
+
+static void test_error_caps(void **state)
+{
+    EXPECT_ERROR(
+        "version: 1\nscoring:\n  fit:\n    - group: Size\n      cap: -5\n      rules: []\n",
+        "t.yaml:5:12: ",
+        "scoring.fit[0].cap: expected a number greater than 0 and at most 1000000");
+    EXPECT_ERROR("version: 1\nscoring:\n  engagement:\n"
+                 "    - {name: D, activity: a, points: 5, cap: 0}\n",
+                 "t.yaml:4:46: ", "scoring.engagement[0].cap: expected a number greater than 0");
+    EXPECT_ERROR("version: 1\nscoring:\n  engagement:\n"
+                 "    - {name: D, activity: a, points: 5, cap: many}\n",
+                 "t.yaml:4:46: ", "scoring.engagement[0].cap: expected a number greater than 0");
+}
+
+static void test_error_range_and_grades(void **state)
+{
+    EXPECT_ERROR("version: 1\nscoring:\n  range: [100, 0]\n", "t.yaml:3:10: ",
+                 "scoring.range: the minimum (100) must be less than the maximum (0)");
+    EXPECT_ERROR("version: 1\nscoring:\n  range: [5, 5]\n", "t.yaml:3:10: ",
+                 "scoring.range: the minimum (5) must be less than the maximum (5)");
+    EXPECT_ERROR("version: 1\nscoring:\n  range: [0]\n",
+                 "t.yaml:3:10: ", "scoring.range: expected a list of two numbers [min, max]");
+    EXPECT_ERROR("version: 1\nscoring:\n  range: 100\n",
+                 "t.yaml:3:10: ", "scoring.range: expected a list of two numbers");
+    EXPECT_ERROR("version: 1\nscoring:\n  range: [0, lots]\n",
+                 "t.yaml:3:14: ", "scoring.range[1]: expected a number");
+    EXPECT_ERROR("version: 1\nscoring:\n  range: [~, 10]\n",
+                 "t.yaml:3:11: ", "scoring.range[0]: expected a number, not null");
+    EXPECT_ERROR(
+        "version: 1\nscoring:\n  grades:\n    fit: {A: 60, B: 60}\n", "t.yaml:4:21: ",
+        "scoring.grades.fit: thresholds must descend (A > B > C), but A is 60 and B is 60");
+    /* Against a default: 2 stays 30. */
+    EXPECT_ERROR("version: 1\nscoring:\n  grades:\n    engagement: {3: 40}\n", "t.yaml:4:21: ",
+                 "scoring.grades.engagement: thresholds must descend (1 > 2 > 3), but 2 is 30 and "
+                 "3 is 40");
+    EXPECT_ERROR("version: 1\nscoring:\n  grades:\n    fit: [60, 40, 20]\n", "t.yaml:4:10: ",
+                 "scoring.grades.fit: expected a mapping of grade thresholds, not a list");
+    EXPECT_ERROR("version: 1\nscoring:\n  grades:\n    fit: {A: high}\n",
+                 "t.yaml:4:14: ", "scoring.grades.fit.A: expected a number");
+}
+
+/* Writes `n` copies of `item` (with %zu for the index) after `head`. */
+static char *repeat_yaml(const char *head, const char *item, size_t n, size_t *len)
+{
+    size_t cap = strlen(head) + n * (strlen(item) + 24) + 1;
+    char *yaml = malloc(cap);
+    size_t used = (size_t)snprintf(yaml, cap, "%s", head);
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(yaml + used, cap - used, item, i);
+    *len = used;
+    return yaml;
+}
+
+static void test_error_scoring_limits(void **state)
+{
+    size_t len;
+    /* Line 4 holds the first item, so the item past the limit is on line 4 + limit. */
+    char *yaml = repeat_yaml("version: 1\nscoring:\n  engagement:\n",
+                             "  - {name: r%zu, activity: a, points: 1}\n", 501, &len);
+    expect_error(yaml, len, "t.yaml:504:5: ", "too many engagement rules (at most 500)");
+    free(yaml);
+
+    yaml = repeat_yaml("version: 1\nscoring:\n  fit:\n",
+                       "  - {name: r%zu, when: employees > 1, points: 1}\n", 1001, &len);
+    expect_error(yaml, len, "t.yaml:1004:5: ", "too many fit rules (at most 1000)");
+    free(yaml);
+
+    /* Rules inside groups count too. */
+    yaml = repeat_yaml("version: 1\nscoring:\n  fit:\n  - group: G\n    rules:\n",
+                       "    - {name: r%zu, when: employees > 1, points: 1}\n", 1001, &len);
+    expect_error(yaml, len, "t.yaml:1006:7: ", "too many fit rules (at most 1000)");
+    free(yaml);
+
+    yaml =
+        repeat_yaml("version: 1\nscoring:\n  fit:\n", "  - {group: g%zu, rules: []}\n", 101, &len);
+    expect_error(yaml, len, "t.yaml:104:5: ", "too many fit groups (at most 100)");
+    free(yaml);
+
+    /* At the limits, everything loads (and is freed: ASan checks). */
+    yaml = repeat_yaml("version: 1\nscoring:\n  fit:\n",
+                       "  - {name: r%zu, when: employees > 1, points: 1}\n", 1000, &len);
+    struct config *cfg = NULL;
+    struct bt_error err = BT_ERROR_INIT;
+    assert_int_equal(config_load_string("t.yaml", yaml, len, &cfg, &err), BT_OK);
+    assert_int_equal(cfg->scoring->n_fit, 1000);
+    config_unref(cfg);
+    free(yaml);
+}
+
 static void test_refcount_and_holder_swap(void **state)
 {
     struct config *first = load_ok("version: 1\nserver:\n  listen: 127.0.0.1:1111\n");
@@ -555,6 +1024,18 @@ int main(void)
         cmocka_unit_test(test_error_yaml_features_refused),
         cmocka_unit_test(test_error_invalid_utf8),
         cmocka_unit_test(test_error_limits),
+        cmocka_unit_test(test_scoring_defaults),
+        cmocka_unit_test(test_scoring_values),
+        cmocka_unit_test(test_scoring_rules_evaluate),
+        cmocka_unit_test(test_error_rule_syntax_points_at_character),
+        cmocka_unit_test(test_error_rule_unknown_field),
+        cmocka_unit_test(test_error_rule_values),
+        cmocka_unit_test(test_error_scoring_unknown_keys),
+        cmocka_unit_test(test_error_engagement_decay),
+        cmocka_unit_test(test_error_duplicate_rule_names),
+        cmocka_unit_test(test_error_caps),
+        cmocka_unit_test(test_error_range_and_grades),
+        cmocka_unit_test(test_error_scoring_limits),
         cmocka_unit_test(test_refcount_and_holder_swap),
         cmocka_unit_test(test_version_hash),
         cmocka_unit_test(test_load_file),

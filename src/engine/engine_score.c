@@ -1,0 +1,352 @@
+/*
+ * engine_score.c - scoring and the lifecycle as commands: rescoring after a
+ * change, recording activities, recording CRM outcomes, and rescoring leads
+ * whose decay is due.
+ *
+ * The decisions are the core's (core/score, core/lifecycle); this file loads
+ * what they need from the store, calls them, and writes the result with its
+ * events. It runs on the writer thread only, so the scorer's scratch space
+ * needs no lock; it follows the configuration the command brings and keeps a
+ * reference to it, so a reload never frees a model in use.
+ */
+#include "config/config.h"
+#include "engine/engine_internal.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ACTIVITIES_PER_SCORE 1000 /* the newest ones; older ones have decayed or do not matter */
+
+struct engine__scorer {
+    struct config *cfg; /* the config the scratch belongs to (a reference) */
+    struct score_scratch *scratch;
+    struct rule_scratch *rules;
+};
+
+struct engine__scorer *engine__scorer_new(void)
+{
+    struct engine__scorer *s = xcalloc(1, sizeof(*s));
+    s->rules = rule_scratch_new();
+    return s;
+}
+
+void engine__scorer_free(struct engine__scorer *s)
+{
+    if (!s)
+        return;
+    score_scratch_free(s->scratch);
+    rule_scratch_free(s->rules);
+    config_unref(s->cfg);
+    free(s);
+}
+
+static struct score_scratch *scratch_for(struct engine__scorer *s, const struct config *cfg)
+{
+    if (s->cfg != cfg) {
+        score_scratch_free(s->scratch);
+        config_unref(s->cfg);
+        s->cfg = config_ref((struct config *)cfg);
+        s->scratch = score_scratch_new(cfg->scoring);
+    }
+    return s->scratch;
+}
+
+bt_err engine__event(struct engine__ctx *ctx, int64_t lead_id, const char *type,
+                     const char *actor, const char *reason, const char *data_json,
+                     struct bt_error *err)
+{
+    struct lead_event ev = {
+        .lead_id = lead_id,
+        .type = type,
+        .actor = actor ? actor : "system",
+        .reason = reason,
+        .data_json = data_json ? data_json : "{}",
+        .at = ctx->now,
+    };
+    return store_event_append(ctx->conn, &ev, err);
+}
+
+static double round2(double x)
+{
+    return round(x * 100.0) / 100.0;
+}
+
+static const char *dump(struct arena *a, json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT);
+    json_decref(v);
+    const char *copy = arena_strdup(a, s ? s : "null");
+    free(s);
+    return copy;
+}
+
+static const char *reasons_json(struct arena *a, const struct score_result *r)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < r->n_reasons; i++) {
+        const struct score_reason *x = &r->reasons[i];
+        json_t *o = json_pack("{s:s, s:s, s:f, s:f, s:f, s:I}", "rule", x->rule, "kind", x->kind,
+                              "points", round2(x->points), "after_decay", round2(x->after_decay),
+                              "counted", round2(x->counted), "matches", (json_int_t)x->matches);
+        if (x->group)
+            json_object_set_new(o, "group", json_string(x->group));
+        json_array_append_new(arr, o);
+    }
+    return dump(a, arr);
+}
+
+static const char *stage_event(struct arena *a, enum lead_stage from, enum lead_stage to,
+                               const char *via, const struct lifecycle_decision *d,
+                               const struct lead_score *score)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s}", "from", stage_name(from), "to", stage_name(to),
+                          "via", via);
+    if (d && d->rule)
+        json_object_set_new(o, "rule", json_string(d->rule));
+    if (score && score->scored) {
+        json_object_set_new(o, "score", json_real(round2(score->total)));
+        json_object_set_new(o, "grade", json_string(score->grade));
+    }
+    return dump(a, o);
+}
+
+static enum lead_stage stage_of(const struct lead *lead)
+{
+    enum lead_stage s;
+    return lead->attr[LEAD_STAGE] && stage_parse(lead->attr[LEAD_STAGE], &s) ? s : STAGE_NEW;
+}
+
+bt_err engine_evaluate(const struct config *cfg, struct lead *lead, const struct activity *acts,
+                       size_t n_acts, int64_t now, struct score_scratch *scratch,
+                       struct rule_scratch *rules, struct arena *arena,
+                       struct score_result *res, struct lifecycle_decision *decision,
+                       struct bt_error *err)
+{
+    const struct score_model *model = cfg->scoring;
+    struct score_scratch *own_scratch = NULL;
+    struct rule_scratch *own_rules = NULL;
+    if (!scratch)
+        scratch = own_scratch = score_scratch_new(model);
+    if (!rules)
+        rules = own_rules = rule_scratch_new();
+    struct activity_fact *facts;
+    size_t n_facts;
+    size_t n_slots = rule_symtab_count(model->lead_syms);
+    struct rule_value *slots = arena_alloc(arena, sizeof(*slots) * (n_slots ? n_slots : 1));
+    bt_err rc = BT_OK;
+    if (!slots || score_lead(model, lead, acts, n_acts, now, scratch, arena, res) ||
+        score_activity_facts(acts, n_acts, arena, &facts, &n_facts) ||
+        score_fill_lead(model->lead_syms, lead, facts, n_facts, res, now, arena, slots)) {
+        rc = bt_fail(err, BT_ETOOBIG, NULL, "the lead is too large to score");
+        goto done;
+    }
+    struct lead_score *sc = &lead->score;
+    sc->scored = true;
+    sc->total = res->total;
+    sc->fit = res->fit;
+    sc->engagement = res->engagement;
+    memcpy(sc->grade, res->grade, sizeof(sc->grade));
+    sc->reasons_json = reasons_json(arena, res);
+    sc->scored_at = now;
+    sc->rescore_at = res->next_change_at;
+    if (sc->rescore_at && sc->rescore_at <= now)
+        sc->rescore_at = now + 60000; /* never spin on a lead */
+    lifecycle_qualify(&cfg->qualification, stage_of(lead), slots, rules, decision);
+done:
+    score_scratch_free(own_scratch);
+    rule_scratch_free(own_rules);
+    return rc;
+}
+
+bt_err engine__rescore(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
+                       const char *actor, struct arena *arena, struct bt_error *err)
+{
+    struct activity *acts;
+    size_t n_acts;
+    bt_err rc = store_activity_list(ctx->conn, lead->id, ACTIVITIES_PER_SCORE, arena, &acts,
+                                    &n_acts, err);
+    if (rc)
+        return rc;
+    struct score_result *res = arena_alloc(arena, sizeof(*res));
+    if (!res)
+        return bt_fail(err, BT_ETOOBIG, NULL, "request too large");
+    enum lead_stage from = stage_of(lead);
+    struct lifecycle_decision d;
+    if ((rc = engine_evaluate(cfg, lead, acts, n_acts, ctx->now, scratch_for(ctx->scorer, cfg),
+                              ctx->scorer->rules, arena, res, &d, err)))
+        return rc;
+    if (d.change && d.to != from) {
+        lead->attr[LEAD_STAGE] = stage_name(d.to);
+        lead->updated_at = ctx->now;
+        if ((rc = engine__event(ctx, lead->id, "lead.stage_changed", actor, d.reason,
+                                stage_event(arena, from, d.to, "qualification", &d, &lead->score),
+                                err)))
+            return rc;
+    }
+    return store_lead_update(ctx->conn, lead, err);
+}
+
+/* The lead an activity item names: by id, by email, or created from the email. */
+static bt_err item_lead(struct engine__ctx *ctx, struct activities_command *cmd, size_t i,
+                        struct arena *arena, struct lead *out, struct bt_error *err)
+{
+    struct activity_item *it = &cmd->items[i];
+    bt_err rc;
+    if (it->lead_id) {
+        rc = store_lead_get(ctx->conn, it->lead_id, arena, out, err);
+        if (rc == BT_ENOTFOUND)
+            return bt_fail(err, BT_ENOTFOUND, "id", "no such lead: %lld", (long long)it->lead_id);
+        return rc;
+    }
+    rc = store_lead_find_by_email(ctx->conn, it->email, arena, out, err);
+    if (rc != BT_ENOTFOUND)
+        return rc;
+    char field[48];
+    snprintf(field, sizeof(field), "activities[%zu].email", i);
+    if (!cmd->create_missing)
+        return bt_fail(err, BT_ENOTFOUND, field,
+                       "no lead has the email %s (set intake.activities_create_leads to create "
+                       "leads from activities)",
+                       it->email);
+    memset(out, 0, sizeof(*out));
+    out->attr[LEAD_EMAIL] = it->email;
+    out->attr[LEAD_EMAIL_DOMAIN] = it->email_domain;
+    out->email_free = it->email_free;
+    out->attr[LEAD_STAGE] = "new";
+    out->employees = -1;
+    out->fields_json = "{}";
+    out->created_at = out->updated_at = ctx->now;
+    if ((rc = store_lead_insert(ctx->conn, out, err)) ||
+        (rc = engine__event(ctx, out->id, "lead.created", cmd->actor, NULL,
+                            "{\"via\":\"activity\"}", err)))
+        return rc;
+    it->created_lead = true;
+    return BT_OK;
+}
+
+bt_err engine__apply_activities(struct engine__ctx *ctx, struct activities_command *cmd,
+                                struct arena *arena, struct bt_error *err)
+{
+    cmd->leads = arena_alloc(arena, sizeof(*cmd->leads) * (cmd->n_items ? cmd->n_items : 1));
+    cmd->n_leads = 0;
+    if (!cmd->leads)
+        return bt_fail(err, BT_ETOOBIG, NULL, "request too large");
+    for (size_t i = 0; i < cmd->n_items; i++) {
+        struct activity_item *it = &cmd->items[i];
+        size_t k;
+        for (k = 0; k < cmd->n_leads; k++)
+            if ((it->lead_id && cmd->leads[k].id == it->lead_id) ||
+                (!it->lead_id && it->email && cmd->leads[k].attr[LEAD_EMAIL] &&
+                 !strcmp(cmd->leads[k].attr[LEAD_EMAIL], it->email)))
+                break;
+        bt_err rc;
+        if (k == cmd->n_leads) {
+            if ((rc = item_lead(ctx, cmd, i, arena, &cmd->leads[k], err)))
+                return rc;
+            cmd->n_leads++;
+        }
+        it->result_lead_id = cmd->leads[k].id;
+        it->act.lead_id = cmd->leads[k].id;
+        if ((rc = store_activity_insert(ctx->conn, &it->act, ctx->now, err)))
+            return rc;
+    }
+    for (size_t k = 0; k < cmd->n_leads; k++) {
+        bt_err rc = engine__rescore(ctx, cmd->cfg, &cmd->leads[k], cmd->actor, arena, err);
+        if (rc)
+            return rc;
+    }
+    return BT_OK;
+}
+
+bt_err engine__apply_outcome(struct engine__ctx *ctx, struct outcome_command *cmd,
+                             struct arena *arena, struct bt_error *err)
+{
+    struct lead *lead = &cmd->result;
+    bt_err rc = store_lead_get(ctx->conn, cmd->lead_id, arena, lead, err);
+    if (rc == BT_ENOTFOUND)
+        return bt_fail(err, BT_ENOTFOUND, "id", "no such lead: %lld", (long long)cmd->lead_id);
+    if (rc)
+        return rc;
+    cmd->from = stage_of(lead);
+    if (!lifecycle_allowed(cmd->from, cmd->to)) {
+        char allowed[160];
+        return bt_fail(err, BT_ECONFLICT, "stage",
+                       "lead %lld is %s and cannot move to %s; allowed from %s: %s",
+                       (long long)lead->id, stage_name(cmd->from), stage_name(cmd->to),
+                       stage_name(cmd->from),
+                       lifecycle_next_text(cmd->from, allowed, sizeof(allowed)));
+    }
+    lead->attr[LEAD_STAGE] = stage_name(cmd->to);
+    lead->updated_at = ctx->now;
+    struct lead_outcome o = {
+        .lead_id = lead->id,
+        .stage = stage_name(cmd->to),
+        .has_value = cmd->has_value,
+        .value = cmd->value,
+        .currency = cmd->currency,
+        .reason = cmd->reason,
+        .actor = cmd->actor ? cmd->actor : "system",
+        .at = ctx->now,
+    };
+    json_t *data = json_pack("{s:s, s:s, s:s}", "from", stage_name(cmd->from), "to",
+                             stage_name(cmd->to), "via", "outcome");
+    if (cmd->has_value)
+        json_object_set_new(data, "value", json_real(cmd->value));
+    if (cmd->currency)
+        json_object_set_new(data, "currency", json_string(cmd->currency));
+    if ((rc = store_lead_update(ctx->conn, lead, err)) ||
+        (rc = store_outcome_insert(ctx->conn, &o, err)) ||
+        (rc = engine__event(ctx, lead->id, "lead.stage_changed", o.actor, cmd->reason,
+                            dump(arena, data), err)))
+        return rc;
+    return BT_OK;
+}
+
+bt_err engine__apply_rescore_due(struct engine__ctx *ctx, struct engine__rescore_due *cmd,
+                                 struct arena *arena, struct bt_error *err)
+{
+    int64_t *ids;
+    size_t n;
+    bt_err rc = store_lead_rescore_due(ctx->conn, ctx->now, cmd->limit, arena, &ids, &n, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        struct lead lead;
+        if ((rc = store_lead_get(ctx->conn, ids[i], arena, &lead, err)) ||
+            (rc = engine__rescore(ctx, cmd->cfg, &lead, "system", arena, err)))
+            return rc;
+    }
+    cmd->rescored = n;
+    return BT_OK;
+}
+
+bt_err engine_record_activities(struct engine *e, struct activities_command *cmd,
+                                struct arena *arena, struct bt_error *err)
+{
+    struct engine__command c = {.kind = ENGINE__ACTIVITIES, .arena = arena,
+                                .u.activities = cmd};
+    return engine__submit(e, &c, err);
+}
+
+bt_err engine_record_outcome(struct engine *e, struct outcome_command *cmd, struct arena *arena,
+                             struct bt_error *err)
+{
+    struct engine__command c = {.kind = ENGINE__OUTCOME, .arena = arena, .u.outcome = cmd};
+    return engine__submit(e, &c, err);
+}
+
+bt_err engine_rescore_due(struct engine *e, const struct config *cfg, unsigned limit,
+                          size_t *rescored, struct bt_error *err)
+{
+    struct arena arena = ARENA_INIT;
+    struct engine__rescore_due due = {.cfg = cfg, .limit = limit};
+    struct engine__command c = {.kind = ENGINE__RESCORE_DUE, .arena = &arena,
+                                .u.rescore_due = &due};
+    bt_err rc = engine__submit(e, &c, err);
+    arena_release(&arena);
+    *rescored = due.rescored;
+    return rc;
+}

@@ -1,0 +1,96 @@
+/*
+ * timers.c - the tick thread. It sleeps on a condition variable so that
+ * timers_stop() wakes it at once instead of waiting out the tick.
+ */
+#include "timers/timers.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define RESCORE_BATCH 500
+
+struct timers {
+    struct engine *engine;
+    struct config_holder *config;
+    unsigned tick_ms;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stopping;
+};
+
+static void tick(struct timers *t)
+{
+    struct config *cfg = config_holder_get(t->config);
+    size_t n;
+    struct bt_error err = BT_ERROR_INIT;
+    do {
+        if (engine_rescore_due(t->engine, cfg, RESCORE_BATCH, &n, &err)) {
+            if (err.code != BT_EBUSY)
+                log_error("timers: rescoring failed: %s", err.message);
+            break;
+        }
+    } while (n == RESCORE_BATCH);
+    config_unref(cfg);
+}
+
+static void *timers_main(void *arg)
+{
+    struct timers *t = arg;
+    pthread_mutex_lock(&t->lock);
+    while (!t->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += t->tick_ms / 1000;
+        ts.tv_nsec += (long)(t->tick_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&t->wake, &t->lock, &ts);
+        if (t->stopping)
+            break;
+        pthread_mutex_unlock(&t->lock);
+        tick(t);
+        pthread_mutex_lock(&t->lock);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return NULL;
+}
+
+bt_err timers_start(struct engine *engine, struct config_holder *config, unsigned tick_ms,
+                    struct timers **out, struct bt_error *err)
+{
+    struct timers *t = xcalloc(1, sizeof(*t));
+    t->engine = engine;
+    t->config = config;
+    t->tick_ms = tick_ms ? tick_ms : 1000;
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_cond_init(&t->wake, NULL);
+    if (pthread_create(&t->thread, NULL, timers_main, t) != 0) {
+        free(t);
+        return bt_fail(err, BT_EIO, NULL, "cannot start the timer thread");
+    }
+    *out = t;
+    return BT_OK;
+}
+
+void timers_stop(struct timers *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->lock);
+    t->stopping = true;
+    pthread_cond_signal(&t->wake);
+    pthread_mutex_unlock(&t->lock);
+    pthread_join(t->thread, NULL);
+    pthread_mutex_destroy(&t->lock);
+    pthread_cond_destroy(&t->wake);
+    free(t);
+}
