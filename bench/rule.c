@@ -46,7 +46,7 @@ static const char *titles[] = {"VP of Sales", "Head of Marketing", "CEO", "Chief
 static const char *sources[] = {"webinar", "ads", "organic", "referral", "event", "partner",
                                 "outbound", "content", "g2", "linkedin"};
 static const char *stages[] = {"new", "working", "qualified", "disqualified", "nurture"};
-static const char *grades[] = {"A", "B", "C", "D"};
+static const char *grades[] = {"A1", "A2", "B1", "B2", "C3", "D4"};
 static const char *bands[] = {"1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000",
                               "5000+"};
 static const char *domains[] = {"acme.com", "gmail.com", "example.de", "corp.io", "web.de",
@@ -105,7 +105,7 @@ static void make_rule(char *out, size_t size, int i)
                  1 + rnd(30));
         break;
     case 8:
-        snprintf(out, size, "stage != \"disqualified\" and (grade == \"A\" or grade == \"B\")");
+        snprintf(out, size, "stage != \"disqualified\" and (grade starts_with \"a\" or grade == \"B1\")");
         break;
     case 9:
         list_of(l1, sizeof(l1), bands, COUNT(bands));
@@ -119,7 +119,7 @@ static void make_rule(char *out, size_t size, int i)
             snprintf(out, size, "phone starts_with \"+%u\"", 1 + rnd(60));
         break;
     case 11:
-        snprintf(out, size, "fit and engagement > %u", rnd(80));
+        snprintf(out, size, "fit >= %u and engagement > %u", rnd(60), rnd(80));
         break;
     case 12:
         list_of(l1, sizeof(l1), countries, COUNT(countries));
@@ -138,7 +138,7 @@ static void make_rule(char *out, size_t size, int i)
         snprintf(out, size, "city in %s and lead_source != \"spam\"", l1);
         break;
     case 16:
-        snprintf(out, size, "grade in [\"A\", \"B\"] and fit == true and stage == \"new\"");
+        snprintf(out, size, "grade in [\"A1\", \"A2\", \"B1\"] and email.free == false and stage == \"new\"");
         break;
     case 17:
         snprintf(out, size, "fields.plan == \"%s\" or fields.seats >= %u",
@@ -179,6 +179,8 @@ static void lead_value(struct rule_value *v, const char *path, char **pool)
         s = stages[rnd(COUNT(stages))];
     else if (!strcmp(path, "grade"))
         s = grades[rnd(COUNT(grades))];
+    else if (!strcmp(path, "state"))
+        s = (const char *[]){"BY", "NRW", "CA", "NY"}[rnd(4)];
     else if (!strcmp(path, "employees_band"))
         s = bands[rnd(COUNT(bands))];
     else if (!strcmp(path, "email.domain") || !strcmp(path, "website.domain"))
@@ -197,7 +199,7 @@ static void lead_value(struct rule_value *v, const char *path, char **pool)
         s = (const char *[]){"Pro", "team", "Enterprise", "free"}[rnd(4)];
     else if (!strcmp(path, "first_name") || !strcmp(path, "last_name"))
         s = (const char *[]){"Jane", "Max", "Ana", "Lukas"}[rnd(4)];
-    else if (!strcmp(path, "email.free") || !strcmp(path, "fit") || !strcmp(path, "state"))
+    else if (!strcmp(path, "email.free"))
         rule_value_bool(v, rnd(2));
     else /* counts, scores, sizes */
         rule_value_number(v, (double)rnd(strstr(path, "last_days") ? 60 : 1000));

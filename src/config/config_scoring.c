@@ -31,7 +31,7 @@
 #define SCORING_MAX_TYPE       64   /* an activity type */
 #define SCORING_MIN_DECAY_MS   CONFIG_MINUTE_MS
 #define SCORING_MAX_DECAY_MS   (3650 * CONFIG_DAY_MS)
-#define PATH_MAX_LEN           96
+#define SCORING_PATH_MAX       96
 
 /* ---- values ---- */
 
@@ -81,7 +81,7 @@ static bt_err require(struct loader *ld, const struct ynode *elem, const struct 
 static bt_err get_name(struct loader *ld, const struct ynode *elem, const struct ynode *v,
                        const char *path, const char *key, const char **out)
 {
-    char field[PATH_MAX_LEN + 16];
+    char field[SCORING_PATH_MAX + 16];
     snprintf(field, sizeof(field), "%s.%s", path, key);
     bt_err rc = require(ld, elem, v, path, key);
     return rc ? rc : config__get_string(ld, v, field, SCORING_MAX_NAME, out);
@@ -185,7 +185,7 @@ static bt_err load_bands(struct loader *ld, const struct ynode *n, const char *p
                          const char *const keys[3], double bands[3])
 {
     const struct ynode *v[3];
-    char where[PATH_MAX_LEN], field[PATH_MAX_LEN];
+    char where[SCORING_PATH_MAX], field[SCORING_PATH_MAX];
     bt_err rc;
     if (config__absent(n))
         return BT_OK;
@@ -289,7 +289,7 @@ static bt_err load_fit_rule(struct fit_loader *fl, const struct ynode *e, const 
     struct loader *ld = fl->ld;
     struct score_model *m = fl->m;
     struct fit_rule *r = &m->fit[m->n_fit];
-    char where[PATH_MAX_LEN + 4], field[PATH_MAX_LEN + 16];
+    char where[SCORING_PATH_MAX + 4], field[SCORING_PATH_MAX + 16];
     bt_err rc;
     snprintf(where, sizeof(where), "in %s", path);
     if ((rc = config__expect_map(ld, e, path, "with name, when and points")) ||
@@ -323,7 +323,7 @@ static bt_err load_fit_group(struct fit_loader *fl, const struct ynode *e, const
     struct score_model *m = fl->m;
     size_t gi = m->n_groups;
     struct fit_group *g = &m->groups[gi];
-    char where[PATH_MAX_LEN + 4], field[PATH_MAX_LEN + 16];
+    char where[SCORING_PATH_MAX + 4], field[SCORING_PATH_MAX + 16];
     bt_err rc;
     snprintf(where, sizeof(where), "in %s", path);
     if ((rc = config__map_fields(ld, e, where, keys, CONFIG_N_KEYS(keys), v)) ||
@@ -372,7 +372,7 @@ static bt_err load_fit(struct loader *ld, const struct ynode *n, struct score_mo
         return config__fail_too_large(ld, n);
     size_t i = 0;
     for (const struct ynode *e = n->first; e; e = e->next, i++) {
-        char path[PATH_MAX_LEN];
+        char path[SCORING_PATH_MAX];
         snprintf(path, sizeof(path), "scoring.fit[%zu]", i);
         rc = is_group(e) ? load_fit_group(&fl, e, path) : load_fit_rule(&fl, e, path, -1);
         if (rc)
@@ -405,7 +405,7 @@ static bt_err load_engagement_rule(struct loader *ld, const struct ynode *e, con
                                        "when", "half_life", "window"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct engagement_rule *r = &m->engagement[m->n_engagement];
-    char where[PATH_MAX_LEN + 4], field[PATH_MAX_LEN + 16], buf[CONFIG_EXCERPT_MAX + 4];
+    char where[SCORING_PATH_MAX + 4], field[SCORING_PATH_MAX + 16], buf[CONFIG_EXCERPT_MAX + 4];
     bt_err rc;
     snprintf(where, sizeof(where), "in %s", path);
     if ((rc = config__expect_map(ld, e, path, "with name, activity and points")) ||
@@ -482,7 +482,7 @@ static bt_err load_engagement(struct loader *ld, const struct ynode *n, struct s
         return config__fail_too_large(ld, n);
     size_t i = 0;
     for (const struct ynode *e = n->first; e; e = e->next, i++) {
-        char path[PATH_MAX_LEN];
+        char path[SCORING_PATH_MAX];
         snprintf(path, sizeof(path), "scoring.engagement[%zu]", i);
         if ((rc = load_engagement_rule(ld, e, path, m, names, name_at)))
             return rc;

@@ -180,7 +180,7 @@ void rule_free(struct rule *r)
 {
     if (!r)
         return;
-    for (uint32_t i = 0; i < r->n_nodes; i++)
+    for (uint32_t i = 0; i < r->n_leaves; i++)
         if (r->nodes[i].op == RULE__MATCHES)
             pcre2_code_free(r->nodes[i].lit.re);
     pcre2_match_context_free(r->match_context);
@@ -299,94 +299,89 @@ static bool in_list(const struct rule__list *l, const struct rule_value *v)
     }
 }
 
-/*
- * Runs the leaves: each test picks the next node by its result, until ACCEPT
- * or REJECT. One dispatch per test, no recursion.
- */
+/* One test of one slot. */
+__attribute__((always_inline)) static inline bool eval_leaf(const struct rule *r, const struct rule__node *n,
+                             const struct rule_value *slots, struct rule_scratch *s)
+{
+    const struct rule_value *v = &slots[n->slot];
+    const char *text;
+    switch (n->op) {
+    case RULE__TRUE:
+        return v->type == RULE_BOOL && v->boolean;
+    case RULE__EXISTS:
+        return v->type != RULE_MISSING;
+    case RULE__CMP_NUM: {
+        /* without branches: the outcome is rarely predictable */
+        double a = v->number, b = n->number;
+        unsigned o = (a < b) * RULE__LESS | (a == b) * RULE__EQUAL | (a > b) * RULE__GREATER;
+        return v->has_number & ((o & n->mask) != 0);
+    }
+    case RULE__EQ_STR:
+    case RULE__NE_STR:
+        if (v->type == RULE_STRING) {
+            text = n->exact ? v->text : v->lower;
+            bool equal = v->len == n->len && same_bytes(text, n->lit.str, n->len);
+            return equal == (n->op == RULE__EQ_STR);
+        }
+        if (v->type == RULE_NUMBER && n->has_number) {
+            unsigned o = outcome_numbers(v->number, n->number);
+            return o && (o == RULE__EQUAL) == (n->op == RULE__EQ_STR);
+        }
+        return false;
+    case RULE__ORD_STR:
+        if (v->type == RULE_STRING) {
+            text = n->exact ? v->text : v->lower;
+            return outcome_strings(text, v->len, n->lit.str, n->len) & n->mask;
+        }
+        return v->type == RULE_NUMBER && n->has_number &&
+               (outcome_numbers(v->number, n->number) & n->mask);
+    case RULE__CMP_BOOL:
+        return v->type == RULE_BOOL && v->boolean == n->mask;
+    case RULE__IN:
+        return in_list(n->lit.list, v);
+    case RULE__NOT_IN:
+        return v->type != RULE_MISSING && !in_list(n->lit.list, v);
+    case RULE__CONTAINS:
+        text = n->exact ? v->text : v->lower;
+        return v->type == RULE_STRING && v->len >= n->len &&
+               contains_bytes(text, v->len, n->lit.str, n->len);
+    case RULE__STARTS:
+        text = n->exact ? v->text : v->lower;
+        return v->type == RULE_STRING && v->len >= n->len &&
+               same_bytes(text, n->lit.str, n->len);
+    case RULE__ENDS:
+        text = n->exact ? v->text : v->lower;
+        return v->type == RULE_STRING && v->len >= n->len &&
+               same_bytes(text + (v->len - n->len), n->lit.str, n->len);
+    case RULE__MATCHES:
+        /* A negative result is "no match" or an error such as the match
+         * limit: a pattern that takes too long never matches. */
+        return v->type == RULE_STRING &&
+               pcre2_match(n->lit.re, (PCRE2_SPTR)(v->len ? v->text : ""), v->len, 0, 0,
+                           s->match_data, r->match_context) >= 0;
+    default:
+        BT_BUG("rule: bad node op %d", n->op);
+    }
+}
+
 bool rule_eval(const struct rule *r, const struct rule_value *slots, struct rule_scratch *s)
 {
-    const struct rule__node *nodes = r->nodes, *n = nodes;
-    for (;;) {
-        const struct rule_value *v = &slots[n->slot];
-        const char *text;
-        bool result;
-        switch (n->op) {
-        case RULE__ACCEPT:
-            return true;
-        case RULE__REJECT:
-            return false;
-        case RULE__TRUE:
-            result = v->type == RULE_BOOL && v->boolean;
-            break;
-        case RULE__EXISTS:
-            result = v->type != RULE_MISSING;
-            break;
-        case RULE__CMP_NUM:
-            result = v->has_number && (outcome_numbers(v->number, n->number) & n->mask);
-            break;
-        case RULE__EQ_STR:
-        case RULE__NE_STR:
-            if (v->type == RULE_STRING) {
-                text = n->exact ? v->text : v->lower;
-                bool equal = v->len == n->len && same_bytes(text, n->lit.str, n->len);
-                result = equal == (n->op == RULE__EQ_STR);
-            } else if (v->type == RULE_NUMBER && n->has_number) {
-                unsigned o = outcome_numbers(v->number, n->number);
-                result = o && (o == RULE__EQUAL) == (n->op == RULE__EQ_STR);
-            } else {
-                result = false;
-            }
-            break;
-        case RULE__ORD_STR:
-            if (v->type == RULE_STRING) {
-                text = n->exact ? v->text : v->lower;
-                result = outcome_strings(text, v->len, n->lit.str, n->len) & n->mask;
-            } else {
-                result = v->type == RULE_NUMBER && n->has_number &&
-                         (outcome_numbers(v->number, n->number) & n->mask);
-            }
-            break;
-        case RULE__CMP_BOOL:
-            result = v->type == RULE_BOOL && v->boolean == n->mask;
-            break;
-        case RULE__IN:
-            result = in_list(n->lit.list, v);
-            break;
-        case RULE__NOT_IN:
-            result = v->type != RULE_MISSING && !in_list(n->lit.list, v);
-            break;
-        case RULE__CONTAINS:
-            text = n->exact ? v->text : v->lower;
-            result = v->type == RULE_STRING && v->len >= n->len &&
-                     contains_bytes(text, v->len, n->lit.str, n->len);
-            break;
-        case RULE__STARTS:
-            text = n->exact ? v->text : v->lower;
-            result = v->type == RULE_STRING && v->len >= n->len &&
-                     same_bytes(text, n->lit.str, n->len);
-            break;
-        case RULE__ENDS:
-            text = n->exact ? v->text : v->lower;
-            result = v->type == RULE_STRING && v->len >= n->len &&
-                     same_bytes(text + (v->len - n->len), n->lit.str, n->len);
-            break;
-        case RULE__MATCHES:
-            /* A negative result is "no match" or an error such as the match
-             * limit: a pattern that takes too long never matches. */
-            result = v->type == RULE_STRING &&
-                     pcre2_match(n->lit.re, (PCRE2_SPTR)(v->len ? v->text : ""), v->len, 0, 0,
-                                 s->match_data, r->match_context) >= 0;
-            break;
-        default:
-            BT_BUG("rule: bad node op %d", n->op);
-        }
-        /* A branch, not an index computed from `result`: the processor
-         * predicts it and starts on the next test (often the next rule's)
-         * before this one is done; as a data dependency, every test would
-         * wait for the one before it. */
-        if (__builtin_expect(result, 0))
-            n = nodes + n->u.next[1];
-        else
-            n = nodes + n->u.next[0];
+    const struct rule__node *nodes = r->nodes;
+    if (r->by_table) {
+        uint32_t bits = 0;
+        for (uint32_t i = 0; i < r->n_leaves; i++)
+            bits |= (uint32_t)eval_leaf(r, &nodes[i], slots, s) << i;
+        return r->table >> bits & 1;
     }
+    /* Each test picks the next node by its result, until ACCEPT or REJECT.
+     * A branch, not an index computed from the result: the processor
+     * predicts it and starts on the next test before this one is done. */
+    uint32_t i = 0;
+    while (i < r->n_leaves) {
+        if (eval_leaf(r, &nodes[i], slots, s))
+            i = nodes[i].u.next[1];
+        else
+            i = nodes[i].u.next[0];
+    }
+    return i == r->n_leaves;
 }

@@ -114,12 +114,24 @@ struct rule__node {
     } lit;
 };
 
+/*
+ * A rule is one allocation: the header, then the nodes, so that evaluation
+ * reaches the first test without following a pointer. A rule of at most
+ * RULE__TABLE_LEAVES tests and no `matches` is evaluated by table: every
+ * test runs (tests are cheap and have no effects) and the bits of their
+ * results index a truth table computed at compile time. That has no branch
+ * on a result, which on varied leads costs more than the tests skipped.
+ */
+#define RULE__TABLE_LEAVES 6
+
 struct rule {
-    const struct rule__node *nodes; /* the leaves, then ACCEPT and REJECT */
-    uint32_t n_nodes;
+    uint64_t table;    /* by table: bit i is the value when the results spell i */
+    uint32_t n_leaves; /* tests; nodes[n_leaves] is ACCEPT, then REJECT */
+    bool by_table;
     const char *text;
     pcre2_match_context *match_context; /* NULL unless the rule has `matches` */
-    struct arena arena;                 /* nodes, text, strings, lists */
+    struct arena arena;                 /* text, strings, lists */
+    struct rule__node nodes[];
 };
 
 /* True when s[0..len) is exactly -?digits[.digits] and finite; the value in

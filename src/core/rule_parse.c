@@ -83,7 +83,8 @@ struct parser {
     bool started;
     struct rule_symtab *syms;
     struct rule_error *err;
-    struct rule *rule;
+    struct arena arena; /* becomes the rule's */
+    pcre2_match_context *match_context;
     char *pool; /* decoded string literals; never moves */
     size_t pool_used;
     unsigned tree_nodes; /* conditions, and, or, not: the limit counts these */
@@ -94,7 +95,7 @@ struct parser {
     /* lowering: where each jump label landed, and the leaves emitted */
     uint16_t label_at[RULE__MAX_NODES + 2];
     uint32_t n_labels;
-    struct rule__node *out;
+    struct rule__node out[RULE__MAX_NODES + 2];
     uint32_t n_out;
 };
 
@@ -591,7 +592,7 @@ static int compare_doubles(const void *a, const void *b)
 
 static void *rule_alloc(struct parser *p, size_t size)
 {
-    void *m = arena_alloc(&p->rule->arena, size ? size : 1);
+    void *m = arena_alloc(&p->arena, size ? size : 1);
     if (!m)
         BT_BUG("rule: arena limit reached");
     return m;
@@ -736,12 +737,12 @@ static bt_err parse_matches(struct parser *p, uint32_t slot)
     (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
     struct rule__node *node = emit(p, RULE__MATCHES, slot);
     node->lit.re = re;
-    if (!p->rule->match_context) {
-        p->rule->match_context = pcre2_match_context_create(NULL);
-        if (!p->rule->match_context)
+    if (!p->match_context) {
+        p->match_context = pcre2_match_context_create(NULL);
+        if (!p->match_context)
             bt_die("out of memory");
-        pcre2_set_match_limit(p->rule->match_context, RULE__MATCH_LIMIT);
-        pcre2_set_heap_limit(p->rule->match_context, RULE__HEAP_LIMIT_KIB);
+        pcre2_set_match_limit(p->match_context, RULE__MATCH_LIMIT);
+        pcre2_set_heap_limit(p->match_context, RULE__HEAP_LIMIT_KIB);
     }
     return advance(p);
 }
@@ -991,22 +992,44 @@ static void lower(struct parser *p, uint32_t i, uint16_t if_false, uint16_t if_t
     }
 }
 
-static void lower_all(struct parser *p)
+/* The truth table of the leaves' jumps: for every combination of results,
+ * where the jumps end. */
+static uint64_t truth_table(const struct parser *p)
 {
-    p->out = rule_alloc(p, (p->n_nodes + 2) * sizeof(*p->out));
+    uint64_t table = 0;
+    for (uint32_t bits = 0; bits < (1u << p->n_out); bits++) {
+        uint32_t i = 0;
+        while (i < p->n_out)
+            i = p->out[i].u.next[bits >> i & 1];
+        if (p->out[i].op == RULE__ACCEPT)
+            table |= 1ULL << bits;
+    }
+    return table;
+}
+
+static struct rule *lower_all(struct parser *p)
+{
     p->n_labels = 2;
     lower(p, 0, LABEL_FALSE, LABEL_TRUE);
     uint32_t n = p->n_out;
     p->label_at[LABEL_TRUE] = (uint16_t)n;
     p->label_at[LABEL_FALSE] = (uint16_t)(n + 1);
+    bool cheap = n <= RULE__TABLE_LEAVES;
     for (uint32_t i = 0; i < n; i++) {
         p->out[i].u.next[0] = p->label_at[p->out[i].u.next[0]];
         p->out[i].u.next[1] = p->label_at[p->out[i].u.next[1]];
+        cheap = cheap && p->out[i].op != RULE__MATCHES;
     }
     p->out[n] = (struct rule__node){.op = RULE__ACCEPT};
     p->out[n + 1] = (struct rule__node){.op = RULE__REJECT};
-    p->rule->nodes = p->out;
-    p->rule->n_nodes = n + 2;
+
+    struct rule *r = xmalloc(sizeof(*r) + (n + 2) * sizeof(r->nodes[0]));
+    memcpy(r->nodes, p->out, (n + 2) * sizeof(r->nodes[0]));
+    r->n_leaves = n;
+    r->by_table = cheap;
+    r->table = cheap ? truth_table(p) : 0;
+    r->match_context = p->match_context;
+    return r;
 }
 
 static void discard(struct parser *p)
@@ -1014,9 +1037,8 @@ static void discard(struct parser *p)
     for (uint32_t i = 0; i < p->n_nodes; i++)
         if (p->nodes[i].op == RULE__MATCHES)
             pcre2_code_free(p->nodes[i].lit.re);
-    pcre2_match_context_free(p->rule->match_context);
-    arena_release(&p->rule->arena);
-    free(p->rule);
+    pcre2_match_context_free(p->match_context);
+    arena_release(&p->arena);
 }
 
 bt_err rule_compile(struct rule_symtab *syms, const char *text, size_t len, struct rule **out,
@@ -1036,7 +1058,6 @@ bt_err rule_compile(struct rule_symtab *syms, const char *text, size_t len, stru
     p->len = len;
     p->syms = syms;
     p->err = err;
-    p->rule = xcalloc(1, sizeof(*p->rule));
     p->prev.kind = TOK_END;
     /* Decoding never makes a string longer, so the text's length (plus one
      * NUL per literal) bounds the pool and it never has to move. */
@@ -1060,12 +1081,12 @@ bt_err rule_compile(struct rule_symtab *syms, const char *text, size_t len, stru
         free(p);
         return e;
     }
-    struct rule *r = p->rule;
-    lower_all(p);
     char *copy = rule_alloc(p, len + 1);
     memcpy(copy, text, len);
     copy[len] = '\0';
+    struct rule *r = lower_all(p);
     r->text = copy;
+    r->arena = p->arena; /* nothing points at the arena itself: it can move */
     free(p);
     *out = r;
     return BT_OK;

@@ -123,7 +123,7 @@ void api_lead_outcome(struct request *r)
         if (bad)
             break;
         if (!strcmp(key, "stage")) {
-            enum lead_stage s;
+            enum lead_stage s = STAGE_NEW;
             if (!json_is_string(v) || !stage_parse(json_string_value(v), &s) ||
                 (s != STAGE_SQL && s != STAGE_OPPORTUNITY && s != STAGE_WON && s != STAGE_LOST &&
                  s != STAGE_DISQUALIFIED)) {
