@@ -9,9 +9,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "config/config.h"
 #include "engine/engine.h"
 #include "store/store.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,12 +255,93 @@ static void test_stop_keeps_acknowledged_commands(void **state)
                      BT_OK);
 }
 
+static const char scoring_yaml[] =
+    "version: 1\n"
+    "scoring:\n"
+    "  fit:\n"
+    "    - {name: Big, when: \"employees >= 1000\", points: 40}\n"
+    "  engagement:\n"
+    "    - {name: Demo, activity: demo_request, points: 30, half_life: 1d}\n"
+    "qualification:\n"
+    "  mql_when: score >= 60\n"
+    "  disqualify_when: email.domain == \"rival.com\"\n";
+
+static void test_scoring_activities_outcome(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    struct config *cfg;
+    assert_int_equal(config_load_string("t.yaml", scoring_yaml, strlen(scoring_yaml), &cfg, &err),
+                     BT_OK);
+    const char *type;
+
+    struct ingest_command c = cmd_for("cio@big.com", NULL, NULL);
+    c.cfg = cfg;
+    c.lead.employees = 5000;
+    assert_int_equal(engine_ingest(f->eng, &c, &f->a, &err), BT_OK);
+    int64_t id = c.result.id;
+    assert_true(c.result.score.scored);
+    assert_true(c.result.score.total == 40);
+    assert_string_equal(c.result.attr[LEAD_STAGE], "new");
+
+    /* a demo request: 40 + 30 = 70 -> mql, with an event */
+    struct activity_item item = {.lead_id = id,
+                                 .act = {.type = "demo_request",
+                                         .occurred_at = clock_now(&f->clock),
+                                         .properties_json = "{}"}};
+    struct activities_command ac = {.cfg = cfg, .items = &item, .n_items = 1, .actor = "key:1"};
+    assert_int_equal(engine_record_activities(f->eng, &ac, &f->a, &err), BT_OK);
+    assert_int_equal(ac.n_leads, 1);
+    assert_true(ac.leads[0].score.total == 70);
+    assert_string_equal(ac.leads[0].attr[LEAD_STAGE], "mql");
+    assert_true(ac.leads[0].score.rescore_at > clock_now(&f->clock));
+    assert_int_equal(count_events(f, id, &type), 2);
+    assert_string_equal(type, "lead.stage_changed");
+
+    /* a day later the demo counts 15: rescored by the due sweep, back to new */
+    clock_manual_set(&f->clock, clock_now(&f->clock) + 86400000LL);
+    size_t n = 0;
+    assert_int_equal(engine_rescore_due(f->eng, cfg, 100, &n, &err), BT_OK);
+    assert_int_equal(n, 1);
+    struct lead got;
+    assert_int_equal(store_lead_get(f->reader, id, &f->a, &got, &err), BT_OK);
+    assert_true(fabs(got.score.total - 55) < 1e-9);
+    assert_string_equal(got.attr[LEAD_STAGE], "new");
+    assert_int_equal(count_events(f, id, NULL), 3);
+
+    /* an unknown email is refused unless leads may be created */
+    struct activity_item unknown = {.email = "who@x.com", .email_domain = "x.com",
+                                    .act = {.type = "demo_request", .occurred_at = 1}};
+    ac = (struct activities_command){.cfg = cfg, .items = &unknown, .n_items = 1};
+    assert_int_equal(engine_record_activities(f->eng, &ac, &f->a, &err), BT_ENOTFOUND);
+    assert_string_equal(err.field, "activities[0].email");
+    ac.create_missing = true;
+    assert_int_equal(engine_record_activities(f->eng, &ac, &f->a, &err), BT_OK);
+    assert_true(unknown.created_lead);
+    assert_string_equal(ac.leads[0].attr[LEAD_EMAIL], "who@x.com");
+    /* the demo happened in 1970: decayed to nothing, the new lead stays new */
+    assert_true(ac.leads[0].score.total < 1e-6);
+    assert_string_equal(ac.leads[0].attr[LEAD_STAGE], "new");
+
+    /* outcomes follow the lifecycle */
+    struct outcome_command oc = {.cfg = cfg, .lead_id = id, .to = STAGE_WON};
+    assert_int_equal(engine_record_outcome(f->eng, &oc, &f->a, &err), BT_ECONFLICT);
+    assert_string_equal(err.field, "stage");
+    oc.to = STAGE_DISQUALIFIED;
+    assert_int_equal(engine_record_outcome(f->eng, &oc, &f->a, &err), BT_OK);
+    assert_string_equal(oc.result.attr[LEAD_STAGE], "disqualified");
+    oc.lead_id = 424242;
+    assert_int_equal(engine_record_outcome(f->eng, &oc, &f->a, &err), BT_ENOTFOUND);
+    config_unref(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_repeat_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_submitters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_keeps_acknowledged_commands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scoring_activities_outcome, setup, teardown),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }

@@ -302,6 +302,57 @@ static void test_reopen_and_newer_schema(void **state)
                      BT_EUNSUPPORTED);
 }
 
+static void test_scores_activities_outcomes(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    struct lead l = make_lead("s@t.com", NULL, 1);
+    assert_int_equal(store_lead_insert(f->c, &l, &err), BT_OK);
+    struct lead got;
+    assert_int_equal(store_lead_get(f->c, l.id, &f->a, &got, &err), BT_OK);
+    assert_false(got.score.scored);
+
+    l.score = (struct lead_score){.scored = true, .total = 61.5, .fit = 40, .engagement = 21.5,
+                                  .grade = "B2", .reasons_json = "[{\"rule\":\"x\"}]",
+                                  .scored_at = 10, .rescore_at = 500};
+    assert_int_equal(store_lead_update(f->c, &l, &err), BT_OK);
+    assert_int_equal(store_lead_get(f->c, l.id, &f->a, &got, &err), BT_OK);
+    assert_true(got.score.scored);
+    assert_true(got.score.total == 61.5 && got.score.engagement == 21.5);
+    assert_string_equal(got.score.grade, "B2");
+    assert_string_equal(got.score.reasons_json, "[{\"rule\":\"x\"}]");
+    assert_int_equal(got.score.rescore_at, 500);
+
+    int64_t *ids;
+    size_t n;
+    assert_int_equal(store_lead_rescore_due(f->c, 499, 10, &f->a, &ids, &n, &err), BT_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_lead_rescore_due(f->c, 500, 10, &f->a, &ids, &n, &err), BT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], l.id);
+
+    for (int i = 0; i < 3; i++) {
+        struct activity act = {.lead_id = l.id, .type = i ? "page_view" : "demo_request",
+                               .occurred_at = 100 + i, .properties_json = "{\"p\":1}"};
+        assert_int_equal(store_activity_insert(f->c, &act, 1000, &err), BT_OK);
+        assert_true(act.id > 0);
+    }
+    struct activity *acts;
+    assert_int_equal(store_activity_list(f->c, l.id, 2, &f->a, &acts, &n, &err), BT_OK);
+    assert_int_equal(n, 2); /* newest first, limited */
+    assert_int_equal(acts[0].occurred_at, 102);
+    assert_string_equal(acts[1].type, "page_view");
+    assert_string_equal(acts[0].properties_json, "{\"p\":1}");
+    struct activity orphan = {.lead_id = 999, .type = "x", .occurred_at = 1};
+    assert_int_not_equal(store_activity_insert(f->c, &orphan, 1, &err), BT_OK);
+
+    struct lead_outcome o = {.lead_id = l.id, .stage = "won", .has_value = true, .value = 1200,
+                             .currency = "EUR", .reason = "signed", .actor = "key:1", .at = 9};
+    assert_int_equal(store_outcome_insert(f->c, &o, &err), BT_OK);
+    o.lead_id = 999;
+    assert_int_not_equal(store_outcome_insert(f->c, &o, &err), BT_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +362,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions_and_readers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_and_newer_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scores_activities_outcomes, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
