@@ -11,16 +11,11 @@
 #include <string.h>
 
 static const char *const stage_names[STAGE_COUNT] = {
-    [STAGE_NEW] = "new",
-    [STAGE_MQL] = "mql",
-    [STAGE_ASSIGNED] = "assigned",
-    [STAGE_ACCEPTED] = "accepted",
-    [STAGE_SQL] = "sql",
-    [STAGE_OPPORTUNITY] = "opportunity",
-    [STAGE_WON] = "won",
-    [STAGE_LOST] = "lost",
-    [STAGE_RECYCLED] = "recycled",
-    [STAGE_DISQUALIFIED] = "disqualified",
+    [STAGE_NEW] = "new",           [STAGE_MQL] = "mql",
+    [STAGE_ASSIGNED] = "assigned", [STAGE_ACCEPTED] = "accepted",
+    [STAGE_SQL] = "sql",           [STAGE_OPPORTUNITY] = "opportunity",
+    [STAGE_WON] = "won",           [STAGE_LOST] = "lost",
+    [STAGE_RECYCLED] = "recycled", [STAGE_DISQUALIFIED] = "disqualified",
 };
 
 #define TO(s) (1u << (s))
@@ -47,8 +42,8 @@ static const unsigned allowed[STAGE_COUNT] = {
  * disqualified" reads as the header does.
  */
 static const enum lead_stage listing_order[STAGE_COUNT] = {
-    STAGE_ASSIGNED, STAGE_ACCEPTED, STAGE_SQL,      STAGE_OPPORTUNITY, STAGE_WON,
-    STAGE_LOST,     STAGE_MQL,      STAGE_NEW,      STAGE_RECYCLED,    STAGE_DISQUALIFIED,
+    STAGE_ASSIGNED, STAGE_ACCEPTED, STAGE_SQL, STAGE_OPPORTUNITY, STAGE_WON,
+    STAGE_LOST,     STAGE_MQL,      STAGE_NEW, STAGE_RECYCLED,    STAGE_DISQUALIFIED,
 };
 
 static bool valid(enum lead_stage s)

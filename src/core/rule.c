@@ -2,12 +2,12 @@
  * rule.c - the condition language at run time: slot values, the symbol table
  * and evaluation. Parsing and compilation are in rule_parse.c.
  *
- * Evaluation is the hot path (hundreds of rules per lead), so it works on the
- * flat node array of rule_internal.h: one switch per node, and/or by skipping
- * subtrees, literals prepared at compile time so that a test is a length check
- * and a memcmp, a double comparison, or a binary search in a sorted list.
- * Nothing here allocates or writes outside the caller's scratch, so compiled
- * rules can be shared between threads.
+ * Evaluation is the hot path (hundreds of rules per lead). It runs the
+ * compiled form of rule_internal.h: the tests in source order, each jumping to
+ * the next by its result, with literals prepared at compile time so that a
+ * test is a length check and a short byte comparison, a double comparison, or
+ * a probe in a small hash set. Nothing here allocates or writes outside the
+ * caller's scratch, so compiled rules can be shared between threads.
  */
 #include "core/rule_internal.h"
 
@@ -38,7 +38,7 @@ bool rule__parse_number(const char *s, size_t len, double *out)
     if (i == len || s[i] < '0' || s[i] > '9')
         return false;
     uint64_t mantissa = 0;
-    int digits = 0;   /* significant digits in mantissa */
+    int digits = 0;    /* significant digits in mantissa */
     long exponent = 0; /* value = mantissa * 10^exponent */
     for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
         if (digits < 19) {
@@ -98,8 +98,8 @@ void rule_value_bool(struct rule_value *v, bool b)
 
 void rule_value_string(struct rule_value *v, const char *text, const char *lower, size_t len)
 {
-    *v = (struct rule_value){.type = RULE_STRING, .text = text, .lower = lower ? lower : text,
-                             .len = (uint32_t)len};
+    *v = (struct rule_value){
+        .type = RULE_STRING, .text = text, .lower = lower ? lower : text, .len = (uint32_t)len};
     v->has_number = rule__parse_number(text, len, &v->number);
 }
 
@@ -184,7 +184,6 @@ void rule_free(struct rule *r)
         if (r->nodes[i].op == RULE__MATCHES)
             pcre2_code_free(r->nodes[i].lit.re);
     pcre2_match_context_free(r->match_context);
-    arena_release(&r->arena);
     free(r);
 }
 
@@ -300,8 +299,10 @@ static bool in_list(const struct rule__list *l, const struct rule_value *v)
 }
 
 /* One test of one slot. */
-__attribute__((always_inline)) static inline bool eval_leaf(const struct rule *r, const struct rule__node *n,
-                             const struct rule_value *slots, struct rule_scratch *s)
+__attribute__((always_inline)) static inline bool eval_leaf(const struct rule *r,
+                                                            const struct rule__node *n,
+                                                            const struct rule_value *slots,
+                                                            struct rule_scratch *s)
 {
     const struct rule_value *v = &slots[n->slot];
     const char *text;
@@ -311,7 +312,7 @@ __attribute__((always_inline)) static inline bool eval_leaf(const struct rule *r
     case RULE__EXISTS:
         return v->type != RULE_MISSING;
     case RULE__CMP_NUM: {
-        /* without branches: the outcome is rarely predictable */
+        /* without branches: on varied leads the outcome is not predictable */
         double a = v->number, b = n->number;
         unsigned o = (a < b) * RULE__LESS | (a == b) * RULE__EQUAL | (a > b) * RULE__GREATER;
         return v->has_number & ((o & n->mask) != 0);
@@ -347,8 +348,7 @@ __attribute__((always_inline)) static inline bool eval_leaf(const struct rule *r
                contains_bytes(text, v->len, n->lit.str, n->len);
     case RULE__STARTS:
         text = n->exact ? v->text : v->lower;
-        return v->type == RULE_STRING && v->len >= n->len &&
-               same_bytes(text, n->lit.str, n->len);
+        return v->type == RULE_STRING && v->len >= n->len && same_bytes(text, n->lit.str, n->len);
     case RULE__ENDS:
         text = n->exact ? v->text : v->lower;
         return v->type == RULE_STRING && v->len >= n->len &&
@@ -367,12 +367,6 @@ __attribute__((always_inline)) static inline bool eval_leaf(const struct rule *r
 bool rule_eval(const struct rule *r, const struct rule_value *slots, struct rule_scratch *s)
 {
     const struct rule__node *nodes = r->nodes;
-    if (r->by_table) {
-        uint32_t bits = 0;
-        for (uint32_t i = 0; i < r->n_leaves; i++)
-            bits |= (uint32_t)eval_leaf(r, &nodes[i], slots, s) << i;
-        return r->table >> bits & 1;
-    }
     /* Each test picks the next node by its result, until ACCEPT or REJECT.
      * A branch, not an index computed from the result: the processor
      * predicts it and starts on the next test before this one is done. */

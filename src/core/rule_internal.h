@@ -22,21 +22,21 @@
 
 #include <pcre2.h>
 
-#define RULE__MAX_TEXT 4096
-#define RULE__MAX_NODES 256
-#define RULE__MAX_DEPTH 32
-#define RULE__MAX_LIST 256
-#define RULE__MAX_PATTERN 1024
-#define RULE__MATCH_LIMIT 100000
+#define RULE__MAX_TEXT       4096
+#define RULE__MAX_NODES      256
+#define RULE__MAX_DEPTH      32
+#define RULE__MAX_LIST       256
+#define RULE__MAX_PATTERN    1024
+#define RULE__MATCH_LIMIT    100000
 #define RULE__HEAP_LIMIT_KIB 1024
 
 /* Outcomes of a comparison, as bits of a node's mask: `<=` is LESS|EQUAL. */
 enum { RULE__LESS = 1, RULE__EQUAL = 2, RULE__GREATER = 4 };
 
 enum rule__op {
-    RULE__AND,      /* children follow; true when all are */
-    RULE__OR,       /* children follow; true when one is */
-    RULE__NOT,      /* one child follows */
+    RULE__AND,      /* parse tree only: children follow; true when all are */
+    RULE__OR,       /* parse tree only: children follow; true when one is */
+    RULE__NOT,      /* parse tree only: one child follows */
     RULE__TRUE,     /* a bare path: the value is boolean true */
     RULE__EXISTS,   /* the value is present */
     RULE__CMP_NUM,  /* the literal is a number; mask says which outcomes hold */
@@ -87,8 +87,8 @@ static inline uint32_t rule__hash(const char *s, uint32_t len)
  * number literals and of those strings; a string value that is a number only
  * meets real number literals, as `==` does. */
 struct rule__list {
-    const double *numbers;     /* number literals, sorted */
-    const double *numbers_all; /* numbers + number-like string literals, sorted */
+    const double *numbers;      /* number literals, sorted */
+    const double *numbers_all;  /* numbers + number-like string literals, sorted */
     struct rule__strset folded; /* strings without `case`, lower-cased */
     struct rule__strset exact;  /* strings with `case` */
     uint16_t n_numbers, n_numbers_all;
@@ -115,22 +115,15 @@ struct rule__node {
 };
 
 /*
- * A rule is one allocation: the header, then the nodes, so that evaluation
- * reaches the first test without following a pointer. A rule of at most
- * RULE__TABLE_LEAVES tests and no `matches` is evaluated by table: every
- * test runs (tests are cheap and have no effects) and the bits of their
- * results index a truth table computed at compile time. That has no branch
- * on a result, which on varied leads costs more than the tests skipped.
+ * A rule is one allocation, laid out in the order evaluation reads it: the
+ * header, the nodes, then each test's string or list with its strings, and
+ * the source text last. Two hundred rules are evaluated per lead, so what
+ * matters is how few cache lines a rule touches and that they are adjacent.
  */
-#define RULE__TABLE_LEAVES 6
-
 struct rule {
-    uint64_t table;    /* by table: bit i is the value when the results spell i */
     uint32_t n_leaves; /* tests; nodes[n_leaves] is ACCEPT, then REJECT */
-    bool by_table;
     const char *text;
     pcre2_match_context *match_context; /* NULL unless the rule has `matches` */
-    struct arena arena;                 /* text, strings, lists */
     struct rule__node nodes[];
 };
 

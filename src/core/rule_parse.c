@@ -50,12 +50,18 @@ static const struct {
     const char *word;
     enum keyword kw;
 } keywords[] = {
-    {"and", KW_AND},           {"or", KW_OR},
-    {"not", KW_NOT},           {"in", KW_IN},
-    {"contains", KW_CONTAINS}, {"starts_with", KW_STARTS_WITH},
-    {"ends_with", KW_ENDS_WITH}, {"matches", KW_MATCHES},
-    {"exists", KW_EXISTS},     {"case", KW_CASE},
-    {"true", KW_TRUE},         {"false", KW_FALSE},
+    {"and", KW_AND},
+    {"or", KW_OR},
+    {"not", KW_NOT},
+    {"in", KW_IN},
+    {"contains", KW_CONTAINS},
+    {"starts_with", KW_STARTS_WITH},
+    {"ends_with", KW_ENDS_WITH},
+    {"matches", KW_MATCHES},
+    {"exists", KW_EXISTS},
+    {"case", KW_CASE},
+    {"true", KW_TRUE},
+    {"false", KW_FALSE},
 };
 
 struct token {
@@ -99,7 +105,8 @@ struct parser {
     uint32_t n_out;
 };
 
-#define OPERATORS "==, !=, <, <=, >, >=, in, not in, contains, starts_with, ends_with, matches or exists"
+#define OPERATORS                                                                                  \
+    "==, !=, <, <=, >, >=, in, not in, contains, starts_with, ends_with, matches or exists"
 #define VALUES "(a number, a string in double quotes, true or false)"
 
 BT_PRINTF(3, 4)
@@ -575,8 +582,9 @@ static bt_err parse_literal(struct parser *p, const char *where, struct literal 
         out->type = RULE_BOOL;
         out->boolean = t.kw == KW_TRUE;
     } else if (t.kind == TOK_WORD && t.kw == KW_NONE) {
-        return fail(p, t.off, "expected a value %s " VALUES ", found %s; text goes in double quotes",
-                    where, describe(p, buf, sizeof(buf)));
+        return fail(p, t.off,
+                    "expected a value %s " VALUES ", found %s; text goes in double quotes", where,
+                    describe(p, buf, sizeof(buf)));
     } else {
         return fail(p, t.off, "expected a value %s " VALUES, where);
     }
@@ -663,8 +671,8 @@ static bt_err parse_list(struct parser *p, uint32_t slot, bool negate, const cha
     bt_err e;
     char buf[64];
     if (p->tok.kind != TOK_LBRACKET)
-        return fail(p, p->tok.off, "expected a list in square brackets after '%s', like [\"DE\", \"AT\"]",
-                    after);
+        return fail(p, p->tok.off,
+                    "expected a list in square brackets after '%s', like [\"DE\", \"AT\"]", after);
     size_t open = p->tok.off;
     if ((e = advance(p)))
         return e;
@@ -786,8 +794,10 @@ static bt_err parse_test(struct parser *p)
         }
         if (lit.type == RULE_BOOL) {
             if (t.mask != RULE__EQUAL && t.mask != (RULE__LESS | RULE__GREATER))
-                return fail(p, t.off, "'%.*s' compares numbers or strings; true and false work with == and !=",
-                            (int)t.len, p->text + t.off);
+                return fail(
+                    p, t.off,
+                    "'%.*s' compares numbers or strings; true and false work with == and !=",
+                    (int)t.len, p->text + t.off);
             n = emit(p, RULE__CMP_BOOL, (uint32_t)slot);
             n->mask = lit.boolean == (t.mask == RULE__EQUAL); /* the value it wants */
             return BT_OK;
@@ -854,7 +864,7 @@ static bt_err parse_test(struct parser *p)
         return fail(p, lit.off, "expected a string in double quotes after '%.*s'", (int)t.len,
                     p->text + t.off);
     n = emit(p,
-             t.kw == KW_CONTAINS  ? RULE__CONTAINS
+             t.kw == KW_CONTAINS      ? RULE__CONTAINS
              : t.kw == KW_STARTS_WITH ? RULE__STARTS
                                       : RULE__ENDS,
              (uint32_t)slot);
@@ -992,19 +1002,101 @@ static void lower(struct parser *p, uint32_t i, uint16_t if_false, uint16_t if_t
     }
 }
 
-/* The truth table of the leaves' jumps: for every combination of results,
- * where the jumps end. */
-static uint64_t truth_table(const struct parser *p)
+/* ---- packing: the rule as one block ---- */
+
+struct packer {
+    char *base; /* NULL while measuring */
+    size_t used;
+};
+
+static void *pack(struct packer *k, const void *src, size_t size)
 {
-    uint64_t table = 0;
-    for (uint32_t bits = 0; bits < (1u << p->n_out); bits++) {
-        uint32_t i = 0;
-        while (i < p->n_out)
-            i = p->out[i].u.next[bits >> i & 1];
-        if (p->out[i].op == RULE__ACCEPT)
-            table |= 1ULL << bits;
+    size_t at = (k->used + 7) & ~(size_t)7;
+    k->used = at + size;
+    if (!k->base)
+        return NULL;
+    if (size)
+        memcpy(k->base + at, src, size);
+    return k->base + at;
+}
+
+static const char *pack_string(struct packer *k, const char *s, size_t len)
+{
+    size_t at = k->used;
+    k->used += len + 1;
+    if (!k->base)
+        return NULL;
+    memcpy(k->base + at, s, len);
+    k->base[at + len] = '\0';
+    return k->base + at;
+}
+
+static void pack_set(struct packer *k, const struct rule__strset *src, struct rule__strset *dst)
+{
+    const uint16_t *table = pack(k, src->table, src->n ? (src->mask + 1) * sizeof(uint16_t) : 0);
+    struct rule__str *items = pack(k, src->items, src->n * sizeof(*items));
+    for (uint32_t i = 0; i < src->n; i++) {
+        const char *copy = pack_string(k, src->items[i].s, src->items[i].len);
+        if (items)
+            items[i].s = copy;
     }
-    return table;
+    if (dst) {
+        dst->table = table;
+        dst->items = items;
+    }
+}
+
+static const struct rule__list *pack_list(struct packer *k, const struct rule__list *src)
+{
+    struct rule__list *l = pack(k, src, sizeof(*src));
+    const double *numbers = pack(k, src->numbers, src->n_numbers * sizeof(double));
+    const double *all = pack(k, src->numbers_all, src->n_numbers_all * sizeof(double));
+    pack_set(k, &src->folded, l ? &l->folded : NULL);
+    pack_set(k, &src->exact, l ? &l->exact : NULL);
+    if (l) {
+        l->numbers = numbers;
+        l->numbers_all = all;
+    }
+    return l;
+}
+
+/* Lays the leaves in p->out and what they point to out in r, or only
+ * measures when r is NULL. Returns the size. */
+static size_t pack_rule(const struct parser *p, struct rule *r)
+{
+    uint32_t n = p->n_out;
+    struct packer k = {(char *)r, sizeof(*r) + (n + 2) * sizeof(r->nodes[0])};
+    if (r)
+        memcpy(r->nodes, p->out, (n + 2) * sizeof(r->nodes[0]));
+    for (uint32_t i = 0; i < n; i++) {
+        const struct rule__node *node = &p->out[i];
+        switch (node->op) {
+        case RULE__EQ_STR:
+        case RULE__NE_STR:
+        case RULE__ORD_STR:
+        case RULE__CONTAINS:
+        case RULE__STARTS:
+        case RULE__ENDS: {
+            const char *copy = pack_string(&k, node->lit.str, node->len);
+            if (r)
+                r->nodes[i].lit.str = copy;
+            break;
+        }
+        case RULE__IN:
+        case RULE__NOT_IN: {
+            const struct rule__list *l = pack_list(&k, node->lit.list);
+            if (r)
+                r->nodes[i].lit.list = l;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    const char *text = pack_string(&k, p->text, p->len);
+    if (r)
+        r->text = text;
+    return k.used;
 }
 
 static struct rule *lower_all(struct parser *p)
@@ -1014,20 +1106,16 @@ static struct rule *lower_all(struct parser *p)
     uint32_t n = p->n_out;
     p->label_at[LABEL_TRUE] = (uint16_t)n;
     p->label_at[LABEL_FALSE] = (uint16_t)(n + 1);
-    bool cheap = n <= RULE__TABLE_LEAVES;
     for (uint32_t i = 0; i < n; i++) {
         p->out[i].u.next[0] = p->label_at[p->out[i].u.next[0]];
         p->out[i].u.next[1] = p->label_at[p->out[i].u.next[1]];
-        cheap = cheap && p->out[i].op != RULE__MATCHES;
     }
     p->out[n] = (struct rule__node){.op = RULE__ACCEPT};
     p->out[n + 1] = (struct rule__node){.op = RULE__REJECT};
 
-    struct rule *r = xmalloc(sizeof(*r) + (n + 2) * sizeof(r->nodes[0]));
-    memcpy(r->nodes, p->out, (n + 2) * sizeof(r->nodes[0]));
+    struct rule *r = xmalloc(pack_rule(p, NULL));
+    (void)pack_rule(p, r);
     r->n_leaves = n;
-    r->by_table = cheap;
-    r->table = cheap ? truth_table(p) : 0;
     r->match_context = p->match_context;
     return r;
 }
@@ -1048,8 +1136,8 @@ bt_err rule_compile(struct rule_symtab *syms, const char *text, size_t len, stru
     if (len > RULE__MAX_TEXT) {
         if (err) {
             err->offset = RULE__MAX_TEXT;
-            snprintf(err->message, sizeof(err->message),
-                     "rule is too long (%zu bytes; at most %d)", len, RULE__MAX_TEXT);
+            snprintf(err->message, sizeof(err->message), "rule is too long (%zu bytes; at most %d)",
+                     len, RULE__MAX_TEXT);
         }
         return BT_EINVAL;
     }
@@ -1081,12 +1169,8 @@ bt_err rule_compile(struct rule_symtab *syms, const char *text, size_t len, stru
         free(p);
         return e;
     }
-    char *copy = rule_alloc(p, len + 1);
-    memcpy(copy, text, len);
-    copy[len] = '\0';
     struct rule *r = lower_all(p);
-    r->text = copy;
-    r->arena = p->arena; /* nothing points at the arena itself: it can move */
+    arena_release(&p->arena); /* everything the rule needs was packed into it */
     free(p);
     *out = r;
     return BT_OK;

@@ -12,7 +12,9 @@
  * Custom fields and activity properties are flat JSON objects of scalars,
  * read by the small scanner below (jansson would build a tree per lead).
  * Rule values carry their length, so strings without escapes are referenced
- * in place; only escaped text and lower-cased copies go into the arena.
+ * in place; only escaped text and lower-cased copies are written, into a
+ * buffer of the scratch and, once that is full, into the caller's arena. In
+ * the common case scoring a lead allocates nothing at all.
  */
 #include "core/score.h"
 
@@ -21,11 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MS_PER_DAY 86400000.0
+#define MS_PER_DAY        86400000.0
 #define ACTIVITY_TYPE_MAX 64
-#define SUGGEST_MAX_LEN 64
-#define JSON_MAX_DEPTH 32
-#define LN2 0.69314718055994530942
+#define SUGGEST_MAX_LEN   64
+#define JSON_MAX_DEPTH    32
+#define LN2               0.69314718055994530942
+#define SCRATCH_TEXT_SIZE 16384
 
 /* Where a slot's value comes from. */
 enum source {
@@ -225,8 +228,7 @@ static bool check_activity_fact(const char *path, size_t len, char *why, size_t 
     }
     size_t type_len = (size_t)(dot - rest);
     if (!valid_activity_type(rest, type_len)) {
-        snprintf(why, why_size,
-                 "activity type '%.*s' must be 1 to 64 characters of a-z, 0-9 and _",
+        snprintf(why, why_size, "activity type '%.*s' must be 1 to 64 characters of a-z, 0-9 and _",
                  (int)type_len, rest);
         return false;
     }
@@ -237,8 +239,8 @@ static bool check_activity_fact(const char *path, size_t len, char *why, size_t 
     char hint[SUGGEST_MAX_LEN + 1];
     if (suggest(activity_facts, COUNT_OF(activity_facts), NULL, 0, fact, fact_len, hint,
                 sizeof(hint)))
-        snprintf(why, why_size, "unknown activity fact '%.*s'; did you mean '%s'?",
-                 (int)fact_len, fact, hint);
+        snprintf(why, why_size, "unknown activity fact '%.*s'; did you mean '%s'?", (int)fact_len,
+                 fact, hint);
     else
         snprintf(why, why_size,
                  "unknown activity fact '%.*s'; expected count, last_days or first_days",
@@ -301,8 +303,8 @@ static bool activity_check(void *ctx, const char *path, size_t len, char *why, s
     char hint[SUGGEST_MAX_LEN + 16];
     if (suggest(activity_paths, COUNT_OF(activity_paths), prefixes, COUNT_OF(prefixes), path, len,
                 hint, sizeof(hint)))
-        snprintf(why, why_size, "unknown activity field '%.*s'; did you mean '%s'?", (int)len,
-                 path, hint);
+        snprintf(why, why_size, "unknown activity field '%.*s'; did you mean '%s'?", (int)len, path,
+                 hint);
     else if (!memchr(path, '.', len))
         snprintf(why, why_size,
                  "unknown activity field '%.*s' (an activity has type, age_days and "
@@ -672,26 +674,48 @@ static const char *skip_value(const char *p, int depth)
     }
 }
 
-/* Lower-cases s[0..len) into the arena when it has upper case; else s. */
-static const char *lower_text(const char *s, size_t len, struct arena *a)
+/*
+ * Where decoded and lower-cased text goes: a buffer of the scratch, reused
+ * for every lead, and the caller's arena once it is full (or when there is no
+ * scratch, as for score_fill_lead, whose slots outlive the call).
+ */
+struct text_space {
+    char *buf;
+    size_t used, size;
+    struct arena *arena;
+};
+
+static char *text_alloc(struct text_space *t, size_t n)
+{
+    if (t->size - t->used >= n) {
+        char *p = t->buf + t->used;
+        t->used += n;
+        return p;
+    }
+    return arena_alloc(t->arena, n);
+}
+
+/* Lower-cases s[0..len) into the text space when it has upper case; else s. */
+static const char *lower_text(const char *s, size_t len, struct text_space *t)
 {
     size_t i = 0;
     while (i < len && !(s[i] >= 'A' && s[i] <= 'Z'))
         i++;
     if (i == len)
         return s;
-    char *l = arena_alloc(a, len + 1);
+    char *l = text_alloc(t, len + 1);
     if (!l)
         return NULL;
     memcpy(l, s, i);
     for (; i < len; i++)
         l[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + ('a' - 'A')) : s[i];
+    l[len] = '\0';
     return l;
 }
 
-static bt_err set_text(struct rule_value *v, const char *s, size_t len, struct arena *a)
+static bt_err set_text(struct rule_value *v, const char *s, size_t len, struct text_space *t)
 {
-    const char *lower = lower_text(s, len, a);
+    const char *lower = lower_text(s, len, t);
     if (!lower)
         return BT_ETOOBIG;
     rule_value_string(v, s, lower, len);
@@ -715,7 +739,7 @@ static int find_wanted(const struct wanted *w, size_t n, const char *key, size_t
  * when the text is not one JSON object, BT_ETOOBIG when the arena is full.
  */
 static bt_err scan_object(const char *json, const struct wanted *wanted, size_t n_wanted,
-                          struct rule_value *slots, struct arena *a)
+                          struct rule_value *slots, struct text_space *t)
 {
     const char *p = skip_ws(json);
     if (*p != '{')
@@ -751,13 +775,13 @@ static bt_err scan_object(const char *json, const struct wanted *wanted, size_t 
             if (v) {
                 size_t len = (size_t)(p - 1 - s);
                 if (escaped) {
-                    char *d = arena_alloc(a, len + 1);
+                    char *d = text_alloc(t, len + 1);
                     if (!d)
                         return BT_ETOOBIG;
                     len = decode_string(s, p - 1, d);
                     s = d;
                 }
-                if (set_text(v, s, len, a) != BT_OK)
+                if (set_text(v, s, len, t) != BT_OK)
                     return BT_ETOOBIG;
             }
         } else if (*p == '-' || (*p >= '0' && *p <= '9')) {
@@ -793,11 +817,11 @@ static bt_err scan_object(const char *json, const struct wanted *wanted, size_t 
  * making the lead unscorable.
  */
 static bt_err fill_wanted(const char *json, const struct wanted *wanted, size_t n_wanted,
-                          struct rule_value *slots, struct arena *a)
+                          struct rule_value *slots, struct text_space *t)
 {
     if (!json || n_wanted == 0)
         return BT_OK;
-    bt_err rc = scan_object(json, wanted, n_wanted, slots, a);
+    bt_err rc = scan_object(json, wanted, n_wanted, slots, t);
     if (rc == BT_EPARSE) {
         for (size_t i = 0; i < n_wanted; i++)
             slots[wanted[i].slot] = (struct rule_value){0};
@@ -815,7 +839,7 @@ static double days_between(int64_t earlier, int64_t now)
 
 static bt_err fill_lead(const struct subject_plan *plan, const struct lead *lead,
                         const struct fact_view *facts, const struct score_result *scores,
-                        int64_t now, struct arena *a, struct rule_value *slots)
+                        int64_t now, struct text_space *t, struct rule_value *slots)
 {
     for (size_t i = 0; i < plan->n_slots; i++) {
         const struct slot_source *s = &plan->sources[i];
@@ -826,8 +850,8 @@ static bt_err fill_lead(const struct subject_plan *plan, const struct lead *lead
         *v = (struct rule_value){0};
         switch (s->source) {
         case SRC_ATTR: {
-            const char *t = lead->attr[s->attr];
-            if (t && set_text(v, t, strlen(t), a) != BT_OK)
+            const char *text = lead->attr[s->attr];
+            if (text && set_text(v, text, strlen(text), t) != BT_OK)
                 return BT_ETOOBIG;
             break;
         }
@@ -863,25 +887,29 @@ static bt_err fill_lead(const struct subject_plan *plan, const struct lead *lead
                 rule_value_number(v, scores->engagement);
             break;
         case SRC_GRADE:
-            if (scores && set_text(v, scores->grade, strlen(scores->grade), a) != BT_OK)
+            if (scores && set_text(v, scores->grade, strlen(scores->grade), t) != BT_OK)
                 return BT_ETOOBIG;
             break;
         default: /* SRC_FIELD (below), SRC_MISSING */
             break;
         }
     }
-    return fill_wanted(lead->fields_json, plan->wanted, plan->n_wanted, slots, a);
+    return fill_wanted(lead->fields_json, plan->wanted, plan->n_wanted, slots, t);
 }
 
+/* `type` is the activity's type as the model knows it: the same bytes. */
 static bt_err fill_activity(const struct subject_plan *plan, const struct activity *act,
-                            int64_t age_ms, struct arena *a, struct rule_value *slots)
+                            const char *type, size_t type_len, bool type_has_upper, int64_t age_ms,
+                            struct text_space *t, struct rule_value *slots)
 {
     for (size_t i = 0; i < plan->n_slots; i++) {
         struct rule_value *v = &slots[i];
         *v = (struct rule_value){0};
         switch (plan->sources[i].source) {
         case SRC_TYPE:
-            if (act->type && set_text(v, act->type, strlen(act->type), a) != BT_OK)
+            if (!type_has_upper)
+                rule_value_string(v, type, type, type_len);
+            else if (set_text(v, type, type_len, t) != BT_OK)
                 return BT_ETOOBIG;
             break;
         case SRC_AGE_DAYS:
@@ -891,15 +919,21 @@ static bt_err fill_activity(const struct subject_plan *plan, const struct activi
             break;
         }
     }
-    return fill_wanted(act->properties_json, plan->wanted, plan->n_wanted, slots, a);
+    return fill_wanted(act->properties_json, plan->wanted, plan->n_wanted, slots, t);
 }
 
 /* ---- scratch ---- */
 
+/*
+ * An activity type, keyed by its length and its first and last 8 bytes
+ * (overlapping for short names): that is the whole name up to 16 bytes, so
+ * most lookups compare two words and never call memcmp.
+ */
 struct type_entry {
     const char *name;
     uint32_t len;
-    uint32_t hash;
+    bool has_upper;
+    uint64_t head, tail;
 };
 
 /* What one engagement rule gathered from one lead's activities. */
@@ -924,7 +958,6 @@ struct score_scratch {
     /* Engagement rules by type (indices into model->engagement, config order):
      * those of type t are rules_by_type[rules_start[t] .. rules_start[t + 1]). */
     uint32_t *rules_start, *rules_by_type;
-    bool *type_has_conditions;
 
     /* Per lead. */
     struct fact_view *facts; /* per type */
@@ -934,24 +967,43 @@ struct score_scratch {
     uint32_t *matched; /* fit rules that matched */
     double *group_negative, *group_budget;
     struct engagement_sum *sums;
+    char *text; /* SCRATCH_TEXT_SIZE bytes for a text_space */
 };
 
-static uint32_t hash_bytes(const char *s, size_t len)
+/* The key words of a name: loads that never read outside it. */
+static void type_key(const char *name, size_t len, uint64_t *head, uint64_t *tail)
 {
-    uint32_t h = 2166136261u;
+    if (len >= 8) {
+        memcpy(head, name, 8);
+        memcpy(tail, name + len - 8, 8);
+        return;
+    }
+    uint64_t v = 0;
     for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)s[i]) * 16777619u;
-    return h;
+        v |= (uint64_t)(uint8_t)name[i] << (8 * i);
+    *head = v;
+    *tail = 0;
 }
 
-static int type_find(const struct score_scratch *s, const char *name, size_t len, uint32_t hash)
+static uint32_t type_hash(uint64_t head, uint64_t tail, size_t len)
 {
-    for (uint32_t i = hash & s->hash_mask;; i = (i + 1) & s->hash_mask) {
+    uint64_t h = head * 0x9E3779B97F4A7C15ULL ^ tail * 0xC2B2AE3D27D4EB4FULL ^ len;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    return (uint32_t)(h >> 32);
+}
+
+static int type_find(const struct score_scratch *s, const char *name, size_t len)
+{
+    uint64_t head, tail;
+    type_key(name, len, &head, &tail);
+    for (uint32_t i = type_hash(head, tail, len) & s->hash_mask;; i = (i + 1) & s->hash_mask) {
         int32_t t = s->type_hash[i];
         if (t < 0)
             return -1;
         const struct type_entry *e = &s->types[t];
-        if (e->hash == hash && e->len == len && memcmp(e->name, name, len) == 0)
+        if (e->len == len && e->head == head && e->tail == tail &&
+            (len <= 16 || memcmp(e->name + 8, name + 8, len - 16) == 0))
             return t;
     }
 }
@@ -960,29 +1012,20 @@ static int type_find(const struct score_scratch *s, const char *name, size_t len
 static int type_intern(void *ctx, const char *name, size_t len)
 {
     struct score_scratch *s = ctx;
-    uint32_t hash = hash_bytes(name, len);
-    int t = type_find(s, name, len, hash);
+    int t = type_find(s, name, len);
     if (t >= 0)
         return t;
-    uint32_t i = hash & s->hash_mask;
+    struct type_entry e = {name, (uint32_t)len, false, 0, 0};
+    type_key(name, len, &e.head, &e.tail);
+    for (size_t i = 0; i < len; i++)
+        e.has_upper |= name[i] >= 'A' && name[i] <= 'Z';
+    uint32_t i = type_hash(e.head, e.tail, len) & s->hash_mask;
     while (s->type_hash[i] >= 0)
         i = (i + 1) & s->hash_mask;
     t = (int)s->n_types++;
-    s->types[t] = (struct type_entry){name, (uint32_t)len, hash};
+    s->types[t] = e;
     s->type_hash[i] = t;
     return t;
-}
-
-/* The type of an activity, hashing and measuring it in one pass. */
-static int type_of(const struct score_scratch *s, const char *name)
-{
-    if (!name)
-        return -1;
-    uint32_t h = 2166136261u;
-    size_t len = 0;
-    for (; name[len]; len++)
-        h = (h ^ (uint8_t)name[len]) * 16777619u;
-    return type_find(s, name, len, h);
 }
 
 static size_t symtab_count(const struct rule_symtab *t)
@@ -1024,7 +1067,6 @@ struct score_scratch *score_scratch_new(const struct score_model *m)
     }
     s->rules_start = xcalloc(s->n_types + 1, sizeof(*s->rules_start));
     s->rules_by_type = xcalloc(m->n_engagement + 1, sizeof(*s->rules_by_type));
-    s->type_has_conditions = xcalloc(s->n_types + 1, sizeof(bool));
     for (size_t r = 0; r < m->n_engagement; r++)
         if (rule_type[r] >= 0)
             s->rules_start[rule_type[r] + 1]++;
@@ -1036,8 +1078,6 @@ struct score_scratch *score_scratch_new(const struct score_model *m)
         if (t < 0)
             continue;
         s->rules_by_type[s->rules_start[t] + fill[t]++] = (uint32_t)r;
-        if (m->engagement[r].when)
-            s->type_has_conditions[t] = true;
     }
     free(fill);
     free(rule_type);
@@ -1052,6 +1092,7 @@ struct score_scratch *score_scratch_new(const struct score_model *m)
     s->group_negative = xcalloc(m->n_groups + 1, sizeof(double));
     s->group_budget = xcalloc(m->n_groups + 1, sizeof(double));
     s->sums = xcalloc(m->n_engagement + 1, sizeof(*s->sums));
+    s->text = xmalloc(SCRATCH_TEXT_SIZE);
     return s;
 }
 
@@ -1070,7 +1111,6 @@ void score_scratch_free(struct score_scratch *s)
     free(s->type_hash);
     free(s->rules_start);
     free(s->rules_by_type);
-    free(s->type_has_conditions);
     free(s->facts);
     free(s->first);
     free(s->next);
@@ -1078,6 +1118,7 @@ void score_scratch_free(struct score_scratch *s)
     free(s->group_negative);
     free(s->group_budget);
     free(s->sums);
+    free(s->text);
     free(s);
 }
 
@@ -1150,7 +1191,7 @@ static bt_err bucket_activities(struct score_scratch *s, const struct activity *
         s->first[t] = -1;
     }
     for (size_t i = 0; i < n; i++) {
-        int t = type_of(s, acts[i].type);
+        int t = acts[i].type ? type_find(s, acts[i].type, strlen(acts[i].type)) : -1;
         if (t < 0)
             continue;
         struct fact_view *f = &s->facts[t];
@@ -1172,7 +1213,7 @@ static bt_err bucket_activities(struct score_scratch *s, const struct activity *
  * skew between systems) counts as happening now.
  */
 static bt_err gather_engagement(const struct score_model *m, struct score_scratch *s,
-                                const struct activity *acts, int64_t now, struct arena *a)
+                                const struct activity *acts, int64_t now, struct text_space *text)
 {
     memset(s->sums, 0, m->n_engagement * sizeof(*s->sums));
     for (size_t t = 0; t < s->n_types; t++) {
@@ -1192,7 +1233,9 @@ static bt_err gather_engagement(const struct score_model *m, struct score_scratc
                 const struct engagement_rule *e = &m->engagement[r];
                 if (e->when) {
                     if (!filled) {
-                        if (fill_activity(&s->activity, act, age, a, s->activity_slots) != BT_OK)
+                        const struct type_entry *te = &s->types[t];
+                        if (fill_activity(&s->activity, act, act->type, te->len, te->has_upper, age,
+                                          text, s->activity_slots) != BT_OK)
                             return BT_ETOOBIG;
                         filled = true;
                     }
@@ -1251,8 +1294,8 @@ static int64_t next_change(const struct decay_outlook *o, int64_t now)
     int64_t next = o->window_mass > 0 ? o->first_exit : INT64_MAX;
     if (o->half_life_mass > 1 && o->half_life_rate > 0) {
         double linear = 1 / o->half_life_rate;
-        double exponential = (double)o->shortest_half_life *
-                             log2(o->half_life_mass / (o->half_life_mass - 1));
+        double exponential =
+            (double)o->shortest_half_life * log2(o->half_life_mass / (o->half_life_mass - 1));
         double wait = ceil(linear > exponential ? linear : exponential);
         if (wait < 1)
             wait = 1;
@@ -1317,20 +1360,20 @@ static char band(double value, const double bands[3], char best)
     return (char)(best + 3);
 }
 
-bt_err score_lead(const struct score_model *m, const struct lead *lead,
-                  const struct activity *acts, size_t n_acts, int64_t now,
-                  struct score_scratch *scratch, struct arena *arena, struct score_result *out)
+bt_err score_lead(const struct score_model *m, const struct lead *lead, const struct activity *acts,
+                  size_t n_acts, int64_t now, struct score_scratch *scratch, struct arena *arena,
+                  struct score_result *out)
 {
     if (scratch->model != m)
         BT_BUG("score_lead: the scratch was made for another model");
     out->n_reasons = 0;
     out->next_change_at = 0;
+    struct text_space text = {scratch->text, 0, SCRATCH_TEXT_SIZE, arena};
     bt_err rc = bucket_activities(scratch, acts, n_acts);
     if (rc == BT_OK)
-        rc = fill_lead(&scratch->lead, lead, scratch->facts, NULL, now, arena,
-                       scratch->lead_slots);
+        rc = fill_lead(&scratch->lead, lead, scratch->facts, NULL, now, &text, scratch->lead_slots);
     if (rc == BT_OK)
-        rc = gather_engagement(m, scratch, acts, now, arena);
+        rc = gather_engagement(m, scratch, acts, now, &text);
     if (rc != BT_OK)
         return rc;
     out->fit = score_fit(m, scratch, out);
@@ -1381,7 +1424,8 @@ bt_err score_fill_lead(const struct rule_symtab *syms, const struct lead *lead,
     plan_subject(syms, true, fact_index, &list, &plan);
     for (size_t i = 0; i < n_facts; i++)
         views[i] = (struct fact_view){facts[i].count, facts[i].newest_at, facts[i].oldest_at};
-    return fill_lead(&plan, lead, views, scores, now, arena, slots);
+    struct text_space text = {NULL, 0, 0, arena};
+    return fill_lead(&plan, lead, views, scores, now, &text, slots);
 }
 
 bt_err score_activity_facts(const struct activity *acts, size_t n, struct arena *arena,

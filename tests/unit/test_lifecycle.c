@@ -25,29 +25,31 @@ enum { N = STAGE_COUNT };
 #define WON STAGE_WON
 #define LST STAGE_LOST
 #define REC STAGE_RECYCLED
-#define DQ STAGE_DISQUALIFIED
+#define DQ  STAGE_DISQUALIFIED
 
 /* expected[from][to], straight from the header. */
-static const bool expected[N][N] = {
-    /*          new    mql    asg    acc    sql    opp    won    lost   rec    dq */
-    [NEW] = {false, true, false, false, false, false, false, false, false, true},
-    [MQL] = {true, false, true, false, false, false, false, false, true, true},
-    [ASG] = {false, true, false, true, false, false, false, false, true, true},
-    [ACC] = {false, false, false, false, true, true, true, true, true, true},
-    [SQL] = {false, false, false, false, false, true, true, true, true, true},
-    [OPP] = {false, false, false, false, false, false, true, true, false, false},
-    [WON] = {false, false, false, false, false, false, false, false, false, false},
-    [LST] = {false, false, false, false, false, false, false, false, true, false},
-    [REC] = {false, true, false, false, false, false, false, false, false, true},
-    [DQ] = {false, false, false, false, false, false, false, false, false, false},
+/* clang-format off */
+static const unsigned char expected[N][N] = {
+    /*       new  mql  asg  acc  sql  opp  won  lst  rec  dq */
+    [NEW] = { 0,   1,   0,   0,   0,   0,   0,   0,   0,   1},
+    [MQL] = { 1,   0,   1,   0,   0,   0,   0,   0,   1,   1},
+    [ASG] = { 0,   1,   0,   1,   0,   0,   0,   0,   1,   1},
+    [ACC] = { 0,   0,   0,   0,   1,   1,   1,   1,   1,   1},
+    [SQL] = { 0,   0,   0,   0,   0,   1,   1,   1,   1,   1},
+    [OPP] = { 0,   0,   0,   0,   0,   0,   1,   1,   0,   0},
+    [WON] = { 0,   0,   0,   0,   0,   0,   0,   0,   0,   0},
+    [LST] = { 0,   0,   0,   0,   0,   0,   0,   0,   1,   0},
+    [REC] = { 0,   1,   0,   0,   0,   0,   0,   0,   0,   1},
+    [DQ]  = { 0,   0,   0,   0,   0,   0,   0,   0,   0,   0},
 };
+/* clang-format on */
 
 static void test_stage_names(void **state)
 {
     (void)state;
-    static const char *const names[N] = {"new", "mql",  "assigned", "accepted", "sql",
-                                         "opportunity", "won", "lost", "recycled",
-                                         "disqualified"};
+    static const char *const names[N] = {"new",      "mql",         "assigned", "accepted",
+                                         "sql",      "opportunity", "won",      "lost",
+                                         "recycled", "disqualified"};
     for (int s = 0; s < N; s++) {
         assert_string_equal(stage_name((enum lead_stage)s), names[s]);
         enum lead_stage parsed = STAGE_COUNT;
@@ -188,8 +190,8 @@ static struct lifecycle_decision qualify(const struct qualification *q, enum lea
     return d;
 }
 
-static void expect(struct lifecycle_decision d, bool change, enum lead_stage to,
-                   const char *reason, const struct rule *rule)
+static void expect(struct lifecycle_decision d, bool change, enum lead_stage to, const char *reason,
+                   const struct rule *rule)
 {
     if (d.change != change || d.to != to)
         fail_msg("decided %s to %s (%s), expected %s to %s", d.change ? "change" : "no change",

@@ -26,9 +26,18 @@ struct field {
     bool boolean;     /* RULE_BOOL */
 };
 
-#define S(p, t) {p, RULE_STRING, t, 0, false}
-#define N(p, n) {p, RULE_NUMBER, NULL, n, false}
-#define B(p, b) {p, RULE_BOOL, NULL, 0, b}
+#define S(p, t)                                                                                    \
+    {                                                                                              \
+        p, RULE_STRING, t, 0, false                                                                \
+    }
+#define N(p, n)                                                                                    \
+    {                                                                                              \
+        p, RULE_NUMBER, NULL, n, false                                                             \
+    }
+#define B(p, b)                                                                                    \
+    {                                                                                              \
+        p, RULE_BOOL, NULL, 0, b                                                                   \
+    }
 
 static const struct field jane[] = {
     S("country", "DE"),
@@ -59,10 +68,11 @@ static const struct field jane[] = {
 static const struct field nobody[] = {{NULL, RULE_MISSING, NULL, 0, false}};
 
 static const char *known[] = {
-    "country",      "company",      "title",       "email",         "email.domain",
-    "email.free",   "employees",    "employees_band", "score",      "engagement",
-    "stage",        "city",         "phone",       "fit",           "state",
-    "industry",     "source",       "first_name",  "website.domain", "grade",
+    "country",      "company",    "title",          "email",
+    "email.domain", "email.free", "employees",      "employees_band",
+    "score",        "engagement", "stage",          "city",
+    "phone",        "fit",        "state",          "industry",
+    "source",       "first_name", "website.domain", "grade",
 };
 
 /* Accepts the names above, fields.* and activity.*. */
@@ -158,7 +168,7 @@ static bool eval_on(struct fixture *f, const char *text, const struct field *lea
     return result;
 }
 
-#define JANE jane, sizeof(jane) / sizeof(jane[0])
+#define JANE   jane, sizeof(jane) / sizeof(jane[0])
 #define NOBODY nobody, 1
 
 struct case_row {
@@ -416,13 +426,26 @@ static void test_missing_values(void **state)
 {
     /* Every test on a missing value is false, so `not` of it is true. */
     static const char *tests[] = {
-        "state == \"BY\"",       "state != \"BY\"",        "state < \"z\"",
-        "state >= \"\"",         "state == 1",             "state != 1",
-        "state > -1000000",      "state == true",          "state != true",
-        "state == false",        "state in [\"BY\", 1, true, false]",
-        "state not in [\"BY\"]", "state contains \"\"",    "state starts_with \"\"",
-        "state ends_with \"\"",  "state matches \"\"",     "state matches \".*\"",
-        "state",                 "state exists",           "state == case \"BY\"",
+        "state == \"BY\"",
+        "state != \"BY\"",
+        "state < \"z\"",
+        "state >= \"\"",
+        "state == 1",
+        "state != 1",
+        "state > -1000000",
+        "state == true",
+        "state != true",
+        "state == false",
+        "state in [\"BY\", 1, true, false]",
+        "state not in [\"BY\"]",
+        "state contains \"\"",
+        "state starts_with \"\"",
+        "state ends_with \"\"",
+        "state matches \"\"",
+        "state matches \".*\"",
+        "state",
+        "state exists",
+        "state == case \"BY\"",
     };
     struct fixture *f = *state;
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
@@ -483,15 +506,27 @@ static void test_value_string_numbers(void **state)
         bool is_number;
         double value;
     } rows[] = {
-        {"10000", true, 10000},    {"-2.5", true, -2.5},      {"0", true, 0},
-        {"0.1", true, 0.1},        {"007", true, 7},          {"3.14159", true, 3.14159},
+        {"10000", true, 10000},
+        {"-2.5", true, -2.5},
+        {"0", true, 0},
+        {"0.1", true, 0.1},
+        {"007", true, 7},
+        {"3.14159", true, 3.14159},
         {"123456789012", true, 123456789012.0},
         {"-0.000001", true, -0.000001},
         {"12345678901234567890123", true, 12345678901234567890123.0},
-        {"", false, 0},            {"-", false, 0},           {"1.", false, 0},
-        {".5", false, 0},          {"+5", false, 0},          {"1e3", false, 0},
-        {" 5", false, 0},          {"5 ", false, 0},          {"1,000", false, 0},
-        {"1.2.3", false, 0},       {"--1", false, 0},         {"10k", false, 0},
+        {"", false, 0},
+        {"-", false, 0},
+        {"1.", false, 0},
+        {".5", false, 0},
+        {"+5", false, 0},
+        {"1e3", false, 0},
+        {" 5", false, 0},
+        {"5 ", false, 0},
+        {"1,000", false, 0},
+        {"1.2.3", false, 0},
+        {"--1", false, 0},
+        {"10k", false, 0},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct rule_value v;
@@ -538,7 +573,8 @@ static void test_regex_match_limit(void **state)
 {
     struct fixture *f = *state;
     /* catastrophic backtracking ends at the match limit and counts as no match */
-    static const struct field lead[] = {S("title", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab")};
+    static const struct field lead[] = {
+        S("title", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab")};
     assert_false(eval_on(f, "title matches \"^(a|a?)+$\"", lead, 1));
     assert_true(eval_on(f, "title matches \"^a+b$\"", lead, 1));
     /* invalid UTF-8 in the value does not break matching */
@@ -589,8 +625,7 @@ static void test_compile_errors(void **state)
         {"title matches \"([a-z\"", 20,
          "invalid regular expression: missing terminating ] for character class"},
         {"title matches \"a\\\\\"", 18, "invalid regular expression: \\ at end of pattern"},
-        {"title matches \"ab)\"", 17,
-         "invalid regular expression: unmatched closing parenthesis"},
+        {"title matches \"ab)\"", 17, "invalid regular expression: unmatched closing parenthesis"},
         {"title matches \"x(?<n\"", 20,
          "invalid regular expression: syntax error in subpattern name (missing terminator?)"},
         {"title matches 5", 14,
@@ -625,8 +660,7 @@ static void test_compile_errors(void **state)
         {"title == \"a\\qb\"", 11,
          "unknown escape '\\q' in a string; use \\\", \\\\, \\n, \\t or \\uXXXX"},
         {"title == \"\\u12\"", 10, "invalid \\u escape; expected 4 hex digits, like \\u00e9"},
-        {"title == \"\\uDE00\"", 10,
-         "invalid \\u escape: \\uDE00 is half of a surrogate pair"},
+        {"title == \"\\uDE00\"", 10, "invalid \\u escape: \\uDE00 is half of a surrogate pair"},
         {"title == \"x\\uD83Dy\"", 11,
          "invalid \\u escape: \\uD83D must be followed by a low surrogate (\\uDC00 to \\uDFFF)"},
         {"title == \"\\u0000\"", 10, "\\u0000 is not allowed in a string"},
@@ -812,9 +846,11 @@ static void test_symtab(void **state)
     struct rule_error err;
     assert_int_equal(rule_symtab_count(f->syms), 0);
     assert_int_equal(rule_symtab_find(f->syms, "country"), -1);
-    assert_int_equal(rule_compile(f->syms, "country == \"DE\" and employees > 5", strlen("country == \"DE\" and employees > 5"), &a, &err),
+    assert_int_equal(rule_compile(f->syms, "country == \"DE\" and employees > 5",
+                                  strlen("country == \"DE\" and employees > 5"), &a, &err),
                      BT_OK);
-    assert_int_equal(rule_compile(f->syms, "employees < 1000 or fields.x exists", strlen("employees < 1000 or fields.x exists"), &b, &err),
+    assert_int_equal(rule_compile(f->syms, "employees < 1000 or fields.x exists",
+                                  strlen("employees < 1000 or fields.x exists"), &b, &err),
                      BT_OK);
     assert_int_equal(rule_symtab_count(f->syms), 3);
     assert_int_equal(rule_symtab_find(f->syms, "country"), 0);
@@ -824,12 +860,15 @@ static void test_symtab(void **state)
     assert_null(rule_symtab_path(f->syms, 3));
 
     /* a failed compile leaves no slots behind */
-    assert_int_equal(rule_compile(f->syms, "title == \"x\" and bogus == 1", strlen("title == \"x\" and bogus == 1"), &c, &err),
+    assert_int_equal(rule_compile(f->syms, "title == \"x\" and bogus == 1",
+                                  strlen("title == \"x\" and bogus == 1"), &c, &err),
                      BT_EINVAL);
     assert_int_equal(err.offset, 17);
     assert_string_equal(err.message, "unknown field 'bogus'");
     assert_int_equal(rule_symtab_find(f->syms, "title"), -1);
-    assert_int_equal(rule_compile(f->syms, "title == \"x\" and (", strlen("title == \"x\" and ("), &c, &err), BT_EINVAL);
+    assert_int_equal(
+        rule_compile(f->syms, "title == \"x\" and (", strlen("title == \"x\" and ("), &c, &err),
+        BT_EINVAL);
     assert_int_equal(rule_symtab_count(f->syms), 3);
 
     /* both rules read the shared employees slot */
@@ -846,7 +885,9 @@ static void test_symtab(void **state)
 
     /* without a schema, every path is accepted */
     struct rule_symtab *open = rule_symtab_new(NULL);
-    assert_int_equal(rule_compile(open, "anything.at-all == 1", strlen("anything.at-all == 1"), &a, &err), BT_OK);
+    assert_int_equal(
+        rule_compile(open, "anything.at-all == 1", strlen("anything.at-all == 1"), &a, &err),
+        BT_OK);
     assert_int_equal(rule_symtab_find(open, "anything.at-all"), 0);
     rule_free(a);
     rule_symtab_free(open);
@@ -888,8 +929,7 @@ static void test_many_rules(void **state)
         for (size_t i = 0; i < n; i++) {
             bool want = round ? rows[i].on_nobody : rows[i].on_jane;
             if (rule_eval(rules[i], f->slots, f->scratch) != want)
-                fail_msg("'%s' on %s: expected %d", rows[i].text, round ? "nobody" : "jane",
-                         want);
+                fail_msg("'%s' on %s: expected %d", rows[i].text, round ? "nobody" : "jane", want);
         }
     }
     for (size_t i = 0; i < n; i++)

@@ -22,9 +22,9 @@
 #define DAY 86400000LL
 #define NOW 1700000000000LL
 
-#define MAX_FIT 300
+#define MAX_FIT        300
 #define MAX_ENGAGEMENT 32
-#define MAX_RULES 400
+#define MAX_RULES      400
 
 static struct score_model model;
 static struct fit_rule fits[MAX_FIT];
@@ -74,8 +74,7 @@ static int setup(void **state)
     model.min_total = 0;
     model.max_total = 100;
     model.fit_bands[0] = 60, model.fit_bands[1] = 40, model.fit_bands[2] = 20;
-    model.engagement_bands[0] = 60, model.engagement_bands[1] = 30,
-    model.engagement_bands[2] = 10;
+    model.engagement_bands[0] = 60, model.engagement_bands[1] = 30, model.engagement_bands[2] = 10;
     model.lead_syms = rule_symtab_new(&score_lead_schema);
     model.activity_syms = rule_symtab_new(&score_activity_schema);
     return 0;
@@ -107,9 +106,8 @@ static void add_engagement(const char *name, const char *type, const char *when,
 {
     assert_true(model.n_engagement < MAX_ENGAGEMENT);
     engagements[model.n_engagement++] = (struct engagement_rule){
-        name,   type,       when ? compile(model.activity_syms, when) : NULL,
-        points, cap > 0,    cap,
-        decay,  decay_ms};
+        name,  type,    when ? compile(model.activity_syms, when) : NULL, points, cap > 0, cap,
+        decay, decay_ms};
 }
 
 static struct lead base_lead(void)
@@ -278,9 +276,9 @@ static void test_grades_at_band_edges(void **state)
         double fit, engagement;
         const char *grade;
     } cases[] = {
-        {60, 60, "A1"},         {59.999, 59.999, "B2"}, {40, 30, "B2"},  {39.99, 29.99, "C3"},
-        {20, 10, "C3"},         {19.99, 9.99, "D4"},    {-5, -5, "D4"},  {100, 0, "A4"},
-        {0, 100, "D1"},
+        {60, 60, "A1"},       {59.999, 59.999, "B2"}, {40, 30, "B2"},
+        {39.99, 29.99, "C3"}, {20, 10, "C3"},         {19.99, 9.99, "D4"},
+        {-5, -5, "D4"},       {100, 0, "A4"},         {0, 100, "D1"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         model.fit[0].points = cases[i].fit;
@@ -410,8 +408,7 @@ static void test_cap_applies_after_decay(void **state)
 static void test_engagement_conditions_on_properties(void **state)
 {
     (void)state;
-    add_engagement("demo_form", "form_submit", "properties.form == \"demo\"", 20, 0, DECAY_NONE,
-                   0);
+    add_engagement("demo_form", "form_submit", "properties.form == \"demo\"", 20, 0, DECAY_NONE, 0);
     add_engagement("big_download", "download", "properties.size_mb >= 10 and age_days < 7", 5, 0,
                    DECAY_NONE, 0);
     add_engagement("typed", "form_submit", "type == \"form_submit\"", 1, 0, DECAY_NONE, 0);
@@ -483,8 +480,8 @@ static void test_scratch_is_reused_cleanly(void **state)
     (void)state;
     add_fit("dach", "country == \"DE\"", 30, -1);
     add_fit("budget", "fields.budget >= 1000", 10, -1);
-    add_engagement("visits", "visit", "properties.page starts_with \"/pricing\"", 5, 0,
-                   DECAY_NONE, 0);
+    add_engagement("visits", "visit", "properties.page starts_with \"/pricing\"", 5, 0, DECAY_NONE,
+                   0);
     struct score_scratch *s = score_scratch_new(&model);
     struct lead a = base_lead(), b = base_lead();
     a.fields_json = "{\"budget\":5000}";
@@ -503,6 +500,86 @@ static void test_scratch_is_reused_cleanly(void **state)
     assert_near(result.total, 40);
     score_scratch_free(s);
     score_scratch_free(NULL);
+}
+
+static void test_activity_types_are_told_apart(void **state)
+{
+    (void)state;
+    /* Same length, same first and last 8 bytes: only the middle differs. */
+    add_engagement("x", "aaaaaaaa_x_bbbbbbbb", NULL, 1, 0, DECAY_NONE, 0);
+    add_engagement("y", "aaaaaaaa_y_bbbbbbbb", NULL, 10, 0, DECAY_NONE, 0);
+    add_engagement("short", "a", NULL, 100, 0, DECAY_NONE, 0);
+    add_engagement("eight", "abcdefgh", NULL, 1000, 0, DECAY_NONE, 0);
+    add_fit("facts", "activity.aaaaaaaa_y_bbbbbbbb.count == 2 and activity.ab.count == 0", 5, -1);
+    model.max_total = 10000;
+    struct lead l = base_lead();
+    struct activity a[] = {act("aaaaaaaa_y_bbbbbbbb", NOW, NULL),
+                           act("aaaaaaaa_y_bbbbbbbb", NOW, NULL),
+                           act("aaaaaaaa_z_bbbbbbbb", NOW, NULL),
+                           act("a", NOW, NULL),
+                           act("ab", NOW, NULL),
+                           act("abcdefgh", NOW, NULL),
+                           act("abcdefghi", NOW, NULL),
+                           act("", NOW, NULL),
+                           {0, 1, NULL, NOW, "{}"}};
+    score_at(&l, a, 9, NOW);
+    assert_null(reason("x"));
+    assert_int_equal(must_reason("y")->matches, 2);
+    assert_int_equal(must_reason("short")->matches, 1);
+    assert_int_equal(must_reason("eight")->matches, 1);
+    assert_null(reason("facts")); /* "ab" is there once */
+    assert_near(result.engagement, 1120);
+    score_at(&l, a, 2, NOW);
+    assert_non_null(reason("facts"));
+}
+
+static char *upper_text(size_t n, char c)
+{
+    char *s = malloc(n + 1);
+    memset(s, c, n);
+    s[n] = '\0';
+    return s;
+}
+
+static void test_much_text_and_a_full_arena(void **state)
+{
+    (void)state;
+    add_fit("company", "company starts_with \"aaaa\"", 1, -1);
+    add_fit("title", "title ends_with \"bbbb\"", 2, -1);
+    add_fit("note", "fields.note contains \"cccc\"", 4, -1);
+    add_fit("escaped", "fields.escaped starts_with \"\u00e9\"", 8, -1);
+    /* More upper-case text than the scratch keeps: the rest goes to the arena. */
+    char *company = upper_text(9000, 'A'), *title = upper_text(9000, 'B');
+    char *fields = malloc(20100);
+    snprintf(fields, 20100, "{\"note\":\"%s\",\"escaped\":\"\\u00e9%s\"}", company + 1000,
+             title + 1000);
+    memset(strstr(fields, "AAAA"), 'C', 8000);
+    struct lead l = base_lead();
+    l.attr[LEAD_COMPANY] = company;
+    l.attr[LEAD_TITLE] = title;
+    l.fields_json = fields;
+    score_at(&l, NULL, 0, NOW);
+    assert_near(result.fit, 15);
+
+    struct score_scratch *s = score_scratch_new(&model);
+    struct arena small = ARENA_INIT;
+    small.limit = 4096;
+    assert_int_equal(score_lead(&model, &l, NULL, 0, NOW, s, &small, &result), BT_ETOOBIG);
+    arena_release(&small);
+    /* The same scratch and a roomy arena afterwards: nothing left over. */
+    assert_int_equal(score_lead(&model, &l, NULL, 0, NOW, s, &arena, &result), BT_OK);
+    assert_near(result.fit, 15);
+    score_scratch_free(s);
+
+    struct rule_value values[8];
+    small.limit = 64;
+    assert_true(rule_symtab_count(model.lead_syms) <= 8);
+    assert_int_equal(score_fill_lead(model.lead_syms, &l, NULL, 0, NULL, NOW, &small, values),
+                     BT_ETOOBIG);
+    arena_release(&small);
+    free(company);
+    free(title);
+    free(fields);
 }
 
 /* ---- next_change_at ---- */
@@ -644,10 +721,10 @@ static void test_lead_attributes(void **state)
 {
     (void)state;
     static const char *const paths[] = {
-        "email",     "email.domain", "email.free", "first_name",     "last_name",
-        "company",   "title",        "phone",      "website",        "website.domain",
-        "country",   "state",        "city",       "industry",       "source",
-        "employees", "employees_band", "stage",    "external_id",
+        "email",     "email.domain",   "email.free", "first_name",  "last_name",
+        "company",   "title",          "phone",      "website",     "website.domain",
+        "country",   "state",          "city",       "industry",    "source",
+        "employees", "employees_band", "stage",      "external_id",
     };
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
         use(paths[i]);
@@ -874,8 +951,11 @@ static void test_fields_escapes(void **state)
     assert_text(slot("fields.name"), "J\xc3\xbcrgen \"JJ\" \\ / x");
     assert_lower(slot("fields.name"), "j\xc3\xbcrgen \"jj\" \\ / x");
     assert_text(slot("fields.emoji"), "\xf0\x9f\x98\x80!");
-    assert_text(slot("fields.lone"), "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c");
-    assert_text(slot("fields.nul"), "a\xef\xbf\xbd" "b");
+    assert_text(slot("fields.lone"), "a\xef\xbf\xbd"
+                                     "b\xef\xbf\xbd"
+                                     "c");
+    assert_text(slot("fields.nul"), "a\xef\xbf\xbd"
+                                    "b");
     assert_text(slot("fields.key"), "escaped key");
     assert_text(slot("fields.ctl"), "\b\f\n\r\t\x1f");
     assert_text(slot("fields.upper"), "\xc3\x89T\xc3\x89 \xe2\x82\xac");
@@ -883,7 +963,8 @@ static void test_fields_escapes(void **state)
 
     /* A high surrogate followed by a non-surrogate escape. */
     fields_case("{\"lone\":\"\\ud83d\\u0041\"}");
-    assert_text(slot("fields.lone"), "\xef\xbf\xbd" "A");
+    assert_text(slot("fields.lone"), "\xef\xbf\xbd"
+                                     "A");
     /* Raw UTF-8 passes through as it is. */
     fields_case("{\"name\":\"Zo\xc3\xab\"}");
     assert_text(slot("fields.name"), "Zo\xc3\xab");
@@ -923,8 +1004,8 @@ static void test_fields_numbers(void **state)
             fail_msg("%s: type %d value %.17g, expected %.17g", cases[i].json, v->type, v->number,
                      cases[i].value);
     }
-    static const char *const bad[] = {"01", "1.", ".5", "+1", "-", "1e", "1e+", "0x10", "NaN",
-                                      "Infinity", "1.5.2", "--1"};
+    static const char *const bad[] = {"01",  "1.",   ".5",  "+1",       "-",     "1e",
+                                      "1e+", "0x10", "NaN", "Infinity", "1.5.2", "--1"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(json, sizeof(json), "{\"n\":%s}", bad[i]);
         fields_case(json);
@@ -1006,16 +1087,35 @@ static void test_lead_schema_accepts(void **state)
 {
     (void)state;
     static const char *const good[] = {
-        "email",        "email.domain",      "email.free",
-        "first_name",   "last_name",         "company",
-        "title",        "phone",             "website",
-        "website.domain", "country",         "state",
-        "city",         "industry",          "source",
-        "employees",    "employees_band",    "stage",
-        "external_id",  "score",             "fit",
-        "engagement",   "grade",             "fields.budget",
-        "fields.a.b",   "fields.X-Y",        "activity.demo_request.count",
-        "activity.web_2.last_days", "activity.x.first_days",
+        "email",
+        "email.domain",
+        "email.free",
+        "first_name",
+        "last_name",
+        "company",
+        "title",
+        "phone",
+        "website",
+        "website.domain",
+        "country",
+        "state",
+        "city",
+        "industry",
+        "source",
+        "employees",
+        "employees_band",
+        "stage",
+        "external_id",
+        "score",
+        "fit",
+        "engagement",
+        "grade",
+        "fields.budget",
+        "fields.a.b",
+        "fields.X-Y",
+        "activity.demo_request.count",
+        "activity.web_2.last_days",
+        "activity.x.first_days",
     };
     char why[200];
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -1110,11 +1210,11 @@ static void test_activity_schema(void **state)
 static void test_activity_subject(void **state)
 {
     (void)state;
-    add_engagement("t", "visit", "type == \"visit\" and age_days >= 1.5 and properties.n > 2", 1,
-                   0, DECAY_NONE, 0);
-    add_engagement("u", "visit", "properties.page ends_with \"/Pricing\"", 10, 0, DECAY_NONE, 0);
-    add_engagement("c", "visit", "properties.page ends_with case \"/Pricing\"", 100, 0,
+    add_engagement("t", "visit", "type == \"visit\" and age_days >= 1.5 and properties.n > 2", 1, 0,
                    DECAY_NONE, 0);
+    add_engagement("u", "visit", "properties.page ends_with \"/Pricing\"", 10, 0, DECAY_NONE, 0);
+    add_engagement("c", "visit", "properties.page ends_with case \"/Pricing\"", 100, 0, DECAY_NONE,
+                   0);
     struct lead l = base_lead();
     struct activity a[] = {
         act("visit", NOW - 2 * DAY, "{\"n\":3,\"page\":\"/pricing\"}"),
@@ -1145,11 +1245,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engagement_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cap_applies_after_decay, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_engagement_conditions_on_properties, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_engagement_conditions_on_properties, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_activities, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reasons_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scratch_is_reused_cleanly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_activity_types_are_told_apart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_much_text_and_a_full_arena, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_change_half_life, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_change_is_never_late, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_change_window, setup, teardown),
@@ -1160,16 +1261,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_activity_facts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_activity_facts_in_fit_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fields_scalars, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fields_number_like_strings_in_rules, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fields_number_like_strings_in_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fields_escapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fields_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fields_malformed_reads_as_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fields_nested_values_are_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lead_schema_accepts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lead_schema_refuses_with_reasons, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_schema_reason_reaches_the_compiler, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_schema_reason_reaches_the_compiler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_activity_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_activity_subject, setup, teardown),
     };
