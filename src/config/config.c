@@ -25,6 +25,7 @@
 #include "config/config_internal.h"
 #include "core/normalize.h"
 #include "util/arena.h"
+#include "util/text.h"
 
 #include <libfyaml.h>
 #include <openssl/evp.h>
@@ -376,50 +377,6 @@ static bt_err syntax_error(struct loader *ld, struct fy_diag *diag)
     return config__fail_pos(ld, ld->line, ld->column, "YAML syntax error");
 }
 
-/*
- * The offset of the first byte that is not part of well-formed UTF-8 (no
- * overlong forms, surrogates or code points past U+10FFFF), or len. The
- * text is checked before libfyaml sees it: libfyaml 0.7.12's scanner loops
- * forever on invalid UTF-8 inside a directive such as "%f\xfd" (found by
- * fuzz/fuzz_config.c).
- */
-static size_t utf8_invalid_at(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n;
-        unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            n = 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 3;
-            if (c == 0xE0)
-                lo = 0xA0;
-            else if (c == 0xED)
-                hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 4;
-            if (c == 0xF0)
-                lo = 0x90;
-            else if (c == 0xF4)
-                hi = 0x8F;
-        } else {
-            return i;
-        }
-        if (len - i < n || s[i + 1] < lo || s[i + 1] > hi)
-            return i;
-        for (size_t k = 2; k < n; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-        i += n;
-    }
-    return len;
-}
-
 /* Line and column (1-based, in characters) of byte offset `at`. */
 void config__position_of(const char *text, size_t at, int *line, int *column)
 {
@@ -467,22 +424,11 @@ static size_t skip_source_space(const char *raw, size_t r, size_t end, bool dq)
     }
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool hex_code(const char *s, size_t digits, uint32_t *cp)
 {
     *cp = 0;
     for (size_t i = 0; i < digits; i++) {
-        int d = hex_value(s[i]);
+        int d = text_hex_value(s[i]);
         if (d < 0)
             return false;
         *cp = *cp * 16 + (uint32_t)d;
@@ -596,7 +542,9 @@ bool config__scalar_position(const struct loader *ld, const struct ynode *n, siz
 /* Parses `text` (NUL-terminated at text[len]) into a tree; *root is NULL for an empty stream. */
 static bt_err parse_tree(struct loader *ld, const char *text, size_t len, struct ynode **root)
 {
-    size_t bad = utf8_invalid_at((const unsigned char *)text, len);
+    /* Checked before libfyaml sees the text: libfyaml 0.7.12's scanner loops forever
+     * on invalid UTF-8 inside a directive such as "%f\xfd" (found by fuzz_config). */
+    size_t bad = utf8_invalid_at(text, len);
     if (bad < len) {
         int line, column;
         config__position_of(text, bad, &line, &column);

@@ -15,6 +15,7 @@
  * that a load that fails half way leaves nothing to leak.
  */
 #include "config/config_internal.h"
+#include "core/activity.h"
 #include "core/lifecycle.h"
 #include "core/rule.h"
 #include "core/score.h"
@@ -28,7 +29,7 @@
 #define SCORING_MAX_NAME       100 /* a rule's or group's name */
 #define SCORING_MAX_POINTS     1000000.0
 #define SCORING_MAX_RULE_TEXT  4096 /* as rule_compile() */
-#define SCORING_MAX_TYPE       64   /* an activity type */
+#define SCORING_MAX_TYPE       ACTIVITY_TYPE_MAX
 #define SCORING_MIN_DECAY_MS   CONFIG_MINUTE_MS
 #define SCORING_MAX_DECAY_MS   (3650 * CONFIG_DAY_MS)
 #define SCORING_PATH_MAX       96
@@ -383,20 +384,6 @@ static bt_err load_fit(struct loader *ld, const struct ynode *n, struct score_mo
 
 /* ---- scoring.engagement ---- */
 
-/* Activity types as the API accepts them: [a-z0-9_]+, at most 64. */
-static bool valid_activity_type(const char *s)
-{
-    size_t len = strlen(s);
-    if (len == 0 || len > SCORING_MAX_TYPE)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-            return false;
-    }
-    return true;
-}
-
 static bt_err load_engagement_rule(struct loader *ld, const struct ynode *e, const char *path,
                                    struct score_model *m, const char **names,
                                    const struct ynode **name_at)
@@ -421,7 +408,7 @@ static bt_err load_engagement_rule(struct loader *ld, const struct ynode *e, con
     snprintf(field, sizeof(field), "%s.activity", path);
     if ((rc = config__get_string(ld, v[1], field, CONFIG_MAX_STRING, &r->activity_type)))
         return rc;
-    if (!valid_activity_type(r->activity_type))
+    if (!activity_type_valid(r->activity_type, strlen(r->activity_type)))
         return config__fail_at(ld, v[1],
                                "%s: '%s' is not an activity type (lower-case letters, digits and "
                                "'_', at most %d characters)",

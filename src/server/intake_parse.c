@@ -5,6 +5,7 @@
  * it can be fuzzed, and is twenty lines.
  */
 #include "server/intake_parse.h"
+#include "core/activity.h"
 #include "core/normalize.h"
 #include "util/text.h"
 #include "util/timeutil.h"
@@ -128,17 +129,6 @@ done:
     return rc;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 const char *intake_form_decode(struct arena *a, const char *s, size_t len)
 {
     char *out = arena_alloc(a, len + 1);
@@ -151,7 +141,7 @@ const char *intake_form_decode(struct arena *a, const char *s, size_t len)
         } else if (s[i] == '%') {
             if (i + 2 >= len)
                 return NULL;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            int hi = text_hex_value(s[i + 1]), lo = text_hex_value(s[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return NULL;
             out[n++] = (char)(hi * 16 + lo);
@@ -229,21 +219,10 @@ done:
 
 /* ---- activities ---- */
 
-#define ACTIVITIES_MAX_BATCH 100
-#define ACTIVITY_PROPERTIES_MAX_KEYS 32
+#define ACTIVITIES_MAX_BATCH          100
+#define ACTIVITY_PROPERTIES_MAX_KEYS  32
 #define ACTIVITY_PROPERTIES_MAX_BYTES 8192
-#define ACTIVITY_FUTURE_SLACK_MS (5 * 60 * 1000)
-
-static bool valid_type(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-            return false;
-    return true;
-}
+#define ACTIVITY_FUTURE_SLACK_MS      (5 * 60 * 1000)
 
 /* Parses one activity object into `it`; `by_email` requires and reads "email". */
 static bt_err parse_activity(json_t *o, const char *where, bool by_email, int64_t now,
@@ -260,7 +239,8 @@ static bt_err parse_activity(json_t *o, const char *where, bool by_email, int64_
     {
         snprintf(field, sizeof(field), "%s%s%s", where, where[0] ? "." : "", key);
         if (!strcmp(key, "type")) {
-            if (!json_is_string(v) || !valid_type(json_string_value(v)))
+            if (!json_is_string(v) ||
+                !activity_type_valid(json_string_value(v), strlen(json_string_value(v))))
                 return bt_fail(err, BT_EINVAL, field,
                                "type must be 1 to 64 lower-case letters, digits or underscores, "
                                "e.g. demo_request");
@@ -285,8 +265,8 @@ static bt_err parse_activity(json_t *o, const char *where, bool by_email, int64_
             json_t *pv;
             json_object_foreach(v, pk, pv)
             {
-                if (json_is_object(pv) || json_is_array(pv) || strlen(pk) == 0 ||
-                    strlen(pk) > 64 || text_has_control(pk) ||
+                if (json_is_object(pv) || json_is_array(pv) || strlen(pk) == 0 || strlen(pk) > 64 ||
+                    text_has_control(pk) ||
                     (json_is_string(pv) && text_has_control(json_string_value(pv))))
                     return bt_fail(err, BT_EINVAL, field,
                                    "property '%.64s' must have a name of 1 to 64 printable "
@@ -324,8 +304,9 @@ static bt_err parse_activity(json_t *o, const char *where, bool by_email, int64_
     }
     if (by_email && !it->email) {
         snprintf(field, sizeof(field), "%s%semail", where, where[0] ? "." : "");
-        return bt_fail(err, BT_EINVAL, field, "an activity sent to /v1/activities needs the "
-                                              "lead's email");
+        return bt_fail(err, BT_EINVAL, field,
+                       "an activity sent to /v1/activities needs the "
+                       "lead's email");
     }
     if (!it->act.occurred_at)
         it->act.occurred_at = now;
@@ -342,21 +323,19 @@ bt_err intake_parse_activities(const char *body, size_t len, bool by_email, int6
     json_error_t jerr;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root)
-        return bt_fail(err, BT_EPARSE, NULL, "malformed JSON at line %d, column %d: %s",
-                       jerr.line, jerr.column, jerr.text);
+        return bt_fail(err, BT_EPARSE, NULL, "malformed JSON at line %d, column %d: %s", jerr.line,
+                       jerr.column, jerr.text);
     bt_err rc = BT_OK;
     json_t *list = json_is_object(root) ? json_object_get(root, "activities") : NULL;
     if (list) {
         if (json_object_size(root) != 1) {
-            rc = bt_fail(err, BT_EINVAL, NULL,
-                         "a batch body has only the key \"activities\"");
+            rc = bt_fail(err, BT_EINVAL, NULL, "a batch body has only the key \"activities\"");
             goto done;
         }
         if (!json_is_array(list) || json_array_size(list) == 0 ||
             json_array_size(list) > ACTIVITIES_MAX_BATCH) {
             rc = bt_fail(err, BT_EINVAL, "activities",
-                         "activities must be a list of 1 to %d activities",
-                         ACTIVITIES_MAX_BATCH);
+                         "activities must be a list of 1 to %d activities", ACTIVITIES_MAX_BATCH);
             goto done;
         }
         *n = json_array_size(list);
@@ -374,10 +353,10 @@ bt_err intake_parse_activities(const char *body, size_t len, bool by_email, int6
     } else {
         *n = 1;
         *items = arena_alloc(a, sizeof(**items));
-        rc = !*items ? bt_fail(err, BT_ETOOBIG, NULL, "request too large") : parse_activity(root, "", by_email, now, fm, a, &(*items)[0], err);
+        rc = !*items ? bt_fail(err, BT_ETOOBIG, NULL, "request too large")
+                     : parse_activity(root, "", by_email, now, fm, a, &(*items)[0], err);
     }
 done:
     json_decref(root);
     return rc;
 }
-

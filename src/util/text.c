@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-bool utf8_valid(const char *str, size_t len)
+size_t utf8_invalid_at(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
@@ -20,7 +20,7 @@ bool utf8_valid(const char *str, size_t len)
             continue;
         }
         size_t need;
-        unsigned char lo = 0x80, hi = 0xBF;
+        unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
         if (c >= 0xC2 && c <= 0xDF) {
             need = 1;
         } else if (c >= 0xE0 && c <= 0xEF) {
@@ -36,18 +36,32 @@ bool utf8_valid(const char *str, size_t len)
             else if (c == 0xF4)
                 hi = 0x8F;
         } else {
-            return false;
+            return i;
         }
-        if (len - i <= need)
-            return false;
-        if (s[i + 1] < lo || s[i + 1] > hi)
-            return false;
+        if (len - i <= need || s[i + 1] < lo || s[i + 1] > hi)
+            return i;
         for (size_t k = 2; k <= need; k++)
             if ((s[i + k] & 0xC0) != 0x80)
-                return false;
+                return i;
         i += need + 1;
     }
-    return true;
+    return len;
+}
+
+bool utf8_valid(const char *s, size_t len)
+{
+    return utf8_invalid_at(s, len) == len;
+}
+
+int text_hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }
 
 bool text_has_control(const char *s)

@@ -8,9 +8,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* True when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates,
- * nothing above U+10FFFF). */
+/* The offset of the first byte of s[0..len) that is not part of well-formed
+ * UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF), or len. */
+size_t utf8_invalid_at(const char *s, size_t len);
+
+/* True when s[0..len) is well-formed UTF-8. */
 bool utf8_valid(const char *s, size_t len);
+
+/* The value of a hexadecimal digit, or -1. */
+int text_hex_value(char c);
 
 /* True when `s` contains a C0 control character other than tab, CR and LF,
  * or DEL. Such characters are rejected in single-line attributes. */
