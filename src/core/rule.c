@@ -379,3 +379,244 @@ bool rule_eval(const struct rule *r, const struct rule_value *slots, struct rule
     }
     return i == r->n_leaves;
 }
+
+/* ---- rule sets ---- */
+
+/* One leaf of one rule in a set: its test's byte in the work space, and the
+ * step to go to when the test is false [0] or true [1]. */
+struct set_step {
+    uint32_t test;
+    uint16_t next[2];
+};
+
+struct set_rule {
+    uint32_t first;    /* steps[first .. first + n_leaves + 2): leaves, ACCEPT, REJECT */
+    uint16_t n_leaves; /* ACCEPT is step n_leaves */
+    bool lazy;         /* has a test evaluated on demand (`matches`) */
+};
+
+struct rule__set {
+    uint32_t n_rules, n_tests, n_eager;
+    struct rule__node *tests;      /* eager tests, sorted by op and slot; then lazy ones */
+    const struct rule **test_rule; /* the rule a test came from, for its match context */
+    struct set_rule *rules;
+    struct set_step *steps;
+};
+
+/* A test as collected from the rules, before sorting. */
+struct set_test {
+    struct rule__node node;
+    const struct rule *rule;
+    uint32_t first_seen;
+    uint32_t index; /* after sorting */
+};
+
+static bool is_lazy(const struct rule__node *n)
+{
+    return n->op == RULE__MATCHES;
+}
+
+static bool same_strset(const struct rule__strset *a, const struct rule__strset *b)
+{
+    if (a->n != b->n || a->mask != b->mask)
+        return false;
+    for (uint32_t i = 0; i < a->n; i++)
+        if (a->items[i].len != b->items[i].len ||
+            memcmp(a->items[i].s, b->items[i].s, a->items[i].len) != 0)
+            return false;
+    return true;
+}
+
+static bool same_list(const struct rule__list *a, const struct rule__list *b)
+{
+    return a->n_numbers == b->n_numbers && a->n_numbers_all == b->n_numbers_all &&
+           a->has_true == b->has_true && a->has_false == b->has_false &&
+           (!a->n_numbers || !memcmp(a->numbers, b->numbers, a->n_numbers * sizeof(double))) &&
+           (!a->n_numbers_all ||
+            !memcmp(a->numbers_all, b->numbers_all, a->n_numbers_all * sizeof(double))) &&
+           same_strset(&a->folded, &b->folded) && same_strset(&a->exact, &b->exact);
+}
+
+/* Whether two leaves always give the same result on the same slots. Errs
+ * towards "no" (regular expressions are never merged). */
+static bool same_test(const struct rule__node *a, const struct rule__node *b)
+{
+    if (a->op != b->op || a->slot != b->slot || a->mask != b->mask || a->exact != b->exact ||
+        a->has_number != b->has_number || a->len != b->len ||
+        memcmp(&a->number, &b->number, sizeof(double)) != 0)
+        return false;
+    switch (a->op) {
+    case RULE__EQ_STR:
+    case RULE__NE_STR:
+    case RULE__ORD_STR:
+    case RULE__CONTAINS:
+    case RULE__STARTS:
+    case RULE__ENDS:
+        return memcmp(a->lit.str, b->lit.str, a->len) == 0;
+    case RULE__IN:
+    case RULE__NOT_IN:
+        return same_list(a->lit.list, b->lit.list);
+    case RULE__MATCHES:
+        return false;
+    default:
+        return true;
+    }
+}
+
+static uint32_t test_hash(const struct rule__node *n)
+{
+    uint64_t bits;
+    memcpy(&bits, &n->number, sizeof(bits));
+    uint64_t h =
+        (uint64_t)n->op * 0x9E3779B97F4A7C15ULL ^ (uint64_t)n->slot * 0xC2B2AE3D27D4EB4FULL ^
+        ((uint64_t)n->mask << 8 | (uint64_t)n->exact << 16 | (uint64_t)n->len << 24) ^ bits;
+    switch (n->op) {
+    case RULE__EQ_STR:
+    case RULE__NE_STR:
+    case RULE__ORD_STR:
+    case RULE__CONTAINS:
+    case RULE__STARTS:
+    case RULE__ENDS:
+        h ^= (uint64_t)rule__hash(n->lit.str, n->len) << 32;
+        break;
+    case RULE__IN:
+    case RULE__NOT_IN:
+        h ^= (uint64_t)(n->lit.list->folded.n + 31 * n->lit.list->n_numbers_all) << 40;
+        break;
+    default:
+        break;
+    }
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    return (uint32_t)(h >> 32);
+}
+
+static int compare_set_tests(const void *pa, const void *pb)
+{
+    const struct set_test *a = pa, *b = pb;
+    bool la = is_lazy(&a->node), lb = is_lazy(&b->node);
+    if (la != lb)
+        return la - lb;
+    if (a->node.op != b->node.op)
+        return a->node.op - b->node.op;
+    if (a->node.slot != b->node.slot)
+        return a->node.slot < b->node.slot ? -1 : 1;
+    return a->first_seen < b->first_seen ? -1 : a->first_seen > b->first_seen;
+}
+
+struct rule__set *rule__set_new(const struct rule *const *rules, size_t n)
+{
+    if (n > UINT32_MAX / 2)
+        BT_BUG("rule set: %zu rules", n);
+    size_t n_leaves = 0;
+    for (size_t r = 0; r < n; r++)
+        n_leaves += rules[r] ? rules[r]->n_leaves : 0;
+    struct rule__set *set = xcalloc(1, sizeof(*set));
+    set->n_rules = (uint32_t)n;
+    set->rules = xcalloc(n + 1, sizeof(*set->rules));
+    set->steps = xcalloc(n_leaves + 2 * n + 1, sizeof(*set->steps));
+
+    /* The distinct tests, found through an open-addressing table. */
+    struct set_test *found = xcalloc(n_leaves + 1, sizeof(*found));
+    uint32_t *leaf_test = xcalloc(n_leaves + 1, sizeof(*leaf_test));
+    uint32_t buckets = 16;
+    while (buckets < 2 * n_leaves)
+        buckets *= 2;
+    uint32_t *table = xcalloc(buckets, sizeof(*table)); /* 0 empty, i + 1 is found[i] */
+    uint32_t n_found = 0, leaf = 0;
+    for (size_t r = 0; r < n; r++) {
+        for (uint32_t i = 0; rules[r] && i < rules[r]->n_leaves; i++, leaf++) {
+            const struct rule__node *node = &rules[r]->nodes[i];
+            uint32_t h = test_hash(node) & (buckets - 1);
+            for (; table[h]; h = (h + 1) & (buckets - 1))
+                if (same_test(&found[table[h] - 1].node, node))
+                    break;
+            if (!table[h]) {
+                found[n_found] = (struct set_test){*node, rules[r], n_found, 0};
+                table[h] = ++n_found;
+            }
+            leaf_test[leaf] = table[h] - 1;
+        }
+    }
+    free(table);
+
+    /* Sorted, so that evaluation meets tests of one kind in a row. */
+    struct set_test *sorted = xcalloc(n_found + 1, sizeof(*sorted));
+    memcpy(sorted, found, n_found * sizeof(*sorted));
+    qsort(sorted, n_found, sizeof(*sorted), compare_set_tests);
+    set->n_tests = n_found;
+    set->tests = xcalloc(n_found + 1, sizeof(*set->tests));
+    set->test_rule = xcalloc(n_found + 1, sizeof(*set->test_rule));
+    for (uint32_t i = 0; i < n_found; i++) {
+        found[sorted[i].first_seen].index = i;
+        set->tests[i] = sorted[i].node;
+        set->test_rule[i] = sorted[i].rule;
+        set->n_eager += !is_lazy(&sorted[i].node);
+    }
+    free(sorted);
+
+    /* The steps: each rule's leaves, then ACCEPT and REJECT, which read the
+     * byte after the tests (always 0) and stay where they are. */
+    uint32_t step = 0;
+    leaf = 0;
+    for (size_t r = 0; r < n; r++) {
+        uint32_t k = rules[r] ? rules[r]->n_leaves : 0;
+        set->rules[r] = (struct set_rule){step, (uint16_t)k, false};
+        for (uint32_t i = 0; i < k; i++, leaf++) {
+            const struct rule__node *node = &rules[r]->nodes[i];
+            uint32_t t = found[leaf_test[leaf]].index;
+            set->steps[step + i] = (struct set_step){t, {node->u.next[0], node->u.next[1]}};
+            set->rules[r].lazy |= t >= set->n_eager;
+        }
+        for (uint32_t i = k; i < k + 2; i++)
+            set->steps[step + i] = (struct set_step){n_found, {(uint16_t)i, (uint16_t)i}};
+        step += k + 2;
+    }
+    free(found);
+    free(leaf_test);
+    return set;
+}
+
+void rule__set_free(struct rule__set *set)
+{
+    if (!set)
+        return;
+    free(set->tests);
+    free(set->test_rule);
+    free(set->rules);
+    free(set->steps);
+    free(set);
+}
+
+size_t rule__set_work_size(const struct rule__set *set)
+{
+    return (size_t)set->n_tests + 1;
+}
+
+void rule__set_eval(const struct rule__set *set, const struct rule_value *slots,
+                    struct rule_scratch *s, uint8_t *work, bool *holds)
+{
+    uint32_t t = 0;
+    for (; t < set->n_eager; t++)
+        work[t] = eval_leaf(NULL, &set->tests[t], slots, s);
+    for (; t < set->n_tests; t++)
+        work[t] = 2; /* not yet evaluated */
+    work[set->n_tests] = 0;
+    for (uint32_t r = 0; r < set->n_rules; r++) {
+        const struct set_rule *rule = &set->rules[r];
+        const struct set_step *steps = &set->steps[rule->first];
+        uint32_t i = 0;
+        if (!rule->lazy) {
+            for (uint32_t k = 0; k < rule->n_leaves; k++)
+                i = steps[i].next[work[steps[i].test]];
+        } else {
+            while (i < rule->n_leaves) {
+                uint32_t test = steps[i].test;
+                if (work[test] == 2)
+                    work[test] = eval_leaf(set->test_rule[test], &set->tests[test], slots, s);
+                i = steps[i].next[work[test]];
+            }
+        }
+        holds[r] = i == rule->n_leaves;
+    }
+}

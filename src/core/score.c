@@ -7,7 +7,9 @@
  * descriptors without string comparisons. The activity types the model names
  * are hashed into a table in the scratch; a lead's activities are bucketed by
  * type in one pass, and each activity's subject (its properties) is filled at
- * most once however many engagement rules look at it.
+ * most once however many engagement rules look at it. The fit rules are
+ * evaluated together as one rule set (rule_internal.h), which tests what many
+ * rules share once per lead and walks each rule without unpredictable branches.
  *
  * Custom fields and activity properties are flat JSON objects of scalars,
  * read by the small scanner below (jansson would build a tree per lead).
@@ -17,6 +19,7 @@
  * the common case scoring a lead allocates nothing at all.
  */
 #include "core/score.h"
+#include "core/rule_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -949,6 +952,12 @@ struct score_scratch {
     struct rule_scratch *rules;
     struct subject_plan lead, activity;
     struct rule_value *lead_slots, *activity_slots;
+    /* The fit rules as one set, its work space and its results. */
+    struct rule__set *fit_set;
+    uint8_t *fit_work;
+    bool *fit_holds;
+    uint32_t *fit_negative; /* the fit rules in a group with negative points */
+    size_t n_fit_negative;
 
     /* The activity types the model names, hashed by open addressing. */
     struct type_entry *types;
@@ -1089,6 +1098,17 @@ struct score_scratch *score_scratch_new(const struct score_model *m)
     s->facts = xcalloc(s->n_types + 1, sizeof(*s->facts));
     s->first = xcalloc(s->n_types + 1, sizeof(*s->first));
     s->matched = xcalloc(m->n_fit + 1, sizeof(*s->matched));
+    const struct rule **whens = xcalloc(m->n_fit + 1, sizeof(*whens));
+    for (size_t i = 0; i < m->n_fit; i++)
+        whens[i] = m->fit[i].when;
+    s->fit_set = rule__set_new(whens, m->n_fit);
+    free(whens);
+    s->fit_work = xmalloc(rule__set_work_size(s->fit_set));
+    s->fit_holds = xcalloc(m->n_fit + 1, sizeof(*s->fit_holds));
+    s->fit_negative = xcalloc(m->n_fit + 1, sizeof(*s->fit_negative));
+    for (size_t i = 0; i < m->n_fit; i++)
+        if (m->fit[i].group >= 0 && m->fit[i].points < 0)
+            s->fit_negative[s->n_fit_negative++] = (uint32_t)i;
     s->group_negative = xcalloc(m->n_groups + 1, sizeof(double));
     s->group_budget = xcalloc(m->n_groups + 1, sizeof(double));
     s->sums = xcalloc(m->n_engagement + 1, sizeof(*s->sums));
@@ -1115,6 +1135,10 @@ void score_scratch_free(struct score_scratch *s)
     free(s->first);
     free(s->next);
     free(s->matched);
+    rule__set_free(s->fit_set);
+    free(s->fit_work);
+    free(s->fit_holds);
+    free(s->fit_negative);
     free(s->group_negative);
     free(s->group_budget);
     free(s->sums);
@@ -1148,12 +1172,15 @@ static double score_fit(const struct score_model *m, struct score_scratch *s,
     size_t n_matched = 0;
     for (size_t g = 0; g < m->n_groups; g++)
         s->group_negative[g] = 0;
+    rule__set_eval(s->fit_set, s->lead_slots, s->rules, s->fit_work, s->fit_holds);
+    /* Without a branch on whether a rule held: it varies from lead to lead. */
     for (size_t i = 0; i < m->n_fit; i++) {
-        const struct fit_rule *r = &m->fit[i];
-        if (r->when && !rule_eval(r->when, s->lead_slots, s->rules))
-            continue;
-        s->matched[n_matched++] = (uint32_t)i;
-        if (r->group >= 0 && r->points < 0)
+        s->matched[n_matched] = (uint32_t)i;
+        n_matched += s->fit_holds[i];
+    }
+    for (size_t k = 0; k < s->n_fit_negative; k++) {
+        const struct fit_rule *r = &m->fit[s->fit_negative[k]];
+        if (s->fit_holds[s->fit_negative[k]])
             s->group_negative[r->group] += r->points;
     }
     for (size_t g = 0; g < m->n_groups; g++)
