@@ -11,6 +11,7 @@
  * say what was expected there.
  */
 #include "core/rule_internal.h"
+#include "util/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -342,23 +343,13 @@ static bt_err advance(struct parser *p)
 
 /* ---- string literals ---- */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = lower_ascii(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 static bool read_hex4(const char *s, size_t avail, unsigned *out)
 {
     if (avail < 4)
         return false;
     unsigned v = 0;
     for (int k = 0; k < 4; k++) {
-        int h = hex_value(s[k]);
+        int h = text_hex_value(s[k]);
         if (h < 0)
             return false;
         v = v << 4 | (unsigned)h;

@@ -19,7 +19,9 @@
  * the common case scoring a lead allocates nothing at all.
  */
 #include "core/score.h"
+#include "core/activity.h"
 #include "core/rule_internal.h"
+#include "util/text.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -27,7 +29,6 @@
 #include <string.h>
 
 #define MS_PER_DAY        86400000.0
-#define ACTIVITY_TYPE_MAX 64
 #define SUGGEST_MAX_LEN   64
 #define JSON_MAX_DEPTH    32
 #define LN2               0.69314718055994530942
@@ -130,18 +131,6 @@ static bool has_prefix(const char *path, size_t len, const char *prefix)
     return len >= n && memcmp(path, prefix, n) == 0;
 }
 
-static bool valid_activity_type(const char *s, size_t len)
-{
-    if (len == 0 || len > ACTIVITY_TYPE_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-            return false;
-    }
-    return true;
-}
-
 /* ---- schemas ---- */
 
 /* Optimal string alignment distance (a swap of two neighbours counts 1). */
@@ -230,7 +219,7 @@ static bool check_activity_fact(const char *path, size_t len, char *why, size_t 
         return false;
     }
     size_t type_len = (size_t)(dot - rest);
-    if (!valid_activity_type(rest, type_len)) {
+    if (!activity_type_valid(rest, type_len)) {
         snprintf(why, why_size, "activity type '%.*s' must be 1 to 64 characters of a-z, 0-9 and _",
                  (int)type_len, rest);
         return false;
@@ -385,7 +374,7 @@ static void plan_subject(const struct rule_symtab *syms, bool lead_subject, type
         if (lead_subject && len > 9 && memcmp(path, "activity.", 9) == 0) {
             const char *type = path + 9;
             const char *dot = strchr(type, '.');
-            if (!dot || !valid_activity_type(type, (size_t)(dot - type)))
+            if (!dot || !activity_type_valid(type, (size_t)(dot - type)))
                 continue;
             k = find_known(activity_facts, COUNT_OF(activity_facts), dot + 1, strlen(dot + 1));
             if (!k)
@@ -398,23 +387,12 @@ static void plan_subject(const struct rule_symtab *syms, bool lead_subject, type
 
 /* ---- flat JSON objects ---- */
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Four hex digits, or -1; stops at the first non-digit (so at a NUL). */
 static long hex4(const char *p)
 {
     long v = 0;
     for (int i = 0; i < 4; i++) {
-        int d = hex_digit(p[i]);
+        int d = text_hex_value(p[i]);
         if (d < 0)
             return -1;
         v = v * 16 + d;
