@@ -11,6 +11,7 @@
  */
 #include "core/normalize.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1040,4 +1041,41 @@ const char *normalize_country(const char *s)
         }
     }
     return NULL;
+}
+
+/* Region lists, each sorted for binary search; every other code is EMEA. */
+static const char na_codes[][3] = {"BM", "CA", "GL", "PM", "UM", "US"};
+static const char latam_codes[][3] = {
+    "AG", "AI", "AR", "AW", "BB", "BL", "BO", "BQ", "BR", "BS", "BZ", "CL", "CO", "CR",
+    "CU", "CW", "DM", "DO", "EC", "FK", "GD", "GF", "GP", "GS", "GT", "GY", "HN", "HT",
+    "JM", "KN", "KY", "LC", "MF", "MQ", "MS", "MX", "NI", "PA", "PE", "PR", "PY", "SR",
+    "SV", "SX", "TC", "TT", "UY", "VC", "VE", "VG", "VI"};
+static const char apac_codes[][3] = {
+    "AF", "AQ", "AS", "AU", "BD", "BN", "BT", "CC", "CK", "CN", "CX", "FJ", "FM", "GU",
+    "HK", "HM", "ID", "IN", "IO", "JP", "KG", "KH", "KI", "KP", "KR", "KZ", "LA", "LK",
+    "MH", "MM", "MN", "MO", "MP", "MV", "MY", "NC", "NF", "NP", "NR", "NU", "NZ", "PF",
+    "PG", "PH", "PK", "PN", "PW", "SB", "SG", "TH", "TJ", "TK", "TL", "TM", "TO", "TV",
+    "TW", "UZ", "VN", "VU", "WF", "WS"};
+
+static int code_cmp(const void *key, const void *elem)
+{
+    return strncmp(key, elem, 2);
+}
+
+static bool in_codes(const char *code, const char (*codes)[3], size_t n)
+{
+    return bsearch(code, codes, n, sizeof(codes[0]), code_cmp) != NULL;
+}
+
+const char *normalize_region(const char *alpha2)
+{
+    if (!alpha2)
+        return NULL;
+    if (in_codes(alpha2, na_codes, sizeof(na_codes) / sizeof(na_codes[0])))
+        return "NA";
+    if (in_codes(alpha2, latam_codes, sizeof(latam_codes) / sizeof(latam_codes[0])))
+        return "LATAM";
+    if (in_codes(alpha2, apac_codes, sizeof(apac_codes) / sizeof(apac_codes[0])))
+        return "APAC";
+    return "EMEA";
 }

@@ -104,6 +104,15 @@ bt_err normalize_website_domain(struct arena *arena, const char *website,
 /* Returns the alpha-2 code (a static string) or NULL when unrecognised. */
 const char *normalize_country(const char *s);
 
+/*
+ * The sales region of an alpha-2 country code: "NA" (United States, Canada
+ * and their North Atlantic neighbours), "LATAM" (Mexico, Central and South
+ * America, the Caribbean), "APAC" (Asia east of Iran, Central Asia,
+ * Oceania) or "EMEA" (Europe, the Middle East, Africa and everything else).
+ * NULL for NULL.
+ */
+const char *normalize_region(const char *alpha2);
+
 /* Returns true and sets *count when `s` parses; band is a static string. */
 bool normalize_employees(const char *s, int64_t *count, const char **band);
 

@@ -20,6 +20,7 @@
  */
 #include "core/score.h"
 #include "core/activity.h"
+#include "core/normalize.h"
 #include "core/rule_internal.h"
 #include "util/text.h"
 
@@ -38,6 +39,7 @@
 enum source {
     SRC_MISSING,
     SRC_ATTR,
+    SRC_REGION,
     SRC_EMAIL_FREE,
     SRC_EMPLOYEES,
     SRC_FIELD,
@@ -77,6 +79,7 @@ static const struct known_path lead_paths[] = {
     {"industry", SRC_ATTR, LEAD_INDUSTRY},
     {"last_name", SRC_ATTR, LEAD_LAST_NAME},
     {"phone", SRC_ATTR, LEAD_PHONE},
+    {"region", SRC_REGION, 0},
     {"score", SRC_SCORE, 0},
     {"source", SRC_ATTR, LEAD_SOURCE},
     {"stage", SRC_ATTR, LEAD_STAGE},
@@ -833,6 +836,12 @@ static bt_err fill_lead(const struct subject_plan *plan, const struct lead *lead
         case SRC_ATTR: {
             const char *text = lead->attr[s->attr];
             if (text && set_text(v, text, strlen(text), t) != BT_OK)
+                return BT_ETOOBIG;
+            break;
+        }
+        case SRC_REGION: {
+            const char *region = normalize_region(lead->attr[LEAD_COUNTRY]);
+            if (region && set_text(v, region, strlen(region), t) != BT_OK)
                 return BT_ETOOBIG;
             break;
         }

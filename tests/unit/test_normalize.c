@@ -1096,9 +1096,31 @@ static void test_lead_arena_exhausted(void **state)
     arena_release(&a);
 }
 
+static void test_region(void **state)
+{
+    (void)state;
+    assert_string_equal(normalize_region("US"), "NA");
+    assert_string_equal(normalize_region("CA"), "NA");
+    assert_string_equal(normalize_region("MX"), "LATAM");
+    assert_string_equal(normalize_region("BR"), "LATAM");
+    assert_string_equal(normalize_region("JM"), "LATAM");
+    assert_string_equal(normalize_region("JP"), "APAC");
+    assert_string_equal(normalize_region("AU"), "APAC");
+    assert_string_equal(normalize_region("IN"), "APAC");
+    assert_string_equal(normalize_region("DE"), "EMEA");
+    assert_string_equal(normalize_region("ZA"), "EMEA");
+    assert_string_equal(normalize_region("AE"), "EMEA");
+    assert_string_equal(normalize_region("RU"), "EMEA");
+    assert_null(normalize_region(NULL));
+    /* every region list is sorted, or bsearch would miss codes */
+    assert_string_equal(normalize_region(normalize_country("Vietnam")), "APAC");
+    assert_string_equal(normalize_region(normalize_country("Argentina")), "LATAM");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_region),
         cmocka_unit_test(test_lead_attrs_table),
         cmocka_unit_test(test_trim),
         cmocka_unit_test(test_lead_trims_every_attribute),

@@ -724,7 +724,7 @@ static void test_lead_attributes(void **state)
         "email",     "email.domain",   "email.free", "first_name",  "last_name",
         "company",   "title",          "phone",      "website",     "website.domain",
         "country",   "state",          "city",       "industry",    "source",
-        "employees", "employees_band", "stage",      "external_id",
+        "employees", "employees_band", "stage",      "external_id", "region",
     };
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
         use(paths[i]);
@@ -755,6 +755,14 @@ static void test_lead_attributes(void **state)
     assert_missing(slot("city"));
     assert_missing(slot("industry"));
     assert_missing(slot("source"));
+    assert_text(slot("region"), "EMEA"); /* from the country, DE */
+    l.attr[LEAD_COUNTRY] = "JP";
+    fill(&l, NULL, 0, NULL);
+    assert_text(slot("region"), "APAC");
+    l.attr[LEAD_COUNTRY] = NULL;
+    fill(&l, NULL, 0, NULL);
+    assert_missing(slot("region"));
+    l.attr[LEAD_COUNTRY] = "DE";
 
     l.attr[LEAD_EMAIL] = NULL;
     l.employees = -1;
