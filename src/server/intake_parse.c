@@ -288,7 +288,8 @@ static bt_err parse_activity(json_t *o, const char *where, bool by_email, int64_
             bt_err rc = trimmed ? normalize_email(a, trimmed, &email, &domain, err)
                                 : bt_fail(err, BT_EINVAL, field, "email is empty");
             if (rc) {
-                snprintf(err->field, sizeof(err->field), "%s", field);
+                if (err) /* name the item, not just "email" */
+                    snprintf(err->field, sizeof(err->field), "%s", field);
                 return rc;
             }
             it->email = email;
