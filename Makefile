@@ -11,7 +11,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libmicrohttpd jansson sqlite3 libfyaml libcrypto libpcre2-8
+PKGS     := libmicrohttpd jansson sqlite3 libfyaml libcrypto libpcre2-8 icu-i18n icu-uc
 PYTHON   ?= /usr/bin/python3
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Isrc -g -Wall -Wextra -Werror -Wshadow \
