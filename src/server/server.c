@@ -66,12 +66,16 @@ static void set_response(struct request *r, unsigned status, struct MHD_Response
 
 void reply_json(struct request *r, unsigned status, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(body);
-    if (!text)
-        BT_BUG("cannot encode a reply");
+    if (!text) {
+        /* Never abort on a reply: answer with a fixed body instead. */
+        log_error("%s %s: a reply could not be encoded as JSON", r->method, r->path);
+        status = 500;
+        text = xstrdup("{\"error\":{\"code\":\"internal\",\"message\":\"the reply could not "
+                       "be encoded\",\"field\":null}}");
+    }
     size_t len = strlen(text);
-    text[len] = '\0';
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -86,8 +90,13 @@ void reply_error(struct request *r, unsigned status, const char *code, const cha
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* Messages and field names may quote client input: paths, headers, keys. */
+    text_make_utf8(msg);
+    char safe_field[BT_ERROR_FIELD_MAX + 1];
+    text_copy(safe_field, sizeof(safe_field), field ? field : "");
+    text_make_utf8(safe_field);
     json_t *e = json_pack("{s:s, s:s}", "code", code, "message", msg);
-    json_object_set_new(e, "field", field && *field ? json_string(field) : json_null());
+    json_object_set_new(e, "field", safe_field[0] ? json_string(safe_field) : json_null());
     reply_json(r, status, json_pack("{s:o}", "error", e));
 }
 

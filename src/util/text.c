@@ -53,6 +53,16 @@ bool utf8_valid(const char *s, size_t len)
     return utf8_invalid_at(s, len) == len;
 }
 
+void text_make_utf8(char *s)
+{
+    size_t len = strlen(s), at;
+    while ((at = utf8_invalid_at(s, len)) < len) {
+        s[at] = '?';
+        s += at + 1;
+        len -= at + 1;
+    }
+}
+
 int text_hex_value(char c)
 {
     if (c >= '0' && c <= '9')

@@ -15,6 +15,12 @@ size_t utf8_invalid_at(const char *s, size_t len);
 /* True when s[0..len) is well-formed UTF-8. */
 bool utf8_valid(const char *s, size_t len);
 
+/* Replaces, in place, every byte of `s` that is not part of well-formed
+ * UTF-8 with '?', and cuts a character split by truncation at the end, so
+ * that text built from client input (an error message quoting a path, a
+ * header, a %.64s field name) can always be encoded as JSON. */
+void text_make_utf8(char *s);
+
 /* The value of a hexadecimal digit, or -1. */
 int text_hex_value(char c);
 

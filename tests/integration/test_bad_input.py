@@ -378,3 +378,28 @@ def test_server_still_healthy(srv):
     # and it still takes good leads
     st, _, body = srv.post_lead({"email": "after@example.com"})
     assert st == 201, body
+
+
+def test_non_utf8_in_path_header_query_and_keys_never_crash(baton_factory):
+    """Error messages quote the client's input; invalid UTF-8 there must not
+    make the reply unencodable (it used to abort the server)."""
+    from conftest import raw_http
+    b = baton_factory()
+    key = b.admin_key
+    cases = [
+        b"GET /v1/\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"POST /v1/leads HTTP/1.1\r\nHost: x\r\nContent-Type: text/\xff\r\n"
+        b"Content-Length: 1\r\nConnection: close\r\n\r\nx",
+        b"GET /v1/leads?%FF=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key.encode()
+        + b"\r\nConnection: close\r\n\r\n",
+    ]
+    for raw in cases:
+        st, _, body = raw_http(b.port, raw)
+        assert 400 <= st < 500, (st, body)
+        assert "error" in body and "\ufffd" not in body["error"]["message"]
+    # a field name cut in the middle of a character by the message's length limit
+    name = "a" + "\u00e9" * 40
+    st, _, body = b.post_lead({name: 1})
+    assert st == 422 and body["error"]["code"] == "invalid"
+    st, _, body = b.get("/healthz", key=None)
+    assert st == 200 and body == {"status": "ok"}
