@@ -44,7 +44,8 @@ static char *json_text(struct arena *a, json_t *v)
 }
 
 static bt_err merge_fields(const struct lead *existing, const struct lead *incoming,
-                           struct arena *a, struct lead_merge_result *out, struct bt_error *err)
+                           enum lead_merge_mode mode, struct arena *a,
+                           struct lead_merge_result *out, struct bt_error *err)
 {
     json_error_t jerr;
     json_t *base = json_loads(existing->fields_json ? existing->fields_json : "{}", 0, &jerr);
@@ -60,7 +61,7 @@ static bt_err merge_fields(const struct lead *existing, const struct lead *incom
     json_object_foreach(add, key, value)
     {
         json_t *old = json_object_get(base, key);
-        if (old && json_equal(old, value))
+        if (old && (json_equal(old, value) || mode == LEAD_MERGE_FILL_ONLY))
             continue;
         record(out, arena_printf(a, "fields.%s", key), json_text(a, old), json_text(a, value));
         json_object_set(base, key, value);
@@ -88,16 +89,18 @@ done:
     return rc;
 }
 
-bt_err lead_merge(const struct lead *existing, const struct lead *incoming, struct arena *arena,
-                  struct lead_merge_result *out, struct bt_error *err)
+bt_err lead_merge(const struct lead *existing, const struct lead *incoming,
+                  enum lead_merge_mode mode, struct arena *arena, struct lead_merge_result *out,
+                  struct bt_error *err)
 {
     out->merged = *existing;
     out->n_changes = 0;
+    bool fill = mode == LEAD_MERGE_FILL_ONLY;
 
     for (int i = 0; i < LEAD_INPUT_ATTR_COUNT; i++) {
         if (i == LEAD_EMAIL || !incoming->attr[i])
             continue;
-        if (i == LEAD_EXTERNAL_ID && existing->attr[i])
+        if ((i == LEAD_EXTERNAL_ID || fill) && existing->attr[i])
             continue;
         if (i == LEAD_COUNTRY)
             continue; /* handled with its raw form below */
@@ -106,11 +109,14 @@ bt_err lead_merge(const struct lead *existing, const struct lead *incoming, stru
             take(out, incoming, LEAD_WEBSITE_DOMAIN);
     }
     /* A country was sent when either its code or its raw text is present. */
-    if (incoming->attr[LEAD_COUNTRY] || incoming->attr[LEAD_COUNTRY_INPUT]) {
+    bool country_known = existing->attr[LEAD_COUNTRY] || existing->attr[LEAD_COUNTRY_INPUT];
+    if ((incoming->attr[LEAD_COUNTRY] || incoming->attr[LEAD_COUNTRY_INPUT]) &&
+        !(fill && country_known)) {
         take(out, incoming, LEAD_COUNTRY);
         take(out, incoming, LEAD_COUNTRY_INPUT);
     }
-    if (incoming->employees >= 0 && incoming->employees != existing->employees) {
+    if (incoming->employees >= 0 && incoming->employees != existing->employees &&
+        !(fill && existing->employees >= 0)) {
         char before[32] = "", after[32];
         if (existing->employees >= 0)
             snprintf(before, sizeof(before), "%lld", (long long)existing->employees);
@@ -120,5 +126,5 @@ bt_err lead_merge(const struct lead *existing, const struct lead *incoming, stru
         out->merged.employees = incoming->employees;
         take(out, incoming, LEAD_EMPLOYEES_BAND);
     }
-    return merge_fields(existing, incoming, arena, out, err);
+    return merge_fields(existing, incoming, mode, arena, out, err);
 }

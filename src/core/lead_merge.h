@@ -10,6 +10,10 @@
  *   country -> country_input, employees -> employees_band);
  * - custom fields are merged key by key, the newcomer's values winning;
  * - stage and owner are kept: the person stays with the rep who has them.
+ * With LEAD_MERGE_FILL_ONLY the newcomer only fills what is empty (absent
+ * attributes, unknown employees, custom fields not yet set): the mode for
+ * sources that anyone can use, such as a public web form, which must not be
+ * able to overwrite what is known about a person by knowing their email.
  * The result lists every change with its value before and after, for the
  * lead.merged event. Pure: no I/O, no clock (the caller sets updated_at).
  */
@@ -37,7 +41,10 @@ struct lead_merge_result {
 /* Merges `incoming` into `existing`. BT_EPARSE if a fields_json is not a JSON
  * object (cannot happen for normalised leads); BT_ETOOBIG if the merged
  * custom fields exceed LEAD_FIELDS_MAX_KEYS or LEAD_FIELDS_MAX_BYTES. */
-bt_err lead_merge(const struct lead *existing, const struct lead *incoming, struct arena *arena,
-                  struct lead_merge_result *out, struct bt_error *err) BT_MUST_USE;
+enum lead_merge_mode { LEAD_MERGE_REPLACE, LEAD_MERGE_FILL_ONLY };
+
+bt_err lead_merge(const struct lead *existing, const struct lead *incoming,
+                  enum lead_merge_mode mode, struct arena *arena, struct lead_merge_result *out,
+                  struct bt_error *err) BT_MUST_USE;
 
 #endif

@@ -70,6 +70,7 @@ struct ingest_command {
     const char *idempotency_key; /* may be NULL */
     const char *fingerprint;     /* identifies the request body, for idempotency */
     const char *actor;           /* who sent it, e.g. "key:3" */
+    bool fill_only;              /* a merge may only fill what is empty (public sources) */
     const char *event_data_json; /* extra data for the lead.created/merged event, a JSON object */
     /* out */
     enum ingest_outcome outcome;

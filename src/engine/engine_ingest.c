@@ -91,8 +91,7 @@ bt_err engine__apply_ingest(struct engine__ctx *ctx, struct ingest_command *cmd,
     if (cmd->idempotency_key) {
         int64_t lead_id = 0;
         const char *fingerprint = NULL;
-        rc = store_idempotency_get(conn, cmd->idempotency_key, arena, &lead_id, &fingerprint,
-                                   err);
+        rc = store_idempotency_get(conn, cmd->idempotency_key, arena, &lead_id, &fingerprint, err);
         if (rc == BT_OK) {
             if (cmd->fingerprint && strcmp(fingerprint, cmd->fingerprint) != 0)
                 return bt_fail(err, BT_ECONFLICT, "Idempotency-Key",
@@ -122,7 +121,9 @@ bt_err engine__apply_ingest(struct engine__ctx *ctx, struct ingest_command *cmd,
             struct lead_merge_result *m = arena_alloc(arena, sizeof(*m));
             if (!m)
                 return bt_fail(err, BT_ETOOBIG, NULL, "request too large");
-            if ((rc = lead_merge(&existing, in, arena, m, err)))
+            if ((rc = lead_merge(&existing, in,
+                                 cmd->fill_only ? LEAD_MERGE_FILL_ONLY : LEAD_MERGE_REPLACE, arena,
+                                 m, err)))
                 return rc;
             cmd->result = m->merged;
             if (m->n_changes == 0) {

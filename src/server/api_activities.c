@@ -49,7 +49,9 @@ static void record(struct request *r, bool by_email)
     }
     json_t *leads = json_array();
     for (size_t k = 0; k < cmd.n_leads; k++)
-        json_array_append_new(leads, lead_to_json(&cmd.leads[k]));
+        json_array_append_new(leads, r->role == ROLE_INGEST
+                                         ? json_pack("{s:I}", "id", (json_int_t)cmd.leads[k].id)
+                                         : lead_to_json(&cmd.leads[k]));
     reply_json(r, 201, json_pack("{s:o, s:o}", "activities", acts, "leads", leads));
 }
 
@@ -133,8 +135,7 @@ void api_lead_outcome(struct request *r)
             cmd.to = s;
             has_stage = true;
         } else if (!strcmp(key, "value")) {
-            if (!json_is_number(v) || json_number_value(v) < 0 ||
-                !isfinite(json_number_value(v))) {
+            if (!json_is_number(v) || json_number_value(v) < 0 || !isfinite(json_number_value(v))) {
                 bad = key;
                 why = "value must be a number of at least 0";
             }

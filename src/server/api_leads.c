@@ -97,6 +97,7 @@ void api_lead_create(struct request *r)
     char *data_text = json_dumps(data, JSON_COMPACT);
     json_decref(data);
     cmd.cfg = r->cfg;
+    cmd.fill_only = r->role == ROLE_INGEST; /* an ingest key may sit in a public page */
     cmd.idempotency_key = idem;
     cmd.fingerprint = fingerprint;
     cmd.actor = request_actor(r);

@@ -244,3 +244,26 @@ def test_concurrent_distinct_leads(baton):
     leads = baton.list_leads()
     assert sorted(l["id"] for l in leads) == sorted(ids)
     assert sorted(l["email"] for l in leads) == sorted("par%d@example.com" % i for i in range(16))
+
+
+def test_public_ingest_key_learns_nothing_and_overwrites_nothing(baton):
+    """An ingest key may sit in a public web page: posting a known email must
+    neither reveal the stored lead nor replace what is known about it."""
+    st, _, body = baton.post_lead({"email": "ceo@victim.example", "phone": "+1 555 0100",
+                                   "title": "CEO", "fields": {"deal": "secret"}})
+    assert st == 201
+    lead_id = body["lead"]["id"]
+    ingest = baton.create_key("ingest", name="website")
+    st, _, body = baton.request("POST", "/v1/leads", key=ingest,
+                                form={"email": "ceo@victim.example", "phone": "+1 555 9999",
+                                      "title": "Intern", "city": "Berlin", "deal": "public"})
+    assert st == 200, body
+    assert body["outcome"] == "merged"
+    assert body["lead"] == {"id": lead_id}  # nothing of the stored lead
+    st, _, lead = baton.get("/v1/leads/%d" % lead_id)
+    assert lead["phone"] == "+1 555 0100" and lead["title"] == "CEO"
+    assert lead["fields"] == {"deal": "secret"}
+    assert lead["city"] == "Berlin"  # empty before: filled
+    st, _, body = baton.request("POST", "/v1/leads/%d/activities" % lead_id, key=ingest,
+                                body={"type": "page_view"})
+    assert st == 201 and body["leads"] == [{"id": lead_id}]

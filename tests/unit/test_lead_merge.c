@@ -63,7 +63,7 @@ static void test_merge_replaces_and_keeps(void **state)
     in.fields_json = "{\"plan\":\"enterprise\",\"seats\":40}";
     struct lead_merge_result m;
     struct bt_error err = BT_ERROR_INIT;
-    assert_int_equal(lead_merge(&old, &in, &a, &m, &err), BT_OK);
+    assert_int_equal(lead_merge(&old, &in, LEAD_MERGE_REPLACE, &a, &m, &err), BT_OK);
 
     assert_int_equal(m.merged.id, 7);
     assert_string_equal(m.merged.attr[LEAD_EXTERNAL_ID], "crm-1");
@@ -112,7 +112,7 @@ static void test_merge_nothing_new(void **state)
     in.fields_json = "{\"budget\":\"10k\"}";
     struct lead_merge_result m;
     struct bt_error err = BT_ERROR_INIT;
-    assert_int_equal(lead_merge(&old, &in, &a, &m, &err), BT_OK);
+    assert_int_equal(lead_merge(&old, &in, LEAD_MERGE_REPLACE, &a, &m, &err), BT_OK);
     assert_int_equal(m.n_changes, 0);
     assert_string_equal(m.merged.fields_json, old.fields_json);
     assert_int_equal(m.merged.employees, 120);
@@ -128,7 +128,7 @@ static void test_merge_sets_missing_external_id_and_limits(void **state)
     in.employees = -1;
     struct lead_merge_result m;
     struct bt_error err = BT_ERROR_INIT;
-    assert_int_equal(lead_merge(&old, &in, &a, &m, &err), BT_OK);
+    assert_int_equal(lead_merge(&old, &in, LEAD_MERGE_REPLACE, &a, &m, &err), BT_OK);
     assert_string_equal(m.merged.attr[LEAD_EXTERNAL_ID], "crm-2");
 
     /* merging past the custom-field limit is refused */
@@ -140,8 +140,32 @@ static void test_merge_sets_missing_external_id_and_limits(void **state)
     }
     strcat(fields, "}");
     in.fields_json = fields;
-    assert_int_equal(lead_merge(&old, &in, &a, &m, &err), BT_ETOOBIG);
+    assert_int_equal(lead_merge(&old, &in, LEAD_MERGE_REPLACE, &a, &m, &err), BT_ETOOBIG);
     assert_string_equal(err.field, "fields");
+}
+
+static void test_fill_only_never_overwrites(void **state)
+{
+    (void)state;
+    struct lead old = existing_lead();
+    struct lead in = {0};
+    in.attr[LEAD_EMAIL] = "jane@acme.com";
+    in.attr[LEAD_TITLE] = "Intern";      /* known: kept */
+    in.attr[LEAD_PHONE] = "+1 555 0100"; /* unknown: filled */
+    in.attr[LEAD_COUNTRY] = "US";        /* known (DE): kept */
+    in.employees = 5;                    /* known (120): kept */
+    in.fields_json = "{\"plan\":\"free\",\"seats\":2}";
+    struct lead_merge_result m;
+    struct bt_error err = BT_ERROR_INIT;
+    assert_int_equal(lead_merge(&old, &in, LEAD_MERGE_FILL_ONLY, &a, &m, &err), BT_OK);
+    assert_string_equal(m.merged.attr[LEAD_TITLE], "VP Sales");
+    assert_string_equal(m.merged.attr[LEAD_PHONE], "+1 555 0100");
+    assert_string_equal(m.merged.attr[LEAD_COUNTRY], "DE");
+    assert_int_equal(m.merged.employees, 120);
+    assert_string_equal(m.merged.fields_json, "{\"budget\":\"10k\",\"plan\":\"pro\",\"seats\":2}");
+    assert_int_equal(m.n_changes, 2); /* phone, fields.seats */
+    assert_non_null(find(&m, "phone"));
+    assert_non_null(find(&m, "fields.seats"));
 }
 
 static int cleanup(void **state)
@@ -157,6 +181,7 @@ int main(void)
         cmocka_unit_test_teardown(test_merge_replaces_and_keeps, cleanup),
         cmocka_unit_test_teardown(test_merge_nothing_new, cleanup),
         cmocka_unit_test_teardown(test_merge_sets_missing_external_id_and_limits, cleanup),
+        cmocka_unit_test_teardown(test_fill_only_never_overwrites, cleanup),
     };
     return cmocka_run_group_tests_name("lead_merge", tests, NULL, NULL);
 }
