@@ -113,8 +113,12 @@ void api_lead_create(struct request *r)
         reply_redirect(r, controls.redirect);
         return;
     }
+    /* An ingest key may be public (a web form): it learns the lead's id,
+     * never what is stored about the person. */
+    json_t *lead_json = r->role == ROLE_INGEST ? json_pack("{s:I}", "id", (json_int_t)cmd.result.id)
+                                               : lead_to_json(&cmd.result);
     json_t *body = json_pack("{s:s, s:o, s:o}", "outcome", ingest_outcome_name(cmd.outcome), "lead",
-                             lead_to_json(&cmd.result), "warnings", warnings_json(&report));
+                             lead_json, "warnings", warnings_json(&report));
     reply_json(r, cmd.outcome == INGEST_CREATED ? 201 : 200, body);
     char location[64];
     snprintf(location, sizeof(location), "/v1/leads/%lld", (long long)cmd.result.id);
