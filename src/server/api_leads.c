@@ -37,7 +37,19 @@ static bool redirect_allowed(const struct config *cfg, const char *url)
         host = url + 7;
     else
         return false;
+    /* The authority is host[:port]: no user info ("allowed.com@evil.com"
+     * sends the browser to evil.com), and a port of digits only. */
+    size_t alen = strcspn(host, "/?#");
+    if (memchr(host, '@', alen))
+        return false;
     size_t hlen = strcspn(host, ":/?#");
+    if (hlen < alen) {
+        if (alen - hlen < 2 || alen - hlen > 6)
+            return false;
+        for (size_t i = hlen + 1; i < alen; i++)
+            if (host[i] < '0' || host[i] > '9')
+                return false;
+    }
     for (size_t i = 0; i < cfg->n_form_redirect_hosts; i++) {
         const char *allowed = cfg->form_redirect_hosts[i];
         if (strlen(allowed) == hlen && !strncasecmp(allowed, host, hlen))

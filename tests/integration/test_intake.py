@@ -218,7 +218,10 @@ def test_form_redirect_host_not_allowed(baton_factory):
     for target in ("https://evil.example.net/thanks", "https://example.com/thanks",
                    "https://www.example.com.evil.net/", "https://www.example.com@evil.net/",
                    "javascript:alert(1)", "/thanks", "//evil.net/thanks",
-                   "ftp://www.example.com/thanks", "www.example.com/thanks"):
+                   "ftp://www.example.com/thanks", "www.example.com/thanks",
+                   "https://www.example.com:443@evil.example/phish",
+                   "https://www.example.com:@evil.example/", "https://www.example.com:8x/",
+                   "https://www.example.com:/x"):
         st, hdrs, body = b.request("POST", "/v1/leads?key=" + ingest, key=None, form=[
             ("email", "redir2@example.com"),
             ("_redirect", target),
@@ -231,12 +234,13 @@ def test_form_redirect_host_not_allowed(baton_factory):
 def test_form_redirect_variants_allowed(baton_factory):
     b = baton_factory(REDIRECT_CONFIG)
     for i, target in enumerate(("http://www.example.com/x", "https://WWW.EXAMPLE.COM/x",
-                                "https://www.example.com/thanks#done")):
+                                "https://www.example.com/thanks#done",
+                                "https://www.example.com:8443/thanks")):
         st, hdrs, body = b.request("POST", "/v1/leads", form=[
             ("email", "v%d@example.com" % i), ("_redirect", target)])
         assert st == 303, (target, body)
         assert hdrs["location"] == target
-    assert b.lead_count() == 3
+    assert b.lead_count() == 4
 
 
 def test_form_redirect_with_control_characters(baton_factory):
