@@ -33,13 +33,14 @@ struct engine {
     struct engine_stats stats; /* under lock */
 };
 
+/* Wakes every submitter of the group; with `forced`, every command that has
+ * not failed on its own (it succeeded, or never ran) fails with `why`. */
 static void finish_group(struct engine__command *group, bt_err forced, const char *why)
 {
     while (group) {
         struct engine__command *next = group->next;
-        if (forced && !group->rc) {
+        if (forced && !group->rc)
             group->rc = bt_fail(&group->err, forced, NULL, "%s", why);
-        }
         sem_post(&group->done);
         group = next;
     }
@@ -60,6 +61,18 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
             continue;
         }
         c->rc = engine__apply(&ctx, c);
+        if (c->rc && !store_in_transaction(e->conn)) {
+            /* The database rolled the whole transaction back by itself (disk
+             * full, I/O error): nothing of this group is written, so every
+             * command in it fails, including those that had succeeded. */
+            log_error("engine: the transaction was rolled back: %s", c->err.message);
+            pthread_mutex_lock(&e->lock);
+            e->stats.commands += n;
+            e->stats.failed_commits++;
+            pthread_mutex_unlock(&e->lock);
+            finish_group(group, BT_ESTORE, "the database failed; nothing was written");
+            return;
+        }
         if (c->rc)
             store_savepoint_rollback(e->conn);
         struct bt_error rel = BT_ERROR_INIT;

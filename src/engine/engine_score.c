@@ -11,6 +11,7 @@
  */
 #include "config/config.h"
 #include "engine/engine_internal.h"
+#include "util/log.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -19,6 +20,12 @@
 #include <string.h>
 
 #define ACTIVITIES_PER_SCORE 1000 /* the newest ones; older ones have decayed or do not matter */
+#define RESCORE_RETRY_MS     (60 * 60 * 1000)
+/* Rules on activity.TYPE.last_days / first_days or age_days change as time
+ * passes without any decay: such leads are re-checked this often while they
+ * have an activity younger than TIME_RULES_HORIZON_MS. */
+#define TIME_RULES_RECHECK_MS (60 * 60 * 1000)
+#define TIME_RULES_HORIZON_MS (400LL * 24 * 60 * 60 * 1000)
 
 struct engine__scorer {
     struct config *cfg; /* the config the scratch belongs to (a reference) */
@@ -54,9 +61,8 @@ static struct score_scratch *scratch_for(struct engine__scorer *s, const struct 
     return s->scratch;
 }
 
-bt_err engine__event(struct engine__ctx *ctx, int64_t lead_id, const char *type,
-                     const char *actor, const char *reason, const char *data_json,
-                     struct bt_error *err)
+bt_err engine__event(struct engine__ctx *ctx, int64_t lead_id, const char *type, const char *actor,
+                     const char *reason, const char *data_json, struct bt_error *err)
 {
     struct lead_event ev = {
         .lead_id = lead_id,
@@ -102,8 +108,8 @@ static const char *stage_event(struct arena *a, enum lead_stage from, enum lead_
                                const char *via, const struct lifecycle_decision *d,
                                const struct lead_score *score)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s}", "from", stage_name(from), "to", stage_name(to),
-                          "via", via);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s}", "from", stage_name(from), "to", stage_name(to), "via", via);
     if (d && d->rule)
         json_object_set_new(o, "rule", json_string(d->rule));
     if (score && score->scored) {
@@ -119,11 +125,36 @@ static enum lead_stage stage_of(const struct lead *lead)
     return lead->attr[LEAD_STAGE] && stage_parse(lead->attr[LEAD_STAGE], &s) ? s : STAGE_NEW;
 }
 
+static bool path_ends_with(const char *path, const char *suffix)
+{
+    size_t n = strlen(path), k = strlen(suffix);
+    return n >= k && !strcmp(path + n - k, suffix);
+}
+
+/* Whether any compiled rule reads a value that changes with time alone. */
+static bool uses_time_rules(const struct score_model *m)
+{
+    for (size_t i = 0; i < rule_symtab_count(m->lead_syms); i++) {
+        const char *p = rule_symtab_path(m->lead_syms, i);
+        if (path_ends_with(p, ".last_days") || path_ends_with(p, ".first_days"))
+            return true;
+    }
+    return rule_symtab_find(m->activity_syms, "age_days") >= 0;
+}
+
+static int64_t newest_at(const struct activity *acts, size_t n)
+{
+    int64_t newest = 0;
+    for (size_t i = 0; i < n; i++)
+        if (acts[i].occurred_at > newest)
+            newest = acts[i].occurred_at;
+    return newest;
+}
+
 bt_err engine_evaluate(const struct config *cfg, struct lead *lead, const struct activity *acts,
                        size_t n_acts, int64_t now, struct score_scratch *scratch,
-                       struct rule_scratch *rules, struct arena *arena,
-                       struct score_result *res, struct lifecycle_decision *decision,
-                       struct bt_error *err)
+                       struct rule_scratch *rules, struct arena *arena, struct score_result *res,
+                       struct lifecycle_decision *decision, struct bt_error *err)
 {
     const struct score_model *model = cfg->scoring;
     struct score_scratch *own_scratch = NULL;
@@ -152,6 +183,10 @@ bt_err engine_evaluate(const struct config *cfg, struct lead *lead, const struct
     sc->reasons_json = reasons_json(arena, res);
     sc->scored_at = now;
     sc->rescore_at = res->next_change_at;
+    if (uses_time_rules(model) && n_acts > 0 &&
+        newest_at(acts, n_acts) > now - TIME_RULES_HORIZON_MS &&
+        (!sc->rescore_at || sc->rescore_at > now + TIME_RULES_RECHECK_MS))
+        sc->rescore_at = now + TIME_RULES_RECHECK_MS;
     if (sc->rescore_at && sc->rescore_at <= now)
         sc->rescore_at = now + 60000; /* never spin on a lead */
     lifecycle_qualify(&cfg->qualification, stage_of(lead), slots, rules, decision);
@@ -166,8 +201,8 @@ bt_err engine__rescore(struct engine__ctx *ctx, const struct config *cfg, struct
 {
     struct activity *acts;
     size_t n_acts;
-    bt_err rc = store_activity_list(ctx->conn, lead->id, ACTIVITIES_PER_SCORE, arena, &acts,
-                                    &n_acts, err);
+    bt_err rc =
+        store_activity_list(ctx->conn, lead->id, ACTIVITIES_PER_SCORE, arena, &acts, &n_acts, err);
     if (rc)
         return rc;
     struct score_result *res = arena_alloc(arena, sizeof(*res));
@@ -305,6 +340,12 @@ bt_err engine__apply_outcome(struct engine__ctx *ctx, struct outcome_command *cm
     return BT_OK;
 }
 
+/*
+ * Each due lead is rescored in its own savepoint and arena: a lead that
+ * cannot be scored (too much data for the arena, say) is logged and put off
+ * for an hour instead of failing the sweep, which would otherwise meet the
+ * same lead first on every tick and rescore nobody again.
+ */
 bt_err engine__apply_rescore_due(struct engine__ctx *ctx, struct engine__rescore_due *cmd,
                                  struct arena *arena, struct bt_error *err)
 {
@@ -314,9 +355,24 @@ bt_err engine__apply_rescore_due(struct engine__ctx *ctx, struct engine__rescore
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++) {
+        struct arena one = ARENA_INIT;
         struct lead lead;
-        if ((rc = store_lead_get(ctx->conn, ids[i], arena, &lead, err)) ||
-            (rc = engine__rescore(ctx, cmd->cfg, &lead, "system", arena, err)))
+        struct bt_error lerr = BT_ERROR_INIT;
+        if ((rc = store_savepoint(ctx->conn, err)))
+            return rc;
+        rc = store_lead_get(ctx->conn, ids[i], &one, &lead, &lerr);
+        if (!rc)
+            rc = engine__rescore(ctx, cmd->cfg, &lead, "system", &one, &lerr);
+        arena_release(&one);
+        if (rc) {
+            store_savepoint_rollback(ctx->conn);
+            log_error("engine: cannot rescore lead %lld (%s); trying again in an hour",
+                      (long long)ids[i], lerr.message);
+        }
+        if ((rc = store_savepoint_release(ctx->conn, err)))
+            return rc;
+        if (lerr.code &&
+            (rc = store_lead_set_rescore_at(ctx->conn, ids[i], ctx->now + RESCORE_RETRY_MS, err)))
             return rc;
     }
     cmd->rescored = n;
@@ -326,8 +382,7 @@ bt_err engine__apply_rescore_due(struct engine__ctx *ctx, struct engine__rescore
 bt_err engine_record_activities(struct engine *e, struct activities_command *cmd,
                                 struct arena *arena, struct bt_error *err)
 {
-    struct engine__command c = {.kind = ENGINE__ACTIVITIES, .arena = arena,
-                                .u.activities = cmd};
+    struct engine__command c = {.kind = ENGINE__ACTIVITIES, .arena = arena, .u.activities = cmd};
     return engine__submit(e, &c, err);
 }
 
@@ -343,8 +398,8 @@ bt_err engine_rescore_due(struct engine *e, const struct config *cfg, unsigned l
 {
     struct arena arena = ARENA_INIT;
     struct engine__rescore_due due = {.cfg = cfg, .limit = limit};
-    struct engine__command c = {.kind = ENGINE__RESCORE_DUE, .arena = &arena,
-                                .u.rescore_due = &due};
+    struct engine__command c = {
+        .kind = ENGINE__RESCORE_DUE, .arena = &arena, .u.rescore_due = &due};
     bt_err rc = engine__submit(e, &c, err);
     arena_release(&arena);
     *rescored = due.rescored;

@@ -236,16 +236,14 @@ bt_err store_activity_insert(struct store_conn *c, struct activity *act, int64_t
     return c->ops->activity_insert(c, act, now, err);
 }
 
-bt_err store_activity_list(struct store_conn *c, int64_t lead_id, unsigned limit,
-                           struct arena *a, struct activity **out, size_t *count,
-                           struct bt_error *err)
+bt_err store_activity_list(struct store_conn *c, int64_t lead_id, unsigned limit, struct arena *a,
+                           struct activity **out, size_t *count, struct bt_error *err)
 {
     return c->ops->activity_list(c, lead_id, limit, a, out, count, err);
 }
 
-bt_err store_lead_rescore_due(struct store_conn *c, int64_t now, unsigned limit,
-                              struct arena *a, int64_t **ids, size_t *count,
-                              struct bt_error *err)
+bt_err store_lead_rescore_due(struct store_conn *c, int64_t now, unsigned limit, struct arena *a,
+                              int64_t **ids, size_t *count, struct bt_error *err)
 {
     return c->ops->rescore_due(c, now, limit, a, ids, count, err);
 }
@@ -254,4 +252,15 @@ bt_err store_outcome_insert(struct store_conn *c, const struct lead_outcome *o,
                             struct bt_error *err)
 {
     return c->ops->outcome_insert(c, o, err);
+}
+
+bt_err store_lead_set_rescore_at(struct store_conn *c, int64_t lead_id, int64_t at,
+                                 struct bt_error *err)
+{
+    return c->ops->rescore_set(c, lead_id, at, err);
+}
+
+bool store_in_transaction(struct store_conn *c)
+{
+    return c->ops->in_transaction(c) == BT_OK;
 }

@@ -186,14 +186,20 @@ bt_err store_key_count_active(struct store_conn *c, int64_t *count,
 bt_err store_activity_insert(struct store_conn *c, struct activity *act, int64_t now,
                              struct bt_error *err) BT_MUST_USE;
 /* The newest `limit` activities of a lead, newest first. */
-bt_err store_activity_list(struct store_conn *c, int64_t lead_id, unsigned limit,
-                           struct arena *a, struct activity **out, size_t *count,
-                           struct bt_error *err) BT_MUST_USE;
+bt_err store_activity_list(struct store_conn *c, int64_t lead_id, unsigned limit, struct arena *a,
+                           struct activity **out, size_t *count, struct bt_error *err) BT_MUST_USE;
 
 /* Ids of leads whose score decay is due (rescore_at <= now), oldest first. */
-bt_err store_lead_rescore_due(struct store_conn *c, int64_t now, unsigned limit,
-                              struct arena *a, int64_t **ids, size_t *count,
-                              struct bt_error *err) BT_MUST_USE;
+bt_err store_lead_rescore_due(struct store_conn *c, int64_t now, unsigned limit, struct arena *a,
+                              int64_t **ids, size_t *count, struct bt_error *err) BT_MUST_USE;
+
+/* Moves a lead's next rescoring (0 = never), without touching the rest. */
+bt_err store_lead_set_rescore_at(struct store_conn *c, int64_t lead_id, int64_t at,
+                                 struct bt_error *err) BT_MUST_USE;
+
+/* False when the database has rolled back the open transaction by itself
+ * (after a full disk or an I/O error): the rest of a group must not run. */
+bool store_in_transaction(struct store_conn *c);
 
 /* What the CRM reported about a lead: the feedback later models learn from. */
 struct lead_outcome {

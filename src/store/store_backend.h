@@ -43,11 +43,12 @@ struct store_ops {
     bt_err (*key_count_active)(struct store_conn *c, int64_t *count, struct bt_error *err);
     bt_err (*activity_insert)(struct store_conn *c, struct activity *act, int64_t now,
                               struct bt_error *err);
-    bt_err (*activity_list)(struct store_conn *c, int64_t lead_id, unsigned limit,
-                            struct arena *a, struct activity **out, size_t *count,
-                            struct bt_error *err);
+    bt_err (*activity_list)(struct store_conn *c, int64_t lead_id, unsigned limit, struct arena *a,
+                            struct activity **out, size_t *count, struct bt_error *err);
     bt_err (*rescore_due)(struct store_conn *c, int64_t now, unsigned limit, struct arena *a,
                           int64_t **ids, size_t *count, struct bt_error *err);
+    bt_err (*rescore_set)(struct store_conn *c, int64_t lead_id, int64_t at, struct bt_error *err);
+    bt_err (*in_transaction)(struct store_conn *c);
     bt_err (*outcome_insert)(struct store_conn *c, const struct lead_outcome *o,
                              struct bt_error *err);
 };

@@ -62,6 +62,7 @@ enum stmt_id {
     ST_ACTIVITY_INSERT,
     ST_ACTIVITY_LIST,
     ST_RESCORE_DUE,
+    ST_RESCORE_SET,
     ST_OUTCOME_INSERT,
     ST_COUNT
 };
@@ -130,6 +131,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                          "WHERE lead_id = ?1 ORDER BY occurred_at DESC, id DESC LIMIT ?2",
     [ST_RESCORE_DUE] = "SELECT id FROM leads WHERE rescore_at IS NOT NULL AND rescore_at <= ?1 "
                        "ORDER BY rescore_at LIMIT ?2",
+    [ST_RESCORE_SET] = "UPDATE leads SET rescore_at = ?2 WHERE id = ?1",
     [ST_OUTCOME_INSERT] = "INSERT INTO outcomes (lead_id, stage, value, currency, reason, actor, "
                           "at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 };
@@ -856,6 +858,20 @@ static bt_err sq_rescore_due(struct store_conn *c, int64_t now, unsigned limit, 
     return e;
 }
 
+static bt_err sq_rescore_set(struct store_conn *c, int64_t lead_id, int64_t at,
+                             struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_RESCORE_SET);
+    sqlite3_bind_int64(st, 1, lead_id);
+    bind_positive(st, 2, at);
+    return step_done(c, st, "setting rescore_at", err);
+}
+
+static bt_err sq_in_transaction(struct store_conn *c)
+{
+    return sqlite3_get_autocommit(handle(c)) ? BT_ENOTFOUND : BT_OK;
+}
+
 static bt_err sq_outcome_insert(struct store_conn *c, const struct lead_outcome *o,
                                 struct bt_error *err)
 {
@@ -897,5 +913,7 @@ const struct store_ops store__sqlite_ops = {
     .activity_insert = sq_activity_insert,
     .activity_list = sq_activity_list,
     .rescore_due = sq_rescore_due,
+    .rescore_set = sq_rescore_set,
+    .in_transaction = sq_in_transaction,
     .outcome_insert = sq_outcome_insert,
 };

@@ -319,3 +319,30 @@ def test_bad_rule_in_config_is_reported_with_position(tmp_path):
     cfg.write_text("version: 1\nqualification:\n  mql_when: scroe >= 60\n")
     r = run_baton("check", str(cfg))
     assert r.returncode == 1 and ":3:13:" in r.stderr and "score" in r.stderr
+
+
+TIME_RULES = """\
+version: 1
+qualification:
+  fast_track_when: activity.contact_sales.last_days <= 7
+"""
+
+
+def test_time_based_rules_are_rechecked(baton_factory):
+    """A condition on last_days changes with time alone, without any decay:
+    the lead must be rechecked (it used to stay an mql for ever)."""
+    b = start(baton_factory, config=TIME_RULES)
+    _, _, body = b.post_lead({"email": "t@x.com"})
+    lead_id = body["lead"]["id"]
+    st, _, body = b.request("POST", "/v1/leads/%d/activities" % lead_id,
+                            body={"type": "contact_sales"})
+    lead = body["leads"][0]
+    assert lead["stage"] == "mql"
+    assert lead["score"]["rescore_at"] is not None
+    b.request("POST", "/v1/admin/clock", body={"advance_seconds": 6 * 86400})
+    _, _, lead = b.get("/v1/leads/%d" % lead_id)
+    assert lead["stage"] == "mql"
+    b.request("POST", "/v1/admin/clock", body={"advance_seconds": 2 * 86400})
+    _, _, lead = b.get("/v1/leads/%d" % lead_id)
+    assert lead["stage"] == "new"
+    assert lead["score"]["scored_at"] > "2026-11-28"
