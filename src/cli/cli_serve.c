@@ -28,73 +28,81 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: baton serve [--config FILE] [--db PATH] [--listen HOST:PORT]\n"
-                 "                   [--admin-key-file PATH] [--manual-clock TIME] [--quiet]\n"
-                 "\n"
-                 "Runs the Baton daemon: the HTTP API, the engine and the store.\n"
-                 "\n"
-                 "Options:\n"
-                 "  -c, --config FILE          configuration (default ./baton.yaml)\n"
-                 "  -d, --db PATH              SQLite database file, created if missing\n"
-                 "                             (default ./baton.db)\n"
-                 "  -l, --listen HOST:PORT     address to listen on; overrides server.listen;\n"
-                 "                             port 0 picks a free port\n"
-                 "      --admin-key-file PATH  where the first start writes the admin key\n"
-                 "                             (default: the database path + .admin-key)\n"
-                 "      --manual-clock TIME    run on a clock that starts at TIME (RFC 3339) and\n"
+    fprintf(out,
+            "usage: baton serve [--config FILE] [--db PATH] [--listen HOST:PORT]\n"
+            "                   [--admin-key-file PATH] [--manual-clock TIME] [--quiet]\n"
+            "\n"
+            "Runs the Baton daemon: the HTTP API, the engine and the store.\n"
+            "\n"
+            "Options:\n"
+            "  -c, --config FILE          configuration (default ./baton.yaml)\n"
+            "  -d, --db PATH              SQLite database file, created if missing\n"
+            "                             (default ./baton.db)\n"
+            "  -l, --listen HOST:PORT     address to listen on; overrides server.listen;\n"
+            "                             port 0 picks a free port\n"
+            "      --admin-key-file PATH  where the first start writes the admin key\n"
+            "                             (default: the database path + .admin-key)\n"
+            "      --manual-clock TIME    run on a clock that starts at TIME (RFC 3339) and\n"
             "                             moves only by POST /v1/admin/clock (tests, simulation)\n"
             "  -q, --quiet                log warnings and errors only\n"
-                 "  -h, --help                 show this help\n"
-                 "\n"
-                 "On start it prints 'listening on http://HOST:PORT' on stderr. When the\n"
-                 "database has no API key yet, it creates an admin key and writes it to a\n"
-                 "file readable only by its owner.\n"
-                 "\n"
-                 "Signals: SIGHUP reloads the configuration (a bad file is reported and the\n"
-                 "old configuration keeps running); SIGTERM and SIGINT shut down gracefully.\n");
+            "  -h, --help                 show this help\n"
+            "\n"
+            "On start it prints 'listening on http://HOST:PORT' on stderr. When the\n"
+            "database has no API key yet, it creates an admin key and writes it to a\n"
+            "file readable only by its owner.\n"
+            "\n"
+            "Signals: SIGHUP reloads the configuration (a bad file is reported and the\n"
+            "old configuration keeps running); SIGTERM and SIGINT shut down gracefully.\n");
 }
 
 /* Writes the first admin key to a new file with mode 0600. */
-static int write_key_file(const char *path, const char *token)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        cli_error("serve", "cannot write the admin key to %s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (fchmod(fd, 0600) != 0 || write(fd, token, strlen(token)) != (ssize_t)strlen(token) ||
-        write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
-        cli_error("serve", "cannot write the admin key to %s: %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    close(fd);
-    return 0;
-}
-
+/*
+ * On a database that has never had an API key, creates an admin key and
+ * writes it to `key_file` (mode 0600). The file is created first and
+ * exclusively, so an existing file is never overwritten and a key is never
+ * stored without being written down. Revoked keys count: revoking every key
+ * does not make the next start mint a new one.
+ */
 static int ensure_admin_key(struct store *st, const char *key_file)
 {
-    struct store_conn *c;
+    struct store_conn *c = NULL;
     struct bt_error err = BT_ERROR_INIT;
     int64_t count = 0;
-    if (store_conn_open(st, &c, &err) || store_key_count_active(c, &count, &err)) {
+    if (store_conn_open(st, &c, &err) || store_key_count(c, &count, &err)) {
         cli_error("serve", "%s", err.message);
         store_conn_close(c);
         return -1;
     }
     int rc = 0;
     if (count == 0) {
+        int fd = open(key_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+            cli_error("serve",
+                      "cannot create %s for the first admin key: %s (remove the file, or choose "
+                      "another with --admin-key-file)",
+                      key_file, strerror(errno));
+            store_conn_close(c);
+            return -1;
+        }
         char token[CLI_TOKEN_MAX];
         struct api_key key;
+        size_t len = 0;
         if (cli_key_create(c, "admin", NULL, "admin (first start)", token, &key, &err)) {
             cli_error("serve", "cannot create the first admin key: %s", err.message);
             rc = -1;
-        } else if (write_key_file(key_file, token) == 0) {
+        } else if ((len = strlen(token), write(fd, token, len) != (ssize_t)len) ||
+                   write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+            cli_error("serve", "cannot write the admin key to %s: %s", key_file, strerror(errno));
+            if (store_key_revoke(c, key.id, clock_now(clock_real()), &err))
+                cli_error("serve", "and cannot revoke it: %s", err.message);
+            rc = -1;
+        } else {
             log_info("no API keys existed: created an admin key; it is in %s (mode 0600)",
                      key_file);
-        } else {
-            rc = -1;
         }
+        close(fd);
+        if (rc)
+            unlink(key_file);
     }
     store_conn_close(c);
     return rc;
@@ -149,8 +157,9 @@ int cli_serve(int argc, char **argv)
         case 'm': {
             int64_t start;
             if (!time_parse_rfc3339(optarg, &start)) {
-                cli_error("serve", "--manual-clock needs an RFC 3339 time such as "
-                                   "2026-11-21T09:00:00Z, not '%s'",
+                cli_error("serve",
+                          "--manual-clock needs an RFC 3339 time such as "
+                          "2026-11-21T09:00:00Z, not '%s'",
                           optarg);
                 return 2;
             }

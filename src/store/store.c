@@ -225,9 +225,9 @@ bt_err store_key_revoke(struct store_conn *c, int64_t id, int64_t now, struct bt
     return c->ops->key_revoke(c, id, now, err);
 }
 
-bt_err store_key_count_active(struct store_conn *c, int64_t *count, struct bt_error *err)
+bt_err store_key_count(struct store_conn *c, int64_t *count, struct bt_error *err)
 {
-    return c->ops->key_count_active(c, count, err);
+    return c->ops->key_count(c, count, err);
 }
 
 bt_err store_activity_insert(struct store_conn *c, struct activity *act, int64_t now,

@@ -178,8 +178,8 @@ bt_err store_key_list(struct store_conn *c, struct arena *a, struct api_key **ou
 /* BT_ENOTFOUND when no active key has this id. */
 bt_err store_key_revoke(struct store_conn *c, int64_t id, int64_t now,
                         struct bt_error *err) BT_MUST_USE;
-bt_err store_key_count_active(struct store_conn *c, int64_t *count,
-                              struct bt_error *err) BT_MUST_USE;
+/* Every key ever created, revoked ones included. */
+bt_err store_key_count(struct store_conn *c, int64_t *count, struct bt_error *err) BT_MUST_USE;
 
 /* Activities: what a lead did (a demo request, a page view), the input of
  * engagement scoring. */

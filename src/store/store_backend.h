@@ -40,7 +40,7 @@ struct store_ops {
     bt_err (*key_list)(struct store_conn *c, struct arena *a, struct api_key **out, size_t *count,
                        struct bt_error *err);
     bt_err (*key_revoke)(struct store_conn *c, int64_t id, int64_t now, struct bt_error *err);
-    bt_err (*key_count_active)(struct store_conn *c, int64_t *count, struct bt_error *err);
+    bt_err (*key_count)(struct store_conn *c, int64_t *count, struct bt_error *err);
     bt_err (*activity_insert)(struct store_conn *c, struct activity *act, int64_t now,
                               struct bt_error *err);
     bt_err (*activity_list)(struct store_conn *c, int64_t lead_id, unsigned limit, struct arena *a,

@@ -124,7 +124,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_KEY_LIST] = "SELECT id, name, role, rep_id, hash, prefix, created_at, revoked_at "
                     "FROM api_keys ORDER BY id",
     [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-    [ST_KEY_COUNT] = "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL",
+    [ST_KEY_COUNT] = "SELECT count(*) FROM api_keys",
     [ST_ACTIVITY_INSERT] = "INSERT INTO activities (lead_id, type, occurred_at, properties, "
                            "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_ACTIVITY_LIST] = "SELECT id, lead_id, type, occurred_at, properties FROM activities "
@@ -779,7 +779,7 @@ static bt_err sq_key_revoke(struct store_conn *c, int64_t id, int64_t now, struc
     return e;
 }
 
-static bt_err sq_key_count_active(struct store_conn *c, int64_t *count, struct bt_error *err)
+static bt_err sq_key_count(struct store_conn *c, int64_t *count, struct bt_error *err)
 {
     sqlite3_stmt *st = stmt(c, ST_KEY_COUNT);
     int rc = sqlite3_step(st);
@@ -909,7 +909,7 @@ const struct store_ops store__sqlite_ops = {
     .key_find_active = sq_key_find_active,
     .key_list = sq_key_list,
     .key_revoke = sq_key_revoke,
-    .key_count_active = sq_key_count_active,
+    .key_count = sq_key_count,
     .activity_insert = sq_activity_insert,
     .activity_list = sq_activity_list,
     .rescore_due = sq_rescore_due,

@@ -1,3 +1,4 @@
+import pytest
 """Process lifecycle: reload, graceful shutdown, durability, CLI, first start."""
 
 import http.client
@@ -312,6 +313,31 @@ def test_no_new_key_when_file_removed(baton_factory):
     assert len(b.key_list()) == 1
     st, _, _ = b.request("GET", "/v1/leads", key=key)
     assert st == 200
+
+
+def test_no_new_key_after_revoking_all(baton_factory):
+    b = baton_factory()
+    key = b.admin_key
+    assert b.stop() == 0
+    r = b.keys("revoke", "--db", b.db, str(b.key_id(key)))
+    assert r.returncode == 0, r.stderr
+    os.unlink(b.key_file)
+    b.start()
+    assert not os.path.exists(b.key_file)  # revoked keys count: no silent new admin key
+    st, _, _ = b.request("GET", "/v1/leads", key=key)
+    assert st == 401
+
+
+def test_existing_key_file_is_never_overwritten(baton_factory, tmp_path):
+    b = baton_factory(started=False)
+    with open(b.key_file, "w") as f:
+        f.write("precious\n")
+    with pytest.raises(RuntimeError):
+        b.start(timeout=3)
+    assert "--admin-key-file" in b.stderr_text()
+    with open(b.key_file) as f:
+        assert f.read() == "precious\n"
+    assert b.key_list() == []  # no key stored without being written down
 
 
 def test_keys_created_before_first_start(baton_factory):

@@ -172,8 +172,11 @@ static void test_events_and_idempotency(void **state)
     struct lead l = make_lead("e@x.com", NULL, 1);
     assert_int_equal(store_lead_insert(f->c, &l, &err), BT_OK);
     for (int i = 0; i < 5; i++) {
-        struct lead_event ev = {.lead_id = l.id, .type = i ? "lead.merged" : "lead.created",
-                                .actor = "key:1", .data_json = "{\"n\":1}", .at = 10 + i};
+        struct lead_event ev = {.lead_id = l.id,
+                                .type = i ? "lead.merged" : "lead.created",
+                                .actor = "key:1",
+                                .data_json = "{\"n\":1}",
+                                .at = 10 + i};
         assert_int_equal(store_event_append(f->c, &ev, &err), BT_OK);
         assert_true(ev.id > 0);
     }
@@ -206,13 +209,17 @@ static void test_keys(void **state)
     struct fixture *f = *state;
     struct bt_error err = BT_ERROR_INIT;
     int64_t count = -1;
-    assert_int_equal(store_key_count_active(f->c, &count, &err), BT_OK);
+    assert_int_equal(store_key_count(f->c, &count, &err), BT_OK);
     assert_int_equal(count, 0);
-    struct api_key k = {.name = "web", .role = "ingest", .hash = "h1", .prefix = "bt_1",
-                        .created_at = 7};
+    struct api_key k = {
+        .name = "web", .role = "ingest", .hash = "h1", .prefix = "bt_1", .created_at = 7};
     assert_int_equal(store_key_insert(f->c, &k, &err), BT_OK);
-    struct api_key r = {.name = "alice", .role = "rep", .rep_id = "alice", .hash = "h2",
-                        .prefix = "bt_2", .created_at = 8};
+    struct api_key r = {.name = "alice",
+                        .role = "rep",
+                        .rep_id = "alice",
+                        .hash = "h2",
+                        .prefix = "bt_2",
+                        .created_at = 8};
     assert_int_equal(store_key_insert(f->c, &r, &err), BT_OK);
     struct api_key bad = {.name = "x", .role = "root", .hash = "h3", .prefix = "p"};
     assert_int_not_equal(store_key_insert(f->c, &bad, &err), BT_OK); /* role is checked */
@@ -221,10 +228,12 @@ static void test_keys(void **state)
     assert_int_equal(store_key_find_active(f->c, "h2", &f->a, &got, &err), BT_OK);
     assert_string_equal(got.role, "rep");
     assert_string_equal(got.rep_id, "alice");
-    assert_int_equal(store_key_count_active(f->c, &count, &err), BT_OK);
+    assert_int_equal(store_key_count(f->c, &count, &err), BT_OK);
     assert_int_equal(count, 2);
     assert_int_equal(store_key_revoke(f->c, r.id, 99, &err), BT_OK);
     assert_int_equal(store_key_find_active(f->c, "h2", &f->a, &got, &err), BT_ENOTFOUND);
+    assert_int_equal(store_key_count(f->c, &count, &err), BT_OK);
+    assert_int_equal(count, 2); /* revoked keys still count */
     assert_int_equal(store_key_revoke(f->c, r.id, 99, &err), BT_ENOTFOUND);
     assert_int_equal(store_key_revoke(f->c, 777, 99, &err), BT_ENOTFOUND);
     struct api_key *keys;
@@ -298,8 +307,7 @@ static void test_reopen_and_newer_schema(void **state)
 
     /* an unusable location is an error, not a crash */
     assert_int_equal(store_open("/nonexistent-dir/x/y.db", NULL, &st2, &err), BT_ESTORE);
-    assert_int_equal(store_open("postgresql://localhost/baton", NULL, &st2, &err),
-                     BT_EUNSUPPORTED);
+    assert_int_equal(store_open("postgresql://localhost/baton", NULL, &st2, &err), BT_EUNSUPPORTED);
 }
 
 static void test_scores_activities_outcomes(void **state)
@@ -312,9 +320,14 @@ static void test_scores_activities_outcomes(void **state)
     assert_int_equal(store_lead_get(f->c, l.id, &f->a, &got, &err), BT_OK);
     assert_false(got.score.scored);
 
-    l.score = (struct lead_score){.scored = true, .total = 61.5, .fit = 40, .engagement = 21.5,
-                                  .grade = "B2", .reasons_json = "[{\"rule\":\"x\"}]",
-                                  .scored_at = 10, .rescore_at = 500};
+    l.score = (struct lead_score){.scored = true,
+                                  .total = 61.5,
+                                  .fit = 40,
+                                  .engagement = 21.5,
+                                  .grade = "B2",
+                                  .reasons_json = "[{\"rule\":\"x\"}]",
+                                  .scored_at = 10,
+                                  .rescore_at = 500};
     assert_int_equal(store_lead_update(f->c, &l, &err), BT_OK);
     assert_int_equal(store_lead_get(f->c, l.id, &f->a, &got, &err), BT_OK);
     assert_true(got.score.scored);
@@ -332,8 +345,10 @@ static void test_scores_activities_outcomes(void **state)
     assert_int_equal(ids[0], l.id);
 
     for (int i = 0; i < 3; i++) {
-        struct activity act = {.lead_id = l.id, .type = i ? "page_view" : "demo_request",
-                               .occurred_at = 100 + i, .properties_json = "{\"p\":1}"};
+        struct activity act = {.lead_id = l.id,
+                               .type = i ? "page_view" : "demo_request",
+                               .occurred_at = 100 + i,
+                               .properties_json = "{\"p\":1}"};
         assert_int_equal(store_activity_insert(f->c, &act, 1000, &err), BT_OK);
         assert_true(act.id > 0);
     }
@@ -346,8 +361,14 @@ static void test_scores_activities_outcomes(void **state)
     struct activity orphan = {.lead_id = 999, .type = "x", .occurred_at = 1};
     assert_int_not_equal(store_activity_insert(f->c, &orphan, 1, &err), BT_OK);
 
-    struct lead_outcome o = {.lead_id = l.id, .stage = "won", .has_value = true, .value = 1200,
-                             .currency = "EUR", .reason = "signed", .actor = "key:1", .at = 9};
+    struct lead_outcome o = {.lead_id = l.id,
+                             .stage = "won",
+                             .has_value = true,
+                             .value = 1200,
+                             .currency = "EUR",
+                             .reason = "signed",
+                             .actor = "key:1",
+                             .at = 9};
     assert_int_equal(store_outcome_insert(f->c, &o, &err), BT_OK);
     o.lead_id = 999;
     assert_int_not_equal(store_outcome_insert(f->c, &o, &err), BT_OK);
