@@ -275,6 +275,14 @@ const char *account_signals_name(unsigned signals);
 bt_err account_name_normalize(const char *name, size_t len, char out[ACCOUNT_NAME_MAX + 1],
                               size_t *out_len, struct bt_error *err) BT_MUST_USE;
 
+/*
+ * The registrable part of a lower-case domain, by the public-suffix rules
+ * above: a pointer into `domain` ("eu.acme.co.uk" -> "acme.co.uk",
+ * "acme.com" -> "acme.com"), or NULL when the domain is itself a public
+ * suffix ("co.uk", "com", "github.io") or NULL.
+ */
+const char *account_registrable_domain(const char *domain);
+
 /* The similarity of two normalised keys (above): 1 - Levenshtein distance /
  * the longer length, in code points; 1 for two empty keys. */
 double account_name_similarity(const char *a, const char *b);

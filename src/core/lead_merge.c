@@ -72,13 +72,13 @@ static bt_err merge_fields(const struct lead *existing, const struct lead *incom
         goto done;
     }
     if (json_object_size(base) > LEAD_FIELDS_MAX_KEYS) {
-        rc = bt_fail(err, BT_ETOOBIG, "fields", "merged custom fields exceed %d keys",
+        rc = bt_fail(err, BT_EINVAL, "fields", "merged custom fields would exceed %d keys",
                      LEAD_FIELDS_MAX_KEYS);
         goto done;
     }
     char *s = json_dumps(base, JSON_COMPACT | JSON_SORT_KEYS);
     if (strlen(s) > LEAD_FIELDS_MAX_BYTES)
-        rc = bt_fail(err, BT_ETOOBIG, "fields", "merged custom fields exceed %d bytes",
+        rc = bt_fail(err, BT_EINVAL, "fields", "merged custom fields would exceed %d bytes",
                      LEAD_FIELDS_MAX_BYTES);
     else
         out->merged.fields_json = arena_strdup(a, s);

@@ -39,7 +39,7 @@ struct lead_merge_result {
 };
 
 /* Merges `incoming` into `existing`. BT_EPARSE if a fields_json is not a JSON
- * object (cannot happen for normalised leads); BT_ETOOBIG if the merged
+ * object (cannot happen for normalised leads); BT_EINVAL if the merged
  * custom fields exceed LEAD_FIELDS_MAX_KEYS or LEAD_FIELDS_MAX_BYTES. */
 enum lead_merge_mode { LEAD_MERGE_REPLACE, LEAD_MERGE_FILL_ONLY };
 

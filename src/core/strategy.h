@@ -75,7 +75,10 @@
  * note says `joined`); a member who left has its entry dropped and is listed
  * in `removed`; a change of strategy, a new fair_share window and a rebase of
  * weighted pointers set a flag in the decision. Before and after are both in
- * the decision, for the decision record.
+ * the decision, for the decision record. The state changes only with an
+ * assignment: when the decision is none, `after` is the input state as it was
+ * (and flags and removed are empty), so that nothing - a round_robin turn
+ * after a member who left, a fair_share credit - is lost while leads wait.
  *
  * The state is plain numbers and ids (struct pool_state below), for the store
  * to persist as JSON or columns. With exact integer arithmetic, 3,000 leads
@@ -212,7 +215,8 @@ struct strategy_note {
      * too:
      *   round_robin    place in the rotation (0 = first in turn, 1, ...)
      *   weighted       pointer in leads, before this decision
-     *   load_balanced  open / capacity (unlimited: / the largest capacity)
+     *   load_balanced  open / capacity (unlimited: / the largest capacity;
+ *                  INFINITY for capacity 0: render it as text, not a number)
      *   fair_share     deficit in leads, counting this lead
      */
     double value;

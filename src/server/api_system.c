@@ -47,6 +47,11 @@ void api_admin_clock(struct request *r)
     }
     json_error_t jerr;
     json_t *o = json_loadb(r->body, r->body_len, JSON_DECODE_ANY, &jerr);
+    if (!o) {
+        reply_error(r, 400, "malformed", NULL, "malformed JSON at line %d, column %d: %s",
+                    jerr.line, jerr.column, jerr.text);
+        return;
+    }
     int64_t now = clock_now(clk), next = now;
     json_t *v;
     bool ok = json_is_object(o) && json_object_size(o) == 1;

@@ -47,6 +47,7 @@ struct request {
     char *body;
     size_t body_len, body_cap;
     bool body_too_big;
+    uint64_t body_seen; /* bytes received, kept or not */
 
     bool authenticated;
     unsigned role;      /* one of role_bits */

@@ -60,7 +60,7 @@ static void set_response(struct request *r, unsigned status, struct MHD_Response
         BT_BUG("two replies to one request (%s %s)", r->method, r->path);
     r->status = status;
     r->response = resp;
-    if (r->server->draining)
+    if (__atomic_load_n(&r->server->draining, __ATOMIC_ACQUIRE))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 }
 
@@ -319,7 +319,7 @@ static enum body_kind content_kind(const char *ct)
 
 static bool begin_request(struct server *s, struct request *r)
 {
-    if (s->draining) {
+    if (__atomic_load_n(&s->draining, __ATOMIC_ACQUIRE)) {
         reply_error(r, 503, "unavailable", NULL, "the server is shutting down");
         return false;
     }
@@ -419,8 +419,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (r->route && r->route->has_body)
-            append_body(r, upload_data, *upload_data_size);
+        /* A body where none belongs, or a (chunked) body far past the limit:
+         * a reply cannot be queued in the middle of an upload, and reading
+         * on would let a client hold this thread for as long as it likes, so
+         * the connection is closed. */
+        r->body_seen += *upload_data_size;
+        if (!r->route || !r->route->has_body ||
+            r->body_seen > 2 * (uint64_t)r->cfg->max_body_bytes + 65536)
+            return MHD_NO;
+        append_body(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -552,7 +559,11 @@ bt_err server_start(const struct server_context *ctx, const char *address, unsig
     struct server *s = xcalloc(1, sizeof(*s));
     s->ctx = *ctx;
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->idle, NULL);
+    pthread_condattr_t attr; /* the drain deadline follows the monotonic clock */
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->idle, &attr);
+    pthread_condattr_destroy(&attr);
     unsigned timeout_s = timeout_ms ? (timeout_ms + 999) / 1000 : 30;
     s->daemon = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
@@ -575,9 +586,7 @@ bt_err server_start(const struct server_context *ctx, const char *address, unsig
 
 void server_quiesce(struct server *s)
 {
-    pthread_mutex_lock(&s->lock);
-    s->draining = true;
-    pthread_mutex_unlock(&s->lock);
+    __atomic_store_n(&s->draining, true, __ATOMIC_RELEASE);
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd); /* after quiescing, the socket is ours to close */
@@ -592,7 +601,7 @@ bool server_drain(struct server *s, unsigned timeout_ms)
         if (left <= 0)
             break;
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
         int64_t wait = left < 100 ? left : 100;
         ts.tv_nsec += (wait % 1000) * 1000000;
         ts.tv_sec += wait / 1000 + ts.tv_nsec / 1000000000;

@@ -31,6 +31,7 @@ struct sqlite_db {
     /* background checkpointer, when opts.background_checkpoint */
     bool checkpointer_running;
     pthread_t checkpointer;
+    sqlite3 *checkpointer_db;
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool wal_grown, stopping;
@@ -318,9 +319,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 static void *checkpointer_main(void *arg)
 {
     struct sqlite_db *d = arg;
-    sqlite3 *db = NULL;
-    if (open_handle(d, &db, NULL) != BT_OK)
-        return NULL;
+    sqlite3 *db = d->checkpointer_db;
     pthread_mutex_lock(&d->lock);
     while (!d->stopping) {
         while (!d->wal_grown && !d->stopping)
@@ -360,9 +359,16 @@ static bt_err sq_open(const char *location, const struct store_options *opts, vo
     }
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->wake, NULL);
-    if (opts->background_checkpoint &&
-        pthread_create(&d->checkpointer, NULL, checkpointer_main, d) == 0)
-        d->checkpointer_running = true;
+    /* The checkpointer's connection is opened here, so that a failure leaves
+     * SQLite's own automatic checkpoints on instead of none at all. */
+    if (opts->background_checkpoint && open_handle(d, &d->checkpointer_db, NULL) == BT_OK) {
+        if (pthread_create(&d->checkpointer, NULL, checkpointer_main, d) == 0) {
+            d->checkpointer_running = true;
+        } else {
+            sqlite3_close(d->checkpointer_db);
+            d->checkpointer_db = NULL;
+        }
+    }
     *out = d;
     return BT_OK;
 }

@@ -46,7 +46,7 @@ static void *timers_main(void *arg)
     pthread_mutex_lock(&t->lock);
     while (!t->stopping) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += t->tick_ms / 1000;
         ts.tv_nsec += (long)(t->tick_ms % 1000) * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
@@ -72,7 +72,11 @@ bt_err timers_start(struct engine *engine, struct config_holder *config, unsigne
     t->config = config;
     t->tick_ms = tick_ms ? tick_ms : 1000;
     pthread_mutex_init(&t->lock, NULL);
-    pthread_cond_init(&t->wake, NULL);
+    pthread_condattr_t attr; /* ticks follow the monotonic clock: setting the time moves nothing */
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->wake, &attr);
+    pthread_condattr_destroy(&attr);
     if (pthread_create(&t->thread, NULL, timers_main, t) != 0) {
         free(t);
         return bt_fail(err, BT_EIO, NULL, "cannot start the timer thread");

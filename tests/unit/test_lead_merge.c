@@ -140,7 +140,7 @@ static void test_merge_sets_missing_external_id_and_limits(void **state)
     }
     strcat(fields, "}");
     in.fields_json = fields;
-    assert_int_equal(lead_merge(&old, &in, LEAD_MERGE_REPLACE, &a, &m, &err), BT_ETOOBIG);
+    assert_int_equal(lead_merge(&old, &in, LEAD_MERGE_REPLACE, &a, &m, &err), BT_EINVAL);
     assert_string_equal(err.field, "fields");
 }
 
