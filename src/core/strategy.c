@@ -19,10 +19,8 @@
 #include <string.h>
 
 static const char *const strategy_names[] = {
-    [STRATEGY_UNSET] = "unset",
-    [STRATEGY_ROUND_ROBIN] = "round_robin",
-    [STRATEGY_WEIGHTED] = "weighted",
-    [STRATEGY_LOAD_BALANCED] = "load_balanced",
+    [STRATEGY_UNSET] = "unset",           [STRATEGY_ROUND_ROBIN] = "round_robin",
+    [STRATEGY_WEIGHTED] = "weighted",     [STRATEGY_LOAD_BALANCED] = "load_balanced",
     [STRATEGY_FAIR_SHARE] = "fair_share",
 };
 
@@ -101,14 +99,31 @@ static size_t id_length(const char *id)
     return len <= STRATEGY_REP_ID_MAX ? len : 0;
 }
 
+/* Eight bytes at a time, the tail read as fixed-size (overlapping) words:
+ * ids are short, and this runs for every member of every decision. The hash
+ * only finds ids within one call; nothing depends on its value. */
 static uint32_t id_hash(const char *s, size_t len)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
+    uint64_t h = (uint64_t)len * UINT64_C(0x9E3779B97F4A7C15), w = 0;
+    if (len >= 8) {
+        const char *end = s + len - 8;
+        for (; s < end; s += 8) {
+            memcpy(&w, s, 8);
+            h = (h ^ w) * UINT64_C(0xBF58476D1CE4E5B9);
+            h ^= h >> 31;
+        }
+        memcpy(&w, end, 8);
+    } else if (len >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + len - 4, 4);
+        w = (uint64_t)lo << 32 | hi;
+    } else if (len > 0) {
+        w = (uint64_t)(unsigned char)s[0] << 16 | (uint64_t)(unsigned char)s[len / 2] << 8 |
+            (unsigned char)s[len - 1];
     }
-    return h;
+    h = (h ^ w) * UINT64_C(0x94D049BB133111EB);
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 /* The members' ids, hashed: slots hold member index + 1, 0 when empty. */
@@ -138,8 +153,8 @@ struct decide {
     const struct pool_member *m;
     size_t n;
     const struct pool_state *st;
-    bool keep;          /* the state's strategy fields carry over */
-    bool new_window;    /* fair_share: credits and counts start at 0 */
+    bool keep;       /* the state's strategy fields carry over */
+    bool new_window; /* fair_share: credits and counts start at 0 */
     struct id_table table;
     int32_t *entry_of;  /* per member: its entry in st, or -1 */
     int32_t *member_of; /* per entry of st: its member, or -1 */
@@ -147,13 +162,17 @@ struct decide {
     struct strategy_note *notes;
 };
 
-static bt_err check_members(const struct strategy_input *in, struct bt_error *err)
+/* Checks the members and hashes their ids into d->table.hash. */
+static bt_err check_members(struct decide *d, struct bt_error *err)
 {
-    for (size_t i = 0; i < in->n_members; i++) {
-        const struct pool_member *p = &in->members[i];
-        if (!id_length(p->rep_id))
-            return bt_fail(err, BT_EINVAL, "rep_id", "pool member %zu: rep id must be 1 to %d bytes",
-                           i + 1, STRATEGY_REP_ID_MAX);
+    for (size_t i = 0; i < d->n; i++) {
+        const struct pool_member *p = &d->m[i];
+        size_t len = id_length(p->rep_id);
+        if (!len)
+            return bt_fail(err, BT_EINVAL, "rep_id",
+                           "pool member %zu: rep id must be 1 to %d bytes", i + 1,
+                           STRATEGY_REP_ID_MAX);
+        d->table.hash[i] = id_hash(p->rep_id, len);
         if (!(p->weight >= STRATEGY_WEIGHT_MIN && p->weight <= STRATEGY_WEIGHT_MAX))
             return bt_fail(err, BT_EINVAL, "weight",
                            "pool member %s: weight %g is outside %g to %g", p->rep_id, p->weight,
@@ -166,8 +185,7 @@ static bt_err check_members(const struct strategy_input *in, struct bt_error *er
             p->recent > STRATEGY_COUNT_MAX)
             return bt_fail(err, BT_EINVAL, "open",
                            "pool member %s: open (%lld) and recent (%lld) must be 0 to %d",
-                           p->rep_id, (long long)p->open, (long long)p->recent,
-                           STRATEGY_COUNT_MAX);
+                           p->rep_id, (long long)p->open, (long long)p->recent, STRATEGY_COUNT_MAX);
     }
     return BT_OK;
 }
@@ -190,25 +208,26 @@ static bt_err check_state(const struct pool_state *st, struct bt_error *err)
         return bt_fail(err, BT_EINVAL, "state", "pool state: decision count out of range");
     for (size_t j = 0; j < st->n_entries; j++) {
         const struct pool_state_entry *e = &st->entries[j];
-        if (!id_length(e->rep_id))
-            return bt_fail(err, BT_EINVAL, "state", "pool state: entry %zu has a bad rep id",
-                           j + 1);
-        if (e->pointer < 0 || e->pointer > STRATEGY_POINTER_MAX || e->credit < -STRATEGY_POINTER_MAX ||
-            e->credit > STRATEGY_POINTER_MAX || e->assigned > (uint64_t)STRATEGY_POINTER_MAX)
-            return bt_fail(err, BT_EINVAL, "state", "pool state: entry %s is out of range",
-                           e->rep_id);
+        /* ids are checked by match() */
+        if (e->pointer < 0 || e->pointer > STRATEGY_POINTER_MAX ||
+            e->credit < -STRATEGY_POINTER_MAX || e->credit > STRATEGY_POINTER_MAX ||
+            e->assigned > (uint64_t)STRATEGY_POINTER_MAX)
+            return bt_fail(err, BT_EINVAL, "state", "pool state: entry %zu is out of range", j + 1);
     }
     return BT_OK;
 }
 
-/* Builds the id table (finding repeated member ids) and matches the entries. */
+/*
+ * Builds the id table (finding repeated member ids) and matches the entries.
+ * An entry whose id equals its neighbour's in the members needs no other
+ * check (the member's id was checked); any other entry's id is checked here.
+ */
 static bt_err match(struct decide *d, struct bt_error *err)
 {
     struct id_table *t = &d->table;
     for (size_t i = 0; i < d->n; i++) {
         const char *id = d->m[i].rep_id;
-        uint32_t h = id_hash(id, strlen(id));
-        t->hash[i] = h;
+        uint32_t h = t->hash[i];
         size_t s = h & t->mask;
         for (; t->slots[s]; s = (s + 1) & t->mask) {
             int k = t->slots[s] - 1;
@@ -222,10 +241,15 @@ static bt_err match(struct decide *d, struct bt_error *err)
     for (size_t j = 0; j < st->n_entries; j++) {
         const char *id = st->entries[j].rep_id;
         int k;
-        if (j < d->n && (id == d->m[j].rep_id || strcmp(id, d->m[j].rep_id) == 0))
+        if (j < d->n && id && (id == d->m[j].rep_id || strcmp(id, d->m[j].rep_id) == 0)) {
             k = (int)j; /* the usual case: same order as last time */
-        else
-            k = table_find(t, d->m, id, id_hash(id, strlen(id)));
+        } else {
+            size_t len = id_length(id);
+            if (!len)
+                return bt_fail(err, BT_EINVAL, "state", "pool state: entry %zu has a bad rep id",
+                               j + 1);
+            k = table_find(t, d->m, id, id_hash(id, len));
+        }
         d->member_of[j] = k;
         if (k < 0)
             continue;
@@ -462,16 +486,15 @@ bt_err strategy_decide(const struct strategy_input *in, struct arena *arena,
         return bt_fail(err, BT_ETOOBIG, "members", "a pool has %zu members, at most %d",
                        in->n_members, STRATEGY_MEMBERS_MAX);
     const struct pool_state *st = in->state ? in->state : &fresh;
-    bt_err rc = check_members(in, err);
-    if (!rc)
-        rc = check_state(st, err);
+    bt_err rc = check_state(st, err);
     if (rc)
         return rc;
 
+    unsigned flags = 0;
     struct decide d = {.in = in, .m = in->members, .n = in->n_members, .st = st};
     d.keep = st->strategy == in->strategy;
     if (st->strategy != STRATEGY_UNSET && !d.keep)
-        out->flags |= STRATEGY_RESTARTED;
+        flags |= STRATEGY_RESTARTED;
     if (in->strategy == STRATEGY_FAIR_SHARE) {
         if (in->window_start > in->now)
             return bt_fail(err, BT_EINVAL, "window_start", "the window starts after now");
@@ -481,7 +504,7 @@ bt_err strategy_decide(const struct strategy_input *in, struct arena *arena,
                            (long long)st->window_start, (long long)in->window_start);
         if (d.keep && in->window_start > st->window_start) {
             d.new_window = true;
-            out->flags |= STRATEGY_WINDOW_ROLLED;
+            flags |= STRATEGY_WINDOW_ROLLED;
         }
     }
     out->before = *st;
@@ -502,7 +525,7 @@ bt_err strategy_decide(const struct strategy_input *in, struct arena *arena,
     if (!d.notes || !d.after || !d.entry_of || !d.member_of || !d.table.hash || !d.table.slots)
         return out_of_memory(err);
     d.table.mask = slots - 1;
-    if ((rc = match(&d, err)))
+    if ((rc = check_members(&d, err)) || (rc = match(&d, err)))
         return rc;
 
     for (size_t i = 0; i < d.n; i++) {
@@ -544,17 +567,13 @@ bt_err strategy_decide(const struct strategy_input *in, struct arena *arena,
     }
     out->notes = d.notes;
     out->n_notes = d.n;
-    if (chosen < 0) {
-        /* The state changes only with an assignment: it stays as it was, so
-         * that, e.g., a round_robin turn after a member who left is kept. */
-        out->flags = 0;
+    if (chosen < 0) /* the state changes only with an assignment (see strategy.h) */
         return BT_OK;
-    }
 
     d.notes[chosen].verdict = STRATEGY_CHOSEN;
     d.after[chosen].assigned++;
     if (in->strategy == STRATEGY_WEIGHTED && weighted_rebase(d.after, d.n))
-        out->flags |= STRATEGY_REBASED;
+        flags |= STRATEGY_REBASED;
 
     size_t n_removed = 0;
     for (size_t j = 0; j < n_ent; j++)
@@ -570,6 +589,7 @@ bt_err strategy_decide(const struct strategy_input *in, struct arena *arena,
 
     out->chosen = chosen;
     out->rep_id = d.m[chosen].rep_id;
+    out->flags = flags;
     out->after = (struct pool_state){
         .strategy = in->strategy,
         .last_rep_id = in->strategy == STRATEGY_ROUND_ROBIN ? d.m[chosen].rep_id : NULL,

@@ -117,9 +117,9 @@ const char *absence_policy_name(enum absence_policy policy);
 bool absence_policy_parse(const char *name, enum absence_policy *out);
 
 /* Bounds on the input; exceeding one is BT_EINVAL (BT_ETOOBIG for size). */
-#define STRATEGY_MEMBERS_MAX 1000   /* members of a pool, and entries of a state */
-#define STRATEGY_REP_ID_MAX  64     /* bytes of a rep id (as config_rep.id) */
-#define STRATEGY_WEIGHT_MIN  0.001  /* weights are in [MIN, MAX] */
+#define STRATEGY_MEMBERS_MAX 1000  /* members of a pool, and entries of a state */
+#define STRATEGY_REP_ID_MAX  64    /* bytes of a rep id (as config_rep.id) */
+#define STRATEGY_WEIGHT_MIN  0.001 /* weights are in [MIN, MAX] */
 #define STRATEGY_WEIGHT_MAX  1000.0
 #define STRATEGY_COUNT_MAX   1000000000 /* open, recent and capacity are at most this */
 #define STRATEGY_UNLIMITED   (-1)       /* capacity without limit, as config_rep.capacity */
@@ -176,11 +176,14 @@ struct pool_state {
     size_t n_entries;
 };
 
-#define POOL_STATE_INIT {STRATEGY_UNSET, NULL, 0, 0, 0, NULL, 0}
+#define POOL_STATE_INIT                                                                            \
+    {                                                                                              \
+        STRATEGY_UNSET, NULL, 0, 0, 0, NULL, 0                                                     \
+    }
 
 struct strategy_input {
     enum strategy_kind strategy;
-    enum absence_policy absence; /* fair_share */
+    enum absence_policy absence;       /* fair_share */
     const struct pool_member *members; /* in config order */
     size_t n_members;                  /* 0 is allowed: the decision is none */
     const struct pool_state *state;    /* NULL is a fresh pool */
@@ -216,7 +219,7 @@ struct strategy_note {
      *   round_robin    place in the rotation (0 = first in turn, 1, ...)
      *   weighted       pointer in leads, before this decision
      *   load_balanced  open / capacity (unlimited: / the largest capacity;
- *                  INFINITY for capacity 0: render it as text, not a number)
+     *                  INFINITY for capacity 0: render it as text, not a number)
      *   fair_share     deficit in leads, counting this lead
      */
     double value;
@@ -228,11 +231,11 @@ struct strategy_note {
 #define STRATEGY_REBASED       0x4u /* weighted: pointers lowered together (see POINTER_MAX) */
 
 struct strategy_decision {
-    int chosen;         /* index into members, or -1: none (hold queue) */
-    const char *rep_id; /* members[chosen].rep_id, or NULL */
-    unsigned flags;     /* STRATEGY_RESTARTED | ... */
-    struct pool_state before; /* a shallow copy of the input state */
-    struct pool_state after;  /* the state to persist */
+    int chosen;                  /* index into members, or -1: none (hold queue) */
+    const char *rep_id;          /* members[chosen].rep_id, or NULL */
+    unsigned flags;              /* STRATEGY_RESTARTED | ... */
+    struct pool_state before;    /* a shallow copy of the input state */
+    struct pool_state after;     /* the state to persist */
     struct strategy_note *notes; /* n_members of them */
     size_t n_notes;
     const char **removed; /* ids of entries dropped because they left the pool */
