@@ -17,7 +17,7 @@
 #include "util/timeutil.h"
 
 #define MINUTE_MS 60000LL
-#define NONE INT64_MIN
+#define NONE      INT64_MIN
 /* Searches stop at 10000-01-01T00:00:00Z, far from any overflow of day arithmetic. */
 #define SEARCH_END_MS 253402300800000LL
 
@@ -128,8 +128,8 @@ static bool valid_date(int64_t y, unsigned m, unsigned d)
     return m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] + (unsigned)(m == 2 && leap_year(y));
 }
 
-static const char *const day_names[WEEKDAY_COUNT] = {
-    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
+static const char *const day_names[WEEKDAY_COUNT] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                                     "Friday", "Saturday", "Sunday"};
 
 /* Inserts [start, end) into one day of `h`, sorted; refuses overlaps and a full day. */
 static bt_err insert_interval(struct weekly_hours *h, unsigned wd, unsigned start, unsigned end,
@@ -164,8 +164,8 @@ bt_err workhours_add_interval(struct weekly_hours *hours, enum weekday weekday,
     if (end_minute == 0)
         end_minute = WORKHOURS_MINUTES_PER_DAY;
     if (start_minute == end_minute || start_minute == WORKHOURS_MINUTES_PER_DAY)
-        return bt_fail(e, BT_EINVAL, "hours", "%s: empty interval at %02u:%02u",
-                       day_names[weekday], start_minute / 60, start_minute % 60);
+        return bt_fail(e, BT_EINVAL, "hours", "%s: empty interval at %02u:%02u", day_names[weekday],
+                       start_minute / 60, start_minute % 60);
     if (end_minute > start_minute)
         return insert_interval(hours, weekday, start_minute, end_minute, e);
 
@@ -242,7 +242,8 @@ static bool is_holiday(const struct holidays *holidays, int64_t local_days)
     return false;
 }
 
-/* The end of the time off covering utc_ms, following overlapping spans; NONE when none covers it. */
+/* The end of the time off covering utc_ms, following overlapping spans; NONE when none covers it.
+ */
 static int64_t time_off_until(const struct time_off *off, int64_t utc_ms)
 {
     if (off == NULL)

@@ -17,7 +17,8 @@
  * is 09:00-17:00 on the wall clock whatever the offset (07:00 UTC in Berlin
  * summer, 08:00 UTC in winter); on a spring-forward day a shift that starts in
  * the skipped hour starts when the clocks jump (02:30 in Berlin on 2026-03-29
- * means 03:00 local, 01:00 UTC), and an interval inside the repeated hour of
+ * means 03:00 local, 01:00 UTC), an interval lying wholly inside the skipped
+ * hour does not happen that day, and an interval inside the repeated hour of
  * a fall-back day is worked twice, once at each offset.
  */
 #ifndef BT_CORE_WORKHOURS_H
@@ -30,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WORKHOURS_DAY_MS 86400000LL
+#define WORKHOURS_DAY_MS          86400000LL
 #define WORKHOURS_MINUTES_PER_DAY 1440
 
 /* ---- local time ---- */
@@ -106,7 +107,9 @@ struct weekly_hours {
     struct workhours_interval intervals[WEEKDAY_COUNT][WORKHOURS_INTERVALS_MAX];
 };
 
+/* clang-format off */
 #define WEEKLY_HOURS_INIT {{0}, {{{0, 0}}}}
+/* clang-format on */
 
 /*
  * Adds local minutes [start_minute, end_minute) to `weekday`, keeping the

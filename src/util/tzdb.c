@@ -90,8 +90,10 @@ bt_err tz_table_new(const char *name, struct tz_table **out, struct bt_error *e)
     char canonical[TZ_NAME_MAX];
     if (U_FAILURE(st) || !system_id || !uchars_to_name(canon, canon_len, canonical, TZ_NAME_MAX) ||
         strcmp(canonical, "Etc/Unknown") == 0)
-        return bt_fail(e, BT_EINVAL, "timezone", "unknown time zone \"%s\" (expected an IANA name "
-                       "such as \"Europe/Berlin\")", name);
+        return bt_fail(e, BT_EINVAL, "timezone",
+                       "unknown time zone \"%s\" (expected an IANA name such as "
+                       "\"Europe/Berlin\")",
+                       name);
 
     st = U_ZERO_ERROR;
     UCalendar *cal = ucal_open(id, (int32_t)len, "en_US_POSIX", UCAL_GREGORIAN, &st);
