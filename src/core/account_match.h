@@ -68,16 +68,22 @@
  *
  * Lookup cost. Domains and normalised names are in hash tables (one probe
  * each, plus one per parent label). Similar names are found without comparing
- * against every account: every distinct normalised name is indexed by its
- * padded character trigrams. A name within edit distance k of the lead's
- * shares all but at most 3k of the lead's trigrams, so probing the 3k+1
- * rarest of the lead's trigrams (k being the most edits the threshold allows
- * at the largest admissible length) finds every name that can reach the
- * threshold; each one found is then verified with a banded Levenshtein that
- * gives up past k. This prunes for thresholds above 0.75. At lower thresholds
- * the trigram bound is void and the matcher compares with every name whose
- * length is within the admissible window (names are kept sorted by length),
- * which is correct but scans much of the index.
+ * against every account, by partition (the pigeonhole filter of Pass-Join,
+ * Li et al., VLDB 2011): every distinct name of length L is cut into K + 2
+ * segments, K being the most edits the threshold allows between it and any
+ * name it could match, and each segment is indexed by its content, L and its
+ * place. Within K edits at least two segments survive intact, near their
+ * place, in the lead's name; so the matcher probes each segment of each
+ * admissible length at the few admissible shifts, skips the segment that
+ * brings the most names (one intact segment remains among the others),
+ * screens what the rest bring with a 64-bit bag-of-characters lower bound,
+ * and verifies the survivors with a banded Levenshtein that gives up past
+ * K. The filter never loses a match (a unit test checks it against brute
+ * force). It is sharp at the default threshold; as the threshold falls,
+ * segments get short and lists long, and at about 0.5 and below, names can
+ * no longer be cut and are compared one by one within the length window.
+ * With 100,000 accounts: built in about 0.2 s; a domain hit in about 1 us,
+ * a name lookup in about 5-10 us on one core (bench/account_match.c).
  *
  * Lifetimes: every string a match result points to belongs to the index
  * (account ids, owners, matched keys) or to the query (the lead's domain);
@@ -93,22 +99,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ACCOUNT_NAME_MAX 256      /* bytes of a company name, before normalisation */
-#define ACCOUNT_ID_MAX 128        /* bytes of an account id */
-#define ACCOUNT_OWNER_MAX 128     /* bytes of an owner rep id */
-#define ACCOUNT_DOMAINS_MAX 64    /* domains of one account, website not counted */
-#define ACCOUNT_INDEX_MAX 4000000 /* accounts in one index */
+#define ACCOUNT_NAME_MAX               256     /* bytes of a company name, before normalisation */
+#define ACCOUNT_ID_MAX                 128     /* bytes of an account id */
+#define ACCOUNT_OWNER_MAX              128     /* bytes of an owner rep id */
+#define ACCOUNT_DOMAINS_MAX            64      /* domains of one account, website not counted */
+#define ACCOUNT_INDEX_MAX              4000000 /* accounts in one index */
 #define ACCOUNT_NAME_THRESHOLD_DEFAULT 0.90
 
 /* An account as the caller has it. Nothing is kept: the index copies. */
 struct account {
-    const char *id;              /* required, unique in the list */
-    const char *name;            /* the company name; NULL or "" for none */
-    const char *const *domains;  /* "acme.com", "www.acme.de", "https://acme.io/" */
-    size_t n_domains;            /* at most ACCOUNT_DOMAINS_MAX */
-    const char *website;         /* a URL or a domain; NULL for none */
-    const char *country;         /* alpha-2, alpha-3 or an English name; NULL */
-    const char *owner;           /* the owning rep's id; NULL for none */
+    const char *id;             /* required, unique in the list */
+    const char *name;           /* the company name; NULL or "" for none */
+    const char *const *domains; /* "acme.com", "www.acme.de", "https://acme.io/" */
+    size_t n_domains;           /* at most ACCOUNT_DOMAINS_MAX */
+    const char *website;        /* a URL or a domain; NULL for none */
+    const char *country;        /* alpha-2, alpha-3 or an English name; NULL */
+    const char *owner;          /* the owning rep's id; NULL for none */
 };
 
 struct account_index_options {
@@ -117,7 +123,10 @@ struct account_index_options {
     double name_threshold;
 };
 
-#define ACCOUNT_INDEX_OPTIONS_INIT {ACCOUNT_NAME_THRESHOLD_DEFAULT}
+#define ACCOUNT_INDEX_OPTIONS_INIT                                                                 \
+    {                                                                                              \
+        ACCOUNT_NAME_THRESHOLD_DEFAULT                                                             \
+    }
 
 struct account_index;
 
@@ -127,7 +136,7 @@ struct account_index;
  * normalised like a lead's website (scheme, path, port and a leading "www."
  * dropped, lower case) and must be valid domain names; an account's own
  * duplicate domains count once; the same domain may belong to several
- * accounts (the earliest wins, the match is flagged ambiguous). The country
+ * accounts (the ranking above decides, and flags a tie). The country
  * is normalised with normalize_country().
  * Errors: BT_EINVAL for a missing or duplicate id, an invalid domain or
  * website, an unknown country or a threshold outside (0, 1] (the message
@@ -168,7 +177,7 @@ enum account_match_via {
 };
 
 /* Supporting signals, a bit set. */
-#define ACCOUNT_SIGNAL_COUNTRY 1u
+#define ACCOUNT_SIGNAL_COUNTRY       1u
 #define ACCOUNT_SIGNAL_DOMAIN_FAMILY 2u
 
 /* Why the runner-up is not the match. */
@@ -185,7 +194,10 @@ struct account_candidate {
     size_t position;        /* the account's index in the list given to the index */
     enum account_match_kind kind;
     enum account_match_via via;
-    const char *lead_key;    /* the lead's domain, or its normalised company name */
+    /* The lead's domain that matched (a pointer into the query); NULL for
+     * name candidates, whose lead side is the match's company_key: so the
+     * struct stays valid when copied. */
+    const char *lead_key;
     const char *account_key; /* the account domain or normalised name that matched */
     double score;            /* 1 for domains and exact names */
     unsigned signals;        /* ACCOUNT_SIGNAL_* */
@@ -199,10 +211,9 @@ struct account_match {
      * name); with no match, the closest candidate that was turned down. Name
      * candidates below the threshold are never computed, so never shown. */
     struct account_candidate runner_up;
-    bool ambiguous;  /* the runner-up ties with the match (see above) */
+    bool ambiguous; /* the runner-up ties with the match (see above) */
     double threshold;
-    /* The lead's normalised company name ("" for none); lead_key of name
-     * candidates points here, so keep the struct where it is while using them. */
+    /* The lead's normalised company name ("" for none). */
     char company_key[ACCOUNT_NAME_MAX + 1];
 };
 
