@@ -20,9 +20,8 @@ int cli_score(int argc, char **argv);
  * (at least CLI_TOKEN_MAX bytes). Shared by `keys create` and the first
  * start of `serve`. */
 #define CLI_TOKEN_MAX 80
-bt_err cli_key_create(struct store_conn *c, const char *role, const char *rep_id,
-                      const char *name, char *token, struct api_key *out,
-                      struct bt_error *err) BT_MUST_USE;
+bt_err cli_key_create(struct store_conn *c, const char *role, const char *rep_id, const char *name,
+                      char *token, struct api_key *out, struct bt_error *err) BT_MUST_USE;
 
 /* Prints "baton CMD: message" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

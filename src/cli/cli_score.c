@@ -21,21 +21,20 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: baton score --config FILE [--now TIME] [LEAD.json | -]\n"
-            "\n"
-            "Scores one lead without a database and prints, as JSON, the lead after\n"
-            "normalisation, its score with every reason, its grade and what\n"
-            "qualification would do. The input (a file, or standard input when absent\n"
-            "or '-') is a lead as POST /v1/leads takes it, or an object\n"
-            "  {\"lead\": {...}, \"activities\": [{\"type\": ..., \"occurred_at\": ...,\n"
-            "   \"properties\": {...}}], \"stage\": \"new\"}\n"
-            "to include the lead's activities and current stage.\n"
-            "\n"
-            "Options:\n"
-            "  -c, --config FILE  configuration (scoring and qualification sections)\n"
-            "      --now TIME     score as of this RFC 3339 time (default: now)\n"
-            "  -h, --help         show this help\n");
+    fprintf(out, "usage: baton score --config FILE [--now TIME] [LEAD.json | -]\n"
+                 "\n"
+                 "Scores one lead without a database and prints, as JSON, the lead after\n"
+                 "normalisation, its score with every reason, its grade and what\n"
+                 "qualification would do. The input (a file, or standard input when absent\n"
+                 "or '-') is a lead as POST /v1/leads takes it, or an object\n"
+                 "  {\"lead\": {...}, \"activities\": [{\"type\": ..., \"occurred_at\": ...,\n"
+                 "   \"properties\": {...}}], \"stage\": \"new\"}\n"
+                 "to include the lead's activities and current stage.\n"
+                 "\n"
+                 "Options:\n"
+                 "  -c, --config FILE  configuration (scoring and qualification sections)\n"
+                 "      --now TIME     score as of this RFC 3339 time (default: now)\n"
+                 "  -h, --help         show this help\n");
 }
 
 static char *read_all(FILE *f, size_t *len)
@@ -144,18 +143,17 @@ static int score_text(const struct config *cfg, const char *text, size_t len, in
     }
     json_t *warnings = json_array();
     for (size_t i = 0; i < report.count; i++)
-        json_array_append_new(warnings, json_pack("{s:s, s:s}", "field",
-                                                  report.warnings[i].field, "message",
-                                                  report.warnings[i].message));
+        json_array_append_new(warnings, json_pack("{s:s, s:s}", "field", report.warnings[i].field,
+                                                  "message", report.warnings[i].message));
     enum lead_stage current = STAGE_NEW;
     (void)stage_parse(stage, &current);
     json_t *decision = json_pack("{s:s, s:s, s:b}", "stage", stage, "to",
                                  stage_name(d.change ? d.to : current), "change", d.change);
     json_object_set_new(decision, "reason", d.reason ? json_string(d.reason) : json_null());
     json_object_set_new(decision, "rule", d.rule ? json_string(d.rule) : json_null());
-    json_t *out = json_pack("{s:o, s:o, s:o, s:o, s:s}", "lead", lead_to_json(&lead),
-                            "decision", decision, "warnings", warnings, "now", time_to_json(now),
-                            "config_version", cfg->version);
+    json_t *out =
+        json_pack("{s:o, s:o, s:o, s:o, s:s}", "lead", lead_to_json(&lead), "decision", decision,
+                  "warnings", warnings, "now", time_to_json(now), "config_version", cfg->version);
     char *s = json_dumps(out, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
     printf("%s\n", s);
     free(s);

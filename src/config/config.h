@@ -58,19 +58,19 @@ struct config_rep {
     size_t n_languages;
     const char **skills;
     size_t n_skills;
-    double weight;     /* > 0, default 1 */
-    int64_t capacity;  /* max open assignments; -1 = unlimited (default) */
+    double weight;    /* > 0, default 1 */
+    int64_t capacity; /* max open assignments; -1 = unlimited (default) */
 };
 
 struct config {
-    const char *path;    /* as given to config_load */
-    char version[17];    /* 16 hex digits of the SHA-256 of the file's bytes */
+    const char *path; /* as given to config_load */
+    char version[17]; /* 16 hex digits of the SHA-256 of the file's bytes */
 
     /* server */
-    const char *listen;          /* default "127.0.0.1:8080" */
-    size_t max_body_bytes;       /* default 1 MiB; 1 KiB .. 64 MiB */
-    unsigned max_connections;    /* default 256; 1 .. 10000 */
-    unsigned request_timeout_ms; /* default 30 s: idle connection timeout */
+    const char *listen;           /* default "127.0.0.1:8080" */
+    size_t max_body_bytes;        /* default 1 MiB; 1 KiB .. 64 MiB */
+    unsigned max_connections;     /* default 256; 1 .. 10000 */
+    unsigned request_timeout_ms;  /* default 30 s: idle connection timeout */
     unsigned shutdown_timeout_ms; /* default 10 s: how long SIGTERM waits for in-flight requests */
     const char **form_redirect_hosts; /* hosts a form's _redirect may point at */
     size_t n_form_redirect_hosts;
@@ -124,7 +124,7 @@ const struct config_rep *config_find_rep(const struct config *cfg, const char *i
 struct config_holder;
 struct config_holder *config_holder_new(struct config *initial); /* takes the reference */
 void config_holder_free(struct config_holder *h);
-struct config *config_holder_get(struct config_holder *h);            /* returns a new reference */
+struct config *config_holder_get(struct config_holder *h);             /* returns a new reference */
 void config_holder_swap(struct config_holder *h, struct config *next); /* takes the reference */
 
 #endif

@@ -56,9 +56,9 @@ extern const struct lead_attr_spec lead_attrs[LEAD_ATTR_COUNT];
 /* Index of the attribute called `name`, or -1. */
 int lead_attr_find(const char *name);
 
-#define LEAD_FIELDS_MAX_BYTES 16384 /* serialised custom fields */
-#define LEAD_FIELDS_MAX_KEYS 64
-#define LEAD_FIELD_KEY_MAX 64
+#define LEAD_FIELDS_MAX_BYTES  16384 /* serialised custom fields */
+#define LEAD_FIELDS_MAX_KEYS   64
+#define LEAD_FIELD_KEY_MAX     64
 #define LEAD_EMPLOYEES_RAW_MAX 64
 
 /*
@@ -73,7 +73,7 @@ struct lead_input {
 
 /* The last computed score of a lead (see core/score.h for how). */
 struct lead_score {
-    bool scored;              /* false until the first scoring */
+    bool scored; /* false until the first scoring */
     double total, fit, engagement;
     char grade[3];            /* "A1" */
     const char *reasons_json; /* a JSON array of reasons */

@@ -69,7 +69,7 @@ size_t freemail_count(const struct freemail_set *set);
 #define NORMALIZE_MAX_WARNINGS 8
 
 struct normalize_warning {
-    const char *field;   /* static string: the attribute name */
+    const char *field; /* static string: the attribute name */
     char message[160];
 };
 
@@ -98,8 +98,8 @@ bt_err normalize_email(struct arena *arena, const char *email, const char **emai
                        const char **domain_out, struct bt_error *err) BT_MUST_USE;
 
 /* "https://www.Example.com:443/x?y" -> "example.com". */
-bt_err normalize_website_domain(struct arena *arena, const char *website,
-                                const char **domain_out, struct bt_error *err) BT_MUST_USE;
+bt_err normalize_website_domain(struct arena *arena, const char *website, const char **domain_out,
+                                struct bt_error *err) BT_MUST_USE;
 
 /* Returns the alpha-2 code (a static string) or NULL when unrecognised. */
 const char *normalize_country(const char *s);

@@ -60,9 +60,9 @@ enum rule_type { RULE_MISSING = 0, RULE_STRING, RULE_NUMBER, RULE_BOOL };
  * valid during evaluation.
  */
 struct rule_value {
-    uint8_t type;     /* enum rule_type */
-    bool boolean;     /* RULE_BOOL */
-    bool has_number;  /* RULE_NUMBER, or a RULE_STRING that parses as a number */
+    uint8_t type;    /* enum rule_type */
+    bool boolean;    /* RULE_BOOL */
+    bool has_number; /* RULE_NUMBER, or a RULE_STRING that parses as a number */
     double number;
     const char *text;  /* RULE_STRING: as sent */
     const char *lower; /* RULE_STRING: ASCII lower-cased copy */

@@ -87,9 +87,9 @@ struct score_model {
     size_t n_groups;
     struct engagement_rule *engagement;
     size_t n_engagement;
-    double min_total, max_total; /* default 0 .. 100 */
-    double fit_bands[3];         /* default 60, 40, 20 */
-    double engagement_bands[3];  /* default 60, 30, 10 */
+    double min_total, max_total;       /* default 0 .. 100 */
+    double fit_bands[3];               /* default 60, 40, 20 */
+    double engagement_bands[3];        /* default 60, 30, 10 */
     struct rule_symtab *lead_syms;     /* slots of lead rules (fit, qualification) */
     struct rule_symtab *activity_syms; /* slots of engagement conditions */
 };
@@ -113,8 +113,8 @@ struct score_reason {
     const char *group; /* fit group name, or NULL */
     double points;     /* as configured: per rule (fit) or summed before decay (engagement) */
     double after_decay;
-    double counted;    /* after decay and caps: what went into the score */
-    int64_t matches;   /* activities that matched (engagement); 1 for fit */
+    double counted;  /* after decay and caps: what went into the score */
+    int64_t matches; /* activities that matched (engagement); 1 for fit */
 };
 
 struct score_result {
@@ -136,9 +136,8 @@ void score_scratch_free(struct score_scratch *s);
  * Computes the score of `lead` with its activities (any order) at `now`.
  * Returns BT_OK, or BT_ETOOBIG when the arena runs out.
  */
-bt_err score_lead(const struct score_model *m, const struct lead *lead,
-                  const struct activity *acts, size_t n_acts, int64_t now,
-                  struct score_scratch *scratch, struct arena *arena,
+bt_err score_lead(const struct score_model *m, const struct lead *lead, const struct activity *acts,
+                  size_t n_acts, int64_t now, struct score_scratch *scratch, struct arena *arena,
                   struct score_result *out) BT_MUST_USE;
 
 /*

@@ -102,9 +102,8 @@ bt_err engine_ingest(struct engine *e, struct ingest_command *cmd, struct arena 
  */
 bt_err engine_evaluate(const struct config *cfg, struct lead *lead, const struct activity *acts,
                        size_t n_acts, int64_t now, struct score_scratch *scratch,
-                       struct rule_scratch *rules, struct arena *arena,
-                       struct score_result *res, struct lifecycle_decision *decision,
-                       struct bt_error *err) BT_MUST_USE;
+                       struct rule_scratch *rules, struct arena *arena, struct score_result *res,
+                       struct lifecycle_decision *decision, struct bt_error *err) BT_MUST_USE;
 
 struct activity_item {
     /* in: the lead by id, or else by normalised email */

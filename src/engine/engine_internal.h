@@ -38,7 +38,6 @@ struct engine__command {
 bt_err engine__submit(struct engine *e, struct engine__command *c,
                       struct bt_error *err) BT_MUST_USE;
 
-
 /* The writer thread's scoring state (scratch space for the current model). */
 struct engine__scorer;
 struct engine__scorer *engine__scorer_new(void);
@@ -68,8 +67,7 @@ bt_err engine__rescore(struct engine__ctx *ctx, const struct config *cfg, struct
                        const char *actor, struct arena *arena, struct bt_error *err) BT_MUST_USE;
 
 /* Appends an event to the lead's audit trail. */
-bt_err engine__event(struct engine__ctx *ctx, int64_t lead_id, const char *type,
-                     const char *actor, const char *reason, const char *data_json,
-                     struct bt_error *err) BT_MUST_USE;
+bt_err engine__event(struct engine__ctx *ctx, int64_t lead_id, const char *type, const char *actor,
+                     const char *reason, const char *data_json, struct bt_error *err) BT_MUST_USE;
 
 #endif

@@ -82,6 +82,6 @@ void api_admin_clock(struct request *r)
         }
         total += n;
     } while (n == 500);
-    reply_json(r, 200, json_pack("{s:o, s:I}", "now", time_to_json(next), "rescored",
-                                 (json_int_t)total));
+    reply_json(r, 200,
+               json_pack("{s:o, s:I}", "now", time_to_json(next), "rescored", (json_int_t)total));
 }

@@ -63,9 +63,9 @@ struct route {
     const char *method;
     const char *pattern; /* "/v1/leads/{id}/events" */
     handler_fn handler;
-    unsigned roles;      /* 0: no authentication */
+    unsigned roles; /* 0: no authentication */
     bool has_body;
-    bool form_ok;        /* accepts application/x-www-form-urlencoded */
+    bool form_ok; /* accepts application/x-www-form-urlencoded */
 };
 
 /* Replies; each takes ownership of `body` (a jansson reference). */
@@ -86,7 +86,6 @@ int request_query_each(struct request *r, int (*fn)(void *cls, const char *k, co
 
 /* "key:3" - the actor recorded in events. */
 const char *request_actor(struct request *r);
-
 
 /* Handlers. */
 void api_health(struct request *r);

@@ -32,10 +32,10 @@ static json_t *score_to_json(const struct lead_score *s)
         return json_null();
     json_error_t jerr;
     json_t *reasons = json_loads(s->reasons_json ? s->reasons_json : "[]", 0, &jerr);
-    json_t *o = json_pack("{s:f, s:f, s:f, s:s, s:o, s:o}", "total", round2(s->total), "fit",
-                          round2(s->fit), "engagement", round2(s->engagement), "grade", s->grade,
-                          "reasons", reasons ? reasons : json_array(), "scored_at",
-                          time_to_json(s->scored_at));
+    json_t *o =
+        json_pack("{s:f, s:f, s:f, s:s, s:o, s:o}", "total", round2(s->total), "fit",
+                  round2(s->fit), "engagement", round2(s->engagement), "grade", s->grade, "reasons",
+                  reasons ? reasons : json_array(), "scored_at", time_to_json(s->scored_at));
     json_object_set_new(o, "rescore_at", s->rescore_at ? time_to_json(s->rescore_at) : json_null());
     return o;
 }
@@ -76,4 +76,3 @@ json_t *activity_to_json(const struct activity *a)
                      (json_int_t)a->lead_id, "type", a->type, "occurred_at",
                      time_to_json(a->occurred_at), "properties", props ? props : json_object());
 }
-

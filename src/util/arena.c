@@ -12,8 +12,8 @@
 #include <string.h>
 
 #define ARENA_DEFAULT_LIMIT (64u * 1024 * 1024)
-#define ARENA_FIRST_BLOCK 4096
-#define ARENA_ALIGN 16
+#define ARENA_FIRST_BLOCK   4096
+#define ARENA_ALIGN         16
 
 struct arena_block {
     struct arena_block *next;

@@ -25,7 +25,10 @@ struct arena {
     size_t limit; /* 0 means the default (64 MiB) */
 };
 
-#define ARENA_INIT {NULL, 0, 0}
+#define ARENA_INIT                                                                                 \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Returns zeroed memory aligned for any type, or NULL past the limit. */
 void *arena_alloc(struct arena *a, size_t size);

@@ -16,9 +16,9 @@
 
 #include <stddef.h>
 
-#define BT_MUST_USE __attribute__((warn_unused_result))
+#define BT_MUST_USE     __attribute__((warn_unused_result))
 #define BT_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#define BT_NORETURN __attribute__((noreturn))
+#define BT_NORETURN     __attribute__((noreturn))
 
 typedef enum bt_err {
     BT_OK = 0,
@@ -38,7 +38,7 @@ typedef enum bt_err {
 } bt_err;
 
 #define BT_ERROR_MESSAGE_MAX 512
-#define BT_ERROR_FIELD_MAX 64
+#define BT_ERROR_FIELD_MAX   64
 
 struct bt_error {
     bt_err code;
@@ -46,7 +46,10 @@ struct bt_error {
     char field[BT_ERROR_FIELD_MAX]; /* "" when the error is not about one field */
 };
 
-#define BT_ERROR_INIT {BT_OK, "", ""}
+#define BT_ERROR_INIT                                                                              \
+    {                                                                                              \
+        BT_OK, "", ""                                                                              \
+    }
 
 /* A short stable name for the code, e.g. "invalid", "not_found". */
 const char *bt_strerror(bt_err code);

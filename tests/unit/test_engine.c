@@ -165,7 +165,7 @@ struct worker {
     int created, merged, failed;
 };
 
-#define THREADS 8
+#define THREADS    8
 #define PER_THREAD 200
 
 /* Each worker creates its own leads and also keeps touching one shared
@@ -310,7 +310,8 @@ static void test_scoring_activities_outcome(void **state)
     assert_int_equal(count_events(f, id, NULL), 3);
 
     /* an unknown email is refused unless leads may be created */
-    struct activity_item unknown = {.email = "who@x.com", .email_domain = "x.com",
+    struct activity_item unknown = {.email = "who@x.com",
+                                    .email_domain = "x.com",
                                     .act = {.type = "demo_request", .occurred_at = 1}};
     ac = (struct activities_command){.cfg = cfg, .items = &unknown, .n_items = 1};
     assert_int_equal(engine_record_activities(f->eng, &ac, &f->a, &err), BT_ENOTFOUND);

@@ -110,11 +110,13 @@ static void test_form(void **state)
                           &in, &ctl, &err),
                      BT_OK);
     assert_string_equal(in.attr[LEAD_EMAIL], "jane@x.com");
-    assert_string_equal(in.attr[LEAD_FIRST_NAME], "Jos\xc3\xa9 Mar\xc3\xad" "a");
+    assert_string_equal(in.attr[LEAD_FIRST_NAME], "Jos\xc3\xa9 Mar\xc3\xad"
+                                                  "a");
     assert_string_equal(in.attr[LEAD_COMPANY], "B"); /* last wins */
     assert_string_equal(in.employees, "51-200");
     assert_string_equal(ctl.redirect, "https://example.com/thanks");
-    assert_string_equal(in.fields_json, "{\"budget\":\"10k\",\"how_heard\":\"podcast\",\"size\":\"L\"}");
+    assert_string_equal(in.fields_json,
+                        "{\"budget\":\"10k\",\"how_heard\":\"podcast\",\"size\":\"L\"}");
 
     assert_int_equal(form("", &in, &ctl, &err), BT_OK);
     assert_null(in.attr[LEAD_EMAIL]);
@@ -122,8 +124,8 @@ static void test_form(void **state)
     assert_null(in.fields_json);
 
     static const char *const bad[] = {
-        "email=%FF",   "email=a%",    "email=a%4",      "email=%zz",
-        "email=a%00b", "%C3=1",       "email=%ED%A0%80",
+        "email=%FF",   "email=a%", "email=a%4",       "email=%zz",
+        "email=a%00b", "%C3=1",    "email=%ED%A0%80",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (form(bad[i], &in, &ctl, &err) != BT_EPARSE)

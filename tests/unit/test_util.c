@@ -45,17 +45,19 @@ static void test_utf8(void **state)
 {
     (void)state;
     assert_true(utf8_valid("plain", 5));
-    assert_true(utf8_valid("M\xc3\xbcller", 7));             /* ü */
-    assert_true(utf8_valid("\xe2\x82\xac", 3));              /* € */
-    assert_true(utf8_valid("\xf0\x9f\x98\x80", 4));          /* emoji */
-    assert_false(utf8_valid("\xff", 1));                     /* never valid */
-    assert_false(utf8_valid("\xc0\xaf", 2));                 /* overlong '/' */
-    assert_false(utf8_valid("\xe0\x80\xaf", 3));             /* overlong */
-    assert_false(utf8_valid("\xed\xa0\x80", 3));             /* surrogate */
-    assert_false(utf8_valid("\xf4\x90\x80\x80", 4));         /* > U+10FFFF */
-    assert_false(utf8_valid("\xc3", 1));                     /* truncated */
-    assert_false(utf8_valid("\xe2\x82", 2));                 /* truncated */
-    assert_false(utf8_valid("a\x80" "b", 3));                /* stray continuation */
+    assert_true(utf8_valid("M\xc3\xbcller", 7));     /* ü */
+    assert_true(utf8_valid("\xe2\x82\xac", 3));      /* € */
+    assert_true(utf8_valid("\xf0\x9f\x98\x80", 4));  /* emoji */
+    assert_false(utf8_valid("\xff", 1));             /* never valid */
+    assert_false(utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
+    assert_false(utf8_valid("\xe0\x80\xaf", 3));     /* overlong */
+    assert_false(utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    assert_false(utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+    assert_false(utf8_valid("\xc3", 1));             /* truncated */
+    assert_false(utf8_valid("\xe2\x82", 2));         /* truncated */
+    assert_false(utf8_valid("a\x80"
+                            "b",
+                            3)); /* stray continuation */
     assert_true(text_has_control("a\x01"));
     assert_true(text_has_control("a\x7f"));
     assert_false(text_has_control("tab\tnew\nline\r"));
