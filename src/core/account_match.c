@@ -15,6 +15,7 @@
  * allocates nothing and writes only to its result.
  */
 #include "core/account_match.h"
+#include "util/text.h"
 #include "core/normalize.h"
 #include "util/arena.h"
 
@@ -335,30 +336,6 @@ static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
         return 0;
     *cp = v;
     return n;
-}
-
-static size_t utf8_encode(uint32_t cp, char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | cp >> 12);
-        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | cp >> 18);
-    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /* Legal forms, normalised, with their number of words; the longest first

@@ -358,30 +358,6 @@ static bool read_hex4(const char *s, size_t avail, unsigned *out)
     return true;
 }
 
-static size_t put_utf8(char *out, unsigned cp)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | cp >> 12);
-        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | cp >> 18);
-    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /*
  * Decodes the string token `t` into `out` (which has room: no escape grows).
  * In a pattern (`regex`), a backslash before anything but " \ n t u is kept
@@ -446,7 +422,7 @@ static bt_err decode_string(struct parser *p, const struct token *t, bool regex,
             }
             if (cp == 0)
                 return fail(p, i, "\\u0000 is not allowed in a string");
-            k = put_utf8(buf, cp);
+            k = utf8_encode(cp, buf);
             i += 6;
             break;
         default:

@@ -443,30 +443,6 @@ static const char *scan_string(const char *p, bool *escaped)
     }
 }
 
-static size_t put_utf8(char *o, unsigned long cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /*
  * Decodes the escapes of a scanned string [p, stop) into out, which needs
  * stop - p bytes: no escape decodes to more bytes than it takes. A surrogate
@@ -511,7 +487,7 @@ static size_t decode_string(const char *p, const char *stop, char *out)
             }
             if ((cp >= 0xD800 && cp < 0xE000) || cp == 0)
                 cp = 0xFFFD;
-            o += put_utf8(o, cp);
+            o += utf8_encode((uint32_t)cp, o);
             break;
         }
         default: /* " \ / */

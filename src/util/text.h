@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The offset of the first byte of s[0..len) that is not part of well-formed
  * UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF), or len. */
@@ -20,6 +21,10 @@ bool utf8_valid(const char *s, size_t len);
  * that text built from client input (an error message quoting a path, a
  * header, a %.64s field name) can always be encoded as JSON. */
 void text_make_utf8(char *s);
+
+/* Writes the UTF-8 encoding of code point `cp` (at most U+10FFFF, not a
+ * surrogate) into out (4 bytes of room) and returns its length. */
+size_t utf8_encode(uint32_t cp, char *out);
 
 /* The value of a hexadecimal digit, or -1. */
 int text_hex_value(char c);
