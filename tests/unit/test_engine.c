@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "config/config.h"
 #include "engine/engine.h"
 #include "store/store.h"
@@ -21,7 +23,7 @@
 #include <unistd.h>
 
 struct fixture {
-    char dir[64];
+    char dir[TMPDIR_MAX];
     struct store *st;
     struct engine *eng;
     struct clock clock;
@@ -32,8 +34,7 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    strcpy(f->dir, "/tmp/baton-test-engine-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!tmpdir_make(f->dir, "engine"))
         return -1;
     char path[128];
     snprintf(path, sizeof(path), "%s/t.db", f->dir);
@@ -57,9 +58,7 @@ static int teardown(void **state)
     store_conn_close(f->reader);
     store_close(f->st);
     arena_release(&f->a);
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
+    if (tmpdir_remove(f->dir) != 0)
         return -1;
     free(f);
     return 0;

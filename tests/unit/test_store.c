@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "store/store.h"
 
 #include <sqlite3.h>
@@ -18,7 +20,7 @@
 #include <unistd.h>
 
 struct fixture {
-    char dir[64];
+    char dir[TMPDIR_MAX];
     char path[128];
     struct store *st;
     struct store_conn *c;
@@ -28,8 +30,7 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    strcpy(f->dir, "/tmp/baton-test-store-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!tmpdir_make(f->dir, "store"))
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
     struct bt_error err = BT_ERROR_INIT;
@@ -47,9 +48,7 @@ static int teardown(void **state)
     store_conn_close(f->c);
     store_close(f->st);
     arena_release(&f->a);
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
+    if (tmpdir_remove(f->dir) != 0)
         return -1;
     free(f);
     return 0;
