@@ -110,7 +110,10 @@ void api_lead_create(struct request *r)
     json_decref(data);
     cmd.cfg = r->cfg;
     cmd.fill_only = r->role == ROLE_INGEST; /* an ingest key may sit in a public page */
-    cmd.idempotency_key = idem;
+    /* Keys are scoped to the API key that sent them: two sources that
+     * happen to pick the same Idempotency-Key do not collide. */
+    cmd.idempotency_key =
+        idem ? arena_printf(&r->arena, "%lld:%s", (long long)r->key.id, idem) : NULL;
     cmd.fingerprint = fingerprint;
     cmd.actor = request_actor(r);
     cmd.event_data_json = arena_strdup(&r->arena, data_text);

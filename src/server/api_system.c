@@ -68,11 +68,10 @@ void api_admin_clock(struct request *r)
                     "send {\"now\": \"RFC 3339 time\"} or {\"advance_seconds\": N}");
         return;
     }
-    if (next < now) {
+    if (next < now || !clock_manual_advance_to(clk, next)) {
         reply_error(r, 422, "invalid", "now", "the clock never moves backwards");
         return;
     }
-    clock_manual_set(clk, next);
     size_t n, total = 0;
     struct bt_error err = BT_ERROR_INIT;
     do {

@@ -156,3 +156,13 @@ void clock_manual_set(struct clock *c, int64_t ms)
 {
     __atomic_store_n(&c->manual_ms, ms, __ATOMIC_RELEASE);
 }
+
+bool clock_manual_advance_to(struct clock *c, int64_t ms)
+{
+    int64_t cur = __atomic_load_n(&c->manual_ms, __ATOMIC_ACQUIRE);
+    while (cur <= ms)
+        if (__atomic_compare_exchange_n(&c->manual_ms, &cur, ms, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            return true;
+    return false;
+}

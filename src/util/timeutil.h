@@ -42,6 +42,9 @@ struct clock *clock_real(void);
 /* A clock that reads `start_ms` until set or advanced; caller-owned value. */
 void clock_manual_init(struct clock *c, int64_t start_ms);
 void clock_manual_set(struct clock *c, int64_t ms);
+/* Moves a manual clock to `ms` unless it already reads later (concurrent
+ * callers never move it backwards); false when it did not move. */
+bool clock_manual_advance_to(struct clock *c, int64_t ms);
 
 static inline int64_t clock_now(struct clock *c)
 {

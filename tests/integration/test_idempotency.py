@@ -267,3 +267,14 @@ def test_public_ingest_key_learns_nothing_and_overwrites_nothing(baton):
     st, _, body = baton.request("POST", "/v1/leads/%d/activities" % lead_id, key=ingest,
                                 body={"type": "page_view"})
     assert st == 201 and body["leads"] == [{"id": lead_id}]
+
+
+def test_idempotency_keys_are_scoped_to_the_api_key(baton):
+    other = baton.create_key("ingest", name="other-source")
+    st, _, a = baton.post_lead({"email": "one@x.com"}, headers={"Idempotency-Key": "k-1"})
+    assert st == 201
+    # the same Idempotency-Key from another API key with another body is its own request
+    st, _, b = baton.post_lead({"email": "two@x.com"}, headers={"Idempotency-Key": "k-1"},
+                               key=other)
+    assert st == 201, b
+    assert b["lead"]["id"] != a["lead"]["id"]
