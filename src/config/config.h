@@ -18,9 +18,14 @@
  *   intake:  freemail: {add: [...], remove: [...]}, activities_create_leads
  *   scoring: range, grades, fit (rules and groups), engagement (see core/score.h)
  *   qualification: mql_when, fast_track_when, disqualify_when (core/lifecycle.h)
- *   teams:   [{id, name, manager}]
- *   reps:    [{id, name, email, phone, slack, team, timezone, active,
- *              languages, skills, weight, capacity}]
+ *   teams:   [{id, name, manager, timezone, hours, holidays}]  (defaults for their reps)
+ *   reps:    [{id, name, email, phone, slack, manager, team, timezone, hours,
+ *              holidays, active, languages, skills, territories, weight,
+ *              capacity, daily_cap, weekly_cap}]
+ *   pools:   [{id, name, strategy, window, absence, timezone, out_of_hours,
+ *              match_territory, members, teams}]
+ *   routing: rules: [{name, when, to, fallback, languages, skills}]
+ *   accounts: name_threshold
  * Sizes accept a number of bytes or a suffix (KiB, MiB, GiB, KB, MB, GB);
  * durations a number of seconds or a suffix (ms, s, m, h, d).
  */
@@ -28,6 +33,7 @@
 #define BT_CONFIG_H
 
 #include "core/lifecycle.h"
+#include "core/routing.h"
 #include "core/score.h"
 #include "util/err.h"
 
@@ -42,7 +48,8 @@ enum config_sync { CONFIG_SYNC_FULL, CONFIG_SYNC_NORMAL };
 struct config_team {
     const char *id;
     const char *name;
-    const char *manager; /* a rep id, or NULL */
+    const char *manager;  /* a rep id, or NULL */
+    const char *timezone; /* default for the team's reps, or NULL */
 };
 
 struct config_rep {
@@ -58,8 +65,15 @@ struct config_rep {
     size_t n_languages;
     const char **skills;
     size_t n_skills;
-    double weight;    /* > 0, default 1 */
-    int64_t capacity; /* max open assignments; -1 = unlimited (default) */
+    const char **territories; /* upper case: alpha-2 countries or NA, LATAM, APAC, EMEA */
+    size_t n_territories;
+    const char *manager; /* a rep id, or NULL */
+    double weight;       /* in [0.001, 1000], default 1 */
+    int64_t capacity;    /* max open assignments; -1 = unlimited (default) */
+    int64_t daily_cap;   /* assignments per local day; -1 = unlimited (default) */
+    int64_t weekly_cap;  /* assignments per local week; -1 = unlimited (default) */
+    /* hours and holidays (the rep's own, else its team's) are in
+     * cfg->routing.reps[i], same index as reps[i] */
 };
 
 struct config {
@@ -93,6 +107,11 @@ struct config {
     size_t n_teams;
     struct config_rep *reps;
     size_t n_reps;
+
+    /* routing: reps (same order as `reps`), pools and rules; rules over
+     * scoring->lead_syms. n_rules == 0 when the file has no routing section. */
+    struct routing_config routing;
+    double account_name_threshold; /* accounts.name_threshold, default 0.90 */
 
     /* private: reference count and the arena holding every string above */
     int refs;

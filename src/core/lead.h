@@ -91,6 +91,10 @@ struct lead {
     int64_t created_at;      /* milliseconds since the Unix epoch, UTC */
     int64_t updated_at;
     struct lead_score score;
+    /* The account the lead matched (core/account_match.h), or NULL; and how,
+     * as a JSON object ({"kind":"domain","via":"email_domain","score":1,...}). */
+    const char *account_id;
+    const char *account_match_json;
 };
 
 #endif

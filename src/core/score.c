@@ -40,6 +40,7 @@ enum source {
     SRC_MISSING,
     SRC_ATTR,
     SRC_REGION,
+    SRC_ACCOUNT,
     SRC_EMAIL_FREE,
     SRC_EMPLOYEES,
     SRC_FIELD,
@@ -63,6 +64,7 @@ struct known_path {
 
 /* Sorted by path (strcmp order) for binary search. */
 static const struct known_path lead_paths[] = {
+    {"account", SRC_ACCOUNT, 0},
     {"city", SRC_ATTR, LEAD_CITY},
     {"company", SRC_ATTR, LEAD_COMPANY},
     {"country", SRC_ATTR, LEAD_COUNTRY},
@@ -78,6 +80,7 @@ static const struct known_path lead_paths[] = {
     {"grade", SRC_GRADE, 0},
     {"industry", SRC_ATTR, LEAD_INDUSTRY},
     {"last_name", SRC_ATTR, LEAD_LAST_NAME},
+    {"owner", SRC_ATTR, LEAD_OWNER},
     {"phone", SRC_ATTR, LEAD_PHONE},
     {"region", SRC_REGION, 0},
     {"score", SRC_SCORE, 0},
@@ -821,6 +824,10 @@ static bt_err fill_lead(const struct subject_plan *plan, const struct lead *lead
                 return BT_ETOOBIG;
             break;
         }
+        case SRC_ACCOUNT:
+            if (lead->account_id && set_text(v, lead->account_id, strlen(lead->account_id), t) != BT_OK)
+                return BT_ETOOBIG;
+            break;
         case SRC_EMAIL_FREE:
             if (lead->attr[LEAD_EMAIL])
                 rule_value_bool(v, lead->email_free);

@@ -14,7 +14,7 @@
  * a checkpointer thread, on its own connection, when the WAL has grown, and
  * it copies passively (never blocking the writer or readers).
  */
-#include "store/store_backend.h"
+#include "store/store_sqlite_internal.h"
 #include "util/timeutil.h"
 
 #include <pthread.h>
@@ -141,6 +141,7 @@ struct sqlite_conn {
     struct store_conn base;
     sqlite3 *db;
     sqlite3_stmt *stmt[ST_COUNT];
+    sqlite3_stmt *lazy[SQLITE__SLOTS]; /* see sqlite__stmt() */
 };
 
 /* Migrations, in order; migration i brings the schema to version i + 1. */
@@ -215,6 +216,101 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  at INTEGER NOT NULL"
     ");"
     "CREATE INDEX outcomes_lead ON outcomes (lead_id);",
+    /* 3: accounts, routing (rep state, time off, pools, assignments, decisions, holds) */
+    "ALTER TABLE leads ADD COLUMN account_id TEXT;"
+    "ALTER TABLE leads ADD COLUMN account_match TEXT;"
+    "CREATE INDEX leads_owner_stage ON leads (owner, stage) WHERE owner IS NOT NULL;"
+    "CREATE TABLE accounts ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT,"
+    "  domains TEXT NOT NULL DEFAULT '[]',"
+    "  website TEXT,"
+    "  country TEXT,"
+    "  owner TEXT,"
+    "  fields TEXT NOT NULL DEFAULT '{}',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE rep_state ("
+    "  rep_id TEXT PRIMARY KEY,"
+    "  status TEXT NOT NULL DEFAULT 'available',"
+    "  status_reason TEXT,"
+    "  status_until INTEGER,"
+    "  day_start INTEGER NOT NULL DEFAULT 0,"
+    "  day_count INTEGER NOT NULL DEFAULT 0,"
+    "  week_start INTEGER NOT NULL DEFAULT 0,"
+    "  week_count INTEGER NOT NULL DEFAULT 0,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE rep_time_off ("
+    "  id INTEGER PRIMARY KEY,"
+    "  rep_id TEXT NOT NULL,"
+    "  from_at INTEGER NOT NULL,"
+    "  to_at INTEGER NOT NULL,"
+    "  reason TEXT,"
+    "  actor TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX rep_time_off_rep ON rep_time_off (rep_id, to_at);"
+    "CREATE TABLE rep_events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  rep_id TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  reason TEXT,"
+    "  data TEXT NOT NULL DEFAULT '{}',"
+    "  at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX rep_events_rep ON rep_events (rep_id, id);"
+    "CREATE TABLE pool_state ("
+    "  pool_id TEXT PRIMARY KEY,"
+    "  state TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE decisions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  lead_id INTEGER NOT NULL REFERENCES leads (id),"
+    "  result TEXT NOT NULL,"
+    "  rep_id TEXT,"
+    "  pool_id TEXT,"
+    "  rule TEXT,"
+    "  config_version TEXT NOT NULL,"
+    "  record TEXT NOT NULL,"
+    "  at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX decisions_lead ON decisions (lead_id, id);"
+    "CREATE TABLE assignments ("
+    "  id INTEGER PRIMARY KEY,"
+    "  lead_id INTEGER NOT NULL REFERENCES leads (id),"
+    "  rep_id TEXT NOT NULL,"
+    "  pool_id TEXT,"
+    "  rule TEXT,"
+    "  decision_id INTEGER REFERENCES decisions (id),"
+    "  assigned_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX assignments_lead ON assignments (lead_id, id);"
+    "CREATE INDEX assignments_rep ON assignments (rep_id, assigned_at);"
+    "CREATE TABLE holds ("
+    "  lead_id INTEGER PRIMARY KEY REFERENCES leads (id),"
+    "  reason TEXT NOT NULL,"
+    "  rule TEXT,"
+    "  pool_id TEXT,"
+    "  rep_id TEXT,"
+    "  score REAL NOT NULL DEFAULT 0,"
+    "  since INTEGER NOT NULL,"
+    "  decision_id INTEGER"
+    ");"
+    "CREATE INDEX holds_order ON holds (score DESC, since, lead_id);"
+    "CREATE TABLE lead_exclusions ("
+    "  lead_id INTEGER NOT NULL REFERENCES leads (id),"
+    "  rep_id TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  PRIMARY KEY (lead_id, rep_id)"
+    ");"
+    /* leads qualified before routing existed wait in the hold queue */
+    "INSERT INTO holds (lead_id, reason, score, since) "
+    "SELECT id, 'awaiting_routing', coalesce(score, 0), updated_at FROM leads WHERE stage = 'mql';",
 };
 
 static bt_err db_error(sqlite3 *db, struct bt_error *err, const char *what)
@@ -396,6 +492,8 @@ static void sq_conn_close(struct store_conn *base)
     struct sqlite_conn *c = (struct sqlite_conn *)base;
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(c->stmt[i]);
+    for (int i = 0; i < SQLITE__SLOTS; i++)
+        sqlite3_finalize(c->lazy[i]);
     sqlite3_close(c->db);
     free(c);
 }
@@ -440,6 +538,37 @@ static sqlite3 *handle(struct store_conn *base)
     return ((struct sqlite_conn *)base)->db;
 }
 
+sqlite3_stmt *sqlite__stmt(struct store_conn *base, unsigned slot, const char *sql,
+                           struct bt_error *err)
+{
+    struct sqlite_conn *c = (struct sqlite_conn *)base;
+    if (slot >= SQLITE__SLOTS) {
+        bt_fail(err, BT_ESTORE, NULL, "statement slot %u out of range", slot);
+        return NULL;
+    }
+    if (!c->lazy[slot]) {
+        if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->lazy[slot], NULL) !=
+            SQLITE_OK) {
+            db_error(c->db, err, "preparing statement");
+            c->lazy[slot] = NULL;
+            return NULL;
+        }
+    }
+    sqlite3_reset(c->lazy[slot]);
+    sqlite3_clear_bindings(c->lazy[slot]);
+    return c->lazy[slot];
+}
+
+sqlite3 *sqlite__handle(struct store_conn *c)
+{
+    return handle(c);
+}
+
+bt_err sqlite__error(struct store_conn *c, struct bt_error *err, const char *what)
+{
+    return db_error(handle(c), err, what);
+}
+
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
     if (s)
@@ -472,6 +601,27 @@ static bt_err step_done(struct store_conn *c, sqlite3_stmt *st, const char *what
     bt_err e = rc == SQLITE_DONE ? BT_OK : db_error(handle(c), err, what);
     sqlite3_reset(st);
     return e;
+}
+
+void sqlite__bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    bind_text(st, i, s);
+}
+
+void sqlite__bind_positive(sqlite3_stmt *st, int i, int64_t v)
+{
+    bind_positive(st, i, v);
+}
+
+const char *sqlite__col_text(sqlite3_stmt *st, int i, struct arena *a)
+{
+    return col_text(st, i, a);
+}
+
+bt_err sqlite__step_done(struct store_conn *c, sqlite3_stmt *st, const char *what,
+                         struct bt_error *err)
+{
+    return step_done(c, st, what, err);
 }
 
 static bt_err sq_ping(struct store_conn *c, struct bt_error *err)
