@@ -170,7 +170,10 @@ struct rep_runtime {
 };
 
 /* A rep nobody has touched: available, nothing assigned. */
-#define REP_RUNTIME_INIT {REP_AVAILABLE, 0, NULL, {NULL, 0}, 0, 0, 0, 0, 0}
+#define REP_RUNTIME_INIT                                                                           \
+    {                                                                                              \
+        REP_AVAILABLE, 0, NULL, {NULL, 0}, 0, 0, 0, 0, 0                                           \
+    }
 
 /* The UTC instants of local midnight today and of Monday 00:00 this week in
  * the rep's zone, at `now`: the periods daily and weekly caps count in. */
@@ -220,8 +223,8 @@ struct route_requirements {
     const char *const *skills;
     size_t n_skills;
     bool match_territory;
-    const char *country; /* the lead's alpha-2, or NULL */
-    const char *region;  /* NA, LATAM, APAC, EMEA, or NULL */
+    const char *country;         /* the lead's alpha-2, or NULL */
+    const char *region;          /* NA, LATAM, APAC, EMEA, or NULL */
     const char *const *excluded; /* rep ids */
     size_t n_excluded;
 };
@@ -260,7 +263,8 @@ enum route_result {
 /* What happened at one rule. */
 enum route_step {
     ROUTE_STEP_NOT_MATCHED, /* `when` was false */
-    ROUTE_STEP_NO_OWNER,    /* lead_owner: the lead never had one; account_owner: the account has none */
+    ROUTE_STEP_NO_OWNER, /* lead_owner: the lead never had one; account_owner: the account has none
+                          */
     ROUTE_STEP_NO_ACCOUNT,  /* account_owner: the lead matched no account */
     ROUTE_STEP_UNKNOWN_REP, /* the owner is not a rep in the configuration */
     ROUTE_STEP_UNAVAILABLE, /* the target had nobody eligible; fell through to the next rule */
@@ -275,6 +279,8 @@ const char *route_step_name(enum route_step s);
 struct route_trace {
     size_t rule; /* index into cfg->rules */
     enum route_step step;
+    long rep;                     /* rep, account_owner, lead_owner targets: the rep, or -1 */
+    enum eligibility eligibility; /* of that rep */
 };
 
 struct route_candidate {
@@ -286,11 +292,12 @@ struct route_candidate {
 
 struct route_decision {
     enum route_result result;
-    long rule;              /* index of the deciding rule, -1 when none matched */
-    long rep;               /* ROUTE_ASSIGNED: index into cfg->reps; else -1 */
-    long pool;              /* when a pool was the target: its index; else -1 */
-    const char *rep_id;     /* cfg->reps[rep].id or NULL */
-    const char *hold_reason; /* ROUTE_HELD: "no_eligible_member", "rep_unavailable", "rule", "no_rule" */
+    long rule;          /* index of the deciding rule, -1 when none matched */
+    long rep;           /* ROUTE_ASSIGNED: index into cfg->reps; else -1 */
+    long pool;          /* when a pool was the target: its index; else -1 */
+    const char *rep_id; /* cfg->reps[rep].id or NULL */
+    const char
+        *hold_reason; /* ROUTE_HELD: "no_eligible_member", "rep_unavailable", "rule", "no_rule" */
     struct route_trace *trace; /* every rule tried, in order */
     size_t n_trace;
     /* The candidates of the deciding rule's target (a pool's members, or the

@@ -289,24 +289,29 @@ static bool in_hours(const struct weekly_hours *hours, unsigned weekday, unsigne
     return false;
 }
 
+bool workhours_is_working_local(const struct weekly_hours *hours, const struct tz_local_time *local,
+                                const struct holidays *holidays, const struct time_off *time_off,
+                                int64_t now_ms, enum workhours_reason *reason)
+{
+    enum workhours_reason r = WORKHOURS_WORKING;
+    if (time_off_until(time_off, now_ms) != NONE)
+        r = WORKHOURS_TIME_OFF;
+    else if (is_holiday(holidays, local->local_days))
+        r = WORKHOURS_HOLIDAY;
+    else if (hours != NULL && !in_hours(hours, local->weekday, local->minute_of_day))
+        r = WORKHOURS_OUTSIDE_HOURS;
+    if (reason != NULL)
+        *reason = r;
+    return r == WORKHOURS_WORKING;
+}
+
 bool workhours_is_working(const struct weekly_hours *hours, const struct tz_table *tz,
                           const struct holidays *holidays, const struct time_off *time_off,
                           int64_t now_ms, enum workhours_reason *reason)
 {
-    enum workhours_reason r = WORKHOURS_WORKING;
-    if (time_off_until(time_off, now_ms) != NONE) {
-        r = WORKHOURS_TIME_OFF;
-    } else {
-        struct tz_local_time lt;
-        tz_local(tz, now_ms, &lt);
-        if (is_holiday(holidays, lt.local_days))
-            r = WORKHOURS_HOLIDAY;
-        else if (!in_hours(hours, lt.weekday, lt.minute_of_day))
-            r = WORKHOURS_OUTSIDE_HOURS;
-    }
-    if (reason != NULL)
-        *reason = r;
-    return r == WORKHOURS_WORKING;
+    struct tz_local_time lt;
+    tz_local(tz, now_ms, &lt);
+    return workhours_is_working_local(hours, &lt, holidays, time_off, now_ms, reason);
 }
 
 /*

@@ -177,6 +177,16 @@ bool workhours_is_working(const struct weekly_hours *hours, const struct tz_tabl
                           int64_t now_ms, enum workhours_reason *reason /* out */);
 
 /*
+ * The same, for a caller that already has the local time of now_ms in the
+ * rep's zone (tz_local): several reps of one zone share one conversion.
+ * `hours` may be NULL: no weekly hours are checked (time off and holidays
+ * still are).
+ */
+bool workhours_is_working_local(const struct weekly_hours *hours, const struct tz_local_time *local,
+                                const struct holidays *holidays, const struct time_off *time_off,
+                                int64_t now_ms, enum workhours_reason *reason /* out */);
+
+/*
  * The first instant t with now_ms <= t <= now_ms + limit_ms at which
  * workhours_is_working() holds: now_ms itself when the rep is working, else
  * the start of the next shift that is not on a holiday, not swallowed by time

@@ -1,0 +1,535 @@
+/*
+ * routing.c - routing rules, eligibility and the decision (see routing.h).
+ */
+#include "core/routing.h"
+
+#include "util/timeutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *name_of(const char *const *names, size_t n, unsigned i)
+{
+    return i < n ? names[i] : "unknown";
+}
+
+static bool parse_name(const char *const *names, size_t n, const char *s, unsigned *out)
+{
+    if (!s)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(names[i], s) == 0) {
+            *out = (unsigned)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static const char *const window_names[] = {"day", "week", "month"};
+static const char *const target_names[] = {"pool", "rep", "account_owner", "lead_owner", "hold"};
+static const char *const fallback_names[] = {"hold", "next_rule"};
+static const char *const status_names[] = {"available", "away", "offline"};
+static const char *const eligibility_names[] = {
+    "eligible",      "inactive",  "excluded",   "offline",     "away",     "time_off", "holiday",
+    "outside_hours", "daily_cap", "weekly_cap", "at_capacity", "language", "skill",    "territory",
+};
+_Static_assert(COUNT_OF(eligibility_names) == ELIGIBILITY_COUNT, "a name per eligibility");
+static const char *const step_names[] = {"not_matched", "no_owner", "no_account", "unknown_rep",
+                                         "unavailable", "assigned", "held"};
+
+const char *pool_window_name(enum pool_window w)
+{
+    return name_of(window_names, COUNT_OF(window_names), w);
+}
+
+bool pool_window_parse(const char *name, enum pool_window *out)
+{
+    unsigned i;
+    if (!parse_name(window_names, COUNT_OF(window_names), name, &i))
+        return false;
+    *out = (enum pool_window)i;
+    return true;
+}
+
+const char *route_target_name(enum route_target t)
+{
+    return name_of(target_names, COUNT_OF(target_names), t);
+}
+
+const char *route_fallback_name(enum route_fallback f)
+{
+    return name_of(fallback_names, COUNT_OF(fallback_names), f);
+}
+
+const char *rep_status_name(enum rep_status s)
+{
+    return name_of(status_names, COUNT_OF(status_names), s);
+}
+
+bool rep_status_parse(const char *name, enum rep_status *out)
+{
+    unsigned i;
+    if (!parse_name(status_names, COUNT_OF(status_names), name, &i))
+        return false;
+    *out = (enum rep_status)i;
+    return true;
+}
+
+const char *eligibility_name(enum eligibility e)
+{
+    return name_of(eligibility_names, COUNT_OF(eligibility_names), e);
+}
+
+const char *route_step_name(enum route_step s)
+{
+    return name_of(step_names, COUNT_OF(step_names), s);
+}
+
+long routing_find_rep(const struct routing_config *cfg, const char *id)
+{
+    if (!id)
+        return -1;
+    for (size_t i = 0; i < cfg->n_reps; i++)
+        if (strcmp(cfg->reps[i].id, id) == 0)
+            return (long)i;
+    return -1;
+}
+
+long routing_find_pool(const struct routing_config *cfg, const char *id)
+{
+    if (!id)
+        return -1;
+    for (size_t i = 0; i < cfg->n_pools; i++)
+        if (strcmp(cfg->pools[i].id, id) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* ---- periods ---- */
+
+static int64_t local_midnight(const struct tz_table *tz, int64_t local_days)
+{
+    int64_t y;
+    unsigned m, d;
+    time_civil_from_days(local_days, &y, &m, &d);
+    return tz_utc_of_local(tz, y, m, d, 0, TZ_EARLIER);
+}
+
+static void periods_of(const struct tz_table *tz, const struct tz_local_time *lt, int64_t *day,
+                       int64_t *week)
+{
+    if (day)
+        *day = local_midnight(tz, lt->local_days);
+    if (week)
+        *week = local_midnight(tz, lt->local_days - (int64_t)lt->weekday);
+}
+
+void routing_rep_periods(const struct routing_rep *rep, int64_t now, int64_t *day_start,
+                         int64_t *week_start)
+{
+    struct tz_local_time lt;
+    tz_local(rep->tz, now, &lt);
+    periods_of(rep->tz, &lt, day_start, week_start);
+}
+
+int64_t routing_day_count(const struct routing_rep *rep, const struct rep_runtime *rt, int64_t now)
+{
+    int64_t day;
+    routing_rep_periods(rep, now, &day, NULL);
+    return rt->day_start == day ? rt->day_count : 0;
+}
+
+int64_t routing_week_count(const struct routing_rep *rep, const struct rep_runtime *rt, int64_t now)
+{
+    int64_t week;
+    routing_rep_periods(rep, now, NULL, &week);
+    return rt->week_start == week ? rt->week_count : 0;
+}
+
+int64_t routing_window_start(const struct routing_pool *pool, int64_t now)
+{
+    struct tz_local_time lt;
+    tz_local(pool->tz, now, &lt);
+    switch (pool->window) {
+    case POOL_WINDOW_DAY:
+        return local_midnight(pool->tz, lt.local_days);
+    case POOL_WINDOW_WEEK:
+        return local_midnight(pool->tz, lt.local_days - (int64_t)lt.weekday);
+    case POOL_WINDOW_MONTH:
+        return tz_utc_of_local(pool->tz, lt.year, lt.month, 1, 0, TZ_EARLIER);
+    }
+    return local_midnight(pool->tz, lt.local_days);
+}
+
+/* ---- eligibility ---- */
+
+static bool has_all(const char *const *have, size_t n_have, const char *const *want, size_t n_want)
+{
+    for (size_t i = 0; i < n_want; i++) {
+        bool found = false;
+        for (size_t j = 0; j < n_have && !found; j++)
+            found = strcmp(have[j], want[i]) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static bool covers(const struct routing_rep *rep, const char *country, const char *region)
+{
+    if (rep->n_territories == 0)
+        return true; /* a rep without territories covers every one */
+    for (size_t i = 0; i < rep->n_territories; i++) {
+        const char *t = rep->territories[i];
+        if ((country && strcmp(t, country) == 0) || (region && strcmp(t, region) == 0))
+            return true;
+    }
+    return false;
+}
+
+/* The rep's local time at `now`, converted once per zone per decision. */
+struct local_cache {
+    const struct tz_table *tz;
+    struct tz_local_time lt;
+    int64_t day_start, week_start;
+};
+
+static const struct local_cache *local_of(struct local_cache *c, const struct tz_table *tz,
+                                          int64_t now)
+{
+    if (c->tz != tz) {
+        c->tz = tz;
+        tz_local(tz, now, &c->lt);
+        periods_of(tz, &c->lt, &c->day_start, &c->week_start);
+    }
+    return c;
+}
+
+static enum eligibility eligibility_at(const struct routing_rep *rep, const struct rep_runtime *rt,
+                                       const struct route_requirements *req, int64_t now,
+                                       struct local_cache *cache)
+{
+    if (!rep->active)
+        return INELIGIBLE_INACTIVE;
+    for (size_t i = 0; i < req->n_excluded; i++)
+        if (strcmp(req->excluded[i], rep->id) == 0)
+            return INELIGIBLE_EXCLUDED;
+    if (rt->status != REP_AVAILABLE && (rt->status_until == 0 || rt->status_until > now))
+        return rt->status == REP_OFFLINE ? INELIGIBLE_OFFLINE : INELIGIBLE_AWAY;
+    const struct local_cache *lc = local_of(cache, rep->tz, now);
+    enum workhours_reason why;
+    if (req->check_hours) {
+        workhours_is_working_local(rep->has_hours ? &rep->hours : NULL, &lc->lt, &rep->holidays,
+                                   &rt->time_off, now, &why);
+    } else {
+        workhours_is_working_local(NULL, &lc->lt, NULL, &rt->time_off, now, &why);
+    }
+    if (why == WORKHOURS_TIME_OFF)
+        return INELIGIBLE_TIME_OFF;
+    if (why == WORKHOURS_HOLIDAY)
+        return INELIGIBLE_HOLIDAY;
+    if (why == WORKHOURS_OUTSIDE_HOURS)
+        return INELIGIBLE_OUTSIDE_HOURS;
+    if (rep->daily_cap >= 0 &&
+        (rt->day_start == lc->day_start ? rt->day_count : 0) >= rep->daily_cap)
+        return INELIGIBLE_DAILY_CAP;
+    if (rep->weekly_cap >= 0 &&
+        (rt->week_start == lc->week_start ? rt->week_count : 0) >= rep->weekly_cap)
+        return INELIGIBLE_WEEKLY_CAP;
+    if (rep->capacity >= 0 && rt->open >= rep->capacity)
+        return INELIGIBLE_AT_CAPACITY;
+    if (!has_all(rep->languages, rep->n_languages, req->languages, req->n_languages))
+        return INELIGIBLE_LANGUAGE;
+    if (!has_all(rep->skills, rep->n_skills, req->skills, req->n_skills))
+        return INELIGIBLE_SKILL;
+    if (req->match_territory && !covers(rep, req->country, req->region))
+        return INELIGIBLE_TERRITORY;
+    return ELIGIBLE;
+}
+
+enum eligibility routing_eligibility(const struct routing_rep *rep, const struct rep_runtime *rt,
+                                     const struct route_requirements *req, int64_t now)
+{
+    static const struct rep_runtime fresh = REP_RUNTIME_INIT;
+    struct local_cache cache = {0};
+    return eligibility_at(rep, rt ? rt : &fresh, req, now, &cache);
+}
+
+/* ---- the decision ---- */
+
+struct decider {
+    const struct route_input *in;
+    struct arena *arena;
+    struct bt_error *err;
+    struct local_cache cache;
+};
+
+static bt_err runtime_of(struct decider *d, size_t rep, const struct rep_runtime **out)
+{
+    static const struct rep_runtime fresh = REP_RUNTIME_INIT;
+    const struct rep_runtime *rt = NULL;
+    if (d->in->rep_runtime) {
+        bt_err e = d->in->rep_runtime(d->in->ctx, rep, &rt, d->err);
+        if (e)
+            return e;
+    }
+    *out = rt ? rt : &fresh;
+    return BT_OK;
+}
+
+static void requirements_of(const struct route_input *in, const struct routing_rule *r,
+                            const struct routing_pool *pool, struct route_requirements *req)
+{
+    *req = (struct route_requirements){
+        .check_hours = pool ? !pool->out_of_hours : true,
+        .languages = r->languages,
+        .n_languages = r->n_languages,
+        .skills = r->skills,
+        .n_skills = r->n_skills,
+        .match_territory = pool ? pool->match_territory : false,
+        .country = in->country,
+        .region = in->region,
+        .excluded = in->excluded,
+        .n_excluded = in->n_excluded,
+    };
+}
+
+static bt_err candidate(struct decider *d, size_t rep, const struct route_requirements *req,
+                        struct route_candidate *out, const struct rep_runtime **rt_out)
+{
+    const struct routing_rep *r = &d->in->cfg->reps[rep];
+    const struct rep_runtime *rt;
+    bt_err e = runtime_of(d, rep, &rt);
+    if (e)
+        return e;
+    out->rep = rep;
+    out->eligibility = eligibility_at(r, rt, req, d->in->now, &d->cache);
+    const struct local_cache *lc = local_of(&d->cache, r->tz, d->in->now);
+    out->open = rt->open;
+    out->day_count = rt->day_start == lc->day_start ? rt->day_count : 0;
+    out->week_count = rt->week_start == lc->week_start ? rt->week_count : 0;
+    if (rt_out)
+        *rt_out = rt;
+    return BT_OK;
+}
+
+static void *alloc_n(struct decider *d, size_t n, size_t size)
+{
+    if (n == 0)
+        return NULL;
+    void *p = arena_alloc(d->arena, n * size);
+    if (!p)
+        bt_fail(d->err, BT_ETOOBIG, NULL, "routing: out of scratch memory");
+    return p;
+}
+
+/* A single rep as the target (rep:, account_owner, lead_owner). */
+static bt_err decide_rep(struct decider *d, size_t rule_index, long rep, struct route_trace *t,
+                         struct route_decision *out, bool *decided)
+{
+    const struct routing_rule *r = &d->in->cfg->rules[rule_index];
+    struct route_requirements req;
+    requirements_of(d->in, r, NULL, &req);
+    struct route_candidate c;
+    bt_err e = candidate(d, (size_t)rep, &req, &c, NULL);
+    if (e)
+        return e;
+    t->rep = rep;
+    t->eligibility = c.eligibility;
+    if (c.eligibility != ELIGIBLE && r->fallback == ROUTE_FALLBACK_NEXT_RULE) {
+        t->step = ROUTE_STEP_UNAVAILABLE;
+        return BT_OK;
+    }
+    *decided = true;
+    out->rule = (long)rule_index;
+    out->candidates = alloc_n(d, 1, sizeof(c));
+    if (!out->candidates)
+        return BT_ETOOBIG;
+    out->candidates[0] = c;
+    out->n_candidates = 1;
+    if (c.eligibility == ELIGIBLE) {
+        t->step = ROUTE_STEP_ASSIGNED;
+        out->result = ROUTE_ASSIGNED;
+        out->rep = rep;
+        out->rep_id = d->in->cfg->reps[rep].id;
+    } else {
+        t->step = ROUTE_STEP_HELD;
+        out->result = ROUTE_HELD;
+        out->hold_reason = "rep_unavailable";
+    }
+    return BT_OK;
+}
+
+static bt_err decide_pool(struct decider *d, size_t rule_index, struct route_trace *t,
+                          struct route_decision *out, bool *decided)
+{
+    const struct route_input *in = d->in;
+    const struct routing_rule *r = &in->cfg->rules[rule_index];
+    const struct routing_pool *pool = &in->cfg->pools[r->index];
+    struct route_requirements req;
+    requirements_of(in, r, pool, &req);
+    size_t n = pool->n_members;
+    struct route_candidate *cands = alloc_n(d, n, sizeof(*cands));
+    struct pool_member *members = alloc_n(d, n, sizeof(*members));
+    if (n > 0 && (!cands || !members))
+        return BT_ETOOBIG;
+    size_t n_eligible = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t rep = pool->members[i];
+        const struct rep_runtime *rt;
+        bt_err e = candidate(d, rep, &req, &cands[i], &rt);
+        if (e)
+            return e;
+        const struct routing_rep *rr = &in->cfg->reps[rep];
+        members[i] = (struct pool_member){
+            .rep_id = rr->id,
+            .weight = rr->weight,
+            .capacity = rr->capacity < 0 ? STRATEGY_UNLIMITED : rr->capacity,
+            .open = rt->open < 0 ? 0 : rt->open,
+            .recent = cands[i].day_count,
+            .eligible = cands[i].eligibility == ELIGIBLE,
+            .ineligible_reason = (int)cands[i].eligibility,
+        };
+        if (members[i].eligible)
+            n_eligible++;
+    }
+    if (n_eligible == 0 && r->fallback == ROUTE_FALLBACK_NEXT_RULE) {
+        t->step = ROUTE_STEP_UNAVAILABLE;
+        return BT_OK;
+    }
+    const struct pool_state *state = NULL;
+    if (in->pool_state) {
+        bt_err e = in->pool_state(in->ctx, r->index, &state, d->err);
+        if (e)
+            return e;
+    }
+    struct strategy_input si = {
+        .strategy = pool->strategy,
+        .absence = pool->absence,
+        .members = members,
+        .n_members = n,
+        .state = state,
+        .now = in->now,
+        .window_start =
+            pool->strategy == STRATEGY_FAIR_SHARE ? routing_window_start(pool, in->now) : in->now,
+    };
+    bt_err e = strategy_decide(&si, d->arena, &out->strategy, d->err);
+    if (e)
+        return e;
+    *decided = true;
+    out->has_strategy = true;
+    out->rule = (long)rule_index;
+    out->pool = (long)r->index;
+    out->candidates = cands;
+    out->n_candidates = n;
+    if (out->strategy.chosen >= 0) {
+        t->step = ROUTE_STEP_ASSIGNED;
+        out->result = ROUTE_ASSIGNED;
+        out->rep = (long)pool->members[out->strategy.chosen];
+        out->rep_id = in->cfg->reps[out->rep].id;
+    } else {
+        t->step = ROUTE_STEP_HELD;
+        out->result = ROUTE_HELD;
+        out->hold_reason = "no_eligible_member";
+    }
+    return BT_OK;
+}
+
+static void summarise(const struct routing_config *cfg, struct route_decision *out)
+{
+    char *s = out->summary;
+    size_t size = sizeof(out->summary);
+    if (out->rule < 0) {
+        snprintf(s, size, "no rule placed the lead: held");
+        return;
+    }
+    const struct routing_rule *r = &cfg->rules[out->rule];
+    char target[160];
+    if (r->target == ROUTE_TO_POOL)
+        snprintf(target, sizeof(target), "pool %s", cfg->pools[r->index].id);
+    else if (r->target == ROUTE_TO_REP)
+        snprintf(target, sizeof(target), "rep %s", cfg->reps[r->index].id);
+    else
+        snprintf(target, sizeof(target), "%s", route_target_name(r->target));
+    if (out->result == ROUTE_ASSIGNED && out->has_strategy)
+        snprintf(s, size, "rule %s -> %s: %s chose %s", r->name, target,
+                 strategy_name(cfg->pools[out->pool].strategy), out->rep_id);
+    else if (out->result == ROUTE_ASSIGNED)
+        snprintf(s, size, "rule %s -> %s: assigned to %s", r->name, target, out->rep_id);
+    else if (r->target == ROUTE_TO_HOLD)
+        snprintf(s, size, "rule %s -> hold queue", r->name);
+    else if (out->n_candidates == 1)
+        snprintf(s, size, "rule %s -> %s: %s is not eligible (%s): held", r->name, target,
+                 cfg->reps[out->candidates[0].rep].id,
+                 eligibility_name(out->candidates[0].eligibility));
+    else
+        snprintf(s, size, "rule %s -> %s: no eligible member: held", r->name, target);
+}
+
+bt_err route_decide(const struct route_input *in, struct arena *arena, struct route_decision *out,
+                    struct bt_error *err)
+{
+    const struct routing_config *cfg = in->cfg;
+    memset(out, 0, sizeof(*out));
+    out->rule = out->rep = out->pool = -1;
+    out->result = ROUTE_HELD;
+    if (cfg->n_rules == 0)
+        return bt_fail(err, BT_EINVAL, NULL, "routing: no rules configured");
+    struct decider d = {.in = in, .arena = arena, .err = err};
+    out->trace = alloc_n(&d, cfg->n_rules, sizeof(*out->trace));
+    if (!out->trace)
+        return BT_ETOOBIG;
+    bool decided = false;
+    for (size_t i = 0; i < cfg->n_rules && !decided; i++) {
+        const struct routing_rule *r = &cfg->rules[i];
+        struct route_trace *t = &out->trace[out->n_trace++];
+        *t = (struct route_trace){.rule = i, .step = ROUTE_STEP_NOT_MATCHED, .rep = -1};
+        if (r->when && !rule_eval(r->when, in->slots, in->scratch))
+            continue;
+        bt_err e = BT_OK;
+        long rep;
+        switch (r->target) {
+        case ROUTE_TO_HOLD:
+            t->step = ROUTE_STEP_HELD;
+            out->rule = (long)i;
+            out->hold_reason = "rule";
+            decided = true;
+            break;
+        case ROUTE_TO_POOL:
+            e = decide_pool(&d, i, t, out, &decided);
+            break;
+        case ROUTE_TO_REP:
+            e = decide_rep(&d, i, (long)r->index, t, out, &decided);
+            break;
+        case ROUTE_TO_ACCOUNT_OWNER:
+        case ROUTE_TO_LEAD_OWNER: {
+            const char *owner =
+                r->target == ROUTE_TO_LEAD_OWNER ? in->lead_owner : in->account_owner;
+            if (r->target == ROUTE_TO_ACCOUNT_OWNER && !in->account_id) {
+                t->step = ROUTE_STEP_NO_ACCOUNT;
+                break;
+            }
+            if (!owner || !*owner) {
+                t->step = ROUTE_STEP_NO_OWNER;
+                break;
+            }
+            rep = routing_find_rep(cfg, owner);
+            if (rep < 0) {
+                t->step = ROUTE_STEP_UNKNOWN_REP;
+                break;
+            }
+            e = decide_rep(&d, i, rep, t, out, &decided);
+            break;
+        }
+        }
+        if (e)
+            return e;
+    }
+    if (!decided)
+        out->hold_reason = "no_rule";
+    summarise(cfg, out);
+    return BT_OK;
+}
