@@ -10,6 +10,7 @@
 #define BT_STORE_BACKEND_H
 
 #include "store/store.h"
+#include "store/store_routing.h"
 
 struct store_ops {
     const char *name;
@@ -51,6 +52,7 @@ struct store_ops {
     bt_err (*in_transaction)(struct store_conn *c);
     bt_err (*outcome_insert)(struct store_conn *c, const struct lead_outcome *o,
                              struct bt_error *err);
+    const struct store_routing_ops *routing;
 };
 
 enum store__tx {
@@ -68,6 +70,53 @@ struct store_conn {
     const struct store_ops *ops;
     struct store_conn *next_free; /* reader pool link */
 };
+
+/* store_routing.h, forwarded by store_routing.c */
+struct store_routing_ops {
+    bt_err (*rep_runtime_get)(struct store_conn *c, const char *rep_id, int64_t now,
+                              struct arena *a, struct rep_runtime *out, struct bt_error *err);
+    bt_err (*rep_status_set)(struct store_conn *c, const char *rep_id, enum rep_status status,
+                             const char *reason, int64_t until, int64_t now, struct bt_error *err);
+    bt_err (*rep_counts_set)(struct store_conn *c, const char *rep_id, int64_t day_start,
+                             int64_t day_count, int64_t week_start, int64_t week_count, int64_t now,
+                             struct bt_error *err);
+    bt_err (*time_off_add)(struct store_conn *c, struct store_time_off *t, struct bt_error *err);
+    bt_err (*time_off_delete)(struct store_conn *c, const char *rep_id, int64_t id,
+                              struct bt_error *err);
+    bt_err (*time_off_list)(struct store_conn *c, const char *rep_id, int64_t after,
+                            struct arena *a, struct store_time_off **out, size_t *count,
+                            struct bt_error *err);
+    bt_err (*rep_event_append)(struct store_conn *c, const char *rep_id, const char *type,
+                               const char *actor, const char *reason, const char *data_json,
+                               int64_t at, struct bt_error *err);
+    bt_err (*rep_next_change)(struct store_conn *c, int64_t now, int64_t *out,
+                              struct bt_error *err);
+    bt_err (*pool_state_get)(struct store_conn *c, const char *pool_id, struct arena *a,
+                             const char **json, struct bt_error *err);
+    bt_err (*pool_state_put)(struct store_conn *c, const char *pool_id, const char *json,
+                             int64_t now, struct bt_error *err);
+    bt_err (*decision_insert)(struct store_conn *c, struct store_decision *d, struct bt_error *err);
+    bt_err (*decision_latest)(struct store_conn *c, int64_t lead_id, struct arena *a,
+                              struct store_decision *out, struct bt_error *err);
+    bt_err (*assignment_insert)(struct store_conn *c, int64_t lead_id, const char *rep_id,
+                                const char *pool_id, const char *rule, int64_t decision_id,
+                                int64_t at, struct bt_error *err);
+    bt_err (*hold_put)(struct store_conn *c, const struct store_hold *h, struct bt_error *err);
+    bt_err (*hold_remove)(struct store_conn *c, int64_t lead_id, struct bt_error *err);
+    bt_err (*hold_list)(struct store_conn *c, unsigned limit, unsigned offset, struct arena *a,
+                        struct store_hold **out, size_t *count, struct bt_error *err);
+    bt_err (*hold_count)(struct store_conn *c, int64_t *count, struct bt_error *err);
+    bt_err (*hold_get)(struct store_conn *c, int64_t lead_id, struct arena *a, bool *held,
+                       struct store_hold *h, struct bt_error *err);
+    bt_err (*exclusion_add)(struct store_conn *c, int64_t lead_id, const char *rep_id,
+                            const char *reason, int64_t at, struct bt_error *err);
+    bt_err (*exclusion_list)(struct store_conn *c, int64_t lead_id, struct arena *a,
+                             const char ***rep_ids, size_t *count, struct bt_error *err);
+    bt_err (*lead_set_account)(struct store_conn *c, int64_t lead_id, const char *account_id,
+                               const char *match_json, struct bt_error *err);
+};
+
+extern const struct store_routing_ops store__sqlite_routing_ops;
 
 extern const struct store_ops store__sqlite_ops;
 

@@ -80,7 +80,7 @@ enum stmt_id {
 _Static_assert(LEAD_ATTR_COUNT == 19, "LEAD_COLUMNS must list every lead attribute in order");
 _Static_assert(LEAD_BIND_COUNT == 31, "lead statements bind 31 columns");
 
-#define LEAD_SELECT "SELECT id, " LEAD_COLUMNS " FROM leads "
+#define LEAD_SELECT "SELECT id, " LEAD_COLUMNS ", account_id, account_match FROM leads "
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -668,6 +668,8 @@ static void read_lead(sqlite3_stmt *st, struct arena *a, struct lead *out)
         sc->scored_at = sqlite3_column_int64(st, k + 10);
         sc->rescore_at = sqlite3_column_int64(st, k + 11);
     }
+    out->account_id = col_text(st, k + 12, a);
+    out->account_match_json = col_text(st, k + 13, a);
 }
 
 static bt_err sq_lead_get(struct store_conn *c, int by, const char *key, int64_t id,
@@ -1072,4 +1074,5 @@ const struct store_ops store__sqlite_ops = {
     .rescore_set = sq_rescore_set,
     .in_transaction = sq_in_transaction,
     .outcome_insert = sq_outcome_insert,
+    .routing = &store__sqlite_routing_ops,
 };

@@ -1,0 +1,207 @@
+/*
+ * routing_json.c - routing decisions and pool state as JSON (see routing_json.h).
+ */
+#include "core/routing_json.h"
+
+#include <math.h>
+#include <string.h>
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *limit_json(int64_t v)
+{
+    return v < 0 ? json_null() : json_integer((json_int_t)v);
+}
+
+static const char *target_text(const struct routing_config *cfg, const struct routing_rule *r,
+                               char *buf, size_t size)
+{
+    if (r->target == ROUTE_TO_POOL)
+        snprintf(buf, size, "pool:%s", cfg->pools[r->index].id);
+    else if (r->target == ROUTE_TO_REP)
+        snprintf(buf, size, "rep:%s", cfg->reps[r->index].id);
+    else
+        snprintf(buf, size, "%s", route_target_name(r->target));
+    return buf;
+}
+
+static json_t *strategy_json(const struct strategy_decision *s, const struct routing_pool *pool)
+{
+    json_t *flags = json_array();
+    if (s->flags & STRATEGY_RESTARTED)
+        json_array_append_new(flags, json_string("restarted"));
+    if (s->flags & STRATEGY_WINDOW_ROLLED)
+        json_array_append_new(flags, json_string("window_rolled"));
+    if (s->flags & STRATEGY_REBASED)
+        json_array_append_new(flags, json_string("rebased"));
+    json_t *removed = json_array();
+    for (size_t i = 0; i < s->n_removed; i++)
+        json_array_append_new(removed, json_string(s->removed[i]));
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(strategy_name(pool->strategy)));
+    if (pool->strategy == STRATEGY_FAIR_SHARE) {
+        json_object_set_new(o, "window", json_string(pool_window_name(pool->window)));
+        json_object_set_new(o, "absence", json_string(absence_policy_name(pool->absence)));
+    }
+    json_object_set_new(o, "flags", flags);
+    json_object_set_new(o, "before", pool_state_to_json(&s->before));
+    json_object_set_new(o, "after", pool_state_to_json(&s->after));
+    json_object_set_new(o, "removed", removed);
+    return o;
+}
+
+json_t *route_decision_json(const struct routing_config *cfg, const struct route_decision *d)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    const struct routing_rule *rule = d->rule >= 0 ? &cfg->rules[d->rule] : NULL;
+    json_object_set_new(o, "result",
+                        json_string(d->result == ROUTE_ASSIGNED ? "assigned" : "held"));
+    json_object_set_new(o, "rep", str_or_null(d->rep_id));
+    json_object_set_new(o, "pool", str_or_null(d->pool >= 0 ? cfg->pools[d->pool].id : NULL));
+    json_object_set_new(o, "rule", str_or_null(rule ? rule->name : NULL));
+    json_object_set_new(o, "hold_reason",
+                        str_or_null(d->result == ROUTE_HELD ? d->hold_reason : NULL));
+    json_object_set_new(o, "summary", json_string(d->summary));
+
+    json_t *rules = json_array();
+    char buf[200];
+    for (size_t i = 0; i < d->n_trace; i++) {
+        const struct route_trace *t = &d->trace[i];
+        const struct routing_rule *r = &cfg->rules[t->rule];
+        json_t *tr = json_object();
+        json_object_set_new(tr, "rule", json_string(r->name));
+        json_object_set_new(tr, "target", json_string(target_text(cfg, r, buf, sizeof(buf))));
+        json_object_set_new(tr, "when", str_or_null(r->when ? rule_text(r->when) : NULL));
+        json_object_set_new(tr, "matched", json_boolean(t->step != ROUTE_STEP_NOT_MATCHED));
+        json_object_set_new(tr, "step", json_string(route_step_name(t->step)));
+        if (t->rep >= 0) {
+            json_object_set_new(tr, "rep", json_string(cfg->reps[t->rep].id));
+            json_object_set_new(tr, "eligibility", json_string(eligibility_name(t->eligibility)));
+        }
+        json_array_append_new(rules, tr);
+    }
+    json_object_set_new(o, "rules", rules);
+
+    json_t *cands = json_array();
+    for (size_t i = 0; i < d->n_candidates; i++) {
+        const struct route_candidate *c = &d->candidates[i];
+        const struct routing_rep *rep = &cfg->reps[c->rep];
+        json_t *co = json_object();
+        json_object_set_new(co, "rep", json_string(rep->id));
+        json_object_set_new(co, "eligible", json_boolean(c->eligibility == ELIGIBLE));
+        json_object_set_new(co, "reason", json_string(eligibility_name(c->eligibility)));
+        json_object_set_new(co, "open", json_integer((json_int_t)c->open));
+        json_object_set_new(co, "capacity", limit_json(rep->capacity));
+        json_object_set_new(co, "today", json_integer((json_int_t)c->day_count));
+        json_object_set_new(co, "daily_cap", limit_json(rep->daily_cap));
+        json_object_set_new(co, "this_week", json_integer((json_int_t)c->week_count));
+        json_object_set_new(co, "weekly_cap", limit_json(rep->weekly_cap));
+        json_object_set_new(co, "weight", json_real(rep->weight));
+        if (d->has_strategy && i < d->strategy.n_notes) {
+            const struct strategy_note *n = &d->strategy.notes[i];
+            json_object_set_new(co, "verdict", json_string(strategy_verdict_name(n->verdict)));
+            /* load_balanced reports capacity 0 as an infinite load: say so in words */
+            json_object_set_new(co, "value",
+                                isfinite(n->value) ? json_real(n->value) : json_string("full"));
+            if (n->joined)
+                json_object_set_new(co, "joined", json_true());
+        }
+        json_array_append_new(cands, co);
+    }
+    json_object_set_new(o, "candidates", cands);
+    if (d->has_strategy && d->pool >= 0)
+        json_object_set_new(o, "strategy", strategy_json(&d->strategy, &cfg->pools[d->pool]));
+    return o;
+}
+
+json_t *pool_state_to_json(const struct pool_state *s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "strategy", json_string(strategy_name(s->strategy)));
+    json_object_set_new(o, "last_rep", str_or_null(s->last_rep_id));
+    json_object_set_new(o, "window_start", json_integer((json_int_t)s->window_start));
+    json_object_set_new(o, "updated_at", json_integer((json_int_t)s->updated_at));
+    json_object_set_new(o, "decisions", json_integer((json_int_t)s->decisions));
+    json_t *members = json_array();
+    for (size_t i = 0; i < s->n_entries; i++) {
+        const struct pool_state_entry *e = &s->entries[i];
+        json_t *m = json_object();
+        json_object_set_new(m, "rep", json_string(e->rep_id));
+        json_object_set_new(m, "pointer", json_integer((json_int_t)e->pointer));
+        json_object_set_new(m, "credit", json_integer((json_int_t)e->credit));
+        json_object_set_new(m, "assigned", json_integer((json_int_t)e->assigned));
+        json_array_append_new(members, m);
+    }
+    json_object_set_new(o, "members", members);
+    return o;
+}
+
+static bt_err get_int(const json_t *o, const char *key, int64_t *out, struct bt_error *err)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v))
+        return bt_fail(err, BT_EINVAL, key, "pool state: %s is not an integer", key);
+    *out = (int64_t)json_integer_value(v);
+    return BT_OK;
+}
+
+bt_err pool_state_from_json(const json_t *j, struct arena *a, struct pool_state *out,
+                            struct bt_error *err)
+{
+    *out = (struct pool_state)POOL_STATE_INIT;
+    if (!json_is_object(j))
+        return bt_fail(err, BT_EINVAL, NULL, "pool state: not an object");
+    const char *strategy = json_string_value(json_object_get(j, "strategy"));
+    if (!strategy)
+        return bt_fail(err, BT_EINVAL, "strategy", "pool state: no strategy");
+    if (strcmp(strategy, "unset") != 0 && !strategy_parse(strategy, &out->strategy))
+        return bt_fail(err, BT_EINVAL, "strategy", "pool state: unknown strategy");
+    const json_t *last = json_object_get(j, "last_rep");
+    if (json_is_string(last))
+        out->last_rep_id = arena_strdup(a, json_string_value(last));
+    else if (last && !json_is_null(last))
+        return bt_fail(err, BT_EINVAL, "last_rep", "pool state: last_rep is not a string");
+    int64_t decisions = 0;
+    bt_err e;
+    if ((e = get_int(j, "window_start", &out->window_start, err)) ||
+        (e = get_int(j, "updated_at", &out->updated_at, err)) ||
+        (e = get_int(j, "decisions", &decisions, err)))
+        return e;
+    if (decisions < 0)
+        return bt_fail(err, BT_EINVAL, "decisions", "pool state: negative decisions");
+    out->decisions = (uint64_t)decisions;
+    const json_t *members = json_object_get(j, "members");
+    if (!json_is_array(members))
+        return bt_fail(err, BT_EINVAL, "members", "pool state: members is not an array");
+    size_t n = json_array_size(members);
+    if (n > STRATEGY_MEMBERS_MAX)
+        return bt_fail(err, BT_EINVAL, "members", "pool state: too many members");
+    if (n > 0) {
+        out->entries = arena_alloc(a, n * sizeof(*out->entries));
+        if (!out->entries)
+            return bt_fail(err, BT_ETOOBIG, NULL, "pool state: out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *m = json_array_get(members, i);
+        struct pool_state_entry *en = &out->entries[i];
+        const char *rep = json_string_value(json_object_get(m, "rep"));
+        int64_t assigned = 0;
+        if (!json_is_object(m) || !rep)
+            return bt_fail(err, BT_EINVAL, "members", "pool state: member %zu has no rep", i);
+        en->rep_id = arena_strdup(a, rep);
+        if ((e = get_int(m, "pointer", &en->pointer, err)) ||
+            (e = get_int(m, "credit", &en->credit, err)) ||
+            (e = get_int(m, "assigned", &assigned, err)))
+            return e;
+        if (assigned < 0)
+            return bt_fail(err, BT_EINVAL, "assigned", "pool state: negative assigned");
+        en->assigned = (uint64_t)assigned;
+    }
+    out->n_entries = n;
+    return BT_OK;
+}

@@ -1,0 +1,54 @@
+/*
+ * routing_json.h - routing decisions and pool state as JSON (jansson).
+ *
+ * Pure: builds and reads jansson values, nothing else. The decision record
+ * the engine stores, GET /v1/leads/{id}/decision returns and `baton route`
+ * prints is route_decision_json(); the pool state the store persists is
+ * pool_state_to_json() / pool_state_from_json(), exact integers throughout
+ * so that a state read back decides exactly as the one written.
+ *
+ * The decision record:
+ *   {"result": "assigned" | "held",
+ *    "rep": "luca.romano" | null, "pool": "emea" | null, "rule": "german" | null,
+ *    "hold_reason": null | "no_eligible_member" | "rep_unavailable" | "rule" | "no_rule",
+ *    "summary": "rule german -> pool emea: fair_share chose luca.romano",
+ *    "rules": [{"rule": "returning", "target": "lead_owner", "when": null,
+ *               "step": "no_owner"}, ...],          every rule tried, in order
+ *    "candidates": [{"rep": "katrin.vogel", "eligible": false,
+ *                    "reason": "outside_hours", "open": 3, "capacity": 15,
+ *                    "today": 1, "daily_cap": null, "this_week": 4,
+ *                    "weekly_cap": null, "verdict": "ineligible",
+ *                    "value": 0.25}, ...],
+ *    "strategy": {"name": "fair_share", "flags": ["window_rolled"],
+ *                 "before": STATE, "after": STATE, "removed": ["old.rep"]}}
+ *                 (only when a pool decided)
+ */
+#ifndef BT_CORE_ROUTING_JSON_H
+#define BT_CORE_ROUTING_JSON_H
+
+#include "core/routing.h"
+#include "core/strategy.h"
+#include "util/arena.h"
+#include "util/err.h"
+
+#include <jansson.h>
+
+/* The decision record above (a new reference; NULL only when out of memory). */
+json_t *route_decision_json(const struct routing_config *cfg, const struct route_decision *d);
+
+/*
+ * A pool state as JSON:
+ *   {"strategy": "weighted", "last_rep": null, "window_start": 0,
+ *    "updated_at": 1767225600000, "decisions": 42,
+ *    "members": [{"rep": "ana", "pointer": 0, "credit": 0, "assigned": 14}, ...]}
+ * Times in ms since the epoch; pointer in 1/STRATEGY_POINTER_SCALE of a
+ * lead, credit in 1/STRATEGY_WEIGHT_UNIT weight units (see strategy.h).
+ */
+json_t *pool_state_to_json(const struct pool_state *s);
+
+/* Reads the above back; strings in the arena. BT_EINVAL with a message for
+ * anything malformed (the caller treats it as a corrupt state). */
+bt_err pool_state_from_json(const json_t *j, struct arena *a, struct pool_state *out,
+                            struct bt_error *err) BT_MUST_USE;
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * store_routing.h - what routing keeps in the store: reps' runtime state,
+ * time off, pool state, decisions, assignments, the hold queue, exclusions
+ * and a lead's account.
+ *
+ * Part of the store module (store.h holds the connection, transactions and
+ * leads); every call runs on a connection from store.h and, for writes,
+ * inside the engine's transaction. Times are ms since the epoch, UTC.
+ *
+ * Tables (schema v3):
+ *   rep_state      one row per rep that was ever touched: status, reason,
+ *                  until, and the assignment counts of its current local day
+ *                  and week (the day/week they are for is stored with them,
+ *                  so a count from yesterday reads as 0 today).
+ *   rep_time_off   spans [from, to) per rep.
+ *   rep_events     the audit of rep changes (status, time off), with actor.
+ *   pool_state     a pool's strategy state as JSON (core/routing_json.h).
+ *   decisions      every routing decision, its record as JSON.
+ *   assignments    every assignment of a lead to a rep.
+ *   holds          leads waiting for an eligible rep, with the reason.
+ *   lead_exclusions reps that may not get a lead again (rejected, expired).
+ * A rep's open assignments are counted from leads (owner, stage assigned or
+ * accepted), not stored.
+ */
+#ifndef BT_STORE_ROUTING_H
+#define BT_STORE_ROUTING_H
+
+#include "core/routing.h"
+#include "store/store.h"
+
+/* ---- reps ---- */
+
+/*
+ * The runtime state of `rep_id` at `now`: status (a rep never touched is
+ * available), counts, open assignments, and the time off that has not ended
+ * by `now` (spans in the arena). Never BT_ENOTFOUND.
+ */
+bt_err store_rep_runtime_get(struct store_conn *c, const char *rep_id, int64_t now, struct arena *a,
+                             struct rep_runtime *out, struct bt_error *err) BT_MUST_USE;
+
+bt_err store_rep_status_set(struct store_conn *c, const char *rep_id, enum rep_status status,
+                            const char *reason, int64_t until, int64_t now,
+                            struct bt_error *err) BT_MUST_USE;
+
+/* Stores the counts of the rep's current day and week (after an assignment). */
+bt_err store_rep_counts_set(struct store_conn *c, const char *rep_id, int64_t day_start,
+                            int64_t day_count, int64_t week_start, int64_t week_count, int64_t now,
+                            struct bt_error *err) BT_MUST_USE;
+
+struct store_time_off {
+    int64_t id;
+    const char *rep_id;
+    int64_t from, to;
+    const char *reason; /* or NULL */
+    const char *actor;
+    int64_t created_at;
+};
+
+bt_err store_time_off_add(struct store_conn *c, struct store_time_off *t,
+                          struct bt_error *err) BT_MUST_USE; /* sets t->id */
+/* BT_ENOTFOUND when the rep has no such span. */
+bt_err store_time_off_delete(struct store_conn *c, const char *rep_id, int64_t id,
+                             struct bt_error *err) BT_MUST_USE;
+/* Spans of the rep that end after `after` (0: all), by start; at most 1000. */
+bt_err store_time_off_list(struct store_conn *c, const char *rep_id, int64_t after, struct arena *a,
+                           struct store_time_off **out, size_t *count,
+                           struct bt_error *err) BT_MUST_USE;
+
+bt_err store_rep_event_append(struct store_conn *c, const char *rep_id, const char *type,
+                              const char *actor, const char *reason, const char *data_json,
+                              int64_t at, struct bt_error *err) BT_MUST_USE;
+
+/* The earliest instant after `now` at which a status `until` or a time-off
+ * span ends (someone may become eligible then), or 0 when none. */
+bt_err store_rep_next_change(struct store_conn *c, int64_t now, int64_t *out,
+                             struct bt_error *err) BT_MUST_USE;
+
+/* ---- pools ---- */
+
+/* The stored JSON state of the pool, *json NULL when it never decided. */
+bt_err store_pool_state_get(struct store_conn *c, const char *pool_id, struct arena *a,
+                            const char **json, struct bt_error *err) BT_MUST_USE;
+bt_err store_pool_state_put(struct store_conn *c, const char *pool_id, const char *json,
+                            int64_t now, struct bt_error *err) BT_MUST_USE;
+
+/* ---- decisions and assignments ---- */
+
+struct store_decision {
+    int64_t id;
+    int64_t lead_id;
+    const char *result; /* "assigned", "held" */
+    const char *rep_id, *pool_id, *rule;
+    const char *config_version;
+    const char *record; /* JSON */
+    int64_t at;
+};
+
+bt_err store_decision_insert(struct store_conn *c, struct store_decision *d,
+                             struct bt_error *err) BT_MUST_USE; /* sets d->id */
+/* The lead's latest decision; BT_ENOTFOUND when it was never routed. */
+bt_err store_decision_latest(struct store_conn *c, int64_t lead_id, struct arena *a,
+                             struct store_decision *out, struct bt_error *err) BT_MUST_USE;
+
+bt_err store_assignment_insert(struct store_conn *c, int64_t lead_id, const char *rep_id,
+                               const char *pool_id, const char *rule, int64_t decision_id,
+                               int64_t at, struct bt_error *err) BT_MUST_USE;
+
+/* ---- the hold queue ---- */
+
+struct store_hold {
+    int64_t lead_id;
+    const char *reason;
+    const char *rule, *pool_id, *rep_id; /* may be NULL */
+    double score;
+    int64_t since; /* kept when a held lead is held again */
+    int64_t decision_id;
+};
+
+bt_err store_hold_put(struct store_conn *c, const struct store_hold *h,
+                      struct bt_error *err) BT_MUST_USE;
+/* Removes the lead from the queue; not an error when it was not there. */
+bt_err store_hold_remove(struct store_conn *c, int64_t lead_id, struct bt_error *err) BT_MUST_USE;
+/* Held leads, highest score first, then longest waiting; at most `limit`
+ * (1..STORE_LIST_MAX) after the first `offset`. */
+bt_err store_hold_list(struct store_conn *c, unsigned limit, unsigned offset, struct arena *a,
+                       struct store_hold **out, size_t *count, struct bt_error *err) BT_MUST_USE;
+bt_err store_hold_count(struct store_conn *c, int64_t *count, struct bt_error *err) BT_MUST_USE;
+/* Whether the lead is held (*h filled when it is and h is not NULL). */
+bt_err store_hold_get(struct store_conn *c, int64_t lead_id, struct arena *a, bool *held,
+                      struct store_hold *h, struct bt_error *err) BT_MUST_USE;
+
+/* ---- exclusions and accounts of leads ---- */
+
+bt_err store_exclusion_add(struct store_conn *c, int64_t lead_id, const char *rep_id,
+                           const char *reason, int64_t at, struct bt_error *err) BT_MUST_USE;
+bt_err store_exclusion_list(struct store_conn *c, int64_t lead_id, struct arena *a,
+                            const char ***rep_ids, size_t *count, struct bt_error *err) BT_MUST_USE;
+
+/* Sets (or clears, with NULLs) the lead's account and how it matched. */
+bt_err store_lead_set_account(struct store_conn *c, int64_t lead_id, const char *account_id,
+                              const char *match_json, struct bt_error *err) BT_MUST_USE;
+
+#endif
