@@ -181,6 +181,12 @@ bt_err engine__apply(struct engine__ctx *ctx, struct engine__command *c)
         return engine__apply_outcome(ctx, c->u.outcome, c->arena, &c->err);
     case ENGINE__RESCORE_DUE:
         return engine__apply_rescore_due(ctx, c->u.rescore_due, c->arena, &c->err);
+    case ENGINE__REP_STATUS:
+        return engine__apply_rep_status(ctx, c->u.rep_status, c->arena, &c->err);
+    case ENGINE__TIME_OFF:
+        return engine__apply_time_off(ctx, c->u.time_off, c->arena, &c->err);
+    case ENGINE__DRAIN_HOLDS:
+        return engine__apply_drain(ctx, c->u.drain, c->arena, &c->err);
     }
     BT_BUG("unknown command kind %d", (int)c->kind);
 }

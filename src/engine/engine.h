@@ -25,6 +25,7 @@
 
 #include "core/lead.h"
 #include "core/lifecycle.h"
+#include "core/routing.h"
 #include "core/score.h"
 #include "util/arena.h"
 #include "util/err.h"
@@ -151,6 +152,49 @@ struct outcome_command {
  * move is not allowed (the message names the allowed ones). */
 bt_err engine_record_outcome(struct engine *e, struct outcome_command *cmd, struct arena *arena,
                              struct bt_error *err) BT_MUST_USE;
+
+/*
+ * Routing (engine_route.c). When the configuration has routing rules, every
+ * lead that is (or becomes) mql after a change is routed in the same
+ * transaction: assigned (stage assigned, owner set, a decision record, the
+ * pool's state and the rep's counts written) or held in the hold queue with
+ * the reason. Held leads are tried again, highest score first, when a rep's
+ * status or time off changes (in that command) and by the timer
+ * (engine_drain_holds) when shifts start, caps reset or an `until` passes.
+ */
+struct rep_status_command {
+    const struct config *cfg;
+    const char *rep_id; /* a rep of cfg */
+    enum rep_status status;
+    const char *reason; /* may be NULL */
+    int64_t until;      /* 0: none; else in the future: the status ends then */
+    const char *actor;
+    /* out */
+    size_t assigned; /* held leads assigned because of the change */
+};
+
+bt_err engine_set_rep_status(struct engine *e, struct rep_status_command *cmd,
+                             struct arena *arena, struct bt_error *err) BT_MUST_USE;
+
+struct time_off_command {
+    const struct config *cfg;
+    const char *rep_id;
+    bool remove;     /* delete span `id` (BT_ENOTFOUND when the rep has none) */
+    int64_t id;      /* remove: in; add: out */
+    int64_t from, to; /* add: [from, to), from < to */
+    const char *reason;
+    const char *actor;
+    /* out */
+    size_t assigned;
+};
+
+bt_err engine_time_off(struct engine *e, struct time_off_command *cmd, struct arena *arena,
+                       struct bt_error *err) BT_MUST_USE;
+
+/* Tries the held leads (at most `limit`, highest score first); *assigned
+ * says how many found a rep. */
+bt_err engine_drain_holds(struct engine *e, const struct config *cfg, unsigned limit,
+                          size_t *assigned, struct bt_error *err) BT_MUST_USE;
 
 /* Rescores leads whose decay is due at `now` (at most `limit`); *rescored
  * says how many. Called by the timer. */

@@ -10,12 +10,26 @@
 
 #include <semaphore.h>
 
-enum engine__kind { ENGINE__INGEST, ENGINE__ACTIVITIES, ENGINE__OUTCOME, ENGINE__RESCORE_DUE };
+enum engine__kind {
+    ENGINE__INGEST,
+    ENGINE__ACTIVITIES,
+    ENGINE__OUTCOME,
+    ENGINE__RESCORE_DUE,
+    ENGINE__REP_STATUS,
+    ENGINE__TIME_OFF,
+    ENGINE__DRAIN_HOLDS,
+};
 
 struct engine__rescore_due {
     const struct config *cfg;
     unsigned limit;
     size_t rescored;
+};
+
+struct engine__drain {
+    const struct config *cfg;
+    unsigned limit;
+    size_t tried, assigned;
 };
 
 struct engine__command {
@@ -26,6 +40,9 @@ struct engine__command {
         struct activities_command *activities;
         struct outcome_command *outcome;
         struct engine__rescore_due *rescore_due;
+        struct rep_status_command *rep_status;
+        struct time_off_command *time_off;
+        struct engine__drain *drain;
     } u;
     /* set by the writer */
     bt_err rc;
@@ -65,6 +82,29 @@ bt_err engine__apply_rescore_due(struct engine__ctx *ctx, struct engine__rescore
  * lead.stage_changed event when the stage moves, and writes the lead. */
 bt_err engine__rescore(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
                        const char *actor, struct arena *arena, struct bt_error *err) BT_MUST_USE;
+
+/* The writer's rule scratch space (for rules evaluated outside scoring). */
+struct rule_scratch *engine__rule_scratch(struct engine__ctx *ctx);
+
+/* ---- routing (engine_route.c) ---- */
+
+/*
+ * Called by engine__rescore() once the lead is scored, qualified and written
+ * (acts/res are what it was scored with): matches the lead's account, and
+ * when routing is configured and the lead is mql, routes it (assigns it, or
+ * holds it with the reason), all in the current transaction. A lead that
+ * left mql leaves the hold queue.
+ */
+bt_err engine__route_after_score(struct engine__ctx *ctx, const struct config *cfg,
+                                 struct lead *lead, const struct activity *acts, size_t n_acts,
+                                 const struct score_result *res, const char *actor,
+                                 struct arena *arena, struct bt_error *err) BT_MUST_USE;
+bt_err engine__apply_rep_status(struct engine__ctx *ctx, struct rep_status_command *cmd,
+                                struct arena *arena, struct bt_error *err) BT_MUST_USE;
+bt_err engine__apply_time_off(struct engine__ctx *ctx, struct time_off_command *cmd,
+                              struct arena *arena, struct bt_error *err) BT_MUST_USE;
+bt_err engine__apply_drain(struct engine__ctx *ctx, struct engine__drain *cmd,
+                           struct arena *arena, struct bt_error *err) BT_MUST_USE;
 
 /* Appends an event to the lead's audit trail. */
 bt_err engine__event(struct engine__ctx *ctx, int64_t lead_id, const char *type, const char *actor,

@@ -221,7 +221,14 @@ bt_err engine__rescore(struct engine__ctx *ctx, const struct config *cfg, struct
                                 err)))
             return rc;
     }
-    return store_lead_update(ctx->conn, lead, err);
+    if ((rc = store_lead_update(ctx->conn, lead, err)))
+        return rc;
+    return engine__route_after_score(ctx, cfg, lead, acts, n_acts, res, actor, arena, err);
+}
+
+struct rule_scratch *engine__rule_scratch(struct engine__ctx *ctx)
+{
+    return ctx->scorer->rules;
 }
 
 /* The lead an activity item names: by id, by email, or created from the email. */
