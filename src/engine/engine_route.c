@@ -105,8 +105,8 @@ static const char *match_json(struct arena *a, const struct account_match *m)
     json_t *o = json_object();
     json_object_set_new(o, "kind", json_string(account_match_kind_name(m->match.kind)));
     json_object_set_new(o, "via", json_string(account_match_via_name(m->match.via)));
-    json_object_set_new(o, "key", m->match.account_key ? json_string(m->match.account_key)
-                                                        : json_null());
+    json_object_set_new(o, "key",
+                        m->match.account_key ? json_string(m->match.account_key) : json_null());
     json_object_set_new(o, "score", json_real(m->match.score));
     json_object_set_new(o, "signals", json_string(account_signals_name(m->match.signals)));
     json_object_set_new(o, "owner", m->match.owner ? json_string(m->match.owner) : json_null());
@@ -173,10 +173,9 @@ static const char *stage_data(struct arena *a, const char *from, const char *to,
     return dump(a, o);
 }
 
-static bt_err write_assignment(struct engine__ctx *ctx, const struct config *cfg,
-                               struct lead *lead, const struct route_decision *d,
-                               struct loader *l, const char *record, const char *actor,
-                               struct arena *arena, struct bt_error *err)
+static bt_err write_assignment(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
+                               const struct route_decision *d, struct loader *l, const char *record,
+                               const char *actor, struct arena *arena, struct bt_error *err)
 {
     const struct routing_config *rc = &cfg->routing;
     const char *pool_id = d->pool >= 0 ? rc->pools[d->pool].id : NULL;
@@ -211,8 +210,8 @@ static bt_err write_assignment(struct engine__ctx *ctx, const struct config *cfg
                            stage_data(arena, from, "assigned", d, rc), err)) ||
         (e = engine__event(ctx, lead->id, "lead.assigned", actor, d->summary, dump(arena, data),
                            err)) ||
-        (e = store_assignment_insert(ctx->conn, lead->id, d->rep_id, pool_id, rule, sd.id,
-                                     ctx->now, err)) ||
+        (e = store_assignment_insert(ctx->conn, lead->id, d->rep_id, pool_id, rule, sd.id, ctx->now,
+                                     err)) ||
         (e = store_hold_remove(ctx->conn, lead->id, err)))
         return e;
     if (d->has_strategy) {
@@ -498,8 +497,8 @@ bt_err engine__apply_time_off(struct engine__ctx *ctx, struct time_off_command *
     return drain(ctx, cmd->cfg, DRAIN_AFTER_CHANGE, &tried, &cmd->assigned, arena, err);
 }
 
-bt_err engine_set_rep_status(struct engine *e, struct rep_status_command *cmd,
-                             struct arena *arena, struct bt_error *err)
+bt_err engine_set_rep_status(struct engine *e, struct rep_status_command *cmd, struct arena *arena,
+                             struct bt_error *err)
 {
     struct engine__command c = {.kind = ENGINE__REP_STATUS, .arena = arena, .u.rep_status = cmd};
     return engine__submit(e, &c, err);

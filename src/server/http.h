@@ -31,6 +31,8 @@ enum role_bits {
 
 enum body_kind { BODY_NONE, BODY_JSON, BODY_FORM };
 
+#define REQUEST_NAME_MAX 128 /* bytes of a {name} path segment */
+
 struct request {
     struct server *server;
     const struct server_context *ctx;
@@ -41,7 +43,8 @@ struct request {
     struct config *cfg; /* a reference held for the request's life */
 
     const struct route *route;
-    int64_t id; /* the {id} in the path, when the route has one */
+    int64_t id;                      /* the {id} in the path, when the route has one */
+    char name[REQUEST_NAME_MAX + 1]; /* the {name} in the path, when the route has one */
 
     enum body_kind body_kind;
     char *body;
@@ -99,5 +102,14 @@ void api_lead_activities_list(struct request *r);
 void api_activities_create(struct request *r);
 void api_lead_outcome(struct request *r);
 void api_admin_clock(struct request *r);
+void api_rep_list(struct request *r);
+void api_rep_get(struct request *r);
+void api_rep_status(struct request *r);
+void api_rep_time_off_add(struct request *r);
+void api_rep_time_off_delete(struct request *r);
+void api_pool_list(struct request *r);
+void api_pool_get(struct request *r);
+void api_hold_list(struct request *r);
+void api_lead_decision(struct request *r);
 
 #endif

@@ -55,6 +55,14 @@ json_t *lead_to_json(const struct lead *l)
     json_object_set_new(o, "created_at", time_to_json(l->created_at));
     json_object_set_new(o, "updated_at", time_to_json(l->updated_at));
     json_object_set_new(o, "score", score_to_json(&l->score));
+    if (l->account_id) {
+        json_t *match = l->account_match_json ? json_loads(l->account_match_json, 0, &jerr) : NULL;
+        json_object_set_new(
+            o, "account",
+            json_pack("{s:s, s:o}", "id", l->account_id, "match", match ? match : json_null()));
+    } else {
+        json_object_set_new(o, "account", json_null());
+    }
     return o;
 }
 

@@ -49,6 +49,16 @@ static const struct route routes[] = {
     {"POST", "/v1/activities", api_activities_create, ROLE_ADMIN | ROLE_INGEST, true, false},
     {"POST", "/v1/leads/{id}/outcome", api_lead_outcome, ROLE_ADMIN, true, false},
     {"POST", "/v1/admin/clock", api_admin_clock, ROLE_ADMIN, true, false},
+    {"GET", "/v1/leads/{id}/decision", api_lead_decision, ROLE_ADMIN | ROLE_REP, false, false},
+    {"GET", "/v1/reps", api_rep_list, ROLE_ADMIN, false, false},
+    {"GET", "/v1/reps/{name}", api_rep_get, ROLE_ADMIN | ROLE_REP, false, false},
+    {"PUT", "/v1/reps/{name}/status", api_rep_status, ROLE_ADMIN | ROLE_REP, true, false},
+    {"POST", "/v1/reps/{name}/time-off", api_rep_time_off_add, ROLE_ADMIN | ROLE_REP, true, false},
+    {"DELETE", "/v1/reps/{name}/time-off/{id}", api_rep_time_off_delete, ROLE_ADMIN | ROLE_REP,
+     false, false},
+    {"GET", "/v1/pools", api_pool_list, ROLE_ADMIN, false, false},
+    {"GET", "/v1/pools/{name}", api_pool_get, ROLE_ADMIN, false, false},
+    {"GET", "/v1/holds", api_hold_list, ROLE_ADMIN, false, false},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -184,8 +194,10 @@ const char *request_actor(struct request *r)
 
 /* Matches `path` against a pattern; a "{id}" segment takes a positive integer
  * (anything else there still matches, with id = -1, so that the handler can
- * answer 404 "no such lead" rather than "no such route"). */
-static bool path_matches(const char *pattern, const char *path, int64_t *id)
+ * answer 404 "no such lead" rather than "no such route"); a "{name}" segment
+ * takes 1..REQUEST_NAME_MAX bytes other than '/', copied to `name` as sent
+ * (ids of reps, pools and accounts; the handler validates). */
+static bool path_matches(const char *pattern, const char *path, int64_t *id, char *name)
 {
     while (*pattern && *path) {
         if (!strncmp(pattern, "{id}", 4)) {
@@ -201,6 +213,17 @@ static bool path_matches(const char *pattern, const char *path, int64_t *id)
             path += len;
             continue;
         }
+        if (!strncmp(pattern, "{name}", 6)) {
+            const char *end = strchr(path, '/');
+            size_t len = end ? (size_t)(end - path) : strlen(path);
+            if (len == 0 || len > REQUEST_NAME_MAX)
+                return false;
+            memcpy(name, path, len);
+            name[len] = '\0';
+            pattern += 6;
+            path += len;
+            continue;
+        }
         if (*pattern != *path)
             return false;
         pattern++;
@@ -210,7 +233,7 @@ static bool path_matches(const char *pattern, const char *path, int64_t *id)
 }
 
 /* Finds the route; *path_known tells a wrong method (405) from no route (404). */
-static const struct route *find_route(const char *method, const char *path, int64_t *id,
+static const struct route *find_route(const char *method, const char *path, int64_t *id, char *name,
                                       bool *path_known, char *allow, size_t allow_size)
 {
     *path_known = false;
@@ -218,7 +241,8 @@ static const struct route *find_route(const char *method, const char *path, int6
     const struct route *found = NULL;
     for (size_t i = 0; i < N_ROUTES; i++) {
         int64_t rid = 0;
-        if (!path_matches(routes[i].pattern, path, &rid))
+        char rname[REQUEST_NAME_MAX + 1] = "";
+        if (!path_matches(routes[i].pattern, path, &rid, rname))
             continue;
         *path_known = true;
         size_t used = strlen(allow);
@@ -226,6 +250,7 @@ static const struct route *find_route(const char *method, const char *path, int6
         if (!strcmp(routes[i].method, method) && !found) {
             found = &routes[i];
             *id = rid;
+            memcpy(name, rname, sizeof(rname));
         }
     }
     return found;
@@ -326,7 +351,7 @@ static bool begin_request(struct server *s, struct request *r)
     int64_t id = 0;
     bool path_known;
     char allow[64];
-    r->route = find_route(r->method, r->path, &id, &path_known, allow, sizeof(allow));
+    r->route = find_route(r->method, r->path, &id, r->name, &path_known, allow, sizeof(allow));
     r->id = id;
     if (!r->route) {
         if (path_known) {
