@@ -232,7 +232,7 @@ int cli_serve(int argc, char **argv)
     unsigned max_conn = cfg->max_connections, timeout_ms = cfg->request_timeout_ms;
     holder = config_holder_new(cfg);
     cfg = NULL;
-    if (timers_start(engine, holder, 1000, &timers, &err)) {
+    if (timers_start(engine, holder, clock, 1000, &timers, &err)) {
         cli_error("serve", "%s", err.message);
         goto out;
     }

@@ -173,14 +173,14 @@ struct rep_status_command {
     size_t assigned; /* held leads assigned because of the change */
 };
 
-bt_err engine_set_rep_status(struct engine *e, struct rep_status_command *cmd,
-                             struct arena *arena, struct bt_error *err) BT_MUST_USE;
+bt_err engine_set_rep_status(struct engine *e, struct rep_status_command *cmd, struct arena *arena,
+                             struct bt_error *err) BT_MUST_USE;
 
 struct time_off_command {
     const struct config *cfg;
     const char *rep_id;
-    bool remove;     /* delete span `id` (BT_ENOTFOUND when the rep has none) */
-    int64_t id;      /* remove: in; add: out */
+    bool remove;      /* delete span `id` (BT_ENOTFOUND when the rep has none) */
+    int64_t id;       /* remove: in; add: out */
     int64_t from, to; /* add: [from, to), from < to */
     const char *reason;
     const char *actor;
@@ -191,10 +191,12 @@ struct time_off_command {
 bt_err engine_time_off(struct engine *e, struct time_off_command *cmd, struct arena *arena,
                        struct bt_error *err) BT_MUST_USE;
 
-/* Tries the held leads (at most `limit`, highest score first); *assigned
- * says how many found a rep. */
-bt_err engine_drain_holds(struct engine *e, const struct config *cfg, unsigned limit,
-                          size_t *assigned, struct bt_error *err) BT_MUST_USE;
+/* Tries the held leads (at most `limit`, highest score first). Each out
+ * pointer may be NULL: how many were tried, how many found a rep, and the
+ * next instant a status `until` or a time-off span starts or ends (0: none),
+ * when the queue should be tried again even if nothing else happens. */
+bt_err engine_drain_holds(struct engine *e, const struct config *cfg, unsigned limit, size_t *tried,
+                          size_t *assigned, int64_t *next_change, struct bt_error *err) BT_MUST_USE;
 
 /* Rescores leads whose decay is due at `now` (at most `limit`); *rescored
  * says how many. Called by the timer. */

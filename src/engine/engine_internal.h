@@ -30,6 +30,7 @@ struct engine__drain {
     const struct config *cfg;
     unsigned limit;
     size_t tried, assigned;
+    int64_t next_change;
 };
 
 struct engine__command {
@@ -103,8 +104,8 @@ bt_err engine__apply_rep_status(struct engine__ctx *ctx, struct rep_status_comma
                                 struct arena *arena, struct bt_error *err) BT_MUST_USE;
 bt_err engine__apply_time_off(struct engine__ctx *ctx, struct time_off_command *cmd,
                               struct arena *arena, struct bt_error *err) BT_MUST_USE;
-bt_err engine__apply_drain(struct engine__ctx *ctx, struct engine__drain *cmd,
-                           struct arena *arena, struct bt_error *err) BT_MUST_USE;
+bt_err engine__apply_drain(struct engine__ctx *ctx, struct engine__drain *cmd, struct arena *arena,
+                           struct bt_error *err) BT_MUST_USE;
 
 /* Appends an event to the lead's audit trail. */
 bt_err engine__event(struct engine__ctx *ctx, int64_t lead_id, const char *type, const char *actor,

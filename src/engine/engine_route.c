@@ -408,19 +408,26 @@ static bt_err drain(struct engine__ctx *ctx, const struct config *cfg, unsigned 
 bt_err engine__apply_drain(struct engine__ctx *ctx, struct engine__drain *cmd, struct arena *arena,
                            struct bt_error *err)
 {
-    return drain(ctx, cmd->cfg, cmd->limit, &cmd->tried, &cmd->assigned, arena, err);
+    bt_err e = drain(ctx, cmd->cfg, cmd->limit, &cmd->tried, &cmd->assigned, arena, err);
+    if (e)
+        return e;
+    return store_rep_next_change(ctx->conn, ctx->now, &cmd->next_change, err);
 }
 
-bt_err engine_drain_holds(struct engine *e, const struct config *cfg, unsigned limit,
-                          size_t *assigned, struct bt_error *err)
+bt_err engine_drain_holds(struct engine *e, const struct config *cfg, unsigned limit, size_t *tried,
+                          size_t *assigned, int64_t *next_change, struct bt_error *err)
 {
     struct arena arena = ARENA_INIT;
     struct engine__drain d = {.cfg = cfg, .limit = limit};
     struct engine__command c = {.kind = ENGINE__DRAIN_HOLDS, .arena = &arena, .u.drain = &d};
     bt_err rc = engine__submit(e, &c, err);
     arena_release(&arena);
+    if (tried)
+        *tried = d.tried;
     if (assigned)
         *assigned = d.assigned;
+    if (next_change)
+        *next_change = d.next_change;
     return rc;
 }
 

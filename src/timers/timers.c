@@ -14,10 +14,18 @@
 #include <time.h>
 
 #define RESCORE_BATCH 500
+#define HOLD_BATCH    1000
+#define MINUTE_MS     60000
 
 struct timers {
     struct engine *engine;
     struct config_holder *config;
+    struct clock *clock;
+    /* the hold queue (timer thread only) */
+    const struct config *drained_cfg; /* compared, never dereferenced */
+    int64_t drained_minute;
+    int64_t next_change; /* 0: none known */
+    bool more_held;      /* the last drain filled its batch */
     unsigned tick_ms;
     pthread_t thread;
     pthread_mutex_t lock;
@@ -37,6 +45,19 @@ static void tick(struct timers *t)
             break;
         }
     } while (n == RESCORE_BATCH);
+    int64_t now = clock_now(t->clock);
+    if (cfg != t->drained_cfg || now / MINUTE_MS != t->drained_minute || t->more_held ||
+        (t->next_change && now >= t->next_change)) {
+        size_t tried = 0;
+        if (engine_drain_holds(t->engine, cfg, HOLD_BATCH, &tried, NULL, &t->next_change, &err)) {
+            if (err.code != BT_EBUSY)
+                log_error("timers: routing held leads failed: %s", err.message);
+        } else {
+            t->drained_cfg = cfg;
+            t->drained_minute = now / MINUTE_MS;
+            t->more_held = tried == HOLD_BATCH;
+        }
+    }
     config_unref(cfg);
 }
 
@@ -64,12 +85,14 @@ static void *timers_main(void *arg)
     return NULL;
 }
 
-bt_err timers_start(struct engine *engine, struct config_holder *config, unsigned tick_ms,
-                    struct timers **out, struct bt_error *err)
+bt_err timers_start(struct engine *engine, struct config_holder *config, struct clock *clock,
+                    unsigned tick_ms, struct timers **out, struct bt_error *err)
 {
     struct timers *t = xcalloc(1, sizeof(*t));
     t->engine = engine;
     t->config = config;
+    t->clock = clock;
+    t->drained_minute = -1;
     t->tick_ms = tick_ms ? tick_ms : 1000;
     pthread_mutex_init(&t->lock, NULL);
     pthread_condattr_t attr; /* ticks follow the monotonic clock: setting the time moves nothing */
