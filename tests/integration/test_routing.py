@@ -1,0 +1,381 @@
+"""Routing through the API of the real binary: rules, pools, eligibility,
+the hold queue, rep status and time off, decision records, and a flood of
+concurrent leads into one pool (with --manual-clock where time matters)."""
+
+import threading
+import time
+
+from conftest import assert_error
+
+# Tuesday 2026-11-24, 10:00 in Berlin (UTC+1 in winter).
+TUESDAY_0900Z = "2026-11-24T09:00:00Z"
+
+BASE = """\
+version: 1
+scoring:
+  fit:
+    - {name: Enterprise, when: "employees >= 1000", points: 50}
+    - {name: Mid-market, when: "employees >= 100", points: 20}
+qualification:
+  fast_track_when: source == "demo"
+"""
+
+
+def config(reps, pools, rules, teams=""):
+    return BASE + teams + "reps:\n" + reps + "pools:\n" + pools + "routing:\n  rules:\n" + rules
+
+
+THREE = """\
+  - {id: ana, name: Ana}
+  - {id: ben, name: Ben}
+  - {id: cy, name: Cy}
+"""
+
+RR_CONFIG = config(
+    THREE,
+    "  - {id: inbound, strategy: round_robin, members: [ana, ben, cy]}\n",
+    "    - {name: everyone, to: 'pool:inbound'}\n",
+)
+
+
+def start(baton_factory, cfg, clock=TUESDAY_0900Z):
+    b = baton_factory(config=cfg, started=False)
+    b.start(extra_args=("--manual-clock", clock) if clock else ())
+    return b
+
+
+def lead(n, **extra):
+    body = {"email": "buyer%d@acme%d.example" % (n, n), "source": "demo"}
+    body.update(extra)
+    return body
+
+
+def post(b, n, **extra):
+    st, _, body = b.post_lead(lead(n, **extra))
+    assert st == 201, body
+    return body["lead"]
+
+
+def get_lead(b, lead_id):
+    st, _, body = b.get("/v1/leads/%d" % lead_id)
+    assert st == 200, body
+    return body
+
+
+def set_status(b, rep, status, **extra):
+    body = {"status": status}
+    body.update(extra)
+    return b.request("PUT", "/v1/reps/%s/status" % rep, body=body)
+
+
+def wait_for(fn, timeout=10.0):
+    deadline = time.time() + timeout
+    while True:
+        value = fn()
+        if value or time.time() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def test_round_robin_assigns_in_turn_with_a_decision_record(baton_factory):
+    b = start(baton_factory, RR_CONFIG)
+    owners = [post(b, i)["owner"] for i in range(6)]
+    assert owners == ["ana", "ben", "cy", "ana", "ben", "cy"]
+    first = post(b, 100)
+    assert first["stage"] == "assigned"
+
+    st, _, d = b.get("/v1/leads/%d/decision" % first["id"])
+    assert st == 200, d
+    assert d["result"] == "assigned" and d["rep"] == "ana"
+    assert d["pool"] == "inbound" and d["rule"] == "everyone"
+    assert d["lead"] == first["id"] and d["config_version"]
+    assert [c["rep"] for c in d["candidates"]] == ["ana", "ben", "cy"]
+    assert all(c["eligible"] for c in d["candidates"])
+    assert [c["verdict"] for c in d["candidates"]].count("chosen") == 1
+    assert d["strategy"]["name"] == "round_robin"
+    assert d["strategy"]["before"]["last_rep"] == "cy"
+    assert d["strategy"]["after"]["last_rep"] == "ana"
+    assert d["rules"] == [{"rule": "everyone", "target": "pool:inbound", "when": None,
+                           "matched": True, "step": "assigned"}]
+
+    types = [e["type"] for e in b.events(first["id"])]
+    assert "lead.assigned" in types
+    changes = [e for e in b.events(first["id"]) if e["type"] == "lead.stage_changed"]
+    assert changes[-1]["data"]["to"] == "assigned" and changes[-1]["data"]["via"] == "routing"
+
+    st, _, pool = b.get("/v1/pools/inbound")
+    assert st == 200
+    assert pool["decisions"] == 7 and pool["last_rep"] == "ana"
+    assert {m["rep"]: m["assigned"] for m in pool["members"]} == {"ana": 3, "ben": 2, "cy": 2}
+    assert {m["rep"]: m["open"] for m in pool["members"]} == {"ana": 3, "ben": 2, "cy": 2}
+
+
+def test_a_lead_that_does_not_qualify_is_not_routed(baton_factory):
+    b = start(baton_factory, RR_CONFIG)
+    st, _, body = b.post_lead({"email": "someone@acme.example", "source": "web"})
+    assert st == 201
+    assert body["lead"]["stage"] == "new" and body["lead"]["owner"] is None
+    st, _, err = b.get("/v1/leads/%d/decision" % body["lead"]["id"])
+    assert_error(st, err, 404, "not_found")
+    st, _, holds = b.get("/v1/holds")
+    assert holds == {"held": [], "count": 0}
+
+
+def test_without_routing_qualified_leads_stay_mql(baton_factory):
+    b = start(baton_factory, BASE + "reps:\n" + THREE)
+    l = post(b, 1)
+    assert l["stage"] == "mql" and l["owner"] is None
+    st, _, holds = b.get("/v1/holds")
+    assert holds["count"] == 0
+
+
+def test_flood_of_concurrent_leads_is_shared_exactly(baton_factory):
+    cfg = config(
+        THREE,
+        "  - {id: inbound, strategy: fair_share, window: month, members: [ana, ben, cy]}\n",
+        "    - {name: everyone, to: 'pool:inbound'}\n",
+    )
+    b = start(baton_factory, cfg, clock=None)
+    total, threads = 3000, 24
+    errors = []
+
+    def worker(k):
+        for n in range(k, total, threads):
+            st, _, body = b.post_lead(lead(n))
+            if st != 201 or body["lead"]["stage"] != "assigned":
+                errors.append((st, body))
+
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert errors == []
+    counts = {}
+    for l in b.list_leads():
+        counts[l["owner"]] = counts.get(l["owner"], 0) + 1
+    assert counts == {"ana": 1000, "ben": 1000, "cy": 1000}
+    st, _, pool = b.get("/v1/pools/inbound")
+    assert pool["decisions"] == 3000
+    assert {m["rep"]: m["assigned"] for m in pool["members"]} == {"ana": 1000, "ben": 1000, "cy": 1000}
+
+
+def test_weighted_pool_follows_the_weights(baton_factory):
+    reps = """\
+  - {id: ana, weight: 3}
+  - {id: ben, weight: 2}
+  - {id: cy, weight: 1}
+"""
+    cfg = config(reps, "  - {id: w, strategy: weighted, members: [ana, ben, cy]}\n",
+                 "    - {name: all, to: 'pool:w'}\n")
+    b = start(baton_factory, cfg)
+    owners = [post(b, i)["owner"] for i in range(60)]
+    assert {r: owners.count(r) for r in ("ana", "ben", "cy")} == {"ana": 30, "ben": 20, "cy": 10}
+
+
+def test_everyone_away_holds_the_lead_until_a_rep_returns(baton_factory):
+    b = start(baton_factory, RR_CONFIG)
+    for rep in ("ana", "ben", "cy"):
+        st, _, body = set_status(b, rep, "away", reason="offsite")
+        assert st == 200, body
+        assert body["status"] == "away" and body["eligible_now"] is False
+        assert body["ineligible_because"] == "away"
+    l = post(b, 1)
+    assert l["stage"] == "mql" and l["owner"] is None
+    st, _, holds = b.get("/v1/holds")
+    assert holds["count"] == 1
+    assert holds["held"][0]["lead"] == l["id"]
+    assert holds["held"][0]["reason"] == "no_eligible_member"
+    assert holds["held"][0]["pool"] == "inbound"
+    st, _, d = b.get("/v1/leads/%d/decision" % l["id"])
+    assert d["result"] == "held" and d["hold_reason"] == "no_eligible_member"
+    assert {c["rep"]: c["reason"] for c in d["candidates"]} == {"ana": "away", "ben": "away", "cy": "away"}
+    assert "lead.held" in [e["type"] for e in b.events(l["id"])]
+
+    st, _, body = set_status(b, "ben", "available")
+    assert st == 200 and body["assigned_from_hold"] == 1
+    after = get_lead(b, l["id"])
+    assert after["stage"] == "assigned" and after["owner"] == "ben"
+    st, _, holds = b.get("/v1/holds")
+    assert holds["count"] == 0
+
+
+def test_status_until_expires_and_the_timer_drains(baton_factory):
+    b = start(baton_factory, RR_CONFIG.replace("members: [ana, ben, cy]", "members: [ana]"))
+    st, _, body = set_status(b, "ana", "offline", until="2026-11-24T09:30:00Z")
+    assert st == 200 and body["status_until"] == "2026-11-24T09:30:00.000Z"
+    l = post(b, 1)
+    assert l["stage"] == "mql"
+    st, _, clock = b.request("POST", "/v1/admin/clock", body={"advance_seconds": 1800})
+    assert st == 200
+    assert wait_for(lambda: get_lead(b, l["id"])["owner"] == "ana")
+    st, _, rep = b.get("/v1/reps/ana")
+    assert rep["status"] == "available" and rep["eligible_now"] is True
+
+
+def test_hold_queue_drains_highest_score_first_and_caps_reset_at_midnight(baton_factory):
+    cfg = config("  - {id: ana, daily_cap: 1}\n",
+                 "  - {id: solo, strategy: round_robin, members: [ana]}\n",
+                 "    - {name: all, to: 'pool:solo'}\n")
+    b = start(baton_factory, cfg)
+    set_status(b, "ana", "away")
+    small = post(b, 1, employees=10)
+    big = post(b, 2, employees=5000)
+    st, _, holds = b.get("/v1/holds")
+    assert [h["lead"] for h in holds["held"]] == [big["id"], small["id"]]
+    st, _, body = set_status(b, "ana", "available")
+    assert body["assigned_from_hold"] == 1 and body["today"] == 1
+    assert get_lead(b, big["id"])["owner"] == "ana"
+    assert get_lead(b, small["id"])["owner"] is None
+    st, _, d = b.get("/v1/leads/%d/decision" % small["id"])
+    assert d["result"] == "held"
+    st, _, rep = b.get("/v1/reps/ana")
+    assert rep["ineligible_because"] == "daily_cap"
+    # next day (UTC): the cap resets and the timer assigns the waiting lead
+    b.request("POST", "/v1/admin/clock", body={"advance_seconds": 15 * 3600})
+    assert wait_for(lambda: get_lead(b, small["id"])["owner"] == "ana")
+
+
+def test_outside_working_hours_waits_for_the_shift_to_start(baton_factory):
+    reps = """\
+  - id: katrin
+    timezone: Europe/Berlin
+    hours: {mon-fri: "09:00-17:00"}
+"""
+    cfg = config(reps, "  - {id: de, strategy: round_robin, members: [katrin]}\n",
+                 "    - {name: all, to: 'pool:de'}\n")
+    b = start(baton_factory, cfg, clock="2026-11-24T06:30:00Z")  # 07:30 in Berlin
+    l = post(b, 1)
+    assert l["stage"] == "mql"
+    st, _, d = b.get("/v1/leads/%d/decision" % l["id"])
+    assert d["candidates"][0]["reason"] == "outside_hours"
+    st, _, rep = b.get("/v1/reps/katrin")
+    assert rep["working_now"] is False and rep["not_working_because"] == "outside_hours"
+    assert rep["next_working_at"] == "2026-11-24T08:00:00.000Z"
+    b.request("POST", "/v1/admin/clock", body={"advance_seconds": 5400 + 60})
+    assert wait_for(lambda: get_lead(b, l["id"])["owner"] == "katrin")
+
+
+def test_time_off_makes_a_rep_ineligible_until_removed(baton_factory):
+    b = start(baton_factory, RR_CONFIG.replace("members: [ana, ben, cy]", "members: [ana]"))
+    st, _, rep = b.request("POST", "/v1/reps/ana/time-off",
+                           body={"from": "2026-11-24T00:00:00Z", "to": "2026-11-27T00:00:00Z",
+                                 "reason": "vacation"})
+    assert st == 201, rep
+    span = rep["time_off_added"]
+    assert span["reason"] == "vacation" and span["from"] == "2026-11-24T00:00:00.000Z"
+    assert rep["ineligible_because"] == "time_off"
+    assert [t["id"] for t in rep["time_off"]] == [span["id"]]
+    l = post(b, 1)
+    assert l["stage"] == "mql"
+    st, _, rep = b.request("DELETE", "/v1/reps/ana/time-off/%d" % span["id"])
+    assert st == 200 and rep["assigned_from_hold"] == 1 and rep["time_off"] == []
+    assert get_lead(b, l["id"])["owner"] == "ana"
+    st, _, err = b.request("DELETE", "/v1/reps/ana/time-off/%d" % span["id"])
+    assert_error(st, err, 404, "not_found")
+
+
+def test_named_rep_with_fallback_to_the_next_rule(baton_factory):
+    cfg = config(
+        THREE,
+        "  - {id: rest, strategy: round_robin, members: [ben, cy]}\n",
+        "    - {name: vip, when: 'employees >= 1000', to: 'rep:ana', fallback: next_rule}\n"
+        "    - {name: others, to: 'pool:rest'}\n",
+    )
+    b = start(baton_factory, cfg)
+    assert post(b, 1, employees=5000)["owner"] == "ana"
+    set_status(b, "ana", "away")
+    l = post(b, 2, employees=5000)
+    assert l["owner"] == "ben"
+    st, _, d = b.get("/v1/leads/%d/decision" % l["id"])
+    assert d["rules"][0]["step"] == "unavailable" and d["rules"][0]["eligibility"] == "away"
+    assert d["rules"][1]["step"] == "assigned" and d["rule"] == "others"
+
+
+def test_rule_languages_and_hold_target(baton_factory):
+    reps = """\
+  - {id: ana, languages: [en]}
+  - {id: ben, languages: [en, de]}
+"""
+    cfg = config(
+        reps,
+        "  - {id: all, strategy: round_robin, members: [ana, ben]}\n",
+        "    - {name: spam, when: 'email.domain == \"spam.example\"', to: hold}\n"
+        "    - {name: german, when: 'country == \"DE\"', to: 'pool:all', languages: [de]}\n"
+        "    - {name: default, to: 'pool:all'}\n",
+    )
+    b = start(baton_factory, cfg)
+    for i in range(3):
+        assert post(b, i, country="Germany")["owner"] == "ben"
+    st, _, body = b.post_lead({"email": "x@spam.example", "source": "demo"})
+    assert body["lead"]["stage"] == "mql"
+    st, _, holds = b.get("/v1/holds")
+    assert holds["held"][0]["reason"] == "rule" and holds["held"][0]["rule"] == "spam"
+
+
+def test_rep_endpoints_reject_bad_input_and_change_nothing(baton_factory):
+    b = start(baton_factory, RR_CONFIG)
+    cases = [
+        ({"status": "sleeping"}, "status"),
+        ({}, "status"),
+        ({"status": "away", "until": "tomorrow"}, "until"),
+        ({"status": "available", "until": "2026-12-01T00:00:00Z"}, "until"),
+        ({"status": "away", "mood": "grumpy"}, "mood"),
+        ({"status": "away", "reason": 5}, "reason"),
+    ]
+    for body, field in cases:
+        st, _, err = set_status(b, "ana", body.get("status", "x"), **{k: v for k, v in body.items() if k != "status"}) \
+            if body.get("status") else b.request("PUT", "/v1/reps/ana/status", body=body)
+        assert_error(st, err, 422, "invalid", field)
+    st, _, err = set_status(b, "ana", "away", until="2026-11-01T00:00:00Z")
+    assert_error(st, err, 422, "invalid", "until")
+    st, _, err = b.request("PUT", "/v1/reps/ana/status", body="{not json")
+    assert_error(st, err, 400, "malformed")
+    st, _, err = set_status(b, "nobody", "away")
+    assert_error(st, err, 404, "not_found", "id")
+    st, _, err = b.request("POST", "/v1/reps/ana/time-off", body={"from": "2026-11-25T00:00:00Z",
+                                                                  "to": "2026-11-24T00:00:00Z"})
+    assert_error(st, err, 422, "invalid", "to")
+    st, _, err = b.request("POST", "/v1/reps/ana/time-off", body={"from": "2026-11-25T00:00:00Z"})
+    assert_error(st, err, 422, "invalid", "to")
+    st, _, rep = b.get("/v1/reps/ana")
+    assert rep["status"] == "available" and rep["time_off"] == []
+    st, _, err = b.get("/v1/pools/nope")
+    assert_error(st, err, 404, "not_found", "id")
+    st, _, err = b.get("/v1/leads/999/decision")
+    assert_error(st, err, 404, "not_found", "id")
+    assert b.running()
+
+
+def test_rep_keys_act_only_for_their_own_rep(baton_factory):
+    b = start(baton_factory, RR_CONFIG)
+    key = b.create_key("rep", rep="ana")
+    st, _, body = b.request("PUT", "/v1/reps/ana/status", body={"status": "away"}, key=key)
+    assert st == 200 and body["status"] == "away"
+    st, _, err = b.request("PUT", "/v1/reps/ben/status", body={"status": "away"}, key=key)
+    assert_error(st, err, 403, "forbidden", "id")
+    st, _, err = b.get("/v1/reps", key=key)
+    assert st == 403
+    st, _, err = b.get("/v1/pools/inbound", key=key)
+    assert st == 403
+    l = post(b, 1)
+    assert l["owner"] == "ben"
+    st, _, err = b.get("/v1/leads/%d/decision" % l["id"], key=key)
+    assert_error(st, err, 404, "not_found", "id")
+    ben = b.create_key("rep", rep="ben")
+    st, _, d = b.get("/v1/leads/%d/decision" % l["id"], key=ben)
+    assert st == 200 and d["rep"] == "ben"
+
+
+def test_list_reps_and_pools(baton_factory):
+    b = start(baton_factory, RR_CONFIG)
+    post(b, 1)
+    st, _, body = b.get("/v1/reps")
+    assert st == 200
+    reps = {r["id"]: r for r in body["reps"]}
+    assert set(reps) == {"ana", "ben", "cy"}
+    assert reps["ana"]["open"] == 1 and reps["ana"]["today"] == 1
+    assert reps["ana"]["pools"] == ["inbound"] and reps["ana"]["capacity"] is None
+    st, _, body = b.get("/v1/pools")
+    assert [p["id"] for p in body["pools"]] == ["inbound"]
+    assert body["pools"][0]["state"]["strategy"] == "round_robin"
