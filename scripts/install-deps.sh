@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config clang libclang-rt-dev
 libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 libfyaml-dev
-libssl-dev libpcre2-dev libicu-dev libcurl4-openssl-dev libcmocka-dev
+libssl-dev libpcre2-dev libicu-dev libcurl4-openssl-dev libcmocka-dev libcsv-dev
 python3 python3-pytest python3-aiosmtpd"
 
 missing=""

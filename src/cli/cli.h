@@ -15,6 +15,7 @@ int cli_serve(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_keys(int argc, char **argv);
 int cli_score(int argc, char **argv);
+int cli_import(int argc, char **argv);
 
 /* Generates a key, stores its hash, writes the key itself into `token`
  * (at least CLI_TOKEN_MAX bytes). Shared by `keys create` and the first

@@ -15,6 +15,7 @@ static const struct {
     {"check", cli_check, "validate a configuration file"},
     {"keys", cli_keys, "create, list and revoke API keys"},
     {"score", cli_score, "dry run: normalise and score a lead, print the decision"},
+    {"import", cli_import, "import accounts from a CSV file"},
 };
 
 static void usage(FILE *out)

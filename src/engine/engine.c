@@ -21,6 +21,7 @@ struct engine {
     struct store *store;
     struct store_conn *conn;
     struct engine__scorer *scorer;
+    struct engine__accounts *accounts; /* the account index, writer only */
     struct clock *clock;
     unsigned group_max;
 
@@ -54,7 +55,7 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
         finish_group(group, BT_ESTORE, err.message);
         return;
     }
-    struct engine__ctx ctx = {e->conn, e->scorer, clock_now(e->clock)};
+    struct engine__ctx ctx = {e->conn, e->scorer, clock_now(e->clock), e->accounts};
     for (struct engine__command *c = group; c; c = c->next) {
         if (store_savepoint(e->conn, &c->err)) {
             c->rc = BT_ESTORE;
@@ -135,10 +136,12 @@ bt_err engine_start(struct store *store, struct clock *clock, const struct engin
         return rc;
     }
     e->scorer = engine__scorer_new();
+    e->accounts = engine__accounts_new();
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->wake, NULL);
     if (pthread_create(&e->writer, NULL, writer_main, e) != 0) {
         engine__scorer_free(e->scorer);
+        engine__accounts_free(e->accounts);
         store_conn_close(e->conn);
         free(e);
         return bt_fail(err, BT_EIO, NULL, "cannot start the engine thread");
@@ -157,6 +160,7 @@ void engine_stop(struct engine *e)
     pthread_mutex_unlock(&e->lock);
     pthread_join(e->writer, NULL);
     engine__scorer_free(e->scorer);
+    engine__accounts_free(e->accounts);
     store_conn_close(e->conn);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->wake);
@@ -187,6 +191,8 @@ bt_err engine__apply(struct engine__ctx *ctx, struct engine__command *c)
         return engine__apply_time_off(ctx, c->u.time_off, c->arena, &c->err);
     case ENGINE__DRAIN_HOLDS:
         return engine__apply_drain(ctx, c->u.drain, c->arena, &c->err);
+    case ENGINE__UPSERT_ACCOUNTS:
+        return engine__apply_accounts(ctx, c->u.accounts, c->arena, &c->err);
     }
     BT_BUG("unknown command kind %d", (int)c->kind);
 }

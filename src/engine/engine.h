@@ -27,6 +27,7 @@
 #include "core/lifecycle.h"
 #include "core/routing.h"
 #include "core/score.h"
+#include "store/store.h"
 #include "util/arena.h"
 #include "util/err.h"
 #include "util/timeutil.h"
@@ -202,5 +203,24 @@ bt_err engine_drain_holds(struct engine *e, const struct config *cfg, unsigned l
  * says how many. Called by the timer. */
 bt_err engine_rescore_due(struct engine *e, const struct config *cfg, unsigned limit,
                           size_t *rescored, struct bt_error *err) BT_MUST_USE;
+
+/*
+ * Accounts: the companies leads are matched to (the CSV import writes them
+ * through the store directly; the API through this command).
+ */
+struct accounts_command {
+    /* in: accounts checked by account_input_normalize() (core/account_csv.h);
+     * their created_at and updated_at are set to what is stored */
+    struct store_account *accounts;
+    size_t n;
+    /* out: per account (an array of n in the arena), and the totals */
+    enum store_account_outcome *outcomes;
+    size_t created, updated, unchanged;
+};
+
+/* Inserts or replaces the accounts by id, all in one command (all or
+ * nothing); the writer's account index sees them at the next routing. */
+bt_err engine_upsert_accounts(struct engine *e, struct accounts_command *cmd, struct arena *arena,
+                              struct bt_error *err) BT_MUST_USE;
 
 #endif

@@ -18,6 +18,7 @@ enum engine__kind {
     ENGINE__REP_STATUS,
     ENGINE__TIME_OFF,
     ENGINE__DRAIN_HOLDS,
+    ENGINE__UPSERT_ACCOUNTS,
 };
 
 struct engine__rescore_due {
@@ -44,6 +45,7 @@ struct engine__command {
         struct rep_status_command *rep_status;
         struct time_off_command *time_off;
         struct engine__drain *drain;
+        struct accounts_command *accounts;
     } u;
     /* set by the writer */
     bt_err rc;
@@ -66,6 +68,7 @@ struct engine__ctx {
     struct store_conn *conn;
     struct engine__scorer *scorer;
     int64_t now;
+    struct engine__accounts *accounts; /* the account index, kept across commands */
 };
 
 bt_err engine__apply(struct engine__ctx *ctx, struct engine__command *c) BT_MUST_USE;
@@ -106,6 +109,32 @@ bt_err engine__apply_time_off(struct engine__ctx *ctx, struct time_off_command *
                               struct arena *arena, struct bt_error *err) BT_MUST_USE;
 bt_err engine__apply_drain(struct engine__ctx *ctx, struct engine__drain *cmd, struct arena *arena,
                            struct bt_error *err) BT_MUST_USE;
+
+/* ---- accounts (engine_accounts.c) ---- */
+
+bt_err engine__apply_accounts(struct engine__ctx *ctx, struct accounts_command *cmd,
+                              struct arena *arena, struct bt_error *err) BT_MUST_USE;
+
+/* The writer's account index and what it was built from; owned by the
+ * engine (engine_start/engine_stop), used only on the writer thread. */
+struct engine__accounts;
+struct account_index;
+struct engine__accounts *engine__accounts_new(void);
+void engine__accounts_free(struct engine__accounts *s); /* NULL does nothing */
+
+/*
+ * The index of every account written so far (including by earlier commands
+ * of the current transaction, and by other processes on the same database),
+ * with the name threshold cfg->account_name_threshold (0, or cfg NULL:
+ * ACCOUNT_NAME_THRESHOLD_DEFAULT). Costs one read of the accounts version;
+ * the index is rebuilt, on the writer, only when the version or the
+ * threshold changed since it was built. With no accounts the index matches
+ * nothing. *out belongs to the engine and stays valid until the next call;
+ * never NULL on success. On error *out is NULL and the previous index is
+ * kept for the next try.
+ */
+bt_err engine__account_index(struct engine__ctx *ctx, const struct config *cfg,
+                             const struct account_index **out, struct bt_error *err) BT_MUST_USE;
 
 /* Appends an event to the lead's audit trail. */
 bt_err engine__event(struct engine__ctx *ctx, int64_t lead_id, const char *type, const char *actor,

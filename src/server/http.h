@@ -111,5 +111,8 @@ void api_pool_list(struct request *r);
 void api_pool_get(struct request *r);
 void api_hold_list(struct request *r);
 void api_lead_decision(struct request *r);
+void api_account_upsert(struct request *r);
+void api_account_get(struct request *r);
+void api_account_list(struct request *r);
 
 #endif

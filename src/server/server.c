@@ -59,6 +59,9 @@ static const struct route routes[] = {
     {"GET", "/v1/pools", api_pool_list, ROLE_ADMIN, false, false},
     {"GET", "/v1/pools/{name}", api_pool_get, ROLE_ADMIN, false, false},
     {"GET", "/v1/holds", api_hold_list, ROLE_ADMIN, false, false},
+    {"POST", "/v1/accounts", api_account_upsert, ROLE_ADMIN, true, false},
+    {"GET", "/v1/accounts", api_account_list, ROLE_ADMIN | ROLE_REP, false, false},
+    {"GET", "/v1/accounts/{name}", api_account_get, ROLE_ADMIN | ROLE_REP, false, false},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

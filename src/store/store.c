@@ -264,3 +264,44 @@ bool store_in_transaction(struct store_conn *c)
 {
     return c->ops->in_transaction(c) == BT_OK;
 }
+
+bt_err store_account_upsert(struct store_conn *c, struct store_account *accounts, size_t n,
+                            int64_t now, enum store_account_outcome *outcomes,
+                            struct bt_error *err)
+{
+    /* Outside a transaction the version could commit apart from the rows. */
+    if (!store_in_transaction(c))
+        BT_BUG("store_account_upsert outside a transaction");
+    return c->ops->accounts->upsert(c, accounts, n, now, outcomes, err);
+}
+
+bt_err store_account_get(struct store_conn *c, const char *id, struct arena *a,
+                         struct store_account *out, struct bt_error *err)
+{
+    return c->ops->accounts->get(c, id, a, out, err);
+}
+
+bt_err store_account_list(struct store_conn *c, const char *after, unsigned limit,
+                          struct arena *a, struct store_account **out, size_t *count,
+                          struct bt_error *err)
+{
+    if (limit < 1 || limit > STORE_LIST_MAX)
+        BT_BUG("account list limit %u out of range", limit);
+    return c->ops->accounts->list(c, after, limit, a, out, count, err);
+}
+
+bt_err store_account_each(struct store_conn *c, store_account_fn fn, void *cls,
+                          struct bt_error *err)
+{
+    return c->ops->accounts->each(c, fn, cls, err);
+}
+
+bt_err store_account_count(struct store_conn *c, int64_t *count, struct bt_error *err)
+{
+    return c->ops->accounts->count(c, count, err);
+}
+
+bt_err store_accounts_version(struct store_conn *c, int64_t *version, struct bt_error *err)
+{
+    return c->ops->accounts->version(c, version, err);
+}

@@ -53,7 +53,7 @@ struct store_options {
 /* clang-format on */
 
 /* The schema version this build writes; store_open migrates older files. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /*
  * Opens the database named by `location`: a file path (SQLite; created when
@@ -215,5 +215,80 @@ struct lead_outcome {
 
 bt_err store_outcome_insert(struct store_conn *c, const struct lead_outcome *o,
                             struct bt_error *err) BT_MUST_USE;
+
+/*
+ * Accounts: the companies leads are matched to (core/account_match.h),
+ * keyed by a text id (given by the importer, or derived: core/account_csv.h).
+ * The store checks nothing but the id's uniqueness: callers write accounts
+ * that passed account_input_normalize().
+ *
+ * Every write of accounts also changes the accounts version, in the same
+ * transaction. The engine reads it (one indexed read of one row) before each
+ * use of its account index and rebuilds the index when it moved, so a write
+ * by another process on the same file (`baton import accounts` while the
+ * daemon runs) is seen by the next routing decision. A version is random,
+ * not counted, so that a transaction rolled back after the engine looked
+ * cannot hand out the version that a later, different change will have:
+ * compare versions for equality only.
+ */
+struct store_account {
+    const char *id;
+    const char *name;     /* or NULL */
+    const char **domains; /* normalised domains, in the order given */
+    size_t n_domains;
+    const char *website;     /* as given, or NULL */
+    const char *country;     /* alpha-2, or NULL */
+    const char *owner;       /* a rep id, or NULL */
+    const char *fields_json; /* custom fields, a JSON object; NULL is written as {} */
+    int64_t created_at;      /* ms; set by store_account_upsert() */
+    int64_t updated_at;
+};
+
+enum store_account_outcome {
+    STORE_ACCOUNT_CREATED,   /* a new id */
+    STORE_ACCOUNT_UPDATED,   /* an existing id, something differed */
+    STORE_ACCOUNT_UNCHANGED, /* an existing id, nothing differed: nothing written */
+};
+
+/*
+ * Inserts or replaces accounts[0..n) by id, inside the caller's transaction
+ * (outside one is a bug). A new account gets created_at = updated_at = now;
+ * an existing one keeps its created_at, and every attribute is replaced:
+ * updated_at becomes now when something differs, else the row is left as it
+ * was. Sets each account's created_at and updated_at as stored and, when
+ * `outcomes` is not NULL, outcomes[i]. The accounts version changes once
+ * when any row was written. An id repeated in one call is written twice (the
+ * last wins).
+ */
+bt_err store_account_upsert(struct store_conn *c, struct store_account *accounts, size_t n,
+                            int64_t now, enum store_account_outcome *outcomes,
+                            struct bt_error *err) BT_MUST_USE;
+
+/* The account with this id (strings in the arena), or BT_ENOTFOUND. */
+bt_err store_account_get(struct store_conn *c, const char *id, struct arena *a,
+                         struct store_account *out, struct bt_error *err) BT_MUST_USE;
+
+/* Up to `limit` (1 .. STORE_LIST_MAX) accounts whose id sorts after `after`
+ * (NULL: from the first), in byte order of id; array in the arena. */
+bt_err store_account_list(struct store_conn *c, const char *after, unsigned limit,
+                          struct arena *a, struct store_account **out, size_t *count,
+                          struct bt_error *err) BT_MUST_USE;
+
+/* Called by store_account_each() for one account; everything `account`
+ * points to lives until the call returns. Non-zero stops the walk. */
+typedef bt_err (*store_account_fn)(void *cls, const struct store_account *account,
+                                   struct bt_error *err);
+
+/* Calls fn for every account, in byte order of id, holding one account in
+ * memory at a time (for building the account index); returns what fn
+ * returned when it stopped the walk. */
+bt_err store_account_each(struct store_conn *c, store_account_fn fn, void *cls,
+                          struct bt_error *err) BT_MUST_USE;
+
+bt_err store_account_count(struct store_conn *c, int64_t *count, struct bt_error *err) BT_MUST_USE;
+
+/* The accounts version (see above). */
+bt_err store_accounts_version(struct store_conn *c, int64_t *version,
+                              struct bt_error *err) BT_MUST_USE;
 
 #endif

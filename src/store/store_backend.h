@@ -53,6 +53,7 @@ struct store_ops {
     bt_err (*outcome_insert)(struct store_conn *c, const struct lead_outcome *o,
                              struct bt_error *err);
     const struct store_routing_ops *routing;
+    const struct store_account_ops *accounts;
 };
 
 enum store__tx {
@@ -117,6 +118,21 @@ struct store_routing_ops {
 };
 
 extern const struct store_routing_ops store__sqlite_routing_ops;
+
+/* The accounts section of store.h, forwarded by store.c */
+struct store_account_ops {
+    bt_err (*upsert)(struct store_conn *c, struct store_account *accounts, size_t n, int64_t now,
+                     enum store_account_outcome *outcomes, struct bt_error *err);
+    bt_err (*get)(struct store_conn *c, const char *id, struct arena *a, struct store_account *out,
+                  struct bt_error *err);
+    bt_err (*list)(struct store_conn *c, const char *after, unsigned limit, struct arena *a,
+                   struct store_account **out, size_t *count, struct bt_error *err);
+    bt_err (*each)(struct store_conn *c, store_account_fn fn, void *cls, struct bt_error *err);
+    bt_err (*count)(struct store_conn *c, int64_t *count, struct bt_error *err);
+    bt_err (*version)(struct store_conn *c, int64_t *version, struct bt_error *err);
+};
+
+extern const struct store_account_ops store__sqlite_account_ops;
 
 extern const struct store_ops store__sqlite_ops;
 

@@ -311,6 +311,12 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     /* leads qualified before routing existed wait in the hold queue */
     "INSERT INTO holds (lead_id, reason, score, since) "
     "SELECT id, 'awaiting_routing', coalesce(score, 0), updated_at FROM leads WHERE stage = 'mql';",
+    /* 4: a version that every write of accounts changes (store_accounts_version) */
+    "CREATE TABLE store_meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value INTEGER NOT NULL"
+    ");"
+    "INSERT INTO store_meta (key, value) VALUES ('accounts_version', 0);",
 };
 
 static bt_err db_error(sqlite3 *db, struct bt_error *err, const char *what)
@@ -1075,4 +1081,5 @@ const struct store_ops store__sqlite_ops = {
     .in_transaction = sq_in_transaction,
     .outcome_insert = sq_outcome_insert,
     .routing = &store__sqlite_routing_ops,
+    .accounts = &store__sqlite_account_ops,
 };
