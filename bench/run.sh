@@ -142,16 +142,23 @@ stop_server null_server
 ceiling=$(field "$ceiling_line" throughput)
 ceiling=${ceiling%/s}
 
-# 2. Baton, once per synchronous mode.
+# 2. Baton, once per mode: synchronous full and normal with no scoring or
+#    routing (intake alone), and "routed": synchronous full with
+#    bench/route.yaml, where every lead is scored, qualifies and is routed.
 declare -A peak p50_peak p99_peak p50_half p99_half rss errors
-modes="full normal"
+modes="full normal routed"
 for sync in $modes; do
     new_temp_dir
-    cat >"$dir/baton.yaml" <<EOF
+    if [ "$sync" = routed ]; then
+        cp bench/route.yaml "$dir/baton.yaml"
+        printf 'store:\n  synchronous: full\n' >>"$dir/baton.yaml"
+    else
+        cat >"$dir/baton.yaml" <<EOF
 version: 1
 store:
   synchronous: $sync
 EOF
+    fi
     key=$("$BATON" keys create --db "$dir/baton.db" --role ingest --name bench) ||
         die "baton keys create failed"
     key=$(printf '%s\n' "$key" | head -n 1)
@@ -186,7 +193,7 @@ echo
 printf 'null server ceiling: %s req/s (p50 %s, p99 %s)\n' "$ceiling" \
     "$(field "$ceiling_line" p50)" "$(field "$ceiling_line" p99)"
 echo
-printf '%-8s %12s %10s %10s %10s %10s %10s %10s %7s\n' sync "leads/s" "% ceiling" "p50 peak" \
+printf '%-8s %12s %10s %10s %10s %10s %10s %10s %7s\n' mode "leads/s" "% ceiling" "p50 peak" \
     "p99 peak" "p50 half" "p99 half" "peak RSS" errors
 for sync in $modes; do
     ratio=$(awk -v p="${peak[$sync]}" -v c="$ceiling" 'BEGIN { printf "%.1f%%", (c > 0 ? 100 * p / c : 0) }')

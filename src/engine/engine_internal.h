@@ -103,6 +103,11 @@ bt_err engine__route_after_score(struct engine__ctx *ctx, const struct config *c
                                  struct lead *lead, const struct activity *acts, size_t n_acts,
                                  const struct score_result *res, const char *actor,
                                  struct arena *arena, struct bt_error *err) BT_MUST_USE;
+/* Tries the held leads after a change that may have made a rep eligible
+ * (capacity freed, a rep back); *assigned (may be NULL) counts the assigned. */
+bt_err engine__drain_after_change(struct engine__ctx *ctx, const struct config *cfg,
+                                  struct arena *arena, size_t *assigned,
+                                  struct bt_error *err) BT_MUST_USE;
 bt_err engine__apply_rep_status(struct engine__ctx *ctx, struct rep_status_command *cmd,
                                 struct arena *arena, struct bt_error *err) BT_MUST_USE;
 bt_err engine__apply_time_off(struct engine__ctx *ctx, struct time_off_command *cmd,

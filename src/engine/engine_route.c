@@ -117,11 +117,6 @@ static const char *match_json(struct arena *a, const struct account_match *m)
     return dump(a, o);
 }
 
-/* TEMPORARY until engine_accounts.c lands: a weak reference. */
-bt_err engine__account_index(struct engine__ctx *ctx, const struct config *cfg,
-                             const struct account_index **out, struct bt_error *err)
-    __attribute__((weak));
-
 /* Matches the lead to an account; writes and records a change. *owner is
  * the account's owner (or NULL). */
 static bt_err match_account(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
@@ -130,8 +125,6 @@ static bt_err match_account(struct engine__ctx *ctx, const struct config *cfg, s
 {
     *owner = NULL;
     const struct account_index *index = NULL;
-    if (!engine__account_index)
-        return BT_OK;
     bt_err e = engine__account_index(ctx, cfg, &index, err);
     if (e)
         return e;
@@ -405,6 +398,16 @@ static bt_err drain(struct engine__ctx *ctx, const struct config *cfg, unsigned 
     return BT_OK;
 }
 
+bt_err engine__drain_after_change(struct engine__ctx *ctx, const struct config *cfg,
+                                  struct arena *arena, size_t *assigned, struct bt_error *err)
+{
+    size_t tried, n;
+    bt_err e = drain(ctx, cfg, DRAIN_AFTER_CHANGE, &tried, &n, arena, err);
+    if (assigned)
+        *assigned = n;
+    return e;
+}
+
 bt_err engine__apply_drain(struct engine__ctx *ctx, struct engine__drain *cmd, struct arena *arena,
                            struct bt_error *err)
 {
@@ -455,7 +458,6 @@ bt_err engine__apply_rep_status(struct engine__ctx *ctx, struct rep_status_comma
                              rep_status_name(cmd->status));
     if (cmd->until)
         json_object_set_new(data, "until", json_integer(cmd->until));
-    size_t tried;
     if ((e = store_rep_status_set(ctx->conn, cmd->rep_id, cmd->status, cmd->reason, cmd->until,
                                   ctx->now, err)) ||
         (e = store_rep_event_append(ctx->conn, cmd->rep_id, "rep.status_changed", cmd->actor,
@@ -463,7 +465,7 @@ bt_err engine__apply_rep_status(struct engine__ctx *ctx, struct rep_status_comma
         return e;
     if (cmd->status != REP_AVAILABLE)
         return BT_OK;
-    return drain(ctx, cmd->cfg, DRAIN_AFTER_CHANGE, &tried, &cmd->assigned, arena, err);
+    return engine__drain_after_change(ctx, cmd->cfg, arena, &cmd->assigned, err);
 }
 
 bt_err engine__apply_time_off(struct engine__ctx *ctx, struct time_off_command *cmd,
@@ -500,8 +502,7 @@ bt_err engine__apply_time_off(struct engine__ctx *ctx, struct time_off_command *
     if ((e = store_rep_event_append(ctx->conn, cmd->rep_id, type, cmd->actor, cmd->reason,
                                     dump(arena, data), ctx->now, err)))
         return e;
-    size_t tried;
-    return drain(ctx, cmd->cfg, DRAIN_AFTER_CHANGE, &tried, &cmd->assigned, arena, err);
+    return engine__drain_after_change(ctx, cmd->cfg, arena, &cmd->assigned, err);
 }
 
 bt_err engine_set_rep_status(struct engine *e, struct rep_status_command *cmd, struct arena *arena,

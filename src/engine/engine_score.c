@@ -344,6 +344,9 @@ bt_err engine__apply_outcome(struct engine__ctx *ctx, struct outcome_command *cm
         (rc = engine__event(ctx, lead->id, "lead.stage_changed", o.actor, cmd->reason,
                             dump(arena, data), err)))
         return rc;
+    /* an open assignment closed: its rep may have room for a held lead */
+    if (cmd->cfg && (cmd->from == STAGE_ASSIGNED || cmd->from == STAGE_ACCEPTED))
+        return engine__drain_after_change(ctx, cmd->cfg, arena, NULL, err);
     return BT_OK;
 }
 
