@@ -379,3 +379,63 @@ def test_list_reps_and_pools(baton_factory):
     st, _, body = b.get("/v1/pools")
     assert [p["id"] for p in body["pools"]] == ["inbound"]
     assert body["pools"][0]["state"]["strategy"] == "round_robin"
+
+
+ACCOUNT_CONFIG = config(
+    THREE,
+    "  - {id: inbound, strategy: round_robin, members: [ana, ben]}\n",
+    "    - {name: returning, to: lead_owner}\n"
+    "    - {name: named-accounts, to: account_owner}\n"
+    "    - {name: everyone, to: 'pool:inbound'}\n",
+)
+
+
+def test_account_owner_keeps_the_accounts_leads(baton_factory):
+    b = start(baton_factory, ACCOUNT_CONFIG)
+    st, _, body = b.request("POST", "/v1/accounts", body={
+        "accounts": [
+            {"id": "acme", "name": "Acme Corporation", "domains": ["acme.example"], "country": "DE",
+             "owner": "cy"},
+            {"id": "globex", "name": "Globex GmbH", "domains": ["globex.example"]},
+        ]})
+    assert st in (200, 201), body
+    # by email domain, and by parent domain
+    for email in ("jane@acme.example", "joe@eu.acme.example"):
+        st, _, body = b.post_lead({"email": email, "source": "demo"})
+        l = body["lead"]
+        assert l["owner"] == "cy", l
+        assert l["account"]["id"] == "acme"
+    st, _, d = b.get("/v1/leads/%d/decision" % l["id"])
+    assert d["rule"] == "named-accounts" and d["rep"] == "cy"
+    assert d["account"]["id"] == "acme" and d["account"]["owner"] == "cy"
+    assert d["account"]["match"]["kind"] == "parent_domain"
+    assert [r["step"] for r in d["rules"]] == ["no_owner", "assigned"]
+    assert "lead.account_matched" in [e["type"] for e in b.events(l["id"])]
+    # by a similar company name with a supporting signal (the country)
+    st, _, body = b.post_lead({"email": "x@gmail.com", "company": "ACME Corporation Inc.",
+                               "country": "Germany", "source": "demo"})
+    assert body["lead"]["account"]["id"] == "acme" and body["lead"]["owner"] == "cy"
+    # a near miss that must not match: another company, no domain
+    st, _, body = b.post_lead({"email": "y@gmail.com", "company": "Acne Corp", "source": "demo"})
+    assert body["lead"]["account"] is None and body["lead"]["owner"] in ("ana", "ben")
+    # an account without an owner falls through to the pool
+    st, _, body = b.post_lead({"email": "z@globex.example", "source": "demo"})
+    l = body["lead"]
+    assert l["account"]["id"] == "globex" and l["owner"] in ("ana", "ben")
+    st, _, d = b.get("/v1/leads/%d/decision" % l["id"])
+    assert [r["step"] for r in d["rules"]] == ["no_owner", "no_owner", "assigned"]
+
+
+def test_an_away_account_owner_falls_through(baton_factory):
+    b = start(baton_factory, ACCOUNT_CONFIG)
+    st, _, body = b.request("POST", "/v1/accounts", body={
+        "id": "acme", "name": "Acme", "domains": ["acme.example"], "owner": "cy"})
+    assert st in (200, 201), body
+    set_status(b, "cy", "away")
+    st, _, body = b.post_lead({"email": "jane@acme.example", "source": "demo"})
+    l = body["lead"]
+    assert l["owner"] in ("ana", "ben")
+    st, _, d = b.get("/v1/leads/%d/decision" % l["id"])
+    assert d["rules"][1] == {"rule": "named-accounts", "target": "account_owner", "when": None,
+                             "matched": True, "step": "unavailable", "rep": "cy",
+                             "eligibility": "away"}
