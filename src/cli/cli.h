@@ -7,7 +7,11 @@
 #ifndef BT_CLI_H
 #define BT_CLI_H
 
+#include "core/normalize.h"
+#include "core/score.h"
 #include "store/store.h"
+
+#include <jansson.h>
 
 #define BATON_VERSION "0.1.0"
 
@@ -16,6 +20,7 @@ int cli_check(int argc, char **argv);
 int cli_keys(int argc, char **argv);
 int cli_score(int argc, char **argv);
 int cli_import(int argc, char **argv);
+int cli_route(int argc, char **argv);
 
 /* Generates a key, stores its hash, writes the key itself into `token`
  * (at least CLI_TOKEN_MAX bytes). Shared by `keys create` and the first
@@ -26,5 +31,40 @@ bt_err cli_key_create(struct store_conn *c, const char *role, const char *rep_id
 
 /* Prints "baton CMD: message" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Reads the file at `path` whole ("-": standard input), at most `max` bytes,
+ * into a NUL-terminated buffer the caller frees. On failure prints
+ * "baton CMD: ..." (cannot open, read error, too large) and returns NULL.
+ */
+char *cli_read_file(const char *cmd, const char *path, size_t max, size_t *len);
+
+/* ---- the lead of a dry run (`baton score`, `baton route`) ---- */
+
+#define CLI_LEAD_INPUT_MAX (1024 * 1024)
+
+struct config;
+
+/* A lead as a dry run takes it, parsed and normalised. */
+struct cli_lead {
+    struct lead lead; /* normalised as POST /v1/leads does; stage as given (default new),
+                         owner as given (or NULL), created and updated at `now` */
+    struct normalize_report report; /* what normalisation accepted but did not understand */
+    struct activity *acts;          /* the activities given, in order */
+    size_t n_acts;
+};
+
+/*
+ * Parses text[0..len): a lead as POST /v1/leads takes it, or an object
+ *   {"lead": {...}, "activities": [...], "stage": "recycled", "owner": "rep.id"}
+ * (only "lead" required) for the lead's activities (as POST /v1/activities
+ * items), its current stage and its current or last owner. Everything lives
+ * in `a`. Errors: BT_EPARSE for malformed JSON, BT_EINVAL naming the field.
+ */
+bt_err cli_lead_parse(const struct config *cfg, const char *text, size_t len, int64_t now,
+                      struct arena *a, struct cli_lead *out, struct bt_error *err) BT_MUST_USE;
+
+/* The report's warnings as [{"field": ..., "message": ...}] (a new reference). */
+json_t *cli_warnings_json(const struct normalize_report *report);
 
 #endif

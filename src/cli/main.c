@@ -16,6 +16,7 @@ static const struct {
     {"keys", cli_keys, "create, list and revoke API keys"},
     {"score", cli_score, "dry run: normalise and score a lead, print the decision"},
     {"import", cli_import, "import accounts from a CSV file"},
+    {"route", cli_route, "dry run: route a lead, print the decision record"},
 };
 
 static void usage(FILE *out)
