@@ -53,7 +53,7 @@ struct store_options {
 /* clang-format on */
 
 /* The schema version this build writes; store_open migrates older files. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /*
  * Opens the database named by `location`: a file path (SQLite; created when

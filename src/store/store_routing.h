@@ -19,8 +19,8 @@
  *   assignments    every assignment of a lead to a rep.
  *   holds          leads waiting for an eligible rep, with the reason.
  *   lead_exclusions reps that may not get a lead again (rejected, expired).
- * A rep's open assignments are counted from leads (owner, stage assigned or
- * accepted), not stored.
+ * A rep's open assignments (leads it owns at stage assigned or accepted) are
+ * kept in rep_open by triggers on leads (schema v5), whoever changes a lead.
  */
 #ifndef BT_STORE_ROUTING_H
 #define BT_STORE_ROUTING_H

@@ -317,6 +317,31 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  value INTEGER NOT NULL"
     ");"
     "INSERT INTO store_meta (key, value) VALUES ('accounts_version', 0);",
+    /* 5: open assignments per rep (leads it owns at assigned or accepted), kept
+     * by triggers so that eligibility reads one row instead of counting */
+    "CREATE TABLE rep_open ("
+    "  rep_id TEXT PRIMARY KEY,"
+    "  open INTEGER NOT NULL DEFAULT 0"
+    ") WITHOUT ROWID;"
+    "INSERT INTO rep_open (rep_id, open) SELECT owner, count(*) FROM leads "
+    "WHERE owner IS NOT NULL AND stage IN ('assigned', 'accepted') GROUP BY owner;"
+    "CREATE TRIGGER leads_open_insert AFTER INSERT ON leads "
+    "WHEN NEW.owner IS NOT NULL AND NEW.stage IN ('assigned', 'accepted') BEGIN "
+    "  INSERT INTO rep_open (rep_id, open) VALUES (NEW.owner, 1) "
+    "  ON CONFLICT (rep_id) DO UPDATE SET open = open + 1; "
+    "END;"
+    "CREATE TRIGGER leads_open_update AFTER UPDATE OF owner, stage ON leads "
+    "WHEN OLD.owner IS NOT NEW.owner OR OLD.stage IS NOT NEW.stage BEGIN "
+    "  UPDATE rep_open SET open = open - 1 WHERE rep_id = OLD.owner "
+    "    AND OLD.stage IN ('assigned', 'accepted'); "
+    "  INSERT INTO rep_open (rep_id, open) SELECT NEW.owner, 1 "
+    "    WHERE NEW.owner IS NOT NULL AND NEW.stage IN ('assigned', 'accepted') "
+    "  ON CONFLICT (rep_id) DO UPDATE SET open = open + 1; "
+    "END;"
+    "CREATE TRIGGER leads_open_delete AFTER DELETE ON leads "
+    "WHEN OLD.owner IS NOT NULL AND OLD.stage IN ('assigned', 'accepted') BEGIN "
+    "  UPDATE rep_open SET open = open - 1 WHERE rep_id = OLD.owner; "
+    "END;",
 };
 
 static bt_err db_error(sqlite3 *db, struct bt_error *err, const char *what)

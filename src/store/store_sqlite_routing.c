@@ -40,8 +40,7 @@ static const char *const sql[] = {
     [RS_RUNTIME_STATE - SQLITE__SLOTS_ROUTING] =
         "SELECT status, status_reason, status_until, day_start, day_count, week_start, "
         "week_count FROM rep_state WHERE rep_id = ?1",
-    [RS_RUNTIME_OPEN - SQLITE__SLOTS_ROUTING] =
-        "SELECT count(*) FROM leads WHERE owner = ?1 AND stage IN ('assigned', 'accepted')",
+    [RS_RUNTIME_OPEN - SQLITE__SLOTS_ROUTING] = "SELECT open FROM rep_open WHERE rep_id = ?1",
     [RS_RUNTIME_TIME_OFF - SQLITE__SLOTS_ROUTING] =
         "SELECT from_at, to_at FROM rep_time_off WHERE rep_id = ?1 AND to_at > ?2 "
         "ORDER BY from_at LIMIT 1000",
