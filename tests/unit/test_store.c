@@ -12,6 +12,7 @@
 #include "tmpdir.h"
 
 #include "store/store.h"
+#include "store/store_routing.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -373,6 +374,48 @@ static void test_scores_activities_outcomes(void **state)
     assert_int_not_equal(store_outcome_insert(f->c, &o, &err), BT_OK);
 }
 
+static int64_t open_of(struct fixture *f, const char *rep)
+{
+    struct rep_runtime rt;
+    struct bt_error err = BT_ERROR_INIT;
+    assert_int_equal(store_rep_runtime_get(f->c, rep, 0, &f->a, &rt, &err), BT_OK);
+    return rt.open;
+}
+
+/* Open assignments follow every change of a lead's owner or stage (triggers). */
+static void test_open_assignments_follow_leads(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    struct lead a = make_lead("a@x.example", NULL, 1000), b = make_lead("b@x.example", NULL, 1000);
+    a.attr[LEAD_OWNER] = "ana";
+    a.attr[LEAD_STAGE] = "assigned";
+    assert_int_equal(store_lead_insert(f->c, &a, &err), BT_OK);
+    assert_int_equal(store_lead_insert(f->c, &b, &err), BT_OK);
+    assert_int_equal(open_of(f, "ana"), 1);
+    assert_int_equal(open_of(f, "ben"), 0);
+    b.attr[LEAD_OWNER] = "ana";
+    b.attr[LEAD_STAGE] = "assigned";
+    assert_int_equal(store_lead_update(f->c, &b, &err), BT_OK);
+    assert_int_equal(open_of(f, "ana"), 2);
+    assert_int_equal(store_lead_update(f->c, &b, &err), BT_OK); /* unchanged: no double count */
+    assert_int_equal(open_of(f, "ana"), 2);
+    b.attr[LEAD_STAGE] = "accepted"; /* still open */
+    assert_int_equal(store_lead_update(f->c, &b, &err), BT_OK);
+    assert_int_equal(open_of(f, "ana"), 2);
+    b.attr[LEAD_OWNER] = "ben"; /* moved to another rep */
+    assert_int_equal(store_lead_update(f->c, &b, &err), BT_OK);
+    assert_int_equal(open_of(f, "ana"), 1);
+    assert_int_equal(open_of(f, "ben"), 1);
+    b.attr[LEAD_STAGE] = "sql"; /* converted: no longer open */
+    assert_int_equal(store_lead_update(f->c, &b, &err), BT_OK);
+    assert_int_equal(open_of(f, "ben"), 0);
+    a.attr[LEAD_STAGE] = "mql"; /* taken back for re-routing */
+    a.attr[LEAD_OWNER] = "ana";
+    assert_int_equal(store_lead_update(f->c, &a, &err), BT_OK);
+    assert_int_equal(open_of(f, "ana"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +426,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transactions_and_readers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_and_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scores_activities_outcomes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_assignments_follow_leads, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
