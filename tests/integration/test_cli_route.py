@@ -381,3 +381,24 @@ def test_the_daemon_stores_the_same_record(baton_factory, files):
     dry = decision(files, second, "--state", state)
     assert dry["rep"] == "cy"
     assert dry == served_decision(second)
+
+
+
+def test_the_daemon_matches_the_same_account(baton_factory, files):
+    b = baton_factory(config=CONFIG, started=False)
+    b.start(extra_args=("--manual-clock", "2026-11-24T15:00:00Z"))
+    st, _, body = b.request("POST", "/v1/accounts", body={
+        "id": "acme", "name": "Acme Freight Inc.", "domains": ["acme-freight.example"],
+        "country": "US", "owner": "olivia"})
+    assert st in (200, 201), body
+    accounts = files("accounts.csv", "id,name,domains,country,owner\n"
+                                     "acme,Acme Freight Inc.,acme-freight.example,US,olivia\n")
+    lead = dict(GERMAN_LEAD, email="jo@eu.acme-freight.example")
+    st, _, body = b.post_lead(lead)
+    assert st == 201, body
+    st, _, served = b.get("/v1/leads/%d/decision" % body["lead"]["id"])
+    assert st == 200, served
+    del served["id"], served["lead"]
+    dry = decision(files, lead, "--accounts", accounts, now="2026-11-24T15:00:00Z")
+    assert dry["account"]["id"] == "acme" and dry["rep"] == "olivia"
+    assert dry == served
