@@ -225,7 +225,7 @@ static enum eligibility eligibility_at(const struct routing_rep *rep, const stru
         workhours_is_working_local(rep->has_hours ? &rep->hours : NULL, &lc->lt, &rep->holidays,
                                    &rt->time_off, now, &why);
     } else {
-        workhours_is_working_local(NULL, &lc->lt, NULL, &rt->time_off, now, &why);
+        workhours_is_working_local(NULL, &lc->lt, &rep->holidays, &rt->time_off, now, &why);
     }
     if (why == WORKHOURS_TIME_OFF)
         return INELIGIBLE_TIME_OFF;
@@ -326,6 +326,14 @@ static void *alloc_n(struct decider *d, size_t n, size_t size)
     return p;
 }
 
+/* Ineligible because away from work (what catch_up makes up for), rather
+ * than for a reason of the lead or of the rep's load. */
+static bool absent(enum eligibility e)
+{
+    return e == INELIGIBLE_OFFLINE || e == INELIGIBLE_AWAY || e == INELIGIBLE_TIME_OFF ||
+           e == INELIGIBLE_HOLIDAY || e == INELIGIBLE_OUTSIDE_HOURS;
+}
+
 /* A single rep as the target (rep:, account_owner, lead_owner). */
 static bt_err decide_rep(struct decider *d, size_t rule_index, long rep, struct route_trace *t,
                          struct route_decision *out, bool *decided)
@@ -392,6 +400,7 @@ static bt_err decide_pool(struct decider *d, size_t rule_index, struct route_tra
             .recent = cands[i].day_count,
             .eligible = cands[i].eligibility == ELIGIBLE,
             .ineligible_reason = (int)cands[i].eligibility,
+            .not_entitled = !absent(cands[i].eligibility),
         };
         if (members[i].eligible)
             n_eligible++;

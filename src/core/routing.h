@@ -42,7 +42,8 @@
  *   time_off        inside a time-off span
  *   holiday         a holiday in the rep's time zone
  *   outside_hours   outside the rep's weekly hours (skipped for pools with
- *                   out_of_hours; a rep without hours works around the clock)
+ *                   out_of_hours, which still respect holidays and time off;
+ *                   a rep without hours works around the clock)
  *   daily_cap       assignments in the rep's local day reached daily_cap
  *   weekly_cap      assignments in the rep's local week (from Monday 00:00)
  *                   reached weekly_cap
@@ -51,6 +52,10 @@
  *   language, skill a required language or skill is missing
  *   territory       the pool matches territories and the rep's list has
  *                   neither the lead's country nor its region
+ * In a fair_share pool with catch_up, only the absences (offline, away,
+ * time_off, holiday, outside_hours) earn a member its share of a lead it
+ * could not take; a member ineligible for any other reason (the lead's
+ * language or territory, its own caps or capacity) is not owed that lead.
  */
 #ifndef BT_CORE_ROUTING_H
 #define BT_CORE_ROUTING_H

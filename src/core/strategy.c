@@ -430,7 +430,7 @@ static int fair_share(struct decide *d)
     for (size_t i = 0; i < d->n; i++) {
         int64_t w = llround(d->m[i].weight * STRATEGY_WEIGHT_UNIT);
         all_total += w;
-        if (catch_up || d->m[i].eligible) {
+        if ((catch_up && !d->m[i].not_entitled) || d->m[i].eligible) {
             d->after[i].credit += w;
             owed_total += w;
         }

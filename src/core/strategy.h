@@ -54,9 +54,10 @@
  *                  lead; the eligible member owed the most (largest deficit,
  *                  ties: config order) gets it. Who accrues is the pool's
  *                  absence policy:
- *                    catch_up     every member of the pool, eligible or not:
- *                                 a member who was away is owed its share of
- *                                 the leads it missed and makes it up on return.
+ *                    catch_up     every member of the pool, eligible or not
+ *                                 (but not one marked not_entitled): a member
+ *                                 who was away is owed its share of the leads
+ *                                 it missed and makes it up on return.
  *                    no_catch_up  only the eligible members: time away counts
  *                                 as if the member had received its share, so
  *                                 it returns level with the others, neither
@@ -142,12 +143,16 @@ bool absence_policy_parse(const char *name, enum absence_policy *out);
 
 /* One member of the pool, as the caller sees it now. */
 struct pool_member {
-    const char *rep_id;    /* 1..STRATEGY_REP_ID_MAX bytes, unique in the pool */
-    double weight;         /* weighted, fair_share; ignored otherwise but checked */
-    int64_t capacity;      /* max open assignments, or STRATEGY_UNLIMITED */
-    int64_t open;          /* open assignments now (load_balanced) */
-    int64_t recent;        /* assignments in a recent period (load_balanced ties) */
-    bool eligible;         /* may take this lead (decided by eligibility) */
+    const char *rep_id; /* 1..STRATEGY_REP_ID_MAX bytes, unique in the pool */
+    double weight;      /* weighted, fair_share; ignored otherwise but checked */
+    int64_t capacity;   /* max open assignments, or STRATEGY_UNLIMITED */
+    int64_t open;       /* open assignments now (load_balanced) */
+    int64_t recent;     /* assignments in a recent period (load_balanced ties) */
+    bool eligible;      /* may take this lead (decided by eligibility) */
+    /* fair_share with catch_up: the member is ineligible for a reason of this
+     * lead or of its own load (a language, a territory, a cap), not because
+     * it is absent; it accrues nothing for this lead, as with no_catch_up. */
+    bool not_entitled;
     int ineligible_reason; /* when not eligible: the eligibility code, copied to the note */
 };
 
