@@ -425,24 +425,6 @@ static bool load_accounts(const struct config *cfg, const char *path, struct are
     return ok;
 }
 
-/* How the lead matched, as engine_route.c records it on the lead. */
-static json_t *account_match_json(const struct account_match *m)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "kind", json_string(account_match_kind_name(m->match.kind)));
-    json_object_set_new(o, "via", json_string(account_match_via_name(m->match.via)));
-    json_object_set_new(o, "key",
-                        m->match.account_key ? json_string(m->match.account_key) : json_null());
-    json_object_set_new(o, "score", json_real(m->match.score));
-    json_object_set_new(o, "signals", json_string(account_signals_name(m->match.signals)));
-    json_object_set_new(o, "owner", m->match.owner ? json_string(m->match.owner) : json_null());
-    json_object_set_new(o, "ambiguous", json_boolean(m->ambiguous));
-    char text[400];
-    account_match_describe(m, text, sizeof(text));
-    json_object_set_new(o, "explanation", json_string(text));
-    return o;
-}
-
 /* ---- the dry run ---- */
 
 struct route_options {
@@ -479,19 +461,7 @@ static int route_lead(const struct config *cfg, const struct route_options *o, s
 {
     struct bt_error err = BT_ERROR_INIT;
     struct lead *lead = &in->lead;
-    struct score_result *res = arena_alloc(a, sizeof(*res));
-    struct lifecycle_decision q;
-    if (!res ||
-        engine_evaluate(cfg, lead, in->acts, in->n_acts, o->now, NULL, NULL, a, res, &q, &err)) {
-        cli_error("route", "%s", res ? err.message : "out of memory");
-        return 1;
-    }
-    enum lead_stage from = STAGE_NEW;
-    (void)stage_parse(lead->attr[LEAD_STAGE], &from);
-    enum lead_stage stage = q.change ? q.to : from;
-    lead->attr[LEAD_STAGE] = stage_name(stage);
-
-    /* The account, matched after qualification as the engine does. */
+    /* The account, matched before scoring as the engine does (rules may test it). */
     const char *account_owner = NULL;
     json_t *match = NULL;
     if (accounts) {
@@ -506,6 +476,19 @@ static int route_lead(const struct config *cfg, const struct route_options *o, s
             free(mj);
         }
     }
+    struct score_result *res = arena_alloc(a, sizeof(*res));
+    struct lifecycle_decision q;
+    if (!res ||
+        engine_evaluate(cfg, lead, in->acts, in->n_acts, o->now, NULL, NULL, a, res, &q, &err)) {
+        json_decref(match);
+        cli_error("route", "%s", res ? err.message : "out of memory");
+        return 1;
+    }
+    enum lead_stage from = STAGE_NEW;
+    (void)stage_parse(lead->attr[LEAD_STAGE], &from);
+    enum lead_stage stage = q.change ? q.to : from;
+    lead->attr[LEAD_STAGE] = stage_name(stage);
+
     json_t *account = account_json(lead, account_owner, match);
 
     if (stage != STAGE_MQL && !o->force) {

@@ -119,6 +119,22 @@ json_t *route_decision_json(const struct routing_config *cfg, const struct route
     return o;
 }
 
+json_t *account_match_json(const struct account_match *m)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "kind", json_string(account_match_kind_name(m->match.kind)));
+    json_object_set_new(o, "via", json_string(account_match_via_name(m->match.via)));
+    json_object_set_new(o, "key", str_or_null(m->match.account_key));
+    json_object_set_new(o, "score", json_real(m->match.score));
+    json_object_set_new(o, "signals", json_string(account_signals_name(m->match.signals)));
+    json_object_set_new(o, "owner", str_or_null(m->match.owner));
+    json_object_set_new(o, "ambiguous", json_boolean(m->ambiguous));
+    char text[400];
+    account_match_describe(m, text, sizeof(text));
+    json_object_set_new(o, "explanation", json_string(text));
+    return o;
+}
+
 json_t *pool_state_to_json(const struct pool_state *s)
 {
     json_t *o = json_object();

@@ -26,12 +26,18 @@
 #ifndef BT_CORE_ROUTING_JSON_H
 #define BT_CORE_ROUTING_JSON_H
 
+#include "core/account_match.h"
 #include "core/routing.h"
 #include "core/strategy.h"
 #include "util/arena.h"
 #include "util/err.h"
 
 #include <jansson.h>
+
+/* How a lead matched its account, as stored on the lead and shown in the
+ * record: {"kind", "via", "key", "score", "signals", "owner", "ambiguous",
+ * "explanation"} (a new reference). */
+json_t *account_match_json(const struct account_match *m);
 
 /* The decision record above (a new reference; NULL only when out of memory). */
 json_t *route_decision_json(const struct routing_config *cfg, const struct route_decision *d);

@@ -192,12 +192,15 @@ struct time_off_command {
 bt_err engine_time_off(struct engine *e, struct time_off_command *cmd, struct arena *arena,
                        struct bt_error *err) BT_MUST_USE;
 
-/* Tries the held leads (at most `limit`, highest score first). Each out
+/* Tries the held leads (at most `limit`, highest score first, skipping the
+ * first `offset`: a caller walking a long queue moves on by the number
+ * tried minus the number assigned). Each out
  * pointer may be NULL: how many were tried, how many found a rep, and the
  * next instant a status `until` or a time-off span starts or ends (0: none),
  * when the queue should be tried again even if nothing else happens. */
-bt_err engine_drain_holds(struct engine *e, const struct config *cfg, unsigned limit, size_t *tried,
-                          size_t *assigned, int64_t *next_change, struct bt_error *err) BT_MUST_USE;
+bt_err engine_drain_holds(struct engine *e, const struct config *cfg, unsigned limit,
+                          unsigned offset, size_t *tried, size_t *assigned, int64_t *next_change,
+                          struct bt_error *err) BT_MUST_USE;
 
 /* Rescores leads whose decay is due at `now` (at most `limit`); *rescored
  * says how many. Called by the timer. */

@@ -29,7 +29,7 @@ struct engine__rescore_due {
 
 struct engine__drain {
     const struct config *cfg;
-    unsigned limit;
+    unsigned limit, offset;
     size_t tried, assigned;
     int64_t next_change;
 };
@@ -93,16 +93,26 @@ struct rule_scratch *engine__rule_scratch(struct engine__ctx *ctx);
 /* ---- routing (engine_route.c) ---- */
 
 /*
+ * Matches the lead to an account with the writer's index (before scoring, so
+ * that rules may test `account`); stores and records a change of account
+ * (lead.account_matched). *owner is the account's owner, or NULL.
+ */
+bt_err engine__match_account(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
+                             const char *actor, struct arena *arena, const char **owner,
+                             struct bt_error *err) BT_MUST_USE;
+
+/*
  * Called by engine__rescore() once the lead is scored, qualified and written
- * (acts/res are what it was scored with): matches the lead's account, and
- * when routing is configured and the lead is mql, routes it (assigns it, or
- * holds it with the reason), all in the current transaction. A lead that
- * left mql leaves the hold queue.
+ * (acts/res are what it was scored with, account_owner what
+ * engine__match_account found): when routing is configured and the lead is
+ * mql, routes it (assigns it, or holds it with the reason), all in the
+ * current transaction. A lead that left mql leaves the hold queue.
  */
 bt_err engine__route_after_score(struct engine__ctx *ctx, const struct config *cfg,
                                  struct lead *lead, const struct activity *acts, size_t n_acts,
-                                 const struct score_result *res, const char *actor,
-                                 struct arena *arena, struct bt_error *err) BT_MUST_USE;
+                                 const struct score_result *res, const char *account_owner,
+                                 const char *actor, struct arena *arena,
+                                 struct bt_error *err) BT_MUST_USE;
 /* Tries the held leads after a change that may have made a rep eligible
  * (capacity freed, a rep back); *assigned (may be NULL) counts the assigned. */
 bt_err engine__drain_after_change(struct engine__ctx *ctx, const struct config *cfg,

@@ -47,6 +47,7 @@ struct loader {
     struct arena *arena;
     struct rep_runtime **reps;
     struct pool_state **pools;
+    bool fresh_pools; /* ignore stored pool state (it was refused) */
 };
 
 static bt_err load_rep(void *p, size_t rep, const struct rep_runtime **out, struct bt_error *err)
@@ -79,7 +80,7 @@ static bt_err load_pool(void *p, size_t pool, const struct pool_state **out, str
         if (!st)
             return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
         *st = (struct pool_state)POOL_STATE_INIT;
-        if (text) {
+        if (text && !l->fresh_pools) {
             json_error_t jerr;
             json_t *j = json_loads(text, 0, &jerr);
             e = pool_state_from_json(j, l->arena, st, err);
@@ -100,28 +101,9 @@ static bt_err load_pool(void *p, size_t pool, const struct pool_state **out, str
 
 /* ---- the account ---- */
 
-static const char *match_json(struct arena *a, const struct account_match *m)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "kind", json_string(account_match_kind_name(m->match.kind)));
-    json_object_set_new(o, "via", json_string(account_match_via_name(m->match.via)));
-    json_object_set_new(o, "key",
-                        m->match.account_key ? json_string(m->match.account_key) : json_null());
-    json_object_set_new(o, "score", json_real(m->match.score));
-    json_object_set_new(o, "signals", json_string(account_signals_name(m->match.signals)));
-    json_object_set_new(o, "owner", m->match.owner ? json_string(m->match.owner) : json_null());
-    json_object_set_new(o, "ambiguous", json_boolean(m->ambiguous));
-    char text[400];
-    account_match_describe(m, text, sizeof(text));
-    json_object_set_new(o, "explanation", json_string(text));
-    return dump(a, o);
-}
-
-/* Matches the lead to an account; writes and records a change. *owner is
- * the account's owner (or NULL). */
-static bt_err match_account(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
-                            const char *actor, struct arena *arena, const char **owner,
-                            struct bt_error *err)
+bt_err engine__match_account(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
+                             const char *actor, struct arena *arena, const char **owner,
+                             struct bt_error *err)
 {
     *owner = NULL;
     const struct account_index *index = NULL;
@@ -134,7 +116,7 @@ static bt_err match_account(struct engine__ctx *ctx, const struct config *cfg, s
     account_match_lead(index, lead, &m);
     const char *id = m.match.account_id;
     *owner = m.match.owner ? arena_strdup(arena, m.match.owner) : NULL;
-    const char *mj = id ? match_json(arena, &m) : NULL;
+    const char *mj = id ? dump(arena, account_match_json(&m)) : NULL;
     if (same(id, lead->account_id) && same(mj, lead->account_match_json))
         return BT_OK;
     const char *before = lead->account_id;
@@ -235,7 +217,7 @@ static bt_err write_hold(struct engine__ctx *ctx, const struct config *cfg, stru
         .reason = d->hold_reason ? d->hold_reason : "no_rule",
         .rule = d->rule >= 0 ? rc->rules[d->rule].name : NULL,
         .pool_id = d->pool >= 0 ? rc->pools[d->pool].id : NULL,
-        .rep_id = d->n_candidates == 1 ? rc->reps[d->candidates[0].rep].id : NULL,
+        .rep_id = d->pool < 0 && d->n_candidates == 1 ? rc->reps[d->candidates[0].rep].id : NULL,
         .score = lead->score.scored ? lead->score.total : 0,
         .since = ctx->now,
     };
@@ -294,6 +276,8 @@ static bt_err route(struct engine__ctx *ctx, const struct config *cfg, struct le
     bt_err e = store_exclusion_list(ctx->conn, lead->id, arena, &excluded, &n_excluded, err);
     if (e)
         return e;
+    bool reset_pools = false;
+retry:
     struct route_input in = {
         .cfg = rc,
         .slots = slots,
@@ -311,9 +295,25 @@ static bt_err route(struct engine__ctx *ctx, const struct config *cfg, struct le
         .now = ctx->now,
     };
     struct route_decision d;
-    if ((e = route_decide(&in, arena, &d, err)))
+    e = route_decide(&in, arena, &d, err);
+    if (e == BT_EINVAL && !reset_pools) {
+        /* A pool state the strategy refuses (a repeated rep, a window from
+         * the future after the clock was set back): routing must not stop
+         * for it. Start the pools of this decision afresh, say so in the
+         * record and the log, and decide again. */
+        log_error("routing: lead %lld: %s; deciding again with fresh pool state",
+                  (long long)lead->id, err->message);
+        *err = (struct bt_error)BT_ERROR_INIT;
+        memset(l.pools, 0, (rc->n_pools ? rc->n_pools : 1) * sizeof(*l.pools));
+        l.fresh_pools = true;
+        reset_pools = true;
+        goto retry;
+    }
+    if (e)
         return e;
     json_t *rec = route_decision_json(rc, &d);
+    if (reset_pools)
+        json_object_set_new(rec, "pool_state_reset", json_true());
     json_object_set_new(rec, "lead", json_integer(lead->id));
     json_object_set_new(rec, "config_version", json_string(cfg->version));
     json_object_set_new(rec, "at", json_integer(ctx->now));
@@ -334,13 +334,11 @@ static bt_err route(struct engine__ctx *ctx, const struct config *cfg, struct le
 
 bt_err engine__route_after_score(struct engine__ctx *ctx, const struct config *cfg,
                                  struct lead *lead, const struct activity *acts, size_t n_acts,
-                                 const struct score_result *res, const char *actor,
-                                 struct arena *arena, struct bt_error *err)
+                                 const struct score_result *res, const char *account_owner,
+                                 const char *actor, struct arena *arena, struct bt_error *err)
 {
-    const char *account_owner = NULL;
-    bt_err e = match_account(ctx, cfg, lead, actor, arena, &account_owner, err);
-    if (e || cfg->routing.n_rules == 0)
-        return e;
+    if (cfg->routing.n_rules == 0)
+        return BT_OK;
     enum lead_stage stage;
     if (!lead->attr[LEAD_STAGE] || !stage_parse(lead->attr[LEAD_STAGE], &stage))
         stage = STAGE_NEW;
@@ -359,17 +357,19 @@ bt_err engine__route_after_score(struct engine__ctx *ctx, const struct config *c
 
 /* ---- held leads ---- */
 
-/* Tries up to `limit` held leads, highest score first, each in its own
- * savepoint (a lead that cannot be routed is logged and left held). */
+/* Tries up to `limit` held leads, highest score first, from the `offset`th
+ * on, each in its own savepoint (a lead that cannot be routed is logged and
+ * left held). */
 static bt_err drain(struct engine__ctx *ctx, const struct config *cfg, unsigned limit,
-                    size_t *tried, size_t *assigned, struct arena *arena, struct bt_error *err)
+                    unsigned offset, size_t *tried, size_t *assigned, struct arena *arena,
+                    struct bt_error *err)
 {
     *tried = *assigned = 0;
     if (cfg->routing.n_rules == 0)
         return BT_OK;
     struct store_hold *holds;
     size_t n;
-    bt_err e = store_hold_list(ctx->conn, limit, 0, arena, &holds, &n, err);
+    bt_err e = store_hold_list(ctx->conn, limit, offset, arena, &holds, &n, err);
     if (e)
         return e;
     for (size_t i = 0; i < n; i++) {
@@ -402,7 +402,7 @@ bt_err engine__drain_after_change(struct engine__ctx *ctx, const struct config *
                                   struct arena *arena, size_t *assigned, struct bt_error *err)
 {
     size_t tried, n;
-    bt_err e = drain(ctx, cfg, DRAIN_AFTER_CHANGE, &tried, &n, arena, err);
+    bt_err e = drain(ctx, cfg, DRAIN_AFTER_CHANGE, 0, &tried, &n, arena, err);
     if (assigned)
         *assigned = n;
     return e;
@@ -411,17 +411,19 @@ bt_err engine__drain_after_change(struct engine__ctx *ctx, const struct config *
 bt_err engine__apply_drain(struct engine__ctx *ctx, struct engine__drain *cmd, struct arena *arena,
                            struct bt_error *err)
 {
-    bt_err e = drain(ctx, cmd->cfg, cmd->limit, &cmd->tried, &cmd->assigned, arena, err);
+    bt_err e =
+        drain(ctx, cmd->cfg, cmd->limit, cmd->offset, &cmd->tried, &cmd->assigned, arena, err);
     if (e)
         return e;
     return store_rep_next_change(ctx->conn, ctx->now, &cmd->next_change, err);
 }
 
-bt_err engine_drain_holds(struct engine *e, const struct config *cfg, unsigned limit, size_t *tried,
-                          size_t *assigned, int64_t *next_change, struct bt_error *err)
+bt_err engine_drain_holds(struct engine *e, const struct config *cfg, unsigned limit,
+                          unsigned offset, size_t *tried, size_t *assigned, int64_t *next_change,
+                          struct bt_error *err)
 {
     struct arena arena = ARENA_INIT;
-    struct engine__drain d = {.cfg = cfg, .limit = limit};
+    struct engine__drain d = {.cfg = cfg, .limit = limit, .offset = offset};
     struct engine__command c = {.kind = ENGINE__DRAIN_HOLDS, .arena = &arena, .u.drain = &d};
     bt_err rc = engine__submit(e, &c, err);
     arena_release(&arena);

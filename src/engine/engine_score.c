@@ -209,6 +209,9 @@ bt_err engine__rescore(struct engine__ctx *ctx, const struct config *cfg, struct
     if (!res)
         return bt_fail(err, BT_ETOOBIG, NULL, "request too large");
     enum lead_stage from = stage_of(lead);
+    const char *account_owner = NULL;
+    if ((rc = engine__match_account(ctx, cfg, lead, actor, arena, &account_owner, err)))
+        return rc;
     struct lifecycle_decision d;
     if ((rc = engine_evaluate(cfg, lead, acts, n_acts, ctx->now, scratch_for(ctx->scorer, cfg),
                               ctx->scorer->rules, arena, res, &d, err)))
@@ -223,7 +226,8 @@ bt_err engine__rescore(struct engine__ctx *ctx, const struct config *cfg, struct
     }
     if ((rc = store_lead_update(ctx->conn, lead, err)))
         return rc;
-    return engine__route_after_score(ctx, cfg, lead, acts, n_acts, res, actor, arena, err);
+    return engine__route_after_score(ctx, cfg, lead, acts, n_acts, res, account_owner, actor, arena,
+                                     err);
 }
 
 struct rule_scratch *engine__rule_scratch(struct engine__ctx *ctx)

@@ -24,8 +24,9 @@ struct timers {
     /* the hold queue (timer thread only) */
     const struct config *drained_cfg; /* compared, never dereferenced */
     int64_t drained_minute;
-    int64_t next_change; /* 0: none known */
-    bool more_held;      /* the last drain filled its batch */
+    int64_t next_change;  /* 0: none known */
+    bool more_held;       /* the last drain filled its batch */
+    unsigned hold_offset; /* where the next batch starts in the queue */
     unsigned tick_ms;
     pthread_t thread;
     pthread_mutex_t lock;
@@ -46,16 +47,22 @@ static void tick(struct timers *t)
         }
     } while (n == RESCORE_BATCH);
     int64_t now = clock_now(t->clock);
-    if (cfg != t->drained_cfg || now / MINUTE_MS != t->drained_minute || t->more_held ||
-        (t->next_change && now >= t->next_change)) {
-        size_t tried = 0;
-        if (engine_drain_holds(t->engine, cfg, HOLD_BATCH, &tried, NULL, &t->next_change, &err)) {
+    bool trigger = cfg != t->drained_cfg || now / MINUTE_MS != t->drained_minute ||
+                   (t->next_change && now >= t->next_change);
+    if (trigger)
+        t->hold_offset = 0; /* something changed: from the top of the queue */
+    if (trigger || t->more_held) {
+        size_t tried = 0, assigned = 0;
+        if (engine_drain_holds(t->engine, cfg, HOLD_BATCH, t->hold_offset, &tried, &assigned,
+                               &t->next_change, &err)) {
             if (err.code != BT_EBUSY)
                 log_error("timers: routing held leads failed: %s", err.message);
         } else {
             t->drained_cfg = cfg;
             t->drained_minute = now / MINUTE_MS;
+            /* a full batch: walk on past those still held, one batch a tick */
             t->more_held = tried == HOLD_BATCH;
+            t->hold_offset = t->more_held ? t->hold_offset + (unsigned)(tried - assigned) : 0;
         }
     }
     config_unref(cfg);

@@ -13,7 +13,7 @@ LEAD_KEYS = {
     "id", "external_id", "email", "first_name", "last_name", "company", "title", "phone",
     "website", "country", "state", "city", "industry", "source", "email_domain",
     "website_domain", "country_input", "employees_band", "stage", "owner", "email_free",
-    "employees", "fields", "created_at", "updated_at", "score",
+    "employees", "fields", "created_at", "updated_at", "score", "account",
 }
 
 REDIRECT_CONFIG = (

@@ -1095,6 +1095,8 @@ static void test_lead_schema_accepts(void **state)
 {
     (void)state;
     static const char *const good[] = {
+        "owner",
+        "account",
         "email",
         "email.domain",
         "email.free",
@@ -1147,8 +1149,8 @@ static void test_lead_schema_refuses_with_reasons(void **state)
                    "unknown field 'activty.demo.count'; did you mean 'activity.demo.count'?");
     assert_refused(lead_ok("budget", why, sizeof(why)), why,
                    "unknown field 'budget' (a custom field is fields.budget)");
-    assert_refused(lead_ok("owner", why, sizeof(why)), why,
-                   "unknown field 'owner' (a custom field is fields.owner)");
+    assert_refused(lead_ok("region_code", why, sizeof(why)), why,
+                   "unknown field 'region_code' (a custom field is fields.region_code)");
     assert_refused(lead_ok("foo.bar", why, sizeof(why)), why, "unknown field 'foo.bar'");
     assert_refused(lead_ok("fields", why, sizeof(why)), why,
                    "'fields' needs a name, e.g. fields.budget");
