@@ -48,6 +48,7 @@ struct loader {
     struct rep_runtime **reps;
     struct pool_state **pools;
     bool fresh_pools; /* ignore stored pool state (it was refused) */
+    bool state_reset; /* a stored pool state was unreadable or refused */
 };
 
 static bt_err load_rep(void *p, size_t rep, const struct rep_runtime **out, struct bt_error *err)
@@ -91,6 +92,7 @@ static bt_err load_pool(void *p, size_t pool, const struct pool_state **out, str
                           err->message);
                 *st = (struct pool_state)POOL_STATE_INIT;
                 *err = (struct bt_error)BT_ERROR_INIT;
+                l->state_reset = true;
             }
         }
         l->pools[pool] = st;
@@ -305,14 +307,14 @@ retry:
                   (long long)lead->id, err->message);
         *err = (struct bt_error)BT_ERROR_INIT;
         memset(l.pools, 0, (rc->n_pools ? rc->n_pools : 1) * sizeof(*l.pools));
-        l.fresh_pools = true;
+        l.fresh_pools = l.state_reset = true;
         reset_pools = true;
         goto retry;
     }
     if (e)
         return e;
     json_t *rec = route_decision_json(rc, &d);
-    if (reset_pools)
+    if (l.state_reset)
         json_object_set_new(rec, "pool_state_reset", json_true());
     json_object_set_new(rec, "lead", json_integer(lead->id));
     json_object_set_new(rec, "config_version", json_string(cfg->version));
