@@ -439,3 +439,28 @@ def test_an_away_account_owner_falls_through(baton_factory):
     assert d["rules"][1] == {"rule": "named-accounts", "target": "account_owner", "when": None,
                              "matched": True, "step": "unavailable", "rep": "cy",
                              "eligibility": "away"}
+
+
+def test_a_corrupt_pool_state_never_stops_routing(baton_factory):
+    import sqlite3
+    b = start(baton_factory, RR_CONFIG)
+    assert post(b, 1)["owner"] == "ana"
+    bad_states = [
+        "not json at all",
+        '{"strategy": "round_robin", "last_rep": null, "window_start": 0, "updated_at": 0,'
+        ' "decisions": 2, "members": [{"rep": "ana", "pointer": 0, "credit": 0, "assigned": 1},'
+        ' {"rep": "ana", "pointer": 0, "credit": 0, "assigned": 1}]}',
+    ]
+    for n, bad in enumerate(bad_states):
+        b.stop()
+        db = sqlite3.connect(b.db)
+        db.execute("UPDATE pool_state SET state = ? WHERE pool_id = 'inbound'", (bad,))
+        db.commit()
+        db.close()
+        b.start(extra_args=("--manual-clock", TUESDAY_0900Z))
+        l = post(b, 10 + n)
+        assert l["stage"] == "assigned", l
+        st, _, d = b.get("/v1/leads/%d/decision" % l["id"])
+        assert d["pool_state_reset"] is True
+        assert d["strategy"]["before"]["decisions"] == 0
+        assert "fresh pool state" in b.stderr_text() or "afresh" in b.stderr_text()
