@@ -2021,13 +2021,18 @@ static void test_load_balanced_from_runtime(void **unused)
 }
 
 /*
- * KNOWN BUG (routing.c, decide_pool, or its callers): changing a fair_share
- * pool's window from week to month (or its zone) in the configuration makes
- * the persisted state's window_start later than the new window's start, and
- * strategy_decide() refuses such a state as "the clock went back" (BT_EINVAL).
- * Every lead routed to that pool then fails until the new window catches up
- * (up to a month). A changed window should start afresh (window_rolled), as a
- * changed strategy does. Skipped unless BATON_TEST_KNOWN_BUGS is set.
+ * KNOWN BUG (routing.c, decide_pool): changing a fair_share pool's window
+ * from week to month (or its zone) in the configuration makes the persisted
+ * state's window_start later than the new window's start, and
+ * strategy_decide() refuses such a state as "the clock went back"
+ * (BT_EINVAL), so route_decide() fails for every lead of that pool until the
+ * new window passes the old start (up to a month). The engine now retries
+ * such a decision with fresh pool state (engine_route.c), so routing goes on,
+ * but a legitimate reload is logged as an error and the record says
+ * pool_state_reset. A changed window should simply start afresh
+ * (window_rolled), as a changed strategy does (restarted): decide_pool knows
+ * the clock did not go back when state->updated_at <= now. Skipped unless
+ * BATON_TEST_KNOWN_BUGS is set.
  */
 static void test_known_bug_fair_share_window_change(void **unused)
 {
