@@ -259,6 +259,7 @@ struct bench_config {
     struct routing_pool pools[N_POOLS];
     size_t members[N_POOLS][POOL_SIZE];
     struct routing_rule rules[N_RULES];
+    uint32_t reps_by_id[N_REPS]; /* as config/ builds it */
     struct rule *when[N_RULES];
     char *texts[N_RULES];
     struct rule_symtab *syms;
@@ -625,7 +626,9 @@ static void build_config(struct bench_config *b, bool group_by_zone)
     }
     b->syms = rule_symtab_new(&score_lead_schema);
     build_rules(b);
-    b->cfg = (struct routing_config){b->reps, N_REPS, b->pools, N_POOLS, b->rules, N_RULES};
+    routing_sort_reps(b->reps, N_REPS, b->reps_by_id);
+    b->cfg = (struct routing_config){b->reps,  N_REPS,  b->pools,     N_POOLS,
+                                     b->rules, N_RULES, b->reps_by_id};
 }
 
 /* ---- leads ---------------------------------------------------------------------------------- */

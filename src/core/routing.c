@@ -92,10 +92,40 @@ long routing_find_rep(const struct routing_config *cfg, const char *id)
 {
     if (!id)
         return -1;
+    if (cfg->reps_by_id) {
+        size_t lo = 0, hi = cfg->n_reps;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int c = strcmp(cfg->reps[cfg->reps_by_id[mid]].id, id);
+            if (c == 0)
+                return (long)cfg->reps_by_id[mid];
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return -1;
+    }
     for (size_t i = 0; i < cfg->n_reps; i++)
         if (strcmp(cfg->reps[i].id, id) == 0)
             return (long)i;
     return -1;
+}
+
+void routing_sort_reps(const struct routing_rep *reps, size_t n, uint32_t *order)
+{
+    for (size_t i = 0; i < n; i++)
+        order[i] = (uint32_t)i;
+    /* insertion sort: configurations hold hundreds of reps, loaded once */
+    for (size_t i = 1; i < n; i++) {
+        uint32_t v = order[i];
+        size_t j = i;
+        while (j > 0 && strcmp(reps[order[j - 1]].id, reps[v].id) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = v;
+    }
 }
 
 long routing_find_pool(const struct routing_config *cfg, const char *id)
@@ -190,22 +220,34 @@ static bool covers(const struct routing_rep *rep, const char *country, const cha
     return false;
 }
 
-/* The rep's local time at `now`, converted once per zone per decision. */
-struct local_cache {
+/* A rep's local time at `now`, converted once per zone per decision: pools
+ * often mix the zones of a region (Berlin, Vienna, Zurich, Berlin, ...), so
+ * the cache keeps several zones, found by the table's address. */
+#define ZONES_CACHED 16
+
+struct local_time {
     const struct tz_table *tz;
     struct tz_local_time lt;
     int64_t day_start, week_start;
 };
 
-static const struct local_cache *local_of(struct local_cache *c, const struct tz_table *tz,
-                                          int64_t now)
+struct local_cache {
+    struct local_time zones[ZONES_CACHED];
+    unsigned n, next; /* entries used; the one to replace when full */
+};
+
+static const struct local_time *local_of(struct local_cache *c, const struct tz_table *tz,
+                                         int64_t now)
 {
-    if (c->tz != tz) {
-        c->tz = tz;
-        tz_local(tz, now, &c->lt);
-        periods_of(tz, &c->lt, &c->day_start, &c->week_start);
-    }
-    return c;
+    for (unsigned i = 0; i < c->n; i++)
+        if (c->zones[i].tz == tz)
+            return &c->zones[i];
+    unsigned i = c->n < ZONES_CACHED ? c->n++ : (c->next++ % ZONES_CACHED);
+    struct local_time *z = &c->zones[i];
+    z->tz = tz;
+    tz_local(tz, now, &z->lt);
+    periods_of(tz, &z->lt, &z->day_start, &z->week_start);
+    return z;
 }
 
 static enum eligibility eligibility_at(const struct routing_rep *rep, const struct rep_runtime *rt,
@@ -219,7 +261,7 @@ static enum eligibility eligibility_at(const struct routing_rep *rep, const stru
             return INELIGIBLE_EXCLUDED;
     if (rt->status != REP_AVAILABLE && (rt->status_until == 0 || rt->status_until > now))
         return rt->status == REP_OFFLINE ? INELIGIBLE_OFFLINE : INELIGIBLE_AWAY;
-    const struct local_cache *lc = local_of(cache, rep->tz, now);
+    const struct local_time *lc = local_of(cache, rep->tz, now);
     enum workhours_reason why;
     if (req->check_hours) {
         workhours_is_working_local(rep->has_hours ? &rep->hours : NULL, &lc->lt, &rep->holidays,
@@ -254,7 +296,8 @@ enum eligibility routing_eligibility(const struct routing_rep *rep, const struct
                                      const struct route_requirements *req, int64_t now)
 {
     static const struct rep_runtime fresh = REP_RUNTIME_INIT;
-    struct local_cache cache = {0};
+    struct local_cache cache;
+    cache.n = cache.next = 0;
     return eligibility_at(rep, rt ? rt : &fresh, req, now, &cache);
 }
 
@@ -307,7 +350,7 @@ static bt_err candidate(struct decider *d, size_t rep, const struct route_requir
         return e;
     out->rep = rep;
     out->eligibility = eligibility_at(r, rt, req, d->in->now, &d->cache);
-    const struct local_cache *lc = local_of(&d->cache, r->tz, d->in->now);
+    const struct local_time *lc = local_of(&d->cache, r->tz, d->in->now);
     out->open = rt->open;
     out->day_count = rt->day_start == lc->day_start ? rt->day_count : 0;
     out->week_count = rt->week_start == lc->week_start ? rt->week_count : 0;
@@ -415,6 +458,18 @@ static bt_err decide_pool(struct decider *d, size_t rule_index, struct route_tra
         if (e)
             return e;
     }
+    int64_t window_start =
+        pool->strategy == STRATEGY_FAIR_SHARE ? routing_window_start(pool, in->now) : in->now;
+    struct pool_state moved;
+    if (state && pool->strategy == STRATEGY_FAIR_SHARE && state->strategy == STRATEGY_FAIR_SHARE &&
+        state->window_start > window_start && state->updated_at <= in->now) {
+        /* The state is from a window that starts later than the current one,
+         * yet was written before now: the pool's window or zone changed in
+         * the configuration (the clock did not go back). A new window. */
+        moved = *state;
+        moved.window_start = window_start - 1;
+        state = &moved;
+    }
     struct strategy_input si = {
         .strategy = pool->strategy,
         .absence = pool->absence,
@@ -488,6 +543,7 @@ bt_err route_decide(const struct route_input *in, struct arena *arena, struct ro
     if (cfg->n_rules == 0)
         return bt_fail(err, BT_EINVAL, NULL, "routing: no rules configured");
     struct decider d = {.in = in, .arena = arena, .err = err};
+    d.cache.n = d.cache.next = 0;
     out->trace = alloc_n(&d, cfg->n_rules, sizeof(*out->trace));
     if (!out->trace)
         return BT_ETOOBIG;

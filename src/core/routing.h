@@ -148,9 +148,16 @@ struct routing_config {
     size_t n_pools;
     const struct routing_rule *rules; /* 0 rules: routing is off, leads stay mql */
     size_t n_rules;
+    /* Optional: the indexes of reps sorted by id (routing_sort_reps), so
+     * that owners are found by binary search; NULL: a linear search. */
+    const uint32_t *reps_by_id;
 };
 
-/* Index of the rep / pool with this id, or -1. Linear; for the API and the CLI. */
+/* Fills order[0..n) with the indexes of reps sorted by id. */
+void routing_sort_reps(const struct routing_rep *reps, size_t n, uint32_t *order);
+
+/* Index of the rep / pool with this id, or -1 (reps: binary search when
+ * reps_by_id is set; pools: linear). */
 long routing_find_rep(const struct routing_config *cfg, const char *id);
 long routing_find_pool(const struct routing_config *cfg, const char *id);
 

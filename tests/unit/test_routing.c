@@ -17,10 +17,6 @@
  * Expected instants are written out by hand from the 2026 rules: Berlin
  * springs forward on 2026-03-29 at 01:00 UTC and falls back on 2026-10-25 at
  * 01:00 UTC; New York on 2026-03-08 at 07:00 UTC and 2026-11-01 at 06:00 UTC.
- *
- * A test marked KNOWN BUG asserts what routing.h documents where routing.c
- * does otherwise; it is skipped unless BATON_TEST_KNOWN_BUGS is set, so that
- * the suite stays green until the code is fixed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -218,7 +214,7 @@ static struct world *world_new(void)
     w->syms = rule_symtab_new(&score_lead_schema);
     w->scratch = rule_scratch_new();
     w->feed_back = true;
-    w->cfg = (struct routing_config){w->reps, 0, w->pools, 0, w->rules, 0};
+    w->cfg = (struct routing_config){w->reps, 0, w->pools, 0, w->rules, 0, NULL};
     w->in = (struct route_input){.cfg = &w->cfg,
                                  .scratch = w->scratch,
                                  .rep_runtime = runtime_cb,
@@ -487,12 +483,6 @@ static struct world *team(void)
     return w;
 }
 
-static bool known_bugs_enabled(void)
-{
-    const char *v = getenv("BATON_TEST_KNOWN_BUGS");
-    return v && *v && strcmp(v, "0") != 0;
-}
-
 /* ---- names --------------------------------------------------------------------------------- */
 
 static void test_names(void **unused)
@@ -710,19 +700,10 @@ static void test_outside_hours(void **unused)
     assert_eligibility(&never, NULL, &any_lead, T(WED_10_BERLIN), INELIGIBLE_OUTSIDE_HOURS);
 }
 
-/*
- * KNOWN BUG (routing.c, eligibility_at): routing.h says only the
- * outside_hours check is skipped for out_of_hours pools ("holiday: a holiday
- * in the rep's time zone" stays in the list), but eligibility_at() passes
- * NULL holidays as well as NULL hours when check_hours is false, so a rep on
- * a public holiday gets leads from an out_of_hours pool. Skipped unless
- * BATON_TEST_KNOWN_BUGS is set.
- */
-static void test_known_bug_holiday_in_out_of_hours_pool(void **unused)
+/* out_of_hours pools skip the weekly hours, not holidays. */
+static void test_holiday_in_out_of_hours_pool(void **unused)
 {
     (void)unused;
-    if (!known_bugs_enabled())
-        skip();
     static const struct holiday_date dates[] = {{2026, 6, 10}};
     struct routing_rep rep = office_rep("ana", berlin);
     rep.holidays = (struct holidays){dates, 1};
@@ -2021,24 +2002,14 @@ static void test_load_balanced_from_runtime(void **unused)
 }
 
 /*
- * KNOWN BUG (routing.c, decide_pool): changing a fair_share pool's window
- * from week to month (or its zone) in the configuration makes the persisted
- * state's window_start later than the new window's start, and
- * strategy_decide() refuses such a state as "the clock went back"
- * (BT_EINVAL), so route_decide() fails for every lead of that pool until the
- * new window passes the old start (up to a month). The engine now retries
- * such a decision with fresh pool state (engine_route.c), so routing goes on,
- * but a legitimate reload is logged as an error and the record says
- * pool_state_reset. A changed window should simply start afresh
- * (window_rolled), as a changed strategy does (restarted): decide_pool knows
- * the clock did not go back when state->updated_at <= now. Skipped unless
- * BATON_TEST_KNOWN_BUGS is set.
+ * Changing a fair_share pool's window from week to month (or its zone) in
+ * the configuration leaves a persisted state whose window starts after the
+ * new window's start, written before now: a new window (window_rolled), not
+ * "the clock went back".
  */
-static void test_known_bug_fair_share_window_change(void **unused)
+static void test_fair_share_window_change(void **unused)
 {
     (void)unused;
-    if (!known_bugs_enabled())
-        skip();
     struct world *w = team();
     struct routing_pool *p = add_pool(w, "p", STRATEGY_FAIR_SHARE, "ab");
     add_rule(w, "all", NULL, ROUTE_TO_POOL, "p", ROUTE_FALLBACK_HOLD);
@@ -2438,7 +2409,7 @@ int main(void)
         cmocka_unit_test(test_time_off),
         cmocka_unit_test(test_holiday_in_rep_zone),
         cmocka_unit_test(test_outside_hours),
-        cmocka_unit_test(test_known_bug_holiday_in_out_of_hours_pool),
+        cmocka_unit_test(test_holiday_in_out_of_hours_pool),
         cmocka_unit_test(test_daily_cap),
         cmocka_unit_test(test_weekly_cap),
         cmocka_unit_test(test_at_capacity),
@@ -2470,7 +2441,7 @@ int main(void)
         cmocka_unit_test(test_fair_share_absence),
         cmocka_unit_test(test_fair_share_window_in_pool_zone),
         cmocka_unit_test(test_load_balanced_from_runtime),
-        cmocka_unit_test(test_known_bug_fair_share_window_change),
+        cmocka_unit_test(test_fair_share_window_change),
         cmocka_unit_test(test_pool_state_round_trip),
         cmocka_unit_test(test_pool_state_malformed),
         cmocka_unit_test(test_decision_json),
