@@ -10,20 +10,24 @@
  * team's manager, unique ids) are checked last, once every team and rep is
  * known, so the file may list them in any order. The tree and the helpers
  * that walk it are shared through config_internal.h with config_scoring.c,
- * which loads `scoring` and `qualification`; each scalar also remembers the
- * bytes it came from, so that an error inside a rule's text can point at the
- * character.
+ * which loads `scoring` and `qualification`, and config_routing.c, which
+ * parses the teams' and reps' hours, holidays, zones and territories and,
+ * last of all, loads `pools`, `routing` and `accounts`; each scalar also
+ * remembers the bytes it came from, so that an error inside a rule's text
+ * can point at the character.
  *
  * The tree lives in a scratch arena freed before returning. A snapshot owns
- * one arena for all its strings and arrays, plus the freemail set and the
- * compiled rules.
+ * one arena for all its strings and arrays, plus the freemail set, the
+ * compiled rules and the time zone tables.
  *
  * YAML aliases are refused: a config file has no need for them, and expanding
  * them is how a small file becomes a huge one.
  */
 #include "config/config.h"
 #include "config/config_internal.h"
+#include "core/account_match.h"
 #include "core/normalize.h"
+#include "core/strategy.h"
 #include "util/arena.h"
 #include "util/text.h"
 
@@ -38,7 +42,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define CONFIG_MAX_FILE_BYTES (4u * 1024 * 1024)
 #define CONFIG_MAX_NODES      500000
@@ -51,10 +54,6 @@
 #define CONFIG_MAX_ID         64
 #define CONFIG_MAX_TAG_LEN    64
 #define CONFIG_SCRATCH_LIMIT  (128u * 1024 * 1024)
-#define CONFIG_ZONEINFO       "/usr/share/zoneinfo/"
-#define CONFIG_MAX_ZONE_NAME  64
-#define CONFIG_MAX_WEIGHT     1000000.0
-#define CONFIG_MAX_CAPACITY   1000000
 #define KIB                   1024ull
 #define MIB                   (1024ull * 1024)
 #define GIB                   (1024ull * 1024 * 1024)
@@ -63,6 +62,7 @@
 struct config_priv {
     struct arena arena;
     const struct config_rep **reps_by_id; /* sorted by id, for config_find_rep */
+    struct config_zones zones;            /* the routing's time zone tables */
 };
 
 /* ---- errors and node tests (config_internal.h) ---- */
@@ -773,40 +773,6 @@ static bool valid_email(const char *s)
     return dot && dot != domain && domain[dlen - 1] != '.' && !strstr(domain, "..");
 }
 
-/*
- * An IANA zone name that exists in the system's zoneinfo database. The name
- * may only hold the characters such names use, so that it cannot climb out
- * of the directory; the file must be a TZif file, which rules out the
- * tables (zone.tab, tzdata.zi) that live beside the zones.
- */
-static bool valid_timezone(const char *name)
-{
-    if (strcmp(name, "UTC") == 0)
-        return true;
-    size_t len = strlen(name);
-    if (len == 0 || len > CONFIG_MAX_ZONE_NAME || name[0] == '/' || name[len - 1] == '/' ||
-        strstr(name, "..") || strstr(name, "//"))
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || ascii_digit(c) || c == '/' ||
-              c == '_' || c == '-' || c == '+'))
-            return false;
-    }
-    char path[sizeof(CONFIG_ZONEINFO) + CONFIG_MAX_ZONE_NAME];
-    snprintf(path, sizeof(path), "%s%s", CONFIG_ZONEINFO, name);
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-        return false;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    char magic[4];
-    bool ok = fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
-    fclose(f);
-    return ok;
-}
-
 /* HOST:PORT with a host name or IPv4 address, or [IPv6]:PORT; port 0..65535. */
 static bool valid_listen(const char *s)
 {
@@ -1015,20 +981,21 @@ bool config__parse_number(const char *s, size_t len, bool negative, double *out)
     return true;
 }
 
-/* A decimal number such as 2 or 0.75 in (0, CONFIG_MAX_WEIGHT]. */
+/* A decimal number such as 2 or 0.75 within the strategies' bounds (0.001 .. 1000). */
 static bt_err get_weight(struct loader *ld, const struct ynode *n, const char *path, double *out)
 {
     if (config__absent(n))
         return BT_OK;
     double v = 0;
     bool ok = n->kind == YNODE_SCALAR && config__parse_number(n->text, n->len, false, &v);
-    if (!ok || v <= 0 || v > CONFIG_MAX_WEIGHT)
-        return config__fail_at(ld, n, "%s: expected a number greater than 0 and at most %.0f", path,
-                               CONFIG_MAX_WEIGHT);
+    if (!ok || v < STRATEGY_WEIGHT_MIN || v > STRATEGY_WEIGHT_MAX)
+        return config__fail_at(ld, n, "%s: expected a number from %g to %g", path,
+                               STRATEGY_WEIGHT_MIN, STRATEGY_WEIGHT_MAX);
     *out = v;
     return BT_OK;
 }
 
+/* A capacity or cap: a whole number up to STRATEGY_COUNT_MAX, or 'unlimited' (-1). */
 static bt_err get_capacity(struct loader *ld, const struct ynode *n, const char *path, int64_t *out)
 {
     if (config__absent(n))
@@ -1038,19 +1005,20 @@ static bt_err get_capacity(struct loader *ld, const struct ynode *n, const char 
         *out = -1;
         return BT_OK;
     }
-    if (n->kind != YNODE_SCALAR || !parse_u64(n->text, n->len, &v) || v > CONFIG_MAX_CAPACITY)
+    if (n->kind != YNODE_SCALAR || !parse_u64(n->text, n->len, &v) || v > STRATEGY_COUNT_MAX)
         return config__fail_at(ld, n, "%s: expected a whole number from 0 to %d, or 'unlimited'",
-                               path, CONFIG_MAX_CAPACITY);
+                               path, STRATEGY_COUNT_MAX);
     *out = (int64_t)v;
     return BT_OK;
 }
 
 /* What each element of a string list must look like, beyond being a string. */
-enum list_check { LIST_TEXT, LIST_HOST, LIST_DOMAIN };
+enum list_check { LIST_TEXT, LIST_TAG, LIST_HOST, LIST_DOMAIN };
 
 /*
  * A list of strings into an arena array. Hosts and domains are lower-cased
- * and checked; plain text elements are limited to CONFIG_MAX_TAG_LEN.
+ * and checked; text and tag elements are limited to CONFIG_MAX_TAG_LEN, and
+ * tags are lower-cased.
  */
 static bt_err get_string_list(struct loader *ld, const struct ynode *n, const char *path,
                               size_t max_items, enum list_check check, const char ***out,
@@ -1074,13 +1042,15 @@ static bt_err get_string_list(struct loader *ld, const struct ynode *n, const ch
         snprintf(epath, sizeof(epath), "%s[%zu]", path, i);
         if (config__absent(e))
             return config__fail_at(ld, e, "%s: expected a string, not null", epath);
-        size_t max_len = check == LIST_TEXT ? CONFIG_MAX_TAG_LEN : 253;
+        size_t max_len = check == LIST_TEXT || check == LIST_TAG ? CONFIG_MAX_TAG_LEN : 253;
         bt_err rc = config__get_string(ld, e, epath, max_len, &items[i]);
         if (rc)
             return rc;
         if (check == LIST_TEXT)
             continue;
         char *s = lower_in_place((char *)items[i]);
+        if (check == LIST_TAG)
+            continue;
         char buf[CONFIG_EXCERPT_MAX + 4];
         if (check == LIST_DOMAIN && !valid_hostname(s, 2))
             return config__fail_at(ld, e, "%s: '%s' is not a domain name such as example.com",
@@ -1092,6 +1062,12 @@ static bt_err get_string_list(struct loader *ld, const struct ynode *n, const ch
     *out = items;
     *n_out = n->count;
     return BT_OK;
+}
+
+bt_err config__get_tags(struct loader *ld, const struct ynode *n, const char *path, size_t max,
+                        const char ***out, size_t *n_out)
+{
+    return get_string_list(ld, n, path, max, LIST_TAG, out, n_out);
 }
 
 bt_err config__expect_map(struct loader *ld, const struct ynode *n, const char *path,
@@ -1196,9 +1172,9 @@ static const struct ynode **node_slots(struct loader *ld, size_t count)
     return arena_alloc(&ld->scratch, (count ? count : 1) * sizeof(const struct ynode *));
 }
 
-/* The id of a team or rep: required, and of the id form. */
-static bt_err get_id(struct loader *ld, const struct ynode *elem, const struct ynode *v,
-                     const char *path, const char **out)
+/* The id of a team, rep or pool: required, and of the id form. */
+bt_err config__get_id(struct loader *ld, const struct ynode *elem, const struct ynode *v,
+                      const char *path, const char **out)
 {
     char idpath[64];
     snprintf(idpath, sizeof(idpath), "%s.id", path);
@@ -1236,7 +1212,7 @@ bt_err config__check_list(struct loader *ld, const struct ynode *n, const char *
 
 static bt_err load_teams(struct loader *ld, const struct ynode *n)
 {
-    static const char *const keys[] = {"id", "name", "manager"};
+    static const char *const keys[] = {"id", "name", "manager", "timezone", "hours", "holidays"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct config *cfg = ld->cfg;
     bt_err rc;
@@ -1247,7 +1223,9 @@ static bt_err load_teams(struct loader *ld, const struct ynode *n)
     cfg->teams = arena_alloc(ld->arena, (n->count ? n->count : 1) * sizeof(*cfg->teams));
     ld->team_id_at = node_slots(ld, n->count);
     ld->team_manager_at = node_slots(ld, n->count);
-    if (!cfg->teams || !ld->team_id_at || !ld->team_manager_at)
+    ld->team_schedule =
+        arena_alloc(&ld->scratch, (n->count ? n->count : 1) * sizeof(*ld->team_schedule));
+    if (!cfg->teams || !ld->team_id_at || !ld->team_manager_at || !ld->team_schedule)
         return config__fail_too_large(ld, n);
     size_t i = 0;
     for (const struct ynode *e = n->first; e; e = e->next, i++) {
@@ -1255,15 +1233,25 @@ static bt_err load_teams(struct loader *ld, const struct ynode *n)
         char path[32], where[40], field[48];
         snprintf(path, sizeof(path), "teams[%zu]", i);
         snprintf(where, sizeof(where), "in %s", path);
-        if ((rc = config__expect_map(ld, e, path, "with id, name and manager")) ||
+        if ((rc = config__expect_map(ld, e, path, "with id, name, manager, timezone, ...")) ||
             (rc = config__map_fields(ld, e, where, keys, CONFIG_N_KEYS(keys), v)) ||
-            (rc = get_id(ld, e, v[0], path, &t->id)))
+            (rc = config__get_id(ld, e, v[0], path, &t->id)))
             return rc;
         snprintf(field, sizeof(field), "%s.name", path);
         if ((rc = config__get_string(ld, v[1], field, CONFIG_MAX_STRING, &t->name)))
             return rc;
         snprintf(field, sizeof(field), "%s.manager", path);
         if ((rc = config__get_string(ld, v[2], field, CONFIG_MAX_STRING, &t->manager)))
+            return rc;
+        struct config_schedule *sched = &ld->team_schedule[i];
+        snprintf(field, sizeof(field), "%s.timezone", path);
+        if ((rc = config__get_zone(ld, v[3], field, &t->timezone, &sched->tz)))
+            return rc;
+        snprintf(field, sizeof(field), "%s.hours", path);
+        if ((rc = config__get_hours(ld, v[4], field, sched)))
+            return rc;
+        snprintf(field, sizeof(field), "%s.holidays", path);
+        if ((rc = config__get_holidays(ld, v[5], field, sched)))
             return rc;
         if (!t->name)
             t->name = t->id;
@@ -1276,9 +1264,11 @@ static bt_err load_teams(struct loader *ld, const struct ynode *n)
 
 static bt_err load_rep(struct loader *ld, const struct ynode *e, size_t i, struct config_rep *r)
 {
-    static const char *const keys[] = {"id",        "name",   "email",    "phone",
-                                       "slack",     "team",   "timezone", "active",
-                                       "languages", "skills", "weight",   "capacity"};
+    /* Keys added later are appended, so that messages listing them keep their wording. */
+    static const char *const keys[] = {
+        "id",       "name",   "email",     "phone",       "slack",     "team",
+        "timezone", "active", "languages", "skills",      "weight",    "capacity",
+        "manager",  "hours",  "holidays",  "territories", "daily_cap", "weekly_cap"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     char path[32], where[40], f[48], buf[CONFIG_EXCERPT_MAX + 4];
     bt_err rc;
@@ -1287,7 +1277,7 @@ static bt_err load_rep(struct loader *ld, const struct ynode *e, size_t i, struc
 #define FIELD(name) (snprintf(f, sizeof(f), "%s.%s", path, name), f)
     if ((rc = config__expect_map(ld, e, path, "with id, name, email, team, ...")) ||
         (rc = config__map_fields(ld, e, where, keys, CONFIG_N_KEYS(keys), v)) ||
-        (rc = get_id(ld, e, v[0], path, &r->id)) ||
+        (rc = config__get_id(ld, e, v[0], path, &r->id)) ||
         (rc = config__get_string(ld, v[1], FIELD("name"), CONFIG_MAX_STRING, &r->name)) ||
         (rc = config__get_string(ld, v[2], FIELD("email"), 254, &r->email)))
         return rc;
@@ -1297,33 +1287,40 @@ static bt_err load_rep(struct loader *ld, const struct ynode *e, size_t i, struc
             return config__fail_at(ld, v[2], "%s: '%s' is not an email address", FIELD("email"),
                                    config__excerpt(r->email, strlen(r->email), buf));
     }
+    /* The time zone, hours and holidays as given; the team's fill the gaps
+     * once every team is known (config__load_routing). */
+    struct config_schedule *sched = &ld->rep_schedule[i];
     if ((rc = config__get_string(ld, v[3], FIELD("phone"), CONFIG_MAX_STRING, &r->phone)) ||
         (rc = config__get_string(ld, v[4], FIELD("slack"), CONFIG_MAX_STRING, &r->slack)) ||
         (rc = config__get_string(ld, v[5], FIELD("team"), CONFIG_MAX_STRING, &r->team)) ||
-        (rc = config__get_string(ld, v[6], FIELD("timezone"), CONFIG_MAX_STRING, &r->timezone)))
+        (rc = config__get_zone(ld, v[6], FIELD("timezone"), &r->timezone, &sched->tz)))
         return rc;
-    if (!r->timezone)
-        r->timezone = "UTC";
-    else if (!valid_timezone(r->timezone))
-        return config__fail_at(
-            ld, v[6], "%s: unknown time zone '%s' (expected an IANA name such as Europe/Berlin)",
-            FIELD("timezone"), config__excerpt(r->timezone, strlen(r->timezone), buf));
     r->active = true;
     r->weight = 1;
-    r->capacity = -1;
+    r->capacity = ROUTING_UNLIMITED;
+    r->daily_cap = ROUTING_UNLIMITED;
+    r->weekly_cap = ROUTING_UNLIMITED;
     if ((rc = config__get_bool(ld, v[7], FIELD("active"), &r->active)) ||
-        (rc = get_string_list(ld, v[8], FIELD("languages"), CONFIG_MAX_TAGS, LIST_TEXT,
+        (rc = get_string_list(ld, v[8], FIELD("languages"), CONFIG_MAX_TAGS, LIST_TAG,
                               &r->languages, &r->n_languages)) ||
-        (rc = get_string_list(ld, v[9], FIELD("skills"), CONFIG_MAX_TAGS, LIST_TEXT, &r->skills,
+        (rc = get_string_list(ld, v[9], FIELD("skills"), CONFIG_MAX_TAGS, LIST_TAG, &r->skills,
                               &r->n_skills)) ||
         (rc = get_weight(ld, v[10], FIELD("weight"), &r->weight)) ||
-        (rc = get_capacity(ld, v[11], FIELD("capacity"), &r->capacity)))
+        (rc = get_capacity(ld, v[11], FIELD("capacity"), &r->capacity)) ||
+        (rc = config__get_string(ld, v[12], FIELD("manager"), CONFIG_MAX_STRING, &r->manager)) ||
+        (rc = config__get_hours(ld, v[13], FIELD("hours"), sched)) ||
+        (rc = config__get_holidays(ld, v[14], FIELD("holidays"), sched)) ||
+        (rc = config__get_territories(ld, v[15], FIELD("territories"), &r->territories,
+                                      &r->n_territories)) ||
+        (rc = get_capacity(ld, v[16], FIELD("daily_cap"), &r->daily_cap)) ||
+        (rc = get_capacity(ld, v[17], FIELD("weekly_cap"), &r->weekly_cap)))
         return rc;
 #undef FIELD
     if (!r->name)
         r->name = r->id;
     ld->rep_id_at[i] = v[0];
     ld->rep_team_at[i] = v[5];
+    ld->rep_manager_at[i] = v[12];
     return BT_OK;
 }
 
@@ -1338,7 +1335,11 @@ static bt_err load_reps(struct loader *ld, const struct ynode *n)
     cfg->reps = arena_alloc(ld->arena, (n->count ? n->count : 1) * sizeof(*cfg->reps));
     ld->rep_id_at = node_slots(ld, n->count);
     ld->rep_team_at = node_slots(ld, n->count);
-    if (!cfg->reps || !ld->rep_id_at || !ld->rep_team_at)
+    ld->rep_manager_at = node_slots(ld, n->count);
+    ld->rep_schedule =
+        arena_alloc(&ld->scratch, (n->count ? n->count : 1) * sizeof(*ld->rep_schedule));
+    if (!cfg->reps || !ld->rep_id_at || !ld->rep_team_at || !ld->rep_manager_at ||
+        !ld->rep_schedule)
         return config__fail_too_large(ld, n);
     size_t i = 0;
     for (const struct ynode *e = n->first; e; e = e->next, i++) {
@@ -1420,12 +1421,23 @@ static bt_err check_references(struct loader *ld, struct config_priv *priv)
                                    "teams[%zu].manager: no rep has the id '%s'", i,
                                    config__excerpt(m, strlen(m), buf));
     }
+    ld->rep_team = arena_alloc(&ld->scratch, (cfg->n_reps + 1) * sizeof(*ld->rep_team));
+    if (!ld->rep_team)
+        return config__fail_pos(ld, 1, 1, "the configuration is too large");
     for (size_t i = 0; i < cfg->n_reps; i++) {
         const char *t = cfg->reps[i].team;
-        if (t && !bsearch(t, teams, cfg->n_teams, sizeof(*teams), id_ref_find))
+        const struct id_ref *team =
+            t ? bsearch(t, teams, cfg->n_teams, sizeof(*teams), id_ref_find) : NULL;
+        if (t && !team)
             return config__fail_at(ld, ld->rep_team_at[i],
                                    "reps[%zu].team: no team has the id '%s'; define it under teams",
                                    i, config__excerpt(t, strlen(t), buf));
+        ld->rep_team[i] = team ? team->index : SIZE_MAX;
+        const char *m = cfg->reps[i].manager;
+        if (m && !bsearch(m, reps, cfg->n_reps, sizeof(*reps), id_ref_find))
+            return config__fail_at(ld, ld->rep_manager_at[i],
+                                   "reps[%zu].manager: no rep has the id '%s'", i,
+                                   config__excerpt(m, strlen(m), buf));
     }
 
     priv->reps_by_id = arena_alloc(&priv->arena, (cfg->n_reps + 1) * sizeof(*priv->reps_by_id));
@@ -1442,8 +1454,9 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
 {
     /* Sections added later are appended, so that messages listing the keys
      * keep their wording. */
-    static const char *const keys[] = {"version", "server", "store",   "intake",
-                                       "teams",   "reps",   "scoring", "qualification"};
+    static const char *const keys[] = {"version", "server",  "store",   "intake",
+                                       "teams",   "reps",    "scoring", "qualification",
+                                       "pools",   "routing", "accounts"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct config *cfg = ld->cfg;
     bt_err rc;
@@ -1467,7 +1480,8 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
     if ((rc = load_server(ld, v[1])) || (rc = load_store(ld, v[2])) ||
         (rc = load_intake(ld, v[3], &add, &n_add, &remove, &n_remove)) ||
         (rc = config__load_scoring(ld, v[6], v[7])) || (rc = load_teams(ld, v[4])) ||
-        (rc = load_reps(ld, v[5])) || (rc = check_references(ld, priv)))
+        (rc = load_reps(ld, v[5])) || (rc = check_references(ld, priv)) ||
+        (rc = config__load_routing(ld, v[8], v[9], v[10])))
         return rc;
     /* The domain arrays stay in the snapshot's arena for as long as the set. */
     cfg->freemail = freemail_set_new(add, n_add, remove, n_remove);
@@ -1478,6 +1492,7 @@ static void config_free(struct config *cfg)
 {
     struct config_priv *priv = cfg->priv;
     /* Rules first: they borrow the symbol tables, and all of it the arena. */
+    config__routing_release(cfg, &priv->zones);
     config__scoring_release(cfg);
     freemail_set_free(cfg->freemail);
     arena_release(&priv->arena);
@@ -1495,6 +1510,7 @@ static void set_defaults(struct config *cfg)
     cfg->synchronous = CONFIG_SYNC_FULL;
     cfg->busy_timeout_ms = 5 * CONFIG_SECOND_MS;
     cfg->group_commit_max = 256;
+    cfg->account_name_threshold = ACCOUNT_NAME_THRESHOLD_DEFAULT;
 }
 
 static void version_hash(const char *text, size_t len, char out[17])
@@ -1532,6 +1548,7 @@ bt_err config_load_string(const char *name, const char *text, size_t len, struct
     set_defaults(cfg);
     ld.scratch.limit = CONFIG_SCRATCH_LIMIT;
     ld.arena = &priv->arena;
+    ld.zones = &priv->zones;
     ld.cfg = cfg;
 
     /* libfyaml wants the input terminated; `text` need not be. */

@@ -58,12 +58,12 @@ struct config_rep {
     const char *email; /* lower-cased, or NULL */
     const char *phone;
     const char *slack;
-    const char *team;     /* an id from teams, or NULL */
-    const char *timezone; /* IANA name, checked against the zoneinfo database; default "UTC" */
-    bool active;          /* default true */
-    const char **languages;
+    const char *team;       /* an id from teams, or NULL */
+    const char *timezone;   /* IANA name: the rep's own, else its team's, else "UTC" */
+    bool active;            /* default true */
+    const char **languages; /* lower case */
     size_t n_languages;
-    const char **skills;
+    const char **skills; /* lower case */
     size_t n_skills;
     const char **territories; /* upper case: alpha-2 countries or NA, LATAM, APAC, EMEA */
     size_t n_territories;

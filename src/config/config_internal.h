@@ -4,8 +4,9 @@
  * Not part of the module's API (that is config.h). config.c parses the YAML
  * into a tree of struct ynode that keeps every node's position, then walks
  * it section by section; sections that live in their own file (scoring and
- * qualification, config_scoring.c) use the same tree, the same helpers and
- * therefore the same "NAME:LINE:COL: message" errors.
+ * qualification, config_scoring.c; pools, routing and accounts,
+ * config_routing.c) use the same tree, the same helpers and therefore the
+ * same "NAME:LINE:COL: message" errors.
  *
  * Conventions of the helpers below:
  * - They return BT_OK or BT_ECONFIG; on error the message is already in
@@ -21,6 +22,7 @@
 #define BT_CONFIG_INTERNAL_H
 
 #include "config/config.h"
+#include "core/workhours.h"
 #include "util/arena.h"
 #include "util/err.h"
 
@@ -29,7 +31,7 @@
 #include <stdint.h>
 
 #define CONFIG_MAX_STRING  1024
-#define CONFIG_MAX_KEYS    16 /* keys in any one mapping of the schema */
+#define CONFIG_MAX_KEYS    24 /* keys in any one mapping of the schema */
 #define CONFIG_EXCERPT_MAX 40 /* see config__excerpt */
 #define CONFIG_SECOND_MS   1000ull
 #define CONFIG_MINUTE_MS   (60 * CONFIG_SECOND_MS)
@@ -66,6 +68,26 @@ struct ynode {
     size_t raw_start, raw_end;
 };
 
+/* The time zone tables a snapshot uses: one per distinct name, on the heap,
+ * freed with the snapshot (config__routing_release). */
+struct config_zones {
+    struct tz_table **tables;
+    size_t count, cap;
+};
+
+/*
+ * A team's or rep's routing values as the file gives them, before a rep
+ * inherits what it leaves out from its team. Holiday dates live in the
+ * snapshot's arena (a team's are shared by its reps).
+ */
+struct config_schedule {
+    const struct tz_table *tz; /* NULL: no timezone given */
+    bool has_hours;
+    struct weekly_hours hours;
+    bool has_holidays; /* an empty list counts: it overrides the team's */
+    struct holidays holidays;
+};
+
 struct loader {
     const char *name;
     struct bt_error *err;
@@ -78,7 +100,13 @@ struct loader {
     size_t input_len;
     /* where each team's and rep's values were, for the checks made last */
     const struct ynode **team_id_at, **team_manager_at;
-    const struct ynode **rep_id_at, **rep_team_at;
+    const struct ynode **rep_id_at, **rep_team_at, **rep_manager_at;
+    /* routing values per team and rep as given (scratch), the rep's team as
+     * an index into cfg->teams (SIZE_MAX: none; set by the reference check),
+     * and the snapshot's zone tables */
+    struct config_schedule *team_schedule, *rep_schedule;
+    size_t *rep_team;
+    struct config_zones *zones;
 };
 
 /* ---- errors ---- */
@@ -148,6 +176,16 @@ bt_err config__get_duration_ms(struct loader *ld, const struct ynode *n, const c
  */
 bool config__parse_number(const char *s, size_t len, bool negative, double *out);
 
+/* The id of a team, rep or pool (`v`, the value under key 'id' of mapping
+ * `elem`, `path` the mapping's): required, [a-z0-9][a-z0-9_.-]*, at most 64
+ * characters; copied into the snapshot. */
+bt_err config__get_id(struct loader *ld, const struct ynode *elem, const struct ynode *v,
+                      const char *path, const char **out);
+/* A list of at most `max` tags (languages, skills): strings of at most 64
+ * bytes, lower-cased, copied into the snapshot. */
+bt_err config__get_tags(struct loader *ld, const struct ynode *n, const char *path, size_t max,
+                        const char ***out, size_t *n_out);
+
 /* ---- sections in other files ---- */
 
 /*
@@ -159,5 +197,51 @@ bt_err config__load_scoring(struct loader *ld, const struct ynode *scoring,
                             const struct ynode *qualification);
 /* Frees the compiled rules and symbol tables of cfg's model and qualification. */
 void config__scoring_release(struct config *cfg);
+
+/*
+ * config_scoring.c: compiles the condition in scalar n over `syms` into
+ * *out (NULL on error). A compile error points at the character at fault:
+ * n's place in the file plus the rule language's offset into its text.
+ * The caller frees the rule (before the table).
+ */
+bt_err config__compile_when(struct loader *ld, struct rule_symtab *syms, const struct ynode *n,
+                            const char *path, struct rule **out);
+
+/*
+ * config_routing.c: the pieces of teams and reps that routing reads, parsed
+ * where those sections are (config.c), so that errors come in file order.
+ *
+ * config__get_zone: an IANA zone name; *name gets a copy in the snapshot and
+ * *tz the snapshot's table for it (built on first use, shared by every user
+ * of the name). Both untouched when n is absent.
+ */
+bt_err config__get_zone(struct loader *ld, const struct ynode *n, const char *path,
+                        const char **name, const struct tz_table **tz);
+/* Weekly hours (a mapping of days to "HH:MM-HH:MM, ..." or off) into s->hours;
+ * sets s->has_hours. s untouched when n is absent. */
+bt_err config__get_hours(struct loader *ld, const struct ynode *n, const char *path,
+                         struct config_schedule *s);
+/* Holidays (a list of YYYY-MM-DD) into s->holidays, sorted, repeats dropped;
+ * sets s->has_holidays. s untouched when n is absent. */
+bt_err config__get_holidays(struct loader *ld, const struct ynode *n, const char *path,
+                            struct config_schedule *s);
+/* Territories: countries in any form normalize_country() reads, stored as
+ * alpha-2, or the regions NA, LATAM, APAC, EMEA; upper case, repeats dropped.
+ * Static strings in an arena array. */
+bt_err config__get_territories(struct loader *ld, const struct ynode *n, const char *path,
+                               const char ***out, size_t *n_out);
+
+/*
+ * config_routing.c: once teams and reps are loaded and their references
+ * checked, builds cfg->routing (the reps with their team's defaults applied,
+ * the `pools` and the `routing` rules, compiled over scoring->lead_syms) and
+ * reads `accounts`. Any of the nodes may be NULL. Rules are counted in
+ * n_rules as they are compiled, so that a load failing half way frees them.
+ */
+bt_err config__load_routing(struct loader *ld, const struct ynode *pools,
+                            const struct ynode *routing, const struct ynode *accounts);
+/* Frees the routing rules' conditions (call it before config__scoring_release,
+ * which frees their symbol table) and the zone tables. */
+void config__routing_release(struct config *cfg, struct config_zones *zones);
 
 #endif

@@ -114,8 +114,8 @@ static bt_err check_unique(struct loader *ld, const char *const *names,
  * (see config__scalar_position), it points at the scalar and names the
  * offset instead.
  */
-static bt_err compile_when(struct loader *ld, struct rule_symtab *syms, const struct ynode *n,
-                           const char *path, struct rule **out)
+bt_err config__compile_when(struct loader *ld, struct rule_symtab *syms, const struct ynode *n,
+                            const char *path, struct rule **out)
 {
     if (n->kind != YNODE_SCALAR)
         return config__fail_at(ld, n, "%s: expected a condition such as 'employees >= 200', not %s",
@@ -146,7 +146,7 @@ static bt_err compile_when(struct loader *ld, struct rule_symtab *syms, const st
 static bt_err get_when(struct loader *ld, struct rule_symtab *syms, const struct ynode *n,
                        const char *path, struct rule **out)
 {
-    return config__absent(n) ? BT_OK : compile_when(ld, syms, n, path, out);
+    return config__absent(n) ? BT_OK : config__compile_when(ld, syms, n, path, out);
 }
 
 /* ---- scoring.range and scoring.grades ---- */
@@ -304,7 +304,7 @@ static bt_err load_fit_rule(struct fit_loader *fl, const struct ynode *e, const 
         (rc = require(ld, e, v[1], path, "when")))
         return rc;
     snprintf(field, sizeof(field), "%s.when", path);
-    if ((rc = compile_when(ld, m->lead_syms, v[1], field, &r->when)))
+    if ((rc = config__compile_when(ld, m->lead_syms, v[1], field, &r->when)))
         return rc;
     /* Counted from here on, so that config__scoring_release() frees the rule. */
     r->group = group;

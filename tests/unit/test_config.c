@@ -285,7 +285,7 @@ static void test_error_wrong_type(void **state)
     EXPECT_ERROR("version: 1\nreps: {id: a}\n",
                  "t.yaml:2:7: ", "reps: expected a list of reps, not a mapping");
     EXPECT_ERROR("version: 1\nteams:\n  - emea\n",
-                 "t.yaml:3:5: ", "teams[0]: expected a mapping with id, name and manager");
+                 "t.yaml:3:5: ", "teams[0]: expected a mapping with id, name, manager");
     EXPECT_ERROR("- version: 1\n", "t.yaml:1:1: ", "expected a mapping of sections");
 }
 
@@ -300,7 +300,7 @@ static void test_error_out_of_range(void **state)
     EXPECT_ERROR("version: 1\nserver:\n  request_timeout: 500ms\n",
                  "t.yaml:3:20: ", "server.request_timeout: 500ms is out of range (1s .. 1h)");
     EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    weight: 0\n",
-                 "t.yaml:4:13: ", "reps[0].weight: expected a number greater than 0");
+                 "t.yaml:4:13: ", "reps[0].weight: expected a number from 0.001 to 1000");
     EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    capacity: -1\n",
                  "t.yaml:4:15: ", "reps[0].capacity: expected a whole number from 0");
     EXPECT_ERROR("version: 1\nserver:\n  listen: 127.0.0.1:65536\n",
@@ -757,7 +757,7 @@ static void test_error_scoring_unknown_keys(void **state)
                  "t.yaml:3:3: ", "expected one of: freemail, activities_create_leads");
     EXPECT_ERROR("version: 1\nsevrer: {}\n", "t.yaml:2:1: ",
                  "expected one of: version, server, store, intake, teams, reps, scoring, "
-                 "qualification");
+                 "qualification, pools, routing, accounts");
 }
 
 static void test_error_engagement_decay(void **state)
