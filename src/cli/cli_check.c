@@ -12,21 +12,30 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: baton check FILE\n"
+                 "       baton check --config FILE\n"
                  "\n"
                  "Validates a Baton configuration file. Errors are printed as\n"
                  "FILE:LINE:COL: message and the exit status is 1; a valid file prints a\n"
-                 "one-line summary and exits 0.\n"
+                 "short summary (teams, reps, routing) and exits 0.\n"
                  "\n"
                  "Options:\n"
-                 "  -h, --help  show this help\n");
+                 "  -c, --config FILE  the file to check (as `baton serve --config`)\n"
+                 "  -h, --help         show this help\n");
 }
 
 int cli_check(int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *path = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        if (c == 'c') {
+            path = optarg;
+            continue;
+        }
         if (c == 'h') {
             usage(stdout);
             return 0;
@@ -34,11 +43,13 @@ int cli_check(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (optind != argc - 1) {
+    /* The file is given once: as --config or as the one argument. */
+    if (path ? optind != argc : optind != argc - 1) {
         usage(stderr);
         return 2;
     }
-    const char *path = argv[optind];
+    if (!path)
+        path = argv[optind];
     struct config *cfg;
     struct bt_error err = BT_ERROR_INIT;
     if (config_load(path, &cfg, &err)) {
@@ -47,6 +58,13 @@ int cli_check(int argc, char **argv)
     }
     printf("%s: ok (config version %s; %zu teams, %zu reps, %zu free-mail domains)\n", path,
            cfg->version, cfg->n_teams, cfg->n_reps, freemail_count(cfg->freemail));
+    const struct routing_config *routing = &cfg->routing;
+    if (routing->n_rules > 0)
+        printf("routing: %zu rule%s, %zu pool%s\n", routing->n_rules,
+               routing->n_rules == 1 ? "" : "s", routing->n_pools,
+               routing->n_pools == 1 ? "" : "s");
+    else
+        printf("routing: off (no routing section; qualified leads stay mql)\n");
     config_unref(cfg);
     return 0;
 }
