@@ -148,13 +148,45 @@ static int64_t local_midnight(const struct tz_table *tz, int64_t local_days)
     return tz_utc_of_local(tz, y, m, d, 0, TZ_EARLIER);
 }
 
-static void periods_of(const struct tz_table *tz, const struct tz_local_time *lt, int64_t *day,
-                       int64_t *week)
+/* The index of the offset in force at utc_ms in the zone's table. */
+static size_t transition_at(const struct tz_table *tz, int64_t utc_ms)
+{
+    size_t lo = 0, hi = tz->count;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tz->transits[mid].utc_ms_from <= utc_ms)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/*
+ * Local midnight `days_back` days before the local day of `now`. Most of the
+ * time the offset did not change since a day before that midnight, and it is
+ * simply `now` minus the local time elapsed; otherwise (a change of offset in
+ * between: a skipped or repeated midnight, a daylight saving day) the exact
+ * calendar conversion decides.
+ */
+static int64_t midnight_before(const struct tz_table *tz, const struct tz_local_time *lt,
+                               int64_t now, unsigned days_back)
+{
+    int64_t since = (int64_t)lt->minute_of_day * 60000 + lt->ms_of_minute +
+                    (int64_t)days_back * WORKHOURS_DAY_MS;
+    int64_t guess = now - since;
+    if (transition_at(tz, guess - WORKHOURS_DAY_MS) == transition_at(tz, now))
+        return guess;
+    return local_midnight(tz, lt->local_days - (int64_t)days_back);
+}
+
+static void periods_of(const struct tz_table *tz, const struct tz_local_time *lt, int64_t now,
+                       int64_t *day, int64_t *week)
 {
     if (day)
-        *day = local_midnight(tz, lt->local_days);
+        *day = midnight_before(tz, lt, now, 0);
     if (week)
-        *week = local_midnight(tz, lt->local_days - (int64_t)lt->weekday);
+        *week = midnight_before(tz, lt, now, lt->weekday);
 }
 
 void routing_rep_periods(const struct routing_rep *rep, int64_t now, int64_t *day_start,
@@ -162,7 +194,7 @@ void routing_rep_periods(const struct routing_rep *rep, int64_t now, int64_t *da
 {
     struct tz_local_time lt;
     tz_local(rep->tz, now, &lt);
-    periods_of(rep->tz, &lt, day_start, week_start);
+    periods_of(rep->tz, &lt, now, day_start, week_start);
 }
 
 int64_t routing_day_count(const struct routing_rep *rep, const struct rep_runtime *rt, int64_t now)
@@ -246,7 +278,7 @@ static const struct local_time *local_of(struct local_cache *c, const struct tz_
     struct local_time *z = &c->zones[i];
     z->tz = tz;
     tz_local(tz, now, &z->lt);
-    periods_of(tz, &z->lt, &z->day_start, &z->week_start);
+    periods_of(tz, &z->lt, now, &z->day_start, &z->week_start);
     return z;
 }
 

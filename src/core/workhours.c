@@ -219,13 +219,10 @@ bt_err workhours_holidays_check(const struct holidays *holidays, struct bt_error
     return BT_OK;
 }
 
-static bool is_holiday(const struct holidays *holidays, int64_t local_days)
+static bool is_holiday_on(const struct holidays *holidays, int64_t y, unsigned m, unsigned d)
 {
     if (holidays == NULL || holidays->count == 0)
         return false;
-    int64_t y;
-    unsigned m, d;
-    time_civil_from_days(local_days, &y, &m, &d);
     int64_t key = date_key(y, m, d);
     size_t lo = 0, hi = holidays->count;
     while (lo < hi) {
@@ -240,6 +237,16 @@ static bool is_holiday(const struct holidays *holidays, int64_t local_days)
             hi = mid;
     }
     return false;
+}
+
+static bool is_holiday(const struct holidays *holidays, int64_t local_days)
+{
+    if (holidays == NULL || holidays->count == 0)
+        return false;
+    int64_t y;
+    unsigned m, d;
+    time_civil_from_days(local_days, &y, &m, &d);
+    return is_holiday_on(holidays, y, m, d);
 }
 
 /* The end of the time off covering utc_ms, following overlapping spans; NONE when none covers it.
@@ -296,7 +303,7 @@ bool workhours_is_working_local(const struct weekly_hours *hours, const struct t
     enum workhours_reason r = WORKHOURS_WORKING;
     if (time_off_until(time_off, now_ms) != NONE)
         r = WORKHOURS_TIME_OFF;
-    else if (is_holiday(holidays, local->local_days))
+    else if (is_holiday_on(holidays, local->year, local->month, local->day))
         r = WORKHOURS_HOLIDAY;
     else if (hours != NULL && !in_hours(hours, local->weekday, local->minute_of_day))
         r = WORKHOURS_OUTSIDE_HOURS;
