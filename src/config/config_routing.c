@@ -513,6 +513,11 @@ static bt_err build_reps(struct loader *ld)
     }
     cfg->routing.reps = reps;
     cfg->routing.n_reps = cfg->n_reps;
+    uint32_t *order = arena_alloc(ld->arena, (cfg->n_reps ? cfg->n_reps : 1) * sizeof(*order));
+    if (!order)
+        return config__fail_pos(ld, 1, 1, "the configuration is too large");
+    routing_sort_reps(reps, cfg->n_reps, order);
+    cfg->routing.reps_by_id = order;
     return BT_OK;
 }
 
