@@ -358,8 +358,9 @@ def test_check_example_config():
     assert os.path.exists(path), "examples/baton.yaml is missing"
     r = run_baton("check", path)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip()
-    assert len(r.stdout.strip().splitlines()) == 1
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 2 and ": ok (config version " in lines[0]
+    assert lines[1] == "routing: 8 rules, 4 pools"
 
 
 def test_check_minimal_config(tmp_path):
@@ -367,7 +368,8 @@ def test_check_minimal_config(tmp_path):
     p.write_text("version: 1\n")
     r = run_baton("check", str(p))
     assert r.returncode == 0, r.stderr
-    assert len(r.stdout.strip().splitlines()) == 1
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("routing: off")
 
 
 def test_check_broken_configs(tmp_path):
