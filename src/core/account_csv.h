@@ -38,10 +38,14 @@
  * What stops the parse (account_csv_parse() returns BT_EINVAL with the line
  * in the message): no header, a bad header, malformed quoting, a cell longer
  * than ACCOUNT_CSV_CELL_MAX bytes (often an unclosed quote). What only makes
- * a row invalid (reported to the callback; the parse goes on): invalid UTF-8,
- * more cells than the header, a value under a column without a name, and
- * anything account_input_normalize() refuses, and an id that an earlier row
- * of the file already has.
+ * a row invalid (reported to the callback; the parse goes on): invalid UTF-8
+ * or a NUL byte, more cells than the header, a value under a column without a
+ * name, anything account_input_normalize() refuses, and an id that an earlier
+ * valid row of the file already has (the first row keeps it).
+ *
+ * Whether a bad row stops an import is the caller's choice: `baton import`
+ * runs the parse twice, checking every row first and writing nothing when
+ * one is invalid (unless --skip-invalid).
  */
 #ifndef BT_CORE_ACCOUNT_CSV_H
 #define BT_CORE_ACCOUNT_CSV_H
