@@ -79,7 +79,7 @@ static bt_err read_item(struct arena *a, json_t *item, const char *where, struct
 {
     memset(in, 0, sizeof(*in));
     if (!json_is_object(item)) {
-        char field[BT_ERROR_FIELD_MAX];
+        char field[BT_ERROR_FIELD_MAX + 64]; /* bt_fail keeps what fits */
         snprintf(field, sizeof(field), "%.*s", (int)(where[0] ? strlen(where) - 1 : 0), where);
         return bt_fail(err, BT_EINVAL, field[0] ? field : NULL, "%s must be an account object",
                        field[0] ? field : "the body");
@@ -99,7 +99,7 @@ static bt_err read_item(struct arena *a, json_t *item, const char *where, struct
             slot = &in->country;
         else if (!strcmp(key, "owner"))
             slot = &in->owner;
-        char field[BT_ERROR_FIELD_MAX];
+        char field[BT_ERROR_FIELD_MAX + 64]; /* bt_fail keeps what fits */
         snprintf(field, sizeof(field), "%s%.40s", where, key);
         if (slot) {
             if (!take_string(v, slot))
@@ -148,7 +148,7 @@ static bt_err check_item(struct arena *a, json_t *item, const char *where,
     const char *fields;
     struct bt_error inner = BT_ERROR_INIT;
     if ((rc = account_input_normalize(&in, a, &acc, &fields, &inner))) {
-        char field[BT_ERROR_FIELD_MAX];
+        char field[BT_ERROR_FIELD_MAX + 64]; /* bt_fail keeps what fits */
         snprintf(field, sizeof(field), "%s%s", where, inner.field);
         return bt_fail(err, rc == BT_ETOOBIG ? BT_ETOOBIG : BT_EINVAL, field, "%s%s", where,
                        inner.message);
