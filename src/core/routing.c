@@ -148,20 +148,6 @@ static int64_t local_midnight(const struct tz_table *tz, int64_t local_days)
     return tz_utc_of_local(tz, y, m, d, 0, TZ_EARLIER);
 }
 
-/* The index of the offset in force at utc_ms in the zone's table. */
-static size_t transition_at(const struct tz_table *tz, int64_t utc_ms)
-{
-    size_t lo = 0, hi = tz->count;
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (tz->transits[mid].utc_ms_from <= utc_ms)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /*
  * Local midnight `days_back` days before the local day of `now`. Most of the
  * time the offset did not change since a day before that midnight, and it is
@@ -175,7 +161,7 @@ static int64_t midnight_before(const struct tz_table *tz, const struct tz_local_
     int64_t since = (int64_t)lt->minute_of_day * 60000 + lt->ms_of_minute +
                     (int64_t)days_back * WORKHOURS_DAY_MS;
     int64_t guess = now - since;
-    if (transition_at(tz, guess - WORKHOURS_DAY_MS) == transition_at(tz, now))
+    if (tz_segment_of(tz, guess - WORKHOURS_DAY_MS) == tz_segment_of(tz, now))
         return guess;
     return local_midnight(tz, lt->local_days - (int64_t)days_back);
 }

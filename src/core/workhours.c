@@ -36,8 +36,7 @@ static int64_t add_sat(int64_t a, int64_t b)
     return a + b;
 }
 
-/* Index of the segment holding utc_ms: the last entry with utc_ms_from <= utc_ms. */
-static size_t segment_of(const struct tz_table *tz, int64_t utc_ms)
+size_t tz_segment_of(const struct tz_table *tz, int64_t utc_ms)
 {
     size_t lo = 0, hi = tz->count; /* transits[0].utc_ms_from is INT64_MIN */
     while (hi - lo > 1) {
@@ -64,7 +63,7 @@ static unsigned weekday_of_days(int64_t days)
 
 int32_t tz_offset_at(const struct tz_table *tz, int64_t utc_ms)
 {
-    return tz->transits[segment_of(tz, utc_ms)].offset_ms;
+    return tz->transits[tz_segment_of(tz, utc_ms)].offset_ms;
 }
 
 void tz_local(const struct tz_table *tz, int64_t utc_ms, struct tz_local_time *out)
@@ -94,7 +93,7 @@ int64_t tz_utc_of_local(const struct tz_table *tz, int64_t year, unsigned month,
         time_days_from_civil(year, month, day) * WORKHOURS_DAY_MS + minute_of_day * MINUTE_MS;
     int64_t earliest = NONE, latest = NONE, gap_end = NONE;
     int64_t stop = add_sat(local, OFFSET_BOUND_MS);
-    for (size_t i = segment_of(tz, add_sat(local, -OFFSET_BOUND_MS));
+    for (size_t i = tz_segment_of(tz, add_sat(local, -OFFSET_BOUND_MS));
          i < tz->count && tz->transits[i].utc_ms_from <= stop; i++) {
         int64_t from = tz->transits[i].utc_ms_from, end = segment_end(tz, i);
         int64_t utc = add_sat(local, -tz->transits[i].offset_ms);
@@ -373,7 +372,7 @@ int64_t workhours_next_start(const struct weekly_hours *hours, const struct tz_t
             t = off_until;
             continue;
         }
-        size_t i = segment_of(tz, t);
+        size_t i = tz_segment_of(tz, t);
         int64_t seg_end = segment_end(tz, i);
         int64_t stop = seg_end <= last ? seg_end : last + 1; /* exclusive, UTC */
         int32_t offset = tz->transits[i].offset_ms;

@@ -47,6 +47,11 @@ struct tz_local_time {
     int64_t local_days;     /* the local date as days since 1970-01-01 */
 };
 
+/* The index in tz->transits of the offset in force at `utc_ms` (the last
+ * entry with utc_ms_from <= utc_ms): two instants with the same index have
+ * no change of offset between them. */
+size_t tz_segment_of(const struct tz_table *tz, int64_t utc_ms);
+
 /* The zone's UTC offset in force at `utc_ms` (daylight saving included). */
 int32_t tz_offset_at(const struct tz_table *tz, int64_t utc_ms);
 

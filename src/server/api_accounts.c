@@ -236,16 +236,6 @@ void api_account_upsert(struct request *r)
                          results));
 }
 
-static bool acquire(struct request *r, struct store_conn **c)
-{
-    struct bt_error err = BT_ERROR_INIT;
-    if (store_reader_acquire(r->ctx->store, c, &err)) {
-        reply_bt_error(r, &err);
-        return false;
-    }
-    return true;
-}
-
 void api_account_get(struct request *r)
 {
     if (!utf8_valid(r->name, strlen(r->name))) {
@@ -253,7 +243,7 @@ void api_account_get(struct request *r)
         return;
     }
     struct store_conn *c;
-    if (!acquire(r, &c))
+    if (!request_reader(r, &c))
         return;
     struct store_account acc;
     struct bt_error err = BT_ERROR_INIT;
@@ -302,7 +292,7 @@ void api_account_list(struct request *r)
         return;
     }
     struct store_conn *c;
-    if (!acquire(r, &c))
+    if (!request_reader(r, &c))
         return;
     struct store_account *list;
     size_t n;

@@ -162,20 +162,10 @@ static bool load_lead(struct request *r, struct store_conn *c, struct lead *out)
     return true;
 }
 
-static bool acquire(struct request *r, struct store_conn **c)
-{
-    struct bt_error err = BT_ERROR_INIT;
-    if (store_reader_acquire(r->ctx->store, c, &err)) {
-        reply_bt_error(r, &err);
-        return false;
-    }
-    return true;
-}
-
 void api_lead_get(struct request *r)
 {
     struct store_conn *c;
-    if (!acquire(r, &c))
+    if (!request_reader(r, &c))
         return;
     struct lead lead;
     if (load_lead(r, c, &lead))
@@ -279,7 +269,7 @@ void api_lead_list(struct request *r)
         q.filter.owner = r->key.rep_id ? r->key.rep_id : "";
     }
     struct store_conn *c;
-    if (!acquire(r, &c))
+    if (!request_reader(r, &c))
         return;
     struct lead *leads;
     size_t n;
@@ -337,7 +327,7 @@ void api_lead_events(struct request *r)
         return;
     }
     struct store_conn *c;
-    if (!acquire(r, &c))
+    if (!request_reader(r, &c))
         return;
     struct lead lead;
     if (!load_lead(r, c, &lead)) {

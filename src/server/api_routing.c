@@ -26,16 +26,6 @@
 #define NEXT_START_LIMIT_MS (21LL * 24 * 60 * 60 * 1000) /* how far "next working" looks */
 #define REASON_MAX          1000
 
-static bool acquire(struct request *r, struct store_conn **c)
-{
-    struct bt_error err = BT_ERROR_INIT;
-    if (store_reader_acquire(r->ctx->store, c, &err)) {
-        reply_bt_error(r, &err);
-        return false;
-    }
-    return true;
-}
-
 static json_t *time_or_null(int64_t ms)
 {
     return ms ? time_to_json(ms) : json_null();
@@ -163,24 +153,39 @@ static bool rep_json(struct request *r, struct store_conn *c, size_t index, int6
     return true;
 }
 
-void api_rep_list(struct request *r)
+typedef bool (*render_fn)(struct request *r, struct store_conn *c, size_t index, int64_t now,
+                          json_t **out);
+
+/* Replies {"<key>": [render(0), ..., render(n - 1)]} from one reader. */
+static void reply_all(struct request *r, size_t n, render_fn render, const char *key)
 {
     struct store_conn *c;
-    if (!acquire(r, &c))
+    if (!request_reader(r, &c))
         return;
     int64_t now = clock_now(r->ctx->clock);
-    json_t *reps = json_array();
-    for (size_t i = 0; i < r->cfg->n_reps; i++) {
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) {
         json_t *one;
-        if (!rep_json(r, c, i, now, false, &one)) {
-            json_decref(reps);
+        if (!render(r, c, i, now, &one)) {
+            json_decref(items);
             store_reader_release(r->ctx->store, c);
             return;
         }
-        json_array_append_new(reps, one);
+        json_array_append_new(items, one);
     }
     store_reader_release(r->ctx->store, c);
-    reply_json(r, 200, json_pack("{s:o}", "reps", reps));
+    reply_json(r, 200, json_pack("{s:o}", key, items));
+}
+
+static bool rep_summary_json(struct request *r, struct store_conn *c, size_t index, int64_t now,
+                             json_t **out)
+{
+    return rep_json(r, c, index, now, false, out);
+}
+
+void api_rep_list(struct request *r)
+{
+    reply_all(r, r->cfg->n_reps, rep_summary_json, "reps");
 }
 
 void api_rep_get(struct request *r)
@@ -189,7 +194,7 @@ void api_rep_get(struct request *r)
     if (i < 0)
         return;
     struct store_conn *c;
-    if (!acquire(r, &c))
+    if (!request_reader(r, &c))
         return;
     json_t *one;
     bool ok = rep_json(r, c, (size_t)i, clock_now(r->ctx->clock), true, &one);
@@ -236,7 +241,7 @@ static void reply_rep(struct request *r, size_t index, unsigned status, size_t a
                       json_t *extra)
 {
     struct store_conn *c;
-    if (!acquire(r, &c)) {
+    if (!request_reader(r, &c)) {
         json_decref(extra);
         return;
     }
@@ -292,6 +297,8 @@ void api_rep_status(struct request *r)
                                "unknown field '%.64s'; a status has status, reason and until", key);
         }
     }
+    if (bad) /* the key belongs to the JSON object freed here */
+        bad = arena_strdup(&r->arena, bad);
     json_decref(o);
     if (!bad && !has_status) {
         bad = "status";
@@ -349,6 +356,8 @@ void api_rep_time_off_add(struct request *r)
                                key);
         }
     }
+    if (bad) /* the key belongs to the JSON object freed here */
+        bad = arena_strdup(&r->arena, bad);
     json_decref(o);
     if (!bad && (!has_from || !has_to)) {
         bad = has_from ? "to" : "from";
@@ -475,22 +484,7 @@ static bool pool_json(struct request *r, struct store_conn *c, size_t index, int
 
 void api_pool_list(struct request *r)
 {
-    struct store_conn *c;
-    if (!acquire(r, &c))
-        return;
-    int64_t now = clock_now(r->ctx->clock);
-    json_t *pools = json_array();
-    for (size_t i = 0; i < r->cfg->routing.n_pools; i++) {
-        json_t *one;
-        if (!pool_json(r, c, i, now, &one)) {
-            json_decref(pools);
-            store_reader_release(r->ctx->store, c);
-            return;
-        }
-        json_array_append_new(pools, one);
-    }
-    store_reader_release(r->ctx->store, c);
-    reply_json(r, 200, json_pack("{s:o}", "pools", pools));
+    reply_all(r, r->cfg->routing.n_pools, pool_json, "pools");
 }
 
 void api_pool_get(struct request *r)
@@ -501,7 +495,7 @@ void api_pool_get(struct request *r)
         return;
     }
     struct store_conn *c;
-    if (!acquire(r, &c))
+    if (!request_reader(r, &c))
         return;
     json_t *one;
     bool ok = pool_json(r, c, (size_t)i, clock_now(r->ctx->clock), &one);
@@ -527,7 +521,7 @@ void api_hold_list(struct request *r)
         limit = v;
     }
     struct store_conn *c;
-    if (!acquire(r, &c))
+    if (!request_reader(r, &c))
         return;
     struct store_hold *holds;
     size_t n;
@@ -563,7 +557,7 @@ void api_lead_decision(struct request *r)
         return;
     }
     struct store_conn *c;
-    if (!acquire(r, &c))
+    if (!request_reader(r, &c))
         return;
     struct bt_error err = BT_ERROR_INIT;
     struct lead lead;

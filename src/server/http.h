@@ -87,6 +87,10 @@ const char *request_query(struct request *r, const char *name);
 int request_query_each(struct request *r, int (*fn)(void *cls, const char *k, const char *v),
                        void *cls);
 
+/* A pooled reader connection (release it with store_reader_release); false
+ * when none could be had, with the error reply set. */
+bool request_reader(struct request *r, struct store_conn **c);
+
 /* "key:3" - the actor recorded in events. */
 const char *request_actor(struct request *r);
 

@@ -193,6 +193,16 @@ const char *request_actor(struct request *r)
                             : "anonymous";
 }
 
+bool request_reader(struct request *r, struct store_conn **c)
+{
+    struct bt_error err = BT_ERROR_INIT;
+    if (store_reader_acquire(r->ctx->store, c, &err)) {
+        reply_bt_error(r, &err);
+        return false;
+    }
+    return true;
+}
+
 /* ---- routing ---- */
 
 /* Matches `path` against a pattern; a "{id}" segment takes a positive integer
