@@ -1005,7 +1005,8 @@ static void setup(struct bench *x, struct bench_config *b, size_t n_leads, bool 
                                  .scratch = x->scratch,
                                  .rep_runtime = runtime_cb,
                                  .pool_state = pool_cb,
-                                 .ctx = x->st};
+                                 .ctx = x->st,
+                                 .cache = route_cache_new()}; /* as the engine's writer has */
 }
 
 int main(int argc, char **argv)

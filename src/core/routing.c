@@ -6,6 +6,7 @@
 #include "util/timeutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -238,33 +239,36 @@ static bool covers(const struct routing_rep *rep, const char *country, const cha
     return false;
 }
 
-/* A rep's local time at `now`, converted once per zone per decision: pools
- * often mix the zones of a region (Berlin, Vienna, Zurich, Berlin, ...), so
- * the cache keeps several zones, found by the table's address. */
-#define ZONES_CACHED 16
+/* A rep's local time at `now`, converted once per zone: pools often mix the
+ * zones of a region (Berlin, Vienna, Zurich, Berlin, ...). A small table
+ * indexed by the zone table's address; a collision replaces the entry. */
+#define ZONES_CACHED 64 /* a power of two */
 
 struct local_time {
-    const struct tz_table *tz;
+    const struct tz_table *tz; /* NULL: empty */
     struct tz_local_time lt;
     int64_t day_start, week_start;
 };
 
 struct local_cache {
     struct local_time zones[ZONES_CACHED];
-    unsigned n, next; /* entries used; the one to replace when full */
 };
+
+static void local_cache_clear(struct local_cache *c)
+{
+    for (unsigned i = 0; i < ZONES_CACHED; i++)
+        c->zones[i].tz = NULL;
+}
 
 static const struct local_time *local_of(struct local_cache *c, const struct tz_table *tz,
                                          int64_t now)
 {
-    for (unsigned i = 0; i < c->n; i++)
-        if (c->zones[i].tz == tz)
-            return &c->zones[i];
-    unsigned i = c->n < ZONES_CACHED ? c->n++ : (c->next++ % ZONES_CACHED);
-    struct local_time *z = &c->zones[i];
-    z->tz = tz;
-    tz_local(tz, now, &z->lt);
-    periods_of(tz, &z->lt, now, &z->day_start, &z->week_start);
+    struct local_time *z = &c->zones[((uintptr_t)tz >> 6) & (ZONES_CACHED - 1)];
+    if (z->tz != tz) {
+        z->tz = tz;
+        tz_local(tz, now, &z->lt);
+        periods_of(tz, &z->lt, now, &z->day_start, &z->week_start);
+    }
     return z;
 }
 
@@ -315,17 +319,34 @@ enum eligibility routing_eligibility(const struct routing_rep *rep, const struct
 {
     static const struct rep_runtime fresh = REP_RUNTIME_INIT;
     struct local_cache cache;
-    cache.n = cache.next = 0;
+    local_cache_clear(&cache);
     return eligibility_at(rep, rt ? rt : &fresh, req, now, &cache);
 }
 
 /* ---- the decision ---- */
 
+struct route_cache {
+    int64_t minute; /* of the instants the zones were converted at */
+    struct local_cache zones;
+};
+
+struct route_cache *route_cache_new(void)
+{
+    struct route_cache *c = xcalloc(1, sizeof(*c));
+    c->minute = INT64_MIN;
+    return c;
+}
+
+void route_cache_free(struct route_cache *c)
+{
+    free(c);
+}
+
 struct decider {
     const struct route_input *in;
     struct arena *arena;
     struct bt_error *err;
-    struct local_cache cache;
+    struct local_cache *cache;
 };
 
 static bt_err runtime_of(struct decider *d, size_t rep, const struct rep_runtime **out)
@@ -367,8 +388,8 @@ static bt_err candidate(struct decider *d, size_t rep, const struct route_requir
     if (e)
         return e;
     out->rep = rep;
-    out->eligibility = eligibility_at(r, rt, req, d->in->now, &d->cache);
-    const struct local_time *lc = local_of(&d->cache, r->tz, d->in->now);
+    out->eligibility = eligibility_at(r, rt, req, d->in->now, d->cache);
+    const struct local_time *lc = local_of(d->cache, r->tz, d->in->now);
     out->open = rt->open;
     out->day_count = rt->day_start == lc->day_start ? rt->day_count : 0;
     out->week_count = rt->week_start == lc->week_start ? rt->week_count : 0;
@@ -561,7 +582,20 @@ bt_err route_decide(const struct route_input *in, struct arena *arena, struct ro
     if (cfg->n_rules == 0)
         return bt_fail(err, BT_EINVAL, NULL, "routing: no rules configured");
     struct decider d = {.in = in, .arena = arena, .err = err};
-    d.cache.n = d.cache.next = 0;
+    struct local_cache own;
+    if (in->cache) {
+        /* local times hold for the whole minute: shifts, days and weeks
+         * change on minute boundaries (time off and `until` use `now`) */
+        int64_t minute = in->now >= 0 ? in->now / 60000 : (in->now - 59999) / 60000;
+        if (in->cache->minute != minute) {
+            in->cache->minute = minute;
+            local_cache_clear(&in->cache->zones);
+        }
+        d.cache = &in->cache->zones;
+    } else {
+        local_cache_clear(&own);
+        d.cache = &own;
+    }
     out->trace = alloc_n(&d, cfg->n_rules, sizeof(*out->trace));
     if (!out->trace)
         return BT_ETOOBIG;

@@ -265,7 +265,16 @@ struct route_input {
                          struct bt_error *err);
     void *ctx;
     int64_t now;
+    /* Optional (NULL: none): local times of the reps' zones kept from one
+     * decision to the next within the same minute. One per thread; valid
+     * while the tz tables it saw live (reset it, or make a new one, when the
+     * configuration changes). */
+    struct route_cache *cache;
 };
+
+struct route_cache;
+struct route_cache *route_cache_new(void);
+void route_cache_free(struct route_cache *c); /* NULL does nothing */
 
 enum route_result {
     ROUTE_ASSIGNED, /* rep is set */

@@ -89,6 +89,9 @@ bt_err engine__rescore(struct engine__ctx *ctx, const struct config *cfg, struct
 
 /* The writer's rule scratch space (for rules evaluated outside scoring). */
 struct rule_scratch *engine__rule_scratch(struct engine__ctx *ctx);
+/* The writer's cache of local times for routing with cfg (made anew when the
+ * configuration changes, as the zone tables it points into do). */
+struct route_cache *engine__route_cache(struct engine__ctx *ctx, const struct config *cfg);
 
 /* ---- routing (engine_route.c) ---- */
 

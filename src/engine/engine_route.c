@@ -295,6 +295,7 @@ retry:
         .pool_state = load_pool,
         .ctx = &l,
         .now = ctx->now,
+        .cache = engine__route_cache(ctx, cfg),
     };
     struct route_decision d;
     e = route_decide(&in, arena, &d, err);

@@ -31,6 +31,7 @@ struct engine__scorer {
     struct config *cfg; /* the config the scratch belongs to (a reference) */
     struct score_scratch *scratch;
     struct rule_scratch *rules;
+    struct route_cache *routes; /* local times of cfg's zones (routing) */
 };
 
 struct engine__scorer *engine__scorer_new(void)
@@ -46,6 +47,7 @@ void engine__scorer_free(struct engine__scorer *s)
         return;
     score_scratch_free(s->scratch);
     rule_scratch_free(s->rules);
+    route_cache_free(s->routes);
     config_unref(s->cfg);
     free(s);
 }
@@ -54,9 +56,11 @@ static struct score_scratch *scratch_for(struct engine__scorer *s, const struct 
 {
     if (s->cfg != cfg) {
         score_scratch_free(s->scratch);
+        route_cache_free(s->routes); /* it points into the old zone tables */
         config_unref(s->cfg);
         s->cfg = config_ref((struct config *)cfg);
         s->scratch = score_scratch_new(cfg->scoring);
+        s->routes = route_cache_new();
     }
     return s->scratch;
 }
@@ -233,6 +237,12 @@ bt_err engine__rescore(struct engine__ctx *ctx, const struct config *cfg, struct
 struct rule_scratch *engine__rule_scratch(struct engine__ctx *ctx)
 {
     return ctx->scorer->rules;
+}
+
+struct route_cache *engine__route_cache(struct engine__ctx *ctx, const struct config *cfg)
+{
+    scratch_for(ctx->scorer, cfg);
+    return ctx->scorer->routes;
 }
 
 /* The lead an activity item names: by id, by email, or created from the email. */
