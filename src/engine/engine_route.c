@@ -279,7 +279,6 @@ static bt_err route(struct engine__ctx *ctx, const struct config *cfg, struct le
     if (e)
         return e;
     bool reset_pools = false;
-retry:
     struct route_input in = {
         .cfg = rc,
         .slots = slots,
@@ -298,6 +297,7 @@ retry:
         .cache = engine__route_cache(ctx, cfg),
     };
     struct route_decision d;
+retry:
     e = route_decide(&in, arena, &d, err);
     if (e == BT_EINVAL && !reset_pools) {
         /* A pool state the strategy refuses (a repeated rep, a window from
