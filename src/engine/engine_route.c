@@ -110,6 +110,12 @@ bt_err engine__match_account(struct engine__ctx *ctx, const struct config *cfg, 
     *owner = NULL;
     const struct account_index *index = NULL;
     bt_err e = engine__account_index(ctx, cfg, &index, err);
+    if (e && e != BT_ESTORE) {
+        /* Accounts that cannot be indexed (logged by engine_accounts.c) must
+         * not stop intake: the lead goes on without an account. */
+        *err = (struct bt_error)BT_ERROR_INIT;
+        return BT_OK;
+    }
     if (e)
         return e;
     if (!index)
