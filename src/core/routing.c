@@ -233,7 +233,11 @@ static bool covers(const struct routing_rep *rep, const char *country, const cha
         return true; /* a rep without territories covers every one */
     for (size_t i = 0; i < rep->n_territories; i++) {
         const char *t = rep->territories[i];
-        if ((country && strcmp(t, country) == 0) || (region && strcmp(t, region) == 0))
+        /* "NA" in a territory list is North America, never Namibia (whose
+         * code it shares): a territory that names a region matches regions */
+        bool is_region = !strcmp(t, "NA") || !strcmp(t, "LATAM") || !strcmp(t, "APAC") ||
+                         !strcmp(t, "EMEA");
+        if (is_region ? region && !strcmp(t, region) : country && !strcmp(t, country))
             return true;
     }
     return false;

@@ -873,6 +873,11 @@ static void test_territory(void **unused)
     assert_eligibility(&rep, NULL, &req, now, INELIGIBLE_TERRITORY);
     rep.territories = na_us;
     assert_eligibility(&rep, NULL, &req, now, ELIGIBLE);
+    /* "NA" is North America: a lead from Namibia (country NA, region EMEA)
+     * is not covered by it */
+    req.country = "NA";
+    req.region = "EMEA";
+    assert_eligibility(&rep, NULL, &req, now, INELIGIBLE_TERRITORY);
     /* a lead without a country matches no territory list */
     req.country = req.region = NULL;
     assert_eligibility(&rep, NULL, &req, now, INELIGIBLE_TERRITORY);
