@@ -104,12 +104,16 @@ bt_err engine__match_account(struct engine__ctx *ctx, const struct config *cfg, 
                              const char *actor, struct arena *arena, const char **owner,
                              struct bt_error *err) BT_MUST_USE;
 
+/* Whether engine__route_after_score() will route the lead (routing is on
+ * and the lead is mql); it then writes the lead itself, once. */
+bool engine__will_route(const struct config *cfg, const struct lead *lead);
+
 /*
- * Called by engine__rescore() once the lead is scored, qualified and written
- * (acts/res are what it was scored with, account_owner what
- * engine__match_account found): when routing is configured and the lead is
- * mql, routes it (assigns it, or holds it with the reason), all in the
- * current transaction. A lead that left mql leaves the hold queue.
+ * Called by engine__rescore() once the lead is scored, qualified and (unless it will be routed)
+ * written (acts/res are what it was scored with, account_owner what engine__match_account found):
+ * when routing is configured and the lead is mql, routes it (assigns it, or holds it with the
+ * reason) and writes it, all in the current transaction. A lead that left mql leaves the hold
+ * queue.
  */
 bt_err engine__route_after_score(struct engine__ctx *ctx, const struct config *cfg,
                                  struct lead *lead, const struct activity *acts, size_t n_acts,

@@ -231,8 +231,8 @@ static bt_err write_hold(struct engine__ctx *ctx, const struct config *cfg, stru
     };
     bool held;
     struct store_hold old;
-    bt_err e = store_hold_get(ctx->conn, lead->id, arena, &held, &old, err);
-    if (e)
+    bt_err e = store_lead_update(ctx->conn, lead, err); /* its new score */
+    if (e || (e = store_hold_get(ctx->conn, lead->id, arena, &held, &old, err)))
         return e;
     /* Held again for the same reason: only the score moves (no new record:
      * the timer tries held leads every minute). */
@@ -348,10 +348,7 @@ bt_err engine__route_after_score(struct engine__ctx *ctx, const struct config *c
 {
     if (cfg->routing.n_rules == 0)
         return BT_OK;
-    enum lead_stage stage;
-    if (!lead->attr[LEAD_STAGE] || !stage_parse(lead->attr[LEAD_STAGE], &stage))
-        stage = STAGE_NEW;
-    if (stage != STAGE_MQL)
+    if (!engine__will_route(cfg, lead))
         return store_hold_remove(ctx->conn, lead->id, err);
     const struct score_model *model = cfg->scoring;
     size_t n_slots = rule_symtab_count(model->lead_syms);
@@ -362,6 +359,12 @@ bt_err engine__route_after_score(struct engine__ctx *ctx, const struct config *c
         score_fill_lead(model->lead_syms, lead, facts, n_facts, res, ctx->now, arena, slots))
         return bt_fail(err, BT_ETOOBIG, NULL, "the lead is too large to route");
     return route(ctx, cfg, lead, slots, account_owner, actor, arena, err);
+}
+
+bool engine__will_route(const struct config *cfg, const struct lead *lead)
+{
+    return cfg->routing.n_rules > 0 && lead->attr[LEAD_STAGE] &&
+           strcmp(lead->attr[LEAD_STAGE], "mql") == 0;
 }
 
 /* ---- held leads ---- */

@@ -228,7 +228,8 @@ bt_err engine__rescore(struct engine__ctx *ctx, const struct config *cfg, struct
                                 err)))
             return rc;
     }
-    if ((rc = store_lead_update(ctx->conn, lead, err)))
+    /* a lead about to be routed is written once, by the router */
+    if (!engine__will_route(cfg, lead) && (rc = store_lead_update(ctx->conn, lead, err)))
         return rc;
     return engine__route_after_score(ctx, cfg, lead, acts, n_acts, res, account_owner, actor, arena,
                                      err);
