@@ -8,7 +8,6 @@
 
 enum {
     RS_RUNTIME_STATE = SQLITE__SLOTS_ROUTING,
-    RS_RUNTIME_OPEN,
     RS_RUNTIME_TIME_OFF,
     RS_STATUS_SET,
     RS_COUNTS_SET,
@@ -37,10 +36,13 @@ _Static_assert(RS_END <= SQLITE__SLOTS, "routing statements fit their slots");
 #define TIME_OFF_MAX 1000
 
 static const char *const sql[] = {
+    /* one row whether or not the rep has state: its state, its open
+     * assignments, and whether any time off is still to come */
     [RS_RUNTIME_STATE - SQLITE__SLOTS_ROUTING] =
-        "SELECT status, status_reason, status_until, day_start, day_count, week_start, "
-        "week_count FROM rep_state WHERE rep_id = ?1",
-    [RS_RUNTIME_OPEN - SQLITE__SLOTS_ROUTING] = "SELECT open FROM rep_open WHERE rep_id = ?1",
+        "SELECT s.status, s.status_reason, s.status_until, s.day_start, s.day_count, "
+        "s.week_start, s.week_count, (SELECT open FROM rep_open WHERE rep_id = ?1), "
+        "EXISTS (SELECT 1 FROM rep_time_off WHERE rep_id = ?1 AND to_at > ?2) "
+        "FROM (SELECT 1) LEFT JOIN rep_state AS s ON s.rep_id = ?1",
     [RS_RUNTIME_TIME_OFF - SQLITE__SLOTS_ROUTING] =
         "SELECT from_at, to_at FROM rep_time_off WHERE rep_id = ?1 AND to_at > ?2 "
         "ORDER BY from_at LIMIT 1000",
@@ -132,10 +134,12 @@ static bt_err sqr_rep_runtime_get(struct store_conn *c, const char *rep_id, int6
     if (!s)
         return BT_ESTORE;
     sqlite3_bind_text(s, 1, rep_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now);
     bool row;
     bt_err e = step_row(c, s, "reading rep state", &row, err);
     if (e)
         return e;
+    bool time_off = false;
     if (row) {
         const char *status = (const char *)sqlite3_column_text(s, 0);
         if (!status || !rep_status_parse(status, &out->status))
@@ -146,17 +150,12 @@ static bt_err sqr_rep_runtime_get(struct store_conn *c, const char *rep_id, int6
         out->day_count = sqlite3_column_int64(s, 4);
         out->week_start = sqlite3_column_int64(s, 5);
         out->week_count = sqlite3_column_int64(s, 6);
+        out->open = sqlite3_column_int64(s, 7);
+        time_off = sqlite3_column_int(s, 8) != 0;
     }
     sqlite3_reset(s);
-
-    s = st(c, RS_RUNTIME_OPEN, err);
-    if (!s)
-        return BT_ESTORE;
-    sqlite3_bind_text(s, 1, rep_id, -1, SQLITE_STATIC);
-    if ((e = step_row(c, s, "counting open assignments", &row, err)))
-        return e;
-    out->open = row ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
+    if (!time_off)
+        return BT_OK;
 
     s = st(c, RS_RUNTIME_TIME_OFF, err);
     if (!s)
