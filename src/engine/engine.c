@@ -32,6 +32,7 @@ struct engine {
     pthread_t writer;
 
     struct engine_stats stats; /* under lock */
+    int64_t hold_wake_at;      /* atomic; 0: none */
 };
 
 /* Wakes every submitter of the group; with `forced`, every command that has
@@ -55,7 +56,8 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
         finish_group(group, BT_ESTORE, err.message);
         return;
     }
-    struct engine__ctx ctx = {e->conn, e->scorer, clock_now(e->clock), e->accounts};
+    struct engine__ctx ctx = {e->conn, e->scorer, clock_now(e->clock), e->accounts,
+                              &e->hold_wake_at};
     for (struct engine__command *c = group; c; c = c->next) {
         if (store_savepoint(e->conn, &c->err)) {
             c->rc = BT_ESTORE;
@@ -165,6 +167,23 @@ void engine_stop(struct engine *e)
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->wake);
     free(e);
+}
+
+void engine__wake_holds_at(struct engine__ctx *ctx, int64_t at)
+{
+    int64_t cur = __atomic_load_n(ctx->hold_wake_at, __ATOMIC_ACQUIRE);
+    while ((cur == 0 || at < cur) &&
+           !__atomic_compare_exchange_n(ctx->hold_wake_at, &cur, at, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+        ;
+}
+
+bool engine_hold_wake_due(struct engine *e, int64_t now)
+{
+    int64_t at = __atomic_load_n(&e->hold_wake_at, __ATOMIC_ACQUIRE);
+    return at != 0 && now >= at &&
+           __atomic_compare_exchange_n(&e->hold_wake_at, &at, 0, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
 }
 
 void engine_get_stats(struct engine *e, struct engine_stats *out)

@@ -192,15 +192,28 @@ struct time_off_command {
 bt_err engine_time_off(struct engine *e, struct time_off_command *cmd, struct arena *arena,
                        struct bt_error *err) BT_MUST_USE;
 
-/* Tries the held leads (at most `limit`, highest score first, skipping the
- * first `offset`: a caller walking a long queue moves on by the number
- * tried minus the number assigned). Each out
- * pointer may be NULL: how many were tried, how many found a rep, and the
- * next instant a status `until` or a time-off span starts or ends (0: none),
- * when the queue should be tried again even if nothing else happens. */
+/* Where a walk down the hold queue has got to (see engine_drain_holds). */
+struct engine_hold_cursor {
+    bool set; /* false: from the top */
+    double score;
+    int64_t since, lead_id;
+};
+
+/* Tries the held leads in queue order (highest score first), at most
+ * `limit`, after *cursor when it is set (cursor may be NULL: from the top);
+ * *cursor moves to the last lead tried, so that repeated calls walk the whole
+ * queue (fewer than `limit` tried: the walk is done). Each out pointer may be
+ * NULL: how many were tried, how many found a rep, and the next instant a
+ * status `until` or a time-off span starts or ends (0: none), when the queue
+ * should be tried again even if nothing else happens. */
 bt_err engine_drain_holds(struct engine *e, const struct config *cfg, unsigned limit,
-                          unsigned offset, size_t *tried, size_t *assigned, int64_t *next_change,
-                          struct bt_error *err) BT_MUST_USE;
+                          struct engine_hold_cursor *cursor, size_t *tried, size_t *assigned,
+                          int64_t *next_change, struct bt_error *err) BT_MUST_USE;
+
+/* True once when an instant a command asked for (a status `until`, the end of
+ * time off set after the timer's last try) has come: the timer tries the
+ * queue then. */
+bool engine_hold_wake_due(struct engine *e, int64_t now);
 
 /* Rescores leads whose decay is due at `now` (at most `limit`); *rescored
  * says how many. Called by the timer. */

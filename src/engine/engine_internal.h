@@ -29,7 +29,8 @@ struct engine__rescore_due {
 
 struct engine__drain {
     const struct config *cfg;
-    unsigned limit, offset;
+    unsigned limit;
+    struct engine_hold_cursor cursor; /* in and out */
     size_t tried, assigned;
     int64_t next_change;
 };
@@ -69,7 +70,12 @@ struct engine__ctx {
     struct engine__scorer *scorer;
     int64_t now;
     struct engine__accounts *accounts; /* the account index, kept across commands */
+    int64_t *hold_wake_at;             /* see engine__wake_holds_at (atomic) */
 };
+
+/* Asks the timer to try the hold queue at `at` (the earliest asked wins):
+ * when a status `until` or a time off ends, someone may become eligible. */
+void engine__wake_holds_at(struct engine__ctx *ctx, int64_t at);
 
 bt_err engine__apply(struct engine__ctx *ctx, struct engine__command *c) BT_MUST_USE;
 

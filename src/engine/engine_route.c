@@ -47,8 +47,9 @@ struct loader {
     struct arena *arena;
     struct rep_runtime **reps;
     struct pool_state **pools;
-    bool fresh_pools; /* ignore stored pool state (it was refused) */
-    bool state_reset; /* a stored pool state was unreadable or refused */
+    bool fresh_pools;  /* ignore stored pool state (it was refused) */
+    bool state_reset;  /* a stored pool state was unreadable or refused */
+    json_t *discarded; /* those states, by pool id, for the record (NULL: none) */
 };
 
 static bt_err load_rep(void *p, size_t rep, const struct rep_runtime **out, struct bt_error *err)
@@ -93,6 +94,9 @@ static bt_err load_pool(void *p, size_t pool, const struct pool_state **out, str
                 *st = (struct pool_state)POOL_STATE_INIT;
                 *err = (struct bt_error)BT_ERROR_INIT;
                 l->state_reset = true;
+                if (!l->discarded)
+                    l->discarded = json_object();
+                json_object_set_new(l->discarded, id, json_string(text));
             }
         }
         l->pools[pool] = st;
@@ -313,16 +317,30 @@ retry:
         log_error("routing: lead %lld: %s; deciding again with fresh pool state",
                   (long long)lead->id, err->message);
         *err = (struct bt_error)BT_ERROR_INIT;
+        for (size_t p = 0; p < rc->n_pools; p++) {
+            if (!l.pools[p] || l.pools[p]->strategy == STRATEGY_UNSET)
+                continue;
+            if (!l.discarded)
+                l.discarded = json_object();
+            json_object_set_new(l.discarded, rc->pools[p].id, pool_state_to_json(l.pools[p]));
+        }
         memset(l.pools, 0, (rc->n_pools ? rc->n_pools : 1) * sizeof(*l.pools));
         l.fresh_pools = l.state_reset = true;
         reset_pools = true;
         goto retry;
     }
-    if (e)
+    if (e) {
+        json_decref(l.discarded);
         return e;
+    }
     json_t *rec = route_decision_json(rc, &d);
-    if (l.state_reset)
+    if (l.state_reset) {
         json_object_set_new(rec, "pool_state_reset", json_true());
+        if (l.discarded)
+            json_object_set_new(rec, "discarded_pool_states", l.discarded);
+    } else {
+        json_decref(l.discarded);
+    }
     json_object_set_new(rec, "lead", json_integer(lead->id));
     json_object_set_new(rec, "config_version", json_string(cfg->version));
     json_object_set_new(rec, "at", json_integer(ctx->now));
@@ -346,10 +364,21 @@ bt_err engine__route_after_score(struct engine__ctx *ctx, const struct config *c
                                  const struct score_result *res, const char *account_owner,
                                  const char *actor, struct arena *arena, struct bt_error *err)
 {
-    if (cfg->routing.n_rules == 0)
-        return BT_OK;
-    if (!engine__will_route(cfg, lead))
+    if (!engine__will_route(cfg, lead)) {
+        if (cfg->routing.n_rules == 0 && lead->attr[LEAD_STAGE] &&
+            strcmp(lead->attr[LEAD_STAGE], "mql") == 0) {
+            /* Routing is off: the lead waits in the hold queue, so that it is
+             * routed as soon as a reload brings rules. */
+            struct store_hold h = {
+                .lead_id = lead->id,
+                .reason = "routing_off",
+                .score = lead->score.scored ? lead->score.total : 0,
+                .since = ctx->now,
+            };
+            return store_hold_put(ctx->conn, &h, err);
+        }
         return store_hold_remove(ctx->conn, lead->id, err);
+    }
     const struct score_model *model = cfg->scoring;
     size_t n_slots = rule_symtab_count(model->lead_syms);
     struct rule_value *slots = arena_alloc(arena, sizeof(*slots) * (n_slots ? n_slots : 1));
@@ -369,19 +398,23 @@ bool engine__will_route(const struct config *cfg, const struct lead *lead)
 
 /* ---- held leads ---- */
 
-/* Tries up to `limit` held leads, highest score first, from the `offset`th
- * on, each in its own savepoint (a lead that cannot be routed is logged and
- * left held). */
+/* Tries up to `limit` held leads in queue order, after *cursor when it is
+ * set, each in its own savepoint (a lead that cannot be routed is logged and
+ * left held); *cursor (may be NULL) moves to the last lead listed. */
 static bt_err drain(struct engine__ctx *ctx, const struct config *cfg, unsigned limit,
-                    unsigned offset, size_t *tried, size_t *assigned, struct arena *arena,
-                    struct bt_error *err)
+                    struct engine_hold_cursor *cursor, size_t *tried, size_t *assigned,
+                    struct arena *arena, struct bt_error *err)
 {
     *tried = *assigned = 0;
     if (cfg->routing.n_rules == 0)
         return BT_OK;
-    struct store_hold *holds;
+    struct store_hold *holds, after;
+    if (cursor && cursor->set)
+        after = (struct store_hold){
+            .score = cursor->score, .since = cursor->since, .lead_id = cursor->lead_id};
     size_t n;
-    bt_err e = store_hold_list(ctx->conn, limit, offset, arena, &holds, &n, err);
+    bt_err e = store_hold_list(ctx->conn, limit, cursor && cursor->set ? &after : NULL, arena,
+                               &holds, &n, err);
     if (e)
         return e;
     for (size_t i = 0; i < n; i++) {
@@ -407,6 +440,11 @@ static bt_err drain(struct engine__ctx *ctx, const struct config *cfg, unsigned 
             return e;
         (*tried)++;
     }
+    if (cursor && n > 0)
+        *cursor = (struct engine_hold_cursor){.set = true,
+                                              .score = holds[n - 1].score,
+                                              .since = holds[n - 1].since,
+                                              .lead_id = holds[n - 1].lead_id};
     return BT_OK;
 }
 
@@ -414,7 +452,7 @@ bt_err engine__drain_after_change(struct engine__ctx *ctx, const struct config *
                                   struct arena *arena, size_t *assigned, struct bt_error *err)
 {
     size_t tried, n;
-    bt_err e = drain(ctx, cfg, DRAIN_AFTER_CHANGE, 0, &tried, &n, arena, err);
+    bt_err e = drain(ctx, cfg, DRAIN_AFTER_CHANGE, NULL, &tried, &n, arena, err);
     if (assigned)
         *assigned = n;
     return e;
@@ -424,21 +462,25 @@ bt_err engine__apply_drain(struct engine__ctx *ctx, struct engine__drain *cmd, s
                            struct bt_error *err)
 {
     bt_err e =
-        drain(ctx, cmd->cfg, cmd->limit, cmd->offset, &cmd->tried, &cmd->assigned, arena, err);
+        drain(ctx, cmd->cfg, cmd->limit, &cmd->cursor, &cmd->tried, &cmd->assigned, arena, err);
     if (e)
         return e;
     return store_rep_next_change(ctx->conn, ctx->now, &cmd->next_change, err);
 }
 
 bt_err engine_drain_holds(struct engine *e, const struct config *cfg, unsigned limit,
-                          unsigned offset, size_t *tried, size_t *assigned, int64_t *next_change,
-                          struct bt_error *err)
+                          struct engine_hold_cursor *cursor, size_t *tried, size_t *assigned,
+                          int64_t *next_change, struct bt_error *err)
 {
     struct arena arena = ARENA_INIT;
-    struct engine__drain d = {.cfg = cfg, .limit = limit, .offset = offset};
+    struct engine__drain d = {.cfg = cfg, .limit = limit};
+    if (cursor)
+        d.cursor = *cursor;
     struct engine__command c = {.kind = ENGINE__DRAIN_HOLDS, .arena = &arena, .u.drain = &d};
     bt_err rc = engine__submit(e, &c, err);
     arena_release(&arena);
+    if (cursor && !rc)
+        *cursor = d.cursor;
     if (tried)
         *tried = d.tried;
     if (assigned)
@@ -472,6 +514,8 @@ bt_err engine__apply_rep_status(struct engine__ctx *ctx, struct rep_status_comma
                              rep_status_name(cmd->status));
     if (cmd->until)
         json_object_set_new(data, "until", json_integer(cmd->until));
+    if (cmd->until)
+        engine__wake_holds_at(ctx, cmd->until);
     if ((e = store_rep_status_set(ctx->conn, cmd->rep_id, cmd->status, cmd->reason, cmd->until,
                                   ctx->now, err)) ||
         (e = store_rep_event_append(ctx->conn, cmd->rep_id, "rep.status_changed", cmd->actor,
@@ -508,6 +552,7 @@ bt_err engine__apply_time_off(struct engine__ctx *ctx, struct time_off_command *
         };
         if ((e = store_time_off_add(ctx->conn, &t, err)))
             return e;
+        engine__wake_holds_at(ctx, t.to);
         cmd->id = t.id;
         type = "rep.time_off_added";
         data = json_pack("{s:I, s:I, s:I}", "id", (json_int_t)t.id, "from", (json_int_t)t.from,

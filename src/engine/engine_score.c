@@ -11,6 +11,7 @@
  */
 #include "config/config.h"
 #include "engine/engine_internal.h"
+#include "store/store_routing.h"
 #include "util/log.h"
 
 #include <jansson.h>
@@ -358,6 +359,9 @@ bt_err engine__apply_outcome(struct engine__ctx *ctx, struct outcome_command *cm
         (rc = store_outcome_insert(ctx->conn, &o, err)) ||
         (rc = engine__event(ctx, lead->id, "lead.stage_changed", o.actor, cmd->reason,
                             dump(arena, data), err)))
+        return rc;
+    /* a held lead that is closed leaves the queue */
+    if (cmd->from == STAGE_MQL && (rc = store_hold_remove(ctx->conn, lead->id, err)))
         return rc;
     /* an open assignment closed: its rep may have room for a held lead */
     if (cmd->cfg && (cmd->from == STAGE_ASSIGNED || cmd->from == STAGE_ACCEPTED))

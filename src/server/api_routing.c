@@ -225,12 +225,21 @@ static bool get_time(json_t *v, int64_t *out)
     return json_is_string(v) && time_parse_rfc3339(json_string_value(v), out);
 }
 
+/* Characters (code points) of valid UTF-8. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 static bool get_reason(struct request *r, json_t *v, const char **out)
 {
     if (json_is_null(v))
         return true;
     const char *s = json_string_value(v);
-    if (!s || strlen(s) > REASON_MAX || !utf8_valid(s, strlen(s)) || text_has_control(s))
+    if (!s || !utf8_valid(s, strlen(s)) || utf8_chars(s) > REASON_MAX || text_has_control(s))
         return false;
     *out = arena_strdup(&r->arena, s);
     return true;
@@ -290,6 +299,9 @@ void api_rep_status(struct request *r)
             if (!json_is_null(v) && !get_time(v, &cmd.until)) {
                 bad = key;
                 why = "until must be an RFC 3339 time such as 2026-12-01T09:00:00Z";
+            } else if (!json_is_null(v) && cmd.until <= clock_now(r->ctx->clock)) {
+                bad = key;
+                why = "until must be in the future";
             }
         } else {
             bad = key;
@@ -527,7 +539,7 @@ void api_hold_list(struct request *r)
     size_t n;
     int64_t count = 0;
     struct bt_error err = BT_ERROR_INIT;
-    if (store_hold_list(c, (unsigned)limit, 0, &r->arena, &holds, &n, &err) ||
+    if (store_hold_list(c, (unsigned)limit, NULL, &r->arena, &holds, &n, &err) ||
         store_hold_count(c, &count, &err)) {
         store_reader_release(r->ctx->store, c);
         reply_bt_error(r, &err);

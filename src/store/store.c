@@ -266,8 +266,7 @@ bool store_in_transaction(struct store_conn *c)
 }
 
 bt_err store_account_upsert(struct store_conn *c, struct store_account *accounts, size_t n,
-                            int64_t now, enum store_account_outcome *outcomes,
-                            struct bt_error *err)
+                            int64_t now, enum store_account_outcome *outcomes, struct bt_error *err)
 {
     /* Outside a transaction the version could commit apart from the rows. */
     if (!store_in_transaction(c))
@@ -281,9 +280,8 @@ bt_err store_account_get(struct store_conn *c, const char *id, struct arena *a,
     return c->ops->accounts->get(c, id, a, out, err);
 }
 
-bt_err store_account_list(struct store_conn *c, const char *after, unsigned limit,
-                          struct arena *a, struct store_account **out, size_t *count,
-                          struct bt_error *err)
+bt_err store_account_list(struct store_conn *c, const char *after, unsigned limit, struct arena *a,
+                          struct store_account **out, size_t *count, struct bt_error *err)
 {
     if (limit < 1 || limit > STORE_LIST_MAX)
         BT_BUG("account list limit %u out of range", limit);

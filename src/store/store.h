@@ -270,8 +270,8 @@ bt_err store_account_get(struct store_conn *c, const char *id, struct arena *a,
 
 /* Up to `limit` (1 .. STORE_LIST_MAX) accounts whose id sorts after `after`
  * (NULL: from the first), in byte order of id; array in the arena. */
-bt_err store_account_list(struct store_conn *c, const char *after, unsigned limit,
-                          struct arena *a, struct store_account **out, size_t *count,
+bt_err store_account_list(struct store_conn *c, const char *after, unsigned limit, struct arena *a,
+                          struct store_account **out, size_t *count,
                           struct bt_error *err) BT_MUST_USE;
 
 /* Called by store_account_each() for one account; everything `account`

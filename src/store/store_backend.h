@@ -104,8 +104,9 @@ struct store_routing_ops {
                                 int64_t at, struct bt_error *err);
     bt_err (*hold_put)(struct store_conn *c, const struct store_hold *h, struct bt_error *err);
     bt_err (*hold_remove)(struct store_conn *c, int64_t lead_id, struct bt_error *err);
-    bt_err (*hold_list)(struct store_conn *c, unsigned limit, unsigned offset, struct arena *a,
-                        struct store_hold **out, size_t *count, struct bt_error *err);
+    bt_err (*hold_list)(struct store_conn *c, unsigned limit, const struct store_hold *after,
+                        struct arena *a, struct store_hold **out, size_t *count,
+                        struct bt_error *err);
     bt_err (*hold_count)(struct store_conn *c, int64_t *count, struct bt_error *err);
     bt_err (*hold_get)(struct store_conn *c, int64_t lead_id, struct arena *a, bool *held,
                        struct store_hold *h, struct bt_error *err);

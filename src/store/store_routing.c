@@ -93,10 +93,11 @@ bt_err store_hold_remove(struct store_conn *c, int64_t lead_id, struct bt_error 
     return c->ops->routing->hold_remove(c, lead_id, err);
 }
 
-bt_err store_hold_list(struct store_conn *c, unsigned limit, unsigned offset, struct arena *a,
-                       struct store_hold **out, size_t *count, struct bt_error *err)
+bt_err store_hold_list(struct store_conn *c, unsigned limit, const struct store_hold *after,
+                       struct arena *a, struct store_hold **out, size_t *count,
+                       struct bt_error *err)
 {
-    return c->ops->routing->hold_list(c, limit, offset, a, out, count, err);
+    return c->ops->routing->hold_list(c, limit, after, a, out, count, err);
 }
 
 bt_err store_hold_count(struct store_conn *c, int64_t *count, struct bt_error *err)

@@ -120,10 +120,14 @@ bt_err store_hold_put(struct store_conn *c, const struct store_hold *h,
                       struct bt_error *err) BT_MUST_USE;
 /* Removes the lead from the queue; not an error when it was not there. */
 bt_err store_hold_remove(struct store_conn *c, int64_t lead_id, struct bt_error *err) BT_MUST_USE;
-/* Held leads, highest score first, then longest waiting; at most `limit`
- * (1..STORE_LIST_MAX) after the first `offset`. */
-bt_err store_hold_list(struct store_conn *c, unsigned limit, unsigned offset, struct arena *a,
-                       struct store_hold **out, size_t *count, struct bt_error *err) BT_MUST_USE;
+/* Held leads in the order they are tried: highest score first, then the
+ * longest waiting, then the oldest lead; at most `limit` (1..STORE_LIST_MAX),
+ * starting after `after` (NULL: from the top; else the last hold of the
+ * previous page: its score, since and lead_id), so that a walk down a long
+ * queue neither repeats nor skips a lead while others come and go. */
+bt_err store_hold_list(struct store_conn *c, unsigned limit, const struct store_hold *after,
+                       struct arena *a, struct store_hold **out, size_t *count,
+                       struct bt_error *err) BT_MUST_USE;
 bt_err store_hold_count(struct store_conn *c, int64_t *count, struct bt_error *err) BT_MUST_USE;
 /* Whether the lead is held (*h filled when it is and h is not NULL). */
 bt_err store_hold_get(struct store_conn *c, int64_t lead_id, struct arena *a, bool *held,

@@ -89,7 +89,9 @@ static const char *const sql[] = {
     [RS_HOLD_REMOVE - SQLITE__SLOTS_ROUTING] = "DELETE FROM holds WHERE lead_id = ?1",
     [RS_HOLD_LIST - SQLITE__SLOTS_ROUTING] =
         "SELECT lead_id, reason, rule, pool_id, rep_id, score, since, decision_id FROM holds "
-        "ORDER BY score DESC, since, lead_id LIMIT ?1 OFFSET ?2",
+        "WHERE ?2 IS NULL OR score < ?2 OR (score = ?2 AND since > ?3) "
+        "OR (score = ?2 AND since = ?3 AND lead_id > ?4) "
+        "ORDER BY score DESC, since, lead_id LIMIT ?1",
     [RS_HOLD_COUNT - SQLITE__SLOTS_ROUTING] = "SELECT count(*) FROM holds",
     [RS_HOLD_GET - SQLITE__SLOTS_ROUTING] =
         "SELECT lead_id, reason, rule, pool_id, rep_id, score, since, decision_id FROM holds "
@@ -453,8 +455,9 @@ static void read_hold(sqlite3_stmt *s, struct arena *a, struct store_hold *h)
     h->decision_id = sqlite3_column_int64(s, 7);
 }
 
-static bt_err sqr_hold_list(struct store_conn *c, unsigned limit, unsigned offset, struct arena *a,
-                            struct store_hold **out, size_t *count, struct bt_error *err)
+static bt_err sqr_hold_list(struct store_conn *c, unsigned limit, const struct store_hold *after,
+                            struct arena *a, struct store_hold **out, size_t *count,
+                            struct bt_error *err)
 {
     *out = NULL;
     *count = 0;
@@ -464,7 +467,11 @@ static bt_err sqr_hold_list(struct store_conn *c, unsigned limit, unsigned offse
     if (!s)
         return BT_ESTORE;
     sqlite3_bind_int64(s, 1, limit);
-    sqlite3_bind_int64(s, 2, offset);
+    if (after) {
+        sqlite3_bind_double(s, 2, after->score);
+        sqlite3_bind_int64(s, 3, after->since);
+        sqlite3_bind_int64(s, 4, after->lead_id);
+    }
     struct store_hold *items = arena_alloc(a, limit * sizeof(*items));
     if (!items) {
         sqlite3_reset(s);

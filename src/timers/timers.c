@@ -24,9 +24,10 @@ struct timers {
     /* the hold queue (timer thread only) */
     const struct config *drained_cfg; /* compared, never dereferenced */
     int64_t drained_minute;
-    int64_t next_change;  /* 0: none known */
-    bool more_held;       /* the last drain filled its batch */
-    unsigned hold_offset; /* where the next batch starts in the queue */
+    int64_t next_change;                   /* 0: none known */
+    bool hold_walking;                     /* a walk down the queue is under way, */
+    struct engine_hold_cursor hold_cursor; /* and has got this far */
+    bool hold_restart;                     /* something changed: walk again from the top */
     unsigned tick_ms;
     pthread_t thread;
     pthread_mutex_t lock;
@@ -47,22 +48,25 @@ static void tick(struct timers *t)
         }
     } while (n == RESCORE_BATCH);
     int64_t now = clock_now(t->clock);
-    bool trigger = cfg != t->drained_cfg || now / MINUTE_MS != t->drained_minute ||
-                   (t->next_change && now >= t->next_change);
-    if (trigger)
-        t->hold_offset = 0; /* something changed: from the top of the queue */
-    if (trigger || t->more_held) {
-        size_t tried = 0, assigned = 0;
-        if (engine_drain_holds(t->engine, cfg, HOLD_BATCH, t->hold_offset, &tried, &assigned,
+    if (cfg != t->drained_cfg || now / MINUTE_MS != t->drained_minute ||
+        (t->next_change && now >= t->next_change) || engine_hold_wake_due(t->engine, now))
+        t->hold_restart = true;
+    if (!t->hold_walking && t->hold_restart) {
+        /* something changed: a new walk from the top of the queue */
+        t->hold_cursor = (struct engine_hold_cursor){0};
+        t->hold_walking = true;
+        t->hold_restart = false;
+        t->drained_cfg = cfg;
+        t->drained_minute = now / MINUTE_MS;
+    }
+    if (t->hold_walking) {
+        size_t tried = 0;
+        if (engine_drain_holds(t->engine, cfg, HOLD_BATCH, &t->hold_cursor, &tried, NULL,
                                &t->next_change, &err)) {
             if (err.code != BT_EBUSY)
                 log_error("timers: routing held leads failed: %s", err.message);
-        } else {
-            t->drained_cfg = cfg;
-            t->drained_minute = now / MINUTE_MS;
-            /* a full batch: walk on past those still held, one batch a tick */
-            t->more_held = tried == HOLD_BATCH;
-            t->hold_offset = t->more_held ? t->hold_offset + (unsigned)(tried - assigned) : 0;
+        } else if (tried < HOLD_BATCH) {
+            t->hold_walking = false; /* the whole queue was tried */
         }
     }
     config_unref(cfg);

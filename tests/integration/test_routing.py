@@ -126,7 +126,9 @@ def test_without_routing_qualified_leads_stay_mql(baton_factory):
     l = post(b, 1)
     assert l["stage"] == "mql" and l["owner"] is None
     st, _, holds = b.get("/v1/holds")
-    assert holds["count"] == 0
+    assert holds["count"] == 1 and holds["held"][0]["reason"] == "routing_off"
+    st, _, err = b.get("/v1/leads/%d/decision" % l["id"])
+    assert_error(st, err, 404, "not_found")
 
 
 def test_flood_of_concurrent_leads_is_shared_exactly(baton_factory):
@@ -463,4 +465,62 @@ def test_a_corrupt_pool_state_never_stops_routing(baton_factory):
         st, _, d = b.get("/v1/leads/%d/decision" % l["id"])
         assert d["pool_state_reset"] is True
         assert d["strategy"]["before"]["decisions"] == 0
+        discarded = d["discarded_pool_states"]["inbound"]
+        if n == 0:
+            assert discarded == "not json at all"
+        else:
+            assert discarded["decisions"] == 2 and len(discarded["members"]) == 2
         assert "fresh pool state" in b.stderr_text() or "afresh" in b.stderr_text()
+
+
+def test_leads_that_qualified_while_routing_was_off_are_routed_after_a_reload(baton_factory):
+    import signal
+    b = start(baton_factory, BASE + "reps:\n" + THREE)
+    l = post(b, 1)
+    assert l["stage"] == "mql" and l["owner"] is None
+    st, _, holds = b.get("/v1/holds")
+    assert holds["held"][0]["lead"] == l["id"] and holds["held"][0]["reason"] == "routing_off"
+    b.write_config(RR_CONFIG)
+    b.signal(signal.SIGHUP)
+    b.wait_stderr("config reloaded")
+    assert wait_for(lambda: get_lead(b, l["id"])["owner"] == "ana")
+    st, _, holds = b.get("/v1/holds")
+    assert holds["count"] == 0
+
+
+def test_an_until_within_the_minute_is_not_left_waiting_for_the_next(baton_factory):
+    b = start(baton_factory, RR_CONFIG.replace("members: [ana, ben, cy]", "members: [ana, ben]"))
+    time.sleep(1.5)  # the timer's walk for this minute is done: the until is set after it
+    set_status(b, "ana", "away", until="2026-11-24T09:00:30Z")
+    set_status(b, "ben", "offline")
+    l = post(b, 1)
+    assert l["stage"] == "mql"
+    b.request("POST", "/v1/admin/clock", body={"now": "2026-11-24T09:00:40Z"})
+    assert wait_for(lambda: get_lead(b, l["id"])["owner"] == "ana", timeout=5)
+
+
+def test_a_held_lead_closed_by_an_outcome_leaves_the_queue(baton_factory):
+    b = start(baton_factory, RR_CONFIG)
+    for rep in ("ana", "ben", "cy"):
+        set_status(b, rep, "away")
+    l = post(b, 1)
+    st, _, holds = b.get("/v1/holds")
+    assert holds["count"] == 1
+    st, _, body = b.request("POST", "/v1/leads/%d/outcome" % l["id"], body={"stage": "disqualified"})
+    assert st == 200, body
+    st, _, holds = b.get("/v1/holds")
+    assert holds["count"] == 0
+
+
+def test_until_must_be_in_the_future(baton_factory):
+    b = start(baton_factory, RR_CONFIG)
+    for until in ("1970-01-01T00:00:00Z", "2026-11-24T08:59:59Z", "2026-11-24T09:00:00Z"):
+        st, _, err = set_status(b, "ana", "away", until=until)
+        assert_error(st, err, 422, "invalid", "until")
+    st, _, rep = b.get("/v1/reps/ana")
+    assert rep["status"] == "available"
+    long_reason = "é" * 1000  # 1000 characters, 2000 bytes: accepted
+    st, _, rep = set_status(b, "ana", "away", reason=long_reason)
+    assert st == 200 and rep["status_reason"] == long_reason
+    st, _, err = set_status(b, "ana", "away", reason="é" * 1001)
+    assert_error(st, err, 422, "invalid", "reason")
