@@ -56,8 +56,11 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
         finish_group(group, BT_ESTORE, err.message);
         return;
     }
-    struct engine__ctx ctx = {e->conn, e->scorer, clock_now(e->clock), e->accounts,
-                              &e->hold_wake_at};
+    struct engine__ctx ctx = {.conn = e->conn,
+                              .scorer = e->scorer,
+                              .now = clock_now(e->clock),
+                              .accounts = e->accounts,
+                              .hold_wake_at = &e->hold_wake_at};
     for (struct engine__command *c = group; c; c = c->next) {
         if (store_savepoint(e->conn, &c->err)) {
             c->rc = BT_ESTORE;

@@ -71,6 +71,11 @@ struct engine__ctx {
     int64_t now;
     struct engine__accounts *accounts; /* the account index, kept across commands */
     int64_t *hold_wake_at;             /* see engine__wake_holds_at (atomic) */
+    /* The hold queue's retry of a lead that is held again for the same
+     * reason writes nothing when its score did not move either: retrying
+     * is set by the retry, score_unchanged by engine__rescore(). */
+    bool retrying;
+    bool score_unchanged;
 };
 
 /* Asks the timer to try the hold queue at `at` (the earliest asked wins):

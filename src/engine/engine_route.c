@@ -235,13 +235,19 @@ static bt_err write_hold(struct engine__ctx *ctx, const struct config *cfg, stru
     };
     bool held;
     struct store_hold old;
-    bt_err e = store_lead_update(ctx->conn, lead, err); /* its new score */
-    if (e || (e = store_hold_get(ctx->conn, lead->id, arena, &held, &old, err)))
+    bt_err e = store_hold_get(ctx->conn, lead->id, arena, &held, &old, err);
+    if (e)
         return e;
-    /* Held again for the same reason: only the score moves (no new record:
-     * the timer tries held leads every minute). */
-    if (held && same(old.reason, h.reason) && same(old.rule, h.rule) &&
-        same(old.pool_id, h.pool_id) && same(old.rep_id, h.rep_id)) {
+    bool again = held && same(old.reason, h.reason) && same(old.rule, h.rule) &&
+                 same(old.pool_id, h.pool_id) && same(old.rep_id, h.rep_id);
+    /* A retry that changed nothing writes nothing (the timer tries every
+     * held lead each minute). */
+    if (again && ctx->retrying && ctx->score_unchanged)
+        return BT_OK;
+    if ((e = store_lead_update(ctx->conn, lead, err))) /* its new score */
+        return e;
+    /* Held again for the same reason: only the score moves (no new record). */
+    if (again) {
         h.decision_id = old.decision_id;
         return store_hold_put(ctx->conn, &h, err);
     }
@@ -426,8 +432,11 @@ static bt_err drain(struct engine__ctx *ctx, const struct config *cfg, unsigned 
         bt_err rc = store_lead_get(ctx->conn, holds[i].lead_id, &one, &lead, &lerr);
         if (rc == BT_ENOTFOUND)
             rc = store_hold_remove(ctx->conn, holds[i].lead_id, &lerr);
-        else if (!rc)
+        else if (!rc) {
+            ctx->retrying = true;
             rc = engine__rescore(ctx, cfg, &lead, "system", &one, &lerr);
+            ctx->retrying = false;
+        }
         if (rc) {
             store_savepoint_rollback(ctx->conn);
             log_error("routing: cannot route held lead %lld: %s", (long long)holds[i].lead_id,

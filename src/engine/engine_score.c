@@ -218,9 +218,16 @@ bt_err engine__rescore(struct engine__ctx *ctx, const struct config *cfg, struct
     if ((rc = engine__match_account(ctx, cfg, lead, actor, arena, &account_owner, err)))
         return rc;
     struct lifecycle_decision d;
+    struct lead_score before = lead->score;
     if ((rc = engine_evaluate(cfg, lead, acts, n_acts, ctx->now, scratch_for(ctx->scorer, cfg),
                               ctx->scorer->rules, arena, res, &d, err)))
         return rc;
+    /* what the hold queue's retry may skip writing (see engine__ctx) */
+    const struct lead_score *sc = &lead->score;
+    ctx->score_unchanged =
+        before.scored && before.total == sc->total && before.rescore_at == sc->rescore_at &&
+        !strcmp(before.grade, sc->grade) && before.reasons_json && sc->reasons_json &&
+        !strcmp(before.reasons_json, sc->reasons_json) && !(d.change && d.to != from);
     if (d.change && d.to != from) {
         lead->attr[LEAD_STAGE] = stage_name(d.to);
         lead->updated_at = ctx->now;

@@ -193,6 +193,16 @@ def test_everyone_away_holds_the_lead_until_a_rep_returns(baton_factory):
     assert d["result"] == "held" and d["hold_reason"] == "no_eligible_member"
     assert {c["rep"]: c["reason"] for c in d["candidates"]} == {"ana": "away", "ben": "away", "cy": "away"}
     assert "lead.held" in [e["type"] for e in b.events(l["id"])]
+    # the timer's retries at the next minutes change nothing and write nothing
+    scored_at = get_lead(b, l["id"])["score"]["scored_at"]
+    n_events = len(b.events(l["id"]))
+    for _ in range(2):
+        b.request("POST", "/v1/admin/clock", body={"advance_seconds": 60})
+        time.sleep(1.5)
+    assert get_lead(b, l["id"])["score"]["scored_at"] == scored_at
+    assert len(b.events(l["id"])) == n_events
+    st, _, d2 = b.get("/v1/leads/%d/decision" % l["id"])
+    assert d2["id"] == d["id"]
 
     st, _, body = set_status(b, "ben", "available")
     assert st == 200 and body["assigned_from_hold"] == 1
