@@ -233,10 +233,10 @@ static bool covers(const struct routing_rep *rep, const char *country, const cha
         return true; /* a rep without territories covers every one */
     for (size_t i = 0; i < rep->n_territories; i++) {
         const char *t = rep->territories[i];
-        /* "NA" in a territory list is North America, never Namibia (whose
-         * code it shares): a territory that names a region matches regions */
-        bool is_region = !strcmp(t, "NA") || !strcmp(t, "LATAM") || !strcmp(t, "APAC") ||
-                         !strcmp(t, "EMEA");
+        /* Territories are two-letter countries or the regions NA, LATAM,
+         * APAC and EMEA; "NA" is North America, never Namibia (whose code
+         * it shares): a territory that names a region matches regions. */
+        bool is_region = t[0] && t[1] && (t[2] || (t[0] == 'N' && t[1] == 'A'));
         if (is_region ? region && !strcmp(t, region) : country && !strcmp(t, country))
             return true;
     }
