@@ -402,11 +402,12 @@ static bt_err candidate(struct decider *d, size_t rep, const struct route_requir
     return BT_OK;
 }
 
+/* An array the caller fills before reading it (not zeroed). */
 static void *alloc_n(struct decider *d, size_t n, size_t size)
 {
     if (n == 0)
         return NULL;
-    void *p = arena_alloc(d->arena, n * size);
+    void *p = arena_alloc_raw(d->arena, n * size);
     if (!p)
         bt_fail(d->err, BT_ETOOBIG, NULL, "routing: out of scratch memory");
     return p;

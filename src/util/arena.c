@@ -22,7 +22,7 @@ struct arena_block {
     _Alignas(ARENA_ALIGN) unsigned char data[];
 };
 
-void *arena_alloc(struct arena *a, size_t size)
+void *arena_alloc_raw(struct arena *a, size_t size)
 {
     size_t limit = a->limit ? a->limit : ARENA_DEFAULT_LIMIT;
     size_t rounded = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
@@ -42,7 +42,14 @@ void *arena_alloc(struct arena *a, size_t size)
     void *p = b->data + b->offset;
     b->offset += rounded;
     a->used += rounded;
-    memset(p, 0, size);
+    return p;
+}
+
+void *arena_alloc(struct arena *a, size_t size)
+{
+    void *p = arena_alloc_raw(a, size);
+    if (p)
+        memset(p, 0, size);
     return p;
 }
 

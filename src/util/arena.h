@@ -32,6 +32,8 @@ struct arena {
 
 /* Returns zeroed memory aligned for any type, or NULL past the limit. */
 void *arena_alloc(struct arena *a, size_t size);
+/* The same without zeroing, for arrays the caller fills before reading. */
+void *arena_alloc_raw(struct arena *a, size_t size);
 /* Copies; NULL in gives NULL out. */
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
