@@ -516,6 +516,7 @@ static bt_err decide_pool(struct decider *d, size_t rule_index, struct route_tra
     }
     struct strategy_input si = {
         .strategy = pool->strategy,
+        .members_distinct = true, /* the configuration refuses a repeated member */
         .absence = pool->absence,
         .members = members,
         .n_members = n,

@@ -156,13 +156,16 @@ struct decide {
     bool keep;       /* the state's strategy fields carry over */
     bool new_window; /* fair_share: credits and counts start at 0 */
     struct id_table table;
+    bool table_built;   /* every member is in table (see match) */
     int32_t *entry_of;  /* per member: its entry in st, or -1 */
     int32_t *member_of; /* per entry of st: its member, or -1 */
     struct pool_state_entry *after;
     struct strategy_note *notes;
 };
 
-/* Checks the members and hashes their ids into d->table.hash. */
+/* Checks the members; hashes their ids into d->table.hash unless the caller
+ * vouches that they are distinct (then the table is built only if an entry
+ * of the state is not where it was: see match()). */
 static bt_err check_members(struct decide *d, struct bt_error *err)
 {
     for (size_t i = 0; i < d->n; i++) {
@@ -172,7 +175,8 @@ static bt_err check_members(struct decide *d, struct bt_error *err)
             return bt_fail(err, BT_EINVAL, "rep_id",
                            "pool member %zu: rep id must be 1 to %d bytes", i + 1,
                            STRATEGY_REP_ID_MAX);
-        d->table.hash[i] = id_hash(p->rep_id, len);
+        if (!d->in->members_distinct)
+            d->table.hash[i] = id_hash(p->rep_id, len);
         if (!(p->weight >= STRATEGY_WEIGHT_MIN && p->weight <= STRATEGY_WEIGHT_MAX))
             return bt_fail(err, BT_EINVAL, "weight",
                            "pool member %s: weight %g is outside %g to %g", p->rep_id, p->weight,
@@ -222,11 +226,14 @@ static bt_err check_state(const struct pool_state *st, struct bt_error *err)
  * An entry whose id equals its neighbour's in the members needs no other
  * check (the member's id was checked); any other entry's id is checked here.
  */
-static bt_err match(struct decide *d, struct bt_error *err)
+/* Puts every member into the id table; BT_EINVAL for a repeated id. */
+static bt_err build_table(struct decide *d, bool hashed, struct bt_error *err)
 {
     struct id_table *t = &d->table;
     for (size_t i = 0; i < d->n; i++) {
         const char *id = d->m[i].rep_id;
+        if (!hashed)
+            t->hash[i] = id_hash(id, id_length(id));
         uint32_t h = t->hash[i];
         size_t s = h & t->mask;
         for (; t->slots[s]; s = (s + 1) & t->mask) {
@@ -235,8 +242,22 @@ static bt_err match(struct decide *d, struct bt_error *err)
                 return bt_fail(err, BT_EINVAL, "rep_id", "pool member %s is listed twice", id);
         }
         t->slots[s] = (uint16_t)(i + 1);
-        d->entry_of[i] = -1;
     }
+    return BT_OK;
+}
+
+static bt_err match(struct decide *d, struct bt_error *err)
+{
+    struct id_table *t = &d->table;
+    bool built = !d->in->members_distinct;
+    if (built) {
+        bt_err e = build_table(d, true, err);
+        if (e)
+            return e;
+    }
+    d->table_built = built;
+    for (size_t i = 0; i < d->n; i++)
+        d->entry_of[i] = -1;
     const struct pool_state *st = d->st;
     for (size_t j = 0; j < st->n_entries; j++) {
         const char *id = st->entries[j].rep_id;
@@ -248,6 +269,13 @@ static bt_err match(struct decide *d, struct bt_error *err)
             if (!len)
                 return bt_fail(err, BT_EINVAL, "state", "pool state: entry %zu has a bad rep id",
                                j + 1);
+            if (!built) {
+                bt_err e = build_table(d, false, err);
+                if (e)
+                    return e;
+                built = true;
+            }
+            d->table_built = true;
             k = table_find(t, d->m, id, id_hash(id, len));
         }
         d->member_of[j] = k;
@@ -269,7 +297,14 @@ static size_t round_robin_start(const struct decide *d)
     const char *last = st->last_rep_id;
     if (!d->keep || !last)
         return 0;
-    int k = table_find(&d->table, d->m, last, id_hash(last, strlen(last)));
+    int k = -1;
+    if (d->table_built) {
+        k = table_find(&d->table, d->m, last, id_hash(last, strlen(last)));
+    } else {
+        for (size_t i = 0; i < d->n && k < 0; i++)
+            if (d->m[i].rep_id == last || strcmp(d->m[i].rep_id, last) == 0)
+                k = (int)i;
+    }
     if (k >= 0)
         return ((size_t)k + 1) % d->n;
     /* It left the pool: continue after the nearest member before it in the

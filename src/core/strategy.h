@@ -194,6 +194,11 @@ struct strategy_input {
     const struct pool_state *state;    /* NULL is a fresh pool */
     int64_t now;                       /* ms since the epoch */
     int64_t window_start;              /* fair_share: start of the current window, <= now */
+    /* The caller vouches that the members' ids are distinct (a validated
+     * configuration): they are then not hashed and compared on every
+     * decision, only when an entry of the state has moved. A repeated id
+     * given with this set is not detected. */
+    bool members_distinct;
 };
 
 /* Why a member was or was not chosen. */
