@@ -547,35 +547,59 @@ static bt_err decide_pool(struct decider *d, size_t rule_index, struct route_tra
     return BT_OK;
 }
 
+/* Appends strings to a fixed buffer, cutting what does not fit (cheaper
+ * than snprintf on every decision). */
+struct text_out {
+    char *p, *end;
+};
+
+static void put(struct text_out *t, const char *s)
+{
+    while (*s && t->p < t->end)
+        *t->p++ = *s++;
+}
+
 static void summarise(const struct routing_config *cfg, struct route_decision *out)
 {
-    char *s = out->summary;
-    size_t size = sizeof(out->summary);
+    struct text_out t = {out->summary, out->summary + sizeof(out->summary) - 1};
     if (out->rule < 0) {
-        snprintf(s, size, "no rule placed the lead: held");
+        put(&t, "no rule placed the lead: held");
+        *t.p = '\0';
         return;
     }
     const struct routing_rule *r = &cfg->rules[out->rule];
-    char target[160];
-    if (r->target == ROUTE_TO_POOL)
-        snprintf(target, sizeof(target), "pool %s", cfg->pools[r->index].id);
-    else if (r->target == ROUTE_TO_REP)
-        snprintf(target, sizeof(target), "rep %s", cfg->reps[r->index].id);
-    else
-        snprintf(target, sizeof(target), "%s", route_target_name(r->target));
-    if (out->result == ROUTE_ASSIGNED && out->has_strategy)
-        snprintf(s, size, "rule %s -> %s: %s chose %s", r->name, target,
-                 strategy_name(cfg->pools[out->pool].strategy), out->rep_id);
-    else if (out->result == ROUTE_ASSIGNED)
-        snprintf(s, size, "rule %s -> %s: assigned to %s", r->name, target, out->rep_id);
-    else if (r->target == ROUTE_TO_HOLD)
-        snprintf(s, size, "rule %s -> hold queue", r->name);
-    else if (out->n_candidates == 1)
-        snprintf(s, size, "rule %s -> %s: %s is not eligible (%s): held", r->name, target,
-                 cfg->reps[out->candidates[0].rep].id,
-                 eligibility_name(out->candidates[0].eligibility));
-    else
-        snprintf(s, size, "rule %s -> %s: no eligible member: held", r->name, target);
+    put(&t, "rule ");
+    put(&t, r->name);
+    put(&t, " -> ");
+    if (r->target == ROUTE_TO_POOL) {
+        put(&t, "pool ");
+        put(&t, cfg->pools[r->index].id);
+    } else if (r->target == ROUTE_TO_REP) {
+        put(&t, "rep ");
+        put(&t, cfg->reps[r->index].id);
+    } else {
+        put(&t, r->target == ROUTE_TO_HOLD ? "hold queue" : route_target_name(r->target));
+    }
+    if (out->result == ROUTE_ASSIGNED && out->has_strategy) {
+        put(&t, ": ");
+        put(&t, strategy_name(cfg->pools[out->pool].strategy));
+        put(&t, " chose ");
+        put(&t, out->rep_id);
+    } else if (out->result == ROUTE_ASSIGNED) {
+        put(&t, ": assigned to ");
+        put(&t, out->rep_id);
+    } else if (r->target == ROUTE_TO_HOLD) {
+        /* "rule spam -> hold queue" says it all */
+    } else if (out->n_candidates == 1) {
+        put(&t, ": ");
+        put(&t, cfg->reps[out->candidates[0].rep].id);
+        put(&t, " is not eligible (");
+        put(&t, eligibility_name(out->candidates[0].eligibility));
+        put(&t, "): held");
+    } else {
+        put(&t, ": no eligible member: held");
+    }
+    *t.p = '\0';
 }
 
 bt_err route_decide(const struct route_input *in, struct arena *arena, struct route_decision *out,
