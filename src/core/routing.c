@@ -246,7 +246,8 @@ static bool covers(const struct routing_rep *rep, const char *country, const cha
 /* A rep's local time at `now`, converted once per zone: pools often mix the
  * zones of a region (Berlin, Vienna, Zurich, Berlin, ...). A small table
  * indexed by the zone table's address; a collision replaces the entry. */
-#define ZONES_CACHED 64 /* a power of two */
+#define ZONES_CACHED_BITS 7
+#define ZONES_CACHED      (1u << ZONES_CACHED_BITS)
 
 struct local_time {
     const struct tz_table *tz; /* NULL: empty */
@@ -267,7 +268,10 @@ static void local_cache_clear(struct local_cache *c)
 static const struct local_time *local_of(struct local_cache *c, const struct tz_table *tz,
                                          int64_t now)
 {
-    struct local_time *z = &c->zones[((uintptr_t)tz >> 6) & (ZONES_CACHED - 1)];
+    /* Fibonacci hashing of the table's address: allocations are regularly
+     * spaced, so their low bits alone collide */
+    uint64_t h = (uint64_t)(uintptr_t)tz * UINT64_C(0x9E3779B97F4A7C15);
+    struct local_time *z = &c->zones[h >> (64 - ZONES_CACHED_BITS)];
     if (z->tz != tz) {
         z->tz = tz;
         tz_local(tz, now, &z->lt);
