@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define RESCORE_BATCH 500
@@ -22,7 +23,7 @@ struct timers {
     struct config_holder *config;
     struct clock *clock;
     /* the hold queue (timer thread only) */
-    const struct config *drained_cfg; /* compared, never dereferenced */
+    char drained_version[sizeof(((struct config *)0)->version)]; /* of the config last walked */
     int64_t drained_minute;
     int64_t next_change;                   /* 0: none known */
     bool hold_walking;                     /* a walk down the queue is under way, */
@@ -48,7 +49,7 @@ static void tick(struct timers *t)
         }
     } while (n == RESCORE_BATCH);
     int64_t now = clock_now(t->clock);
-    if (cfg != t->drained_cfg || now / MINUTE_MS != t->drained_minute ||
+    if (strcmp(cfg->version, t->drained_version) != 0 || now / MINUTE_MS != t->drained_minute ||
         (t->next_change && now >= t->next_change) || engine_hold_wake_due(t->engine, now))
         t->hold_restart = true;
     if (!t->hold_walking && t->hold_restart) {
@@ -56,7 +57,7 @@ static void tick(struct timers *t)
         t->hold_cursor = (struct engine_hold_cursor){0};
         t->hold_walking = true;
         t->hold_restart = false;
-        t->drained_cfg = cfg;
+        memcpy(t->drained_version, cfg->version, sizeof(t->drained_version));
         t->drained_minute = now / MINUTE_MS;
     }
     if (t->hold_walking) {
