@@ -825,7 +825,8 @@ static bt_err fill_lead(const struct subject_plan *plan, const struct lead *lead
             break;
         }
         case SRC_ACCOUNT:
-            if (lead->account_id && set_text(v, lead->account_id, strlen(lead->account_id), t) != BT_OK)
+            if (lead->account_id &&
+                set_text(v, lead->account_id, strlen(lead->account_id), t) != BT_OK)
                 return BT_ETOOBIG;
             break;
         case SRC_EMAIL_FREE:
