@@ -11,7 +11,7 @@ static json_t *str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-static json_t *limit_json(int64_t v)
+json_t *routing_limit_json(int64_t v)
 {
     return v < 0 ? json_null() : json_integer((json_int_t)v);
 }
@@ -96,11 +96,11 @@ json_t *route_decision_json(const struct routing_config *cfg, const struct route
         json_object_set_new(co, "eligible", json_boolean(c->eligibility == ELIGIBLE));
         json_object_set_new(co, "reason", json_string(eligibility_name(c->eligibility)));
         json_object_set_new(co, "open", json_integer((json_int_t)c->open));
-        json_object_set_new(co, "capacity", limit_json(rep->capacity));
+        json_object_set_new(co, "capacity", routing_limit_json(rep->capacity));
         json_object_set_new(co, "today", json_integer((json_int_t)c->day_count));
-        json_object_set_new(co, "daily_cap", limit_json(rep->daily_cap));
+        json_object_set_new(co, "daily_cap", routing_limit_json(rep->daily_cap));
         json_object_set_new(co, "this_week", json_integer((json_int_t)c->week_count));
-        json_object_set_new(co, "weekly_cap", limit_json(rep->weekly_cap));
+        json_object_set_new(co, "weekly_cap", routing_limit_json(rep->weekly_cap));
         json_object_set_new(co, "weight", json_real(rep->weight));
         if (d->has_strategy && i < d->strategy.n_notes) {
             const struct strategy_note *n = &d->strategy.notes[i];

@@ -34,6 +34,9 @@
 
 #include <jansson.h>
 
+/* A capacity or cap: the number, or null for ROUTING_UNLIMITED. */
+json_t *routing_limit_json(int64_t v);
+
 /* How a lead matched its account, as stored on the lead and shown in the
  * record: {"kind", "via", "key", "score", "signals", "owner", "ambiguous",
  * "explanation"} (a new reference). */

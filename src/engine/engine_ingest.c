@@ -54,11 +54,7 @@ static const char *event_data(struct arena *a, const char *extra,
                                                  ch->before, "to", ch->after));
     }
     json_object_set_new(data, "changes", changes);
-    char *s = json_dumps(data, JSON_COMPACT);
-    const char *copy = arena_strdup(a, s);
-    free(s);
-    json_decref(data);
-    return copy;
+    return engine__dump(a, data);
 }
 
 static bt_err rescore(struct engine__ctx *ctx, struct ingest_command *cmd, struct arena *arena,

@@ -8,6 +8,7 @@
 #include "engine/engine.h"
 #include "store/store.h"
 
+#include <jansson.h>
 #include <semaphore.h>
 
 enum engine__kind {
@@ -168,6 +169,10 @@ void engine__accounts_free(struct engine__accounts *s); /* NULL does nothing */
  */
 bt_err engine__account_index(struct engine__ctx *ctx, const struct config *cfg,
                              const struct account_index **out, struct bt_error *err) BT_MUST_USE;
+
+/* `v` as compact JSON text in the arena (v is released); "null" when it
+ * cannot be written. For event data and records. */
+const char *engine__dump(struct arena *a, json_t *v);
 
 /* Appends an event to the lead's audit trail. */
 bt_err engine__event(struct engine__ctx *ctx, int64_t lead_id, const char *type, const char *actor,

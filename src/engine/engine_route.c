@@ -25,15 +25,6 @@
 
 #define DRAIN_AFTER_CHANGE 1000 /* held leads tried after a rep becomes available */
 
-static const char *dump(struct arena *a, json_t *v)
-{
-    char *s = json_dumps(v, JSON_COMPACT);
-    json_decref(v);
-    const char *copy = arena_strdup(a, s ? s : "null");
-    free(s);
-    return copy;
-}
-
 static bool same(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
@@ -128,7 +119,7 @@ bt_err engine__match_account(struct engine__ctx *ctx, const struct config *cfg, 
     account_match_lead(index, lead, &m);
     const char *id = m.match.account_id;
     *owner = m.match.owner ? arena_strdup(arena, m.match.owner) : NULL;
-    const char *mj = id ? dump(arena, account_match_json(&m)) : NULL;
+    const char *mj = id ? engine__dump(arena, account_match_json(&m)) : NULL;
     if (same(id, lead->account_id) && same(mj, lead->account_match_json))
         return BT_OK;
     const char *before = lead->account_id;
@@ -145,8 +136,8 @@ bt_err engine__match_account(struct engine__ctx *ctx, const struct config *cfg, 
         json_error_t jerr;
         json_object_set_new(data, "match", json_loads(mj, 0, &jerr));
     }
-    return engine__event(ctx, lead->id, "lead.account_matched", actor, NULL, dump(arena, data),
-                         err);
+    return engine__event(ctx, lead->id, "lead.account_matched", actor, NULL,
+                         engine__dump(arena, data), err);
 }
 
 /* ---- writing the outcome ---- */
@@ -157,7 +148,7 @@ static const char *stage_data(struct arena *a, const char *from, const char *to,
     json_t *o = json_pack("{s:s, s:s, s:s}", "from", from, "to", to, "via", "routing");
     if (d->rule >= 0)
         json_object_set_new(o, "rule", json_string(rc->rules[d->rule].name));
-    return dump(a, o);
+    return engine__dump(a, o);
 }
 
 static bt_err write_assignment(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
@@ -195,15 +186,15 @@ static bt_err write_assignment(struct engine__ctx *ctx, const struct config *cfg
     if ((e = store_lead_update(ctx->conn, lead, err)) ||
         (e = engine__event(ctx, lead->id, "lead.stage_changed", actor, d->summary,
                            stage_data(arena, from, "assigned", d, rc), err)) ||
-        (e = engine__event(ctx, lead->id, "lead.assigned", actor, d->summary, dump(arena, data),
-                           err)) ||
+        (e = engine__event(ctx, lead->id, "lead.assigned", actor, d->summary,
+                           engine__dump(arena, data), err)) ||
         (e = store_assignment_insert(ctx->conn, lead->id, d->rep_id, pool_id, rule, sd.id, ctx->now,
                                      err)) ||
         (e = store_hold_remove(ctx->conn, lead->id, err)))
         return e;
     if (d->has_strategy) {
         json_t *st = pool_state_to_json(&d->strategy.after);
-        if ((e = store_pool_state_put(ctx->conn, pool_id, dump(arena, st), ctx->now, err)))
+        if ((e = store_pool_state_put(ctx->conn, pool_id, engine__dump(arena, st), ctx->now, err)))
             return e;
     }
     /* the rep's counts for its current day and week, one more */
@@ -270,7 +261,8 @@ static bt_err write_hold(struct engine__ctx *ctx, const struct config *cfg, stru
     json_object_set_new(data, "decision", json_integer(sd.id));
     if ((e = store_hold_put(ctx->conn, &h, err)))
         return e;
-    return engine__event(ctx, lead->id, "lead.held", actor, d->summary, dump(arena, data), err);
+    return engine__event(ctx, lead->id, "lead.held", actor, d->summary, engine__dump(arena, data),
+                         err);
 }
 
 static bt_err route(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
@@ -359,10 +351,15 @@ retry:
             json_object_set_new(acc, "match", json_loads(lead->account_match_json, 0, &jerr));
         json_object_set_new(rec, "account", acc);
     }
-    const char *record = dump(arena, rec);
+    const char *record = engine__dump(arena, rec);
     if (d.result == ROUTE_ASSIGNED)
         return write_assignment(ctx, cfg, lead, &d, &l, record, actor, arena, err);
     return write_hold(ctx, cfg, lead, &d, record, actor, arena, err);
+}
+
+static bool is_mql(const struct lead *lead)
+{
+    return lead->attr[LEAD_STAGE] && strcmp(lead->attr[LEAD_STAGE], "mql") == 0;
 }
 
 bt_err engine__route_after_score(struct engine__ctx *ctx, const struct config *cfg,
@@ -370,20 +367,18 @@ bt_err engine__route_after_score(struct engine__ctx *ctx, const struct config *c
                                  const struct score_result *res, const char *account_owner,
                                  const char *actor, struct arena *arena, struct bt_error *err)
 {
-    if (!engine__will_route(cfg, lead)) {
-        if (cfg->routing.n_rules == 0 && lead->attr[LEAD_STAGE] &&
-            strcmp(lead->attr[LEAD_STAGE], "mql") == 0) {
-            /* Routing is off: the lead waits in the hold queue, so that it is
-             * routed as soon as a reload brings rules. */
-            struct store_hold h = {
-                .lead_id = lead->id,
-                .reason = "routing_off",
-                .score = lead->score.scored ? lead->score.total : 0,
-                .since = ctx->now,
-            };
-            return store_hold_put(ctx->conn, &h, err);
-        }
+    if (!is_mql(lead))
         return store_hold_remove(ctx->conn, lead->id, err);
+    if (cfg->routing.n_rules == 0) {
+        /* Routing is off: the lead waits in the hold queue, so that it is
+         * routed as soon as a reload brings rules. */
+        struct store_hold h = {
+            .lead_id = lead->id,
+            .reason = "routing_off",
+            .score = lead->score.scored ? lead->score.total : 0,
+            .since = ctx->now,
+        };
+        return store_hold_put(ctx->conn, &h, err);
     }
     const struct score_model *model = cfg->scoring;
     size_t n_slots = rule_symtab_count(model->lead_syms);
@@ -398,8 +393,7 @@ bt_err engine__route_after_score(struct engine__ctx *ctx, const struct config *c
 
 bool engine__will_route(const struct config *cfg, const struct lead *lead)
 {
-    return cfg->routing.n_rules > 0 && lead->attr[LEAD_STAGE] &&
-           strcmp(lead->attr[LEAD_STAGE], "mql") == 0;
+    return cfg->routing.n_rules > 0 && is_mql(lead);
 }
 
 /* ---- held leads ---- */
@@ -528,7 +522,7 @@ bt_err engine__apply_rep_status(struct engine__ctx *ctx, struct rep_status_comma
     if ((e = store_rep_status_set(ctx->conn, cmd->rep_id, cmd->status, cmd->reason, cmd->until,
                                   ctx->now, err)) ||
         (e = store_rep_event_append(ctx->conn, cmd->rep_id, "rep.status_changed", cmd->actor,
-                                    cmd->reason, dump(arena, data), ctx->now, err)))
+                                    cmd->reason, engine__dump(arena, data), ctx->now, err)))
         return e;
     if (cmd->status != REP_AVAILABLE)
         return BT_OK;
@@ -568,7 +562,7 @@ bt_err engine__apply_time_off(struct engine__ctx *ctx, struct time_off_command *
                          "to", (json_int_t)t.to);
     }
     if ((e = store_rep_event_append(ctx->conn, cmd->rep_id, type, cmd->actor, cmd->reason,
-                                    dump(arena, data), ctx->now, err)))
+                                    engine__dump(arena, data), ctx->now, err)))
         return e;
     return engine__drain_after_change(ctx, cmd->cfg, arena, &cmd->assigned, err);
 }

@@ -85,7 +85,7 @@ static double round2(double x)
     return round(x * 100.0) / 100.0;
 }
 
-static const char *dump(struct arena *a, json_t *v)
+const char *engine__dump(struct arena *a, json_t *v)
 {
     char *s = json_dumps(v, JSON_COMPACT);
     json_decref(v);
@@ -106,7 +106,7 @@ static const char *reasons_json(struct arena *a, const struct score_result *r)
             json_object_set_new(o, "group", json_string(x->group));
         json_array_append_new(arr, o);
     }
-    return dump(a, arr);
+    return engine__dump(a, arr);
 }
 
 static const char *stage_event(struct arena *a, enum lead_stage from, enum lead_stage to,
@@ -121,7 +121,7 @@ static const char *stage_event(struct arena *a, enum lead_stage from, enum lead_
         json_object_set_new(o, "score", json_real(round2(score->total)));
         json_object_set_new(o, "grade", json_string(score->grade));
     }
-    return dump(a, o);
+    return engine__dump(a, o);
 }
 
 static enum lead_stage stage_of(const struct lead *lead)
@@ -365,7 +365,7 @@ bt_err engine__apply_outcome(struct engine__ctx *ctx, struct outcome_command *cm
     if ((rc = store_lead_update(ctx->conn, lead, err)) ||
         (rc = store_outcome_insert(ctx->conn, &o, err)) ||
         (rc = engine__event(ctx, lead->id, "lead.stage_changed", o.actor, cmd->reason,
-                            dump(arena, data), err)))
+                            engine__dump(arena, data), err)))
         return rc;
     /* a held lead that is closed leaves the queue */
     if (cmd->from == STAGE_MQL && (rc = store_hold_remove(ctx->conn, lead->id, err)))

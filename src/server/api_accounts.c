@@ -36,23 +36,18 @@ static const char *outcome_name(enum store_account_outcome o)
     return "unchanged";
 }
 
-static json_t *text_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 static json_t *account_to_json(const struct store_account *a)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(a->id));
-    json_object_set_new(o, "name", text_or_null(a->name));
+    json_object_set_new(o, "name", text_to_json(a->name));
     json_t *domains = json_array();
     for (size_t i = 0; i < a->n_domains; i++)
         json_array_append_new(domains, json_string(a->domains[i]));
     json_object_set_new(o, "domains", domains);
-    json_object_set_new(o, "website", text_or_null(a->website));
-    json_object_set_new(o, "country", text_or_null(a->country));
-    json_object_set_new(o, "owner", text_or_null(a->owner));
+    json_object_set_new(o, "website", text_to_json(a->website));
+    json_object_set_new(o, "country", text_to_json(a->country));
+    json_object_set_new(o, "owner", text_to_json(a->owner));
     json_error_t jerr;
     json_t *fields = json_loads(a->fields_json ? a->fields_json : "{}", 0, &jerr);
     json_object_set_new(o, "fields", fields ? fields : json_object());
@@ -169,14 +164,9 @@ static bt_err check_item(struct arena *a, json_t *item, const char *where,
 void api_account_upsert(struct request *r)
 {
     struct bt_error err = BT_ERROR_INIT;
-    json_error_t jerr;
-    json_t *root =
-        json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (!root) {
-        reply_error(r, 400, "malformed", NULL, "malformed JSON at line %d, column %d: %s",
-                    jerr.line, jerr.column, jerr.text);
+    json_t *root = request_json(r);
+    if (!root)
         return;
-    }
     json_t *batch = json_is_object(root) ? json_object_get(root, "accounts") : NULL;
     bt_err rc = BT_OK;
     struct accounts_command cmd = {0};

@@ -104,13 +104,9 @@ void api_lead_outcome(struct request *r)
         reply_error(r, 404, "not_found", "id", "no such lead: ids are positive integers");
         return;
     }
-    json_error_t jerr;
-    json_t *o = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (!o) {
-        reply_error(r, 400, "malformed", NULL, "malformed JSON at line %d, column %d: %s",
-                    jerr.line, jerr.column, jerr.text);
+    json_t *o = request_json(r);
+    if (!o)
         return;
-    }
     struct outcome_command cmd = {.cfg = r->cfg, .lead_id = r->id, .actor = request_actor(r)};
     bool has_stage = false;
     const char *bad = NULL, *why = NULL;

@@ -31,11 +31,6 @@ static json_t *time_or_null(int64_t ms)
     return ms ? time_to_json(ms) : json_null();
 }
 
-static json_t *limit_json(int64_t v)
-{
-    return v < 0 ? json_null() : json_integer((json_int_t)v);
-}
-
 static json_t *strings_json(const char *const *items, size_t n)
 {
     json_t *a = json_array();
@@ -71,7 +66,7 @@ static json_t *time_off_json(const struct store_time_off *t)
     json_object_set_new(o, "id", json_integer(t->id));
     json_object_set_new(o, "from", time_to_json(t->from));
     json_object_set_new(o, "to", time_to_json(t->to));
-    json_object_set_new(o, "reason", t->reason ? json_string(t->reason) : json_null());
+    json_object_set_new(o, "reason", text_to_json(t->reason));
     json_object_set_new(o, "created_by", json_string(t->actor ? t->actor : "system"));
     return o;
 }
@@ -101,10 +96,10 @@ static bool rep_json(struct request *r, struct store_conn *c, size_t index, int6
                                                   NEXT_START_LIMIT_MS);
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(rep->id));
-    json_object_set_new(o, "name", cr->name ? json_string(cr->name) : json_null());
-    json_object_set_new(o, "email", cr->email ? json_string(cr->email) : json_null());
-    json_object_set_new(o, "team", rep->team ? json_string(rep->team) : json_null());
-    json_object_set_new(o, "manager", cr->manager ? json_string(cr->manager) : json_null());
+    json_object_set_new(o, "name", text_to_json(cr->name));
+    json_object_set_new(o, "email", text_to_json(cr->email));
+    json_object_set_new(o, "team", text_to_json(rep->team));
+    json_object_set_new(o, "manager", text_to_json(cr->manager));
     json_object_set_new(o, "timezone", json_string(rep->tz->name));
     json_object_set_new(o, "active", json_boolean(rep->active));
     json_object_set_new(o, "status", json_string(rep_status_name(status)));
@@ -121,11 +116,11 @@ static bool rep_json(struct request *r, struct store_conn *c, size_t index, int6
     json_object_set_new(o, "ineligible_because",
                         el == ELIGIBLE ? json_null() : json_string(eligibility_name(el)));
     json_object_set_new(o, "open", json_integer(rt.open));
-    json_object_set_new(o, "capacity", limit_json(rep->capacity));
+    json_object_set_new(o, "capacity", routing_limit_json(rep->capacity));
     json_object_set_new(o, "today", json_integer(routing_day_count(rep, &rt, now)));
-    json_object_set_new(o, "daily_cap", limit_json(rep->daily_cap));
+    json_object_set_new(o, "daily_cap", routing_limit_json(rep->daily_cap));
     json_object_set_new(o, "this_week", json_integer(routing_week_count(rep, &rt, now)));
-    json_object_set_new(o, "weekly_cap", limit_json(rep->weekly_cap));
+    json_object_set_new(o, "weekly_cap", routing_limit_json(rep->weekly_cap));
     json_object_set_new(o, "weight", json_real(rep->weight));
     json_object_set_new(o, "languages", strings_json(rep->languages, rep->n_languages));
     json_object_set_new(o, "skills", strings_json(rep->skills, rep->n_skills));
@@ -205,13 +200,9 @@ void api_rep_get(struct request *r)
 
 static json_t *parse_object(struct request *r)
 {
-    json_error_t jerr;
-    json_t *o = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (!o) {
-        reply_error(r, 400, "malformed", NULL, "malformed JSON at line %d, column %d: %s",
-                    jerr.line, jerr.column, jerr.text);
+    json_t *o = request_json(r);
+    if (!o)
         return NULL;
-    }
     if (!json_is_object(o)) {
         json_decref(o);
         reply_error(r, 422, "invalid", NULL, "the body must be a JSON object");
@@ -437,7 +428,7 @@ static bool pool_json(struct request *r, struct store_conn *c, size_t index, int
     }
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(p->id));
-    json_object_set_new(o, "name", p->name ? json_string(p->name) : json_null());
+    json_object_set_new(o, "name", text_to_json(p->name));
     json_object_set_new(o, "strategy", json_string(strategy_name(p->strategy)));
     if (p->strategy == STRATEGY_FAIR_SHARE) {
         json_object_set_new(o, "window", json_string(pool_window_name(p->window)));
@@ -447,7 +438,7 @@ static bool pool_json(struct request *r, struct store_conn *c, size_t index, int
     json_object_set_new(o, "out_of_hours", json_boolean(p->out_of_hours));
     json_object_set_new(o, "match_territory", json_boolean(p->match_territory));
     json_object_set_new(o, "decisions", json_integer((json_int_t)st.decisions));
-    json_object_set_new(o, "last_rep", st.last_rep_id ? json_string(st.last_rep_id) : json_null());
+    json_object_set_new(o, "last_rep", text_to_json(st.last_rep_id));
     json_object_set_new(o, "updated_at", time_or_null(st.updated_at));
     bool state_current = st.strategy == p->strategy;
     json_object_set_new(o, "state_current", json_boolean(state_current || !text));
@@ -471,7 +462,7 @@ static bool pool_json(struct request *r, struct store_conn *c, size_t index, int
                             el == ELIGIBLE ? json_null() : json_string(eligibility_name(el)));
         json_object_set_new(mo, "weight", json_real(rep->weight));
         json_object_set_new(mo, "open", json_integer(rt.open));
-        json_object_set_new(mo, "capacity", limit_json(rep->capacity));
+        json_object_set_new(mo, "capacity", routing_limit_json(rep->capacity));
         json_object_set_new(mo, "today", json_integer(routing_day_count(rep, &rt, now)));
         const struct pool_state_entry *en = NULL;
         for (size_t k = 0; k < st.n_entries && !en; k++)
@@ -552,9 +543,9 @@ void api_hold_list(struct request *r)
         json_t *o = json_object();
         json_object_set_new(o, "lead", json_integer(h->lead_id));
         json_object_set_new(o, "reason", json_string(h->reason));
-        json_object_set_new(o, "rule", h->rule ? json_string(h->rule) : json_null());
-        json_object_set_new(o, "pool", h->pool_id ? json_string(h->pool_id) : json_null());
-        json_object_set_new(o, "rep", h->rep_id ? json_string(h->rep_id) : json_null());
+        json_object_set_new(o, "rule", text_to_json(h->rule));
+        json_object_set_new(o, "pool", text_to_json(h->pool_id));
+        json_object_set_new(o, "rep", text_to_json(h->rep_id));
         json_object_set_new(o, "score", json_real(h->score));
         json_object_set_new(o, "since", time_to_json(h->since));
         json_array_append_new(list, o);

@@ -87,6 +87,10 @@ const char *request_query(struct request *r, const char *name);
 int request_query_each(struct request *r, int (*fn)(void *cls, const char *k, const char *v),
                        void *cls);
 
+/* The request's body as JSON (any value; repeated keys refused), or NULL
+ * with a 400 "malformed" reply naming the line and column. */
+json_t *request_json(struct request *r);
+
 /* A pooled reader connection (release it with store_reader_release); false
  * when none could be had, with the error reply set. */
 bool request_reader(struct request *r, struct store_conn **c);

@@ -16,7 +16,7 @@ json_t *time_to_json(int64_t ms)
     return json_string(buf);
 }
 
-static json_t *text_or_null(const char *s)
+json_t *text_to_json(const char *s)
 {
     return s ? json_string(s) : json_null();
 }
@@ -45,7 +45,7 @@ json_t *lead_to_json(const struct lead *l)
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(l->id));
     for (int i = 0; i < LEAD_ATTR_COUNT; i++)
-        json_object_set_new(o, lead_attrs[i].name, text_or_null(l->attr[i]));
+        json_object_set_new(o, lead_attrs[i].name, text_to_json(l->attr[i]));
     json_object_set_new(o, "email_free", json_boolean(l->email_free));
     json_object_set_new(o, "employees",
                         l->employees >= 0 ? json_integer(l->employees) : json_null());
@@ -72,7 +72,7 @@ json_t *event_to_json(const struct lead_event *ev)
     json_t *data = json_loads(ev->data_json ? ev->data_json : "{}", 0, &jerr);
     return json_pack("{s:I, s:I, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)ev->id, "lead_id",
                      (json_int_t)ev->lead_id, "type", ev->type, "actor", ev->actor, "reason",
-                     text_or_null(ev->reason), "data", data ? data : json_object(), "at",
+                     text_to_json(ev->reason), "data", data ? data : json_object(), "at",
                      time_to_json(ev->at));
 }
 

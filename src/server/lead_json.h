@@ -13,6 +13,8 @@
 #include <jansson.h>
 
 json_t *time_to_json(int64_t ms);
+/* A JSON string, or null for NULL. */
+json_t *text_to_json(const char *s);
 /* The lead with every attribute, custom fields, and its score (or null). */
 json_t *lead_to_json(const struct lead *lead);
 json_t *event_to_json(const struct lead_event *ev);

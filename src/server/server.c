@@ -193,6 +193,16 @@ const char *request_actor(struct request *r)
                             : "anonymous";
 }
 
+json_t *request_json(struct request *r)
+{
+    json_error_t jerr;
+    json_t *v = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (!v)
+        reply_error(r, 400, "malformed", NULL, "malformed JSON at line %d, column %d: %s",
+                    jerr.line, jerr.column, jerr.text);
+    return v;
+}
+
 bool request_reader(struct request *r, struct store_conn **c)
 {
     struct bt_error err = BT_ERROR_INIT;
