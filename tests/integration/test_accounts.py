@@ -288,3 +288,33 @@ def test_import_usage(baton):
     assert r.returncode == 1 and "cannot open" in r.stderr
     r = run_baton("--help")
     assert "import" in r.stdout
+
+
+def test_import_shows_a_progress_bar_on_a_terminal(baton, tmp_path):
+    import pty
+    path = os.path.join(baton.dir, "accounts.csv")
+    write_csv(path, generated_rows(2000))
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([BATON_BIN, "import", "accounts", path, "--db", baton.db],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        slave = None
+        out, _ = proc.communicate(timeout=120)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal is closed once the importer exits
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
+    assert proc.returncode == 0, seen
+    assert re.search(rb"importing +\[[#= .-]*\] +100%", seen), seen
+    assert b"\r" in seen
+    assert SUMMARY_RE.search(out.decode()), out

@@ -534,3 +534,22 @@ def test_until_must_be_in_the_future(baton_factory):
     assert st == 200 and rep["status_reason"] == long_reason
     st, _, err = set_status(b, "ana", "away", reason="é" * 1001)
     assert_error(st, err, 422, "invalid", "reason")
+
+
+def test_a_reload_that_changes_members_keeps_the_pool_state(baton_factory):
+    import signal
+    b = start(baton_factory, RR_CONFIG)
+    assert [post(b, i)["owner"] for i in range(4)] == ["ana", "ben", "cy", "ana"]
+    # dee joins between ana and ben (members follow the order of reps); cy leaves
+    b.write_config(RR_CONFIG.replace("  - {id: ana, name: Ana}\n", "  - {id: ana, name: Ana}\n  - {id: dee}\n")
+                   .replace("members: [ana, ben, cy]", "members: [ana, dee, ben]"))
+    b.signal(signal.SIGHUP)
+    b.wait_stderr("config reloaded")
+    l = post(b, 10)
+    assert l["owner"] == "dee"  # the rotation goes on after ana, the last one assigned
+    st, _, d = b.get("/v1/leads/%d/decision" % l["id"])
+    assert [c.get("joined", False) for c in d["candidates"]] == [False, True, False]
+    assert d["strategy"]["removed"] == ["cy"]
+    assert d["strategy"]["before"]["decisions"] == 4 and d["strategy"]["after"]["decisions"] == 5
+    st, _, pool = b.get("/v1/pools/inbound")
+    assert {m["rep"]: m["assigned"] for m in pool["members"]} == {"ana": 2, "dee": 1, "ben": 1}
