@@ -1,19 +1,20 @@
 /*
- * cli_route.c - `baton route`: the dry run of routing. It parses and scores
- * the lead as `baton score` does (engine_evaluate()), matches its account
- * when an accounts CSV is given, fills the rule slots and calls the same
- * route_decide() the daemon calls, with the reps' and pools' state taken
- * from a JSON file instead of the store. It prints the decision record the
- * daemon would store (route_decision_json() plus config_version, at and
- * account, as engine_route.c adds them); no database is touched.
+ * cli_route.c - `baton route`: the dry run of routing. It parses the lead as
+ * `baton score` does and runs it through the daemon's own decision pipeline
+ * (core/decide.h: account match against an accounts CSV when one is given,
+ * score, qualification, routing), with the reps' and pools' state taken from
+ * a JSON file instead of the store. It prints the decision record exactly as
+ * the daemon would store it; no database is touched. This file does only
+ * the I/O: options, the state file, the accounts file, the output.
  */
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/account_csv.h"
 #include "core/account_match.h"
+#include "core/decide.h"
 #include "core/routing_json.h"
-#include "engine/engine.h"
 #include "server/lead_json.h"
+#include "util/timeutil.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -87,19 +88,24 @@ struct route_state {
 
 static bt_err state_rep(void *ctx, size_t rep, const struct rep_runtime **out, struct bt_error *err)
 {
-    static const struct rep_runtime fresh = REP_RUNTIME_INIT;
     struct route_state *s = ctx;
-    *out = s->reps[rep] ? s->reps[rep] : &fresh;
+    *out = s->reps[rep]; /* NULL: a fresh rep */
     return BT_OK;
 }
 
-/* A pool that never decided is POOL_STATE_INIT, as the engine loads it. */
-static bt_err state_pool(void *ctx, size_t pool, const struct pool_state **out,
+static bt_err state_pool(void *ctx, size_t pool, const struct pool_state **out, json_t **discarded,
                          struct bt_error *err)
 {
-    static const struct pool_state fresh = POOL_STATE_INIT;
     struct route_state *s = ctx;
-    *out = s->pools[pool] ? s->pools[pool] : &fresh;
+    *out = s->pools[pool]; /* NULL: a pool that never decided */
+    return BT_OK;
+}
+
+static bt_err state_excluded(void *ctx, const char *const **ids, size_t *n, struct bt_error *err)
+{
+    struct route_state *s = ctx;
+    *ids = s->excluded;
+    *n = s->n_excluded;
     return BT_OK;
 }
 
@@ -441,127 +447,55 @@ static void print_json(json_t *out)
     json_decref(out);
 }
 
-/* The lead's account (engine_route.c's "account" key), or NULL. */
-static json_t *account_json(const struct lead *lead, const char *owner, json_t *match)
-{
-    if (!lead->account_id) {
-        json_decref(match);
-        return NULL;
-    }
-    json_t *acc = json_object();
-    json_object_set_new(acc, "id", json_string(lead->account_id));
-    json_object_set_new(acc, "owner", owner ? json_string(owner) : json_null());
-    json_object_set_new(acc, "match", match ? match : json_null());
-    return acc;
-}
-
 static int route_lead(const struct config *cfg, const struct route_options *o, struct cli_lead *in,
                       struct route_state *state, const struct account_index *accounts,
                       struct arena *a)
 {
     struct bt_error err = BT_ERROR_INIT;
     struct lead *lead = &in->lead;
-    /* The account, matched before scoring as the engine does (rules may test it). */
-    const char *account_owner = NULL;
-    json_t *match = NULL;
-    if (accounts) {
-        struct account_match m;
-        account_match_lead(accounts, lead, &m);
-        if (m.match.account_id) {
-            lead->account_id = arena_strdup(a, m.match.account_id);
-            account_owner = m.match.owner ? arena_strdup(a, m.match.owner) : NULL;
-            match = account_match_json(&m);
-            char *mj = json_dumps(match, JSON_COMPACT);
-            lead->account_match_json = arena_strdup(a, mj ? mj : "null");
-            free(mj);
-        }
-    }
-    struct score_result *res = arena_alloc(a, sizeof(*res));
-    struct lifecycle_decision q;
-    if (!res ||
-        engine_evaluate(cfg, lead, in->acts, in->n_acts, o->now, NULL, NULL, a, res, &q, &err)) {
-        json_decref(match);
-        cli_error("route", "%s", res ? err.message : "out of memory");
-        return 1;
-    }
-    enum lead_stage from = STAGE_NEW;
-    (void)stage_parse(lead->attr[LEAD_STAGE], &from);
-    enum lead_stage stage = q.change ? q.to : from;
-    lead->attr[LEAD_STAGE] = stage_name(stage);
-
-    json_t *account = account_json(lead, account_owner, match);
-
-    if (stage != STAGE_MQL && !o->force) {
-        char message[160];
-        snprintf(message, sizeof(message), "not routed: the lead is %s, only mql leads are routed",
-                 stage_name(stage));
-        json_t *qual = json_pack("{s:s, s:s, s:b}", "stage", stage_name(from), "to",
-                                 stage_name(stage), "change", q.change);
-        json_object_set_new(qual, "reason", q.reason ? json_string(q.reason) : json_null());
-        json_object_set_new(qual, "rule", q.rule ? json_string(q.rule) : json_null());
-        json_t *out = json_pack("{s:s, s:s, s:o, s:o, s:o}", "result", "not_routed", "message",
-                                message, "lead", lead_to_json(lead), "qualification", qual,
-                                "warnings", cli_warnings_json(&in->report));
-        if (account)
-            json_object_set_new(out, "account", account);
-        json_object_set_new(out, "config_version", json_string(cfg->version));
-        json_object_set_new(out, "at", time_to_json(o->now));
-        print_json(out);
-        cli_error("route", "%s (--force routes it anyway)", message);
-        return 0;
-    }
-
-    /* The slots the rules read, as engine__route_after_score() fills them:
-     * after qualification, with the account. A forced lead reads as mql. */
-    if (stage != STAGE_MQL)
-        lead->attr[LEAD_STAGE] = stage_name(STAGE_MQL);
-    const struct score_model *model = cfg->scoring;
-    size_t n_slots = rule_symtab_count(model->lead_syms);
-    struct rule_value *slots = arena_alloc(a, sizeof(*slots) * (n_slots ? n_slots : 1));
-    struct activity_fact *facts;
-    size_t n_facts;
-    if (!slots || score_activity_facts(in->acts, in->n_acts, a, &facts, &n_facts) ||
-        score_fill_lead(model->lead_syms, lead, facts, n_facts, res, o->now, a, slots)) {
-        json_decref(account);
-        cli_error("route", "the lead is too large to route");
-        return 1;
-    }
-    struct rule_scratch *scratch = rule_scratch_new();
-    struct route_input ri = {
-        .cfg = &cfg->routing,
-        .slots = slots,
-        .scratch = scratch,
-        .lead_owner = lead->attr[LEAD_OWNER],
-        .account_id = lead->account_id,
-        .account_owner = account_owner,
-        .country = lead->attr[LEAD_COUNTRY],
-        .region = normalize_region(lead->attr[LEAD_COUNTRY]),
-        .excluded = state->excluded,
-        .n_excluded = state->n_excluded,
-        .rep_runtime = state_rep,
-        .pool_state = state_pool,
-        .ctx = state,
+    struct decide_input din = {
+        .model = &cfg->decide,
+        .lead = lead,
+        .acts = in->acts,
+        .n_acts = in->n_acts,
+        .accounts = accounts,
+        .route = o->force ? DECIDE_ROUTE_ALWAYS : DECIDE_ROUTE_IF_MQL,
+        .state = {.rep_runtime = state_rep,
+                  .pool_state = state_pool,
+                  .excluded = state_excluded,
+                  .ctx = state},
         .now = o->now,
+        .strict_state = true, /* a pool state from --state that the strategy refuses */
     };
-    struct route_decision d;
-    bt_err e = route_decide(&ri, a, &d, &err);
-    rule_scratch_free(scratch);
-    if (e) {
-        /* a pool state that parsed but is not consistent (from --state) */
-        json_decref(account);
+    struct decide_result r;
+    if (decide_lead(&din, a, &r, &err)) {
         cli_error("route", "cannot route the lead: %s", err.message);
         return 1;
     }
-    json_t *rec = route_decision_json(&cfg->routing, &d);
-    json_object_set_new(rec, "config_version", json_string(cfg->version));
-    json_object_set_new(rec, "at", time_to_json(o->now));
-    if (account)
-        json_object_set_new(rec, "account", account);
-    if (stage != STAGE_MQL) {
-        json_object_set_new(rec, "forced", json_true());
-        json_object_set_new(rec, "stage", json_string(stage_name(stage)));
+    if (r.routed) {
+        print_json(json_incref(r.record));
+        decide_result_release(&r);
+        return 0;
     }
-    print_json(rec);
+    char message[160];
+    snprintf(message, sizeof(message), "not routed: the lead is %s, only mql leads are routed",
+             stage_name(r.stage));
+    const struct lifecycle_decision *q = &r.qualification;
+    json_t *qual = json_pack("{s:s, s:s, s:b}", "stage", stage_name(r.from), "to",
+                             stage_name(r.stage), "change", q->change);
+    json_object_set_new(qual, "reason", q->reason ? json_string(q->reason) : json_null());
+    json_object_set_new(qual, "rule", q->rule ? json_string(q->rule) : json_null());
+    json_t *out = json_pack("{s:s, s:s, s:o, s:o, s:o}", "result", "not_routed", "message", message,
+                            "lead", lead_to_json(lead), "qualification", qual, "warnings",
+                            cli_warnings_json(&in->report));
+    json_t *account = decide_account_json(lead, &r);
+    if (account)
+        json_object_set_new(out, "account", account);
+    json_object_set_new(out, "config_version", json_string(cfg->version));
+    json_object_set_new(out, "at", time_to_json(o->now));
+    print_json(out);
+    decide_result_release(&r);
+    cli_error("route", "%s (--force routes it anyway)", message);
     return 0;
 }
 

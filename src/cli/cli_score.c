@@ -1,14 +1,16 @@
 /*
  * cli_score.c - `baton score`: the dry run of intake, scoring and
  * qualification. It parses and normalises the lead exactly as POST /v1/leads
- * does, scores it with the same engine_evaluate() the daemon runs, and prints
- * the result as JSON; no database is touched.
+ * does, runs it through the same decision pipeline as the daemon
+ * (core/decide.h, without routing), and prints the result as JSON; no
+ * database is touched.
  */
 #include "cli/cli.h"
 #include "config/config.h"
+#include "core/decide.h"
 #include "core/normalize.h"
-#include "engine/engine.h"
 #include "server/lead_json.h"
+#include "util/timeutil.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -47,19 +49,29 @@ static int score_text(const struct config *cfg, const char *text, size_t len, in
     }
     struct lead lead = in.lead;
     const char *stage = lead.attr[LEAD_STAGE];
-    struct score_result *res = arena_alloc(&a, sizeof(*res));
-    struct lifecycle_decision d;
-    if (engine_evaluate(cfg, &lead, in.acts, in.n_acts, now, NULL, NULL, &a, res, &d, &err)) {
+    struct decide_input din = {
+        .model = &cfg->decide,
+        .lead = &lead,
+        .acts = in.acts,
+        .n_acts = in.n_acts,
+        .route = DECIDE_ROUTE_NEVER,
+        .now = now,
+    };
+    struct decide_result r;
+    if (decide_lead(&din, &a, &r, &err)) {
         fprintf(stderr, "baton score: %s\n", err.message);
         goto out;
     }
+    decide_result_release(&r);
+    /* The lead is shown at the stage it came with; "decision" says where
+     * qualification takes it. */
+    lead.attr[LEAD_STAGE] = stage;
     json_t *warnings = cli_warnings_json(&in.report);
-    enum lead_stage current = STAGE_NEW;
-    (void)stage_parse(stage, &current);
-    json_t *decision = json_pack("{s:s, s:s, s:b}", "stage", stage, "to",
-                                 stage_name(d.change ? d.to : current), "change", d.change);
-    json_object_set_new(decision, "reason", d.reason ? json_string(d.reason) : json_null());
-    json_object_set_new(decision, "rule", d.rule ? json_string(d.rule) : json_null());
+    const struct lifecycle_decision *d = &r.qualification;
+    json_t *decision = json_pack("{s:s, s:s, s:b}", "stage", stage, "to", stage_name(r.stage),
+                                 "change", d->change);
+    json_object_set_new(decision, "reason", d->reason ? json_string(d->reason) : json_null());
+    json_object_set_new(decision, "rule", d->rule ? json_string(d->rule) : json_null());
     json_t *out =
         json_pack("{s:o, s:o, s:o, s:o, s:s}", "lead", lead_to_json(&lead), "decision", decision,
                   "warnings", warnings, "now", time_to_json(now), "config_version", cfg->version);

@@ -1573,6 +1573,12 @@ bt_err config_load_string(const char *name, const char *text, size_t len, struct
         return rc;
     }
     version_hash(text ? text : "", len, cfg->version);
+    cfg->decide = (struct decide_model){
+        .scoring = cfg->scoring,
+        .qualification = &cfg->qualification,
+        .routing = &cfg->routing,
+        .version = cfg->version,
+    };
     *out = cfg;
     return BT_OK;
 }

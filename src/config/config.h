@@ -7,7 +7,7 @@
  * with LINE and COL counted from 1, pointing at the offending key or value.
  *
  * Snapshots are reference counted so that a reload (SIGHUP) can swap in a new
- * one while requests still use the old: config_current_get() hands out a
+ * one while requests still use the old: config_holder_get() hands out a
  * reference; config_unref() drops it; the last reference frees the snapshot.
  *
  * Sections (docs/config.md is the user's manual):
@@ -32,6 +32,7 @@
 #ifndef BT_CONFIG_H
 #define BT_CONFIG_H
 
+#include "core/decide.h"
 #include "core/lifecycle.h"
 #include "core/routing.h"
 #include "core/score.h"
@@ -112,6 +113,10 @@ struct config {
      * scoring->lead_syms. n_rules == 0 when the file has no routing section. */
     struct routing_config routing;
     double account_name_threshold; /* accounts.name_threshold, default 0.90 */
+
+    /* What the decision pipeline reads (core/decide.h): the scoring model,
+     * qualification, routing and the version above. */
+    struct decide_model decide;
 
     /* private: reference count and the arena holding every string above */
     int refs;

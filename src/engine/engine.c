@@ -7,8 +7,10 @@
  * and only then wakes the submitters: no reply can precede durability. When
  * the commit itself fails every command of the group fails with it.
  *
- * What a command does is in engine_ingest.c (and, later, one file per kind
- * of command); this file knows only how commands flow.
+ * What a command does is in the other engine_*.c files (engine_ingest.c,
+ * engine_score.c, engine_route.c, engine_accounts.c), and every command that
+ * changes a lead sends it down the lead path of engine_lead.c; this file
+ * knows only how commands flow.
  */
 #include "engine/engine_internal.h"
 #include "util/log.h"
@@ -215,6 +217,8 @@ bt_err engine__apply(struct engine__ctx *ctx, struct engine__command *c)
         return engine__apply_drain(ctx, c->u.drain, c->arena, &c->err);
     case ENGINE__UPSERT_ACCOUNTS:
         return engine__apply_accounts(ctx, c->u.accounts, c->arena, &c->err);
+    case ENGINE__EXCLUSION:
+        return engine__apply_exclusion(ctx, c->u.exclusion, c->arena, &c->err);
     }
     BT_BUG("unknown command kind %d", (int)c->kind);
 }

@@ -24,6 +24,7 @@
 #define BT_ENGINE_H
 
 #include "core/lead.h"
+#include "core/normalize.h"
 #include "core/lifecycle.h"
 #include "core/routing.h"
 #include "core/score.h"
@@ -73,7 +74,10 @@ struct ingest_command {
     const char *fingerprint;     /* identifies the request body, for idempotency */
     const char *actor;           /* who sent it, e.g. "key:3" */
     bool fill_only;              /* a merge may only fill what is empty (public sources) */
-    const char *event_data_json; /* extra data for the lead.created/merged event, a JSON object */
+    /* where it came from, for the lead.created / lead.merged event */
+    const char *via;                         /* "api", "form"; NULL: not said */
+    const char *key_name;                    /* the sending key's name, or NULL */
+    const struct normalize_report *warnings; /* what normalisation said, or NULL */
     /* out */
     enum ingest_outcome outcome;
     struct lead result; /* the lead as stored, strings in the caller's arena */
@@ -89,23 +93,13 @@ bt_err engine_ingest(struct engine *e, struct ingest_command *cmd, struct arena 
                      struct bt_error *err) BT_MUST_USE;
 
 /*
- * Scoring. After every change to a lead (ingest, activity) the engine
- * rescores it with the command's config, applies qualification (which may
- * move the lead between new, mql and disqualified, each move an event
- * lead.stage_changed), and stores the score with its reasons and the time at
- * which decay will next change it.
+ * Scoring. After every change to a lead (ingest, activity) the engine runs
+ * it through the decision pipeline (core/decide.h) with the command's
+ * config: account match, score, qualification (which may move the lead
+ * between new, mql and disqualified, each move an event lead.stage_changed)
+ * and, for an mql lead, routing; it stores the score with its reasons and
+ * the time at which decay will next change it.
  */
-
-/*
- * The pure half of rescoring, shared by the engine and `baton score`:
- * scores `lead` with its activities at `now`, fills lead->score, and says in
- * *decision what qualification would do (the caller applies it). `scratch`
- * and `rules` may be NULL (they are then made and freed here).
- */
-bt_err engine_evaluate(const struct config *cfg, struct lead *lead, const struct activity *acts,
-                       size_t n_acts, int64_t now, struct score_scratch *scratch,
-                       struct rule_scratch *rules, struct arena *arena, struct score_result *res,
-                       struct lifecycle_decision *decision, struct bt_error *err) BT_MUST_USE;
 
 struct activity_item {
     /* in: the lead by id, or else by normalised email */
@@ -191,6 +185,29 @@ struct time_off_command {
 
 bt_err engine_time_off(struct engine *e, struct time_off_command *cmd, struct arena *arena,
                        struct bt_error *err) BT_MUST_USE;
+
+struct exclusion_command {
+    const struct config *cfg;
+    int64_t lead_id;
+    const char *rep_id; /* a rep of cfg */
+    const char *reason; /* why; NULL is recorded as "manual" */
+    /* The lead, when this rep owns it at stage assigned, is taken back and
+     * routed again (to anyone but the excluded reps). */
+    bool reroute;
+    const char *actor;
+    /* out */
+    bool rerouted;
+    struct lead result; /* the lead after the command */
+};
+
+/*
+ * Excludes a rep from a lead: routing never offers the lead to that rep
+ * again (eligibility `excluded`); excluding twice updates the reason. Then,
+ * with `reroute`, an assigned lead of that rep is routed again; a held lead
+ * is tried again at once. BT_ENOTFOUND for an unknown lead or rep.
+ */
+bt_err engine_exclude_rep(struct engine *e, struct exclusion_command *cmd, struct arena *arena,
+                          struct bt_error *err) BT_MUST_USE;
 
 /* Where a walk down the hold queue has got to (see engine_drain_holds). */
 struct engine_hold_cursor {

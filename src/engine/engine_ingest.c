@@ -35,35 +35,14 @@ bt_err engine_ingest(struct engine *e, struct ingest_command *cmd, struct arena 
     return engine__submit(e, &c, err);
 }
 
-/* The event's data: the caller's extra data plus, for merges, the changes. */
-static const char *event_data(struct arena *a, const char *extra,
-                              const struct lead_merge_result *merge)
-{
-    if (!merge)
-        return extra ? extra : "{}";
-    json_error_t jerr;
-    json_t *data = extra ? json_loads(extra, 0, &jerr) : NULL;
-    if (!json_is_object(data)) {
-        json_decref(data);
-        data = json_object();
-    }
-    json_t *changes = json_array();
-    for (size_t i = 0; i < merge->n_changes; i++) {
-        const struct lead_change *ch = &merge->changes[i];
-        json_array_append_new(changes, json_pack("{s:s, s:s?, s:s?}", "field", ch->field, "from",
-                                                 ch->before, "to", ch->after));
-    }
-    json_object_set_new(data, "changes", changes);
-    return engine__dump(a, data);
-}
-
 static bt_err rescore(struct engine__ctx *ctx, struct ingest_command *cmd, struct arena *arena,
                       struct bt_error *err)
 {
     if (!cmd->cfg)
         return BT_OK;
-    return engine__rescore(ctx, cmd->cfg, &cmd->result, cmd->actor ? cmd->actor : "system", arena,
-                           err);
+    struct engine__lead_opts o = {.actor = cmd->actor ? cmd->actor : "system",
+                                  .route = DECIDE_ROUTE_IF_MQL};
+    return engine__lead_run(ctx, cmd->cfg, &cmd->result, &o, arena, err);
 }
 
 static bt_err remember_key(struct store_conn *conn, const struct ingest_command *cmd,
@@ -129,8 +108,8 @@ bt_err engine__apply_ingest(struct engine__ctx *ctx, struct ingest_command *cmd,
             cmd->outcome = INGEST_MERGED;
             cmd->result.updated_at = now;
             if ((rc = store_lead_update(conn, &cmd->result, err)) ||
-                (rc = engine__event(ctx, existing.id, "lead.merged", actor, NULL,
-                                    event_data(arena, cmd->event_data_json, m), err)) ||
+                (rc = engine__event(ctx, arena, existing.id, "lead.merged", actor, NULL,
+                                    engine__intake_data(cmd, m), err)) ||
                 (rc = rescore(ctx, cmd, arena, err)))
                 return rc;
             return remember_key(conn, cmd, existing.id, now, err);
@@ -149,8 +128,8 @@ bt_err engine__apply_ingest(struct engine__ctx *ctx, struct ingest_command *cmd,
         cmd->result.fields_json = "{}";
     cmd->outcome = INGEST_CREATED;
     if ((rc = store_lead_insert(conn, &cmd->result, err)) ||
-        (rc = engine__event(ctx, cmd->result.id, "lead.created", actor, NULL,
-                            event_data(arena, cmd->event_data_json, NULL), err)) ||
+        (rc = engine__event(ctx, arena, cmd->result.id, "lead.created", actor, NULL,
+                            engine__intake_data(cmd, NULL), err)) ||
         (rc = rescore(ctx, cmd, arena, err)))
         return rc;
     return remember_key(conn, cmd, cmd->result.id, now, err);

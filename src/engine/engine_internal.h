@@ -5,6 +5,8 @@
 #ifndef BT_ENGINE_INTERNAL_H
 #define BT_ENGINE_INTERNAL_H
 
+#include "core/decide.h"
+#include "core/lead_merge.h"
 #include "engine/engine.h"
 #include "store/store.h"
 
@@ -20,6 +22,7 @@ enum engine__kind {
     ENGINE__TIME_OFF,
     ENGINE__DRAIN_HOLDS,
     ENGINE__UPSERT_ACCOUNTS,
+    ENGINE__EXCLUSION,
 };
 
 struct engine__rescore_due {
@@ -48,6 +51,7 @@ struct engine__command {
         struct time_off_command *time_off;
         struct engine__drain *drain;
         struct accounts_command *accounts;
+        struct exclusion_command *exclusion;
     } u;
     /* set by the writer */
     bt_err rc;
@@ -60,7 +64,7 @@ struct engine__command {
 bt_err engine__submit(struct engine *e, struct engine__command *c,
                       struct bt_error *err) BT_MUST_USE;
 
-/* The writer thread's scoring state (scratch space for the current model). */
+/* The writer's decision scratch, kept for the configuration in use. */
 struct engine__scorer;
 struct engine__scorer *engine__scorer_new(void);
 void engine__scorer_free(struct engine__scorer *s);
@@ -72,11 +76,6 @@ struct engine__ctx {
     int64_t now;
     struct engine__accounts *accounts; /* the account index, kept across commands */
     int64_t *hold_wake_at;             /* see engine__wake_holds_at (atomic) */
-    /* The hold queue's retry of a lead that is held again for the same
-     * reason writes nothing when its score did not move either: retrying
-     * is set by the retry, score_unchanged by engine__rescore(). */
-    bool retrying;
-    bool score_unchanged;
 };
 
 /* Asks the timer to try the hold queue at `at` (the earliest asked wins):
@@ -94,44 +93,41 @@ bt_err engine__apply_outcome(struct engine__ctx *ctx, struct outcome_command *cm
 bt_err engine__apply_rescore_due(struct engine__ctx *ctx, struct engine__rescore_due *cmd,
                                  struct arena *arena, struct bt_error *err) BT_MUST_USE;
 
-/* Rescores `lead` (in place) with cfg, applies qualification, appends a
- * lead.stage_changed event when the stage moves, and writes the lead. */
-bt_err engine__rescore(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
-                       const char *actor, struct arena *arena, struct bt_error *err) BT_MUST_USE;
+/* ---- the lead path (engine_lead.c) ---- */
 
-/* The writer's rule scratch space (for rules evaluated outside scoring). */
-struct rule_scratch *engine__rule_scratch(struct engine__ctx *ctx);
-/* The writer's cache of local times for routing with cfg (made anew when the
- * configuration changes, as the zone tables it points into do). */
-struct route_cache *engine__route_cache(struct engine__ctx *ctx, const struct config *cfg);
-
-/* ---- routing (engine_route.c) ---- */
+struct engine__lead_opts {
+    const char *actor;       /* who caused it, for the events */
+    enum decide_route route; /* DECIDE_ROUTE_IF_MQL; ALWAYS for a lead routed again */
+    /* The hold queue's retry: a lead held again for the same reason, with
+     * the same score and stage, writes nothing. */
+    bool quiet_retry;
+};
 
 /*
- * Matches the lead to an account with the writer's index (before scoring, so
- * that rules may test `account`); stores and records a change of account
- * (lead.account_matched). *owner is the account's owner, or NULL.
+ * One lead through the pipeline, in the current transaction (see
+ * engine_lead.c): its activities and the account index are loaded,
+ * decide_lead() runs (the state routing asks for is read from the store),
+ * and the outcome is written with its events: the lead (account, score,
+ * stage), and when it was routed the assignment or the hold. `lead` is
+ * updated in place to what is stored. With route DECIDE_ROUTE_ALWAYS the
+ * lead is routed whatever qualification says and keeps its stage.
  */
-bt_err engine__match_account(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
-                             const char *actor, struct arena *arena, const char **owner,
-                             struct bt_error *err) BT_MUST_USE;
-
-/* Whether engine__route_after_score() will route the lead (routing is on
- * and the lead is mql); it then writes the lead itself, once. */
-bool engine__will_route(const struct config *cfg, const struct lead *lead);
+bt_err engine__lead_run(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
+                        const struct engine__lead_opts *o, struct arena *arena,
+                        struct bt_error *err) BT_MUST_USE;
 
 /*
- * Called by engine__rescore() once the lead is scored, qualified and (unless it will be routed)
- * written (acts/res are what it was scored with, account_owner what engine__match_account found):
- * when routing is configured and the lead is mql, routes it (assigns it, or holds it with the
- * reason) and writes it, all in the current transaction. A lead that left mql leaves the hold
- * queue.
+ * The route step for a lead taken back (rejected, expired, reassigned, a
+ * rep excluded): an assigned lead goes back to mql (lead.stage_changed with
+ * `via`), then it is routed again whatever its score, excluding every rep in
+ * its exclusions. BT_ECONFLICT for a lead that is neither mql nor assigned.
  */
-bt_err engine__route_after_score(struct engine__ctx *ctx, const struct config *cfg,
-                                 struct lead *lead, const struct activity *acts, size_t n_acts,
-                                 const struct score_result *res, const char *account_owner,
-                                 const char *actor, struct arena *arena,
-                                 struct bt_error *err) BT_MUST_USE;
+bt_err engine__reroute(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
+                       const char *via, const char *actor, const char *reason, struct arena *arena,
+                       struct bt_error *err) BT_MUST_USE;
+
+/* ---- routing commands (engine_route.c) ---- */
+
 /* Tries the held leads after a change that may have made a rep eligible
  * (capacity freed, a rep back); *assigned (may be NULL) counts the assigned. */
 bt_err engine__drain_after_change(struct engine__ctx *ctx, const struct config *cfg,
@@ -143,6 +139,8 @@ bt_err engine__apply_time_off(struct engine__ctx *ctx, struct time_off_command *
                               struct arena *arena, struct bt_error *err) BT_MUST_USE;
 bt_err engine__apply_drain(struct engine__ctx *ctx, struct engine__drain *cmd, struct arena *arena,
                            struct bt_error *err) BT_MUST_USE;
+bt_err engine__apply_exclusion(struct engine__ctx *ctx, struct exclusion_command *cmd,
+                               struct arena *arena, struct bt_error *err) BT_MUST_USE;
 
 /* ---- accounts (engine_accounts.c) ---- */
 
@@ -170,12 +168,42 @@ void engine__accounts_free(struct engine__accounts *s); /* NULL does nothing */
 bt_err engine__account_index(struct engine__ctx *ctx, const struct config *cfg,
                              const struct account_index **out, struct bt_error *err) BT_MUST_USE;
 
+/* ---- events (engine_events.c) ---- */
+
 /* `v` as compact JSON text in the arena (v is released); "null" when it
- * cannot be written. For event data and records. */
+ * cannot be written. */
 const char *engine__dump(struct arena *a, json_t *v);
 
-/* Appends an event to the lead's audit trail. */
-bt_err engine__event(struct engine__ctx *ctx, int64_t lead_id, const char *type, const char *actor,
-                     const char *reason, const char *data_json, struct bt_error *err) BT_MUST_USE;
+/* Appends an event to the lead's audit trail; `data` (an object, may be
+ * NULL: {}) is taken over and serialised once. */
+bt_err engine__event(struct engine__ctx *ctx, struct arena *arena, int64_t lead_id,
+                     const char *type, const char *actor, const char *reason, json_t *data,
+                     struct bt_error *err) BT_MUST_USE;
+/* The same for a rep's audit trail. */
+bt_err engine__rep_event(struct engine__ctx *ctx, struct arena *arena, const char *rep_id,
+                         const char *type, const char *actor, const char *reason, json_t *data,
+                         struct bt_error *err) BT_MUST_USE;
+
+/* {"from", "to", "via"}: the data of every lead.stage_changed. */
+json_t *engine__stage_data(enum lead_stage from, enum lead_stage to, const char *via);
+/* lead.created / lead.merged data: where the lead came from (cmd may be
+ * NULL), and a merge's changes (merge may be NULL). */
+json_t *engine__intake_data(const struct ingest_command *cmd,
+                            const struct lead_merge_result *merge);
+
+bt_err engine__event_qualified(struct engine__ctx *ctx, struct arena *arena,
+                               const struct lead *lead, const struct decide_result *r,
+                               const char *actor, struct bt_error *err) BT_MUST_USE;
+bt_err engine__event_account(struct engine__ctx *ctx, struct arena *arena, const struct lead *lead,
+                             const struct decide_result *r, const char *actor,
+                             struct bt_error *err) BT_MUST_USE;
+bt_err engine__event_assigned(struct engine__ctx *ctx, struct arena *arena,
+                              const struct config *cfg, const struct lead *lead,
+                              const struct decide_result *r, int64_t decision_id,
+                              enum lead_stage from, const char *previous_owner, const char *actor,
+                              struct bt_error *err) BT_MUST_USE;
+bt_err engine__event_held(struct engine__ctx *ctx, struct arena *arena, const struct lead *lead,
+                          const struct decide_result *r, int64_t decision_id, const char *actor,
+                          struct bt_error *err) BT_MUST_USE;
 
 #endif

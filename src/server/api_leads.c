@@ -103,11 +103,9 @@ void api_lead_create(struct request *r)
 
     char fingerprint[SHA256_HEX_LEN + 1];
     crypto_sha256_hex(r->body, r->body_len, fingerprint);
-    json_t *data =
-        json_pack("{s:s, s:s, s:o}", "via", r->body_kind == BODY_FORM ? "form" : "api", "key_name",
-                  r->key.name ? r->key.name : "", "warnings", warnings_json(&report));
-    char *data_text = json_dumps(data, JSON_COMPACT);
-    json_decref(data);
+    cmd.via = r->body_kind == BODY_FORM ? "form" : "api";
+    cmd.key_name = r->key.name;
+    cmd.warnings = &report;
     cmd.cfg = r->cfg;
     cmd.fill_only = r->role == ROLE_INGEST; /* an ingest key may sit in a public page */
     /* Keys are scoped to the API key that sent them: two sources that
@@ -116,8 +114,6 @@ void api_lead_create(struct request *r)
         idem ? arena_printf(&r->arena, "%lld:%s", (long long)r->key.id, idem) : NULL;
     cmd.fingerprint = fingerprint;
     cmd.actor = request_actor(r);
-    cmd.event_data_json = arena_strdup(&r->arena, data_text);
-    free(data_text);
 
     if ((rc = engine_ingest(r->ctx->engine, &cmd, &r->arena, &err))) {
         reply_bt_error(r, &err);

@@ -73,6 +73,8 @@ struct route {
 
 /* Replies; each takes ownership of `body` (a jansson reference). */
 void reply_json(struct request *r, unsigned status, json_t *body);
+/* A body that is JSON text already (copied; the caller keeps `text`). */
+void reply_json_text(struct request *r, unsigned status, const char *text);
 void reply_error(struct request *r, unsigned status, const char *code, const char *field,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Maps a bt_err to a status and code and replies with the error's text. */

@@ -77,10 +77,8 @@ static void set_response(struct request *r, unsigned status, struct MHD_Response
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 }
 
-void reply_json(struct request *r, unsigned status, json_t *body)
+static void reply_text(struct request *r, unsigned status, char *text)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
-    json_decref(body);
     if (!text) {
         /* Never abort on a reply: answer with a fixed body instead. */
         log_error("%s %s: a reply could not be encoded as JSON", r->method, r->path);
@@ -93,6 +91,18 @@ void reply_json(struct request *r, unsigned status, json_t *body)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     set_response(r, status, resp);
+}
+
+void reply_json(struct request *r, unsigned status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+    json_decref(body);
+    reply_text(r, status, text);
+}
+
+void reply_json_text(struct request *r, unsigned status, const char *text)
+{
+    reply_text(r, status, text ? xstrdup(text) : NULL);
 }
 
 void reply_error(struct request *r, unsigned status, const char *code, const char *field,

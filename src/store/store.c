@@ -303,3 +303,23 @@ bt_err store_accounts_version(struct store_conn *c, int64_t *version, struct bt_
 {
     return c->ops->accounts->version(c, version, err);
 }
+
+bt_err store_claim(struct store_conn *c, const char *kind, const char *key, const char *holder,
+                   int64_t now, int64_t lease_ms, bool *got, struct bt_error *err)
+{
+    *got = false;
+    if (!kind || !key || !holder || strlen(kind) > 64 || strlen(key) > 256 || lease_ms <= 0)
+        BT_BUG("store_claim: bad arguments");
+    return c->ops->work->claim(c, kind, key, holder, now, lease_ms, got, err);
+}
+
+bt_err store_claim_release(struct store_conn *c, const char *kind, const char *key,
+                           const char *holder, struct bt_error *err)
+{
+    return c->ops->work->claim_release(c, kind, key, holder, err);
+}
+
+bt_err store_lead_next_rescore(struct store_conn *c, int64_t *at, struct bt_error *err)
+{
+    return c->ops->work->next_rescore(c, at, err);
+}

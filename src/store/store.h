@@ -53,7 +53,7 @@ struct store_options {
 /* clang-format on */
 
 /* The schema version this build writes; store_open migrates older files. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /*
  * Opens the database named by `location`: a file path (SQLite; created when
@@ -290,5 +290,32 @@ bt_err store_account_count(struct store_conn *c, int64_t *count, struct bt_error
 /* The accounts version (see above). */
 bt_err store_accounts_version(struct store_conn *c, int64_t *version,
                               struct bt_error *err) BT_MUST_USE;
+
+/*
+ * Shared work: claims with a lease (docs/architecture.md, "the writer
+ * model"). Every Baton node writes to the one database; what must be done
+ * once however many nodes run (a sweep of due leads, firing a deadline,
+ * sending an outbox row) is claimed first. A claim names the work (`kind`,
+ * `key`), the node that holds it and when its lease runs out; a node that
+ * dies holding one blocks nobody for longer than the lease.
+ *
+ * store_claim() runs inside the caller's transaction (outside one is a bug)
+ * and sets *got: true when the work was free, its lease had run out
+ * (expires_at <= now), or `holder` held it already (the lease is then
+ * renewed to now + lease_ms); false while another holder's lease runs. Work
+ * done inside one transaction claims and releases in that transaction, so a
+ * crash leaves no claim behind (the rollback takes it away); work that
+ * spans transactions keeps its claim until it releases it or the lease
+ * ends. Kind and key: at most 64 and 256 bytes.
+ */
+bt_err store_claim(struct store_conn *c, const char *kind, const char *key, const char *holder,
+                   int64_t now, int64_t lease_ms, bool *got, struct bt_error *err) BT_MUST_USE;
+/* Gives up holder's claim; not an error when it holds none. */
+bt_err store_claim_release(struct store_conn *c, const char *kind, const char *key,
+                           const char *holder, struct bt_error *err) BT_MUST_USE;
+
+/* The earliest rescore_at of any lead (0: none): when the decay sweep is
+ * next due. One read of an index. */
+bt_err store_lead_next_rescore(struct store_conn *c, int64_t *at, struct bt_error *err) BT_MUST_USE;
 
 #endif

@@ -54,6 +54,7 @@ struct store_ops {
                              struct bt_error *err);
     const struct store_routing_ops *routing;
     const struct store_account_ops *accounts;
+    const struct store_work_ops *work;
 };
 
 enum store__tx {
@@ -113,7 +114,7 @@ struct store_routing_ops {
     bt_err (*exclusion_add)(struct store_conn *c, int64_t lead_id, const char *rep_id,
                             const char *reason, int64_t at, struct bt_error *err);
     bt_err (*exclusion_list)(struct store_conn *c, int64_t lead_id, struct arena *a,
-                             const char ***rep_ids, size_t *count, struct bt_error *err);
+                             struct store_exclusion **out, size_t *count, struct bt_error *err);
     bt_err (*lead_set_account)(struct store_conn *c, int64_t lead_id, const char *account_id,
                                const char *match_json, struct bt_error *err);
 };
@@ -134,6 +135,17 @@ struct store_account_ops {
 };
 
 extern const struct store_account_ops store__sqlite_account_ops;
+
+/* The shared-work section of store.h (claims, next deadlines), forwarded by store.c */
+struct store_work_ops {
+    bt_err (*claim)(struct store_conn *c, const char *kind, const char *key, const char *holder,
+                    int64_t now, int64_t lease_ms, bool *got, struct bt_error *err);
+    bt_err (*claim_release)(struct store_conn *c, const char *kind, const char *key,
+                            const char *holder, struct bt_error *err);
+    bt_err (*next_rescore)(struct store_conn *c, int64_t *at, struct bt_error *err);
+};
+
+extern const struct store_work_ops store__sqlite_work_ops;
 
 extern const struct store_ops store__sqlite_ops;
 

@@ -118,9 +118,9 @@ bt_err store_exclusion_add(struct store_conn *c, int64_t lead_id, const char *re
 }
 
 bt_err store_exclusion_list(struct store_conn *c, int64_t lead_id, struct arena *a,
-                            const char ***rep_ids, size_t *count, struct bt_error *err)
+                            struct store_exclusion **out, size_t *count, struct bt_error *err)
 {
-    return c->ops->routing->exclusion_list(c, lead_id, a, rep_ids, count, err);
+    return c->ops->routing->exclusion_list(c, lead_id, a, out, count, err);
 }
 
 bt_err store_lead_set_account(struct store_conn *c, int64_t lead_id, const char *account_id,

@@ -135,10 +135,20 @@ bt_err store_hold_get(struct store_conn *c, int64_t lead_id, struct arena *a, bo
 
 /* ---- exclusions and accounts of leads ---- */
 
+struct store_exclusion {
+    const char *rep_id;
+    const char *reason;
+    int64_t at;
+};
+
+/* Excludes the rep from the lead; again for the same rep: the reason and
+ * time are replaced. */
 bt_err store_exclusion_add(struct store_conn *c, int64_t lead_id, const char *rep_id,
                            const char *reason, int64_t at, struct bt_error *err) BT_MUST_USE;
+/* The lead's exclusions by rep id, at most 1000 (array in the arena). */
 bt_err store_exclusion_list(struct store_conn *c, int64_t lead_id, struct arena *a,
-                            const char ***rep_ids, size_t *count, struct bt_error *err) BT_MUST_USE;
+                            struct store_exclusion **out, size_t *count,
+                            struct bt_error *err) BT_MUST_USE;
 
 /* Sets (or clears, with NULLs) the lead's account and how it matched. */
 bt_err store_lead_set_account(struct store_conn *c, int64_t lead_id, const char *account_id,

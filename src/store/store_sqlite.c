@@ -342,6 +342,19 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "WHEN OLD.owner IS NOT NULL AND OLD.stage IN ('assigned', 'accepted') BEGIN "
     "  UPDATE rep_open SET open = open - 1 WHERE rep_id = OLD.owner; "
     "END;",
+    /* 6: decision records in their final form (core/decide.h: "at" in RFC 3339,
+     * served as stored), and claims of shared work (store_claim) */
+    "UPDATE decisions SET record = json_set(record, '$.at', "
+    "  strftime('%Y-%m-%dT%H:%M:%S', at / 1000, 'unixepoch') || '.' || "
+    "  printf('%03d', at % 1000) || 'Z') "
+    "WHERE json_valid(record) AND json_type(record, '$.at') = 'integer';"
+    "CREATE TABLE claims ("
+    "  kind TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  holder TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (kind, key)"
+    ") WITHOUT ROWID;",
 };
 
 static bt_err db_error(sqlite3 *db, struct bt_error *err, const char *what)
@@ -1107,4 +1120,5 @@ const struct store_ops store__sqlite_ops = {
     .outcome_insert = sq_outcome_insert,
     .routing = &store__sqlite_routing_ops,
     .accounts = &store__sqlite_account_ops,
+    .work = &store__sqlite_work_ops,
 };

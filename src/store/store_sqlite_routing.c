@@ -100,7 +100,8 @@ static const char *const sql[] = {
         "INSERT INTO lead_exclusions (lead_id, rep_id, reason, at) VALUES (?1, ?2, ?3, ?4) "
         "ON CONFLICT (lead_id, rep_id) DO UPDATE SET reason = ?3, at = ?4",
     [RS_EXCLUSION_LIST - SQLITE__SLOTS_ROUTING] =
-        "SELECT rep_id FROM lead_exclusions WHERE lead_id = ?1 ORDER BY rep_id LIMIT 1000",
+        "SELECT rep_id, reason, at FROM lead_exclusions WHERE lead_id = ?1 ORDER BY rep_id "
+        "LIMIT 1000",
     [RS_LEAD_ACCOUNT - SQLITE__SLOTS_ROUTING] =
         "UPDATE leads SET account_id = ?2, account_match = ?3 WHERE id = ?1",
 };
@@ -543,27 +544,28 @@ static bt_err sqr_exclusion_add(struct store_conn *c, int64_t lead_id, const cha
 }
 
 static bt_err sqr_exclusion_list(struct store_conn *c, int64_t lead_id, struct arena *a,
-                                 const char ***rep_ids, size_t *count, struct bt_error *err)
+                                 struct store_exclusion **out, size_t *count, struct bt_error *err)
 {
-    *rep_ids = NULL;
+    *out = NULL;
     *count = 0;
     sqlite3_stmt *s = st(c, RS_EXCLUSION_LIST, err);
     if (!s)
         return BT_ESTORE;
     sqlite3_bind_int64(s, 1, lead_id);
-    const char **ids = NULL;
+    struct store_exclusion *list = NULL;
     size_t n = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (!(ids = room_for_one(a, ids, n, &cap, sizeof(*ids)))) {
+        if (!(list = room_for_one(a, list, n, &cap, sizeof(*list)))) {
             sqlite3_reset(s);
             return bt_fail(err, BT_ETOOBIG, NULL, "listing exclusions: out of memory");
         }
-        ids[n++] = sqlite__col_text(s, 0, a);
+        list[n++] = (struct store_exclusion){sqlite__col_text(s, 0, a), sqlite__col_text(s, 1, a),
+                                             sqlite3_column_int64(s, 2)};
     }
     bt_err e = rc == SQLITE_DONE ? BT_OK : sqlite__error(c, err, "listing exclusions");
     sqlite3_reset(s);
-    *rep_ids = ids;
+    *out = list;
     *count = n;
     return e;
 }
