@@ -45,7 +45,7 @@ static void *worker_main(void *arg)
         c.lead.attr[LEAD_EMPLOYEES_BAND] = "51-200";
         c.lead.fields_json = "{\"utm_campaign\":\"q4\"}";
         c.actor = "key:1";
-        c.event_data_json = "{\"via\":\"api\",\"warnings\":[]}";
+        c.via = "api";
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         struct bt_error err = BT_ERROR_INIT;

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "engine/engine.h"
 #include "server/server.h"
+#include "timers/deadlines.h"
 #include "timers/timers.h"
 #include "util/log.h"
 
@@ -108,18 +109,22 @@ static int ensure_admin_key(struct store *st, const char *key_file)
     return rc;
 }
 
-static void reload(struct config_holder *holder, const char *path)
+/* True when a new configuration is in use. */
+static bool reload(struct config_holder *holder, const char *path)
 {
     struct config *next;
     struct bt_error err = BT_ERROR_INIT;
     struct config *cur = config_holder_get(holder);
+    bool swapped = false;
     if (config_load(path, &next, &err)) {
         log_error("config reload failed, keeping version %s: %s", cur->version, err.message);
     } else {
         log_info("config reloaded: version %s (was %s)", next->version, cur->version);
         config_holder_swap(holder, next);
+        swapped = true;
     }
     config_unref(cur);
+    return swapped;
 }
 
 int cli_serve(int argc, char **argv)
@@ -220,10 +225,14 @@ int cli_serve(int argc, char **argv)
     struct engine *engine = NULL;
     struct server *server = NULL;
     struct timers *timers = NULL;
+    struct deadlines *deadlines = NULL;
     struct config_holder *holder = NULL;
     if (ensure_admin_key(st, key_file) != 0)
         goto out;
-    struct engine_options eopts = {.group_commit_max = cfg->group_commit_max};
+    char host[128] = "baton", node_id[192];
+    (void)gethostname(host, sizeof(host) - 1);
+    snprintf(node_id, sizeof(node_id), "%s:%ld", host, (long)getpid());
+    struct engine_options eopts = {.group_commit_max = cfg->group_commit_max, .node_id = node_id};
     if (engine_start(st, clock, &eopts, &engine, &err)) {
         cli_error("serve", "%s", err.message);
         goto out;
@@ -232,11 +241,13 @@ int cli_serve(int argc, char **argv)
     unsigned max_conn = cfg->max_connections, timeout_ms = cfg->request_timeout_ms;
     holder = config_holder_new(cfg);
     cfg = NULL;
-    if (timers_start(engine, holder, clock, 1000, &timers, &err)) {
+    timers = timers_new(clock);
+    deadlines = deadlines_new(timers, engine, holder);
+    if (timers_start(timers, &err)) {
         cli_error("serve", "%s", err.message);
         goto out;
     }
-    struct server_context ctx = {holder, st, engine, clock};
+    struct server_context ctx = {holder, st, engine, clock, timers, deadlines};
     char url[128];
     if (server_start(&ctx, address, max_conn, timeout_ms, &server, url, sizeof(url), &err)) {
         cli_error("serve", "%s", err.message);
@@ -255,7 +266,8 @@ int cli_serve(int argc, char **argv)
             struct config *cur = config_holder_get(holder);
             char *path = xstrdup(cur->path);
             config_unref(cur);
-            reload(holder, path);
+            if (reload(holder, path))
+                deadlines_config_changed(deadlines);
             free(path);
             continue;
         }
@@ -271,7 +283,8 @@ int cli_serve(int argc, char **argv)
     status = 0;
 out:
     server_stop(server);
-    timers_stop(timers);
+    timers_free(timers); /* stops its thread: no source runs after this */
+    deadlines_free(deadlines);
     if (engine) {
         struct engine_stats stats;
         engine_get_stats(engine, &stats);

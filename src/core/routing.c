@@ -198,6 +198,52 @@ int64_t routing_week_count(const struct routing_rep *rep, const struct rep_runti
     return rt->week_start == week ? rt->week_count : 0;
 }
 
+/* The first start of a working interval after `now` on the rep's wall
+ * clock, within a week, or 0. Holidays are not skipped: a start on a
+ * holiday is one more look at the queue, never a missed one. */
+static int64_t next_interval_start(const struct routing_rep *rep, const struct tz_local_time *lt,
+                                   int64_t now)
+{
+    for (unsigned d = 0; d <= WEEKDAY_COUNT; d++) {
+        unsigned weekday = (lt->weekday + d) % WEEKDAY_COUNT;
+        int64_t y;
+        unsigned m, day;
+        time_civil_from_days(lt->local_days + (int64_t)d, &y, &m, &day);
+        for (unsigned i = 0; i < rep->hours.count[weekday]; i++) {
+            int64_t at = tz_utc_of_local(rep->tz, y, m, day,
+                                         rep->hours.intervals[weekday][i].start_minute, TZ_EARLIER);
+            if (at > now)
+                return at;
+        }
+    }
+    return 0;
+}
+
+int64_t routing_next_boundary(const struct routing_config *cfg, int64_t now)
+{
+    int64_t next = 0;
+    for (size_t i = 0; i < cfg->n_reps; i++) {
+        const struct routing_rep *rep = &cfg->reps[i];
+        if (!rep->active)
+            continue;
+        struct tz_local_time lt;
+        tz_local(rep->tz, now, &lt);
+        int64_t at = 0;
+        if (rep->has_hours)
+            at = next_interval_start(rep, &lt, now);
+        /* holidays end, daily caps reset (and weekly ones, on Mondays) at midnight */
+        if (rep->holidays.count > 0 || rep->daily_cap != ROUTING_UNLIMITED ||
+            rep->weekly_cap != ROUTING_UNLIMITED) {
+            int64_t midnight = local_midnight(rep->tz, lt.local_days + 1);
+            if (midnight > now && (!at || midnight < at))
+                at = midnight;
+        }
+        if (at && (!next || at < next))
+            next = at;
+    }
+    return next;
+}
+
 int64_t routing_window_start(const struct routing_pool *pool, int64_t now)
 {
     struct tz_local_time lt;

@@ -198,6 +198,16 @@ int64_t routing_day_count(const struct routing_rep *rep, const struct rep_runtim
 int64_t routing_week_count(const struct routing_rep *rep, const struct rep_runtime *rt,
                            int64_t now);
 
+/*
+ * The earliest instant after `now` at which some active rep's eligibility
+ * may change by the passing of time alone: the start of one of its working
+ * intervals on its own wall clock, or its next local midnight when it has
+ * holidays or a daily or weekly cap (a weekly cap resets at Monday's
+ * midnight). 0 when no rep has such a time. Status `until` and time off are
+ * runtime state and not included. Cost: a few zone conversions per rep.
+ */
+int64_t routing_next_boundary(const struct routing_config *cfg, int64_t now);
+
 /* The start of the pool's current fair_share window at `now` (midnight, Monday
  * 00:00 or the 1st, in the pool's zone). */
 int64_t routing_window_start(const struct routing_pool *pool, int64_t now);

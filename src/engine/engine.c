@@ -34,7 +34,9 @@ struct engine {
     pthread_t writer;
 
     struct engine_stats stats; /* under lock */
-    int64_t hold_wake_at;      /* atomic; 0: none */
+    char *node_id;
+    engine_deadline_fn deadline_hook;
+    void *deadline_ctx;
 };
 
 /* Wakes every submitter of the group; with `forced`, every command that has
@@ -62,7 +64,7 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
                               .scorer = e->scorer,
                               .now = clock_now(e->clock),
                               .accounts = e->accounts,
-                              .hold_wake_at = &e->hold_wake_at};
+                              .node_id = e->node_id};
     for (struct engine__command *c = group; c; c = c->next) {
         if (store_savepoint(e->conn, &c->err)) {
             c->rc = BT_ESTORE;
@@ -93,6 +95,8 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
     e->stats.commits++;
     if (rc)
         e->stats.failed_commits++;
+    engine_deadline_fn hook = e->deadline_hook;
+    void *hook_ctx = e->deadline_ctx;
     pthread_mutex_unlock(&e->lock);
     if (rc) {
         log_error("engine: commit of %zu commands failed: %s", n, err.message);
@@ -100,6 +104,11 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
         finish_group(group, BT_ESTORE, "the database could not commit the change");
         return;
     }
+    /* Deadlines first: a submitter that pokes the timers after its reply
+     * must not find them still thinking the old time. */
+    for (int k = 0; k < ENGINE_DEADLINE_COUNT; k++)
+        if (ctx.due[k] && hook)
+            hook(hook_ctx, (enum engine_deadline)k, ctx.due[k]);
     finish_group(group, BT_OK, NULL);
 }
 
@@ -137,8 +146,10 @@ bt_err engine_start(struct store *store, struct clock *clock, const struct engin
     e->store = store;
     e->clock = clock;
     e->group_max = opts && opts->group_commit_max ? opts->group_commit_max : 256;
+    e->node_id = xstrdup(opts && opts->node_id ? opts->node_id : "baton");
     bt_err rc = store_conn_open(store, &e->conn, err);
     if (rc) {
+        free(e->node_id);
         free(e);
         return rc;
     }
@@ -150,6 +161,7 @@ bt_err engine_start(struct store *store, struct clock *clock, const struct engin
         engine__scorer_free(e->scorer);
         engine__accounts_free(e->accounts);
         store_conn_close(e->conn);
+        free(e->node_id);
         free(e);
         return bt_fail(err, BT_EIO, NULL, "cannot start the engine thread");
     }
@@ -171,24 +183,34 @@ void engine_stop(struct engine *e)
     store_conn_close(e->conn);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->wake);
+    free(e->node_id);
     free(e);
 }
 
-void engine__wake_holds_at(struct engine__ctx *ctx, int64_t at)
+void engine__deadline(struct engine__ctx *ctx, enum engine_deadline kind, int64_t at)
 {
-    int64_t cur = __atomic_load_n(ctx->hold_wake_at, __ATOMIC_ACQUIRE);
-    while ((cur == 0 || at < cur) &&
-           !__atomic_compare_exchange_n(ctx->hold_wake_at, &cur, at, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_ACQUIRE))
-        ;
+    if (at > 0 && (ctx->due[kind] == 0 || at < ctx->due[kind]))
+        ctx->due[kind] = at;
 }
 
-bool engine_hold_wake_due(struct engine *e, int64_t now)
+bt_err engine__claim_sweep(struct engine__ctx *ctx, const char *name, bool *got,
+                           struct bt_error *err)
 {
-    int64_t at = __atomic_load_n(&e->hold_wake_at, __ATOMIC_ACQUIRE);
-    return at != 0 && now >= at &&
-           __atomic_compare_exchange_n(&e->hold_wake_at, &at, 0, false, __ATOMIC_ACQ_REL,
-                                       __ATOMIC_ACQUIRE);
+    return store_claim(ctx->conn, "sweep", name, ctx->node_id, ctx->now, ENGINE_SWEEP_LEASE_MS, got,
+                       err);
+}
+
+bt_err engine__release_sweep(struct engine__ctx *ctx, const char *name, struct bt_error *err)
+{
+    return store_claim_release(ctx->conn, "sweep", name, ctx->node_id, err);
+}
+
+void engine_set_deadline_hook(struct engine *e, engine_deadline_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&e->lock);
+    e->deadline_hook = fn;
+    e->deadline_ctx = ctx;
+    pthread_mutex_unlock(&e->lock);
 }
 
 void engine_get_stats(struct engine *e, struct engine_stats *out)

@@ -41,6 +41,9 @@ struct config;
 
 struct engine_options {
     unsigned group_commit_max; /* commands per transaction; 0 = 256 */
+    /* This node's name in claims of shared work (store_claim); NULL:
+     * "baton". Unique per running process (baton serve: host:pid). */
+    const char *node_id;
 };
 
 bt_err engine_start(struct store *store, struct clock *clock, const struct engine_options *opts,
@@ -222,20 +225,33 @@ struct engine_hold_cursor {
  * queue (fewer than `limit` tried: the walk is done). Each out pointer may be
  * NULL: how many were tried, how many found a rep, and the next instant a
  * status `until` or a time-off span starts or ends (0: none), when the queue
- * should be tried again even if nothing else happens. */
+ * should be tried again even if nothing else happens. When another node is
+ * walking the queue (its claim holds), nothing is tried and *next_change is
+ * a second from now. */
 bt_err engine_drain_holds(struct engine *e, const struct config *cfg, unsigned limit,
                           struct engine_hold_cursor *cursor, size_t *tried, size_t *assigned,
                           int64_t *next_change, struct bt_error *err) BT_MUST_USE;
 
-/* True once when an instant a command asked for (a status `until`, the end of
- * time off set after the timer's last try) has come: the timer tries the
- * queue then. */
-bool engine_hold_wake_due(struct engine *e, int64_t now);
-
 /* Rescores leads whose decay is due at `now` (at most `limit`); *rescored
- * says how many. Called by the timer. */
+ * says how many and *next_due (may be NULL) when the next lead is due after
+ * them (0: none). Called by the timers' decay source. */
 bt_err engine_rescore_due(struct engine *e, const struct config *cfg, unsigned limit,
-                          size_t *rescored, struct bt_error *err) BT_MUST_USE;
+                          size_t *rescored, int64_t *next_due, struct bt_error *err) BT_MUST_USE;
+
+/*
+ * Deadlines that commands move. After a group commits, the engine tells the
+ * hook (on the writer thread, with no engine lock held) the earliest instant
+ * of each kind that the group's commands asked for:
+ *   ENGINE_DEADLINE_DECAY  a lead's rescore_at was set (the decay sweep may
+ *                          be due sooner than it thought)
+ *   ENGINE_DEADLINE_HOLDS  a status `until` or a time-off span ends then:
+ *                          the hold queue should be tried again at that time
+ * The hook must be quick and must not submit commands.
+ */
+enum engine_deadline { ENGINE_DEADLINE_DECAY, ENGINE_DEADLINE_HOLDS, ENGINE_DEADLINE_COUNT };
+typedef void (*engine_deadline_fn)(void *ctx, enum engine_deadline kind, int64_t at);
+/* Sets (or, with fn NULL, removes) the hook; call while no command runs. */
+void engine_set_deadline_hook(struct engine *e, engine_deadline_fn fn, void *ctx);
 
 /*
  * Accounts: the companies leads are matched to (the CSV import writes them

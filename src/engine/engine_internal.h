@@ -29,6 +29,7 @@ struct engine__rescore_due {
     const struct config *cfg;
     unsigned limit;
     size_t rescored;
+    int64_t next_due;
 };
 
 struct engine__drain {
@@ -74,13 +75,28 @@ struct engine__ctx {
     struct store_conn *conn;
     struct engine__scorer *scorer;
     int64_t now;
-    struct engine__accounts *accounts; /* the account index, kept across commands */
-    int64_t *hold_wake_at;             /* see engine__wake_holds_at (atomic) */
+    struct engine__accounts *accounts;  /* the account index, kept across commands */
+    const char *node_id;                /* the holder of this node's claims */
+    int64_t due[ENGINE_DEADLINE_COUNT]; /* deadlines the group asked for (0: none) */
 };
 
-/* Asks the timer to try the hold queue at `at` (the earliest asked wins):
- * when a status `until` or a time off ends, someone may become eligible. */
-void engine__wake_holds_at(struct engine__ctx *ctx, int64_t at);
+/*
+ * Sweeps (the decay sweep, a walk of the hold queue) claim their work for
+ * the command's transaction, so that with several nodes on one database one
+ * sweeps at a time; the claim is released before the commit, and a crash
+ * rolls it back. *got false: another node holds it (try again in
+ * ENGINE_SWEEP_RETRY_MS).
+ */
+#define ENGINE_SWEEP_LEASE_MS 30000
+#define ENGINE_SWEEP_RETRY_MS 1000
+bt_err engine__claim_sweep(struct engine__ctx *ctx, const char *name, bool *got,
+                           struct bt_error *err) BT_MUST_USE;
+bt_err engine__release_sweep(struct engine__ctx *ctx, const char *name,
+                             struct bt_error *err) BT_MUST_USE;
+
+/* A command asks for a deadline of `kind` at `at` (the earliest asked in a
+ * group reaches the hook once the group commits). */
+void engine__deadline(struct engine__ctx *ctx, enum engine_deadline kind, int64_t at);
 
 bt_err engine__apply(struct engine__ctx *ctx, struct engine__command *c) BT_MUST_USE;
 

@@ -326,6 +326,8 @@ bt_err engine__lead_run(struct engine__ctx *ctx, const struct config *cfg, struc
     else
         e = write_hold(ctx, cfg, lead, &r, o, !r.score_changed && !stage_moved, arena, err);
     /* effects: outbox rows go here, in this transaction (delivery) */
+    if (!e && lead->score.rescore_at)
+        engine__deadline(ctx, ENGINE_DEADLINE_DECAY, lead->score.rescore_at);
 out:
     decide_result_release(&r);
     return e;

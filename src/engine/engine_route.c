@@ -85,11 +85,20 @@ bt_err engine__drain_after_change(struct engine__ctx *ctx, const struct config *
 bt_err engine__apply_drain(struct engine__ctx *ctx, struct engine__drain *cmd, struct arena *arena,
                            struct bt_error *err)
 {
-    bt_err e =
-        drain(ctx, cmd->cfg, cmd->limit, &cmd->cursor, &cmd->tried, &cmd->assigned, arena, err);
+    bool got;
+    bt_err e = engine__claim_sweep(ctx, "holds", &got, err);
     if (e)
         return e;
-    return store_rep_next_change(ctx->conn, ctx->now, &cmd->next_change, err);
+    if (!got) {
+        /* another node walks the queue now: nothing tried, come back soon */
+        cmd->next_change = ctx->now + ENGINE_SWEEP_RETRY_MS;
+        return BT_OK;
+    }
+    if ((e = drain(ctx, cmd->cfg, cmd->limit, &cmd->cursor, &cmd->tried, &cmd->assigned, arena,
+                   err)) ||
+        (e = store_rep_next_change(ctx->conn, ctx->now, &cmd->next_change, err)))
+        return e;
+    return engine__release_sweep(ctx, "holds", err);
 }
 
 bt_err engine_drain_holds(struct engine *e, const struct config *cfg, unsigned limit,
@@ -135,7 +144,7 @@ bt_err engine__apply_rep_status(struct engine__ctx *ctx, struct rep_status_comma
     if ((e = store_rep_runtime_get(ctx->conn, cmd->rep_id, ctx->now, arena, &before, err)))
         return e;
     if (cmd->until)
-        engine__wake_holds_at(ctx, cmd->until);
+        engine__deadline(ctx, ENGINE_DEADLINE_HOLDS, cmd->until);
     if ((e = store_rep_status_set(ctx->conn, cmd->rep_id, cmd->status, cmd->reason, cmd->until,
                                   ctx->now, err)))
         return e;
@@ -177,7 +186,7 @@ bt_err engine__apply_time_off(struct engine__ctx *ctx, struct time_off_command *
         };
         if ((e = store_time_off_add(ctx->conn, &t, err)))
             return e;
-        engine__wake_holds_at(ctx, t.to);
+        engine__deadline(ctx, ENGINE_DEADLINE_HOLDS, t.to);
         cmd->id = t.id;
         type = "rep.time_off_added";
         data = json_pack("{s:I, s:I, s:I}", "id", (json_int_t)t.id, "from", (json_int_t)t.from,

@@ -144,15 +144,24 @@ bt_err engine__apply_outcome(struct engine__ctx *ctx, struct outcome_command *cm
  * Each due lead is rescored in its own savepoint and arena: a lead that
  * cannot be scored (too much data for the arena, say) is logged and put off
  * for an hour instead of failing the sweep, which would otherwise meet the
- * same lead first on every tick and rescore nobody again.
+ * same lead first on every run and rescore nobody again. The sweep is
+ * claimed for its transaction (engine__claim_sweep): with several nodes,
+ * one sweeps while the others wait a moment.
  */
 bt_err engine__apply_rescore_due(struct engine__ctx *ctx, struct engine__rescore_due *cmd,
                                  struct arena *arena, struct bt_error *err)
 {
+    bool got;
+    bt_err rc = engine__claim_sweep(ctx, "decay", &got, err);
+    if (rc)
+        return rc;
+    if (!got) {
+        cmd->next_due = ctx->now + ENGINE_SWEEP_RETRY_MS;
+        return BT_OK;
+    }
     int64_t *ids;
     size_t n;
-    bt_err rc = store_lead_rescore_due(ctx->conn, ctx->now, cmd->limit, arena, &ids, &n, err);
-    if (rc)
+    if ((rc = store_lead_rescore_due(ctx->conn, ctx->now, cmd->limit, arena, &ids, &n, err)))
         return rc;
     struct engine__lead_opts o = {.actor = "system", .route = DECIDE_ROUTE_IF_MQL};
     for (size_t i = 0; i < n; i++) {
@@ -177,7 +186,9 @@ bt_err engine__apply_rescore_due(struct engine__ctx *ctx, struct engine__rescore
             return rc;
     }
     cmd->rescored = n;
-    return BT_OK;
+    if ((rc = store_lead_next_rescore(ctx->conn, &cmd->next_due, err)))
+        return rc;
+    return engine__release_sweep(ctx, "decay", err);
 }
 
 bt_err engine_record_activities(struct engine *e, struct activities_command *cmd,
@@ -195,7 +206,7 @@ bt_err engine_record_outcome(struct engine *e, struct outcome_command *cmd, stru
 }
 
 bt_err engine_rescore_due(struct engine *e, const struct config *cfg, unsigned limit,
-                          size_t *rescored, struct bt_error *err)
+                          size_t *rescored, int64_t *next_due, struct bt_error *err)
 {
     struct arena arena = ARENA_INIT;
     struct engine__rescore_due due = {.cfg = cfg, .limit = limit};
@@ -204,5 +215,7 @@ bt_err engine_rescore_due(struct engine *e, const struct config *cfg, unsigned l
     bt_err rc = engine__submit(e, &c, err);
     arena_release(&arena);
     *rescored = due.rescored;
+    if (next_due)
+        *next_due = due.next_due;
     return rc;
 }

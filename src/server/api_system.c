@@ -6,6 +6,8 @@
 #include "server/http.h"
 #include "engine/engine.h"
 #include "store/store.h"
+#include "timers/deadlines.h"
+#include "timers/timers.h"
 
 void api_health(struct request *r)
 {
@@ -33,8 +35,9 @@ void api_ready(struct request *r)
 /*
  * POST /v1/admin/clock {"now": "2026-12-01T09:00:00Z"} or {"advance_seconds": 86400}
  * - only when the daemon runs with --manual-clock (tests, simulation). Time
- * never moves backwards. Leads whose decay falls due are rescored before the
- * reply, so the caller sees the state at the new time.
+ * never moves backwards. Every deadline that falls due on the way (score
+ * decay, the hold queue's wake-ups, ...) is processed at its own time, in
+ * order, before the reply, so the caller sees the state at the new time.
  */
 void api_admin_clock(struct request *r)
 {
@@ -45,13 +48,9 @@ void api_admin_clock(struct request *r)
                     "the time");
         return;
     }
-    json_error_t jerr;
-    json_t *o = json_loadb(r->body, r->body_len, JSON_DECODE_ANY, &jerr);
-    if (!o) {
-        reply_error(r, 400, "malformed", NULL, "malformed JSON at line %d, column %d: %s",
-                    jerr.line, jerr.column, jerr.text);
+    json_t *o = request_json(r);
+    if (!o)
         return;
-    }
     int64_t now = clock_now(clk), next = now;
     json_t *v;
     bool ok = json_is_object(o) && json_object_size(o) == 1;
@@ -68,19 +67,16 @@ void api_admin_clock(struct request *r)
                     "send {\"now\": \"RFC 3339 time\"} or {\"advance_seconds\": N}");
         return;
     }
-    if (next < now || !clock_manual_advance_to(clk, next)) {
+    if (next < now) {
         reply_error(r, 422, "invalid", "now", "the clock never moves backwards");
         return;
     }
-    size_t n, total = 0;
-    struct bt_error err = BT_ERROR_INIT;
-    do {
-        if (engine_rescore_due(r->ctx->engine, r->cfg, 500, &n, &err)) {
-            reply_bt_error(r, &err);
-            return;
-        }
-        total += n;
-    } while (n == 500);
+    size_t ran, done[TIMERS_MAX_SOURCES];
+    timers_run_due(r->ctx->timers, next, &ran, done);
+    const struct deadlines *d = r->ctx->deadlines;
     reply_json(r, 200,
-               json_pack("{s:o, s:I}", "now", time_to_json(next), "rescored", (json_int_t)total));
+               json_pack("{s:o, s:I, s:I, s:I}", "now", time_to_json(clock_now(clk)), "rescored",
+                         (json_int_t)done[deadlines_decay_id(d)], "holds_tried",
+                         (json_int_t)done[deadlines_holds_id(d)], "deadlines_run",
+                         (json_int_t)ran));
 }

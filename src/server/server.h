@@ -30,11 +30,16 @@ struct store;
 struct engine;
 struct server;
 
+struct timers;
+struct deadlines;
+
 struct server_context {
     struct config_holder *config;
     struct store *store;
     struct engine *engine;
     struct clock *clock;
+    struct timers *timers;       /* POST /v1/admin/clock runs what falls due */
+    struct deadlines *deadlines; /* which source is which */
 };
 
 /*

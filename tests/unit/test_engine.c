@@ -300,7 +300,7 @@ static void test_scoring_activities_outcome(void **state)
     /* a day later the demo counts 15: rescored by the due sweep, back to new */
     clock_manual_set(&f->clock, clock_now(&f->clock) + 86400000LL);
     size_t n = 0;
-    assert_int_equal(engine_rescore_due(f->eng, cfg, 100, &n, &err), BT_OK);
+    assert_int_equal(engine_rescore_due(f->eng, cfg, 100, &n, NULL, &err), BT_OK);
     assert_int_equal(n, 1);
     struct lead got;
     assert_int_equal(store_lead_get(f->reader, id, &f->a, &got, &err), BT_OK);
