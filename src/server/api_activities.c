@@ -68,25 +68,18 @@ void api_activities_create(struct request *r)
 void api_lead_activities_list(struct request *r)
 {
     struct store_conn *c;
-    struct bt_error err = BT_ERROR_INIT;
-    if (store_reader_acquire(r->ctx->store, &c, &err)) {
-        reply_bt_error(r, &err);
+    if (!request_reader(r, &c))
+        return;
+    struct lead lead;
+    if (!request_lead(r, c, &lead)) {
+        store_reader_release(r->ctx->store, c);
         return;
     }
-    struct lead lead;
+    struct bt_error err = BT_ERROR_INIT;
     struct activity *acts = NULL;
     size_t n = 0;
-    bt_err rc = r->id > 0 ? store_lead_get(c, r->id, &r->arena, &lead, &err) : BT_ENOTFOUND;
-    bool hidden = !rc && r->role == ROLE_REP &&
-                  (!lead.attr[LEAD_OWNER] || !r->key.rep_id ||
-                   strcmp(lead.attr[LEAD_OWNER], r->key.rep_id) != 0);
-    if (!rc && !hidden)
-        rc = store_activity_list(c, lead.id, ACTIVITY_LIST_MAX, &r->arena, &acts, &n, &err);
+    bt_err rc = store_activity_list(c, lead.id, ACTIVITY_LIST_MAX, &r->arena, &acts, &n, &err);
     store_reader_release(r->ctx->store, c);
-    if (rc == BT_ENOTFOUND || hidden) {
-        reply_error(r, 404, "not_found", "id", "no such lead: %lld", (long long)r->id);
-        return;
-    }
     if (rc) {
         reply_bt_error(r, &err);
         return;

@@ -136,35 +136,13 @@ void api_lead_create(struct request *r)
     reply_add_header(r, MHD_HTTP_HEADER_LOCATION, location);
 }
 
-/* Loads the lead named in the path, enforcing rep ownership; replies on failure. */
-static bool load_lead(struct request *r, struct store_conn *c, struct lead *out)
-{
-    struct bt_error err = BT_ERROR_INIT;
-    if (r->id <= 0) {
-        reply_error(r, 404, "not_found", "id", "no such lead: ids are positive integers");
-        return false;
-    }
-    bt_err rc = store_lead_get(c, r->id, &r->arena, out, &err);
-    if (rc == BT_ENOTFOUND || (!rc && r->role == ROLE_REP &&
-                               (!out->attr[LEAD_OWNER] || !r->key.rep_id ||
-                                strcmp(out->attr[LEAD_OWNER], r->key.rep_id) != 0))) {
-        reply_error(r, 404, "not_found", "id", "no such lead: %lld", (long long)r->id);
-        return false;
-    }
-    if (rc) {
-        reply_bt_error(r, &err);
-        return false;
-    }
-    return true;
-}
-
 void api_lead_get(struct request *r)
 {
     struct store_conn *c;
     if (!request_reader(r, &c))
         return;
     struct lead lead;
-    if (load_lead(r, c, &lead))
+    if (request_lead(r, c, &lead))
         reply_json(r, 200, lead_to_json(&lead));
     store_reader_release(r->ctx->store, c);
 }
@@ -326,7 +304,7 @@ void api_lead_events(struct request *r)
     if (!request_reader(r, &c))
         return;
     struct lead lead;
-    if (!load_lead(r, c, &lead)) {
+    if (!request_lead(r, c, &lead)) {
         store_reader_release(r->ctx->store, c);
         return;
     }

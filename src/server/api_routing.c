@@ -9,6 +9,8 @@
  *   GET    /v1/pools, /v1/pools/{id}      members, eligibility now, strategy state
  *   GET    /v1/holds                      the hold queue, in the order it drains
  *   GET    /v1/leads/{id}/decision        the lead's latest routing decision
+ *   GET    /v1/leads/{id}/exclusions      reps routing never offers the lead again
+ *   POST   /v1/leads/{id}/exclusions      {"rep", "reason"?, "reroute"?} (admin)
  *
  * A rep key may read and change only its own rep (status, time off) and read
  * decisions of its own leads; everything else needs an admin key.
@@ -555,26 +557,17 @@ void api_hold_list(struct request *r)
 
 void api_lead_decision(struct request *r)
 {
-    if (r->id <= 0) {
-        reply_error(r, 404, "not_found", "id", "no such lead: ids are positive integers");
-        return;
-    }
     struct store_conn *c;
     if (!request_reader(r, &c))
         return;
-    struct bt_error err = BT_ERROR_INIT;
     struct lead lead;
-    bt_err rc = store_lead_get(c, r->id, &r->arena, &lead, &err);
-    if (rc == BT_ENOTFOUND || (!rc && r->role == ROLE_REP &&
-                               (!lead.attr[LEAD_OWNER] || !r->key.rep_id ||
-                                strcmp(lead.attr[LEAD_OWNER], r->key.rep_id) != 0))) {
+    if (!request_lead(r, c, &lead)) {
         store_reader_release(r->ctx->store, c);
-        reply_error(r, 404, "not_found", "id", "no such lead: %lld", (long long)r->id);
         return;
     }
+    struct bt_error err = BT_ERROR_INIT;
     struct store_decision d;
-    if (!rc)
-        rc = store_decision_latest(c, r->id, &r->arena, &d, &err);
+    bt_err rc = store_decision_latest(c, r->id, &r->arena, &d, &err);
     store_reader_release(r->ctx->store, c);
     if (rc == BT_ENOTFOUND) {
         reply_error(r, 404, "not_found", NULL,
@@ -594,4 +587,113 @@ void api_lead_decision(struct request *r)
     }
     reply_json_text(r, 200,
                     arena_printf(&r->arena, "{\"id\":%lld,%s", (long long)d.id, d.record + 1));
+}
+
+/* ---- exclusions ---- */
+
+static json_t *exclusions_json(const struct store_exclusion *x, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:s, s:s, s:o}", "rep", x[i].rep_id, "reason",
+                                           x[i].reason, "at", time_to_json(x[i].at)));
+    return a;
+}
+
+/* The lead's exclusions on a reader; NULL with the reply set. */
+static json_t *read_exclusions(struct request *r, struct store_conn *c, int64_t lead_id)
+{
+    struct store_exclusion *x;
+    size_t n;
+    struct bt_error err = BT_ERROR_INIT;
+    if (store_exclusion_list(c, lead_id, &r->arena, &x, &n, &err)) {
+        reply_bt_error(r, &err);
+        return NULL;
+    }
+    return exclusions_json(x, n);
+}
+
+void api_lead_exclusions(struct request *r)
+{
+    struct store_conn *c;
+    if (!request_reader(r, &c))
+        return;
+    struct lead lead;
+    json_t *list = request_lead(r, c, &lead) ? read_exclusions(r, c, lead.id) : NULL;
+    store_reader_release(r->ctx->store, c);
+    if (list)
+        reply_json(r, 200, json_pack("{s:I, s:o}", "lead", (json_int_t)lead.id, "data", list));
+}
+
+void api_lead_exclude(struct request *r)
+{
+    if (r->id <= 0) {
+        reply_error(r, 404, "not_found", "id", "no such lead: ids are positive integers");
+        return;
+    }
+    json_t *o = parse_object(r);
+    if (!o)
+        return;
+    struct exclusion_command cmd = {.cfg = r->cfg, .lead_id = r->id, .actor = request_actor(r)};
+    const char *bad = NULL, *why = NULL, *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        if (bad)
+            break;
+        if (!strcmp(key, "rep")) {
+            long i = json_is_string(v) ? routing_find_rep(&r->cfg->routing, json_string_value(v))
+                                       : -1;
+            if (i < 0) {
+                bad = key;
+                why = json_is_string(v) ? arena_printf(&r->arena, "no such rep: %.128s",
+                                                       json_string_value(v))
+                                        : "rep must be the id of a rep";
+            } else {
+                cmd.rep_id = r->cfg->routing.reps[i].id;
+            }
+        } else if (!strcmp(key, "reason")) {
+            if (!get_reason(r, v, &cmd.reason)) {
+                bad = key;
+                why = "reason must be text of at most 1000 characters";
+            }
+        } else if (!strcmp(key, "reroute")) {
+            if (!json_is_boolean(v)) {
+                bad = key;
+                why = "reroute must be true or false";
+            }
+            cmd.reroute = json_is_true(v);
+        } else {
+            bad = key;
+            why = arena_printf(&r->arena,
+                               "unknown field '%.64s'; an exclusion has rep, reason and reroute",
+                               key);
+        }
+    }
+    if (bad) /* the key belongs to the JSON object freed here */
+        bad = arena_strdup(&r->arena, bad);
+    json_decref(o);
+    if (!bad && !cmd.rep_id) {
+        bad = "rep";
+        why = "rep is required: the id of the rep who may not get this lead";
+    }
+    if (bad) {
+        reply_error(r, 422, "invalid", bad, "%s", why);
+        return;
+    }
+    struct bt_error err = BT_ERROR_INIT;
+    if (engine_exclude_rep(r->ctx->engine, &cmd, &r->arena, &err)) {
+        reply_bt_error(r, &err);
+        return;
+    }
+    struct store_conn *c;
+    if (!request_reader(r, &c))
+        return;
+    json_t *list = read_exclusions(r, c, cmd.lead_id);
+    store_reader_release(r->ctx->store, c);
+    if (!list)
+        return;
+    reply_json(r, 201,
+               json_pack("{s:o, s:b, s:o}", "lead", lead_to_json(&cmd.result), "rerouted",
+                         cmd.rerouted, "exclusions", list));
 }

@@ -97,6 +97,15 @@ json_t *request_json(struct request *r);
  * when none could be had, with the error reply set. */
 bool request_reader(struct request *r, struct store_conn **c);
 
+/* Whether the caller may see this lead: a rep key sees only the leads its
+ * rep owns (another rep's lead is answered as not found); other roles see
+ * every lead their routes allow. */
+bool request_sees_lead(const struct request *r, const struct lead *lead);
+
+/* Loads the lead of the path's {id} on `c`, as the caller may see it
+ * (request_sees_lead); false with a 404 (or a store error) reply set. */
+bool request_lead(struct request *r, struct store_conn *c, struct lead *out);
+
 /* "key:3" - the actor recorded in events. */
 const char *request_actor(struct request *r);
 
@@ -121,6 +130,8 @@ void api_pool_list(struct request *r);
 void api_pool_get(struct request *r);
 void api_hold_list(struct request *r);
 void api_lead_decision(struct request *r);
+void api_lead_exclusions(struct request *r);
+void api_lead_exclude(struct request *r);
 void api_account_upsert(struct request *r);
 void api_account_get(struct request *r);
 void api_account_list(struct request *r);

@@ -50,6 +50,8 @@ static const struct route routes[] = {
     {"POST", "/v1/leads/{id}/outcome", api_lead_outcome, ROLE_ADMIN, true, false},
     {"POST", "/v1/admin/clock", api_admin_clock, ROLE_ADMIN, true, false},
     {"GET", "/v1/leads/{id}/decision", api_lead_decision, ROLE_ADMIN | ROLE_REP, false, false},
+    {"GET", "/v1/leads/{id}/exclusions", api_lead_exclusions, ROLE_ADMIN | ROLE_REP, false, false},
+    {"POST", "/v1/leads/{id}/exclusions", api_lead_exclude, ROLE_ADMIN, true, false},
     {"GET", "/v1/reps", api_rep_list, ROLE_ADMIN, false, false},
     {"GET", "/v1/reps/{name}", api_rep_get, ROLE_ADMIN | ROLE_REP, false, false},
     {"PUT", "/v1/reps/{name}/status", api_rep_status, ROLE_ADMIN | ROLE_REP, true, false},
@@ -195,6 +197,33 @@ int request_query_each(struct request *r, int (*fn)(void *, const char *, const 
     struct query_each q = {fn, cls, 0};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_iter, &q);
     return q.rc;
+}
+
+bool request_sees_lead(const struct request *r, const struct lead *lead)
+{
+    if (r->role != ROLE_REP)
+        return true;
+    return lead->attr[LEAD_OWNER] && r->key.rep_id &&
+           strcmp(lead->attr[LEAD_OWNER], r->key.rep_id) == 0;
+}
+
+bool request_lead(struct request *r, struct store_conn *c, struct lead *out)
+{
+    struct bt_error err = BT_ERROR_INIT;
+    if (r->id <= 0) {
+        reply_error(r, 404, "not_found", "id", "no such lead: ids are positive integers");
+        return false;
+    }
+    bt_err rc = store_lead_get(c, r->id, &r->arena, out, &err);
+    if (rc == BT_ENOTFOUND || (!rc && !request_sees_lead(r, out))) {
+        reply_error(r, 404, "not_found", "id", "no such lead: %lld", (long long)r->id);
+        return false;
+    }
+    if (rc) {
+        reply_bt_error(r, &err);
+        return false;
+    }
+    return true;
 }
 
 const char *request_actor(struct request *r)
