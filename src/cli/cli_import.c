@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/account_csv.h"
+#include "util/hash.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -162,17 +163,9 @@ struct owners {
     size_t distinct, untracked_rows;
 };
 
-static uint64_t hash_text(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return h;
-}
-
 static void owners_add(struct owners *o, const char *owner)
 {
-    size_t k = hash_text(owner) % OWNERS_TRACKED;
+    size_t k = hash_fnv1a_text(owner) % OWNERS_TRACKED;
     for (size_t probe = 0; probe < OWNERS_TRACKED; probe++, k = (k + 1) % OWNERS_TRACKED) {
         struct owner_count *s = &o->slots[k];
         if (!s->owner) {

@@ -424,18 +424,6 @@ static size_t skip_source_space(const char *raw, size_t r, size_t end, bool dq)
     }
 }
 
-static bool hex_code(const char *s, size_t digits, uint32_t *cp)
-{
-    *cp = 0;
-    for (size_t i = 0; i < digits; i++) {
-        int d = text_hex_value(s[i]);
-        if (d < 0)
-            return false;
-        *cp = *cp * 16 + (uint32_t)d;
-    }
-    return true;
-}
-
 /*
  * A double-quoted scalar's escape at raw[0..len) (raw[0] is the backslash):
  * how many bytes it takes in the file and how many it gives in the value
@@ -474,17 +462,13 @@ static bool dq_escape(const char *raw, size_t len, size_t *raw_len, size_t *valu
         return true;
     }
     uint32_t cp;
-    if (len < 2 + digits || !hex_code(raw + 2, digits, &cp))
-        return false;
-    *raw_len = 2 + digits;
-    if (digits == 4 && cp >= 0xD800 && cp <= 0xDBFF && len >= 12 && raw[6] == '\\' &&
-        raw[7] == 'u') {
-        uint32_t low;
-        if (hex_code(raw + 8, 4, &low) && low >= 0xDC00 && low <= 0xDFFF) {
-            *raw_len = 12;
-            *value_len = 4;
-            return true;
-        }
+    if (digits == 4) {
+        if (!(*raw_len = text_unescape_u(raw, len, &cp)))
+            return false;
+    } else {
+        if (len < 2 + digits || !text_hex_digits(raw + 2, digits, &cp))
+            return false;
+        *raw_len = 2 + digits;
     }
     *value_len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
     return true;
@@ -1635,6 +1619,14 @@ void config_unref(struct config *cfg)
 static int rep_find(const void *key, const void *elem)
 {
     return strcmp(key, (*(const struct config_rep *const *)elem)->id);
+}
+
+const struct config_rep *config_rep_of(const struct config *cfg, size_t routing_index)
+{
+    if (routing_index >= cfg->n_reps ||
+        cfg->reps[routing_index].routing != &cfg->routing.reps[routing_index])
+        BT_BUG("config_rep_of: %zu is not a rep of this configuration", routing_index);
+    return &cfg->reps[routing_index];
 }
 
 const struct config_rep *config_find_rep(const struct config *cfg, const char *id)

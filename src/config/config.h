@@ -73,8 +73,10 @@ struct config_rep {
     int64_t capacity;    /* max open assignments; -1 = unlimited (default) */
     int64_t daily_cap;   /* assignments per local day; -1 = unlimited (default) */
     int64_t weekly_cap;  /* assignments per local week; -1 = unlimited (default) */
-    /* hours and holidays (the rep's own, else its team's) are in
-     * cfg->routing.reps[i], same index as reps[i] */
+    /* The same rep as routing sees it, with its hours, holidays and zone
+     * (its own, else its team's): cfg->routing.reps + i for cfg->reps + i,
+     * set once routing is built (config_rep_of goes the other way). */
+    const struct routing_rep *routing;
 };
 
 struct config {
@@ -140,6 +142,10 @@ void config_unref(struct config *cfg);
 
 /* The rep with this id, or NULL. */
 const struct config_rep *config_find_rep(const struct config *cfg, const char *id);
+
+/* The configuration's rep of a routing rep (an index into cfg->routing.reps
+ * from a decision, a pool's members, ...). */
+const struct config_rep *config_rep_of(const struct config *cfg, size_t routing_index);
 
 /*
  * The process-wide current snapshot, swapped on reload. A holder is created

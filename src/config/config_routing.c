@@ -510,6 +510,7 @@ static bt_err build_reps(struct loader *ld)
         rr->capacity = r->capacity;
         rr->daily_cap = r->daily_cap;
         rr->weekly_cap = r->weekly_cap;
+        r->routing = rr;
     }
     cfg->routing.reps = reps;
     cfg->routing.n_reps = cfg->n_reps;

@@ -13,6 +13,7 @@
  */
 #include "core/account_csv.h"
 #include "core/normalize.h"
+#include "util/hash.h"
 #include "util/text.h"
 
 #include <csv.h>
@@ -190,16 +191,6 @@ static bt_err take_fields(struct arena *a, json_t *fields, const char **out, str
     return rc;
 }
 
-static uint64_t fnv1a(const char *s, size_t len)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 /* The derived id (account_csv.h, under account_input_normalize). */
 static void default_id(const char *domain, const char *name, char buf[ACCOUNT_ID_MAX + 1])
 {
@@ -209,7 +200,7 @@ static void default_id(const char *domain, const char *name, char buf[ACCOUNT_ID
             memcpy(buf, domain, len + 1);
         else
             snprintf(buf, ACCOUNT_ID_MAX + 1, "domain-%016llx",
-                     (unsigned long long)fnv1a(domain, len));
+                     (unsigned long long)hash_fnv1a(domain, len));
         return;
     }
     char key[ACCOUNT_NAME_MAX + 1];
@@ -220,7 +211,7 @@ static void default_id(const char *domain, const char *name, char buf[ACCOUNT_ID
             klen = ACCOUNT_NAME_MAX;
         memcpy(key, name, klen);
     }
-    snprintf(buf, ACCOUNT_ID_MAX + 1, "name-%016llx", (unsigned long long)fnv1a(key, klen));
+    snprintf(buf, ACCOUNT_ID_MAX + 1, "name-%016llx", (unsigned long long)hash_fnv1a(key, klen));
 }
 
 bt_err account_input_normalize(const struct account_input *in, struct arena *a, struct account *out,
@@ -304,7 +295,7 @@ static size_t id_set_add(struct id_set *s, const char *id, size_t line, bool *fu
         s->cap = cap;
     }
     size_t len = strlen(id);
-    uint64_t h = fnv1a(id, len);
+    uint64_t h = hash_fnv1a(id, len);
     size_t k = h & (s->cap - 1);
     for (; s->slots[k].id; k = (k + 1) & (s->cap - 1))
         if (s->slots[k].hash == h && !strcmp(s->slots[k].id, id))

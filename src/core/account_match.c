@@ -15,6 +15,7 @@
  * allocates nothing and writes only to its result.
  */
 #include "core/account_match.h"
+#include "util/hash.h"
 #include "util/text.h"
 #include "core/normalize.h"
 #include "util/arena.h"
@@ -43,12 +44,7 @@ static uint64_t mix64(uint64_t x)
 
 static uint64_t hash_bytes(const char *s, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return mix64(h);
+    return mix64(hash_fnv1a(s, len));
 }
 
 /*
@@ -170,9 +166,9 @@ struct segtab {
 
 static uint64_t segment_key(const uint32_t *cp, size_t len, size_t length, size_t index)
 {
-    uint64_t h = 0xcbf29ce484222325ULL ^ ((uint64_t)length << 8 | index);
+    uint64_t h = HASH_FNV1A_INIT ^ ((uint64_t)length << 8 | index);
     for (size_t i = 0; i < len; i++)
-        h = (h ^ cp[i]) * 0x100000001b3ULL;
+        h = hash_fnv1a_step(h, cp[i]);
     h = mix64(h);
     return h ? h : 1;
 }

@@ -343,21 +343,6 @@ static bt_err advance(struct parser *p)
 
 /* ---- string literals ---- */
 
-static bool read_hex4(const char *s, size_t avail, unsigned *out)
-{
-    if (avail < 4)
-        return false;
-    unsigned v = 0;
-    for (int k = 0; k < 4; k++) {
-        int h = text_hex_value(s[k]);
-        if (h < 0)
-            return false;
-        v = v << 4 | (unsigned)h;
-    }
-    *out = v;
-    return true;
-}
-
 /*
  * Decodes the string token `t` into `out` (which has room: no escape grows).
  * In a pattern (`regex`), a backslash before anything but " \ n t u is kept
@@ -384,7 +369,8 @@ static bt_err decode_string(struct parser *p, const struct token *t, bool regex,
             continue;
         }
         char e = s[i + 1]; /* the lexer guarantees a character after '\' */
-        unsigned cp;
+        uint32_t cp;
+        size_t used;
         char buf[4];
         size_t k;
         switch (e) {
@@ -405,25 +391,20 @@ static bt_err decode_string(struct parser *p, const struct token *t, bool regex,
             i += 2;
             break;
         case 'u':
-            if (!read_hex4(s + i + 2, end - (i + 2), &cp))
+            if (!(used = text_unescape_u(s + i, end - i, &cp)))
                 return fail(p, i, "invalid \\u escape; expected 4 hex digits, like \\u00e9");
             if (cp >= 0xDC00 && cp <= 0xDFFF)
-                return fail(p, i, "invalid \\u escape: \\u%04X is half of a surrogate pair", cp);
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                unsigned lo;
-                if (end - (i + 6) < 6 || s[i + 6] != '\\' || s[i + 7] != 'u' ||
-                    !read_hex4(s + i + 8, end - (i + 8), &lo) || lo < 0xDC00 || lo > 0xDFFF)
-                    return fail(p, i,
-                                "invalid \\u escape: \\u%04X must be followed by a low "
-                                "surrogate (\\uDC00 to \\uDFFF)",
-                                cp);
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                i += 6;
-            }
+                return fail(p, i, "invalid \\u escape: \\u%04X is half of a surrogate pair",
+                            (unsigned)cp);
+            if (cp >= 0xD800 && cp <= 0xDBFF)
+                return fail(p, i,
+                            "invalid \\u escape: \\u%04X must be followed by a low "
+                            "surrogate (\\uDC00 to \\uDFFF)",
+                            (unsigned)cp);
             if (cp == 0)
                 return fail(p, i, "\\u0000 is not allowed in a string");
             k = utf8_encode(cp, buf);
-            i += 6;
+            i += used;
             break;
         default:
             if (!regex)

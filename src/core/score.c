@@ -393,19 +393,6 @@ static void plan_subject(const struct rule_symtab *syms, bool lead_subject, type
 
 /* ---- flat JSON objects ---- */
 
-/* Four hex digits, or -1; stops at the first non-digit (so at a NUL). */
-static long hex4(const char *p)
-{
-    long v = 0;
-    for (int i = 0; i < 4; i++) {
-        int d = text_hex_value(p[i]);
-        if (d < 0)
-            return -1;
-        v = v * 16 + d;
-    }
-    return v;
-}
-
 /*
  * Scans a string whose opening quote is before p; returns the position after
  * the closing quote, or NULL when it is malformed. Inputs are NUL-terminated,
@@ -435,11 +422,13 @@ static const char *scan_string(const char *p, bool *escaped)
         case 't':
             p += 2;
             break;
-        case 'u':
-            if (hex4(p + 2) < 0)
+        case 'u': {
+            uint32_t cp;
+            if (!text_hex_digits(p + 2, 4, &cp))
                 return NULL;
             p += 6;
             break;
+        }
         default:
             return NULL;
         }
@@ -461,6 +450,14 @@ static size_t decode_string(const char *p, const char *stop, char *out)
             continue;
         }
         char c = p[1];
+        if (c == 'u') {
+            uint32_t cp;
+            p += text_unescape_u(p, (size_t)(stop - p), &cp); /* scan_string checked it */
+            if ((cp >= 0xD800 && cp < 0xE000) || cp == 0)
+                cp = 0xFFFD;
+            o += utf8_encode(cp, o);
+            continue;
+        }
         p += 2;
         switch (c) {
         case 'b':
@@ -478,21 +475,6 @@ static size_t decode_string(const char *p, const char *stop, char *out)
         case 't':
             *o++ = '\t';
             break;
-        case 'u': {
-            unsigned long cp = (unsigned long)hex4(p);
-            p += 4;
-            if (cp >= 0xD800 && cp < 0xDC00 && p[0] == '\\' && p[1] == 'u') {
-                long low = hex4(p + 2);
-                if (low >= 0xDC00 && low < 0xE000) {
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + ((unsigned long)low - 0xDC00);
-                    p += 6;
-                }
-            }
-            if ((cp >= 0xD800 && cp < 0xE000) || cp == 0)
-                cp = 0xFFFD;
-            o += utf8_encode((uint32_t)cp, o);
-            break;
-        }
         default: /* " \ / */
             *o++ = c;
             break;

@@ -19,9 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH_MAX          1000
-#define LIST_DEFAULT_LIMIT 50
-#define LIST_MAX_LIMIT     500
+#define BATCH_MAX 1000
 
 static const char *outcome_name(enum store_account_outcome o)
 {
@@ -247,8 +245,18 @@ void api_account_get(struct request *r)
         reply_json(r, 200, account_to_json(&acc));
 }
 
+static json_t *account_item(const void *rows, size_t i)
+{
+    return account_to_json(&((const struct store_account *)rows)[i]);
+}
+
+static json_t *account_cursor(const void *rows, size_t i)
+{
+    return json_string(((const struct store_account *)rows)[i].id);
+}
+
 struct list_query {
-    long limit;
+    int64_t limit;
     const char *after;
     const char *bad, *why;
 };
@@ -258,12 +266,8 @@ static int list_arg(void *cls, const char *k, const char *v)
     struct list_query *q = cls;
     q->bad = k;
     if (!strcmp(k, "limit")) {
-        char *end;
         q->why = "must be an integer from 1 to 500";
-        if (!*v || strlen(v) > 3)
-            return 1;
-        q->limit = strtol(v, &end, 10);
-        return *end || q->limit < 1 || q->limit > LIST_MAX_LIMIT;
+        return !parse_count(v, 1, PAGE_MAX_LIMIT, &q->limit);
     }
     if (!strcmp(k, "after")) {
         q->why = "must be an account id (the next_cursor of the previous page)";
@@ -276,7 +280,7 @@ static int list_arg(void *cls, const char *k, const char *v)
 
 void api_account_list(struct request *r)
 {
-    struct list_query q = {.limit = LIST_DEFAULT_LIMIT};
+    struct list_query q = {.limit = PAGE_DEFAULT_LIMIT};
     if (request_query_each(r, list_arg, &q)) {
         reply_error(r, 400, "invalid", q.bad, "query parameter '%s' %s", q.bad, q.why);
         return;
@@ -294,13 +298,5 @@ void api_account_list(struct request *r)
         reply_bt_error(r, &err);
         return;
     }
-    bool more = n > (size_t)q.limit;
-    if (more)
-        n = (size_t)q.limit;
-    json_t *data = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(data, account_to_json(&list[i]));
-    reply_json(r, 200,
-               json_pack("{s:o, s:o}", "data", data, "next_cursor",
-                         more ? json_string(list[n - 1].id) : json_null()));
+    reply_page(r, list, n, (size_t)q.limit, account_item, account_cursor);
 }

@@ -20,8 +20,6 @@
 #include <strings.h>
 
 #define IDEMPOTENCY_KEY_MAX 255
-#define LIST_DEFAULT_LIMIT  50
-#define LIST_MAX_LIMIT      500
 
 /* A form's _redirect must be a plain http(s) URL (printable ASCII, nothing
  * that needs escaping in a header) on a host the config lists. */
@@ -147,16 +145,32 @@ void api_lead_get(struct request *r)
     store_reader_release(r->ctx->store, c);
 }
 
-static bool parse_count(const char *s, int64_t min, int64_t max, int64_t *out)
+/* Cursors are the last row's id, as text. */
+static json_t *id_cursor(int64_t id)
 {
-    char *end;
-    if (!*s || strlen(s) > 18)
-        return false;
-    long long v = strtoll(s, &end, 10);
-    if (*end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
+    char cur[32];
+    snprintf(cur, sizeof(cur), "%lld", (long long)id);
+    return json_string(cur);
+}
+
+static json_t *lead_item(const void *rows, size_t i)
+{
+    return lead_to_json(&((const struct lead *)rows)[i]);
+}
+
+static json_t *lead_cursor(const void *rows, size_t i)
+{
+    return id_cursor(((const struct lead *)rows)[i].id);
+}
+
+static json_t *event_item(const void *rows, size_t i)
+{
+    return event_to_json(&((const struct lead_event *)rows)[i]);
+}
+
+static json_t *event_cursor(const void *rows, size_t i)
+{
+    return id_cursor(((const struct lead_event *)rows)[i].id);
 }
 
 struct list_query {
@@ -178,7 +192,7 @@ static int list_arg(void *cls, const char *k, const char *v)
     }
     const char **text_slot = NULL;
     if (!strcmp(k, "limit")) {
-        if (!parse_count(v, 1, LIST_MAX_LIMIT, &n)) {
+        if (!parse_count(v, 1, PAGE_MAX_LIMIT, &n)) {
             q->why = "must be an integer from 1 to 500";
             return 1;
         }
@@ -230,7 +244,7 @@ static int list_arg(void *cls, const char *k, const char *v)
 void api_lead_list(struct request *r)
 {
     struct list_query q = {.r = r};
-    q.filter.limit = LIST_DEFAULT_LIMIT;
+    q.filter.limit = PAGE_DEFAULT_LIMIT;
     if (request_query_each(r, list_arg, &q)) {
         reply_error(r, 400, "invalid", q.bad, "query parameter '%s' %s", q.bad, q.why);
         return;
@@ -256,20 +270,7 @@ void api_lead_list(struct request *r)
         reply_bt_error(r, &err);
         return;
     }
-    bool more = n > page;
-    if (more)
-        n = page;
-    json_t *data = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(data, lead_to_json(&leads[i]));
-    json_t *next = json_null();
-    if (more) {
-        char cur[32];
-        snprintf(cur, sizeof(cur), "%lld", (long long)leads[n - 1].id);
-        json_decref(next);
-        next = json_string(cur);
-    }
-    reply_json(r, 200, json_pack("{s:o, s:o}", "data", data, "next_cursor", next));
+    reply_page(r, leads, n, page, lead_item, lead_cursor);
 }
 
 struct events_query {
@@ -283,7 +284,7 @@ static int events_arg(void *cls, const char *k, const char *v)
     q->bad = k;
     if (!strcmp(k, "limit")) {
         q->why = "must be an integer from 1 to 500";
-        return !parse_count(v, 1, LIST_MAX_LIMIT, &q->limit);
+        return !parse_count(v, 1, PAGE_MAX_LIMIT, &q->limit);
     }
     if (!strcmp(k, "after")) {
         q->why = "must be an event id";
@@ -318,18 +319,5 @@ void api_lead_events(struct request *r)
         reply_bt_error(r, &err);
         return;
     }
-    bool more = n > (size_t)q.limit;
-    if (more)
-        n = (size_t)q.limit;
-    json_t *data = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(data, event_to_json(&evs[i]));
-    json_t *next = json_null();
-    if (more) {
-        char cur[32];
-        snprintf(cur, sizeof(cur), "%lld", (long long)evs[n - 1].id);
-        json_decref(next);
-        next = json_string(cur);
-    }
-    reply_json(r, 200, json_pack("{s:o, s:o}", "data", data, "next_cursor", next));
+    reply_page(r, evs, n, (size_t)q.limit, event_item, event_cursor);
 }

@@ -78,8 +78,8 @@ static bool rep_json(struct request *r, struct store_conn *c, size_t index, int6
                      bool with_time_off, json_t **out)
 {
     const struct config *cfg = r->cfg;
-    const struct config_rep *cr = &cfg->reps[index];
-    const struct routing_rep *rep = &cfg->routing.reps[index];
+    const struct config_rep *cr = config_rep_of(cfg, index);
+    const struct routing_rep *rep = cr->routing;
     struct rep_runtime rt;
     struct bt_error err = BT_ERROR_INIT;
     if (store_rep_runtime_get(c, rep->id, now, &r->arena, &rt, &err)) {
@@ -642,13 +642,13 @@ void api_lead_exclude(struct request *r)
         if (bad)
             break;
         if (!strcmp(key, "rep")) {
-            long i = json_is_string(v) ? routing_find_rep(&r->cfg->routing, json_string_value(v))
-                                       : -1;
+            long i =
+                json_is_string(v) ? routing_find_rep(&r->cfg->routing, json_string_value(v)) : -1;
             if (i < 0) {
                 bad = key;
-                why = json_is_string(v) ? arena_printf(&r->arena, "no such rep: %.128s",
-                                                       json_string_value(v))
-                                        : "rep must be the id of a rep";
+                why = json_is_string(v)
+                          ? arena_printf(&r->arena, "no such rep: %.128s", json_string_value(v))
+                          : "rep must be the id of a rep";
             } else {
                 cmd.rep_id = r->cfg->routing.reps[i].id;
             }
@@ -665,9 +665,8 @@ void api_lead_exclude(struct request *r)
             cmd.reroute = json_is_true(v);
         } else {
             bad = key;
-            why = arena_printf(&r->arena,
-                               "unknown field '%.64s'; an exclusion has rep, reason and reroute",
-                               key);
+            why = arena_printf(
+                &r->arena, "unknown field '%.64s'; an exclusion has rep, reason and reroute", key);
         }
     }
     if (bad) /* the key belongs to the JSON object freed here */

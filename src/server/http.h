@@ -109,6 +109,20 @@ bool request_lead(struct request *r, struct store_conn *c, struct lead *out);
 /* "key:3" - the actor recorded in events. */
 const char *request_actor(struct request *r);
 
+/*
+ * Cursor pagination, the same for every list: the handler reads one row
+ * more than the page (limit + 1) and reply_page() answers
+ * {"data": [item(rows, i), ...], "next_cursor": cursor(rows, last) | null}
+ * for the first min(n, limit) rows; there is a next page when n > limit.
+ */
+#define PAGE_DEFAULT_LIMIT 50
+#define PAGE_MAX_LIMIT     500
+/* A decimal integer from min to max (at most 18 digits); false otherwise. */
+bool parse_count(const char *s, int64_t min, int64_t max, int64_t *out);
+void reply_page(struct request *r, const void *rows, size_t n, size_t limit,
+                json_t *(*item)(const void *rows, size_t i),
+                json_t *(*cursor)(const void *rows, size_t i));
+
 /* Handlers. */
 void api_health(struct request *r);
 void api_ready(struct request *r);

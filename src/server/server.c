@@ -127,31 +127,16 @@ void reply_error(struct request *r, unsigned status, const char *code, const cha
 
 void reply_bt_error(struct request *r, const struct bt_error *err)
 {
-    static const struct {
-        unsigned status;
-        const char *code;
-    } map[BT_ERR_COUNT] = {
-        [BT_OK] = {500, "internal"},
-        [BT_EINVAL] = {422, "invalid"},
-        [BT_EPARSE] = {400, "malformed"},
-        [BT_ETOOBIG] = {413, "too_large"},
-        [BT_ENOTFOUND] = {404, "not_found"},
-        [BT_ECONFLICT] = {409, "conflict"},
-        [BT_EAUTH] = {401, "unauthorized"},
-        [BT_EFORBIDDEN] = {403, "forbidden"},
-        [BT_EUNSUPPORTED] = {415, "unsupported_media_type"},
-        [BT_EIO] = {500, "internal"},
-        [BT_ESTORE] = {503, "store_unavailable"},
-        [BT_EBUSY] = {503, "unavailable"},
-        [BT_ECONFIG] = {500, "internal"},
-    };
-    unsigned i = (unsigned)err->code < BT_ERR_COUNT ? (unsigned)err->code : 0;
-    if (map[i].status >= 500)
+    /* the codes and statuses are util/err.c's one table; an internal
+     * error's cause stays in the log */
+    unsigned status = bt_http_status(err->code);
+    const char *code = status == 500 ? "internal" : bt_strerror(err->code);
+    if (status >= 500)
         log_error("%s %s: %s", r->method, r->path, err->message);
-    const char *msg = map[i].status >= 500 && err->code != BT_EBUSY
+    const char *msg = status >= 500 && err->code != BT_EBUSY
                           ? "the server could not complete the request; it has been logged"
                           : err->message;
-    reply_error(r, map[i].status, map[i].code, err->field, "%s", msg);
+    reply_error(r, status, code, err->field, "%s", msg);
 }
 
 void reply_redirect(struct request *r, const char *location)
@@ -197,6 +182,33 @@ int request_query_each(struct request *r, int (*fn)(void *, const char *, const 
     struct query_each q = {fn, cls, 0};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_iter, &q);
     return q.rc;
+}
+
+bool parse_count(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    if (!*s || strlen(s) > 18)
+        return false;
+    long long v = strtoll(s, &end, 10);
+    if (*end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+void reply_page(struct request *r, const void *rows, size_t n, size_t limit,
+                json_t *(*item)(const void *rows, size_t i),
+                json_t *(*cursor)(const void *rows, size_t i))
+{
+    bool more = n > limit;
+    if (more)
+        n = limit;
+    json_t *data = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(data, item(rows, i));
+    reply_json(r, 200,
+               json_pack("{s:o, s:o}", "data", data, "next_cursor",
+                         more && n > 0 ? cursor(rows, n - 1) : json_null()));
 }
 
 bool request_sees_lead(const struct request *r, const struct lead *lead)

@@ -40,8 +40,3 @@ void crypto_random_token(const char *prefix, size_t nbytes, char *out, size_t ou
     memcpy(out, prefix, plen);
     hex(buf, nbytes, out + plen);
 }
-
-int crypto_equal(const char *a, const char *b, size_t len)
-{
-    return CRYPTO_memcmp(a, b, len) == 0;
-}

@@ -17,7 +17,4 @@ void crypto_sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1
  * out (size outsz); dies if the system's random source fails. */
 void crypto_random_token(const char *prefix, size_t nbytes, char *out, size_t outsz);
 
-/* Constant-time comparison of two equal-length strings. */
-int crypto_equal(const char *a, const char *b, size_t len);
-
 #endif

@@ -9,27 +9,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const err_names[BT_ERR_COUNT] = {
-    [BT_OK] = "ok",
-    [BT_EINVAL] = "invalid",
-    [BT_EPARSE] = "malformed",
-    [BT_ETOOBIG] = "too_large",
-    [BT_ENOTFOUND] = "not_found",
-    [BT_ECONFLICT] = "conflict",
-    [BT_EAUTH] = "unauthorized",
-    [BT_EFORBIDDEN] = "forbidden",
-    [BT_EUNSUPPORTED] = "unsupported",
-    [BT_EIO] = "io_error",
-    [BT_ESTORE] = "store_error",
-    [BT_EBUSY] = "unavailable",
-    [BT_ECONFIG] = "config_error",
+/* The one table of error codes: the name (the API's error code for every
+ * code a client can be told about) and the HTTP status. docs/api.md lists
+ * it; the server answers every 500 as "internal". */
+static const struct {
+    const char *name;
+    unsigned http_status;
+} errs[BT_ERR_COUNT] = {
+    [BT_OK] = {"ok", 500}, /* replying with no error is a bug */
+    [BT_EINVAL] = {"invalid", 422},
+    [BT_EPARSE] = {"malformed", 400},
+    [BT_ETOOBIG] = {"too_large", 413},
+    [BT_ENOTFOUND] = {"not_found", 404},
+    [BT_ECONFLICT] = {"conflict", 409},
+    [BT_EAUTH] = {"unauthorized", 401},
+    [BT_EFORBIDDEN] = {"forbidden", 403},
+    [BT_EUNSUPPORTED] = {"unsupported_media_type", 415},
+    [BT_EIO] = {"io_error", 500},
+    [BT_ESTORE] = {"store_unavailable", 503},
+    [BT_EBUSY] = {"unavailable", 503},
+    [BT_ECONFIG] = {"config_error", 500},
 };
 
 const char *bt_strerror(bt_err code)
 {
     if ((unsigned)code >= BT_ERR_COUNT)
         return "unknown";
-    return err_names[code];
+    return errs[code].name;
+}
+
+unsigned bt_http_status(bt_err code)
+{
+    if ((unsigned)code >= BT_ERR_COUNT)
+        return 500;
+    return errs[code].http_status;
 }
 
 bt_err bt_fail(struct bt_error *e, bt_err code, const char *field, const char *fmt, ...)

@@ -51,8 +51,12 @@ struct bt_error {
         BT_OK, "", ""                                                                              \
     }
 
-/* A short stable name for the code, e.g. "invalid", "not_found". */
+/* A short stable name for the code, e.g. "invalid", "not_found": the API's
+ * error code (docs/api.md), except that the API answers every 500 as
+ * "internal". */
 const char *bt_strerror(bt_err code);
+/* The HTTP status the code maps to. */
+unsigned bt_http_status(bt_err code);
 
 /*
  * Records code, field (may be NULL) and a printf-style message in `e` (which

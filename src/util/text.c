@@ -98,6 +98,32 @@ int text_hex_value(char c)
     return -1;
 }
 
+bool text_hex_digits(const char *s, size_t digits, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (size_t i = 0; i < digits; i++) {
+        int h = text_hex_value(s[i]);
+        if (h < 0)
+            return false;
+        v = v << 4 | (uint32_t)h;
+    }
+    *out = v;
+    return true;
+}
+
+size_t text_unescape_u(const char *s, size_t len, uint32_t *cp)
+{
+    if (len < 6 || s[0] != '\\' || s[1] != 'u' || !text_hex_digits(s + 2, 4, cp))
+        return 0;
+    uint32_t low;
+    if (*cp >= 0xD800 && *cp <= 0xDBFF && len >= 12 && s[6] == '\\' && s[7] == 'u' &&
+        text_hex_digits(s + 8, 4, &low) && low >= 0xDC00 && low <= 0xDFFF) {
+        *cp = 0x10000 + ((*cp - 0xD800) << 10) + (low - 0xDC00);
+        return 12;
+    }
+    return 6;
+}
+
 bool text_has_control(const char *s)
 {
     for (; *s; s++) {
@@ -106,11 +132,6 @@ bool text_has_control(const char *s)
             return true;
     }
     return false;
-}
-
-bool text_ieq(const char *a, const char *b)
-{
-    return strcasecmp(a, b) == 0;
 }
 
 void text_copy(char *dst, size_t n, const char *s)

@@ -29,12 +29,23 @@ size_t utf8_encode(uint32_t cp, char *out);
 /* The value of a hexadecimal digit, or -1. */
 int text_hex_value(char c);
 
+/* The value of the `digits` hex digits at s (at most 8), or false when one
+ * is not a hex digit (a NUL stops it). */
+bool text_hex_digits(const char *s, size_t digits, uint32_t *out);
+
+/*
+ * The \uXXXX escape at s[0..len) (s[0] is the backslash, s[1] the 'u') of
+ * JSON and of rule strings: returns the bytes it takes, 6, or 12 when a high
+ * surrogate is followed by a \u escape of a low one (the pair gives one code
+ * point), and the code point in *cp. A lone surrogate (0xD800..0xDFFF) is
+ * returned as it is, for the caller to refuse or replace. 0 when the four
+ * hex digits are not there.
+ */
+size_t text_unescape_u(const char *s, size_t len, uint32_t *cp);
+
 /* True when `s` contains a C0 control character other than tab, CR and LF,
  * or DEL. Such characters are rejected in single-line attributes. */
 bool text_has_control(const char *s);
-
-/* ASCII case-insensitive equality. */
-bool text_ieq(const char *a, const char *b);
 
 /* Copies `s` into `dst` (size n, n > 0), truncating; always terminated. */
 void text_copy(char *dst, size_t n, const char *s);
