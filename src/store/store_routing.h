@@ -21,6 +21,13 @@
  *   lead_exclusions reps that may not get a lead again (rejected, expired).
  * A rep's open assignments (leads it owns at stage assigned or accepted) are
  * kept in rep_open by triggers on leads (schema v5), whoever changes a lead.
+ *
+ * Serialisation (docs/architecture.md, "the writer model"): a read of a
+ * pool's state or of a rep's runtime inside a write transaction holds that
+ * row until the commit, so that two decisions on the same pool or rep, on
+ * any number of nodes, happen one after the other. SQLite gets this from its
+ * write lock (BEGIN IMMEDIATE); a server backend locks the rows it reads
+ * (SELECT ... FOR UPDATE).
  */
 #ifndef BT_STORE_ROUTING_H
 #define BT_STORE_ROUTING_H
