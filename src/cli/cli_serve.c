@@ -283,6 +283,8 @@ int cli_serve(int argc, char **argv)
     status = 0;
 out:
     server_stop(server);
+    if (engine)
+        engine_set_deadline_hook(engine, NULL, NULL); /* before the timers go */
     timers_free(timers); /* stops its thread: no source runs after this */
     deadlines_free(deadlines);
     if (engine) {

@@ -138,6 +138,9 @@ static bt_err match_account(const struct decide_input *in, struct arena *arena,
         if (lead->account_id && lead->account_match_json) {
             json_error_t jerr;
             out->account_match = json_loads(lead->account_match_json, 0, &jerr);
+            const char *owner = json_string_value(json_object_get(out->account_match, "owner"));
+            if (owner && !(out->account_owner = arena_strdup(arena, owner)))
+                return BT_ETOOBIG;
         }
         return BT_OK;
     }
@@ -224,6 +227,7 @@ struct state_cache {
     const struct rep_runtime **reps;
     const struct pool_state **pools;
     bool fresh_pools;
+    bool failed;       /* a callback failed: its error is the decision's */
     bool reset;        /* a stored pool state was refused or unreadable */
     json_t *discarded; /* those states, by pool id (NULL: none) */
 };
@@ -238,8 +242,10 @@ static bt_err cached_rep(void *p, size_t rep, const struct rep_runtime **out, st
         const struct rep_runtime *rt = NULL;
         if (c->state->rep_runtime) {
             bt_err e = c->state->rep_runtime(c->state->ctx, rep, &rt, err);
-            if (e)
+            if (e) {
+                c->failed = true;
                 return e;
+            }
         }
         c->reps[rep] = rt ? rt : &fresh_rep;
     }
@@ -264,6 +270,7 @@ static bt_err cached_pool(void *p, size_t pool, const struct pool_state **out, s
             json_t *discarded = NULL;
             bt_err e = c->state->pool_state(c->state->ctx, pool, &st, &discarded, err);
             if (e) {
+                c->failed = true;
                 json_decref(discarded);
                 return e;
             }
@@ -358,7 +365,7 @@ static bt_err route(const struct decide_input *in, struct decide_scratch *s, str
     };
     struct route_decision *d = &out->route;
     e = route_decide(&ri, arena, d, err);
-    if (e == BT_EINVAL && !c.fresh_pools && !in->strict_state) {
+    if (e == BT_EINVAL && !c.failed && !c.fresh_pools && !in->strict_state) {
         /* A pool state the strategy refuses (a repeated rep, a window from
          * the future after the clock was set back): routing must not stop
          * for it. Start the pools of this decision afresh, say so in the
@@ -405,6 +412,9 @@ static bt_err route(const struct decide_input *in, struct decide_scratch *s, str
 bt_err decide_lead(const struct decide_input *in, struct arena *arena, struct decide_result *out,
                    struct bt_error *err)
 {
+    struct bt_error local = BT_ERROR_INIT;
+    if (!err)
+        err = &local; /* the retry after a refused state reads the message */
     memset(out, 0, sizeof(*out));
     const struct decide_model *model = in->model;
     struct decide_scratch *own = in->scratch ? NULL : decide_scratch_new(model);

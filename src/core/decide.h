@@ -16,7 +16,8 @@
  *   1. Account: with an index, the lead is matched to its account before
  *      scoring (rules may test `account` and `owner`); lead->account_id and
  *      lead->account_match_json are set to the match (the JSON text is made
- *      once, here). Without an index the lead keeps the account it has.
+ *      once, here). Without an index the lead keeps the account it has, and
+ *      its owner as the stored match names it.
  *   2. Score: fit and engagement points, grade and reasons into lead->score,
  *      with the time of the next rescoring (decay, or rules that read times
  *      such as activity.demo_request.last_days: re-checked hourly).

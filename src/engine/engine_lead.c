@@ -338,7 +338,7 @@ bt_err engine__reroute(struct engine__ctx *ctx, const struct config *cfg, struct
                        struct bt_error *err)
 {
     enum lead_stage from = decide_stage_of(lead);
-    if (from != STAGE_MQL && !lifecycle_allowed(from, STAGE_MQL))
+    if (from != STAGE_MQL && from != STAGE_ASSIGNED)
         return bt_fail(err, BT_ECONFLICT, "stage",
                        "lead %lld is %s and cannot be routed again (only mql and assigned "
                        "leads can)",
