@@ -199,8 +199,10 @@ int64_t routing_week_count(const struct routing_rep *rep, const struct rep_runti
 }
 
 /* The first start of a working interval after `now` on the rep's wall
- * clock, within a week, or 0. Holidays are not skipped: a start on a
- * holiday is one more look at the queue, never a missed one. */
+ * clock, within a week, or 0. A start in the hour repeated when the clocks
+ * go back happens twice (at each offset, as workhours.h works it). Holidays
+ * are not skipped: a start on a holiday is one more look at the queue,
+ * never a missed one. */
 static int64_t next_interval_start(const struct routing_rep *rep, const struct tz_local_time *lt,
                                    int64_t now)
 {
@@ -209,14 +211,34 @@ static int64_t next_interval_start(const struct routing_rep *rep, const struct t
         int64_t y;
         unsigned m, day;
         time_civil_from_days(lt->local_days + (int64_t)d, &y, &m, &day);
+        int64_t best = 0;
         for (unsigned i = 0; i < rep->hours.count[weekday]; i++) {
-            int64_t at = tz_utc_of_local(rep->tz, y, m, day,
-                                         rep->hours.intervals[weekday][i].start_minute, TZ_EARLIER);
-            if (at > now)
-                return at;
+            unsigned minute = rep->hours.intervals[weekday][i].start_minute;
+            int64_t at = tz_utc_of_local(rep->tz, y, m, day, minute, TZ_EARLIER);
+            if (at <= now)
+                at = tz_utc_of_local(rep->tz, y, m, day, minute, TZ_LATER);
+            if (at > now && (!best || at < best))
+                best = at;
         }
+        if (best) /* every start of a later local day comes after this one's */
+            return best;
     }
     return 0;
+}
+
+/* The next change of the zone's offset after `now` at which the rep starts
+ * working although no interval starts (the clocks go back into one), or 0. */
+static int64_t next_offset_resume(const struct routing_rep *rep, int64_t now)
+{
+    size_t seg = tz_segment_of(rep->tz, now);
+    if (seg + 1 >= rep->tz->count)
+        return 0;
+    int64_t t = rep->tz->transits[seg + 1].utc_ms_from;
+    if (t <= now || t - now > 8 * WORKHOURS_DAY_MS)
+        return 0;
+    bool before = workhours_is_working(&rep->hours, rep->tz, NULL, NULL, t - 1, NULL);
+    bool after = workhours_is_working(&rep->hours, rep->tz, NULL, NULL, t, NULL);
+    return !before && after ? t : 0;
 }
 
 int64_t routing_next_boundary(const struct routing_config *cfg, int64_t now)
@@ -229,8 +251,12 @@ int64_t routing_next_boundary(const struct routing_config *cfg, int64_t now)
         struct tz_local_time lt;
         tz_local(rep->tz, now, &lt);
         int64_t at = 0;
-        if (rep->has_hours)
+        if (rep->has_hours) {
             at = next_interval_start(rep, &lt, now);
+            int64_t change = next_offset_resume(rep, now);
+            if (change > now && (!at || change < at))
+                at = change;
+        }
         /* holidays end, daily caps reset (and weekly ones, on Mondays) at midnight */
         if (rep->holidays.count > 0 || rep->daily_cap != ROUTING_UNLIMITED ||
             rep->weekly_cap != ROUTING_UNLIMITED) {

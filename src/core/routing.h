@@ -201,7 +201,9 @@ int64_t routing_week_count(const struct routing_rep *rep, const struct rep_runti
 /*
  * The earliest instant after `now` at which some active rep's eligibility
  * may change by the passing of time alone: the start of one of its working
- * intervals on its own wall clock, or its next local midnight when it has
+ * intervals on its own wall clock (twice, for a start in the hour repeated
+ * when the clocks go back), a change of its zone's offset (the clocks may
+ * go back into an interval), or its next local midnight when it has
  * holidays or a daily or weekly cap (a weekly cap resets at Monday's
  * midnight). 0 when no rep has such a time. Status `until` and time off are
  * runtime state and not included. Cost: a few zone conversions per rep.

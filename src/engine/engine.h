@@ -206,8 +206,10 @@ struct exclusion_command {
 /*
  * Excludes a rep from a lead: routing never offers the lead to that rep
  * again (eligibility `excluded`); excluding twice updates the reason. Then,
- * with `reroute`, an assigned lead of that rep is routed again; a held lead
- * is tried again at once. BT_ENOTFOUND for an unknown lead or rep.
+ * with `reroute`, a lead that rep holds at stage assigned is taken from it
+ * (no owner) and routed again (engine__reroute). A lead in any other state
+ * is left as it is: an exclusion makes nobody eligible. BT_ENOTFOUND for an
+ * unknown lead or rep.
  */
 bt_err engine_exclude_rep(struct engine *e, struct exclusion_command *cmd, struct arena *arena,
                           struct bt_error *err) BT_MUST_USE;

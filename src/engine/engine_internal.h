@@ -134,9 +134,10 @@ bt_err engine__lead_run(struct engine__ctx *ctx, const struct config *cfg, struc
 
 /*
  * The route step for a lead taken back (rejected, expired, reassigned, a
- * rep excluded): an assigned lead goes back to mql (lead.stage_changed with
- * `via`), then it is routed again whatever its score, excluding every rep in
- * its exclusions. BT_ECONFLICT for a lead that is neither mql nor assigned.
+ * rep excluded): an assigned lead goes back to mql without an owner
+ * (lead.stage_changed with `via` and the rep it was taken from), then it is
+ * routed again whatever its score, excluding every rep in its exclusions.
+ * BT_ECONFLICT for a lead that is neither mql nor assigned.
  */
 bt_err engine__reroute(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
                        const char *via, const char *actor, const char *reason, struct arena *arena,

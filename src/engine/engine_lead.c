@@ -344,13 +344,21 @@ bt_err engine__reroute(struct engine__ctx *ctx, const struct config *cfg, struct
                        "leads can)",
                        (long long)lead->id, stage_name(from));
     if (from != STAGE_MQL) {
-        /* taken back: its rep's open assignment closes here */
+        /* Taken back: the rep no longer owns it (nor sees it), and its open
+         * assignment closes here. */
+        json_t *data = engine__stage_data(from, STAGE_MQL, via);
+        if (lead->attr[LEAD_OWNER])
+            json_object_set_new(data, "rep", json_string(lead->attr[LEAD_OWNER]));
         lead->attr[LEAD_STAGE] = stage_name(STAGE_MQL);
+        lead->attr[LEAD_OWNER] = NULL;
         lead->updated_at = ctx->now;
-        bt_err e;
-        if ((e = store_lead_update(ctx->conn, lead, err)) ||
-            (e = engine__event(ctx, arena, lead->id, "lead.stage_changed", actor, reason,
-                               engine__stage_data(from, STAGE_MQL, via), err)))
+        bt_err e = store_lead_update(ctx->conn, lead, err);
+        if (e) {
+            json_decref(data);
+            return e;
+        }
+        if ((e = engine__event(ctx, arena, lead->id, "lead.stage_changed", actor, reason, data,
+                               err)))
             return e;
     }
     struct engine__lead_opts o = {.actor = actor, .route = DECIDE_ROUTE_ALWAYS};

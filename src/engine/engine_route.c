@@ -43,7 +43,7 @@ static bt_err drain(struct engine__ctx *ctx, const struct config *cfg, unsigned 
         .actor = "system", .route = DECIDE_ROUTE_IF_MQL, .quiet_retry = true};
     for (size_t i = 0; i < n; i++) {
         struct arena one = ARENA_INIT;
-        struct lead lead;
+        struct lead lead = {0};
         struct bt_error lerr = BT_ERROR_INIT;
         if ((e = store_savepoint(ctx->conn, err)))
             return e;

@@ -32,9 +32,10 @@ def test_reroute_takes_the_lead_to_the_next_rep_and_never_back(baton_factory):
     assert types[-4:] == ["lead.excluded", "lead.stage_changed", "lead.stage_changed",
                           "lead.assigned"], types
     back, forward = events[-3]["data"], events[-2]["data"]
-    assert (back["from"], back["to"], back["via"]) == ("assigned", "mql", "exclusion")
+    assert (back["from"], back["to"], back["via"], back["rep"]) == \
+        ("assigned", "mql", "exclusion", "ana")
     assert (forward["from"], forward["to"], forward["via"]) == ("mql", "assigned", "routing")
-    assert events[-1]["data"]["previous_owner"] == "ana"
+    assert events[-1]["data"]["rep"] == "ben"
     # ana's open assignment closed, ben's opened
     st, _, ana = b.get("/v1/reps/ana")
     st, _, ben = b.get("/v1/reps/ben")
@@ -65,7 +66,11 @@ def test_an_excluded_rep_leaves_the_lead_held_when_nobody_else_can_take_it(baton
     assert l["owner"] == "ana"
     st, _, body = exclude(b, l["id"], rep="ana", reroute=True)
     assert st == 201 and body["rerouted"] is True
-    assert body["lead"]["stage"] == "mql" and body["lead"]["owner"] == "ana"
+    # taken from ana: no owner while it waits, and ana no longer sees it
+    assert body["lead"]["stage"] == "mql" and body["lead"]["owner"] is None
+    ana = b.create_key("rep", rep="ana")
+    st, _, err = b.get("/v1/leads/%d" % l["id"], key=ana)
+    assert_error(st, err, 404, "not_found", "id")
     st, _, holds = b.get("/v1/holds")
     assert [h["lead"] for h in holds["held"]] == [l["id"]]
     assert holds["held"][0]["reason"] == "no_eligible_member"
