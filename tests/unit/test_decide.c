@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testtime.h"
+
 #include "config/config.h"
 #include "core/account_match.h"
 #include "core/decide.h"
@@ -155,14 +157,6 @@ static struct config *load(const char *yaml)
         fail_msg("config: %s", err.message);
     assert_non_null(cfg);
     return cfg;
-}
-
-static int64_t T(const char *rfc3339)
-{
-    int64_t ms = 0;
-    if (!time_parse_rfc3339(rfc3339, &ms))
-        fail_msg("bad timestamp in test: %s", rfc3339);
-    return ms;
 }
 
 /* ---- the state the callbacks serve --------------------------------------------------------- */

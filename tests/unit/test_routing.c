@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testtime.h"
+
 #include "core/lead.h"
 #include "core/normalize.h"
 #include "core/routing.h"
@@ -46,23 +48,6 @@
 /* ---- time and zones ------------------------------------------------------------------------ */
 
 static struct tz_table *berlin, *new_york, *utc;
-
-static int64_t T(const char *rfc3339)
-{
-    int64_t ms = 0;
-    if (!time_parse_rfc3339(rfc3339, &ms))
-        fail_msg("bad timestamp in test: %s", rfc3339);
-    return ms;
-}
-
-static struct tz_table *zone(const char *name)
-{
-    struct tz_table *t = NULL;
-    struct bt_error e = BT_ERROR_INIT;
-    if (tz_table_new(name, &t, &e) != BT_OK)
-        fail_msg("%s: %s", name, e.message);
-    return t;
-}
 
 static int zones_setup(void **unused)
 {

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testtime.h"
+
 #include "core/workhours.h"
 #include "util/timeutil.h"
 #include "util/tzdb.h"
@@ -26,23 +28,6 @@
 #define HOUR_MS 3600000LL
 #define MIN_MS  60000LL
 #define DAY_MS  86400000LL
-
-static int64_t T(const char *rfc3339)
-{
-    int64_t ms = 0;
-    if (!time_parse_rfc3339(rfc3339, &ms))
-        fail_msg("bad timestamp in test: %s", rfc3339);
-    return ms;
-}
-
-static struct tz_table *zone(const char *name)
-{
-    struct tz_table *t = NULL;
-    struct bt_error e = BT_ERROR_INIT;
-    if (tz_table_new(name, &t, &e) != BT_OK)
-        fail_msg("%s: %s", name, e.message);
-    return t;
-}
 
 /* Fails the test at file:line with a formatted message. */
 static void fail_at(const char *file, int line, const char *fmt, ...) BT_PRINTF(3, 4);
