@@ -6,6 +6,7 @@
 #   make         build build/baton
 #   make fuzz    run each fuzz target for FUZZ_SECONDS (default 60)
 #   make bench   run the intake benchmark (see bench/README.md)
+#   make lint-openapi  lint docs/openapi.yaml with Redocly's CLI (pinned in tools/openapi)
 #
 # Variables: BUILD (output folder), SANITIZE=1 (ASan+UBSan build), CC.
 
@@ -46,7 +47,7 @@ FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_RUNS ?= 20000
 
-.PHONY: all run deps test unit integration fuzz fuzz-smoke bench benches clean format
+.PHONY: all run deps test unit integration fuzz fuzz-smoke bench benches clean format lint-openapi
 
 # Keep object files that pattern rules chain through (fuzz objects).
 .SECONDARY:
@@ -85,8 +86,17 @@ unit: $(UNIT_BIN)
 integration: $(BUILD)/baton
 	BATON_BIN=$(abspath $(BUILD)/baton) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
+# The OpenAPI description: no errors, no warnings (tools/openapi/redocly.yaml
+# says why a rule is off).
+REDOCLY := build/tools/openapi/node_modules/.bin/redocly
+lint-openapi:
+	@scripts/install-node-tools.sh
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint \
+	    --config tools/openapi/redocly.yaml --max-problems 50 docs/openapi.yaml
+
 # The whole suite: plain build, then the same under ASan+UBSan, then fuzz smoke.
 test: deps
+	@$(MAKE) --no-print-directory lint-openapi
 	@$(MAKE) --no-print-directory all unit integration benches
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 all unit integration
 	@$(MAKE) --no-print-directory fuzz-smoke
@@ -121,5 +131,8 @@ format:
 
 clean:
 	rm -rf build
+
+# The API description is built into the binary (.incbin in openapi.c).
+$(BUILD)/obj/src/server/openapi.o $(FUZZ_BUILD)/obj/src/server/openapi.o: docs/openapi.yaml
 
 -include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

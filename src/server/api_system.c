@@ -1,9 +1,11 @@
 /*
- * api_system.c - /healthz (the process answers) and /readyz (it can serve:
- * the database answers and the server is not shutting down). Neither needs a
- * key, so that load balancers and orchestrators can probe them.
+ * api_system.c - /healthz (the process answers), /readyz (it can serve:
+ * the database answers and the server is not shutting down), the API's
+ * description, and the manual clock. The first three need no key, so that
+ * load balancers, orchestrators and API tools can reach them.
  */
 #include "server/http.h"
+#include "server/openapi.h"
 #include "engine/engine.h"
 #include "store/store.h"
 #include "timers/deadlines.h"
@@ -12,6 +14,19 @@
 void api_health(struct request *r)
 {
     reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* GET /v1/openapi.json - the description of this API (docs/openapi.yaml,
+ * built in), with no key, for viewers and client generators. */
+void api_openapi(struct request *r)
+{
+    struct bt_error err = BT_ERROR_INIT;
+    const char *text = openapi_json(&err);
+    if (!text) {
+        reply_bt_error(r, &err);
+        return;
+    }
+    reply_json_text(r, 200, text);
 }
 
 void api_ready(struct request *r)

@@ -126,6 +126,7 @@ void reply_page(struct request *r, const void *rows, size_t n, size_t limit,
 /* Handlers. */
 void api_health(struct request *r);
 void api_ready(struct request *r);
+void api_openapi(struct request *r);
 void api_lead_create(struct request *r);
 void api_lead_get(struct request *r);
 void api_lead_list(struct request *r);

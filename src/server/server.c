@@ -38,6 +38,7 @@ struct server {
 static const struct route routes[] = {
     {"GET", "/healthz", api_health, 0, false, false},
     {"GET", "/readyz", api_ready, 0, false, false},
+    {"GET", "/v1/openapi.json", api_openapi, 0, false, false},
     {"POST", "/v1/leads", api_lead_create, ROLE_ADMIN | ROLE_INGEST, true, true},
     {"GET", "/v1/leads", api_lead_list, ROLE_ADMIN | ROLE_REP, false, false},
     {"GET", "/v1/leads/{id}", api_lead_get, ROLE_ADMIN | ROLE_REP, false, false},
@@ -66,6 +67,21 @@ static const struct route routes[] = {
     {"GET", "/v1/accounts/{name}", api_account_get, ROLE_ADMIN | ROLE_REP, false, false},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+bool server_route_at(size_t i, const char **method, const char **pattern, char *roles,
+                     size_t roles_size)
+{
+    if (i >= N_ROUTES)
+        return false;
+    *method = routes[i].method;
+    *pattern = routes[i].pattern;
+    unsigned r = routes[i].roles;
+    snprintf(roles, roles_size, "%s%s%s%s", r & ROLE_ADMIN ? "admin" : "",
+             r & ROLE_INGEST ? (r & ROLE_ADMIN ? ", ingest" : "ingest") : "",
+             r & ROLE_REP ? (r & (ROLE_ADMIN | ROLE_INGEST) ? ", rep" : "rep") : "",
+             r ? "" : "none");
+    return true;
+}
 
 /* ---- replies ---- */
 

@@ -55,4 +55,11 @@ bool server_drain(struct server *s, unsigned timeout_ms);
 /* Stops and frees the server. server_stop(NULL) does nothing. */
 void server_stop(struct server *s);
 
+/* The route table (`baton api routes`; the tests compare it with
+ * docs/openapi.yaml): route i's method, path pattern ("/v1/leads/{id}") and
+ * the roles that may call it, as text ("admin, rep"; "none" for the probes
+ * and the description). False past the last route. */
+bool server_route_at(size_t i, const char **method, const char **pattern, char *roles,
+                     size_t roles_size);
+
 #endif

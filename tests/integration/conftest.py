@@ -20,6 +20,8 @@ import urllib.parse
 
 import pytest
 
+from contract import check as check_contract
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BATON_BIN = os.path.abspath(os.environ.get("BATON_BIN") or os.path.join(REPO_ROOT, "build", "baton"))
 
@@ -243,13 +245,15 @@ class Baton:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def request(self, method, path, body=None, headers=None, key=_ADMIN, content_type=_AUTO,
-                form=None):
+                form=None, contract=True):
         """Sends one request on a new connection.
 
         body: dict/list (sent as JSON), str or bytes (sent as is), or None.
         form: a dict or list of pairs, sent url-encoded as a form.
         key: the API key (default: the admin key); None sends no Authorization.
         content_type: overrides the Content-Type; None sends none.
+        contract: check the reply against docs/openapi.yaml (contract.py);
+        False only for replies the description documents as exceptions.
         Returns (status, headers with lower-case names, parsed JSON or raw bytes).
         """
         hdrs = {}
@@ -283,7 +287,10 @@ class Baton:
             resp = conn.getresponse()
             raw = resp.read()
             rh = {k.lower(): v for k, v in resp.getheaders()}
-            return resp.status, rh, parse_body(rh, raw)
+            parsed = parse_body(rh, raw)
+            if contract:
+                check_contract(method, path, resp.status, rh, parsed)
+            return resp.status, rh, parsed
         finally:
             conn.close()
 
