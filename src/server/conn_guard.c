@@ -35,6 +35,7 @@ struct tracked {
     int64_t due; /* monotonic ms when the current phase must end; 0: none */
     bool shut;   /* shut down for a missed deadline */
     bool refused;
+    bool nul; /* the current request's path or query decoded to a NUL */
     unsigned char addr[16];
     uint8_t addr_len; /* 0: unknown or exempt */
     unsigned bucket;
@@ -287,6 +288,33 @@ bool conn_guard_refused_here(struct conn_guard *g, struct MHD_Connection *conn)
     bool refused = t->refused;
     pthread_mutex_unlock(&g->lock);
     return refused;
+}
+
+size_t conn_guard_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    struct conn_guard *g = cls;
+    size_t n = MHD_http_unescape(s);
+    if (memchr(s, '\0', n)) {
+        struct tracked *t = tracked_of(conn);
+        if (t) {
+            pthread_mutex_lock(&g->lock);
+            t->nul = true;
+            pthread_mutex_unlock(&g->lock);
+        }
+    }
+    return n;
+}
+
+bool conn_guard_took_nul(struct conn_guard *g, struct MHD_Connection *conn)
+{
+    struct tracked *t = tracked_of(conn);
+    if (!t)
+        return false;
+    pthread_mutex_lock(&g->lock);
+    bool nul = t->nul;
+    t->nul = false;
+    pthread_mutex_unlock(&g->lock);
+    return nul;
 }
 
 unsigned conn_guard_open(struct conn_guard *g)

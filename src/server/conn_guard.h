@@ -65,6 +65,13 @@ void conn_guard_answered(struct conn_guard *g, struct MHD_Connection *conn);
  * its request 503 (and the connection is closed soon after). */
 bool conn_guard_refused_here(struct conn_guard *g, struct MHD_Connection *conn);
 
+/* The MHD_OPTION_UNESCAPE_CALLBACK (cls: the guard): percent-decodes as
+ * libmicrohttpd does, and remembers when a decoded byte is NUL ("%00"), which
+ * would cut the path or a query value short. */
+size_t conn_guard_unescape(void *cls, struct MHD_Connection *conn, char *s);
+/* Whether the current request's path or query had a NUL (and forgets it). */
+bool conn_guard_took_nul(struct conn_guard *g, struct MHD_Connection *conn);
+
 /* Connections open now. */
 unsigned conn_guard_open(struct conn_guard *g);
 

@@ -433,6 +433,59 @@ static void reply_busy(struct request *r, const char *why)
     reply_add_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 }
 
+/* ---- what the request itself must satisfy ---- */
+
+struct query_check {
+    const char *keys[REQUEST_QUERY_MAX];
+    size_t n;
+    const char *dup;
+    bool too_many;
+};
+
+static enum MHD_Result query_dup(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    struct query_check *q = cls;
+    (void)kind;
+    (void)value;
+    for (size_t i = 0; i < q->n; i++)
+        if (!strcmp(q->keys[i], key)) {
+            q->dup = key;
+            return MHD_NO;
+        }
+    if (q->n == REQUEST_QUERY_MAX) {
+        q->too_many = true;
+        return MHD_NO;
+    }
+    q->keys[q->n++] = key;
+    return MHD_YES;
+}
+
+/* A NUL byte decoded from the path or the query ("%00") would cut the text
+ * short after the checks that read it: such a request is refused whole. (A
+ * raw NUL byte in the request line or a header is cut off by libmicrohttpd
+ * itself before Baton sees the text; docs/api.md says so.) So is a query
+ * parameter given twice: which one would count is anybody's guess. */
+static bool request_well_formed(struct server *s, struct request *r)
+{
+    if (conn_guard_took_nul(s->guard, r->conn)) {
+        reply_error(r, 400, "malformed", NULL, "the path or the query contains a NUL byte (%%00)");
+        return false;
+    }
+    struct query_check q = {.n = 0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_dup, &q);
+    if (q.dup) {
+        reply_error(r, 400, "invalid", q.dup, "query parameter '%.64s' is given more than once",
+                    q.dup);
+        return false;
+    }
+    if (q.too_many) {
+        reply_error(r, 400, "invalid", NULL, "at most %d query parameters", REQUEST_QUERY_MAX);
+        return false;
+    }
+    return true;
+}
+
 static bool begin_request(struct server *s, struct request *r)
 {
     if (__atomic_load_n(&s->draining, __ATOMIC_ACQUIRE)) {
@@ -447,6 +500,8 @@ static bool begin_request(struct server *s, struct request *r)
         reply_busy(r, "the server is at its connection limit");
         return false;
     }
+    if (!request_well_formed(s, r))
+        return false;
     int64_t id = 0;
     bool path_known;
     char allow[64];
@@ -708,7 +763,7 @@ bt_err server_start(const struct server_context *ctx, const char *address,
         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
         limits->max_connections + CONN_GUARD_RESERVE, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-        conn_guard_notify, s->guard,
+        conn_guard_notify, s->guard, MHD_OPTION_UNESCAPE_CALLBACK, conn_guard_unescape, s->guard,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_END);
     /* From here libmicrohttpd owns the listening socket and closes it. */
     if (!s->daemon) {
