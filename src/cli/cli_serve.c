@@ -238,7 +238,14 @@ int cli_serve(int argc, char **argv)
         goto out;
     }
     const char *address = listen_addr ? listen_addr : cfg->listen;
-    unsigned max_conn = cfg->max_connections, timeout_ms = cfg->request_timeout_ms;
+    struct server_limits limits = {
+        .max_connections = cfg->max_connections,
+        .idle_timeout_ms = cfg->request_timeout_ms,
+        .header_timeout_ms = cfg->header_timeout_ms,
+        .body_timeout_ms = cfg->body_timeout_ms,
+        .max_per_address = cfg->max_connections_per_address,
+        .limit_loopback = cfg->limit_loopback,
+    };
     holder = config_holder_new(cfg);
     cfg = NULL;
     timers = timers_new(clock);
@@ -249,7 +256,7 @@ int cli_serve(int argc, char **argv)
     }
     struct server_context ctx = {holder, st, engine, clock, timers, deadlines};
     char url[128];
-    if (server_start(&ctx, address, max_conn, timeout_ms, &server, url, sizeof(url), &err)) {
+    if (server_start(&ctx, address, &limits, &server, url, sizeof(url), &err)) {
         cli_error("serve", "%s", err.message);
         goto out;
     }

@@ -1069,7 +1069,10 @@ static bt_err load_server(struct loader *ld, const struct ynode *n)
 {
     static const char *const keys[] = {"listen",           "max_body_bytes",
                                        "max_connections",  "request_timeout",
-                                       "shutdown_timeout", "form_redirect_hosts"};
+                                       "shutdown_timeout", "form_redirect_hosts",
+                                       "header_timeout",   "body_timeout",
+                                       "max_connections_per_address",
+                                       "limit_loopback"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct config *cfg = ld->cfg;
     bt_err rc;
@@ -1091,7 +1094,14 @@ static bt_err load_server(struct loader *ld, const struct ynode *n)
         (rc = get_duration(ld, v[4], "server.shutdown_timeout", 0, CONFIG_HOUR_MS,
                            &cfg->shutdown_timeout_ms)) ||
         (rc = get_string_list(ld, v[5], "server.form_redirect_hosts", CONFIG_MAX_HOSTS, LIST_HOST,
-                              &cfg->form_redirect_hosts, &cfg->n_form_redirect_hosts)))
+                              &cfg->form_redirect_hosts, &cfg->n_form_redirect_hosts)) ||
+        (rc = get_duration(ld, v[6], "server.header_timeout", CONFIG_SECOND_MS, CONFIG_HOUR_MS,
+                           &cfg->header_timeout_ms)) ||
+        (rc = get_duration(ld, v[7], "server.body_timeout", CONFIG_SECOND_MS, CONFIG_HOUR_MS,
+                           &cfg->body_timeout_ms)) ||
+        (rc = get_uint(ld, v[8], "server.max_connections_per_address", 0, 10000,
+                       &cfg->max_connections_per_address)) ||
+        (rc = config__get_bool(ld, v[9], "server.limit_loopback", &cfg->limit_loopback)))
         return rc;
     return BT_OK;
 }
@@ -1490,6 +1500,9 @@ static void set_defaults(struct config *cfg)
     cfg->max_body_bytes = MIB;
     cfg->max_connections = 256;
     cfg->request_timeout_ms = 30 * CONFIG_SECOND_MS;
+    cfg->header_timeout_ms = 10 * CONFIG_SECOND_MS;
+    cfg->body_timeout_ms = 60 * CONFIG_SECOND_MS;
+    cfg->max_connections_per_address = 64;
     cfg->shutdown_timeout_ms = 10 * CONFIG_SECOND_MS;
     cfg->synchronous = CONFIG_SYNC_FULL;
     cfg->busy_timeout_ms = 5 * CONFIG_SECOND_MS;

@@ -13,7 +13,8 @@
  * Sections (docs/config.md is the user's manual):
  *   version: 1                          required, must be 1
  *   server:  listen, max_body_bytes, max_connections, request_timeout,
- *            shutdown_timeout, form_redirect_hosts
+ *            shutdown_timeout, form_redirect_hosts, header_timeout, body_timeout,
+ *            max_connections_per_address, limit_loopback
  *   store:   synchronous (full|normal), busy_timeout, group_commit_max
  *   intake:  freemail: {add: [...], remove: [...]}, activities_create_leads
  *   scoring: range, grades, fit (rules and groups), engagement (see core/score.h)
@@ -89,6 +90,10 @@ struct config {
     unsigned max_connections;     /* default 256; 1 .. 10000 */
     unsigned request_timeout_ms;  /* default 30 s: idle connection timeout */
     unsigned shutdown_timeout_ms; /* default 10 s: how long SIGTERM waits for in-flight requests */
+    unsigned header_timeout_ms;   /* default 10 s: a request's headers must be in by then */
+    unsigned body_timeout_ms;     /* default 60 s: its body, counted from its headers */
+    unsigned max_connections_per_address; /* default 64; 0: no limit */
+    bool limit_loopback;          /* default false: loopback clients are not limited per address */
     const char **form_redirect_hosts; /* hosts a form's _redirect may point at */
     size_t n_form_redirect_hosts;
 

@@ -86,7 +86,7 @@ void api_lead_create(struct request *r)
 
     const char *idem = request_header(r, "Idempotency-Key");
     if (idem &&
-        (strlen(idem) == 0 || strlen(idem) > IDEMPOTENCY_KEY_MAX || text_has_control(idem))) {
+        (strlen(idem) == 0 || strlen(idem) > IDEMPOTENCY_KEY_MAX || !text_is_printable_ascii(idem))) {
         reply_error(r, 400, "invalid", "Idempotency-Key",
                     "Idempotency-Key must be 1 to %d printable characters", IDEMPOTENCY_KEY_MAX);
         return;

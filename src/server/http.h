@@ -31,7 +31,8 @@ enum role_bits {
 
 enum body_kind { BODY_NONE, BODY_JSON, BODY_FORM };
 
-#define REQUEST_NAME_MAX 128 /* bytes of a {name} path segment */
+#define REQUEST_NAME_MAX  128 /* bytes of a {name} path segment */
+#define REQUEST_QUERY_MAX 32  /* query parameters of one request */
 
 struct request {
     struct server *server;

@@ -8,6 +8,7 @@
  * bad request is refused before its body is read), once per chunk of body,
  * and once more with no data, when the handler runs.
  */
+#include "server/conn_guard.h"
 #include "server/http.h"
 #include "util/crypto.h"
 #include "util/log.h"
@@ -28,6 +29,8 @@
 
 struct server {
     struct server_context ctx;
+    struct server_limits limits;
+    struct conn_guard *guard;
     struct MHD_Daemon *daemon;
     pthread_mutex_t lock;
     pthread_cond_t idle;
@@ -432,12 +435,89 @@ static enum body_kind content_kind(const char *ct)
 
 /* ---- the request cycle ---- */
 
+static bool is_probe(const char *path)
+{
+    return !strcmp(path, "/healthz") || !strcmp(path, "/readyz");
+}
+
+/* A 503 that tells the client when to come back, on a connection that is
+ * then closed. */
+static void reply_busy(struct request *r, const char *why)
+{
+    reply_error(r, 503, "unavailable", NULL, "%s; try again in a second", why);
+    reply_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    reply_add_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+/* ---- what the request itself must satisfy ---- */
+
+struct query_check {
+    const char *keys[REQUEST_QUERY_MAX];
+    size_t n;
+    const char *dup;
+    bool too_many;
+};
+
+static enum MHD_Result query_dup(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    struct query_check *q = cls;
+    (void)kind;
+    (void)value;
+    for (size_t i = 0; i < q->n; i++)
+        if (!strcmp(q->keys[i], key)) {
+            q->dup = key;
+            return MHD_NO;
+        }
+    if (q->n == REQUEST_QUERY_MAX) {
+        q->too_many = true;
+        return MHD_NO;
+    }
+    q->keys[q->n++] = key;
+    return MHD_YES;
+}
+
+/* A NUL byte decoded from the path or the query ("%00") would cut the text
+ * short after the checks that read it: such a request is refused whole. (A
+ * raw NUL byte in the request line or a header is cut off by libmicrohttpd
+ * itself before Baton sees the text; docs/api.md says so.) So is a query
+ * parameter given twice: which one would count is anybody's guess. */
+static bool request_well_formed(struct server *s, struct request *r)
+{
+    if (conn_guard_took_nul(s->guard, r->conn)) {
+        reply_error(r, 400, "malformed", NULL, "the path or the query contains a NUL byte (%%00)");
+        return false;
+    }
+    struct query_check q = {.n = 0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_dup, &q);
+    if (q.dup) {
+        reply_error(r, 400, "invalid", q.dup, "query parameter '%.64s' is given more than once",
+                    q.dup);
+        return false;
+    }
+    if (q.too_many) {
+        reply_error(r, 400, "invalid", NULL, "at most %d query parameters", REQUEST_QUERY_MAX);
+        return false;
+    }
+    return true;
+}
+
 static bool begin_request(struct server *s, struct request *r)
 {
     if (__atomic_load_n(&s->draining, __ATOMIC_ACQUIRE)) {
         reply_error(r, 503, "unavailable", NULL, "the server is shutting down");
         return false;
     }
+    if (conn_guard_refused_here(s->guard, r->conn)) {
+        reply_busy(r, "too many connections from this address");
+        return false;
+    }
+    if (conn_guard_open(s->guard) > s->limits.max_connections && !is_probe(r->path)) {
+        reply_busy(r, "the server is at its connection limit");
+        return false;
+    }
+    if (!request_well_formed(s, r))
+        return false;
     int64_t id = 0;
     bool path_known;
     char allow[64];
@@ -529,6 +609,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         pthread_mutex_lock(&s->lock);
         s->in_flight++;
         pthread_mutex_unlock(&s->lock);
+        conn_guard_headers_in(s->guard, conn);
         if (!begin_request(s, r))
             return queue(r);
         return MHD_YES;
@@ -546,6 +627,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    conn_guard_body_in(s->guard, conn);
     if (r->body_too_big) {
         reply_error(r, 413, "too_large", NULL, "the body is larger than %zu bytes",
                     r->cfg->max_body_bytes);
@@ -565,8 +647,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct server *s = cls;
     struct request *r = *con_cls;
-    (void)conn;
     (void)toe;
+    conn_guard_answered(s->guard, conn);
     if (!r)
         return;
     if (r->response)
@@ -663,9 +745,9 @@ static bt_err bind_listen(const char *address, int *fd_out, char *url, size_t ur
     return BT_OK;
 }
 
-bt_err server_start(const struct server_context *ctx, const char *address, unsigned max_connections,
-                    unsigned timeout_ms, struct server **out, char *url, size_t url_size,
-                    struct bt_error *err)
+bt_err server_start(const struct server_context *ctx, const char *address,
+                    const struct server_limits *limits, struct server **out, char *url,
+                    size_t url_size, struct bt_error *err)
 {
     int fd;
     bt_err rc = bind_listen(address, &fd, url, url_size, err);
@@ -673,6 +755,16 @@ bt_err server_start(const struct server_context *ctx, const char *address, unsig
         return rc;
     struct server *s = xcalloc(1, sizeof(*s));
     s->ctx = *ctx;
+    s->limits = *limits;
+    struct conn_guard_options gopts = {
+        .header_timeout_ms = limits->header_timeout_ms,
+        .body_timeout_ms = limits->body_timeout_ms,
+        .idle_timeout_ms = limits->idle_timeout_ms,
+        .max_per_address = limits->max_per_address,
+        .limit_loopback = limits->limit_loopback,
+    };
+    s->guard = conn_guard_new(&gopts);
+    unsigned timeout_ms = limits->idle_timeout_ms;
     pthread_mutex_init(&s->lock, NULL);
     pthread_condattr_t attr; /* the drain deadline follows the monotonic clock */
     pthread_condattr_init(&attr);
@@ -684,12 +776,15 @@ bt_err server_start(const struct server_context *ctx, const char *address, unsig
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
             MHD_USE_ITC | MHD_USE_ERROR_LOG,
         0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+        limits->max_connections + CONN_GUARD_RESERVE, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+        conn_guard_notify, s->guard, MHD_OPTION_UNESCAPE_CALLBACK, conn_guard_unescape, s->guard,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_END);
     /* From here libmicrohttpd owns the listening socket and closes it. */
     if (!s->daemon) {
         close(fd);
+        conn_guard_free(s->guard);
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->idle);
         free(s);
@@ -733,6 +828,12 @@ void server_stop(struct server *s)
     if (!s)
         return;
     MHD_stop_daemon(s->daemon);
+    uint64_t timed_out = conn_guard_timed_out(s->guard), refused = conn_guard_refused(s->guard);
+    if (timed_out || refused)
+        log_info("http: %llu connections closed for missing their deadline, %llu refused for "
+                 "their address",
+                 (unsigned long long)timed_out, (unsigned long long)refused);
+    conn_guard_free(s->guard);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->idle);
     free(s);

@@ -42,13 +42,23 @@ struct server_context {
     struct deadlines *deadlines; /* which source is which */
 };
 
+/* What the server allows a connection (settings read at start). */
+struct server_limits {
+    unsigned max_connections;   /* requests beyond it answer 503 (probes excepted) */
+    unsigned idle_timeout_ms;   /* a connection that sends nothing this long is closed */
+    unsigned header_timeout_ms; /* a request's headers must be in by then */
+    unsigned body_timeout_ms;   /* its body, from its headers */
+    unsigned max_per_address;   /* open connections from one client address; 0: no limit */
+    bool limit_loopback;        /* loopback clients are limited per address too */
+};
+
 /*
  * Binds `listen` ("HOST:PORT", "[::1]:PORT"; port 0 picks a free one) and
  * starts serving. Writes the bound address as "http://HOST:PORT" into url.
  */
-bt_err server_start(const struct server_context *ctx, const char *listen, unsigned max_connections,
-                    unsigned timeout_ms, struct server **out, char *url, size_t url_size,
-                    struct bt_error *err) BT_MUST_USE;
+bt_err server_start(const struct server_context *ctx, const char *listen,
+                    const struct server_limits *limits, struct server **out, char *url,
+                    size_t url_size, struct bt_error *err) BT_MUST_USE;
 void server_quiesce(struct server *s);
 /* Waits until no request is in flight or timeout_ms pass; true when idle. */
 bool server_drain(struct server *s, unsigned timeout_ms);

@@ -142,3 +142,11 @@ void text_copy(char *dst, size_t n, const char *s)
     memcpy(dst, s, l);
     dst[l] = '\0';
 }
+
+bool text_is_printable_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return false;
+    return true;
+}

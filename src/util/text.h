@@ -47,6 +47,10 @@ size_t text_unescape_u(const char *s, size_t len, uint32_t *cp);
  * or DEL. Such characters are rejected in single-line attributes. */
 bool text_has_control(const char *s);
 
+/* True when every byte of `s` is printable ASCII (space to '~'): header
+ * values that are ids (Idempotency-Key). */
+bool text_is_printable_ascii(const char *s);
+
 /* Copies `s` into `dst` (size n, n > 0), truncating; always terminated. */
 void text_copy(char *dst, size_t n, const char *s);
 
