@@ -18,7 +18,6 @@
 
 #define DECAY_BATCH   500
 #define HOLD_BATCH    1000
-#define HOLD_SWEEP_MS (15 * 60 * 1000)
 
 struct deadlines {
     struct timers *timers;
@@ -99,8 +98,7 @@ static bt_err run_holds(void *p, int64_t now, int64_t *next, size_t *done, struc
         } else if (cfg->routing.n_rules == 0) {
             *next = 0; /* routing is off: nothing helps until a reload */
         } else {
-            *next = earliest(earliest(next_change, routing_next_boundary(&cfg->routing, now)),
-                             now + HOLD_SWEEP_MS);
+            *next = earliest(next_change, routing_next_boundary(&cfg->routing, now));
         }
     }
     if (!d->walking)

@@ -15,9 +15,10 @@
  *              when it has a weekly cap (routing_next_boundary);
  *            - when a status `until` or a time-off span ends (from the
  *              store, and poked by the command that sets one);
- *            - after a configuration reload (deadlines_config_changed);
- *            - and every 15 minutes, for routing rules whose conditions
- *              change with time alone.
+ *            - after a configuration reload (deadlines_config_changed).
+ *          (A held lead whose rules read times, activity.TYPE.last_days and
+ *          the like, is rescored hourly by the decay source, and a rescored
+ *          mql lead is routed again in that command.)
  *          Commands that free a rep (status back, time off removed, an
  *          assignment closed) drain the queue in their own transaction.
  *   (the SLA deadlines of the handoff join here)
