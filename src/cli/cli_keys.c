@@ -43,27 +43,40 @@ bt_err cli_key_create(struct store_conn *c, const char *role, const char *rep_id
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: baton keys create --db PATH --role admin|ingest|rep [--rep ID] [--name NAME]\n"
-            "       baton keys list --db PATH\n"
-            "       baton keys revoke --db PATH ID\n"
-            "\n"
-            "Manages API keys. 'create' prints the new key on stdout, once: only its\n"
-            "hash is stored. Roles: admin (everything), ingest (may create leads),\n"
-            "rep (reads the leads it owns; needs --rep with the rep's id).\n"
-            "\n"
-            "Options:\n"
-            "  --db PATH     the database file (default ./baton.db)\n"
-            "  --role ROLE   admin, ingest or rep (create)\n"
-            "  --rep ID      the rep a rep key belongs to (create)\n"
-            "  --name NAME   a label shown in listings, e.g. website-form (create)\n"
-            "  -h, --help    show this help\n");
+    fprintf(out, "usage: baton keys create [--db PATH] [--create] --role admin|ingest|rep\n"
+                 "                         [--rep ID] [--name NAME]\n"
+                 "       baton keys list [--db PATH]\n"
+                 "       baton keys revoke [--db PATH] ID\n"
+                 "\n"
+                 "Manages API keys. 'create' prints the new key on stdout, once: only its\n"
+                 "hash is stored. Roles: admin (everything), ingest (may create leads),\n"
+                 "rep (reads the leads it owns; needs --rep with the rep's id).\n"
+                 "\n"
+                 "Options:\n"
+                 "  --db PATH     the database file (default ./baton.db); it must exist\n"
+                 "                (baton serve creates it) unless --create is given\n"
+                 "  --create      create the database file if it is missing (create)\n"
+                 "  --role ROLE   admin, ingest or rep (create)\n"
+                 "  --rep ID      the rep a rep key belongs to (create)\n"
+                 "  --name NAME   a label shown in listings, e.g. website-form (create)\n"
+                 "  -h, --help    show this help\n");
 }
 
-static int open_db(const char *path, struct store **st, struct store_conn **c)
+/* Opens the database. Only `create` (keys create --create) makes a new
+ * file, so that a mistyped --db is an error and not an empty database;
+ * `hint` ends the message for a missing file. */
+static int open_db(const char *path, bool create, const char *hint, struct store **st,
+                   struct store_conn **c)
 {
     struct bt_error err = BT_ERROR_INIT;
-    if (store_open(path, NULL, st, &err)) {
+    struct store_options opts = STORE_OPTIONS_INIT;
+    opts.create = create;
+    bt_err rc = store_open(path, &opts, st, &err);
+    if (rc == BT_ENOTFOUND) {
+        cli_error("keys", "%s; baton serve creates it%s", err.message, hint);
+        return 1;
+    }
+    if (rc) {
         cli_error("keys", "%s", err.message);
         return 1;
     }
@@ -89,7 +102,8 @@ static bool valid_id(const char *s)
     return true;
 }
 
-static int keys_create(const char *db, const char *role, const char *rep, const char *name)
+static int keys_create(const char *db, bool create, const char *role, const char *rep,
+                       const char *name)
 {
     if (!role) {
         cli_error("keys", "create needs --role admin|ingest|rep");
@@ -117,7 +131,7 @@ static int keys_create(const char *db, const char *role, const char *rep, const 
     }
     struct store *st;
     struct store_conn *c;
-    if (open_db(db, &st, &c))
+    if (open_db(db, create, ", or pass --create", &st, &c))
         return 1;
     char token[CLI_TOKEN_MAX];
     struct api_key key;
@@ -140,7 +154,7 @@ static int keys_list(const char *db)
 {
     struct store *st;
     struct store_conn *c;
-    if (open_db(db, &st, &c))
+    if (open_db(db, false, "", &st, &c))
         return 1;
     struct arena a = ARENA_INIT;
     struct api_key *keys;
@@ -182,7 +196,7 @@ static int keys_revoke(const char *db, const char *id_text)
     }
     struct store *st;
     struct store_conn *c;
-    if (open_db(db, &st, &c))
+    if (open_db(db, false, "", &st, &c))
         return 1;
     struct bt_error err = BT_ERROR_INIT;
     int status = 0;
@@ -200,9 +214,13 @@ static int keys_revoke(const char *db, const char *id_text)
 int cli_keys(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},  {"role", required_argument, NULL, 'r'},
-        {"rep", required_argument, NULL, 'p'}, {"name", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},
+        {"role", required_argument, NULL, 'r'},
+        {"rep", required_argument, NULL, 'p'},
+        {"name", required_argument, NULL, 'n'},
+        {"create", no_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
@@ -214,6 +232,7 @@ int cli_keys(int argc, char **argv)
     }
     const char *action = argv[1];
     const char *db = "./baton.db", *role = NULL, *rep = NULL, *name = NULL;
+    bool create = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
@@ -230,6 +249,9 @@ int cli_keys(int argc, char **argv)
         case 'n':
             name = optarg;
             break;
+        case 'C':
+            create = true;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -240,8 +262,12 @@ int cli_keys(int argc, char **argv)
     }
     int rest = argc - 1 - optind;
     char **args = argv + 1 + optind;
+    if (create && strcmp(action, "create")) {
+        cli_error("keys", "--create is only for 'keys create'");
+        return 2;
+    }
     if (!strcmp(action, "create") && rest == 0)
-        return keys_create(db, role, rep, name);
+        return keys_create(db, create, role, rep, name);
     if (!strcmp(action, "list") && rest == 0)
         return keys_list(db);
     if (!strcmp(action, "revoke") && rest == 1)

@@ -208,6 +208,7 @@ int cli_serve(int argc, char **argv)
         cfg->synchronous == CONFIG_SYNC_NORMAL ? STORE_SYNC_NORMAL : STORE_SYNC_FULL;
     sopts.busy_timeout_ms = cfg->busy_timeout_ms;
     sopts.background_checkpoint = true;
+    sopts.create = true; /* the one command that makes a new database */
     struct store *st = NULL;
     if (store_open(db, &sopts, &st, &err)) {
         cli_error("serve", "%s", err.message);
