@@ -70,3 +70,45 @@ def test_create_is_only_for_keys_create(tmp_path):
     assert r.returncode == 2
     assert "--create is only for 'keys create'" in r.stderr
     assert os.listdir(tmp_path) == []
+
+
+# ---- keys create --rep: the rep is checked against a configuration ----
+
+REPS_CONFIG = "version: 1\nreps:\n  - id: alice\n    name: Alice\n"
+
+
+def test_a_rep_key_for_a_rep_not_in_the_config_is_refused(baton_factory):
+    b = baton_factory(config=REPS_CONFIG)
+    r = b.keys("create", "--db", b.db, "--role", "rep", "--rep", "ghost",
+               "--config", b.config_path)
+    assert r.returncode == 1
+    assert r.stdout == ""
+    assert "no rep 'ghost' in %s; no key created" % b.config_path in r.stderr
+    assert len(b.key_list()) == 1  # the admin key only
+
+    r = b.keys("create", "--db", b.db, "--role", "rep", "--rep", "alice",
+               "--config", b.config_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("bt_")
+    assert "unchecked" not in r.stderr
+    assert [k["rep"] for k in b.key_list()] == ["-", "alice"]
+
+
+def test_a_rep_key_without_a_config_says_the_rep_is_unchecked(baton):
+    r = baton.keys("create", "--db", baton.db, "--role", "rep", "--rep", "ghost")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("bt_")
+    assert "warning: rep id 'ghost' is unchecked: pass --config FILE" in r.stderr
+    assert [k["rep"] for k in baton.key_list()] == ["-", "ghost"]
+
+
+def test_keys_create_config_errors(baton, tmp_path):
+    missing = str(tmp_path / "nope.yaml")
+    r = baton.keys("create", "--db", baton.db, "--role", "rep", "--rep", "alice",
+                   "--config", missing)
+    assert r.returncode == 1 and missing in r.stderr
+    r = baton.keys("create", "--db", baton.db, "--role", "admin", "--config", baton.config_path)
+    assert r.returncode == 2 and "only for --role rep" in r.stderr
+    r = baton.keys("list", "--db", baton.db, "--config", baton.config_path)
+    assert r.returncode == 2 and "--config is only for 'keys create'" in r.stderr
+    assert len(baton.key_list()) == 1
