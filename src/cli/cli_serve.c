@@ -203,6 +203,16 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "%s\n", err.message);
         return 1;
     }
+    /* Bind before anything is opened or created: a port in use must leave
+     * no new database and no admin key file behind. */
+    const char *address = listen_addr ? listen_addr : cfg->listen;
+    char url[128];
+    int listen_fd = -1;
+    if (server_listen(address, &listen_fd, url, sizeof(url), &err)) {
+        cli_error("serve", "%s", err.message);
+        config_unref(cfg);
+        return 1;
+    }
     struct store_options sopts = STORE_OPTIONS_INIT;
     sopts.synchronous =
         cfg->synchronous == CONFIG_SYNC_NORMAL ? STORE_SYNC_NORMAL : STORE_SYNC_FULL;
@@ -212,6 +222,7 @@ int cli_serve(int argc, char **argv)
     struct store *st = NULL;
     if (store_open(db, &sopts, &st, &err)) {
         cli_error("serve", "%s", err.message);
+        close(listen_fd);
         config_unref(cfg);
         return 1;
     }
@@ -238,7 +249,6 @@ int cli_serve(int argc, char **argv)
         cli_error("serve", "%s", err.message);
         goto out;
     }
-    const char *address = listen_addr ? listen_addr : cfg->listen;
     unsigned max_conn = cfg->max_connections, timeout_ms = cfg->request_timeout_ms;
     holder = config_holder_new(cfg);
     cfg = NULL;
@@ -249,8 +259,9 @@ int cli_serve(int argc, char **argv)
         goto out;
     }
     struct server_context ctx = {holder, st, engine, clock, timers, deadlines};
-    char url[128];
-    if (server_start(&ctx, address, max_conn, timeout_ms, &server, url, sizeof(url), &err)) {
+    bt_err started = server_start(&ctx, listen_fd, address, max_conn, timeout_ms, &server, &err);
+    listen_fd = -1; /* the server's now, in every case */
+    if (started) {
         cli_error("serve", "%s", err.message);
         goto out;
     }
@@ -283,6 +294,8 @@ int cli_serve(int argc, char **argv)
         log_warn("requests still in flight after %u ms; closing them", shutdown_ms);
     status = 0;
 out:
+    if (listen_fd >= 0)
+        close(listen_fd);
     server_stop(server);
     if (engine)
         engine_set_deadline_hook(engine, NULL, NULL); /* before the timers go */

@@ -3,8 +3,14 @@ leave behind. A mistake (a mistyped path, an unknown rep, a port in use)
 is a clear error on stderr, and nothing is created or written."""
 
 import os
+import re
+import socket
+import subprocess
+import time
 
-from conftest import run_baton
+import pytest
+
+from conftest import BATON_BIN, run_baton
 
 
 def write(path, text):
@@ -112,3 +118,53 @@ def test_keys_create_config_errors(baton, tmp_path):
     r = baton.keys("list", "--db", baton.db, "--config", baton.config_path)
     assert r.returncode == 2 and "--config is only for 'keys create'" in r.stderr
     assert len(baton.key_list()) == 1
+
+
+# ---- serve binds before it creates anything ----
+
+def test_serve_on_a_port_in_use_fails_before_creating_anything(baton, tmp_path):
+    db = str(tmp_path / "second.db")
+    r = run_baton("serve", "--config", baton.config_path, "--db", db,
+                  "--listen", "127.0.0.1:%d" % baton.port)
+    assert r.returncode == 1
+    assert "cannot listen on 127.0.0.1:%d: Address already in use" % baton.port in r.stderr
+    assert "listening on" not in r.stderr
+    assert os.listdir(tmp_path) == []  # no database, no -wal, no admin key file
+    # the first server is untouched
+    st, _, _ = baton.get("/readyz", key=None)
+    assert st == 200
+
+
+def test_serve_listens_on_ipv6_loopback_with_port_0(baton_factory):
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    b = baton_factory(started=False)
+    proc = subprocess.Popen(
+        [BATON_BIN, "serve", "--config", b.config_path, "--db", b.db,
+         "--listen", "[::1]:0"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        while line and "listening on" not in line:
+            line = proc.stderr.readline()
+        m = re.search(r"listening on http://\[::1\]:(\d+)", line)
+        assert m, line
+        port = int(m.group(1))
+        assert port > 0
+        conn = socket.create_connection(("::1", port), timeout=5)
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        reply = b""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+        conn.close()
+        assert reply.startswith(b"HTTP/1.1 200"), reply[:100]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
