@@ -174,6 +174,17 @@ struct rep_status_command {
 bt_err engine_set_rep_status(struct engine *e, struct rep_status_command *cmd, struct arena *arena,
                              struct bt_error *err) BT_MUST_USE;
 
+/*
+ * Time off. A span added must end in the future (one that has ended would
+ * change nothing), last at most TIME_OFF_DAYS_MAX days, start at most
+ * TIME_OFF_AHEAD_DAYS_MAX days from now (a mistyped year such as 9027 is
+ * refused, not kept for centuries) and not be an exact copy of a span the
+ * rep has; each is BT_EINVAL naming the field. Longer leave is several
+ * spans.
+ */
+#define TIME_OFF_DAYS_MAX       366
+#define TIME_OFF_AHEAD_DAYS_MAX 1830 /* about five years */
+
 struct time_off_command {
     const struct config *cfg;
     const char *rep_id;
