@@ -96,3 +96,47 @@ def test_a_leap_second_is_refused_wherever_a_time_is_read(baton_factory):
     st, _, rep = b.get("/v1/reps/ana")
     assert rep["status"] == "available"
     assert b.running()
+
+
+# ---- the manual clock ----
+
+def clock(b, body):
+    return b.request("POST", "/v1/admin/clock", body=body)
+
+
+def clock_now(b):
+    st, _, body = clock(b, {"advance_seconds": 0})
+    assert st == 200, body
+    return body["now"]
+
+
+def test_the_clock_refuses_bad_moves_with_a_message_for_each(baton_factory):
+    b = start(baton_factory)
+    cases = [
+        ({"advance_seconds": -1}, "advance_seconds", "advance_seconds must be 0 or more"),
+        ({"advance_seconds": -0.5}, "advance_seconds", "advance_seconds must be 0 or more"),
+        ({"advance_seconds": "60"}, "advance_seconds", "must be a number of seconds"),
+        ({"now": "2026-11-24T08:59:59Z"}, "now", "the clock never moves backwards"),
+        ({"now": "2026-11-24T10:00:60Z"}, "now", "now must be an RFC 3339 time"),
+        ({"now": "9999-12-31T23:59:59.999-01:00"}, "now", "at most 9999-12-31T23:59:59.999Z"),
+        ({"now": "tomorrow"}, "now", "now must be an RFC 3339 time"),
+        ({"later": 5}, None, 'send {"now"'),
+    ]
+    for body, field, message in cases:
+        st, _, err = clock(b, body)
+        assert_error(st, err, 422, "invalid", field)
+        assert message in err["error"]["message"], (body, err)
+    assert clock_now(b) == "2026-11-24T09:00:00.000Z"
+
+
+def test_the_clock_stops_at_the_last_instant_baton_can_write(baton_factory):
+    b = start(baton_factory, clock="9999-12-31T00:00:00Z")
+    st, _, err = clock(b, {"advance_seconds": 86400})
+    assert_error(st, err, 422, "invalid", "advance_seconds")
+    assert "the clock cannot go past 9999-12-31T23:59:59.999Z" in err["error"]["message"]
+    assert clock_now(b) == "9999-12-31T00:00:00.000Z"
+    st, _, body = clock(b, {"now": "9999-12-31T23:59:59.999Z"})
+    assert st == 200 and body["now"] == "9999-12-31T23:59:59.999Z", body
+    st, _, err = clock(b, {"advance_seconds": 0.001})
+    assert_error(st, err, 422, "invalid", "advance_seconds")
+    assert clock_now(b) == "9999-12-31T23:59:59.999Z"
