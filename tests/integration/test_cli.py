@@ -168,3 +168,37 @@ def test_serve_listens_on_ipv6_loopback_with_port_0(baton_factory):
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+# ---- usage, help and README agree ----
+
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "README.md")
+
+
+def usage_of(*cmd):
+    r = run_baton(*cmd, "--help")
+    assert r.returncode == 0, r.stderr
+    text = r.stdout
+    return text[:text.index("\n\n")], text
+
+
+def test_db_is_optional_in_usage_help_and_readme():
+    with open(README, encoding="utf-8") as f:
+        readme = f.read()
+    block = readme[readme.index("## The `baton` command"):]
+    block = block[:block.index("\n```\n", block.index("```") + 3)]
+    for cmd in (("keys",), ("import",), ("serve",)):
+        usage, text = usage_of(*cmd)
+        # every --db in the usage lines is optional, and the help gives the default
+        assert "--db PATH" in usage, usage
+        assert usage.count("--db PATH") == usage.count("[--db PATH]"), usage
+        assert "(default ./baton.db)" in text, text
+        lines = [l for l in block.splitlines() if l.startswith("baton %-6s" % cmd[0])]
+        assert lines, cmd
+        for l in lines:
+            assert "--db PATH" in l and l.count("--db PATH") == l.count("[--db PATH]"), l
+    usage, _ = usage_of("keys")
+    assert "[--create]" in usage and "[--config FILE]" in usage
+    usage, _ = usage_of("import")
+    assert "[--create]" in usage
