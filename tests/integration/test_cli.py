@@ -202,3 +202,19 @@ def test_db_is_optional_in_usage_help_and_readme():
     assert "[--create]" in usage and "[--config FILE]" in usage
     usage, _ = usage_of("import")
     assert "[--create]" in usage
+
+
+# ---- the dry runs name what is missing ----
+
+def test_score_and_route_without_config_say_so(tmp_path):
+    lead = str(tmp_path / "lead.json")
+    write(lead, '{"email": "a@example.com"}')
+    for cmd in ("score", "route"):
+        r = run_baton(cmd, lead)
+        assert r.returncode == 2
+        assert r.stdout == ""
+        assert r.stderr.startswith("baton %s: --config FILE is required\n" % cmd), r.stderr
+        assert "usage: baton %s --config FILE" % cmd in r.stderr
+        r = run_baton(cmd, "--config", lead, lead, lead)
+        assert r.returncode == 2
+        assert "one lead at a time" in r.stderr and "usage:" in r.stderr
