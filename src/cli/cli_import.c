@@ -204,11 +204,18 @@ static void owners_report(struct owners *o, const char *config_path)
             rows += o->slots[i].rows;
         }
     qsort(list, n, sizeof(*list), by_rows);
-    fprintf(stderr,
-            "baton import: warning: %zu account%s name owners that are not reps in %s:", rows,
-            rows == 1 ? "" : "s", config_path);
+    /* "1 account names an owner that is not a rep in F: nobody (1 account)",
+     * "3 accounts name 2 owners that are not reps in F: zed (2 accounts), ..." */
+    fprintf(stderr, "baton import: warning: %zu account%s %s ", rows, rows == 1 ? "" : "s",
+            rows == 1 ? "names" : "name");
+    if (n == 1 && !o->untracked_rows)
+        fprintf(stderr, "an owner that is not a rep");
+    else
+        fprintf(stderr, "%s%zu owners that are not reps", o->untracked_rows ? "more than " : "", n);
+    fprintf(stderr, " in %s:", config_path);
     for (size_t i = 0; i < n && i < OWNERS_SHOWN; i++)
-        fprintf(stderr, "%s %s (%zu)", i ? "," : "", list[i].owner, list[i].rows);
+        fprintf(stderr, "%s %s (%zu account%s)", i ? "," : "", list[i].owner, list[i].rows,
+                list[i].rows == 1 ? "" : "s");
     if (n > OWNERS_SHOWN || o->untracked_rows)
         fprintf(stderr, ", and others");
     fputc('\n', stderr);
