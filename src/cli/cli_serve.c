@@ -304,8 +304,10 @@ out:
     if (engine) {
         struct engine_stats stats;
         engine_get_stats(engine, &stats);
-        log_info("engine: %llu commands in %llu commits (%llu failed)",
-                 (unsigned long long)stats.commands, (unsigned long long)stats.commits,
+        log_info("engine: %llu command%s and %llu timer sweep%s in %llu commit%s (%llu failed)",
+                 (unsigned long long)stats.commands, stats.commands == 1 ? "" : "s",
+                 (unsigned long long)stats.sweeps, stats.sweeps == 1 ? "" : "s",
+                 (unsigned long long)stats.commits, stats.commits == 1 ? "" : "s",
                  (unsigned long long)stats.failed_commits);
     }
     engine_stop(engine);

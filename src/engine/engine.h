@@ -52,9 +52,13 @@ bt_err engine_start(struct store *store, struct clock *clock, const struct engin
  * the writer and frees the engine. engine_stop(NULL) does nothing. */
 void engine_stop(struct engine *e);
 
-/* Counters since start, for /metrics and the benchmark. */
+/* Counters since start, for /metrics, the benchmark and the shutdown log.
+ * Sweeps are the commands the timers submit (engine_rescore_due,
+ * engine_drain_holds); `commands` counts every other one, so that an idle
+ * daemon reports none. A commit may hold both. */
 struct engine_stats {
     uint64_t commands;
+    uint64_t sweeps;
     uint64_t commits;
     uint64_t failed_commits;
 };

@@ -218,3 +218,29 @@ def test_score_and_route_without_config_say_so(tmp_path):
         r = run_baton(cmd, "--config", lead, lead, lead)
         assert r.returncode == 2
         assert "one lead at a time" in r.stderr and "usage:" in r.stderr
+
+
+# ---- the shutdown line counts the clients' commands apart from the timers' ----
+
+SHUTDOWN_RE = re.compile(r"engine: (\d+) commands? and (\d+) timer sweeps? in (\d+) commits? "
+                         r"\((\d+) failed\)")
+
+
+def test_an_idle_daemon_reports_no_commands(baton):
+    assert baton.stop() == 0
+    m = SHUTDOWN_RE.search(baton.stderr_text())
+    assert m, baton.stderr_text()
+    commands, sweeps, commits, failed = map(int, m.groups())
+    assert commands == 0
+    assert sweeps >= 1  # the timers ran at start
+    assert commits >= 1 and failed == 0
+
+
+def test_client_commands_are_counted(baton):
+    for i in range(3):
+        st, _, body = baton.post_lead({"email": "c%d@example.com" % i})
+        assert st == 201, body
+    assert baton.stop() == 0
+    m = SHUTDOWN_RE.search(baton.stderr_text())
+    assert m, baton.stderr_text()
+    assert int(m.group(1)) == 3
