@@ -244,3 +244,29 @@ def test_client_commands_are_counted(baton):
     m = SHUTDOWN_RE.search(baton.stderr_text())
     assert m, baton.stderr_text()
     assert int(m.group(1)) == 3
+
+
+# ---- make run takes another address, database and configuration ----
+
+def make_run_command(*overrides, env=None):
+    repo = os.path.dirname(README)
+    # not the flags and variables of a make that runs this suite (make test)
+    clean = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    r = subprocess.run(["make", "-s", "-n", "-C", repo, "run", *overrides], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=60,
+                       env=dict(clean, **(env or {})))
+    assert r.returncode == 0, r.stderr
+    lines = [l for l in r.stdout.splitlines() if "baton serve" in l]
+    assert len(lines) == 1, r.stdout
+    return lines[0]
+
+
+def test_make_run_takes_listen_db_and_config():
+    line = make_run_command()
+    assert line.endswith("serve --config 'examples/baton.yaml' --db './baton.db' "
+                         "--listen '127.0.0.1:8080'"), line
+    line = make_run_command("LISTEN=127.0.0.1:9090", "DB=/tmp/x.db", "CONFIG=my.yaml")
+    assert line.endswith("serve --config 'my.yaml' --db '/tmp/x.db' --listen '127.0.0.1:9090'"), line
+    # a CONFIG in the environment is not taken for make run's
+    line = make_run_command(env={"CONFIG": "/etc/elsewhere.yaml", "DB": "/nope.db"})
+    assert "--config 'examples/baton.yaml' --db './baton.db'" in line, line
