@@ -1,6 +1,7 @@
 # Baton - build, run and test.
 #
 #   make run     install missing Debian packages, build, start baton serve
+#                (make run LISTEN=127.0.0.1:9090 DB=./other.db CONFIG=my.yaml)
 #   make test    install missing packages, build, run every test (unit,
 #                integration, both again under ASan+UBSan, fuzz smoke)
 #   make         build build/baton
@@ -8,12 +9,20 @@
 #   make bench   run the intake benchmark (see bench/README.md)
 #   make lint-openapi  lint docs/openapi.yaml with Redocly's CLI (pinned in tools/openapi)
 #
-# Variables: BUILD (output folder), SANITIZE=1 (ASan+UBSan build), CC.
+# Variables: BUILD (output folder), SANITIZE=1 (ASan+UBSan build), CC;
+# for make run: LISTEN (default 127.0.0.1:8080), DB (./baton.db), CONFIG
+# (examples/baton.yaml).
 
 BUILD    ?= build
 CC       ?= cc
 PKGS     := libmicrohttpd jansson sqlite3 libfyaml libcrypto libpcre2-8 icu-i18n icu-uc
 PYTHON   ?= /usr/bin/python3
+
+# make run's daemon. Plain assignments: a value on the command line wins, a
+# stray CONFIG or DB in the environment does not.
+LISTEN   = 127.0.0.1:8080
+DB       = ./baton.db
+CONFIG   = examples/baton.yaml
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Isrc -g -Wall -Wextra -Werror -Wshadow \
                -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
@@ -78,7 +87,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/baton serve --config examples/baton.yaml --db ./baton.db --listen 127.0.0.1:8080
+	$(BUILD)/baton serve --config '$(CONFIG)' --db '$(DB)' --listen '$(LISTEN)'
 
 unit: $(UNIT_BIN)
 	@scripts/run-unit-tests.sh $(UNIT_BIN)

@@ -76,6 +76,7 @@ static int run(const char *dir, enum store_sync sync, int threads, int seconds)
     struct store_options opts = STORE_OPTIONS_INIT;
     opts.synchronous = sync;
     opts.background_checkpoint = true; /* as baton serve runs it */
+    opts.create = true;
     struct store *st;
     struct engine *eng;
     struct bt_error err = BT_ERROR_INIT;

@@ -36,7 +36,7 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: baton import accounts FILE.csv|- --db PATH [--config FILE]\n"
+            "usage: baton import accounts FILE.csv|- [--db PATH] [--create] [--config FILE]\n"
             "                             [--skip-invalid] [--quiet]\n"
             "\n"
             "Inserts or updates accounts (the companies leads are matched to) from a CSV\n"
@@ -59,7 +59,9 @@ static void usage(FILE *out)
             "run while 'baton serve' uses the same database.\n"
             "\n"
             "Options:\n"
-            "  --db PATH        the database file (default ./baton.db)\n"
+            "  --db PATH        the database file (default ./baton.db); it must exist\n"
+            "                   (baton serve creates it) unless --create is given\n"
+            "  --create         create the database file if it is missing\n"
             "  -c, --config F   warn about owners that are not reps in this configuration\n"
             "  --skip-invalid   import the valid rows, report the others\n"
             "  -q, --quiet      no progress bar and no summary (errors still print)\n"
@@ -202,11 +204,18 @@ static void owners_report(struct owners *o, const char *config_path)
             rows += o->slots[i].rows;
         }
     qsort(list, n, sizeof(*list), by_rows);
-    fprintf(stderr,
-            "baton import: warning: %zu account%s name owners that are not reps in %s:", rows,
-            rows == 1 ? "" : "s", config_path);
+    /* "1 account names an owner that is not a rep in F: nobody (1 account)",
+     * "3 accounts name 2 owners that are not reps in F: zed (2 accounts), ..." */
+    fprintf(stderr, "baton import: warning: %zu account%s %s ", rows, rows == 1 ? "" : "s",
+            rows == 1 ? "names" : "name");
+    if (n == 1 && !o->untracked_rows)
+        fprintf(stderr, "an owner that is not a rep");
+    else
+        fprintf(stderr, "%s%zu owners that are not reps", o->untracked_rows ? "more than " : "", n);
+    fprintf(stderr, " in %s:", config_path);
     for (size_t i = 0; i < n && i < OWNERS_SHOWN; i++)
-        fprintf(stderr, "%s %s (%zu)", i ? "," : "", list[i].owner, list[i].rows);
+        fprintf(stderr, "%s %s (%zu account%s)", i ? "," : "", list[i].owner, list[i].rows,
+                list[i].rows == 1 ? "" : "s");
     if (n > OWNERS_SHOWN || o->untracked_rows)
         fprintf(stderr, ", and others");
     fputc('\n', stderr);
@@ -337,7 +346,7 @@ static bt_err write_row(void *cls, const struct account_csv_row *row, struct bt_
 
 struct import_options {
     const char *db, *config, *path;
-    bool skip_invalid, quiet;
+    bool skip_invalid, quiet, create;
 };
 
 static int import_accounts(const struct import_options *o)
@@ -389,7 +398,15 @@ static int import_accounts(const struct import_options *o)
      * account index (about 0.4 s per 100,000 accounts) after a batch: wait. */
     struct store_options sopts = STORE_OPTIONS_INIT;
     sopts.busy_timeout_ms = BUSY_TIMEOUT_MS;
-    if (store_open(o->db, &sopts, &st, &err) || store_conn_open(st, &conn, &err)) {
+    sopts.create = o->create;
+    rc = store_open(o->db, &sopts, &st, &err);
+    if (rc == BT_ENOTFOUND) {
+        cli_error("import", "%s; baton serve creates it, or pass --create; nothing imported",
+                  err.message);
+        status = 1;
+        goto done;
+    }
+    if (rc || store_conn_open(st, &conn, &err)) {
         cli_error("import", "%s", err.message);
         status = 1;
         goto done;
@@ -444,9 +461,13 @@ done:
 int cli_import(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},     {"config", required_argument, NULL, 'c'},
-        {"skip-invalid", no_argument, NULL, 's'}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},
+        {"config", required_argument, NULL, 'c'},
+        {"skip-invalid", no_argument, NULL, 's'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"create", no_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct import_options o = {.db = "./baton.db"};
     int c;
@@ -464,6 +485,9 @@ int cli_import(int argc, char **argv)
             break;
         case 'q':
             o.quiet = true;
+            break;
+        case 'C':
+            o.create = true;
             break;
         case 'h':
             usage(stdout);

@@ -6,8 +6,13 @@
  *
  * A key is "bt_" and 64 random hex digits. Only its SHA-256 is stored; the
  * key is printed once, on stdout, so that it can be piped into a secret store.
+ *
+ * A rep key names a rep of the configuration, which the database does not
+ * know: with --config the rep must be in that file; without it the key is
+ * made and stderr says that the id was not checked.
  */
 #include "cli/cli.h"
+#include "config/config.h"
 #include "util/crypto.h"
 #include "util/timeutil.h"
 
@@ -43,27 +48,42 @@ bt_err cli_key_create(struct store_conn *c, const char *role, const char *rep_id
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: baton keys create --db PATH --role admin|ingest|rep [--rep ID] [--name NAME]\n"
-            "       baton keys list --db PATH\n"
-            "       baton keys revoke --db PATH ID\n"
-            "\n"
-            "Manages API keys. 'create' prints the new key on stdout, once: only its\n"
-            "hash is stored. Roles: admin (everything), ingest (may create leads),\n"
-            "rep (reads the leads it owns; needs --rep with the rep's id).\n"
-            "\n"
-            "Options:\n"
-            "  --db PATH     the database file (default ./baton.db)\n"
-            "  --role ROLE   admin, ingest or rep (create)\n"
-            "  --rep ID      the rep a rep key belongs to (create)\n"
-            "  --name NAME   a label shown in listings, e.g. website-form (create)\n"
-            "  -h, --help    show this help\n");
+    fprintf(out, "usage: baton keys create [--db PATH] [--create] --role admin|ingest|rep\n"
+                 "                         [--rep ID [--config FILE]] [--name NAME]\n"
+                 "       baton keys list [--db PATH]\n"
+                 "       baton keys revoke [--db PATH] ID\n"
+                 "\n"
+                 "Manages API keys. 'create' prints the new key on stdout, once: only its\n"
+                 "hash is stored. Roles: admin (everything), ingest (may create leads),\n"
+                 "rep (reads the leads it owns; needs --rep with the rep's id).\n"
+                 "\n"
+                 "Options:\n"
+                 "  --db PATH        the database file (default ./baton.db); it must exist\n"
+                 "                   (baton serve creates it) unless --create is given\n"
+                 "  --create         create the database file if it is missing (create)\n"
+                 "  --role ROLE      admin, ingest or rep (create)\n"
+                 "  --rep ID         the rep a rep key belongs to (create)\n"
+                 "  -c, --config F   the configuration that must have this rep (create);\n"
+                 "                   without it the rep id is not checked\n"
+                 "  --name NAME      a label shown in listings, e.g. website-form (create)\n"
+                 "  -h, --help       show this help\n");
 }
 
-static int open_db(const char *path, struct store **st, struct store_conn **c)
+/* Opens the database. Only `create` (keys create --create) makes a new
+ * file, so that a mistyped --db is an error and not an empty database;
+ * `hint` ends the message for a missing file. */
+static int open_db(const char *path, bool create, const char *hint, struct store **st,
+                   struct store_conn **c)
 {
     struct bt_error err = BT_ERROR_INIT;
-    if (store_open(path, NULL, st, &err)) {
+    struct store_options opts = STORE_OPTIONS_INIT;
+    opts.create = create;
+    bt_err rc = store_open(path, &opts, st, &err);
+    if (rc == BT_ENOTFOUND) {
+        cli_error("keys", "%s; baton serve creates it%s", err.message, hint);
+        return 1;
+    }
+    if (rc) {
         cli_error("keys", "%s", err.message);
         return 1;
     }
@@ -89,7 +109,34 @@ static bool valid_id(const char *s)
     return true;
 }
 
-static int keys_create(const char *db, const char *role, const char *rep, const char *name)
+/* 0 when the rep may be used: it is in the configuration at `config_path`,
+ * or no configuration was given (then a warning says so). */
+static int check_rep(const char *rep, const char *config_path)
+{
+    if (!config_path) {
+        fprintf(stderr,
+                "baton keys: warning: rep id '%s' is unchecked: pass --config FILE to check "
+                "that the configuration has this rep\n",
+                rep);
+        return 0;
+    }
+    struct config *cfg;
+    struct bt_error err = BT_ERROR_INIT;
+    if (config_load(config_path, &cfg, &err)) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    bool known = config_find_rep(cfg, rep) != NULL;
+    config_unref(cfg);
+    if (!known) {
+        cli_error("keys", "no rep '%s' in %s; no key created", rep, config_path);
+        return 1;
+    }
+    return 0;
+}
+
+static int keys_create(const char *db, bool create, const char *config_path, const char *role,
+                       const char *rep, const char *name)
 {
     if (!role) {
         cli_error("keys", "create needs --role admin|ingest|rep");
@@ -115,9 +162,15 @@ static int keys_create(const char *db, const char *role, const char *rep, const 
         cli_error("keys", "--name must be 1 to 128 characters");
         return 2;
     }
+    if (config_path && !rep) {
+        cli_error("keys", "--config checks the rep of a rep key; it is only for --role rep");
+        return 2;
+    }
+    if (rep && check_rep(rep, config_path))
+        return 1;
     struct store *st;
     struct store_conn *c;
-    if (open_db(db, &st, &c))
+    if (open_db(db, create, ", or pass --create", &st, &c))
         return 1;
     char token[CLI_TOKEN_MAX];
     struct api_key key;
@@ -140,7 +193,7 @@ static int keys_list(const char *db)
 {
     struct store *st;
     struct store_conn *c;
-    if (open_db(db, &st, &c))
+    if (open_db(db, false, "", &st, &c))
         return 1;
     struct arena a = ARENA_INIT;
     struct api_key *keys;
@@ -182,7 +235,7 @@ static int keys_revoke(const char *db, const char *id_text)
     }
     struct store *st;
     struct store_conn *c;
-    if (open_db(db, &st, &c))
+    if (open_db(db, false, "", &st, &c))
         return 1;
     struct bt_error err = BT_ERROR_INIT;
     int status = 0;
@@ -202,6 +255,7 @@ int cli_keys(int argc, char **argv)
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},  {"role", required_argument, NULL, 'r'},
         {"rep", required_argument, NULL, 'p'}, {"name", required_argument, NULL, 'n'},
+        {"create", no_argument, NULL, 'C'},    {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
     };
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -213,10 +267,11 @@ int cli_keys(int argc, char **argv)
         return 2;
     }
     const char *action = argv[1];
-    const char *db = "./baton.db", *role = NULL, *rep = NULL, *name = NULL;
+    const char *db = "./baton.db", *role = NULL, *rep = NULL, *name = NULL, *config = NULL;
+    bool create = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc - 1, argv + 1, "c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             db = optarg;
@@ -230,6 +285,12 @@ int cli_keys(int argc, char **argv)
         case 'n':
             name = optarg;
             break;
+        case 'C':
+            create = true;
+            break;
+        case 'c':
+            config = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -240,8 +301,12 @@ int cli_keys(int argc, char **argv)
     }
     int rest = argc - 1 - optind;
     char **args = argv + 1 + optind;
+    if ((create || config) && strcmp(action, "create")) {
+        cli_error("keys", "%s is only for 'keys create'", create ? "--create" : "--config");
+        return 2;
+    }
     if (!strcmp(action, "create") && rest == 0)
-        return keys_create(db, role, rep, name);
+        return keys_create(db, create, config, role, rep, name);
     if (!strcmp(action, "list") && rest == 0)
         return keys_list(db);
     if (!strcmp(action, "revoke") && rest == 1)

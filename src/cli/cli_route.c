@@ -546,7 +546,13 @@ int cli_route(int argc, char **argv)
             return 2;
         }
     }
-    if (!o.config_path || optind < argc - 1) {
+    if (!o.config_path) {
+        cli_error("route", "--config FILE is required");
+        usage(stderr);
+        return 2;
+    }
+    if (optind < argc - 1) {
+        cli_error("route", "one lead at a time: a file or '-', not %d", argc - optind);
         usage(stderr);
         return 2;
     }

@@ -116,7 +116,13 @@ int cli_score(int argc, char **argv)
             return 2;
         }
     }
-    if (!config_path || optind < argc - 1) {
+    if (!config_path) {
+        cli_error("score", "--config FILE is required");
+        usage(stderr);
+        return 2;
+    }
+    if (optind < argc - 1) {
+        cli_error("score", "one lead at a time: a file or '-', not %d", argc - optind);
         usage(stderr);
         return 2;
     }

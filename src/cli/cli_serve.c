@@ -203,14 +203,26 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "%s\n", err.message);
         return 1;
     }
+    /* Bind before anything is opened or created: a port in use must leave
+     * no new database and no admin key file behind. */
+    const char *address = listen_addr ? listen_addr : cfg->listen;
+    char url[128];
+    int listen_fd = -1;
+    if (server_listen(address, &listen_fd, url, sizeof(url), &err)) {
+        cli_error("serve", "%s", err.message);
+        config_unref(cfg);
+        return 1;
+    }
     struct store_options sopts = STORE_OPTIONS_INIT;
     sopts.synchronous =
         cfg->synchronous == CONFIG_SYNC_NORMAL ? STORE_SYNC_NORMAL : STORE_SYNC_FULL;
     sopts.busy_timeout_ms = cfg->busy_timeout_ms;
     sopts.background_checkpoint = true;
+    sopts.create = true; /* the one command that makes a new database */
     struct store *st = NULL;
     if (store_open(db, &sopts, &st, &err)) {
         cli_error("serve", "%s", err.message);
+        close(listen_fd);
         config_unref(cfg);
         return 1;
     }
@@ -237,7 +249,6 @@ int cli_serve(int argc, char **argv)
         cli_error("serve", "%s", err.message);
         goto out;
     }
-    const char *address = listen_addr ? listen_addr : cfg->listen;
     struct server_limits limits = {
         .max_connections = cfg->max_connections,
         .idle_timeout_ms = cfg->request_timeout_ms,
@@ -255,8 +266,9 @@ int cli_serve(int argc, char **argv)
         goto out;
     }
     struct server_context ctx = {holder, st, engine, clock, timers, deadlines};
-    char url[128];
-    if (server_start(&ctx, address, &limits, &server, url, sizeof(url), &err)) {
+    bt_err started = server_start(&ctx, listen_fd, address, &limits, &server, &err);
+    listen_fd = -1; /* the server's now, in every case */
+    if (started) {
         cli_error("serve", "%s", err.message);
         goto out;
     }
@@ -289,6 +301,8 @@ int cli_serve(int argc, char **argv)
         log_warn("requests still in flight after %u ms; closing them", shutdown_ms);
     status = 0;
 out:
+    if (listen_fd >= 0)
+        close(listen_fd);
     server_stop(server);
     if (engine)
         engine_set_deadline_hook(engine, NULL, NULL); /* before the timers go */
@@ -297,8 +311,10 @@ out:
     if (engine) {
         struct engine_stats stats;
         engine_get_stats(engine, &stats);
-        log_info("engine: %llu commands in %llu commits (%llu failed)",
-                 (unsigned long long)stats.commands, (unsigned long long)stats.commits,
+        log_info("engine: %llu command%s and %llu timer sweep%s in %llu commit%s (%llu failed)",
+                 (unsigned long long)stats.commands, stats.commands == 1 ? "" : "s",
+                 (unsigned long long)stats.sweeps, stats.sweeps == 1 ? "" : "s",
+                 (unsigned long long)stats.commits, stats.commits == 1 ? "" : "s",
                  (unsigned long long)stats.failed_commits);
     }
     engine_stop(engine);

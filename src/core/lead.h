@@ -67,8 +67,10 @@ int lead_attr_find(const char *name);
  */
 struct lead_input {
     const char *attr[LEAD_INPUT_ATTR_COUNT];
-    const char *employees;   /* "1,200", "1k-5k", "250"; NULL when absent */
-    const char *fields_json; /* a JSON object, compact; NULL when absent */
+    const char *employees;      /* "1,200", "1k-5k", "250"; NULL when absent */
+    const char *employees_sent; /* a JSON number that was not whole, as sent ("1.5");
+                                   `employees` is it rounded ("2"); else NULL */
+    const char *fields_json;    /* a JSON object, compact; NULL when absent */
 };
 
 /* The last computed score of a lead (see core/score.h for how). */

@@ -595,10 +595,18 @@ bt_err normalize_lead(const struct lead_input *in, const struct freemail_set *fr
     if (in->employees) {
         size_t len;
         const char *start = trim_bounds(in->employees, &len);
+        const char *sent = in->employees_sent; /* a JSON number rounded by the parser */
         if (len > 0 &&
             !normalize_employees(start, &out->employees, &out->attr[LEAD_EMPLOYEES_BAND]))
-            add_warning(report, "employees", "could not read a number of employees from ", start,
-                        len, "");
+            add_warning(report, "employees", "could not read a number of employees from ",
+                        sent ? sent : start, sent ? strlen(sent) : len, "");
+        else if (len > 0 && sent && report && report->count < NORMALIZE_MAX_WARNINGS) {
+            struct normalize_warning *w = &report->warnings[report->count++];
+            w->field = "employees";
+            snprintf(w->message, sizeof(w->message),
+                     "%.32s is not a whole number of employees; rounded to %lld", sent,
+                     (long long)out->employees);
+        }
     }
 
     out->fields_json = "{}";

@@ -33,7 +33,10 @@
  *   an open one its lower bound. The band is the one containing the number:
  *   "1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000",
  *   "5001-10000", "10001+". Unparseable text is not an error: employees stays
- *   -1 with a warning. Zero and negative numbers are unparseable.
+ *   -1 with a warning. Zero and negative numbers are unparseable. A JSON
+ *   number that was not whole arrives rounded, with what was sent in
+ *   lead_input.employees_sent; it gets the warning "1.5 is not a whole
+ *   number of employees; rounded to 2".
  * - phone: must contain 5 to 20 digits and only digits, spaces, and
  *   + ( ) - . / characters (and an extension "x123" / "ext 123" at the end);
  *   otherwise BT_EINVAL. Kept as sent, trimmed.

@@ -52,6 +52,22 @@ static void finish_group(struct engine__command *group, bt_err forced, const cha
     }
 }
 
+static bool is_sweep(const struct engine__command *c)
+{
+    return c->kind == ENGINE__RESCORE_DUE || c->kind == ENGINE__DRAIN_HOLDS;
+}
+
+/* Adds the group's commands to the counters; under e->lock. */
+static void count_group(struct engine *e, const struct engine__command *group)
+{
+    for (const struct engine__command *c = group; c; c = c->next) {
+        if (is_sweep(c))
+            e->stats.sweeps++;
+        else
+            e->stats.commands++;
+    }
+}
+
 static void apply_group(struct engine *e, struct engine__command *group, size_t n)
 {
     struct bt_error err = BT_ERROR_INIT;
@@ -77,7 +93,7 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
              * command in it fails, including those that had succeeded. */
             log_error("engine: the transaction was rolled back: %s", c->err.message);
             pthread_mutex_lock(&e->lock);
-            e->stats.commands += n;
+            count_group(e, group);
             e->stats.failed_commits++;
             pthread_mutex_unlock(&e->lock);
             finish_group(group, BT_ESTORE, "the database failed; nothing was written");
@@ -91,7 +107,7 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
     }
     bt_err rc = store_commit(e->conn, &err);
     pthread_mutex_lock(&e->lock);
-    e->stats.commands += n;
+    count_group(e, group);
     e->stats.commits++;
     if (rc)
         e->stats.failed_commits++;

@@ -52,9 +52,13 @@ bt_err engine_start(struct store *store, struct clock *clock, const struct engin
  * the writer and frees the engine. engine_stop(NULL) does nothing. */
 void engine_stop(struct engine *e);
 
-/* Counters since start, for /metrics and the benchmark. */
+/* Counters since start, for /metrics, the benchmark and the shutdown log.
+ * Sweeps are the commands the timers submit (engine_rescore_due,
+ * engine_drain_holds); `commands` counts every other one, so that an idle
+ * daemon reports none. A commit may hold both. */
 struct engine_stats {
     uint64_t commands;
+    uint64_t sweeps;
     uint64_t commits;
     uint64_t failed_commits;
 };
@@ -173,6 +177,17 @@ struct rep_status_command {
 
 bt_err engine_set_rep_status(struct engine *e, struct rep_status_command *cmd, struct arena *arena,
                              struct bt_error *err) BT_MUST_USE;
+
+/*
+ * Time off. A span added must end in the future (one that has ended would
+ * change nothing), last at most TIME_OFF_DAYS_MAX days, start at most
+ * TIME_OFF_AHEAD_DAYS_MAX days from now (a mistyped year such as 9027 is
+ * refused, not kept for centuries) and not be an exact copy of a span the
+ * rep has; each is BT_EINVAL naming the field. Longer leave is several
+ * spans.
+ */
+#define TIME_OFF_DAYS_MAX       366
+#define TIME_OFF_AHEAD_DAYS_MAX 1830 /* about five years */
 
 struct time_off_command {
     const struct config *cfg;

@@ -160,6 +160,36 @@ bt_err engine__apply_rep_status(struct engine__ctx *ctx, struct rep_status_comma
     return engine__drain_after_change(ctx, cmd->cfg, arena, &cmd->assigned, err);
 }
 
+/* The checks of engine.h's time_off_command, against the command's now. */
+static bt_err check_time_off(struct engine__ctx *ctx, const struct time_off_command *cmd,
+                             struct bt_error *err)
+{
+    const int64_t day = 86400000;
+    if (cmd->to <= cmd->from)
+        return bt_fail(err, BT_EINVAL, "to", "time off must end after it starts");
+    if (cmd->to <= ctx->now)
+        return bt_fail(err, BT_EINVAL, "to",
+                       "to must be in the future: time off that has ended changes nothing");
+    if (cmd->to - cmd->from > TIME_OFF_DAYS_MAX * day)
+        return bt_fail(err, BT_EINVAL, "to",
+                       "time off may last at most %d days (this span is %lld days); add "
+                       "several spans for longer leave",
+                       TIME_OFF_DAYS_MAX, (long long)((cmd->to - cmd->from + day - 1) / day));
+    if (cmd->from - ctx->now > TIME_OFF_AHEAD_DAYS_MAX * day)
+        return bt_fail(err, BT_EINVAL, "from",
+                       "from must be at most %d days (about five years) from now",
+                       TIME_OFF_AHEAD_DAYS_MAX);
+    int64_t same;
+    bt_err e = store_time_off_find(ctx->conn, cmd->rep_id, cmd->from, cmd->to, &same, err);
+    if (e)
+        return e;
+    if (same)
+        return bt_fail(err, BT_EINVAL, "from",
+                       "the same span exists: time off %lld of rep %s has this from and to",
+                       (long long)same, cmd->rep_id);
+    return BT_OK;
+}
+
 bt_err engine__apply_time_off(struct engine__ctx *ctx, struct time_off_command *cmd,
                               struct arena *arena, struct bt_error *err)
 {
@@ -174,8 +204,8 @@ bt_err engine__apply_time_off(struct engine__ctx *ctx, struct time_off_command *
         type = "rep.time_off_removed";
         data = json_pack("{s:I}", "id", (json_int_t)cmd->id);
     } else {
-        if (cmd->to <= cmd->from)
-            return bt_fail(err, BT_EINVAL, "to", "time off must end after it starts");
+        if ((e = check_time_off(ctx, cmd, err)))
+            return e;
         struct store_time_off t = {
             .rep_id = cmd->rep_id,
             .from = cmd->from,

@@ -47,12 +47,18 @@ void api_ready(struct request *r)
                          "schema_version", STORE_SCHEMA_VERSION));
 }
 
+/* A bound kept from the first version: every deadline on the way runs before
+ * the reply, so a century already takes minutes. */
+#define ADVANCE_MAX_S 3.2e9
+
 /*
  * POST /v1/admin/clock {"now": "2026-12-01T09:00:00Z"} or {"advance_seconds": 86400}
  * - only when the daemon runs with --manual-clock (tests, simulation). Time
  * never moves backwards. Every deadline that falls due on the way (score
  * decay, the hold queue's wake-ups, ...) is processed at its own time, in
  * order, before the reply, so the caller sees the state at the new time.
+ * The clock stops at TIME_MAX_MS (9999-12-31T23:59:59.999Z), the last
+ * instant Baton can write.
  */
 void api_admin_clock(struct request *r)
 {
@@ -67,23 +73,40 @@ void api_admin_clock(struct request *r)
     if (!o)
         return;
     int64_t now = clock_now(clk), next = now;
+    const char *field = NULL, *why = NULL;
+    char last[RFC3339_MAX];
+    time_format_rfc3339(TIME_MAX_MS, last);
     json_t *v;
-    bool ok = json_is_object(o) && json_object_size(o) == 1;
-    if (ok && (v = json_object_get(o, "now")))
-        ok = json_is_string(v) && time_parse_rfc3339(json_string_value(v), &next);
-    else if (ok && (v = json_object_get(o, "advance_seconds")))
-        ok = json_is_number(v) && json_number_value(v) >= 0 && json_number_value(v) < 3.2e9 &&
-             (next = now + (int64_t)(json_number_value(v) * 1000.0), true);
-    else
-        ok = false;
-    json_decref(o);
-    if (!ok) {
-        reply_error(r, 422, "invalid", NULL,
-                    "send {\"now\": \"RFC 3339 time\"} or {\"advance_seconds\": N}");
-        return;
+    if (!json_is_object(o) || json_object_size(o) != 1) {
+        why = "send {\"now\": \"RFC 3339 time\"} or {\"advance_seconds\": N}";
+    } else if ((v = json_object_get(o, "now"))) {
+        field = "now";
+        if (!json_is_string(v) || !time_parse_rfc3339(json_string_value(v), &next))
+            why = arena_printf(&r->arena,
+                               "now must be an RFC 3339 time such as 2026-12-01T09:00:00Z, at "
+                               "most %s",
+                               last);
+        else if (next < now)
+            why = "the clock never moves backwards";
+    } else if ((v = json_object_get(o, "advance_seconds"))) {
+        field = "advance_seconds";
+        double secs = json_number_value(v);
+        if (!json_is_number(v))
+            why = "advance_seconds must be a number of seconds";
+        else if (secs < 0)
+            why = "advance_seconds must be 0 or more";
+        else if (secs >= ADVANCE_MAX_S)
+            why = "advance_seconds must be less than 3200000000 (about a century)";
+        else if (secs > (double)(TIME_MAX_MS - now) / 1000.0)
+            why = arena_printf(&r->arena, "the clock cannot go past %s", last);
+        else
+            next = now + (int64_t)(secs * 1000.0);
+    } else {
+        why = "send {\"now\": \"RFC 3339 time\"} or {\"advance_seconds\": N}";
     }
-    if (next < now) {
-        reply_error(r, 422, "invalid", "now", "the clock never moves backwards");
+    json_decref(o);
+    if (why) {
+        reply_error(r, 422, "invalid", field, "%s", why);
         return;
     }
     size_t ran, done[TIMERS_MAX_SOURCES];

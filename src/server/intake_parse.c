@@ -11,6 +11,7 @@
 #include "util/timeutil.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,9 +102,21 @@ bt_err intake_parse_json(const char *body, size_t len, struct arena *a, struct l
             const char *s = num;
             if (json_is_integer(v))
                 snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
-            else if (json_is_real(v))
-                snprintf(num, sizeof(num), "%.0f", json_real_value(v));
-            else if (json_is_string(v))
+            else if (json_is_real(v)) {
+                /* A count is whole: round to the nearest (halves away from
+                 * zero) and keep what was sent, for normalisation's warning. */
+                double sent = json_real_value(v), whole = round(sent);
+                snprintf(num, sizeof(num), "%.0f", whole);
+                if (whole != sent) {
+                    char text[32];
+                    snprintf(text, sizeof(text), "%.15g", sent);
+                    out->employees_sent = arena_strdup(a, text);
+                    if (!out->employees_sent) {
+                        rc = bt_fail(err, BT_ETOOBIG, key, "the request is too large");
+                        goto done;
+                    }
+                }
+            } else if (json_is_string(v))
                 s = json_string_value(v);
             else {
                 rc = bt_fail(err, BT_EINVAL, key, "employees must be a number or a string");

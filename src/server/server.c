@@ -683,8 +683,8 @@ static bool listen_socket_ok(int fd)
     return listen(fd, SOMAXCONN) == 0;
 }
 
-static bt_err bind_listen(const char *address, int *fd_out, char *url, size_t url_size,
-                          struct bt_error *err)
+bt_err server_listen(const char *address, int *fd_out, char *url, size_t url_size,
+                     struct bt_error *err)
 {
     char host[256];
     const char *colon = strrchr(address, ':');
@@ -745,14 +745,10 @@ static bt_err bind_listen(const char *address, int *fd_out, char *url, size_t ur
     return BT_OK;
 }
 
-bt_err server_start(const struct server_context *ctx, const char *address,
-                    const struct server_limits *limits, struct server **out, char *url,
-                    size_t url_size, struct bt_error *err)
+bt_err server_start(const struct server_context *ctx, int fd, const char *address,
+                    const struct server_limits *limits, struct server **out,
+                    struct bt_error *err)
 {
-    int fd;
-    bt_err rc = bind_listen(address, &fd, url, url_size, err);
-    if (rc)
-        return rc;
     struct server *s = xcalloc(1, sizeof(*s));
     s->ctx = *ctx;
     s->limits = *limits;

@@ -54,11 +54,19 @@ struct server_limits {
 
 /*
  * Binds `listen` ("HOST:PORT", "[::1]:PORT"; port 0 picks a free one) and
- * starts serving. Writes the bound address as "http://HOST:PORT" into url.
+ * listens, writing the bound address as "http://HOST:PORT" into url. baton
+ * serve binds first, before it opens or creates anything, so that a port in
+ * use fails before a database or a key file exists. The socket is the
+ * caller's until server_start takes it; close() it if that never happens.
  */
-bt_err server_start(const struct server_context *ctx, const char *listen,
-                    const struct server_limits *limits, struct server **out, char *url,
-                    size_t url_size, struct bt_error *err) BT_MUST_USE;
+bt_err server_listen(const char *listen, int *fd, char *url, size_t url_size,
+                     struct bt_error *err) BT_MUST_USE;
+
+/* Serves on the listening socket `fd` from server_listen, which it takes
+ * over in every case (closed on failure). `listen` names it in messages. */
+bt_err server_start(const struct server_context *ctx, int fd, const char *listen,
+                    const struct server_limits *limits, struct server **out,
+                    struct bt_error *err) BT_MUST_USE;
 void server_quiesce(struct server *s);
 /* Waits until no request is in flight or timeout_ms pass; true when idle. */
 bool server_drain(struct server *s, unsigned timeout_ms);

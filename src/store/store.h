@@ -46,19 +46,25 @@ struct store_options {
     bool background_checkpoint;  /* SQLite: copy the WAL into the database from a
                                     thread of its own, not inside a commit (the
                                     daemon sets this; short-lived tools do not) */
+    bool create;                 /* SQLite: create the file when it is missing (baton
+                                    serve, an explicit --create); otherwise a missing
+                                    file is BT_ENOTFOUND, so that a mistyped path is
+                                    an error, not a new empty database */
 };
 
 /* clang-format off */
-#define STORE_OPTIONS_INIT {STORE_SYNC_FULL, 5000, 0, false}
+#define STORE_OPTIONS_INIT {STORE_SYNC_FULL, 5000, 0, false, false}
 /* clang-format on */
 
 /* The schema version this build writes; store_open migrates older files. */
 #define STORE_SCHEMA_VERSION 6
 
 /*
- * Opens the database named by `location`: a file path (SQLite; created when
- * missing) or, in the future, a "postgresql://" URL. Migrates the schema.
- * A file written by a newer Baton (higher schema version) is refused.
+ * Opens the database named by `location`: a file path (SQLite) or, in the
+ * future, a "postgresql://" URL. Migrates the schema. A missing file is
+ * created only with opts->create; without it the answer is BT_ENOTFOUND
+ * ("no database at PATH"). A file written by a newer Baton (higher schema
+ * version) is refused. opts may be NULL: STORE_OPTIONS_INIT.
  */
 bt_err store_open(const char *location, const struct store_options *opts, struct store **out,
                   struct bt_error *err) BT_MUST_USE;

@@ -85,6 +85,8 @@ struct store_routing_ops {
     bt_err (*time_off_add)(struct store_conn *c, struct store_time_off *t, struct bt_error *err);
     bt_err (*time_off_delete)(struct store_conn *c, const char *rep_id, int64_t id,
                               struct bt_error *err);
+    bt_err (*time_off_find)(struct store_conn *c, const char *rep_id, int64_t from, int64_t to,
+                            int64_t *id, struct bt_error *err);
     bt_err (*time_off_list)(struct store_conn *c, const char *rep_id, int64_t after,
                             struct arena *a, struct store_time_off **out, size_t *count,
                             struct bt_error *err);

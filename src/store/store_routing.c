@@ -34,6 +34,12 @@ bt_err store_time_off_delete(struct store_conn *c, const char *rep_id, int64_t i
     return c->ops->routing->time_off_delete(c, rep_id, id, err);
 }
 
+bt_err store_time_off_find(struct store_conn *c, const char *rep_id, int64_t from, int64_t to,
+                           int64_t *id, struct bt_error *err)
+{
+    return c->ops->routing->time_off_find(c, rep_id, from, to, id, err);
+}
+
 bt_err store_time_off_list(struct store_conn *c, const char *rep_id, int64_t after, struct arena *a,
                            struct store_time_off **out, size_t *count, struct bt_error *err)
 {

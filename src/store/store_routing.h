@@ -68,6 +68,10 @@ bt_err store_time_off_add(struct store_conn *c, struct store_time_off *t,
 /* BT_ENOTFOUND when the rep has no such span. */
 bt_err store_time_off_delete(struct store_conn *c, const char *rep_id, int64_t id,
                              struct bt_error *err) BT_MUST_USE;
+/* The id of the rep's span from `from` to exactly `to`, in *id; 0 when the
+ * rep has none. */
+bt_err store_time_off_find(struct store_conn *c, const char *rep_id, int64_t from, int64_t to,
+                           int64_t *id, struct bt_error *err) BT_MUST_USE;
 /* Spans of the rep that end after `after` (0: all), by start; at most 1000. */
 bt_err store_time_off_list(struct store_conn *c, const char *rep_id, int64_t after, struct arena *a,
                            struct store_time_off **out, size_t *count,

@@ -17,11 +17,13 @@
 #include "store/store_sqlite_internal.h"
 #include "util/timeutil.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define CHECKPOINT_PAGES 1000 /* WAL size that wakes the checkpointer */
 
@@ -377,11 +379,15 @@ static bt_err exec_sql(sqlite3 *db, const char *sql, struct bt_error *err)
     return BT_OK;
 }
 
-static bt_err open_handle(const struct sqlite_db *d, sqlite3 **out, struct bt_error *err)
+/* Only the first open of a store may create the file (with opts.create):
+ * the other connections open the file that exists by then, and never make
+ * a new empty one if it has been removed meanwhile. */
+static bt_err open_handle(const struct sqlite_db *d, bool create, sqlite3 **out,
+                          struct bt_error *err)
 {
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(
-        d->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(d->path, &db, flags, NULL);
     if (rc != SQLITE_OK) {
         bt_fail(err, BT_ESTORE, NULL, "cannot open database %s: %s", d->path,
                 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -478,11 +484,14 @@ static void *checkpointer_main(void *arg)
 static bt_err sq_open(const char *location, const struct store_options *opts, void **out,
                       struct bt_error *err)
 {
+    struct stat sb;
+    if (!opts->create && stat(location, &sb) != 0 && errno == ENOENT)
+        return bt_fail(err, BT_ENOTFOUND, NULL, "no database at %s", location);
     struct sqlite_db *d = xcalloc(1, sizeof(*d));
     d->path = xstrdup(location);
     d->opts = *opts;
     sqlite3 *db = NULL;
-    bt_err e = open_handle(d, &db, err);
+    bt_err e = open_handle(d, opts->create, &db, err);
     if (!e) {
         /* WAL is a property of the file; set it once here. */
         e = exec_sql(db, "PRAGMA journal_mode = WAL;", err);
@@ -501,7 +510,7 @@ static bt_err sq_open(const char *location, const struct store_options *opts, vo
     pthread_cond_init(&d->wake, NULL);
     /* The checkpointer's connection is opened here, so that a failure leaves
      * SQLite's own automatic checkpoints on instead of none at all. */
-    if (opts->background_checkpoint && open_handle(d, &d->checkpointer_db, NULL) == BT_OK) {
+    if (opts->background_checkpoint && open_handle(d, false, &d->checkpointer_db, NULL) == BT_OK) {
         if (pthread_create(&d->checkpointer, NULL, checkpointer_main, d) == 0) {
             d->checkpointer_running = true;
         } else {
@@ -547,7 +556,7 @@ static bt_err sq_conn_open(void *p, struct store_conn **out, struct bt_error *er
     struct sqlite_db *d = p;
     struct sqlite_conn *c = xcalloc(1, sizeof(*c));
     c->base.ops = &store__sqlite_ops;
-    bt_err e = open_handle(d, &c->db, err);
+    bt_err e = open_handle(d, false, &c->db, err);
     if (e) {
         free(c);
         return e;

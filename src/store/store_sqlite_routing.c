@@ -14,6 +14,7 @@ enum {
     RS_TIME_OFF_ADD,
     RS_TIME_OFF_DELETE,
     RS_TIME_OFF_LIST,
+    RS_TIME_OFF_FIND,
     RS_REP_EVENT,
     RS_NEXT_CHANGE,
     RS_POOL_GET,
@@ -62,6 +63,9 @@ static const char *const sql[] = {
     [RS_TIME_OFF_LIST - SQLITE__SLOTS_ROUTING] =
         "SELECT id, rep_id, from_at, to_at, reason, actor, created_at FROM rep_time_off "
         "WHERE rep_id = ?1 AND to_at > ?2 ORDER BY from_at, id LIMIT 1000",
+    [RS_TIME_OFF_FIND - SQLITE__SLOTS_ROUTING] =
+        "SELECT id FROM rep_time_off WHERE rep_id = ?1 AND from_at = ?2 AND to_at = ?3 "
+        "ORDER BY id LIMIT 1",
     [RS_REP_EVENT - SQLITE__SLOTS_ROUTING] =
         "INSERT INTO rep_events (rep_id, type, actor, reason, data, at) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -261,6 +265,26 @@ static bt_err sqr_time_off_delete(struct store_conn *c, const char *rep_id, int6
         return bt_fail(err, BT_ENOTFOUND, "id", "rep %s has no time off %lld", rep_id,
                        (long long)id);
     return e;
+}
+
+static bt_err sqr_time_off_find(struct store_conn *c, const char *rep_id, int64_t from, int64_t to,
+                                int64_t *id, struct bt_error *err)
+{
+    *id = 0;
+    sqlite3_stmt *s = st(c, RS_TIME_OFF_FIND, err);
+    if (!s)
+        return BT_ESTORE;
+    sqlite3_bind_text(s, 1, rep_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, from);
+    sqlite3_bind_int64(s, 3, to);
+    bool row;
+    bt_err e = step_row(c, s, "looking up time off", &row, err);
+    if (e)
+        return e;
+    if (row)
+        *id = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return BT_OK;
 }
 
 static bt_err sqr_time_off_list(struct store_conn *c, const char *rep_id, int64_t after,
@@ -588,6 +612,7 @@ const struct store_routing_ops store__sqlite_routing_ops = {
     .rep_counts_set = sqr_rep_counts_set,
     .time_off_add = sqr_time_off_add,
     .time_off_delete = sqr_time_off_delete,
+    .time_off_find = sqr_time_off_find,
     .time_off_list = sqr_time_off_list,
     .rep_event_append = sqr_rep_event_append,
     .rep_next_change = sqr_rep_next_change,

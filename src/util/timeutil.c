@@ -81,10 +81,8 @@ bool time_parse_rfc3339(const char *s, int64_t *ms_out)
         return false;
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap(y)) || hh > 23 ||
-        mi > 59 || ss > 60)
+        mi > 59 || ss > 59)
         return false;
-    if (ss == 60)
-        ss = 59; /* leap second: clamp */
     const char *p = s + 19;
     int milli = 0;
     if (*p == '.') {
@@ -116,7 +114,10 @@ bool time_parse_rfc3339(const char *s, int64_t *ms_out)
     if (*p)
         return false;
     int64_t days = time_days_from_civil(y, (unsigned)mo, (unsigned)d);
-    *ms_out = ((days * 86400 + hh * 3600 + mi * 60 + ss) - offset_min * 60) * 1000 + milli;
+    int64_t ms = ((days * 86400 + hh * 3600 + mi * 60 + ss) - offset_min * 60) * 1000 + milli;
+    if (ms < TIME_MIN_MS || ms > TIME_MAX_MS)
+        return false; /* "0000-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00" */
+    *ms_out = ms;
     return true;
 }
 

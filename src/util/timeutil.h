@@ -22,7 +22,19 @@
 /* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (at least RFC3339_MAX bytes). */
 void time_format_rfc3339(int64_t ms, char *buf);
 
-/* Parses an RFC 3339 timestamp; false when malformed or out of range. */
+/* The instants Baton can write: years 0000 to 9999 (time_format_rfc3339
+ * has four digits for the year). */
+#define TIME_MIN_MS (-62167219200000LL) /* 0000-01-01T00:00:00.000Z */
+#define TIME_MAX_MS 253402300799999LL   /* 9999-12-31T23:59:59.999Z */
+
+/*
+ * Parses an RFC 3339 timestamp; false when malformed or out of range: an
+ * impossible date or time, a second of 60 (a leap second: Unix time has no
+ * room for it, and clamping it to :59 would store another instant than the
+ * one sent), or an instant outside TIME_MIN_MS..TIME_MAX_MS once the offset
+ * is applied. Every time Baton reads (API, CLI, state files) goes through
+ * this one parser.
+ */
 bool time_parse_rfc3339(const char *s, int64_t *ms_out);
 
 /* Days since 1970-01-01 for a civil date, and back (proleptic Gregorian). */

@@ -202,8 +202,8 @@ class Baton:
     def keys(self, *args):
         return run_baton("keys", *args)
 
-    def create_key(self, role, rep=None, name=None):
-        args = ["create", "--db", self.db, "--role", role]
+    def create_key(self, role, rep=None, name=None, create=False):
+        args = ["create", "--db", self.db, "--role", role] + (["--create"] if create else [])
         if rep is not None:
             args += ["--rep", rep]
         if name is not None:

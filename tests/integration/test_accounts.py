@@ -272,11 +272,45 @@ def test_import_from_stdin_with_bom_crlf_and_owner_warnings(baton_factory):
     r = import_accounts(b, "-", "--config", b.config_path, input_text=text)
     assert r.returncode == 0, r.stderr
     assert summary(r) == (3, 3, 0, 0, 0)
-    assert "2 accounts name owners that are not reps in %s: zed (2)" % b.config_path in r.stderr
+    assert ("baton import: warning: 2 accounts name an owner that is not a rep in %s: "
+            "zed (2 accounts)\n" % b.config_path) in r.stderr
     st, _, acc = b.get("/v1/accounts/beta.io")
     assert st == 200
     assert acc["name"] == 'Beta, "the" Co'
     assert acc["fields"] == {"Segment": "multi\r\nline"}
+
+
+def test_the_owners_warning_is_a_sentence(baton_factory):
+    b = baton_factory(config="version: 1\nreps:\n  - id: alice\n    name: Alice\n")
+
+    def warning(rows):
+        path = os.path.join(b.dir, "owners.csv")
+        write_csv(path, rows, header=("name", "domains", "owner"))
+        r = import_accounts(b, path, "--config", b.config_path, "--quiet")
+        assert r.returncode == 0, r.stderr
+        lines = [l for l in r.stderr.splitlines() if "warning" in l]
+        assert len(lines) == 1, r.stderr
+        return lines[0]
+
+    prefix = "baton import: warning: "
+    assert warning([("One", "one.example", "nobody"), ("Two", "two.example", "alice")]) == (
+        prefix + "1 account names an owner that is not a rep in %s: nobody (1 account)"
+        % b.config_path)
+    assert warning([("A", "a.example", "zed"), ("B", "b.example", "nobody"),
+                    ("C", "c.example", "zed")]) == (
+        prefix + "3 accounts name 2 owners that are not reps in %s: zed (2 accounts), "
+        "nobody (1 account)" % b.config_path)
+    many = [("C%d" % i, "c%d.example" % i, "rep%02d" % i) for i in range(21)]
+    line = warning(many)
+    assert line.startswith(prefix + "21 accounts name 21 owners that are not reps in %s: "
+                           "rep00 (1 account), rep01 (1 account)," % b.config_path), line
+    assert line.endswith("rep19 (1 account), and others"), line
+    # reps of the configuration, and no owner, give no warning
+    path = os.path.join(b.dir, "fine.csv")
+    write_csv(path, [("Fine", "fine.example", "alice"), ("Free", "free.example", "")],
+              header=("name", "domains", "owner"))
+    r = import_accounts(b, path, "--config", b.config_path, "--quiet")
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
 
 
 def test_import_usage(baton):

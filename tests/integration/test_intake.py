@@ -126,6 +126,20 @@ def test_unparseable_employees_is_warning(baton):
     assert [w["field"] for w in body["warnings"]] == ["employees"]
 
 
+def test_employees_that_are_not_whole_are_rounded_with_a_warning(baton):
+    st, _, body = baton.post_lead({"email": "half@example.org", "employees": 1.5})
+    assert st == 201, body
+    assert body["lead"]["employees"] == 2
+    assert body["lead"]["employees_band"] == "1-10"
+    assert body["warnings"] == [{"field": "employees",
+                                 "message": "1.5 is not a whole number of employees; rounded to 2"}]
+    # the warning is in the audit trail too
+    ev = baton.events(body["lead"]["id"])[0]
+    assert ev["data"]["warnings"] == body["warnings"]
+    st, _, body = baton.post_lead({"email": "whole@example.org", "employees": 1200.0})
+    assert st == 201 and body["lead"]["employees"] == 1200 and body["warnings"] == []
+
+
 def test_unicode_round_trip(baton):
     company = "Caf\u00e9 M\u00fcller \U0001F600 \u65e5\u672c"
     st, _, body = baton.post_lead({"email": "uni@example.com", "company": company,

@@ -344,7 +344,10 @@ def test_existing_key_file_is_never_overwritten(baton_factory, tmp_path):
 
 def test_keys_created_before_first_start(baton_factory):
     b = baton_factory(started=False)
-    key = b.create_key("ingest", name="pre")
+    # before the first start there is no database: keys create needs --create
+    r = b.keys("create", "--db", b.db, "--role", "ingest")
+    assert r.returncode == 1 and "pass --create" in r.stderr
+    key = b.create_key("ingest", name="pre", create=True)
     b.start()
     # a key existed: no admin key was created
     assert not os.path.exists(b.key_file)

@@ -41,7 +41,9 @@ static int setup(void **state)
     clock_manual_init(&f->clock, 1795253400000LL);
     struct bt_error err = BT_ERROR_INIT;
     struct engine_options opts = {.group_commit_max = 8};
-    if (store_open(path, NULL, &f->st, &err) ||
+    struct store_options sopts = STORE_OPTIONS_INIT;
+    sopts.create = true;
+    if (store_open(path, &sopts, &f->st, &err) ||
         engine_start(f->st, &f->clock, &opts, &f->eng, &err) ||
         store_conn_open(f->st, &f->reader, &err)) {
         fprintf(stderr, "%s\n", err.message);
@@ -219,6 +221,7 @@ static void test_concurrent_submitters(void **state)
     struct engine_stats stats;
     engine_get_stats(f->eng, &stats);
     assert_int_equal(stats.commands, THREADS * PER_THREAD);
+    assert_int_equal(stats.sweeps, 0);
     assert_true(stats.commits <= stats.commands);
     assert_int_equal(stats.failed_commits, 0);
 
@@ -299,9 +302,17 @@ static void test_scoring_activities_outcome(void **state)
 
     /* a day later the demo counts 15: rescored by the due sweep, back to new */
     clock_manual_set(&f->clock, clock_now(&f->clock) + 86400000LL);
+    struct engine_stats before, after;
+    engine_get_stats(f->eng, &before);
     size_t n = 0;
     assert_int_equal(engine_rescore_due(f->eng, cfg, 100, &n, NULL, &err), BT_OK);
     assert_int_equal(n, 1);
+    /* the timers' sweeps are counted apart from the clients' commands */
+    assert_int_equal(engine_drain_holds(f->eng, cfg, 10, NULL, NULL, NULL, NULL, &err), BT_OK);
+    engine_get_stats(f->eng, &after);
+    assert_int_equal(after.commands, before.commands);
+    assert_int_equal(after.sweeps, before.sweeps + 2);
+    assert_int_equal(after.commits, before.commits + 2);
     struct lead got;
     assert_int_equal(store_lead_get(f->reader, id, &f->a, &got, &err), BT_OK);
     assert_true(fabs(got.score.total - 55) < 1e-9);

@@ -38,7 +38,9 @@ static int setup(void **state)
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
     struct bt_error err = BT_ERROR_INIT;
-    if (store_open(f->path, NULL, &f->st, &err) || store_conn_open(f->st, &f->conn, &err)) {
+    struct store_options sopts = STORE_OPTIONS_INIT;
+    sopts.create = true;
+    if (store_open(f->path, &sopts, &f->st, &err) || store_conn_open(f->st, &f->conn, &err)) {
         fprintf(stderr, "%s\n", err.message);
         return -1;
     }

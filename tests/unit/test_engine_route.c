@@ -88,7 +88,9 @@ static int setup(void **state)
     pthread_mutex_init(&f->dl.lock, NULL);
     struct bt_error err = BT_ERROR_INIT;
     struct engine_options opts = {.group_commit_max = 8};
-    if (store_open(path, NULL, &f->st, &err) ||
+    struct store_options sopts = STORE_OPTIONS_INIT;
+    sopts.create = true;
+    if (store_open(path, &sopts, &f->st, &err) ||
         engine_start(f->st, &f->clock, &opts, &f->eng, &err) ||
         store_reader_acquire(f->st, &f->reader, &err)) {
         fprintf(stderr, "%s\n", err.message);

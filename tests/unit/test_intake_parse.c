@@ -47,6 +47,46 @@ static void test_json_accepts(void **state)
     assert_int_equal(json("{}", &in, &err), BT_OK); /* requirements are normalize's job */
 }
 
+/* A JSON number of employees that is not whole is rounded to the nearest
+ * (halves away from zero), and normalisation says so in a warning; whole
+ * numbers, reals such as 1e3 included, pass without one. */
+static void check_employees_number(const char *number, int64_t want, const char *want_warning)
+{
+    char body[128];
+    snprintf(body, sizeof(body), "{\"email\":\"a@b.com\",\"employees\":%s}", number);
+    struct lead_input in;
+    struct bt_error err = BT_ERROR_INIT;
+    assert_int_equal(json(body, &in, &err), BT_OK);
+    struct lead l;
+    struct normalize_report r;
+    assert_int_equal(normalize_lead(&in, NULL, &a, &l, &r, &err), BT_OK);
+    if (l.employees != want)
+        fail_msg("%s: employees %lld, want %lld", number, (long long)l.employees, (long long)want);
+    if (!want_warning) {
+        if (r.count != 0)
+            fail_msg("%s: unexpected warning \"%s\"", number, r.warnings[0].message);
+        assert_null(in.employees_sent);
+        return;
+    }
+    assert_int_equal(r.count, 1);
+    assert_string_equal(r.warnings[0].field, "employees");
+    assert_string_equal(r.warnings[0].message, want_warning);
+}
+
+static void test_json_employees_not_whole(void **state)
+{
+    (void)state;
+    check_employees_number("1.5", 2, "1.5 is not a whole number of employees; rounded to 2");
+    check_employees_number("2.5", 3, "2.5 is not a whole number of employees; rounded to 3");
+    check_employees_number("1200.4", 1200,
+                           "1200.4 is not a whole number of employees; rounded to 1200");
+    check_employees_number("0.4", -1, "could not read a number of employees from \"0.4\"");
+    check_employees_number("-1.5", -1, "could not read a number of employees from \"-1.5\"");
+    check_employees_number("1200", 1200, NULL);
+    check_employees_number("1200.0", 1200, NULL);
+    check_employees_number("1e3", 1000, NULL);
+}
+
 static void test_json_refuses(void **state)
 {
     (void)state;
@@ -150,6 +190,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_json_accepts, cleanup),
+        cmocka_unit_test_teardown(test_json_employees_not_whole, cleanup),
         cmocka_unit_test_teardown(test_json_refuses, cleanup),
         cmocka_unit_test_teardown(test_form, cleanup),
     };

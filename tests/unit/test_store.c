@@ -35,7 +35,9 @@ static int setup(void **state)
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
     struct bt_error err = BT_ERROR_INIT;
-    if (store_open(f->path, NULL, &f->st, &err) || store_conn_open(f->st, &f->c, &err)) {
+    struct store_options opts = STORE_OPTIONS_INIT;
+    opts.create = true;
+    if (store_open(f->path, &opts, &f->st, &err) || store_conn_open(f->st, &f->c, &err)) {
         fprintf(stderr, "%s\n", err.message);
         return -1;
     }
@@ -306,8 +308,46 @@ static void test_reopen_and_newer_schema(void **state)
     assert_non_null(strstr(err.message, "schema version 99"));
 
     /* an unusable location is an error, not a crash */
-    assert_int_equal(store_open("/nonexistent-dir/x/y.db", NULL, &st2, &err), BT_ESTORE);
+    struct store_options create = STORE_OPTIONS_INIT;
+    create.create = true;
+    assert_int_equal(store_open("/nonexistent-dir/x/y.db", &create, &st2, &err), BT_ESTORE);
+    assert_int_equal(store_open("/nonexistent-dir/x/y.db", NULL, &st2, &err), BT_ENOTFOUND);
     assert_int_equal(store_open("postgresql://localhost/baton", NULL, &st2, &err), BT_EUNSUPPORTED);
+}
+
+/* Without opts.create a missing file is an error and no file appears (a
+ * mistyped --db must not become a new empty database); with it, the file
+ * is made and migrated. */
+static void test_missing_file_is_created_only_when_asked(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    char path[TMPDIR_MAX + 32];
+    snprintf(path, sizeof(path), "%s/typo.db", f->dir);
+    struct store *st = NULL;
+    struct store_options opts = STORE_OPTIONS_INIT;
+    assert_int_equal(store_open(path, &opts, &st, &err), BT_ENOTFOUND);
+    assert_null(st);
+    char want[TMPDIR_MAX + 64];
+    snprintf(want, sizeof(want), "no database at %s", path);
+    assert_string_equal(err.message, want);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(store_open(path, NULL, &st, &err), BT_ENOTFOUND);
+    assert_int_equal(access(path, F_OK), -1);
+
+    opts.create = true;
+    assert_int_equal(store_open(path, &opts, &st, &err), BT_OK);
+    struct store_conn *c;
+    assert_int_equal(store_conn_open(st, &c, &err), BT_OK);
+    int64_t n = -1;
+    assert_int_equal(store_key_count(c, &n, &err), BT_OK);
+    assert_int_equal(n, 0);
+    store_conn_close(c);
+    store_close(st);
+    assert_int_equal(access(path, F_OK), 0);
+    /* and, once it exists, the default opens it */
+    assert_int_equal(store_open(path, NULL, &st, &err), BT_OK);
+    store_close(st);
 }
 
 static void test_scores_activities_outcomes(void **state)
@@ -425,6 +465,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions_and_readers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_and_newer_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file_is_created_only_when_asked, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_scores_activities_outcomes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_assignments_follow_leads, setup, teardown),
     };

@@ -35,7 +35,9 @@ struct fixture {
 static int open_all(struct fixture *f)
 {
     struct bt_error err = BT_ERROR_INIT;
-    if (store_open(f->path, NULL, &f->st, &err) || store_conn_open(f->st, &f->c, &err) ||
+    struct store_options opts = STORE_OPTIONS_INIT;
+    opts.create = true;
+    if (store_open(f->path, &opts, &f->st, &err) || store_conn_open(f->st, &f->c, &err) ||
         store_conn_open(f->st, &f->other, &err)) {
         fprintf(stderr, "%s\n", err.message);
         return -1;

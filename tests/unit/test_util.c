@@ -94,6 +94,27 @@ static void test_rfc3339(void **state)
     assert_false(time_parse_rfc3339("2026-11-21T09:30:00.Z", &ms));
     assert_false(time_parse_rfc3339("2026-11-21T09:30:00Zjunk", &ms));
 
+    /* a leap second is refused, not stored as :59 (another instant) */
+    ms = 42;
+    assert_false(time_parse_rfc3339("2016-12-31T23:59:60Z", &ms));
+    assert_false(time_parse_rfc3339("2026-11-21T00:00:60Z", &ms));
+    assert_false(time_parse_rfc3339("2026-11-21T00:00:60.500+01:00", &ms));
+    assert_int_equal(ms, 42); /* untouched on failure */
+    assert_true(time_parse_rfc3339("2026-11-21T00:00:59.999Z", &ms));
+    assert_int_equal(ms, 1795219259999LL);
+
+    /* the range Baton can write back: years 0000 to 9999, offsets applied */
+    assert_true(time_parse_rfc3339("9999-12-31T23:59:59.999Z", &ms));
+    assert_int_equal(ms, TIME_MAX_MS);
+    time_format_rfc3339(ms, buf);
+    assert_string_equal(buf, "9999-12-31T23:59:59.999Z");
+    assert_false(time_parse_rfc3339("9999-12-31T23:30:00-01:00", &ms));
+    assert_true(time_parse_rfc3339("0000-01-01T00:00:00Z", &ms));
+    assert_int_equal(ms, TIME_MIN_MS);
+    time_format_rfc3339(ms, buf);
+    assert_string_equal(buf, "0000-01-01T00:00:00.000Z");
+    assert_false(time_parse_rfc3339("0000-01-01T00:30:00+01:00", &ms));
+
     /* civil calendar round trip over four centuries, day by day */
     for (int64_t d = -146097; d < 146097; d += 13) {
         int64_t y;
