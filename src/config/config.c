@@ -1239,6 +1239,10 @@ static bt_err load_teams(struct loader *ld, const struct ynode *n)
             return rc;
         if (!t->name)
             t->name = t->id;
+        t->has_hours = sched->has_hours;
+        t->hours = sched->hours;
+        t->has_holidays = sched->has_holidays;
+        t->holidays = sched->holidays;
         ld->team_id_at[i] = v[0];
         ld->team_manager_at[i] = v[2];
         cfg->n_teams = i + 1;
@@ -1469,6 +1473,10 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
         return rc;
     /* The domain arrays stay in the snapshot's arena for as long as the set. */
     cfg->freemail = freemail_set_new(add, n_add, remove, n_remove);
+    cfg->freemail_add = add;
+    cfg->n_freemail_add = n_add;
+    cfg->freemail_remove = remove;
+    cfg->n_freemail_remove = n_remove;
     return BT_OK;
 }
 

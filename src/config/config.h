@@ -51,6 +51,12 @@ struct config_team {
     const char *name;
     const char *manager;  /* a rep id, or NULL */
     const char *timezone; /* default for the team's reps, or NULL */
+    /* Defaults for the team's reps, as the file gives them (the reps' own
+     * values, with these applied, are in their routing reps). */
+    bool has_hours;
+    struct weekly_hours hours;
+    bool has_holidays; /* given, even as an empty list */
+    struct holidays holidays;
 };
 
 struct config_rep {
@@ -99,8 +105,12 @@ struct config {
 
     /* intake */
     struct freemail_set *freemail; /* built-in list with the config's add/remove applied */
-    bool activities_create_leads;  /* POST /v1/activities with an unknown email creates the
-                                      lead (default false: 404) */
+    const char **freemail_add;     /* intake.freemail.add and .remove as given (lower case) */
+    size_t n_freemail_add;
+    const char **freemail_remove;
+    size_t n_freemail_remove;
+    bool activities_create_leads; /* POST /v1/activities with an unknown email creates the
+                                     lead (default false: 404) */
 
     /* scoring and qualification; never NULL (an empty model scores 0) */
     struct score_model *scoring;
