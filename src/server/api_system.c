@@ -1,7 +1,8 @@
 /*
  * api_system.c - /healthz (the process answers) and /readyz (it can serve:
- * the database answers and the server is not shutting down). Neither needs a
- * key, so that load balancers and orchestrators can probe them.
+ * the database answers and the server is not shutting down; with the
+ * configuration it serves and the outcome of its last reload). Neither needs
+ * a key, so that load balancers and orchestrators can probe them.
  */
 #include "server/http.h"
 #include "engine/engine.h"
@@ -27,9 +28,11 @@ void api_ready(struct request *r)
         reply_error(r, 503, "unavailable", NULL, "the database does not answer: %s", err.message);
         return;
     }
+    json_t *last = config_holder_last_reload(r->ctx->config);
     reply_json(r, 200,
-               json_pack("{s:s, s:s, s:i}", "status", "ready", "config_version", r->cfg->version,
-                         "schema_version", STORE_SCHEMA_VERSION));
+               json_pack("{s:s, s:s, s:i, s:o}", "status", "ready", "config_version",
+                         r->cfg->version, "schema_version", STORE_SCHEMA_VERSION, "last_reload",
+                         last ? last : json_null()));
 }
 
 /*
