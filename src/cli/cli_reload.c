@@ -328,6 +328,7 @@ int cli_reload(int argc, char **argv)
         } else {
             seq = status_seq(status);
             printf("baton serve (pid %ld) runs version %s\n", (long)pid, str(status, "version"));
+            fflush(stdout); /* before the wait */
         }
         json_decref(status);
         if (bad)
