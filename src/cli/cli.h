@@ -50,9 +50,9 @@ char *cli_read_file(const char *cmd, const char *path, size_t max, size_t *len);
  *              last_reload as GET /readyz shows it; rewritten at start and
  *              after every reload (mode 0600)
  *
- * Each is replaced atomically (written beside it, then renamed) and both
- * are removed at exit while DB.pid still names this process. `baton reload`
- * reads them.
+ * Each is replaced atomically (written beside it, then renamed); the daemon
+ * holds a lock on DB.pid while it runs, and removes both at exit. `baton
+ * reload` reads them.
  */
 #define CLI_DAEMON_PID_SUFFIX    ".pid"
 #define CLI_DAEMON_STATUS_SUFFIX ".reload"
@@ -61,13 +61,22 @@ struct config_holder;
 
 /* DB followed by the suffix, a new string the caller frees. */
 char *cli_daemon_path(const char *db, const char *suffix);
-/* Writes DB.pid and DB.reload; failures are logged as warnings. */
-void cli_daemon_files_write(const char *db, struct config_holder *holder);
+/*
+ * Writes DB.pid and DB.reload; failures are logged as warnings. Returns the
+ * descriptor of DB.pid, locked (flock) for as long as it stays open, or -1;
+ * the caller keeps it until cli_daemon_files_remove().
+ */
+int cli_daemon_files_write(const char *db, struct config_holder *holder);
 /* Rewrites DB.reload (after a reload). */
 void cli_daemon_status_write(const char *db, struct config_holder *holder);
-/* Removes both files when DB.pid holds this process's id. */
-void cli_daemon_files_remove(const char *db);
-/* The id in DB.pid: BT_ENOTFOUND without the file, BT_EINVAL when it holds no id. */
+/* Removes both files while DB.pid is still the file `pid_fd` holds; closes
+ * pid_fd. -1 does nothing. */
+void cli_daemon_files_remove(const char *db, int pid_fd);
+/*
+ * The id in DB.pid of a daemon that runs: BT_ENOTFOUND without the file or
+ * when no process holds its lock (a crashed daemon's file), BT_EINVAL when
+ * it holds no id; the message says which.
+ */
 bt_err cli_daemon_read_pid(const char *db, pid_t *out, struct bt_error *err) BT_MUST_USE;
 
 /* ---- the lead of a dry run (`baton score`, `baton route`) ---- */

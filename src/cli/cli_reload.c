@@ -164,8 +164,15 @@ static int show_status(const char *db, bool as_json)
             printf("last reload: none since it started\n");
         }
     }
-    if (pid <= 0 || check_process(pid) != 0)
+    pid_t live;
+    if (cli_daemon_read_pid(db, &live, &err) != BT_OK) {
+        cli_error("reload", "%s", err.message);
         rc = 1;
+    } else if (live != pid) {
+        cli_error("reload", "%s.pid names process %ld, %s.reload process %ld", db, (long)live, db,
+                  (long)pid);
+        rc = 1;
+    }
     json_decref(status);
     return rc;
 }

@@ -260,7 +260,7 @@ int cli_serve(int argc, char **argv)
         cli_error("serve", "%s", err.message);
         goto out;
     }
-    cli_daemon_files_write(db, holder); /* before the line: `baton reload` may follow it */
+    int pid_fd = cli_daemon_files_write(db, holder); /* before the line: `baton reload` follows */
     /* Tests and scripts read this exact line to find the port. */
     fprintf(stderr, "listening on %s\n", url);
     fflush(stderr);
@@ -277,7 +277,7 @@ int cli_serve(int argc, char **argv)
         log_info("received %s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         break;
     }
-    cli_daemon_files_remove(db);
+    cli_daemon_files_remove(db, pid_fd);
     server_quiesce(server);
     struct config *last = config_holder_get(holder); /* shutdown_timeout may have been reloaded */
     unsigned shutdown_ms = last->shutdown_timeout_ms;

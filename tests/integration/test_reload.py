@@ -314,11 +314,20 @@ def test_baton_reload_without_a_daemon(tmp_path):
     assert "%s.pid" % db in r.stderr and "running?" in r.stderr
     r = run_baton("reload", "--status", "--db", db)
     assert r.returncode == 1
-    # a stale pid file: no such process
-    with open(db + ".pid", "w") as f:
-        f.write("999999999\n")
-    r = run_baton("reload", "--config", str(cfg), "--db", db)
-    assert r.returncode == 1 and "no process 999999999" in r.stderr
+    # a pid file a crashed daemon left, naming a process that is not baton
+    # by now: it is not signalled (SIGHUP would end it)
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        with open(db + ".pid", "w") as f:
+            f.write("%d\n" % other.pid)
+        r = run_baton("reload", "--config", str(cfg), "--db", db)
+        assert r.returncode == 1
+        assert "names process %d, but no baton serve holds it" % other.pid in r.stderr
+        time.sleep(0.2)
+        assert other.poll() is None, "a process that is not baton was signalled"
+    finally:
+        other.kill()
+        other.wait()
     for args in ([], ["--config", str(cfg)], ["--status"], ["--db", db, "--json"],
                  ["--db", db, "--timeout", "0"], ["--pid", "abc"]):
         r = run_baton("reload", *args)
@@ -330,6 +339,24 @@ def test_pid_and_status_files_live_with_the_daemon(baton_factory):
     with open(b.db + ".pid") as f:
         assert f.read() == "%d\n" % b.proc.pid
     assert os.stat(b.db + ".reload").st_mode & 0o777 == 0o600
+    assert run_baton("reload", "--status", "--db", b.db).returncode == 0
     assert b.stop() == 0
     assert not os.path.exists(b.db + ".pid")
     assert not os.path.exists(b.db + ".reload")
+
+
+def test_files_of_a_killed_daemon_are_not_trusted(baton_factory):
+    b = baton_factory(TWO_REPS)
+    pid = b.proc.pid
+    b.kill()  # SIGKILL: the files stay behind
+    assert os.path.exists(b.db + ".pid") and os.path.exists(b.db + ".reload")
+    r = run_baton("reload", "--status", "--db", b.db)
+    assert r.returncode == 1
+    assert "names process %d, but no baton serve holds it" % pid in r.stderr
+    r = reload_cmd(b)
+    assert r.returncode == 1 and "no baton serve holds it" in r.stderr
+    # the next start replaces them
+    b.start()
+    with open(b.db + ".pid") as f:
+        assert f.read() == "%d\n" % b.proc.pid
+    assert run_baton("reload", "--status", "--db", b.db).returncode == 0
