@@ -414,7 +414,7 @@ static struct named *sorted_names(const struct kind *k, const struct config *c, 
 
 enum mark { MARK_NONE, MARK_KEPT, MARK_CHANGED, MARK_GONE, MARK_NEW };
 
-/* Appends to list the names of c's items marked `want`, in file order. */
+/* *list: the names of c's items marked `want`, in file order (NULL when none). */
 static void list_marked(const struct kind *k, const struct config *c, const unsigned char *marks,
                         enum mark want, const char ***list, size_t *n)
 {
