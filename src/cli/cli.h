@@ -12,6 +12,7 @@
 #include "store/store.h"
 
 #include <jansson.h>
+#include <sys/types.h>
 
 #define BATON_VERSION "0.1.0"
 
@@ -22,6 +23,7 @@ int cli_score(int argc, char **argv);
 int cli_import(int argc, char **argv);
 int cli_route(int argc, char **argv);
 int cli_api(int argc, char **argv);
+int cli_reload(int argc, char **argv);
 
 /* Generates a key, stores its hash, writes the key itself into `token`
  * (at least CLI_TOKEN_MAX bytes). Shared by `keys create` and the first
@@ -39,6 +41,44 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
  * "baton CMD: ..." (cannot open, read error, too large) and returns NULL.
  */
 char *cli_read_file(const char *cmd, const char *path, size_t max, size_t *len);
+
+/* ---- the files `baton serve` keeps next to its database (cli_daemon.c) ----
+ *
+ *   DB.pid     the daemon's process id and a newline, from just before it
+ *              says it listens until it exits
+ *   DB.reload  one line of JSON: {"pid": N, "config": "/absolute/path",
+ *              "version": "running version", "last_reload": {...} | null},
+ *              last_reload as GET /readyz shows it; rewritten at start and
+ *              after every reload (mode 0600)
+ *
+ * Each is replaced atomically (written beside it, then renamed); the daemon
+ * holds a lock on DB.pid while it runs, and removes both at exit. `baton
+ * reload` reads them.
+ */
+#define CLI_DAEMON_PID_SUFFIX    ".pid"
+#define CLI_DAEMON_STATUS_SUFFIX ".reload"
+
+struct config_holder;
+
+/* DB followed by the suffix, a new string the caller frees. */
+char *cli_daemon_path(const char *db, const char *suffix);
+/*
+ * Writes DB.pid and DB.reload; failures are logged as warnings. Returns the
+ * descriptor of DB.pid, locked (flock) for as long as it stays open, or -1;
+ * the caller keeps it until cli_daemon_files_remove().
+ */
+int cli_daemon_files_write(const char *db, struct config_holder *holder);
+/* Rewrites DB.reload (after a reload). */
+void cli_daemon_status_write(const char *db, struct config_holder *holder);
+/* Removes both files while DB.pid is still the file `pid_fd` holds; closes
+ * pid_fd. -1 does nothing. */
+void cli_daemon_files_remove(const char *db, int pid_fd);
+/*
+ * The id in DB.pid of a daemon that runs: BT_ENOTFOUND without the file or
+ * when no process holds its lock (a crashed daemon's file), BT_EINVAL when
+ * it holds no id; the message says which.
+ */
+bt_err cli_daemon_read_pid(const char *db, pid_t *out, struct bt_error *err) BT_MUST_USE;
 
 /* ---- the lead of a dry run (`baton score`, `baton route`) ---- */
 

@@ -53,7 +53,11 @@ static void usage(FILE *out)
             "file readable only by its owner.\n"
             "\n"
             "Signals: SIGHUP reloads the configuration (a bad file is reported and the\n"
-            "old configuration keeps running); SIGTERM and SIGINT shut down gracefully.\n");
+            "old configuration keeps running; a good one is logged with what it adds,\n"
+            "removes and changes); SIGTERM and SIGINT shut down gracefully.\n"
+            "\n"
+            "While it runs it keeps its process id in PATH.pid and the outcome of the last\n"
+            "reload in PATH.reload (PATH: the database), for `baton reload`.\n");
 }
 
 /* Writes the first admin key to a new file with mode 0600. */
@@ -109,22 +113,25 @@ static int ensure_admin_key(struct store *st, const char *key_file)
     return rc;
 }
 
-/* True when a new configuration is in use. */
-static bool reload(struct config_holder *holder, const char *path)
+/*
+ * Loads the configuration's file again: a valid file is swapped in and the
+ * log says what it changed (a warning when it removes anything or changes
+ * a setting read only at start); a bad one is logged with its
+ * FILE:LINE:COL and the running configuration stays. GET /readyz and
+ * DB.reload show the outcome.
+ */
+static void reload(struct config_holder *holder, struct deadlines *deadlines, const char *db)
 {
-    struct config *next;
-    struct bt_error err = BT_ERROR_INIT;
-    struct config *cur = config_holder_get(holder);
-    bool swapped = false;
-    if (config_load(path, &next, &err)) {
-        log_error("config reload failed, keeping version %s: %s", cur->version, err.message);
+    struct config_reload r;
+    config_holder_reload(holder, clock_now(clock_real()), &r);
+    if (!r.applied) {
+        log_error("config reload failed, keeping version %s: %s", r.version, r.error);
     } else {
-        log_info("config reloaded: version %s (was %s)", next->version, cur->version);
-        config_holder_swap(holder, next);
-        swapped = true;
+        log_msg(r.warn ? LOG_WARN : LOG_INFO, "config reloaded: version %s (was %s): %s", r.version,
+                r.previous_version, r.summary);
+        deadlines_config_changed(deadlines);
     }
-    config_unref(cur);
-    return swapped;
+    cli_daemon_status_write(db, holder);
 }
 
 int cli_serve(int argc, char **argv)
@@ -272,6 +279,7 @@ int cli_serve(int argc, char **argv)
         cli_error("serve", "%s", err.message);
         goto out;
     }
+    int pid_fd = cli_daemon_files_write(db, holder); /* before the line: `baton reload` follows */
     /* Tests and scripts read this exact line to find the port. */
     fprintf(stderr, "listening on %s\n", url);
     fflush(stderr);
@@ -282,17 +290,13 @@ int cli_serve(int argc, char **argv)
         if (sig < 0)
             continue; /* EINTR */
         if (sig == SIGHUP) {
-            struct config *cur = config_holder_get(holder);
-            char *path = xstrdup(cur->path);
-            config_unref(cur);
-            if (reload(holder, path))
-                deadlines_config_changed(deadlines);
-            free(path);
+            reload(holder, deadlines, db);
             continue;
         }
         log_info("received %s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         break;
     }
+    cli_daemon_files_remove(db, pid_fd);
     server_quiesce(server);
     struct config *last = config_holder_get(holder); /* shutdown_timeout may have been reloaded */
     unsigned shutdown_ms = last->shutdown_timeout_ms;

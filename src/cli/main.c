@@ -13,6 +13,7 @@ static const struct {
 } commands[] = {
     {"serve", cli_serve, "run the daemon: HTTP API, engine, store"},
     {"check", cli_check, "validate a configuration file"},
+    {"reload", cli_reload, "check a configuration, reload the daemon with it, print the changes"},
     {"keys", cli_keys, "create, list and revoke API keys"},
     {"score", cli_score, "dry run: normalise and score a lead, print the decision"},
     {"import", cli_import, "import accounts from a CSV file"},

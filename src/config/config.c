@@ -37,7 +37,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1249,6 +1248,10 @@ static bt_err load_teams(struct loader *ld, const struct ynode *n)
             return rc;
         if (!t->name)
             t->name = t->id;
+        t->has_hours = sched->has_hours;
+        t->hours = sched->hours;
+        t->has_holidays = sched->has_holidays;
+        t->holidays = sched->holidays;
         ld->team_id_at[i] = v[0];
         ld->team_manager_at[i] = v[2];
         cfg->n_teams = i + 1;
@@ -1479,6 +1482,10 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
         return rc;
     /* The domain arrays stay in the snapshot's arena for as long as the set. */
     cfg->freemail = freemail_set_new(add, n_add, remove, n_remove);
+    cfg->freemail_add = add;
+    cfg->n_freemail_add = n_add;
+    cfg->freemail_remove = remove;
+    cfg->n_freemail_remove = n_remove;
     return BT_OK;
 }
 
@@ -1650,47 +1657,4 @@ const struct config_rep *config_find_rep(const struct config *cfg, const char *i
     const struct config_rep *const *hit =
         bsearch(id, priv->reps_by_id, cfg->n_reps, sizeof(*priv->reps_by_id), rep_find);
     return hit ? *hit : NULL;
-}
-
-/* ---- the process-wide current snapshot ---- */
-
-struct config_holder {
-    pthread_mutex_t lock;
-    struct config *current;
-};
-
-struct config_holder *config_holder_new(struct config *initial)
-{
-    struct config_holder *h = xcalloc(1, sizeof(*h));
-    if (pthread_mutex_init(&h->lock, NULL) != 0)
-        bt_die("cannot create a mutex");
-    h->current = initial;
-    return h;
-}
-
-void config_holder_free(struct config_holder *h)
-{
-    if (!h)
-        return;
-    config_unref(h->current);
-    pthread_mutex_destroy(&h->lock);
-    free(h);
-}
-
-struct config *config_holder_get(struct config_holder *h)
-{
-    pthread_mutex_lock(&h->lock);
-    struct config *cfg = config_ref(h->current);
-    pthread_mutex_unlock(&h->lock);
-    return cfg;
-}
-
-void config_holder_swap(struct config_holder *h, struct config *next)
-{
-    pthread_mutex_lock(&h->lock);
-    struct config *old = h->current;
-    h->current = next;
-    pthread_mutex_unlock(&h->lock);
-    /* Outside the lock: freeing a large snapshot must not stall readers. */
-    config_unref(old);
 }

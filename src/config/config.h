@@ -52,6 +52,12 @@ struct config_team {
     const char *name;
     const char *manager;  /* a rep id, or NULL */
     const char *timezone; /* default for the team's reps, or NULL */
+    /* Defaults for the team's reps, as the file gives them (the reps' own
+     * values, with these applied, are in their routing reps). */
+    bool has_hours;
+    struct weekly_hours hours;
+    bool has_holidays; /* given, even as an empty list */
+    struct holidays holidays;
 };
 
 struct config_rep {
@@ -104,8 +110,12 @@ struct config {
 
     /* intake */
     struct freemail_set *freemail; /* built-in list with the config's add/remove applied */
-    bool activities_create_leads;  /* POST /v1/activities with an unknown email creates the
-                                      lead (default false: 404) */
+    const char **freemail_add;     /* intake.freemail.add and .remove as given (lower case) */
+    size_t n_freemail_add;
+    const char **freemail_remove;
+    size_t n_freemail_remove;
+    bool activities_create_leads; /* POST /v1/activities with an unknown email creates the
+                                     lead (default false: 404) */
 
     /* scoring and qualification; never NULL (an empty model scores 0) */
     struct score_model *scoring;
@@ -153,13 +163,49 @@ const struct config_rep *config_find_rep(const struct config *cfg, const char *i
 const struct config_rep *config_rep_of(const struct config *cfg, size_t routing_index);
 
 /*
- * The process-wide current snapshot, swapped on reload. A holder is created
- * once by `baton serve`; handlers take a reference per request.
+ * The process-wide current snapshot, swapped on reload (config_holder.c). A
+ * holder is created once by `baton serve`; handlers take a reference per
+ * request. It also keeps the snapshot the process started with, for the
+ * settings read only at start, and the outcome of the last reload.
  */
 struct config_holder;
 struct config_holder *config_holder_new(struct config *initial); /* takes the reference */
 void config_holder_free(struct config_holder *h);
 struct config *config_holder_get(struct config_holder *h);             /* returns a new reference */
 void config_holder_swap(struct config_holder *h, struct config *next); /* takes the reference */
+
+#define CONFIG_RELOAD_SUMMARY_MAX 1024 /* config_diff.h's CONFIG_DIFF_LINE_MAX */
+
+/* What config_holder_reload() did. */
+struct config_reload {
+    bool applied;              /* the new file is in use; false: the old one keeps running */
+    bool warn;                 /* applied, and something was removed or waits for a restart */
+    char version[17];          /* in use after the reload */
+    char previous_version[17]; /* in use before it */
+    char summary[CONFIG_RELOAD_SUMMARY_MAX]; /* applied: what changed (config_diff_line) */
+    char error[BT_ERROR_MESSAGE_MAX];        /* failed: "FILE:LINE:COL: message" */
+};
+
+/*
+ * Loads the file of the running snapshot again. A valid file is swapped in
+ * and compared with the running snapshot (config_diff.h; restart-only
+ * settings with the snapshot the process started with); a bad one changes
+ * nothing. Either way the outcome becomes the holder's last reload, at
+ * `now` (ms since the epoch). Only one thread may reload at a time (the
+ * daemon's main thread, on SIGHUP); readers may run meanwhile.
+ */
+void config_holder_reload(struct config_holder *h, int64_t now, struct config_reload *out);
+
+/*
+ * The last reload as JSON, a new object the caller owns, or NULL before the
+ * first:
+ *   {"seq": N, "at": "RFC 3339", "result": "applied" | "failed",
+ *    "version": "...", "previous_version": "...",
+ *    "summary": {config_diff_json()} | null, "error": "FILE:LINE:COL: ..." | null}
+ * seq counts the reloads of this process from 1, so that a caller can tell
+ * a new reload from the one it saw before even when both say the same.
+ * Thread-safe.
+ */
+json_t *config_holder_last_reload(struct config_holder *h);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * api_system.c - /healthz (the process answers), /readyz (it can serve:
- * the database answers and the server is not shutting down), the API's
+ * the database answers and the server is not shutting down; with the
+ * configuration it serves and the outcome of its last reload), the API's
  * description, and the manual clock. The first three need no key, so that
  * load balancers, orchestrators and API tools can reach them.
  */
@@ -42,9 +43,11 @@ void api_ready(struct request *r)
         reply_error(r, 503, "unavailable", NULL, "the database does not answer: %s", err.message);
         return;
     }
+    json_t *last = config_holder_last_reload(r->ctx->config);
     reply_json(r, 200,
-               json_pack("{s:s, s:s, s:i}", "status", "ready", "config_version", r->cfg->version,
-                         "schema_version", STORE_SCHEMA_VERSION));
+               json_pack("{s:s, s:s, s:i, s:o}", "status", "ready", "config_version",
+                         r->cfg->version, "schema_version", STORE_SCHEMA_VERSION, "last_reload",
+                         last ? last : json_null()));
 }
 
 /* A bound kept from the first version: every deadline on the way runs before

@@ -403,7 +403,7 @@ def test_version_and_help():
     r = run_baton("--version")
     assert r.returncode == 0
     assert re.fullmatch(r"baton \d+\.\d+\.\d+\S*\n?", r.stdout), r.stdout
-    for cmd in ("serve", "keys", "check"):
+    for cmd in ("serve", "keys", "check", "reload"):
         r = run_baton(cmd, "--help")
         assert r.returncode == 0, (cmd, r.stderr)
         assert ("usage: baton " + cmd) in r.stdout
