@@ -69,6 +69,7 @@ struct route {
     unsigned roles; /* 0: no authentication */
     bool has_body;
     bool form_ok; /* accepts application/x-www-form-urlencoded */
+    bool intake;  /* counted by intake.rate_limit */
 };
 
 /* Replies; each takes ownership of `body` (a jansson reference). */

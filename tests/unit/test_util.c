@@ -126,6 +126,7 @@ static void test_crypto(void **state)
     assert_int_equal(strlen(a), 3 + 64);
     assert_memory_equal(a, "bt_", 3);
     assert_string_not_equal(a, b);
+    assert_true(crypto_random_u64() != crypto_random_u64());
 }
 
 static void test_errors(void **state)
