@@ -44,37 +44,45 @@ struct server {
 };
 
 static const struct route routes[] = {
-    {"GET", "/healthz", api_health, 0, false, false, false},
-    {"GET", "/readyz", api_ready, 0, false, false, false},
-    {"POST", "/v1/leads", api_lead_create, ROLE_ADMIN | ROLE_INGEST, true, true, true},
-    {"GET", "/v1/leads", api_lead_list, ROLE_ADMIN | ROLE_REP, false, false, false},
-    {"GET", "/v1/leads/{id}", api_lead_get, ROLE_ADMIN | ROLE_REP, false, false, false},
-    {"GET", "/v1/leads/{id}/events", api_lead_events, ROLE_ADMIN | ROLE_REP, false, false, false},
-    {"POST", "/v1/leads/{id}/activities", api_lead_activities_create, ROLE_ADMIN | ROLE_INGEST,
-     true, false, false},
+    {"GET", "/healthz", api_health, 0, false, false, false, NULL},
+    {"GET", "/readyz", api_ready, 0, false, false, false, NULL},
+    {"POST", "/v1/leads", api_lead_create, ROLE_ADMIN | ROLE_INGEST, true, true, true, NULL},
+    {"GET", "/v1/leads", api_lead_list, ROLE_ADMIN | ROLE_REP, false, false, false, NULL},
+    {"GET", "/v1/leads/{id}", api_lead_get, ROLE_ADMIN | ROLE_REP, false, false, false, NULL},
+    {"GET", "/v1/leads/{id}/events", api_lead_events, ROLE_ADMIN | ROLE_REP, false, false, false,
+     NULL},
+    /* An ingest key is public: it names people by email, and never acts
+     * on a lead by its (sequential, guessable) id. */
+    {"POST", "/v1/leads/{id}/activities", api_lead_activities_create, ROLE_ADMIN, true, false,
+     false,
+     "an ingest key may not act on a lead by its id: name the person by email with POST "
+     "/v1/activities"},
     {"GET", "/v1/leads/{id}/activities", api_lead_activities_list, ROLE_ADMIN | ROLE_REP, false,
-     false, false},
-    {"POST", "/v1/activities", api_activities_create, ROLE_ADMIN | ROLE_INGEST, true, false, true},
-    {"POST", "/v1/leads/{id}/outcome", api_lead_outcome, ROLE_ADMIN, true, false, false},
-    {"POST", "/v1/admin/clock", api_admin_clock, ROLE_ADMIN, true, false, false},
+     false, false, NULL},
+    {"POST", "/v1/activities", api_activities_create, ROLE_ADMIN | ROLE_INGEST, true, false, true,
+     NULL},
+    {"POST", "/v1/leads/{id}/outcome", api_lead_outcome, ROLE_ADMIN, true, false, false, NULL},
+    {"POST", "/v1/admin/clock", api_admin_clock, ROLE_ADMIN, true, false, false, NULL},
     {"GET", "/v1/leads/{id}/decision", api_lead_decision, ROLE_ADMIN | ROLE_REP, false, false,
-     false},
+     false, NULL},
     {"GET", "/v1/leads/{id}/exclusions", api_lead_exclusions, ROLE_ADMIN | ROLE_REP, false, false,
-     false},
-    {"POST", "/v1/leads/{id}/exclusions", api_lead_exclude, ROLE_ADMIN, true, false, false},
-    {"GET", "/v1/reps", api_rep_list, ROLE_ADMIN, false, false, false},
-    {"GET", "/v1/reps/{name}", api_rep_get, ROLE_ADMIN | ROLE_REP, false, false, false},
-    {"PUT", "/v1/reps/{name}/status", api_rep_status, ROLE_ADMIN | ROLE_REP, true, false, false},
+     false, NULL},
+    {"POST", "/v1/leads/{id}/exclusions", api_lead_exclude, ROLE_ADMIN, true, false, false, NULL},
+    {"GET", "/v1/reps", api_rep_list, ROLE_ADMIN, false, false, false, NULL},
+    {"GET", "/v1/reps/{name}", api_rep_get, ROLE_ADMIN | ROLE_REP, false, false, false, NULL},
+    {"PUT", "/v1/reps/{name}/status", api_rep_status, ROLE_ADMIN | ROLE_REP, true, false, false,
+     NULL},
     {"POST", "/v1/reps/{name}/time-off", api_rep_time_off_add, ROLE_ADMIN | ROLE_REP, true, false,
-     false},
+     false, NULL},
     {"DELETE", "/v1/reps/{name}/time-off/{id}", api_rep_time_off_delete, ROLE_ADMIN | ROLE_REP,
-     false, false, false},
-    {"GET", "/v1/pools", api_pool_list, ROLE_ADMIN, false, false, false},
-    {"GET", "/v1/pools/{name}", api_pool_get, ROLE_ADMIN, false, false, false},
-    {"GET", "/v1/holds", api_hold_list, ROLE_ADMIN, false, false, false},
-    {"POST", "/v1/accounts", api_account_upsert, ROLE_ADMIN, true, false, false},
-    {"GET", "/v1/accounts", api_account_list, ROLE_ADMIN | ROLE_REP, false, false, false},
-    {"GET", "/v1/accounts/{name}", api_account_get, ROLE_ADMIN | ROLE_REP, false, false, false},
+     false, false, false, NULL},
+    {"GET", "/v1/pools", api_pool_list, ROLE_ADMIN, false, false, false, NULL},
+    {"GET", "/v1/pools/{name}", api_pool_get, ROLE_ADMIN, false, false, false, NULL},
+    {"GET", "/v1/holds", api_hold_list, ROLE_ADMIN, false, false, false, NULL},
+    {"POST", "/v1/accounts", api_account_upsert, ROLE_ADMIN, true, false, false, NULL},
+    {"GET", "/v1/accounts", api_account_list, ROLE_ADMIN | ROLE_REP, false, false, false, NULL},
+    {"GET", "/v1/accounts/{name}", api_account_get, ROLE_ADMIN | ROLE_REP, false, false, false,
+     NULL},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -391,8 +399,11 @@ static bool authenticate(struct request *r, const char *token)
     role_name_to_bits(r->key.role, &r->role);
     r->authenticated = true;
     if (!(r->role & r->route->roles)) {
-        reply_error(r, 403, "forbidden", NULL, "a key with role '%s' may not %s %s", r->key.role,
-                    r->method, r->route->pattern);
+        if (r->role == ROLE_INGEST && r->route->ingest_refused)
+            reply_error(r, 403, "forbidden", NULL, "%s", r->route->ingest_refused);
+        else
+            reply_error(r, 403, "forbidden", NULL, "a key with role '%s' may not %s %s",
+                        r->key.role, r->method, r->route->pattern);
         return false;
     }
     return true;
