@@ -216,3 +216,45 @@ def test_other_roles_keep_their_replies(baton_factory):
                                                             "type": "demo_request"})
     assert st == 201 and body["leads"][0]["stage"] == "mql", body
     assert body["activities"][0]["lead_id"] == body["leads"][0]["id"]
+
+
+REPS = CONFIG + """\
+reps:
+  - {id: ana, name: Ana}
+  - {id: ben, name: Ben}
+"""
+
+
+def test_rep_keys_cannot_tell_other_reps_from_unknown_ids(baton_factory):
+    b = start(baton_factory, REPS)
+    ana = b.create_key("rep", rep="ana")
+    requests = [
+        ("GET", "/v1/reps/%s", None),
+        ("PUT", "/v1/reps/%s/status", {"status": "away"}),
+        ("PUT", "/v1/reps/%s/status", {"status": "nonsense"}),
+        ("POST", "/v1/reps/%s/time-off", {"from": "2026-12-01T00:00:00Z",
+                                           "to": "2026-12-02T00:00:00Z"}),
+        ("DELETE", "/v1/reps/%s/time-off/1", None),
+        ("DELETE", "/v1/reps/%s/time-off/x", None),
+    ]
+    for method, pattern, body in requests:
+        replies = []
+        for rep in ("ben", "nobody", "a" * 128):
+            st, _, err = b.request(method, pattern % rep, body=body, key=ana)
+            assert_error(st, err, 403, "forbidden", "id")
+            replies.append((st, err))
+        assert replies[0] == replies[1] == replies[2], (method, pattern, replies)
+    # nothing changed for ben
+    st, _, ben = b.get("/v1/reps/ben")
+    assert st == 200 and ben["status"] == "available" and ben["time_off"] == []
+    # its own rep works; an admin still tells unknown reps apart (it may list them)
+    st, _, me = b.get("/v1/reps/ana", key=ana)
+    assert st == 200 and me["id"] == "ana"
+    st, _, err = b.get("/v1/reps/nobody")
+    assert_error(st, err, 404, "not_found", "id")
+    # a rep key whose rep left the configuration: its own id is unknown
+    gone = b.create_key("rep", rep="carl")
+    st, _, err = b.get("/v1/reps/carl", key=gone)
+    assert_error(st, err, 404, "not_found", "id")
+    st, _, err = b.get("/v1/reps/ana", key=gone)
+    assert_error(st, err, 403, "forbidden", "id")
