@@ -659,7 +659,7 @@ static bool parse_size(const char *s, size_t len, uint64_t *out)
     return parse_with_unit(s, len, units, sizeof(units) / sizeof(units[0]), true, out);
 }
 
-static bool parse_duration_ms(const char *s, size_t len, uint64_t *out)
+bool config__parse_duration_ms(const char *s, size_t len, uint64_t *out)
 {
     static const struct unit units[] = {
         {"", CONFIG_SECOND_MS},  {"ms", 1},
@@ -895,7 +895,7 @@ bt_err config__get_duration_ms(struct loader *ld, const struct ynode *n, const c
     if (config__absent(n))
         return BT_OK;
     uint64_t v = 0;
-    if (n->kind != YNODE_SCALAR || !parse_duration_ms(n->text, n->len, &v))
+    if (n->kind != YNODE_SCALAR || !config__parse_duration_ms(n->text, n->len, &v))
         return config__fail_at(ld, n, "%s: expected a duration such as 30s, 500ms or 5m", path);
     if (v < min_ms || v > max_ms) {
         char lo[32], hi[32], buf[CONFIG_EXCERPT_MAX + 4];
@@ -1134,7 +1134,7 @@ static bt_err load_store(struct loader *ld, const struct ynode *n)
 static bt_err load_intake(struct loader *ld, const struct ynode *n, const char ***add,
                           size_t *n_add, const char ***remove, size_t *n_remove)
 {
-    static const char *const keys[] = {"freemail", "activities_create_leads"};
+    static const char *const keys[] = {"freemail", "activities_create_leads", "rate_limit"};
     static const char *const fm_keys[] = {"add", "remove"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     const struct ynode *fm[CONFIG_N_KEYS(fm_keys)];
@@ -1144,7 +1144,8 @@ static bt_err load_intake(struct loader *ld, const struct ynode *n, const char *
     if ((rc = config__expect_map(ld, n, "intake", "of intake settings")) ||
         (rc = config__map_fields(ld, n, "in intake", keys, CONFIG_N_KEYS(keys), v)) ||
         (rc = config__get_bool(ld, v[1], "intake.activities_create_leads",
-                               &ld->cfg->activities_create_leads)))
+                               &ld->cfg->activities_create_leads)) ||
+        (rc = config__load_rate_limit(ld, v[2])))
         return rc;
     if (config__absent(v[0]))
         return BT_OK;
@@ -1515,6 +1516,11 @@ static void set_defaults(struct config *cfg)
     cfg->busy_timeout_ms = 5 * CONFIG_SECOND_MS;
     cfg->group_commit_max = 256;
     cfg->account_name_threshold = ACCOUNT_NAME_THRESHOLD_DEFAULT;
+    cfg->rate_limit = (struct config_rate_limit){
+        .per_key = {.count = 100, .period_ms = 1000, .burst = 1000},
+        .per_address = {.count = 10, .period_ms = 1000, .burst = 100},
+        .ingest = true,
+    };
 }
 
 static void version_hash(const char *text, size_t len, char out[17])

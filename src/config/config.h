@@ -16,7 +16,8 @@
  *            shutdown_timeout, form_redirect_hosts, header_timeout, body_timeout,
  *            max_connections_per_address, limit_loopback
  *   store:   synchronous (full|normal), busy_timeout, group_commit_max
- *   intake:  freemail: {add: [...], remove: [...]}, activities_create_leads
+ *   intake:  freemail: {add: [...], remove: [...]}, activities_create_leads,
+ *            rate_limit: {per_key, per_address, roles, trusted_proxies} | off
  *   scoring: range, grades, fit (rules and groups), engagement (see core/score.h)
  *   qualification: mql_when, fast_track_when, disqualify_when (core/lifecycle.h)
  *   teams:   [{id, name, manager, timezone, hours, holidays}]  (defaults for their reps)
@@ -38,6 +39,8 @@
 #include "core/routing.h"
 #include "core/score.h"
 #include "util/err.h"
+#include "util/netaddr.h"
+#include "util/ratelimit.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -86,6 +89,17 @@ struct config_rep {
     const struct routing_rep *routing;
 };
 
+/* intake.rate_limit: how often POST /v1/leads and POST /v1/activities may be
+ * called by one key and from one client address. */
+struct config_rate_limit {
+    struct ratelimit_rate per_key;     /* each API key; count 0: no limit */
+    struct ratelimit_rate per_address; /* each client address (an IPv6 client by its /64) */
+    bool ingest, admin;                /* the roles limited (default: ingest only) */
+    /* peers whose X-Forwarded-For names the client (netaddr_forwarded_client) */
+    const struct net_prefix *trusted_proxies;
+    size_t n_trusted_proxies;
+};
+
 struct config {
     const char *path; /* as given to config_load */
     char version[17]; /* 16 hex digits of the SHA-256 of the file's bytes */
@@ -114,8 +128,10 @@ struct config {
     size_t n_freemail_add;
     const char **freemail_remove;
     size_t n_freemail_remove;
-    bool activities_create_leads; /* POST /v1/activities with an unknown email creates the
-                                     lead (default false: 404) */
+    bool activities_create_leads;        /* POST /v1/activities with an unknown email creates the
+                                            lead (default false: 404) */
+    struct config_rate_limit rate_limit; /* default: ingest keys, 100/s burst 1000 per key,
+                                            10/s burst 100 per address, no proxies */
 
     /* scoring and qualification; never NULL (an empty model scores 0) */
     struct score_model *scoring;

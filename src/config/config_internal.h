@@ -164,6 +164,9 @@ bt_err config__check_list(struct loader *ld, const struct ynode *n, const char *
 bt_err config__get_string(struct loader *ld, const struct ynode *n, const char *path, size_t max,
                           const char **out);
 bt_err config__get_bool(struct loader *ld, const struct ynode *n, const char *path, bool *out);
+/* A whole number of seconds, or one followed by ms, s, m, h or d, in
+ * milliseconds; false when s[0..len) is anything else. */
+bool config__parse_duration_ms(const char *s, size_t len, uint64_t *out);
 /* A duration in min_ms .. max_ms, in milliseconds. */
 bt_err config__get_duration_ms(struct loader *ld, const struct ynode *n, const char *path,
                                uint64_t min_ms, uint64_t max_ms, uint64_t *out_ms);
@@ -206,6 +209,10 @@ void config__scoring_release(struct config *cfg);
  */
 bt_err config__compile_when(struct loader *ld, struct rule_symtab *syms, const struct ynode *n,
                             const char *path, struct rule **out);
+
+/* config_ratelimit.c: `intake.rate_limit` (NULL: the defaults stay) into
+ * ld->cfg->rate_limit. */
+bt_err config__load_rate_limit(struct loader *ld, const struct ynode *n);
 
 /*
  * config_routing.c: the pieces of teams and reps that routing reads, parsed

@@ -43,6 +43,22 @@ static char *json_text(struct arena *a, json_t *v)
     return copy;
 }
 
+/* The length of v as compact JSON. */
+static size_t json_length(const json_t *v)
+{
+    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    size_t n = s ? strlen(s) : 0;
+    free(s);
+    return n;
+}
+
+/*
+ * Merges the custom fields. Replacing, a merge that would go past the
+ * limits is refused. Filling only, a new key that does not fit is left out
+ * (the keys are taken in the order sent, each if there is room): a public
+ * source must not learn from a refusal that the person exists and has many
+ * fields, and a full lead has nothing left to fill.
+ */
 static bt_err merge_fields(const struct lead *existing, const struct lead *incoming,
                            enum lead_merge_mode mode, struct arena *a,
                            struct lead_merge_result *out, struct bt_error *err)
@@ -50,19 +66,32 @@ static bt_err merge_fields(const struct lead *existing, const struct lead *incom
     json_error_t jerr;
     json_t *base = json_loads(existing->fields_json ? existing->fields_json : "{}", 0, &jerr);
     json_t *add = json_loads(incoming->fields_json ? incoming->fields_json : "{}", 0, &jerr);
+    bool fill = mode == LEAD_MERGE_FILL_ONLY;
     bt_err rc = BT_OK;
     if (!json_is_object(base) || !json_is_object(add)) {
         rc = bt_fail(err, BT_EPARSE, "fields", "custom fields are not a JSON object");
         goto done;
     }
+    size_t length = fill ? json_length(base) : 0; /* of base as compact JSON */
     const char *key;
     json_t *value;
     size_t changed = 0;
     json_object_foreach(add, key, value)
     {
         json_t *old = json_object_get(base, key);
-        if (old && (json_equal(old, value) || mode == LEAD_MERGE_FILL_ONLY))
+        if (old && (json_equal(old, value) || fill))
             continue;
+        if (fill) {
+            /* a new key: ',' (unless the first), "key", ':' and the value */
+            json_t *k = json_string(key);
+            size_t more =
+                (json_object_size(base) ? 1 : 0) + json_length(k) + 1 + json_length(value);
+            json_decref(k);
+            if (json_object_size(base) >= LEAD_FIELDS_MAX_KEYS ||
+                length + more > LEAD_FIELDS_MAX_BYTES)
+                continue;
+            length += more;
+        }
         record(out, arena_printf(a, "fields.%s", key), json_text(a, old), json_text(a, value));
         json_object_set(base, key, value);
         changed++;

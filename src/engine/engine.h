@@ -116,8 +116,9 @@ struct activity_item {
     bool email_free;
     struct activity act; /* type, occurred_at, properties_json */
     /* out */
-    int64_t result_lead_id;
+    int64_t result_lead_id; /* 0 when skipped */
     bool created_lead;
+    bool skipped; /* it named an unknown email and skip_missing was set */
 };
 
 struct activities_command {
@@ -125,14 +126,20 @@ struct activities_command {
     struct activity_item *items;
     size_t n_items;
     bool create_missing; /* an unknown email creates the lead, else BT_ENOTFOUND */
+    /* without create_missing: an item naming an unknown email is skipped
+     * (not recorded, no error), for sources that must not learn whether a
+     * person is known */
+    bool skip_missing;
     const char *actor;
-    /* out: the leads touched, after rescoring, in the order first seen */
+    /* out: the leads touched, after rescoring, in the order first seen, and
+     * how many items were skipped */
     struct lead *leads;
     size_t n_leads;
+    size_t n_skipped;
 };
 
 /* Records activities and rescores their leads, all or nothing. Errors:
- * BT_ENOTFOUND naming the item ("activities[2].email"). */
+ * BT_ENOTFOUND naming the item ("activities[2].email") unless skip_missing. */
 bt_err engine_record_activities(struct engine *e, struct activities_command *cmd,
                                 struct arena *arena, struct bt_error *err) BT_MUST_USE;
 

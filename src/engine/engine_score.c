@@ -60,10 +60,12 @@ bt_err engine__apply_activities(struct engine__ctx *ctx, struct activities_comma
 {
     cmd->leads = arena_alloc(arena, sizeof(*cmd->leads) * (cmd->n_items ? cmd->n_items : 1));
     cmd->n_leads = 0;
+    cmd->n_skipped = 0;
     if (!cmd->leads)
         return bt_fail(err, BT_ETOOBIG, NULL, "request too large");
     for (size_t i = 0; i < cmd->n_items; i++) {
         struct activity_item *it = &cmd->items[i];
+        it->skipped = false;
         size_t k;
         for (k = 0; k < cmd->n_leads; k++)
             if ((it->lead_id && cmd->leads[k].id == it->lead_id) ||
@@ -72,7 +74,13 @@ bt_err engine__apply_activities(struct engine__ctx *ctx, struct activities_comma
                 break;
         bt_err rc;
         if (k == cmd->n_leads) {
-            if ((rc = item_lead(ctx, cmd, i, arena, &cmd->leads[k], err)))
+            rc = item_lead(ctx, cmd, i, arena, &cmd->leads[k], err);
+            if (rc == BT_ENOTFOUND && !it->lead_id && cmd->skip_missing) {
+                it->skipped = true;
+                cmd->n_skipped++;
+                continue;
+            }
+            if (rc)
                 return rc;
             cmd->n_leads++;
         }

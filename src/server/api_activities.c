@@ -6,12 +6,15 @@
  *   GET  /v1/leads/{id}/activities   newest first
  *   POST /v1/leads/{id}/outcome      sql, opportunity, won, lost, disqualified
  * Activities are recorded and the lead rescored in one command, so a demo
- * request can make a lead an MQL in the same reply.
+ * request can make a lead an MQL in the same reply. An ingest key (public:
+ * it sits in web pages) names people by email only and is told nothing
+ * back but that its request was accepted.
  */
 #include "core/normalize.h"
 #include "engine/engine.h"
 #include "server/http.h"
 #include "server/intake_parse.h"
+#include "util/log.h"
 #include "util/text.h"
 
 #include <math.h>
@@ -37,8 +40,22 @@ static void record(struct request *r, bool by_email)
     for (size_t i = 0; !by_email && i < cmd.n_items; i++)
         cmd.items[i].lead_id = r->id;
     cmd.create_missing = r->cfg->activities_create_leads;
+    /* An ingest key is public: whether an email is a lead must not show in
+     * its reply, so an unknown one is skipped rather than refused, and the
+     * reply is the same either way. */
+    bool public = r->role == ROLE_INGEST;
+    cmd.skip_missing = public;
     if (engine_record_activities(r->ctx->engine, &cmd, &r->arena, &err)) {
         reply_bt_error(r, &err);
+        return;
+    }
+    if (public) {
+        if (cmd.n_skipped)
+            log_info("POST /v1/activities from key %lld (%s): %zu of %zu activities named no lead "
+                     "and were dropped",
+                     (long long)r->key.id, r->key.name ? r->key.name : "-", cmd.n_skipped,
+                     cmd.n_items);
+        reply_json(r, 202, json_pack("{s:b}", "accepted", 1));
         return;
     }
     json_t *acts = json_array();
@@ -49,9 +66,7 @@ static void record(struct request *r, bool by_email)
     }
     json_t *leads = json_array();
     for (size_t k = 0; k < cmd.n_leads; k++)
-        json_array_append_new(leads, r->role == ROLE_INGEST
-                                         ? json_pack("{s:I}", "id", (json_int_t)cmd.leads[k].id)
-                                         : lead_to_json(&cmd.leads[k]));
+        json_array_append_new(leads, lead_to_json(&cmd.leads[k]));
     reply_json(r, 201, json_pack("{s:o, s:o}", "activities", acts, "leads", leads));
 }
 

@@ -122,12 +122,16 @@ void api_lead_create(struct request *r)
         reply_redirect(r, controls.redirect);
         return;
     }
-    /* An ingest key may be public (a web form): it learns the lead's id,
-     * never what is stored about the person. */
-    json_t *lead_json = r->role == ROLE_INGEST ? json_pack("{s:I}", "id", (json_int_t)cmd.result.id)
-                                               : lead_to_json(&cmd.result);
+    /* An ingest key may be public (a web form): its reply is the same
+     * whether the person was known or not (no outcome, no id, no
+     * Location), and says only what came from the request itself. */
+    if (r->role == ROLE_INGEST) {
+        reply_json(r, 202,
+                   json_pack("{s:b, s:o}", "accepted", 1, "warnings", warnings_json(&report)));
+        return;
+    }
     json_t *body = json_pack("{s:s, s:o, s:o}", "outcome", ingest_outcome_name(cmd.outcome), "lead",
-                             lead_json, "warnings", warnings_json(&report));
+                             lead_to_json(&cmd.result), "warnings", warnings_json(&report));
     reply_json(r, cmd.outcome == INGEST_CREATED ? 201 : 200, body);
     char location[64];
     snprintf(location, sizeof(location), "/v1/leads/%lld", (long long)cmd.result.id);

@@ -47,16 +47,20 @@ static const struct weekly_hours around_the_clock = {
     {{{0, 1440}}, {{0, 1440}}, {{0, 1440}}, {{0, 1440}}, {{0, 1440}}, {{0, 1440}}, {{0, 1440}}},
 };
 
-/* The rep of the path, or a 404 (or 403 for another rep's key) reply. */
+/*
+ * The rep of the path, or a reply: a rep key naming any rep but its own is
+ * a 403, whether that rep exists or not (a 404 for unknown ids would let a
+ * rep key list the others' ids); an unknown rep is a 404 for everyone else.
+ */
 static long path_rep(struct request *r)
 {
+    if (r->role == ROLE_REP && (!r->key.rep_id || strcmp(r->key.rep_id, r->name) != 0)) {
+        reply_error(r, 403, "forbidden", "id", "a rep key may only act for its own rep");
+        return -1;
+    }
     long i = routing_find_rep(&r->cfg->routing, r->name);
     if (i < 0) {
         reply_error(r, 404, "not_found", "id", "no such rep: %.128s", r->name);
-        return -1;
-    }
-    if (r->role == ROLE_REP && (!r->key.rep_id || strcmp(r->key.rep_id, r->name) != 0)) {
-        reply_error(r, 403, "forbidden", "id", "a rep key may only act for its own rep");
         return -1;
     }
     return i;

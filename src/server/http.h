@@ -70,6 +70,10 @@ struct route {
     unsigned roles; /* 0: no authentication */
     bool has_body;
     bool form_ok; /* accepts application/x-www-form-urlencoded */
+    bool intake;  /* counted by intake.rate_limit */
+    /* what an ingest key is told when refused here, for a route that it
+     * might expect to use; NULL: the general message */
+    const char *ingest_refused;
 };
 
 /* Replies; each takes ownership of `body` (a jansson reference). */

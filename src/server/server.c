@@ -12,6 +12,8 @@
 #include "server/http.h"
 #include "util/crypto.h"
 #include "util/log.h"
+#include "util/netaddr.h"
+#include "util/ratelimit.h"
 #include "util/text.h"
 
 #include <arpa/inet.h>
@@ -27,11 +29,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Keys and client addresses the rate limits track at once (ratelimit.h:
+ * about 64 bytes each, allocated at start). */
+#define RATE_LIMIT_KEYS      4096
+#define RATE_LIMIT_ADDRESSES 16384
+
 struct server {
     struct server_context ctx;
     struct server_limits limits;
     struct conn_guard *guard;
     struct MHD_Daemon *daemon;
+    struct ratelimit *by_key, *by_address; /* intake.rate_limit's buckets */
     pthread_mutex_t lock;
     pthread_cond_t idle;
     unsigned in_flight;
@@ -39,35 +47,46 @@ struct server {
 };
 
 static const struct route routes[] = {
-    {"GET", "/healthz", api_health, 0, false, false},
-    {"GET", "/readyz", api_ready, 0, false, false},
-    {"GET", "/v1/openapi.json", api_openapi, 0, false, false},
-    {"POST", "/v1/leads", api_lead_create, ROLE_ADMIN | ROLE_INGEST, true, true},
-    {"GET", "/v1/leads", api_lead_list, ROLE_ADMIN | ROLE_REP, false, false},
-    {"GET", "/v1/leads/{id}", api_lead_get, ROLE_ADMIN | ROLE_REP, false, false},
-    {"GET", "/v1/leads/{id}/events", api_lead_events, ROLE_ADMIN | ROLE_REP, false, false},
-    {"POST", "/v1/leads/{id}/activities", api_lead_activities_create, ROLE_ADMIN | ROLE_INGEST,
-     true, false},
+    {"GET", "/healthz", api_health, 0, false, false, false, NULL},
+    {"GET", "/readyz", api_ready, 0, false, false, false, NULL},
+    {"GET", "/v1/openapi.json", api_openapi, 0, false, false, false, NULL},
+    {"POST", "/v1/leads", api_lead_create, ROLE_ADMIN | ROLE_INGEST, true, true, true, NULL},
+    {"GET", "/v1/leads", api_lead_list, ROLE_ADMIN | ROLE_REP, false, false, false, NULL},
+    {"GET", "/v1/leads/{id}", api_lead_get, ROLE_ADMIN | ROLE_REP, false, false, false, NULL},
+    {"GET", "/v1/leads/{id}/events", api_lead_events, ROLE_ADMIN | ROLE_REP, false, false, false,
+     NULL},
+    /* An ingest key is public: it names people by email, and never acts
+     * on a lead by its (sequential, guessable) id. */
+    {"POST", "/v1/leads/{id}/activities", api_lead_activities_create, ROLE_ADMIN, true, false,
+     false,
+     "an ingest key may not act on a lead by its id: name the person by email with POST "
+     "/v1/activities"},
     {"GET", "/v1/leads/{id}/activities", api_lead_activities_list, ROLE_ADMIN | ROLE_REP, false,
-     false},
-    {"POST", "/v1/activities", api_activities_create, ROLE_ADMIN | ROLE_INGEST, true, false},
-    {"POST", "/v1/leads/{id}/outcome", api_lead_outcome, ROLE_ADMIN, true, false},
-    {"POST", "/v1/admin/clock", api_admin_clock, ROLE_ADMIN, true, false},
-    {"GET", "/v1/leads/{id}/decision", api_lead_decision, ROLE_ADMIN | ROLE_REP, false, false},
-    {"GET", "/v1/leads/{id}/exclusions", api_lead_exclusions, ROLE_ADMIN | ROLE_REP, false, false},
-    {"POST", "/v1/leads/{id}/exclusions", api_lead_exclude, ROLE_ADMIN, true, false},
-    {"GET", "/v1/reps", api_rep_list, ROLE_ADMIN, false, false},
-    {"GET", "/v1/reps/{name}", api_rep_get, ROLE_ADMIN | ROLE_REP, false, false},
-    {"PUT", "/v1/reps/{name}/status", api_rep_status, ROLE_ADMIN | ROLE_REP, true, false},
-    {"POST", "/v1/reps/{name}/time-off", api_rep_time_off_add, ROLE_ADMIN | ROLE_REP, true, false},
+     false, false, NULL},
+    {"POST", "/v1/activities", api_activities_create, ROLE_ADMIN | ROLE_INGEST, true, false, true,
+     NULL},
+    {"POST", "/v1/leads/{id}/outcome", api_lead_outcome, ROLE_ADMIN, true, false, false, NULL},
+    {"POST", "/v1/admin/clock", api_admin_clock, ROLE_ADMIN, true, false, false, NULL},
+    {"GET", "/v1/leads/{id}/decision", api_lead_decision, ROLE_ADMIN | ROLE_REP, false, false,
+     false, NULL},
+    {"GET", "/v1/leads/{id}/exclusions", api_lead_exclusions, ROLE_ADMIN | ROLE_REP, false, false,
+     false, NULL},
+    {"POST", "/v1/leads/{id}/exclusions", api_lead_exclude, ROLE_ADMIN, true, false, false, NULL},
+    {"GET", "/v1/reps", api_rep_list, ROLE_ADMIN, false, false, false, NULL},
+    {"GET", "/v1/reps/{name}", api_rep_get, ROLE_ADMIN | ROLE_REP, false, false, false, NULL},
+    {"PUT", "/v1/reps/{name}/status", api_rep_status, ROLE_ADMIN | ROLE_REP, true, false, false,
+     NULL},
+    {"POST", "/v1/reps/{name}/time-off", api_rep_time_off_add, ROLE_ADMIN | ROLE_REP, true, false,
+     false, NULL},
     {"DELETE", "/v1/reps/{name}/time-off/{id}", api_rep_time_off_delete, ROLE_ADMIN | ROLE_REP,
-     false, false},
-    {"GET", "/v1/pools", api_pool_list, ROLE_ADMIN, false, false},
-    {"GET", "/v1/pools/{name}", api_pool_get, ROLE_ADMIN, false, false},
-    {"GET", "/v1/holds", api_hold_list, ROLE_ADMIN, false, false},
-    {"POST", "/v1/accounts", api_account_upsert, ROLE_ADMIN, true, false},
-    {"GET", "/v1/accounts", api_account_list, ROLE_ADMIN | ROLE_REP, false, false},
-    {"GET", "/v1/accounts/{name}", api_account_get, ROLE_ADMIN | ROLE_REP, false, false},
+     false, false, false, NULL},
+    {"GET", "/v1/pools", api_pool_list, ROLE_ADMIN, false, false, false, NULL},
+    {"GET", "/v1/pools/{name}", api_pool_get, ROLE_ADMIN, false, false, false, NULL},
+    {"GET", "/v1/holds", api_hold_list, ROLE_ADMIN, false, false, false, NULL},
+    {"POST", "/v1/accounts", api_account_upsert, ROLE_ADMIN, true, false, false, NULL},
+    {"GET", "/v1/accounts", api_account_list, ROLE_ADMIN | ROLE_REP, false, false, false, NULL},
+    {"GET", "/v1/accounts/{name}", api_account_get, ROLE_ADMIN | ROLE_REP, false, false, false,
+     NULL},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -399,11 +418,92 @@ static bool authenticate(struct request *r, const char *token)
     role_name_to_bits(r->key.role, &r->role);
     r->authenticated = true;
     if (!(r->role & r->route->roles)) {
-        reply_error(r, 403, "forbidden", NULL, "a key with role '%s' may not %s %s", r->key.role,
-                    r->method, r->route->pattern);
+        if (r->role == ROLE_INGEST && r->route->ingest_refused)
+            reply_error(r, 403, "forbidden", NULL, "%s", r->route->ingest_refused);
+        else
+            reply_error(r, 403, "forbidden", NULL, "a key with role '%s' may not %s %s",
+                        r->key.role, r->method, r->route->pattern);
         return false;
     }
     return true;
+}
+
+/* ---- rate limits ---- */
+
+struct forwarded {
+    struct arena *arena;
+    char *joined; /* every X-Forwarded-For header, in order, joined by commas */
+};
+
+static enum MHD_Result forwarded_iter(void *cls, enum MHD_ValueKind kind, const char *k,
+                                      const char *v)
+{
+    struct forwarded *f = cls;
+    (void)kind;
+    if (v && !strcasecmp(k, "X-Forwarded-For"))
+        f->joined =
+            f->joined ? arena_printf(f->arena, "%s,%s", f->joined, v) : arena_strdup(f->arena, v);
+    return MHD_YES;
+}
+
+/* The client's address: the peer's, or behind a trusted proxy the one the
+ * proxies name (netaddr_forwarded_client). Every X-Forwarded-For header
+ * counts, so that one sent by the client ahead of the proxy's own cannot
+ * stand in for it. */
+static void client_address(struct request *r, struct net_addr *out)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    struct net_addr peer;
+    if (!ci || !netaddr_from_sockaddr(ci->client_addr, &peer))
+        memset(&peer, 0, sizeof(peer));
+    const struct config_rate_limit *rl = &r->cfg->rate_limit;
+    if (!rl->n_trusted_proxies || !peer.family) {
+        *out = peer;
+        return;
+    }
+    struct forwarded f = {&r->arena, NULL};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, forwarded_iter, &f);
+    netaddr_forwarded_client(&peer, f.joined, rl->trusted_proxies, rl->n_trusted_proxies, out);
+}
+
+/*
+ * Counts an intake request of a limited role against its client address's
+ * budget and then its key's (in that order, so that an address over its
+ * limit spends nothing of a key that many visitors share). Returns true
+ * when it may go on; otherwise a 429 with Retry-After is set.
+ */
+static bool within_rate_limit(struct request *r)
+{
+    const struct config_rate_limit *rl = &r->cfg->rate_limit;
+    bool limited = (r->role == ROLE_INGEST && rl->ingest) || (r->role == ROLE_ADMIN && rl->admin);
+    if (!r->route->intake || !limited)
+        return true;
+    int64_t now = clock_now(r->ctx->clock), retry_ms = 0;
+    struct bt_error err = BT_ERROR_INIT;
+    const char *which = NULL;
+    if (rl->per_address.count) {
+        struct net_addr client;
+        client_address(r, &client);
+        uint8_t key[NETADDR_LIMIT_KEY];
+        size_t len = netaddr_limit_key(&client, key);
+        if (ratelimit_take(r->server->by_address, &rl->per_address, key, len, now, &retry_ms, &err))
+            which = "this address";
+    }
+    if (!which && rl->per_key.count) {
+        uint8_t key[sizeof(r->key.id)];
+        memcpy(key, &r->key.id, sizeof(key));
+        if (ratelimit_take(r->server->by_key, &rl->per_key, key, sizeof(key), now, &retry_ms, &err))
+            which = "this API key";
+    }
+    if (!which)
+        return true;
+    bt_error_prefix(&err, "%s: ", which);
+    reply_bt_error(r, &err);
+    char seconds[24];
+    snprintf(seconds, sizeof(seconds), "%lld", (long long)((retry_ms + 999) / 1000));
+    reply_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+    return false;
 }
 
 static const char *bearer_token(struct request *r)
@@ -555,7 +655,7 @@ static bool begin_request(struct server *s, struct request *r)
         /* An HTML form cannot send headers: it may carry the key in ?key=. */
         if (!token && r->body_kind == BODY_FORM)
             token = request_query(r, "key");
-        if (!authenticate(r, token))
+        if (!authenticate(r, token) || !within_rate_limit(r))
             return false;
     }
     return true;
@@ -761,6 +861,8 @@ bt_err server_start(const struct server_context *ctx, int fd, const char *addres
     };
     s->guard = conn_guard_new(&gopts);
     unsigned timeout_ms = limits->idle_timeout_ms;
+    s->by_key = ratelimit_new(RATE_LIMIT_KEYS, crypto_random_u64());
+    s->by_address = ratelimit_new(RATE_LIMIT_ADDRESSES, crypto_random_u64());
     pthread_mutex_init(&s->lock, NULL);
     pthread_condattr_t attr; /* the drain deadline follows the monotonic clock */
     pthread_condattr_init(&attr);
@@ -783,6 +885,8 @@ bt_err server_start(const struct server_context *ctx, int fd, const char *addres
         conn_guard_free(s->guard);
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->idle);
+        ratelimit_free(s->by_key);
+        ratelimit_free(s->by_address);
         free(s);
         return bt_fail(err, BT_EIO, "listen", "cannot start the HTTP server on %s", address);
     }
@@ -832,5 +936,7 @@ void server_stop(struct server *s)
     conn_guard_free(s->guard);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->idle);
+    ratelimit_free(s->by_key);
+    ratelimit_free(s->by_address);
     free(s);
 }

@@ -40,3 +40,11 @@ void crypto_random_token(const char *prefix, size_t nbytes, char *out, size_t ou
     memcpy(out, prefix, plen);
     hex(buf, nbytes, out + plen);
 }
+
+uint64_t crypto_random_u64(void)
+{
+    uint64_t v;
+    if (RAND_bytes((unsigned char *)&v, (int)sizeof(v)) != 1)
+        bt_die("the system's random source failed");
+    return v;
+}

@@ -29,6 +29,7 @@ static const struct {
     [BT_ESTORE] = {"store_unavailable", 503},
     [BT_EBUSY] = {"unavailable", 503},
     [BT_ECONFIG] = {"config_error", 500},
+    [BT_ERATELIMIT] = {"rate_limited", 429},
 };
 
 const char *bt_strerror(bt_err code)

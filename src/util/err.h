@@ -34,6 +34,7 @@ typedef enum bt_err {
     BT_ESTORE,       /* the database failed (503) */
     BT_EBUSY,        /* temporarily unavailable, e.g. shutting down (503) */
     BT_ECONFIG,      /* configuration is invalid */
+    BT_ERATELIMIT,   /* too many requests from this key or address; retry later (429) */
     BT_ERR_COUNT
 } bt_err;
 

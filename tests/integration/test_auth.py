@@ -69,8 +69,8 @@ def test_query_key_not_for_reads(baton):
 def test_ingest_key(baton):
     ingest = baton.create_key("ingest", name="website-form")
     st, _, body = baton.post_lead({"email": "ing@example.com"}, key=ingest)
-    assert st == 201, body
-    lead_id = body["lead"]["id"]
+    assert st == 202 and body == {"accepted": True, "warnings": []}, body
+    lead_id = baton.list_leads()[0]["id"]
     for path in ("/v1/leads", "/v1/leads/%d" % lead_id, "/v1/leads/%d/events" % lead_id):
         st, _, resp = baton.request("GET", path, key=ingest)
         assert_error(st, resp, 403, "forbidden")

@@ -353,7 +353,7 @@ def test_keys_created_before_first_start(baton_factory):
     assert not os.path.exists(b.key_file)
     assert len(b.key_list()) == 1
     st, _, body = b.post_lead({"email": "pre@example.com"}, key=key)
-    assert st == 201, body
+    assert st == 202, body
 
 
 # ---- CLI ----

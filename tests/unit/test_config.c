@@ -907,6 +907,117 @@ static void test_error_scoring_limits(void **state)
     free(yaml);
 }
 
+static void assert_rate(const struct ratelimit_rate *r, unsigned count, unsigned period_ms,
+                        unsigned burst)
+{
+    assert_int_equal(r->count, count);
+    if (count) {
+        assert_int_equal(r->period_ms, period_ms);
+        assert_int_equal(r->burst, burst);
+    }
+}
+
+static void test_rate_limit_values(void **state)
+{
+    (void)state;
+    /* the defaults: ingest keys only */
+    struct config *cfg = load_ok("version: 1\n");
+    assert_rate(&cfg->rate_limit.per_key, 100, 1000, 1000);
+    assert_rate(&cfg->rate_limit.per_address, 10, 1000, 100);
+    assert_true(cfg->rate_limit.ingest);
+    assert_false(cfg->rate_limit.admin);
+    assert_int_equal(cfg->rate_limit.n_trusted_proxies, 0);
+    config_unref(cfg);
+
+    cfg = load_ok("version: 1\nintake:\n  rate_limit:\n"
+                  "    per_key: 20/s burst 100\n"
+                  "    per_address: 600/m\n"
+                  "    roles: [ingest, admin]\n"
+                  "    trusted_proxies: [127.0.0.1, 10.0.0.0/8, \"fd00::/8\", \"::1\"]\n");
+    assert_rate(&cfg->rate_limit.per_key, 20, 1000, 100);
+    assert_rate(&cfg->rate_limit.per_address, 600, 60000, 600); /* burst: the count */
+    assert_true(cfg->rate_limit.ingest && cfg->rate_limit.admin);
+    assert_int_equal(cfg->rate_limit.n_trusted_proxies, 4);
+    struct net_addr a;
+    assert_true(netaddr_parse("10.9.8.7", 8, &a));
+    assert_true(netaddr_in_prefix(&a, &cfg->rate_limit.trusted_proxies[1]));
+    assert_false(netaddr_in_prefix(&a, &cfg->rate_limit.trusted_proxies[0]));
+    assert_int_equal(cfg->rate_limit.trusted_proxies[2].bits, 8);
+    assert_int_equal(cfg->rate_limit.trusted_proxies[3].bits, 128);
+    config_unref(cfg);
+
+    /* other forms of periods; off, one limit or all; nobody limited */
+    cfg = load_ok("version: 1\nintake:\n  rate_limit:\n    per_key: 5/10s burst   7\n"
+                  "    per_address: off\n    roles: []\n");
+    assert_rate(&cfg->rate_limit.per_key, 5, 10000, 7);
+    assert_rate(&cfg->rate_limit.per_address, 0, 0, 0);
+    assert_false(cfg->rate_limit.ingest || cfg->rate_limit.admin);
+    config_unref(cfg);
+    cfg = load_ok("version: 1\nintake:\n  rate_limit: {per_key: 1/h, per_address: 1000000/d}\n");
+    assert_rate(&cfg->rate_limit.per_key, 1, 3600000, 1);
+    assert_rate(&cfg->rate_limit.per_address, 1000000, 86400000, 1000000);
+    assert_true(cfg->rate_limit.ingest);
+    config_unref(cfg);
+    cfg = load_ok("version: 1\nintake:\n  rate_limit: off\n");
+    assert_rate(&cfg->rate_limit.per_key, 0, 0, 0);
+    assert_rate(&cfg->rate_limit.per_address, 0, 0, 0);
+    config_unref(cfg);
+    /* absent values keep their defaults */
+    cfg = load_ok("version: 1\nintake:\n  rate_limit:\n    per_key:\n");
+    assert_rate(&cfg->rate_limit.per_key, 100, 1000, 1000);
+    config_unref(cfg);
+}
+
+static void test_error_rate_limit(void **state)
+{
+    (void)state;
+    const char *rate = "expected a rate such as 20/s, 600/m or 20/s burst 100, or off";
+    const char *bad_rates[] = {"20",         "20/",          "/s",       "20/x",
+                               "20/s burst", "20/s burst x", "20/s 100", "20/s burst 5 x",
+                               "-1/s",       "1.5/s",        "20 / s",   "20/s burst 1e3",
+                               "true",       "[1, 2]",       "20/sec",   "twenty/s"};
+    for (size_t i = 0; i < sizeof(bad_rates) / sizeof(bad_rates[0]); i++) {
+        char yaml[160];
+        snprintf(yaml, sizeof(yaml), "version: 1\nintake:\n  rate_limit:\n    per_key: %s\n",
+                 bad_rates[i]);
+        EXPECT_ERROR(yaml, "t.yaml:4:14: ", rate);
+    }
+    EXPECT_ERROR("version: 1\nintake:\n  rate_limit:\n    per_address: 0/s\n", "t.yaml:4:18: ",
+                 "intake.rate_limit.per_address: the count must be from 1 to 1000000");
+    EXPECT_ERROR("version: 1\nintake:\n  rate_limit:\n    per_key: 1000001/s\n",
+                 "t.yaml:4:14: ", "the count must be from 1 to 1000000");
+    EXPECT_ERROR("version: 1\nintake:\n  rate_limit:\n    per_key: 10/500ms\n",
+                 "t.yaml:4:14: ", "intake.rate_limit.per_key: the period must be from 1s to 1d");
+    EXPECT_ERROR("version: 1\nintake:\n  rate_limit:\n    per_key: 10/2d\n",
+                 "t.yaml:4:14: ", "the period must be from 1s to 1d");
+    EXPECT_ERROR("version: 1\nintake:\n  rate_limit:\n    per_key: 10/s burst 0\n",
+                 "t.yaml:4:14: ", "intake.rate_limit.per_key: burst must be from 1 to 1000000");
+    EXPECT_ERROR("version: 1\nintake:\n  rate_limit:\n    per_key: 10/s burst 1000001\n",
+                 "t.yaml:4:14: ", "burst must be from 1 to 1000000");
+    EXPECT_ERROR("version: 1\nintake:\n  rate_limit:\n    per_ky: 10/s\n", "t.yaml:4:5: ",
+                 "unknown key 'per_ky' in intake.rate_limit; expected one of: per_key, "
+                 "per_address, roles, trusted_proxies");
+    EXPECT_ERROR("version: 1\nintake:\n  rate_limit: on\n", "t.yaml:3:15: ",
+                 "intake.rate_limit: expected a mapping with per_key, per_address, roles and "
+                 "trusted_proxies (or off), not a scalar");
+    EXPECT_ERROR("version: 1\nintake:\n  rate_limit:\n    roles: [ingest, rep]\n",
+                 "t.yaml:4:21: ", "intake.rate_limit.roles[1]: expected ingest or admin");
+    EXPECT_ERROR("version: 1\nintake:\n  rate_limit:\n    roles: ingest\n", "t.yaml:4:12: ",
+                 "intake.rate_limit.roles: expected a list of roles, not a scalar");
+    EXPECT_ERROR("version: 1\nintake:\n  rate_limit:\n    trusted_proxies: 127.0.0.1\n",
+                 "t.yaml:4:22: ", "intake.rate_limit.trusted_proxies: expected a list");
+    const char *bad_proxies[] = {"localhost", "10.0.0.1/8", "10.0.0.0/33", "\"::1/200\"",
+                                 "1.2.3.4.5", "~",          "\"\"",        "[1]"};
+    for (size_t i = 0; i < sizeof(bad_proxies) / sizeof(bad_proxies[0]); i++) {
+        char yaml[160];
+        snprintf(yaml, sizeof(yaml),
+                 "version: 1\nintake:\n  rate_limit:\n    trusted_proxies:\n      - 127.0.0.1\n"
+                 "      - %s\n",
+                 bad_proxies[i]);
+        EXPECT_ERROR(yaml, "t.yaml:6:9: ", "intake.rate_limit.trusted_proxies[1]: ");
+    }
+}
+
 static void test_refcount_and_holder_swap(void **state)
 {
     struct config *first = load_ok("version: 1\nserver:\n  listen: 127.0.0.1:1111\n");
@@ -1036,6 +1147,8 @@ int main(void)
         cmocka_unit_test(test_error_engagement_decay),
         cmocka_unit_test(test_error_duplicate_rule_names),
         cmocka_unit_test(test_error_caps),
+        cmocka_unit_test(test_rate_limit_values),
+        cmocka_unit_test(test_error_rate_limit),
         cmocka_unit_test(test_error_range_and_grades),
         cmocka_unit_test(test_error_scoring_limits),
         cmocka_unit_test(test_refcount_and_holder_swap),

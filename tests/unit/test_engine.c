@@ -326,6 +326,36 @@ static void test_scoring_activities_outcome(void **state)
     ac = (struct activities_command){.cfg = cfg, .items = &unknown, .n_items = 1};
     assert_int_equal(engine_record_activities(f->eng, &ac, &f->a, &err), BT_ENOTFOUND);
     assert_string_equal(err.field, "activities[0].email");
+    /* ...or skipped, for a public source: the known lead's activity is
+     * recorded, the unknown email's is not, and no lead is made */
+    struct activity_item mixed[3] = {
+        {.email = "nobody@x.com", .act = {.type = "webinar", .occurred_at = 1}},
+        {.email = "cio@big.com", .act = {.type = "webinar", .occurred_at = 1}},
+        {.email = "nobody@x.com", .act = {.type = "webinar", .occurred_at = 2}},
+    };
+    ac =
+        (struct activities_command){.cfg = cfg, .items = mixed, .n_items = 3, .skip_missing = true};
+    assert_int_equal(engine_record_activities(f->eng, &ac, &f->a, &err), BT_OK);
+    assert_int_equal(ac.n_skipped, 2);
+    assert_int_equal(ac.n_leads, 1);
+    assert_int_equal(ac.leads[0].id, id);
+    assert_true(mixed[0].skipped && !mixed[1].skipped && mixed[2].skipped);
+    assert_int_equal(mixed[0].result_lead_id, 0);
+    assert_int_equal(mixed[1].result_lead_id, id);
+    struct lead none;
+    assert_int_equal(store_lead_find_by_email(f->reader, "nobody@x.com", &f->a, &none, &err),
+                     BT_ENOTFOUND);
+    struct activity *acts;
+    size_t n_acts;
+    assert_int_equal(store_activity_list(f->reader, id, 10, &f->a, &acts, &n_acts, &err), BT_OK);
+    assert_int_equal(n_acts, 2); /* the demo request and the webinar */
+    /* only skipped items: nothing written, no error */
+    ac = (struct activities_command){
+        .cfg = cfg, .items = &unknown, .n_items = 1, .skip_missing = true};
+    assert_int_equal(engine_record_activities(f->eng, &ac, &f->a, &err), BT_OK);
+    assert_int_equal(ac.n_skipped, 1);
+    assert_int_equal(ac.n_leads, 0);
+    ac.skip_missing = false;
     ac.create_missing = true;
     assert_int_equal(engine_record_activities(f->eng, &ac, &f->a, &err), BT_OK);
     assert_true(unknown.created_lead);

@@ -10,6 +10,8 @@
 
 #include "core/lead_merge.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -168,6 +170,77 @@ static void test_fill_only_never_overwrites(void **state)
     assert_non_null(find(&m, "fields.seats"));
 }
 
+static size_t n_keys(const char *fields_json)
+{
+    json_t *o = json_loads(fields_json, 0, NULL);
+    assert_true(json_is_object(o));
+    size_t n = json_object_size(o);
+    json_decref(o);
+    return n;
+}
+
+static void test_fill_only_leaves_out_what_does_not_fit(void **state)
+{
+    (void)state;
+    /* a lead with 63 custom fields: one more fits, the rest is left out
+     * rather than refused (a refusal would tell a public source that the
+     * person exists) */
+    char fields[4096] = "{", kv[64];
+    for (int i = 0; i < LEAD_FIELDS_MAX_KEYS - 1; i++) {
+        snprintf(kv, sizeof(kv), "%s\"n%d\":1", i ? "," : "", i);
+        strcat(fields, kv);
+    }
+    strcat(fields, "}");
+    struct lead old = existing_lead();
+    old.fields_json = fields;
+    struct lead in = {0};
+    in.attr[LEAD_EMAIL] = "jane@acme.com";
+    in.employees = -1;
+    in.fields_json = "{\"x1\":1,\"x2\":2,\"n3\":5,\"x3\":3}";
+    struct lead_merge_result m;
+    struct bt_error err = BT_ERROR_INIT;
+    assert_int_equal(lead_merge(&old, &in, LEAD_MERGE_FILL_ONLY, &a, &m, &err), BT_OK);
+    assert_int_equal(n_keys(m.merged.fields_json), LEAD_FIELDS_MAX_KEYS);
+    assert_int_equal(m.n_changes, 1);
+    assert_non_null(find(&m, "fields.x1"));
+    const char *full = m.merged.fields_json;
+    /* replacing, the same merge is refused */
+    assert_int_equal(lead_merge(&old, &in, LEAD_MERGE_REPLACE, &a, &m, &err), BT_EINVAL);
+    assert_string_equal(err.field, "fields");
+    /* full: nothing changes */
+    old.fields_json = full;
+    assert_int_equal(lead_merge(&old, &in, LEAD_MERGE_FILL_ONLY, &a, &m, &err), BT_OK);
+    assert_int_equal(m.n_changes, 0);
+    assert_ptr_equal(m.merged.fields_json, old.fields_json);
+
+    /* bytes: a lead with 15,000 bytes of fields takes a short value, not a
+     * long one, in either order, and ends within the limit */
+    static char big[16000], add[4000];
+    snprintf(big, sizeof(big), "{\"notes\":\"%015000d\"}", 0);
+    snprintf(add, sizeof(add), "{\"long\":\"%02000d\",\"short\":\"ok\"}", 0);
+    old.fields_json = big;
+    in.fields_json = add;
+    assert_int_equal(lead_merge(&old, &in, LEAD_MERGE_FILL_ONLY, &a, &m, &err), BT_OK);
+    assert_int_equal(m.n_changes, 1);
+    assert_non_null(find(&m, "fields.short"));
+    assert_null(find(&m, "fields.long"));
+    assert_int_equal(n_keys(m.merged.fields_json), 2);
+    snprintf(add, sizeof(add), "{\"short\":\"ok\",\"long\":\"%02000d\"}", 0);
+    assert_int_equal(lead_merge(&old, &in, LEAD_MERGE_FILL_ONLY, &a, &m, &err), BT_OK);
+    assert_int_equal(n_keys(m.merged.fields_json), 2);
+    assert_non_null(find(&m, "fields.short"));
+    assert_true(strlen(m.merged.fields_json) <= LEAD_FIELDS_MAX_BYTES);
+    assert_int_equal(lead_merge(&old, &in, LEAD_MERGE_REPLACE, &a, &m, &err), BT_EINVAL);
+    /* exactly up to the limit: {"notes":"0...0"} plus ,"k":"..." to 16384 */
+    size_t room = LEAD_FIELDS_MAX_BYTES - strlen(big) - strlen(",\"k\":\"\"");
+    snprintf(add, sizeof(add), "{\"k\":\"%0*d\"}", (int)room, 0);
+    assert_int_equal(lead_merge(&old, &in, LEAD_MERGE_FILL_ONLY, &a, &m, &err), BT_OK);
+    assert_int_equal(strlen(m.merged.fields_json), LEAD_FIELDS_MAX_BYTES);
+    snprintf(add, sizeof(add), "{\"k\":\"%0*d\"}", (int)room + 1, 0);
+    assert_int_equal(lead_merge(&old, &in, LEAD_MERGE_FILL_ONLY, &a, &m, &err), BT_OK);
+    assert_int_equal(m.n_changes, 0);
+}
+
 static int cleanup(void **state)
 {
     (void)state;
@@ -182,6 +255,7 @@ int main(void)
         cmocka_unit_test_teardown(test_merge_nothing_new, cleanup),
         cmocka_unit_test_teardown(test_merge_sets_missing_external_id_and_limits, cleanup),
         cmocka_unit_test_teardown(test_fill_only_never_overwrites, cleanup),
+        cmocka_unit_test_teardown(test_fill_only_leaves_out_what_does_not_fit, cleanup),
     };
     return cmocka_run_group_tests_name("lead_merge", tests, NULL, NULL);
 }

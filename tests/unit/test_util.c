@@ -147,6 +147,7 @@ static void test_crypto(void **state)
     assert_int_equal(strlen(a), 3 + 64);
     assert_memory_equal(a, "bt_", 3);
     assert_string_not_equal(a, b);
+    assert_true(crypto_random_u64() != crypto_random_u64());
 }
 
 static void test_errors(void **state)
@@ -160,6 +161,14 @@ static void test_errors(void **state)
     assert_string_equal(e.message, "file.yaml: bad address");
     assert_int_equal(bt_fail(NULL, BT_ENOTFOUND, NULL, "x"), BT_ENOTFOUND);
     assert_string_equal(bt_strerror(BT_ENOTFOUND), "not_found");
+    assert_string_equal(bt_strerror(BT_ERATELIMIT), "rate_limited");
+    assert_int_equal(bt_http_status(BT_ERATELIMIT), 429);
+    /* every code has a name and a status */
+    for (int c = 0; c < BT_ERR_COUNT; c++) {
+        assert_non_null(bt_strerror((bt_err)c));
+        assert_true(bt_http_status((bt_err)c) >= 400);
+    }
+    assert_string_equal(bt_strerror(BT_ERR_COUNT), "unknown");
 }
 
 int main(void)
