@@ -94,7 +94,10 @@ def test_example_cut_short_is_a_loud_reload(baton_factory):
     """The probe: SIGHUP while an editor writes the example file."""
     with open(EXAMPLE, encoding="utf-8") as f:
         full = f.read()
-    cut = full.encode("utf-8")[:5000].decode("utf-8", "ignore")
+    # the first 5,000 bytes, to the last blank line (a write that stopped
+    # between two entries: a valid file)
+    head = full.encode("utf-8")[:5000]
+    cut = head[:head.rindex(b"\n\n") + 1].decode("utf-8")
     b = baton_factory(full)
     v1 = readyz(b)["config_version"]
     with open(b.config_path + ".cut", "w", encoding="utf-8") as f:

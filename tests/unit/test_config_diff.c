@@ -614,6 +614,9 @@ static void test_example_cut_short(void **state)
     size_t got = fread(text, 1, sizeof(text), f);
     fclose(f);
     assert_int_equal(got, sizeof(text));
+    /* to the last blank line: a write that stopped between two entries */
+    while (got > 1 && !(text[got - 1] == '\n' && text[got - 2] == '\n'))
+        got--;
     assert_int_equal(config_load("examples/baton.yaml", &full, &err), BT_OK);
     if (config_load_string("cut.yaml", text, got, &cut, &err) != BT_OK)
         fail_msg("the first 5,000 bytes no longer load (%s): the probe needs another cut",
