@@ -1066,12 +1066,11 @@ bt_err config__expect_map(struct loader *ld, const struct ynode *n, const char *
 
 static bt_err load_server(struct loader *ld, const struct ynode *n)
 {
-    static const char *const keys[] = {"listen",           "max_body_bytes",
-                                       "max_connections",  "request_timeout",
-                                       "shutdown_timeout", "form_redirect_hosts",
-                                       "header_timeout",   "body_timeout",
-                                       "max_connections_per_address",
-                                       "limit_loopback"};
+    static const char *const keys[] = {
+        "listen",          "max_body_bytes",   "max_connections",
+        "request_timeout", "shutdown_timeout", "form_redirect_hosts",
+        "header_timeout",  "body_timeout",     "max_connections_per_address",
+        "limit_loopback"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct config *cfg = ld->cfg;
     bt_err rc;

@@ -113,7 +113,7 @@ struct config {
     unsigned header_timeout_ms;   /* default 10 s: a request's headers must be in by then */
     unsigned body_timeout_ms;     /* default 60 s: its body, counted from its headers */
     unsigned max_connections_per_address; /* default 64; 0: no limit */
-    bool limit_loopback;          /* default false: loopback clients are not limited per address */
+    bool limit_loopback; /* default false: loopback clients are not limited per address */
     const char **form_redirect_hosts; /* hosts a form's _redirect may point at */
     size_t n_form_redirect_hosts;
 

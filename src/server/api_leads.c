@@ -85,8 +85,8 @@ void api_lead_create(struct request *r)
     }
 
     const char *idem = request_header(r, "Idempotency-Key");
-    if (idem &&
-        (strlen(idem) == 0 || strlen(idem) > IDEMPOTENCY_KEY_MAX || !text_is_printable_ascii(idem))) {
+    if (idem && (strlen(idem) == 0 || strlen(idem) > IDEMPOTENCY_KEY_MAX ||
+                 !text_is_printable_ascii(idem))) {
         reply_error(r, 400, "invalid", "Idempotency-Key",
                     "Idempotency-Key must be 1 to %d printable characters", IDEMPOTENCY_KEY_MAX);
         return;

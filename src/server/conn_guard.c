@@ -39,7 +39,7 @@ struct tracked {
     unsigned char addr[16];
     uint8_t addr_len; /* 0: unknown or exempt */
     unsigned bucket;
-    struct tracked *prev, *next;           /* all connections */
+    struct tracked *prev, *next; /* all connections */
     struct tracked *bucket_prev, *bucket_next;
 };
 

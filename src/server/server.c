@@ -846,8 +846,7 @@ bt_err server_listen(const char *address, int *fd_out, char *url, size_t url_siz
 }
 
 bt_err server_start(const struct server_context *ctx, int fd, const char *address,
-                    const struct server_limits *limits, struct server **out,
-                    struct bt_error *err)
+                    const struct server_limits *limits, struct server **out, struct bt_error *err)
 {
     struct server *s = xcalloc(1, sizeof(*s));
     s->ctx = *ctx;

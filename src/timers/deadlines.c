@@ -16,8 +16,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#define DECAY_BATCH   500
-#define HOLD_BATCH    1000
+#define DECAY_BATCH 500
+#define HOLD_BATCH  1000
 
 struct deadlines {
     struct timers *timers;
