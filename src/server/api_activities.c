@@ -154,7 +154,7 @@ void api_lead_outcome(struct request *r)
             }
             cmd.currency = arena_strdup(&r->arena, c);
         } else if (!strcmp(key, "reason")) {
-            if (!json_is_string(v) || strlen(json_string_value(v)) > 1000 ||
+            if (!json_is_string(v) || utf8_length(json_string_value(v)) > 1000 ||
                 text_has_control(json_string_value(v))) {
                 bad = key;
                 why = "reason must be text of at most 1000 characters";

@@ -222,21 +222,12 @@ static bool get_time(json_t *v, int64_t *out)
     return json_is_string(v) && time_parse_rfc3339(json_string_value(v), out);
 }
 
-/* Characters (code points) of valid UTF-8. */
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 static bool get_reason(struct request *r, json_t *v, const char **out)
 {
     if (json_is_null(v))
         return true;
     const char *s = json_string_value(v);
-    if (!s || !utf8_valid(s, strlen(s)) || utf8_chars(s) > REASON_MAX || text_has_control(s))
+    if (!s || !utf8_valid(s, strlen(s)) || utf8_length(s) > REASON_MAX || text_has_control(s))
         return false;
     *out = arena_strdup(&r->arena, s);
     return true;
@@ -515,20 +506,31 @@ void api_pool_get(struct request *r)
 
 /* ---- the hold queue and decisions ---- */
 
+struct hold_query {
+    int64_t limit;
+    const char *bad, *why;
+};
+
+static int hold_arg(void *cls, const char *k, const char *v)
+{
+    struct hold_query *q = cls;
+    q->bad = k;
+    if (!strcmp(k, "limit")) {
+        q->why = "must be a whole number from 1 to 1000";
+        return !parse_count(v, 1, STORE_LIST_MAX, &q->limit);
+    }
+    q->why = "is not a parameter of this endpoint (limit)";
+    return 1;
+}
+
 void api_hold_list(struct request *r)
 {
-    int64_t limit = 100;
-    const char *l = request_query(r, "limit");
-    if (l) {
-        char *end;
-        long long v = strtoll(l, &end, 10);
-        if (*l == '\0' || *end || v < 1 || v > STORE_LIST_MAX) {
-            reply_error(r, 400, "invalid", "limit", "limit must be a whole number from 1 to %d",
-                        STORE_LIST_MAX);
-            return;
-        }
-        limit = v;
+    struct hold_query q = {.limit = 100};
+    if (request_query_each(r, hold_arg, &q)) {
+        reply_error(r, 400, "invalid", q.bad, "query parameter '%.64s' %s", q.bad, q.why);
+        return;
     }
+    int64_t limit = q.limit;
     struct store_conn *c;
     if (!request_reader(r, &c))
         return;

@@ -150,3 +150,11 @@ bool text_is_printable_ascii(const char *s)
             return false;
     return true;
 }
+
+size_t utf8_length(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}

@@ -13,6 +13,10 @@
  * UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF), or len. */
 size_t utf8_invalid_at(const char *s, size_t len);
 
+/* Characters (code points) in valid UTF-8 text: what "at most N
+ * characters" counts. */
+size_t utf8_length(const char *s);
+
 /* True when s[0..len) is well-formed UTF-8. */
 bool utf8_valid(const char *s, size_t len);
 

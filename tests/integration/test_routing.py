@@ -360,6 +360,13 @@ def test_rep_endpoints_reject_bad_input_and_change_nothing(baton_factory):
     assert_error(st, err, 404, "not_found", "id")
     st, _, err = b.get("/v1/leads/999/decision")
     assert_error(st, err, 404, "not_found", "id")
+    # the hold queue's listing refuses what it does not know, like every list
+    for query, field in (("?limit=0", "limit"), ("?limit=x", "limit"), ("?cursor=5", "cursor"),
+                         ("?limit=1&limit=2", "limit")):
+        st, _, err = b.get("/v1/holds" + query)
+        assert_error(st, err, 400, "invalid", field)
+    st, _, holds = b.get("/v1/holds?limit=1000")
+    assert st == 200 and holds["count"] == 0
     assert b.running()
 
 
