@@ -63,21 +63,6 @@ static int zones_teardown(void **unused)
     return 0;
 }
 
-/* Asserts equality of instants, printing both as RFC 3339 when they differ. */
-#define assert_instant(actual, expected) assert_instant_at((actual), (expected), __FILE__, __LINE__)
-
-static void assert_instant_at(int64_t actual, int64_t expected, const char *file, int line)
-{
-    if (actual == expected)
-        return;
-    char a[RFC3339_MAX], b[RFC3339_MAX];
-    time_format_rfc3339(actual, a);
-    time_format_rfc3339(expected, b);
-    print_error("got %s (%lld), expected %s (%lld)\n", a, (long long)actual, b,
-                (long long)expected);
-    _fail(file, line);
-}
-
 /* ---- reps ---------------------------------------------------------------------------------- */
 
 static void add_hours(struct routing_rep *r, int first_day, int last_day, unsigned start,

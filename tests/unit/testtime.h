@@ -1,7 +1,8 @@
 /*
  * testtime.h - instants and zones for the unit tests that need them: an
- * RFC 3339 literal as ms (T("2026-11-24T09:00:00Z")) and a zone table by
- * name, each failing the test on a typo. Include after <cmocka.h>.
+ * RFC 3339 literal as ms (T("2026-11-24T09:00:00Z")), a zone table by
+ * name, each failing the test on a typo, and assert_instant() that prints
+ * instants as RFC 3339 when they differ. Include after <cmocka.h>.
  */
 #ifndef BT_TEST_TESTTIME_H
 #define BT_TEST_TESTTIME_H
@@ -25,6 +26,21 @@ static inline struct tz_table *zone(const char *name)
     if (tz_table_new(name, &t, &e) != BT_OK)
         fail_msg("%s: %s", name, e.message);
     return t;
+}
+
+/* Asserts equality of instants, printing both as RFC 3339 when they differ. */
+#define assert_instant(actual, expected) assert_instant_at((actual), (expected), __FILE__, __LINE__)
+
+static inline void assert_instant_at(int64_t actual, int64_t expected, const char *file, int line)
+{
+    if (actual == expected)
+        return;
+    char a[RFC3339_MAX], b[RFC3339_MAX];
+    time_format_rfc3339(actual, a);
+    time_format_rfc3339(expected, b);
+    print_error("got %s (%lld), expected %s (%lld)\n", a, (long long)actual, b,
+                (long long)expected);
+    _fail(file, line);
 }
 
 #endif
