@@ -163,7 +163,7 @@ intake:
   rate_limit: off
 EOF
     fi
-    key=$("$BATON" keys create --db "$dir/baton.db" --role ingest --name bench) ||
+    key=$("$BATON" keys create --create --db "$dir/baton.db" --role ingest --name bench) ||
         die "baton keys create failed"
     key=$(printf '%s\n' "$key" | head -n 1)
     [ -n "$key" ] || die "baton keys create printed no key"
