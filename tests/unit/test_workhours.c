@@ -29,33 +29,6 @@
 #define MIN_MS  60000LL
 #define DAY_MS  86400000LL
 
-/* Fails the test at file:line with a formatted message. */
-static void fail_at(const char *file, int line, const char *fmt, ...) BT_PRINTF(3, 4);
-static void fail_at(const char *file, int line, const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    print_error("%s\n", buf);
-    _fail(file, line);
-}
-
-/* Asserts equality of instants, printing both as RFC 3339 when they differ. */
-#define assert_instant(actual, expected) assert_instant_at((actual), (expected), __FILE__, __LINE__)
-
-static void assert_instant_at(int64_t actual, int64_t expected, const char *file, int line)
-{
-    if (actual == expected)
-        return;
-    char a[RFC3339_MAX], b[RFC3339_MAX];
-    time_format_rfc3339(actual, a);
-    time_format_rfc3339(expected, b);
-    fail_at(file, line, "got %s (%lld), expected %s (%lld)", a, (long long)actual, b,
-            (long long)expected);
-}
-
 static void add(struct weekly_hours *h, enum weekday d, unsigned start, unsigned end)
 {
     struct bt_error e = BT_ERROR_INIT;
