@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -213,6 +214,21 @@ int cli_serve(int argc, char **argv)
     /* Bind before anything is opened or created: a port in use must leave
      * no new database and no admin key file behind. */
     const char *address = listen_addr ? listen_addr : cfg->listen;
+    /* Each connection takes two descriptors (the guard watches a duplicate
+     * of its socket): take what the system allows, and say when too few. */
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+        if (files.rlim_cur < files.rlim_max) {
+            files.rlim_cur = files.rlim_max;
+            (void)setrlimit(RLIMIT_NOFILE, &files);
+        }
+        rlim_t want = 2 * ((rlim_t)cfg->max_connections + 16) + 64;
+        if (files.rlim_cur < want)
+            log_warn("serve: at most %llu open files, and server.max_connections %u needs about "
+                     "%llu: raise the limit (ulimit -n) or lower max_connections",
+                     (unsigned long long)files.rlim_cur, cfg->max_connections,
+                     (unsigned long long)want);
+    }
     char url[128];
     int listen_fd = -1;
     if (server_listen(address, &listen_fd, url, sizeof(url), &err)) {

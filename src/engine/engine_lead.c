@@ -112,7 +112,10 @@ static bt_err load_pool(void *p, size_t pool, const struct pool_state **out, jso
     if (e) {
         /* Never silently: the record flags the restart. */
         log_error("routing: pool %s has a corrupt state (%s); starting it afresh", id, why.message);
-        *discarded = json_string(text);
+        *discarded = json_string(text); /* NULL when the text is not even UTF-8: */
+        if (!*discarded)
+            *discarded =
+                json_pack("{s:b, s:I}", "unreadable", 1, "bytes", (json_int_t)strlen(text));
         return BT_OK;
     }
     *out = st;

@@ -14,9 +14,11 @@
 #include "util/err.h"
 #include "util/hash.h"
 #include "util/log.h"
+#include "util/netaddr.h"
 #include "util/timeutil.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -36,7 +38,7 @@ struct tracked {
     bool shut;   /* shut down for a missed deadline */
     bool refused;
     bool nul; /* the current request's path or query decoded to a NUL */
-    unsigned char addr[16];
+    uint8_t addr[NETADDR_LIMIT_KEY];
     uint8_t addr_len; /* 0: unknown or exempt */
     unsigned bucket;
     struct tracked *prev, *next; /* all connections */
@@ -70,28 +72,19 @@ static bool is_loopback(const struct sockaddr *sa)
     return false;
 }
 
-/* The client's address as bytes (IPv4-mapped IPv6 as IPv4), or none. */
+/* The client's address as the rate limits count it (an IPv4 address
+ * whole, IPv4-mapped IPv6 as IPv4, IPv6 by its /64: a client picking a fresh
+ * address of its network per connection is still one client), or none. */
 static void address_of(struct conn_guard *g, struct MHD_Connection *conn, struct tracked *t)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    struct net_addr a;
     t->addr_len = 0;
-    if (!sa || (!g->opts.limit_loopback && is_loopback(sa)))
+    if (!sa || (!g->opts.limit_loopback && is_loopback(sa)) || !netaddr_from_sockaddr(sa, &a))
         return;
-    if (sa->sa_family == AF_INET) {
-        memcpy(t->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-        t->addr_len = 4;
-    } else if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(a6)) {
-            memcpy(t->addr, a6->s6_addr + 12, 4);
-            t->addr_len = 4;
-        } else {
-            memcpy(t->addr, a6->s6_addr, 16);
-            t->addr_len = 16;
-        }
-    }
+    t->addr_len = (uint8_t)netaddr_limit_key(&a, t->addr);
 }
 
 static unsigned same_address(const struct conn_guard *g, const struct tracked *t)
@@ -179,6 +172,12 @@ static void started(struct conn_guard *g, struct MHD_Connection *conn, void **so
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     t->fd = ci ? fcntl(ci->connect_fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (t->fd < 0 && ci) {
+        /* Out of descriptors: a connection the guard cannot watch is not
+         * let in (it could trickle for ever); the server's log says why. */
+        log_warn("http: cannot watch a new connection (%s); closing it", strerror(errno));
+        shutdown(ci->connect_fd, SHUT_RDWR);
+    }
     t->due = deadline(g->opts.header_timeout_ms);
     address_of(g, conn, t);
     t->bucket = t->addr_len ? (unsigned)(hash_fnv1a(t->addr, t->addr_len) % BUCKETS) : 0;

@@ -86,8 +86,14 @@ static json_t *to_json(struct fy_node *node)
         json_t *a = json_array();
         void *it = NULL;
         struct fy_node *item;
-        while ((item = fy_node_sequence_iterate(node, &it)))
-            json_array_append_new(a, to_json(item));
+        while ((item = fy_node_sequence_iterate(node, &it))) {
+            json_t *v = to_json(item);
+            if (!v) {
+                json_decref(a);
+                return NULL; /* as for a mapping: no JSON form */
+            }
+            json_array_append_new(a, v);
+        }
         return a;
     }
     case FYNT_MAPPING: {

@@ -188,17 +188,23 @@ static int take_due(struct timers *t, int64_t until, int64_t *due)
 
 /* Runs source `id` at `now` and puts it back at the time it names (a poke
  * that came while it ran wins when it is earlier). */
-static size_t run_one(struct timers *t, int id, int64_t now)
+/* Runs source `id` at `now` and puts it back at the time it names (a poke
+ * that came while it ran wins when it is earlier). *failed (may be NULL)
+ * says whether the run failed (it is then due again a second later). */
+static size_t run_one(struct timers *t, int id, int64_t now, bool *failed)
 {
     struct source *s = &t->sources[id];
     int64_t next = 0;
     size_t done = 0;
     struct bt_error err = BT_ERROR_INIT;
-    if (s->src.run(s->src.ctx, now, &next, &done, &err)) {
+    bool bad = s->src.run(s->src.ctx, now, &next, &done, &err) != BT_OK;
+    if (bad) {
         if (err.code != BT_EBUSY)
             log_error("timers: %s failed: %s", s->src.name, err.message);
         next = now + RETRY_AFTER_ERROR_MS;
     }
+    if (failed)
+        *failed = bad;
     pthread_mutex_lock(&t->lock);
     if (next > 0 && (s->due == 0 || next < s->due))
         set_due(t, id, next);
@@ -218,17 +224,33 @@ void timers_run_due(struct timers *t, int64_t until, size_t *ran, size_t *done_b
     if (done_by)
         memset(done_by, 0, TIMERS_MAX_SOURCES * sizeof(*done_by));
     pthread_mutex_lock(&t->running);
+    /* A source that fails is not run again in this call (it would be, every
+     * simulated second, up to `until`): it waits, out of the heap, and goes
+     * back at its retry time at the end. */
+    int64_t parked[TIMERS_MAX_SOURCES] = {0};
     int64_t due;
     int id;
     while ((id = take_due(t, until, &due)) >= 0) {
         if (manual(t))
             clock_manual_advance_to(t->clock, due);
-        size_t done = run_one(t, id, clock_now(t->clock));
+        bool failed;
+        size_t done = run_one(t, id, clock_now(t->clock), &failed);
         if (ran)
             (*ran)++;
         if (done_by)
             done_by[id] += done;
+        if (failed) {
+            pthread_mutex_lock(&t->lock);
+            parked[id] = t->sources[id].due;
+            heap_remove(t, id);
+            pthread_mutex_unlock(&t->lock);
+        }
     }
+    pthread_mutex_lock(&t->lock);
+    for (int i = 0; i < t->n_sources; i++)
+        if (parked[i] && (t->sources[i].due == 0 || parked[i] < t->sources[i].due))
+            set_due(t, i, parked[i]);
+    pthread_mutex_unlock(&t->lock);
     if (manual(t))
         clock_manual_advance_to(t->clock, until);
     pthread_mutex_unlock(&t->running);
@@ -248,7 +270,7 @@ static void *timers_main(void *arg)
             int64_t when;
             int id = take_due(t, clock_now(t->clock), &when);
             if (id >= 0)
-                run_one(t, id, clock_now(t->clock));
+                run_one(t, id, clock_now(t->clock), NULL);
             pthread_mutex_unlock(&t->running);
             pthread_mutex_lock(&t->lock);
             continue;

@@ -66,8 +66,10 @@ int64_t timers_next_due(struct timers *t);
 
 /*
  * Runs every source due at or before `until`, earliest first (a source that
- * is due again before `until` runs again, in order). With a manual clock the
- * clock is moved to each due time first, and to `until` at the end. *ran
+ * is due again before `until` runs again, in order; one that fails is not
+ * run again in this call, and is due a second after its failure). With a
+ * manual clock the clock is moved to each due time first, and to `until`
+ * at the end. *ran
  * (may be NULL) counts the runs, *done_by (may be NULL, TIMERS_MAX_SOURCES
  * entries, zeroed here) what each source processed.
  */

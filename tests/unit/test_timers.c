@@ -533,20 +533,25 @@ static void test_error_retried_a_second_later(void **unused)
     timers_run_due(t, 10000 + RETRY_MS - 1, &ran, NULL);
     assert_int_equal(ran, 0);
 
-    /* busy: 11000 (fails), 12000 (fails), 13000 (succeeds, next now + 4000). */
+    /* A source that fails is not run again in the same call (a failing
+     * store would otherwise be retried every simulated second up to the
+     * end): busy fails at 11000 and waits for the next call, due 12000. */
     busy.after = 4000;
     timers_run_due(t, 13000, &ran, NULL);
-    assert_int_equal(ran, 4);
+    assert_int_equal(ran, 2);
     assert_run(&j, 2, ib, 11000);
     assert_run(&j, 3, ik, 10200 + RETRY_MS); /* succeeds: next in a minute */
-    assert_run(&j, 4, ib, 12000);
-    assert_run(&j, 5, ib, 13000);
-    assert_int_equal(timers_next_due(t), 17000);
+    assert_int_equal(timers_next_due(t), 12000);
+    /* the next call: its third failure (at the clock's 13000), then due 14000 */
+    timers_run_due(t, 13500, &ran, NULL);
+    assert_int_equal(ran, 1);
+    assert_run(&j, 4, ib, 13000);
+    assert_int_equal(timers_next_due(t), 14000);
     timers_run_due(t, 72000, &ran, NULL);
-    assert_run(&j, 6, ib, 17000);
-    assert_run(&j, 7, ib, 21000);
-    /* busy every 4 s from 17000 to 69000 (14 runs), then broken's minute is up at 71200 */
-    assert_int_equal(ran, 15);
+    assert_run(&j, 5, ib, 14000); /* succeeds: next now + 4000 */
+    assert_run(&j, 6, ib, 18000);
+    /* busy every 4 s from 14000 to 70000 (15 runs), and broken's minute is up at 71200 */
+    assert_int_equal(ran, 16);
     assert_run(&j, journal_count(&j) - 1, ik, 10200 + RETRY_MS + 60000);
     timers_free(t);
 }
