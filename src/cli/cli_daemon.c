@@ -87,8 +87,8 @@ static char *absolute(const char *path)
 
 void cli_daemon_status_write(const char *db, struct config_holder *holder)
 {
-    struct config *cfg = config_holder_get(holder);
-    json_t *last = config_holder_last_reload(holder);
+    struct config *cfg;
+    json_t *last = config_holder_last_reload(holder, &cfg);
     char *config_path = absolute(cfg->path);
     json_t *status =
         json_pack("{s:I, s:s, s:s, s:o}", "pid", (json_int_t)getpid(), "config", config_path,

@@ -220,8 +220,10 @@ void config_holder_reload(struct config_holder *h, int64_t now, struct config_re
  *    "summary": {config_diff_json()} | null, "error": "FILE:LINE:COL: ..." | null}
  * seq counts the reloads of this process from 1, so that a caller can tell
  * a new reload from the one it saw before even when both say the same.
- * Thread-safe.
+ * `current` (may be NULL) gets a new reference to the snapshot in use, read
+ * under the same lock: the outcome and the snapshot it installed always
+ * agree. Thread-safe.
  */
-json_t *config_holder_last_reload(struct config_holder *h);
+json_t *config_holder_last_reload(struct config_holder *h, struct config **current);
 
 #endif

@@ -77,12 +77,18 @@ static json_t *text_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-/* Numbers the outcome and keeps it as the last reload; takes the reference to `summary`. */
+/*
+ * Numbers the outcome and keeps it as the last reload, and swaps `next` in
+ * (NULL: a failed reload) under the same lock, so that a reader never sees
+ * the new outcome with the old snapshot; takes the references to `summary`
+ * and `next`.
+ */
 static void record(struct config_holder *h, int64_t now, const struct config_reload *r,
-                   json_t *summary)
+                   json_t *summary, struct config *next)
 {
     char at[RFC3339_MAX];
     time_format_rfc3339(now, at);
+    struct config *old_cfg = NULL;
     pthread_mutex_lock(&h->lock);
     json_t *status = json_pack(
         "{s:I, s:s, s:s, s:s, s:s, s:o, s:o}", "seq", (json_int_t)++h->reloads, "at", at, "result",
@@ -93,8 +99,13 @@ static void record(struct config_holder *h, int64_t now, const struct config_rel
         bt_die("out of memory");
     json_t *old = h->last_reload;
     h->last_reload = status;
+    if (next) {
+        old_cfg = h->current;
+        h->current = next;
+    }
     pthread_mutex_unlock(&h->lock);
     json_decref(old);
+    config_unref(old_cfg); /* outside the lock, as in config_holder_swap */
 }
 
 void config_holder_reload(struct config_holder *h, int64_t now, struct config_reload *out)
@@ -116,17 +127,18 @@ void config_holder_reload(struct config_holder *h, int64_t now, struct config_re
         out->warn = config_diff_removes(&d) || d.n_restart > 0;
         snprintf(out->version, sizeof(out->version), "%s", next->version);
         config_diff_release(&d); /* it borrows names from cur and next */
-        config_holder_swap(h, next);
     }
-    record(h, now, out, summary);
+    record(h, now, out, summary, out->applied ? next : NULL);
     config_unref(cur);
 }
 
-json_t *config_holder_last_reload(struct config_holder *h)
+json_t *config_holder_last_reload(struct config_holder *h, struct config **current)
 {
     /* A copy, so that callers on other threads share no reference count. */
     pthread_mutex_lock(&h->lock);
     json_t *copy = h->last_reload ? json_deep_copy(h->last_reload) : NULL;
+    if (current)
+        *current = config_ref(h->current);
     pthread_mutex_unlock(&h->lock);
     return copy;
 }

@@ -43,11 +43,15 @@ void api_ready(struct request *r)
         reply_error(r, 503, "unavailable", NULL, "the database does not answer: %s", err.message);
         return;
     }
-    json_t *last = config_holder_last_reload(r->ctx->config);
+    /* The snapshot in use now, not the request's: read with the last
+     * reload, so that the two always agree. */
+    struct config *cur;
+    json_t *last = config_holder_last_reload(r->ctx->config, &cur);
     reply_json(r, 200,
-               json_pack("{s:s, s:s, s:i, s:o}", "status", "ready", "config_version",
-                         r->cfg->version, "schema_version", STORE_SCHEMA_VERSION, "last_reload",
+               json_pack("{s:s, s:s, s:i, s:o}", "status", "ready", "config_version", cur->version,
+                         "schema_version", STORE_SCHEMA_VERSION, "last_reload",
                          last ? last : json_null()));
+    config_unref(cur);
 }
 
 /* A bound kept from the first version: every deadline on the way runs before

@@ -47,6 +47,19 @@ static const char two_reps[] = "version: 1\n"
                                "    - name: default\n"
                                "      to: rep:anna\n";
 
+static const char three_reps[] = "version: 1\n"
+                                 "teams:\n"
+                                 "  - id: emea\n"
+                                 "reps:\n"
+                                 "  - id: anna\n"
+                                 "    team: emea\n"
+                                 "  - id: bob\n"
+                                 "  - id: carl\n"
+                                 "routing:\n"
+                                 "  rules:\n"
+                                 "    - name: default\n"
+                                 "      to: rep:anna\n";
+
 static int setup(void **state)
 {
     struct fixture *f = xcalloc(1, sizeof(*f));
@@ -81,7 +94,7 @@ static const char *version_now(struct fixture *f, char out[17])
 static void test_no_reload_yet(void **state)
 {
     struct fixture *f = *state;
-    assert_null(config_holder_last_reload(f->holder));
+    assert_null(config_holder_last_reload(f->holder, NULL));
 }
 
 static void test_applied_with_summary(void **state)
@@ -110,7 +123,7 @@ static void test_applied_with_summary(void **state)
     assert_string_equal(r.summary, "removed 1 rep (bob); added 1 rep (carl); changed 1 rep (anna)");
     assert_string_equal(r.error, "");
 
-    json_t *j = config_holder_last_reload(f->holder);
+    json_t *j = config_holder_last_reload(f->holder, NULL);
     assert_non_null(j);
     assert_int_equal(json_integer_value(json_object_get(j, "seq")), 1);
     assert_string_equal(json_string_value(json_object_get(j, "at")), "2026-11-18T11:06:40.000Z");
@@ -143,7 +156,7 @@ static void test_applied_with_summary(void **state)
     assert_true(r.applied);
     assert_false(r.warn);
     assert_string_equal(r.summary, "added 1 team (apac)");
-    j = config_holder_last_reload(f->holder);
+    j = config_holder_last_reload(f->holder, NULL);
     assert_int_equal(json_integer_value(json_object_get(j, "seq")), 2);
     json_decref(j);
 }
@@ -166,7 +179,7 @@ static void test_failed_keeps_running_snapshot(void **state)
     assert_true(strncmp(r.error, want, strlen(want)) == 0);
     assert_string_equal(r.summary, "");
 
-    json_t *j = config_holder_last_reload(f->holder);
+    json_t *j = config_holder_last_reload(f->holder, NULL);
     assert_string_equal(json_string_value(json_object_get(j, "result")), "failed");
     assert_string_equal(json_string_value(json_object_get(j, "version")), before);
     assert_string_equal(json_string_value(json_object_get(j, "error")), r.error);
@@ -183,7 +196,7 @@ static void test_failed_keeps_running_snapshot(void **state)
     config_holder_reload(f->holder, T0, &r);
     assert_false(r.applied);
     assert_non_null(strstr(r.error, "cannot open"));
-    j = config_holder_last_reload(f->holder);
+    j = config_holder_last_reload(f->holder, NULL);
     assert_int_equal(json_integer_value(json_object_get(j, "seq")), 2);
     json_decref(j);
 }
@@ -199,7 +212,7 @@ static void test_restart_only_against_start(void **state)
     assert_true(r.applied);
     assert_true(r.warn);
     assert_string_equal(r.summary, "ignored until restart: server.listen");
-    json_t *j = config_holder_last_reload(f->holder);
+    json_t *j = config_holder_last_reload(f->holder, NULL);
     json_t *ign = json_object_get(json_object_get(j, "summary"), "ignored_until_restart");
     assert_int_equal(json_array_size(ign), 1);
     assert_string_equal(json_string_value(json_array_get(ign, 0)), "server.listen");
@@ -241,16 +254,21 @@ static void *read_loop(void *arg)
 {
     struct reader *rd = arg;
     while (!__atomic_load_n(rd->stop, __ATOMIC_ACQUIRE)) {
-        json_t *j = config_holder_last_reload(rd->holder);
+        struct config *cur;
+        json_t *j = config_holder_last_reload(rd->holder, &cur);
         if (j) {
             long long seq = json_integer_value(json_object_get(j, "seq"));
             const char *res = json_string_value(json_object_get(j, "result"));
+            const char *version = json_string_value(json_object_get(j, "version"));
             if (seq < rd->last_seq || !res || strcmp(res, seq % 2 ? "applied" : "failed") != 0)
+                rd->bad++;
+            /* the outcome and the snapshot it installed, together */
+            if (!version || strcmp(version, cur->version) != 0)
                 rd->bad++;
             rd->last_seq = seq;
             json_decref(j);
         }
-        config_unref(config_holder_get(rd->holder));
+        config_unref(cur);
     }
     return NULL;
 }
@@ -266,8 +284,8 @@ static void test_readers_see_whole_outcomes(void **state)
         assert_int_equal(pthread_create(&th[i], NULL, read_loop, &rd[i]), 0);
     }
     for (int i = 1; i <= 40; i++) {
-        /* odd reloads apply, even ones fail */
-        write_file(f->path, i % 2 ? two_reps : "version: 2\n");
+        /* odd reloads apply (two files in turn, each its own version), even ones fail */
+        write_file(f->path, i % 2 == 0 ? "version: 2\n" : i % 4 == 1 ? three_reps : two_reps);
         struct config_reload r;
         config_holder_reload(f->holder, T0 + i, &r);
         assert_int_equal(r.applied, i % 2 == 1);
@@ -277,7 +295,7 @@ static void test_readers_see_whole_outcomes(void **state)
         assert_int_equal(pthread_join(th[i], NULL), 0);
         assert_int_equal(rd[i].bad, 0);
     }
-    json_t *j = config_holder_last_reload(f->holder);
+    json_t *j = config_holder_last_reload(f->holder, NULL);
     assert_int_equal(json_integer_value(json_object_get(j, "seq")), 40);
     json_decref(j);
 }
