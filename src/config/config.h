@@ -28,6 +28,10 @@
  *              match_territory, members, teams}]
  *   routing: rules: [{name, when, to, fallback, languages, skills}]
  *   accounts: name_threshold
+ *   sla:     policies: [{name, when, accept_within, contact_within, clock,
+ *              reminders, on_breach, max_attempts, after_max_attempts,
+ *              exclude_last, away_after_breaches}],
+ *            reject_reasons: [{id, label, action}], rejections_per_day
  * Sizes accept a number of bytes or a suffix (KiB, MiB, GiB, KB, MB, GB);
  * durations a number of seconds or a suffix (ms, s, m, h, d).
  */
@@ -38,6 +42,7 @@
 #include "core/lifecycle.h"
 #include "core/routing.h"
 #include "core/score.h"
+#include "core/sla.h"
 #include "util/err.h"
 #include "util/netaddr.h"
 #include "util/ratelimit.h"
@@ -146,6 +151,13 @@ struct config {
      * scoring->lead_syms. n_rules == 0 when the file has no routing section. */
     struct routing_config routing;
     double account_name_threshold; /* accounts.name_threshold, default 0.90 */
+
+    /* handoff (core/sla.h): SLA policies over scoring->lead_syms, reject
+     * reasons; no policies: assignments have no clock */
+    struct sla_config sla;
+    /* server.public_url: where one-click links point ("https://baton.example.com",
+     * no trailing slash); NULL: links are not made */
+    const char *public_url;
 
     /* What the decision pipeline reads (core/decide.h): the scoring model,
      * qualification, routing and the version above. */

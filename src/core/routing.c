@@ -55,6 +55,22 @@ bool pool_window_parse(const char *name, enum pool_window *out)
     return true;
 }
 
+static const char *const offer_names[] = {"direct", "broadcast"};
+
+const char *pool_offer_name(enum pool_offer o)
+{
+    return name_of(offer_names, COUNT_OF(offer_names), o);
+}
+
+bool pool_offer_parse(const char *name, enum pool_offer *out)
+{
+    unsigned i;
+    if (!parse_name(offer_names, COUNT_OF(offer_names), name, &i))
+        return false;
+    *out = (enum pool_offer)i;
+    return true;
+}
+
 const char *route_target_name(enum route_target t)
 {
     return name_of(target_names, COUNT_OF(target_names), t);

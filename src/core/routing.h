@@ -102,6 +102,15 @@ enum pool_window { POOL_WINDOW_DAY, POOL_WINDOW_WEEK, POOL_WINDOW_MONTH };
 const char *pool_window_name(enum pool_window w);
 bool pool_window_parse(const char *name, enum pool_window *out);
 
+/* How a pool's lead is offered: to the one rep the strategy picks (direct),
+ * or to the top offer_to eligible reps at once, the first to accept owning
+ * it (broadcast). */
+enum pool_offer { POOL_OFFER_DIRECT, POOL_OFFER_BROADCAST };
+
+/* "direct", "broadcast". */
+const char *pool_offer_name(enum pool_offer o);
+bool pool_offer_parse(const char *name, enum pool_offer *out);
+
 struct routing_pool {
     const char *id;
     const char *name;
@@ -111,6 +120,8 @@ struct routing_pool {
     const struct tz_table *tz;   /* where the window's days start; default UTC */
     bool out_of_hours;           /* members need not be inside working hours */
     bool match_territory;        /* members must cover the lead's country or region */
+    enum pool_offer offer;       /* default direct */
+    unsigned offer_to;           /* broadcast: offered to this many at once, 2 .. 20 (default 3) */
     const size_t *members;       /* indexes into routing_config.reps, in config order */
     size_t n_members;
 };
