@@ -1586,6 +1586,7 @@ bt_err config_load_string(const char *name, const char *text, size_t len, struct
         .scoring = cfg->scoring,
         .qualification = &cfg->qualification,
         .routing = &cfg->routing,
+        .sla = &cfg->sla,
         .version = cfg->version,
     };
     *out = cfg;
@@ -1662,4 +1663,23 @@ const struct config_rep *config_find_rep(const struct config *cfg, const char *i
     const struct config_rep *const *hit =
         bsearch(id, priv->reps_by_id, cfg->n_reps, sizeof(*priv->reps_by_id), rep_find);
     return hit ? *hit : NULL;
+}
+
+const char *config_rep_manager(const struct config *cfg, const char *rep_id)
+{
+    const struct config_rep *r = config_find_rep(cfg, rep_id);
+    if (!r)
+        return NULL;
+    if (r->manager)
+        return r->manager;
+    for (size_t i = 0; r->team && i < cfg->n_teams; i++)
+        if (!strcmp(cfg->teams[i].id, r->team))
+            return cfg->teams[i].manager;
+    return NULL;
+}
+
+bool config_manages(const struct config *cfg, const char *manager, const char *rep_id)
+{
+    const char *m = config_rep_manager(cfg, rep_id);
+    return m && manager && !strcmp(m, manager);
 }

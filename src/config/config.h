@@ -186,6 +186,12 @@ void config_unref(struct config *cfg);
 /* The rep with this id, or NULL. */
 const struct config_rep *config_find_rep(const struct config *cfg, const char *id);
 
+/* The manager of a rep: its own `manager`, else its team's; NULL when it
+ * has none (or there is no such rep). */
+const char *config_rep_manager(const struct config *cfg, const char *rep_id);
+/* Whether `manager` is the manager of rep `rep_id` (config_rep_manager). */
+bool config_manages(const struct config *cfg, const char *manager, const char *rep_id);
+
 /* The configuration's rep of a routing rep (an index into cfg->routing.reps
  * from a decision, a pool's members, ...). */
 const struct config_rep *config_rep_of(const struct config *cfg, size_t routing_index);

@@ -320,6 +320,17 @@ static json_t *record_json(const struct decide_input *in, const struct state_cac
         json_object_set_new(rec, "forced", json_true());
         json_object_set_new(rec, "stage", json_string(stage_name(r->stage)));
     }
+    if (r->sla_policy >= 0) {
+        const struct sla_policy *p = &in->model->sla->policies[r->sla_policy];
+        char by[RFC3339_MAX];
+        if (r->accept_by)
+            time_format_rfc3339(r->accept_by, by);
+        json_object_set_new(rec, "sla",
+                            json_pack("{s:s, s:s, s:I, s:s?}", "policy", p->name, "clock",
+                                      sla_clock_name(p->clock), "accept_within_seconds",
+                                      (json_int_t)(p->accept_within_ms / 1000), "accept_by",
+                                      r->accept_by ? by : NULL));
+    }
     return rec;
 }
 
@@ -393,6 +404,14 @@ static bt_err route(const struct decide_input *in, struct decide_scratch *s, str
             return e;
         }
         routing_rep_periods(rep, in->now, &out->day_start, &out->week_start);
+        const struct sla_config *sla = in->model->sla;
+        out->sla_policy = sla_policy_select(sla, slots, s->rules);
+        if (out->sla_policy >= 0) {
+            struct sla_schedule sched;
+            sla_schedule_of(rep, &sched);
+            out->accept_by =
+                sla_accept_point(&sla->policies[out->sla_policy], &sched, in->now, 1.0);
+        }
         out->day_count = (rt->day_start == out->day_start ? rt->day_count : 0) + 1;
         out->week_count = (rt->week_start == out->week_start ? rt->week_count : 0) + 1;
     } else {
@@ -416,6 +435,7 @@ bt_err decide_lead(const struct decide_input *in, struct arena *arena, struct de
     if (!err)
         err = &local; /* the retry after a refused state reads the message */
     memset(out, 0, sizeof(*out));
+    out->sla_policy = -1;
     const struct decide_model *model = in->model;
     struct decide_scratch *own = in->scratch ? NULL : decide_scratch_new(model);
     struct decide_scratch *s = in->scratch ? in->scratch : own;

@@ -32,7 +32,10 @@
  *        "account": {"id", "owner", "match"} (when the lead has one),
  *        "pool_state_reset": true and "discarded_pool_states": {POOL: STATE}
  *        (when a stored state was refused or unreadable),
- *        "forced": true and "stage" (routed at a stage other than mql).
+ *        "forced": true and "stage" (routed at a stage other than mql),
+ *        "sla": {"policy", "clock", "accept_within_seconds", "accept_by"}
+ *        (assigned, under an SLA policy: the first whose `when` holds for
+ *        the lead as routed; accept_by on the policy's clock for the rep).
  *      It is stored as it is and served as it is; nothing rewrites it.
  *
  * Nothing is written anywhere: the caller applies the result (the engine
@@ -46,6 +49,7 @@
 #include "core/lifecycle.h"
 #include "core/routing.h"
 #include "core/score.h"
+#include "core/sla.h"
 #include "util/arena.h"
 #include "util/err.h"
 
@@ -62,6 +66,7 @@ struct decide_model {
     const struct score_model *scoring;         /* never NULL */
     const struct qualification *qualification; /* over scoring->lead_syms */
     const struct routing_config *routing;      /* n_rules == 0: routing is off */
+    const struct sla_config *sla;              /* NULL or no policies: no clocks */
     const char *version;                       /* the configuration's, for the record */
 };
 
@@ -137,6 +142,11 @@ struct decide_result {
     /* ROUTE_ASSIGNED: the rep's counts with this assignment, for its local
      * day and week (routing_rep_periods). */
     int64_t day_start, day_count, week_start, week_count;
+    /* ROUTE_ASSIGNED: the SLA policy the assignment gets (index into
+     * model->sla->policies; -1: none) and when it must be accepted on the
+     * policy's clock for the chosen rep (0: no policy, or unreachable). */
+    long sla_policy;
+    int64_t accept_by;
     /* ROUTE_HELD: what the hold queue keeps (rep_id: a rep target's rep). */
     const char *hold_reason, *hold_rule, *hold_pool, *hold_rep;
 

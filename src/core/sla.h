@@ -38,9 +38,12 @@
 #ifndef BT_CORE_SLA_H
 #define BT_CORE_SLA_H
 
+#include "core/routing.h"
 #include "core/rule.h"
 #include "core/workhours.h"
 #include "util/tzdb.h"
+
+#include <jansson.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -130,6 +133,22 @@ long sla_policy_select(const struct sla_config *cfg, const struct rule_value *sl
 const struct sla_reject_reason *sla_reject_reason_find(const struct sla_config *cfg,
                                                        const char *id);
 
+/*
+ * A policy's terms as JSON, kept with each assignment so that a running
+ * clock keeps the policy it started with whatever a reload changes:
+ *   {"policy", "accept_within_ms", "contact_within_ms", "clock",
+ *    "reminders": [0.5, ...], "on_breach": ["remind", ...], "max_attempts",
+ *    "after_max_attempts": "hold" | "manager" | "pool:ID" | "rep:ID",
+ *    "exclude_last", "away_after_breaches"}
+ * sla_policy_from_terms() reads them back (the name and `when` are not
+ * kept: *out->name points into `terms`, when is NULL), resolving pool:ID
+ * and rep:ID in `routing`; a target that is gone becomes hold. false for
+ * terms that are not such an object.
+ */
+json_t *sla_policy_terms(const struct sla_policy *p, const struct routing_config *routing);
+bool sla_policy_from_terms(const json_t *terms, const struct routing_config *routing,
+                           struct sla_policy *out);
+
 /* ---- the clock ---- */
 
 /* The working time a business-hours clock counts: the rep's weekly hours
@@ -139,6 +158,15 @@ struct sla_schedule {
     const struct tz_table *tz;
     const struct holidays *holidays;
 };
+
+/* A routing rep's schedule (its hours, when it has any, zone and holidays). */
+void sla_schedule_of(const struct routing_rep *rep, struct sla_schedule *out);
+
+/* The instant at which `fraction` (0..1) of the policy's accept window has
+ * passed on its clock, for an assignment made at `assigned_at` (0 when
+ * unreachable). fraction 1 is accept_by. */
+int64_t sla_accept_point(const struct sla_policy *p, const struct sla_schedule *s,
+                         int64_t assigned_at, double fraction);
 
 /* How far the deadline search looks ahead before it gives up (a schedule
  * with no working time at all, or holidays covering the whole span). */

@@ -54,7 +54,8 @@ static void finish_group(struct engine__command *group, bt_err forced, const cha
 
 static bool is_sweep(const struct engine__command *c)
 {
-    return c->kind == ENGINE__RESCORE_DUE || c->kind == ENGINE__DRAIN_HOLDS;
+    return c->kind == ENGINE__RESCORE_DUE || c->kind == ENGINE__DRAIN_HOLDS ||
+           c->kind == ENGINE__SLA_DUE;
 }
 
 /* Adds the group's commands to the counters; under e->lock. */
@@ -257,6 +258,10 @@ bt_err engine__apply(struct engine__ctx *ctx, struct engine__command *c)
         return engine__apply_accounts(ctx, c->u.accounts, c->arena, &c->err);
     case ENGINE__EXCLUSION:
         return engine__apply_exclusion(ctx, c->u.exclusion, c->arena, &c->err);
+    case ENGINE__ASSIGNMENT:
+        return engine__apply_assignment(ctx, c->u.assignment, c->arena, &c->err);
+    case ENGINE__SLA_DUE:
+        return engine__apply_sla_due(ctx, c->u.sla_due, c->arena, &c->err);
     }
     BT_BUG("unknown command kind %d", (int)c->kind);
 }

@@ -29,6 +29,7 @@
 #include "core/routing.h"
 #include "core/score.h"
 #include "store/store.h"
+#include "store/store_handoff.h"
 #include "util/arena.h"
 #include "util/err.h"
 #include "util/timeutil.h"
@@ -236,6 +237,56 @@ struct exclusion_command {
 bt_err engine_exclude_rep(struct engine *e, struct exclusion_command *cmd, struct arena *arena,
                           struct bt_error *err) BT_MUST_USE;
 
+/*
+ * The handoff (engine_handoff.c, docs/handoff.md). Every assignment routing
+ * makes is a row with its SLA policy's terms and clock: the rep accepts,
+ * rejects (with a reason whose configured action follows), records the
+ * first contact; a manager reassigns or withdraws it. A rep key acts only on
+ * its own assignments (reassign and withdraw: also on those of the reps it
+ * manages); acting on one that has moved on is BT_ECONFLICT saying what
+ * happened to it.
+ */
+enum assignment_action {
+    ASSIGNMENT_ACT_ACCEPT,
+    ASSIGNMENT_ACT_REJECT,
+    ASSIGNMENT_ACT_CONTACTED,
+    ASSIGNMENT_ACT_REASSIGN,
+    ASSIGNMENT_ACT_WITHDRAW,
+};
+
+/* "accept", "reject", "contacted", "reassign", "withdraw". */
+const char *assignment_action_name(enum assignment_action a);
+
+struct assignment_command {
+    const struct config *cfg;
+    int64_t id;
+    enum assignment_action action;
+    /* The acting rep (a rep key, or a one-click link); NULL: an admin. */
+    const char *as_rep;
+    const char *actor;
+    const char *reason; /* reject: a reason id (required); reassign, withdraw: why */
+    const char *note;   /* reject: the rep's note, may be NULL */
+    const char *to_rep; /* reassign: this rep; NULL: back to routing */
+    /* out */
+    struct store_assignment result; /* the assignment after the action */
+    struct lead lead;               /* the lead after it */
+};
+
+/* BT_ENOTFOUND (no such assignment, or a rep acting on another's: that is
+ * BT_EFORBIDDEN); BT_ECONFLICT when it is not pending (accepted, for
+ * contacted) any more; BT_EINVAL for an unknown reject reason or rep;
+ * BT_EFORBIDDEN past the rep's daily rejection limit. */
+bt_err engine_assignment_act(struct engine *e, struct assignment_command *cmd, struct arena *arena,
+                             struct bt_error *err) BT_MUST_USE;
+
+/* Acts on the assignments whose next deadline (a reminder, accept_by,
+ * contact_by) is at or before now, earliest first, at most `limit`; *ran
+ * says how many, *next_due (may be NULL) when the next one is due after
+ * them (0: none). Called by the timers' SLA source. With several nodes
+ * one runs it at a time (a claim, like the other sweeps). */
+bt_err engine_sla_due(struct engine *e, const struct config *cfg, unsigned limit, size_t *ran,
+                      int64_t *next_due, struct bt_error *err) BT_MUST_USE;
+
 /* Where a walk down the hold queue has got to (see engine_drain_holds). */
 struct engine_hold_cursor {
     bool set; /* false: from the top */
@@ -272,7 +323,12 @@ bt_err engine_rescore_due(struct engine *e, const struct config *cfg, unsigned l
  *                          the hold queue should be tried again at that time
  * The hook must be quick and must not submit commands.
  */
-enum engine_deadline { ENGINE_DEADLINE_DECAY, ENGINE_DEADLINE_HOLDS, ENGINE_DEADLINE_COUNT };
+enum engine_deadline {
+    ENGINE_DEADLINE_DECAY,
+    ENGINE_DEADLINE_HOLDS,
+    ENGINE_DEADLINE_SLA, /* an assignment's next deadline was set */
+    ENGINE_DEADLINE_COUNT
+};
 typedef void (*engine_deadline_fn)(void *ctx, enum engine_deadline kind, int64_t at);
 /* Sets (or, with fn NULL, removes) the hook; call while no command runs. */
 void engine_set_deadline_hook(struct engine *e, engine_deadline_fn fn, void *ctx);

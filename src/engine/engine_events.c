@@ -13,7 +13,8 @@
  *   lead.account_matched {"from", "to", "match"}
  *   lead.stage_changed   {"from", "to", "via": "qualification" | "routing" | "outcome" |
  *                         VIA, "rule"?, "score"?, "grade"?, "value"?, "currency"?}
- *   lead.assigned        {"rep", "pool", "rule", "decision", "previous_owner"?}
+ *   lead.assigned        {"rep", "pool", "rule", "decision", "assignment", "attempt",
+ *                         "policy", "accept_by", "previous_owner"?}
  *   lead.held            {"reason", "rule", "pool", "decision"}
  *   lead.excluded        {"rep"}
  * Rep events: rep.status_changed {"from", "to", "until"?},
@@ -124,8 +125,8 @@ bt_err engine__event_account(struct engine__ctx *ctx, struct arena *arena, const
 bt_err engine__event_assigned(struct engine__ctx *ctx, struct arena *arena,
                               const struct config *cfg, const struct lead *lead,
                               const struct decide_result *r, int64_t decision_id,
-                              enum lead_stage from, const char *previous_owner, const char *actor,
-                              struct bt_error *err)
+                              const struct store_assignment *a, enum lead_stage from,
+                              const char *previous_owner, const char *actor, struct bt_error *err)
 {
     const struct routing_config *rc = &cfg->routing;
     const struct route_decision *d = &r->route;
@@ -139,6 +140,7 @@ bt_err engine__event_assigned(struct engine__ctx *ctx, struct arena *arena,
     json_object_set_new(data, "pool", pool ? json_string(pool) : json_null());
     json_object_set_new(data, "rule", rule ? json_string(rule) : json_null());
     json_object_set_new(data, "decision", json_integer(decision_id));
+    engine__assignment_fields(data, a);
     if (previous_owner && strcmp(previous_owner, d->rep_id) != 0)
         json_object_set_new(data, "previous_owner", json_string(previous_owner));
     bt_err e =
@@ -160,4 +162,15 @@ bt_err engine__event_held(struct engine__ctx *ctx, struct arena *arena, const st
     json_object_set_new(data, "pool", r->hold_pool ? json_string(r->hold_pool) : json_null());
     json_object_set_new(data, "decision", json_integer(decision_id));
     return engine__event(ctx, arena, lead->id, "lead.held", actor, r->route.summary, data, err);
+}
+
+void engine__assignment_fields(json_t *data, const struct store_assignment *a)
+{
+    json_object_set_new(data, "assignment", json_integer(a->id));
+    json_object_set_new(data, "attempt", json_integer(a->attempt));
+    json_object_set_new(data, "policy", a->policy ? json_string(a->policy) : json_null());
+    char at[RFC3339_MAX];
+    if (a->accept_by)
+        time_format_rfc3339(a->accept_by, at);
+    json_object_set_new(data, "accept_by", a->accept_by ? json_string(at) : json_null());
 }

@@ -9,6 +9,7 @@
 #include "core/lead_merge.h"
 #include "engine/engine.h"
 #include "store/store.h"
+#include "store/store_handoff.h"
 
 #include <jansson.h>
 #include <semaphore.h>
@@ -23,6 +24,15 @@ enum engine__kind {
     ENGINE__DRAIN_HOLDS,
     ENGINE__UPSERT_ACCOUNTS,
     ENGINE__EXCLUSION,
+    ENGINE__ASSIGNMENT,
+    ENGINE__SLA_DUE,
+};
+
+struct engine__sla_due {
+    const struct config *cfg;
+    unsigned limit;
+    size_t ran;
+    int64_t next_due;
 };
 
 struct engine__rescore_due {
@@ -53,6 +63,8 @@ struct engine__command {
         struct engine__drain *drain;
         struct accounts_command *accounts;
         struct exclusion_command *exclusion;
+        struct assignment_command *assignment;
+        struct engine__sla_due *sla_due;
     } u;
     /* set by the writer */
     bt_err rc;
@@ -117,6 +129,12 @@ struct engine__lead_opts {
     /* The hold queue's retry: a lead held again for the same reason, with
      * the same score and stage, writes nothing. */
     bool quiet_retry;
+    /* Route by this one rule instead of the configuration's (an SLA's
+     * after_max_attempts target); NULL: the configuration's rules. */
+    const struct routing_rule *only_rule;
+    /* The attempt's SLA terms when they are carried over (a lead routed
+     * again keeps its policy's chain); NULL: the policy routing selects. */
+    const char *terms;
 };
 
 /*
@@ -134,14 +152,45 @@ bt_err engine__lead_run(struct engine__ctx *ctx, const struct config *cfg, struc
 
 /*
  * The route step for a lead taken back (rejected, expired, reassigned, a
- * rep excluded): an assigned lead goes back to mql without an owner
- * (lead.stage_changed with `via` and the rep it was taken from), then it is
- * routed again whatever its score, excluding every rep in its exclusions.
- * BT_ECONFLICT for a lead that is neither mql nor assigned.
+ * rep excluded): an assigned or accepted lead goes back to mql without an
+ * owner (lead.stage_changed with `via` and the rep it was taken from), its
+ * live assignment, if still open, is closed as reassigned, then it is
+ * routed again whatever its score, excluding every rep in its exclusions
+ * (with o->only_rule: by that rule). BT_ECONFLICT for a lead at any other
+ * stage. o may be NULL.
  */
 bt_err engine__reroute(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
-                       const char *via, const char *actor, const char *reason, struct arena *arena,
+                       const char *via, const char *actor, const char *reason,
+                       const struct engine__lead_opts *o, struct arena *arena,
                        struct bt_error *err) BT_MUST_USE;
+
+/* ---- the handoff (engine_handoff.c) ---- */
+
+/*
+ * The assignment routing just made (the lead is already assigned to
+ * `rep_id`): attempt number, the SLA policy's terms (o_terms when carried
+ * over, else the decision's policy), accept_by and the first deadline the
+ * timers will act on. *out is what was stored.
+ */
+bt_err engine__assignment_open(struct engine__ctx *ctx, const struct config *cfg,
+                               const struct lead *lead, const struct decide_result *r,
+                               int64_t decision_id, const char *o_terms, struct arena *arena,
+                               struct store_assignment *out, struct bt_error *err) BT_MUST_USE;
+/* Closes the lead's live assignment, if any: with `status` (NULL: it keeps
+ * its own, e.g. accepted for a lead won), the actor and reason. */
+bt_err engine__assignment_close_live(struct engine__ctx *ctx, int64_t lead_id, const char *status,
+                                     const char *actor, const char *reason, struct arena *arena,
+                                     struct bt_error *err) BT_MUST_USE;
+/* After an outcome: the first contact when the CRM reports progress on an
+ * accepted lead, the assignment closed when the lead is won, lost or
+ * disqualified. */
+bt_err engine__assignment_outcome(struct engine__ctx *ctx, int64_t lead_id, enum lead_stage to,
+                                  const char *actor, struct arena *arena,
+                                  struct bt_error *err) BT_MUST_USE;
+bt_err engine__apply_assignment(struct engine__ctx *ctx, struct assignment_command *cmd,
+                                struct arena *arena, struct bt_error *err) BT_MUST_USE;
+bt_err engine__apply_sla_due(struct engine__ctx *ctx, struct engine__sla_due *cmd,
+                             struct arena *arena, struct bt_error *err) BT_MUST_USE;
 
 /* ---- routing commands (engine_route.c) ---- */
 
@@ -217,8 +266,11 @@ bt_err engine__event_account(struct engine__ctx *ctx, struct arena *arena, const
 bt_err engine__event_assigned(struct engine__ctx *ctx, struct arena *arena,
                               const struct config *cfg, const struct lead *lead,
                               const struct decide_result *r, int64_t decision_id,
-                              enum lead_stage from, const char *previous_owner, const char *actor,
+                              const struct store_assignment *a, enum lead_stage from,
+                              const char *previous_owner, const char *actor,
                               struct bt_error *err) BT_MUST_USE;
+/* {"assignment", "attempt", "policy", "accept_by"} added to `data`. */
+void engine__assignment_fields(json_t *data, const struct store_assignment *a);
 bt_err engine__event_held(struct engine__ctx *ctx, struct arena *arena, const struct lead *lead,
                           const struct decide_result *r, int64_t decision_id, const char *actor,
                           struct bt_error *err) BT_MUST_USE;

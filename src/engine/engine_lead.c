@@ -166,7 +166,7 @@ static bt_err write_decision(struct engine__ctx *ctx, const struct config *cfg,
 }
 
 static bt_err write_assignment(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
-                               const struct decide_result *r, const char *actor,
+                               const struct decide_result *r, const struct engine__lead_opts *o,
                                struct arena *arena, struct bt_error *err)
 {
     const struct routing_config *rc = &cfg->routing;
@@ -181,12 +181,11 @@ static bt_err write_assignment(struct engine__ctx *ctx, const struct config *cfg
     lead->attr[LEAD_STAGE] = stage_name(STAGE_ASSIGNED);
     lead->attr[LEAD_OWNER] = arena_strdup(arena, d->rep_id);
     lead->updated_at = ctx->now;
+    struct store_assignment a;
     if ((e = store_lead_update(ctx->conn, lead, err)) ||
-        (e = engine__event_assigned(ctx, arena, cfg, lead, r, decision_id, from, previous_owner,
-                                    actor, err)) ||
-        (e = store_assignment_insert(ctx->conn, lead->id, d->rep_id, pool_id,
-                                     d->rule >= 0 ? rc->rules[d->rule].name : NULL, decision_id,
-                                     ctx->now, err)) ||
+        (e = engine__assignment_open(ctx, cfg, lead, r, decision_id, o->terms, arena, &a, err)) ||
+        (e = engine__event_assigned(ctx, arena, cfg, lead, r, decision_id, &a, from, previous_owner,
+                                    o->actor, err)) ||
         (e = store_hold_remove(ctx->conn, lead->id, err)))
         return e;
     if (d->has_strategy &&
@@ -280,8 +279,18 @@ bt_err engine__lead_run(struct engine__ctx *ctx, const struct config *cfg, struc
         index = NULL;
     }
     struct loader l = {.ctx = ctx, .cfg = cfg, .arena = arena, .lead_id = lead->id};
+    /* One rule in place of the configuration's: the same model otherwise
+     * (the zone cache of the scratch is keyed by the reps' tables). */
+    struct routing_config one;
+    struct decide_model model = cfg->decide;
+    if (o->only_rule) {
+        one = cfg->routing;
+        one.rules = o->only_rule;
+        one.n_rules = 1;
+        model.routing = &one;
+    }
     struct decide_input in = {
-        .model = &cfg->decide,
+        .model = &model,
         .lead = lead,
         .acts = acts,
         .n_acts = n_acts,
@@ -325,7 +334,7 @@ bt_err engine__lead_run(struct engine__ctx *ctx, const struct config *cfg, struc
     if (!r.routed)
         e = write_unrouted(ctx, cfg, lead, &r, err);
     else if (r.route.result == ROUTE_ASSIGNED)
-        e = write_assignment(ctx, cfg, lead, &r, o->actor, arena, err);
+        e = write_assignment(ctx, cfg, lead, &r, o, arena, err);
     else
         e = write_hold(ctx, cfg, lead, &r, o, !r.score_changed && !stage_moved, arena, err);
     /* effects: outbox rows go here, in this transaction (delivery) */
@@ -337,26 +346,28 @@ out:
 }
 
 bt_err engine__reroute(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
-                       const char *via, const char *actor, const char *reason, struct arena *arena,
-                       struct bt_error *err)
+                       const char *via, const char *actor, const char *reason,
+                       const struct engine__lead_opts *o, struct arena *arena, struct bt_error *err)
 {
     enum lead_stage from = decide_stage_of(lead);
-    if (from != STAGE_MQL && from != STAGE_ASSIGNED)
+    if (from != STAGE_MQL && from != STAGE_ASSIGNED && from != STAGE_ACCEPTED)
         return bt_fail(err, BT_ECONFLICT, "stage",
-                       "lead %lld is %s and cannot be routed again (only mql and assigned "
-                       "leads can)",
+                       "lead %lld is %s and cannot be routed again (only mql, assigned and "
+                       "accepted leads can)",
                        (long long)lead->id, stage_name(from));
+    bt_err e = engine__assignment_close_live(ctx, lead->id, ASSIGNMENT_REASSIGNED, actor,
+                                             reason ? reason : via, arena, err);
+    if (e)
+        return e;
     if (from != STAGE_MQL) {
-        /* Taken back: the rep no longer owns it (nor sees it), and its open
-         * assignment closes here. */
+        /* Taken back: the rep no longer owns it (nor sees it). */
         json_t *data = engine__stage_data(from, STAGE_MQL, via);
         if (lead->attr[LEAD_OWNER])
             json_object_set_new(data, "rep", json_string(lead->attr[LEAD_OWNER]));
         lead->attr[LEAD_STAGE] = stage_name(STAGE_MQL);
         lead->attr[LEAD_OWNER] = NULL;
         lead->updated_at = ctx->now;
-        bt_err e = store_lead_update(ctx->conn, lead, err);
-        if (e) {
+        if ((e = store_lead_update(ctx->conn, lead, err))) {
             json_decref(data);
             return e;
         }
@@ -364,6 +375,10 @@ bt_err engine__reroute(struct engine__ctx *ctx, const struct config *cfg, struct
                                err)))
             return e;
     }
-    struct engine__lead_opts o = {.actor = actor, .route = DECIDE_ROUTE_ALWAYS};
-    return engine__lead_run(ctx, cfg, lead, &o, arena, err);
+    struct engine__lead_opts run = {.actor = actor, .route = DECIDE_ROUTE_ALWAYS};
+    if (o) {
+        run.only_rule = o->only_rule;
+        run.terms = o->terms;
+    }
+    return engine__lead_run(ctx, cfg, lead, &run, arena, err);
 }

@@ -263,7 +263,7 @@ bt_err engine__apply_exclusion(struct engine__ctx *ctx, struct exclusion_command
     if (!cmd->reroute || !owned || decide_stage_of(lead) != STAGE_ASSIGNED)
         return BT_OK;
     cmd->rerouted = true;
-    return engine__reroute(ctx, cmd->cfg, lead, "exclusion", cmd->actor, reason, arena, err);
+    return engine__reroute(ctx, cmd->cfg, lead, "exclusion", cmd->actor, reason, NULL, arena, err);
 }
 
 bt_err engine_exclude_rep(struct engine *e, struct exclusion_command *cmd, struct arena *arena,

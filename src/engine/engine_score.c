@@ -142,6 +142,9 @@ bt_err engine__apply_outcome(struct engine__ctx *ctx, struct outcome_command *cm
     /* a held lead that is closed leaves the queue */
     if (cmd->from == STAGE_MQL && (rc = store_hold_remove(ctx->conn, lead->id, err)))
         return rc;
+    /* the assignment: contacted (the CRM's progress), closed with the lead */
+    if ((rc = engine__assignment_outcome(ctx, lead->id, cmd->to, o.actor, arena, err)))
+        return rc;
     /* an open assignment closed: its rep may have room for a held lead */
     if (cmd->cfg && (cmd->from == STAGE_ASSIGNED || cmd->from == STAGE_ACCEPTED))
         return engine__drain_after_change(ctx, cmd->cfg, arena, NULL, err);

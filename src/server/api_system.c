@@ -120,8 +120,8 @@ void api_admin_clock(struct request *r)
     timers_run_due(r->ctx->timers, next, &ran, done);
     const struct deadlines *d = r->ctx->deadlines;
     reply_json(r, 200,
-               json_pack("{s:o, s:I, s:I, s:I}", "now", time_to_json(clock_now(clk)), "rescored",
-                         (json_int_t)done[deadlines_decay_id(d)], "holds_tried",
-                         (json_int_t)done[deadlines_holds_id(d)], "deadlines_run",
-                         (json_int_t)ran));
+               json_pack("{s:o, s:I, s:I, s:I, s:I}", "now", time_to_json(clock_now(clk)),
+                         "rescored", (json_int_t)done[deadlines_decay_id(d)], "holds_tried",
+                         (json_int_t)done[deadlines_holds_id(d)], "assignments_due",
+                         (json_int_t)done[deadlines_sla_id(d)], "deadlines_run", (json_int_t)ran));
 }

@@ -74,6 +74,7 @@ struct route {
     /* what an ingest key is told when refused here, for a route that it
      * might expect to use; NULL: the general message */
     const char *ingest_refused;
+    bool body_optional; /* has_body, but a request may come without one (no Content-Type) */
 };
 
 /* Replies; each takes ownership of `body` (a jansson reference). */
@@ -155,5 +156,15 @@ void api_lead_exclude(struct request *r);
 void api_account_upsert(struct request *r);
 void api_account_get(struct request *r);
 void api_account_list(struct request *r);
+void api_assignment_list(struct request *r);
+void api_assignment_get(struct request *r);
+void api_assignment_accept(struct request *r);
+void api_assignment_reject(struct request *r);
+void api_assignment_contacted(struct request *r);
+void api_assignment_reassign(struct request *r);
+void api_assignment_withdraw(struct request *r);
+void api_lead_assignments(struct request *r);
+void api_rep_assignments(struct request *r);
+void api_reject_reasons(struct request *r);
 
 #endif

@@ -47,46 +47,72 @@ struct server {
 };
 
 static const struct route routes[] = {
-    {"GET", "/healthz", api_health, 0, false, false, false, NULL},
-    {"GET", "/readyz", api_ready, 0, false, false, false, NULL},
-    {"GET", "/v1/openapi.json", api_openapi, 0, false, false, false, NULL},
-    {"POST", "/v1/leads", api_lead_create, ROLE_ADMIN | ROLE_INGEST, true, true, true, NULL},
-    {"GET", "/v1/leads", api_lead_list, ROLE_ADMIN | ROLE_REP, false, false, false, NULL},
-    {"GET", "/v1/leads/{id}", api_lead_get, ROLE_ADMIN | ROLE_REP, false, false, false, NULL},
+    {"GET", "/healthz", api_health, 0, false, false, false, NULL, false},
+    {"GET", "/readyz", api_ready, 0, false, false, false, NULL, false},
+    {"GET", "/v1/openapi.json", api_openapi, 0, false, false, false, NULL, false},
+    {"POST", "/v1/leads", api_lead_create, ROLE_ADMIN | ROLE_INGEST, true, true, true, NULL, false},
+    {"GET", "/v1/leads", api_lead_list, ROLE_ADMIN | ROLE_REP, false, false, false, NULL, false},
+    {"GET", "/v1/leads/{id}", api_lead_get, ROLE_ADMIN | ROLE_REP, false, false, false, NULL,
+     false},
     {"GET", "/v1/leads/{id}/events", api_lead_events, ROLE_ADMIN | ROLE_REP, false, false, false,
-     NULL},
+     NULL, false},
     /* An ingest key is public: it names people by email, and never acts
      * on a lead by its (sequential, guessable) id. */
     {"POST", "/v1/leads/{id}/activities", api_lead_activities_create, ROLE_ADMIN, true, false,
      false,
      "an ingest key may not act on a lead by its id: name the person by email with POST "
-     "/v1/activities"},
+     "/v1/activities",
+     false},
     {"GET", "/v1/leads/{id}/activities", api_lead_activities_list, ROLE_ADMIN | ROLE_REP, false,
-     false, false, NULL},
+     false, false, NULL, false},
     {"POST", "/v1/activities", api_activities_create, ROLE_ADMIN | ROLE_INGEST, true, false, true,
-     NULL},
-    {"POST", "/v1/leads/{id}/outcome", api_lead_outcome, ROLE_ADMIN, true, false, false, NULL},
-    {"POST", "/v1/admin/clock", api_admin_clock, ROLE_ADMIN, true, false, false, NULL},
+     NULL, false},
+    {"POST", "/v1/leads/{id}/outcome", api_lead_outcome, ROLE_ADMIN, true, false, false, NULL,
+     false},
+    {"POST", "/v1/admin/clock", api_admin_clock, ROLE_ADMIN, true, false, false, NULL, false},
     {"GET", "/v1/leads/{id}/decision", api_lead_decision, ROLE_ADMIN | ROLE_REP, false, false,
-     false, NULL},
+     false, NULL, false},
     {"GET", "/v1/leads/{id}/exclusions", api_lead_exclusions, ROLE_ADMIN | ROLE_REP, false, false,
-     false, NULL},
-    {"POST", "/v1/leads/{id}/exclusions", api_lead_exclude, ROLE_ADMIN, true, false, false, NULL},
-    {"GET", "/v1/reps", api_rep_list, ROLE_ADMIN, false, false, false, NULL},
-    {"GET", "/v1/reps/{name}", api_rep_get, ROLE_ADMIN | ROLE_REP, false, false, false, NULL},
+     false, NULL, false},
+    {"POST", "/v1/leads/{id}/exclusions", api_lead_exclude, ROLE_ADMIN, true, false, false, NULL,
+     false},
+    {"GET", "/v1/leads/{id}/assignments", api_lead_assignments, ROLE_ADMIN | ROLE_REP, false, false,
+     false, NULL, false},
+    {"GET", "/v1/reps", api_rep_list, ROLE_ADMIN, false, false, false, NULL, false},
+    {"GET", "/v1/reps/{name}", api_rep_get, ROLE_ADMIN | ROLE_REP, false, false, false, NULL,
+     false},
     {"PUT", "/v1/reps/{name}/status", api_rep_status, ROLE_ADMIN | ROLE_REP, true, false, false,
-     NULL},
+     NULL, false},
     {"POST", "/v1/reps/{name}/time-off", api_rep_time_off_add, ROLE_ADMIN | ROLE_REP, true, false,
-     false, NULL},
+     false, NULL, false},
     {"DELETE", "/v1/reps/{name}/time-off/{id}", api_rep_time_off_delete, ROLE_ADMIN | ROLE_REP,
-     false, false, false, NULL},
-    {"GET", "/v1/pools", api_pool_list, ROLE_ADMIN, false, false, false, NULL},
-    {"GET", "/v1/pools/{name}", api_pool_get, ROLE_ADMIN, false, false, false, NULL},
-    {"GET", "/v1/holds", api_hold_list, ROLE_ADMIN, false, false, false, NULL},
-    {"POST", "/v1/accounts", api_account_upsert, ROLE_ADMIN, true, false, false, NULL},
-    {"GET", "/v1/accounts", api_account_list, ROLE_ADMIN | ROLE_REP, false, false, false, NULL},
+     false, false, false, NULL, false},
+    {"GET", "/v1/reps/{name}/assignments", api_rep_assignments, ROLE_ADMIN | ROLE_REP, false, false,
+     false, NULL, false},
+    {"GET", "/v1/assignments", api_assignment_list, ROLE_ADMIN | ROLE_REP, false, false, false,
+     NULL, false},
+    {"GET", "/v1/assignments/{id}", api_assignment_get, ROLE_ADMIN | ROLE_REP, false, false, false,
+     NULL, false},
+    {"POST", "/v1/assignments/{id}/accept", api_assignment_accept, ROLE_ADMIN | ROLE_REP, true,
+     false, false, NULL, true},
+    {"POST", "/v1/assignments/{id}/reject", api_assignment_reject, ROLE_ADMIN | ROLE_REP, true,
+     false, false, NULL, true},
+    {"POST", "/v1/assignments/{id}/contacted", api_assignment_contacted, ROLE_ADMIN | ROLE_REP,
+     true, false, false, NULL, true},
+    {"POST", "/v1/assignments/{id}/reassign", api_assignment_reassign, ROLE_ADMIN | ROLE_REP, true,
+     false, false, NULL, true},
+    {"POST", "/v1/assignments/{id}/withdraw", api_assignment_withdraw, ROLE_ADMIN | ROLE_REP, true,
+     false, false, NULL, true},
+    {"GET", "/v1/reject-reasons", api_reject_reasons, ROLE_ADMIN | ROLE_REP, false, false, false,
+     NULL, false},
+    {"GET", "/v1/pools", api_pool_list, ROLE_ADMIN, false, false, false, NULL, false},
+    {"GET", "/v1/pools/{name}", api_pool_get, ROLE_ADMIN, false, false, false, NULL, false},
+    {"GET", "/v1/holds", api_hold_list, ROLE_ADMIN, false, false, false, NULL, false},
+    {"POST", "/v1/accounts", api_account_upsert, ROLE_ADMIN, true, false, false, NULL, false},
+    {"GET", "/v1/accounts", api_account_list, ROLE_ADMIN | ROLE_REP, false, false, false, NULL,
+     false},
     {"GET", "/v1/accounts/{name}", api_account_get, ROLE_ADMIN | ROLE_REP, false, false, false,
-     NULL},
+     NULL, false},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -635,7 +661,12 @@ static bool begin_request(struct server *s, struct request *r)
     }
     if (r->route->has_body) {
         const char *ct = request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+        const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
         r->body_kind = content_kind(ct);
+        /* An action that takes an optional body may come with none at all. */
+        if (!ct && r->route->body_optional && (!cl || !strcmp(cl, "0")) &&
+            !request_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+            r->body_kind = BODY_JSON;
         if (r->body_kind == BODY_NONE || (r->body_kind == BODY_FORM && !r->route->form_ok)) {
             reply_error(r, 415, "unsupported_media_type", "Content-Type",
                         "Content-Type must be application/json%s (got %s)",
@@ -643,7 +674,6 @@ static bool begin_request(struct server *s, struct request *r)
                         ct ? ct : "none");
             return false;
         }
-        const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > r->cfg->max_body_bytes) {
             reply_error(r, 413, "too_large", NULL, "the body is larger than %zu bytes",
                         r->cfg->max_body_bytes);

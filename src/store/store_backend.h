@@ -10,6 +10,7 @@
 #define BT_STORE_BACKEND_H
 
 #include "store/store.h"
+#include "store/store_handoff.h"
 #include "store/store_routing.h"
 
 struct store_ops {
@@ -55,6 +56,7 @@ struct store_ops {
     const struct store_routing_ops *routing;
     const struct store_account_ops *accounts;
     const struct store_work_ops *work;
+    const struct store_handoff_ops *handoff;
 };
 
 enum store__tx {
@@ -102,9 +104,6 @@ struct store_routing_ops {
     bt_err (*decision_insert)(struct store_conn *c, struct store_decision *d, struct bt_error *err);
     bt_err (*decision_latest)(struct store_conn *c, int64_t lead_id, struct arena *a,
                               struct store_decision *out, struct bt_error *err);
-    bt_err (*assignment_insert)(struct store_conn *c, int64_t lead_id, const char *rep_id,
-                                const char *pool_id, const char *rule, int64_t decision_id,
-                                int64_t at, struct bt_error *err);
     bt_err (*hold_put)(struct store_conn *c, const struct store_hold *h, struct bt_error *err);
     bt_err (*hold_remove)(struct store_conn *c, int64_t lead_id, struct bt_error *err);
     bt_err (*hold_list)(struct store_conn *c, unsigned limit, const struct store_hold *after,
@@ -148,6 +147,38 @@ struct store_work_ops {
 };
 
 extern const struct store_work_ops store__sqlite_work_ops;
+
+/* store_handoff.h, forwarded by store_handoff.c */
+struct store_handoff_ops {
+    bt_err (*insert)(struct store_conn *c, struct store_assignment *a, struct bt_error *err);
+    bt_err (*update)(struct store_conn *c, const struct store_assignment *a, struct bt_error *err);
+    bt_err (*get)(struct store_conn *c, int64_t id, struct arena *a, struct store_assignment *out,
+                  struct bt_error *err);
+    bt_err (*live)(struct store_conn *c, int64_t lead_id, struct arena *a, bool *found,
+                   struct store_assignment *out, struct bt_error *err);
+    bt_err (*attempts)(struct store_conn *c, int64_t lead_id, int64_t *count, struct bt_error *err);
+    bt_err (*list_lead)(struct store_conn *c, int64_t lead_id, int64_t after_id, unsigned limit,
+                        struct arena *a, struct store_assignment **out, size_t *count,
+                        struct bt_error *err);
+    bt_err (*list)(struct store_conn *c, const struct store_assignment_filter *f, struct arena *a,
+                   struct store_assignment **out, size_t *count, struct bt_error *err);
+    bt_err (*offers)(struct store_conn *c, int64_t offer_group, struct arena *a,
+                     struct store_assignment **out, size_t *count, struct bt_error *err);
+    bt_err (*due)(struct store_conn *c, int64_t now, unsigned limit, struct arena *a,
+                  struct store_assignment **out, size_t *count, struct bt_error *err);
+    bt_err (*next_due)(struct store_conn *c, int64_t *at, struct bt_error *err);
+    bt_err (*rejections)(struct store_conn *c, const char *rep_id, int64_t since, int64_t *count,
+                         struct bt_error *err);
+    bt_err (*expired_run)(struct store_conn *c, const char *rep_id, int64_t *count,
+                          struct bt_error *err);
+    bt_err (*secret_get)(struct store_conn *c, uint32_t generation, bool *found,
+                         uint32_t *generation_out, uint8_t secret[LINK_SECRET_BYTES],
+                         struct bt_error *err);
+    bt_err (*secret_add)(struct store_conn *c, const uint8_t secret[LINK_SECRET_BYTES], int64_t now,
+                         uint32_t *generation, struct bt_error *err);
+};
+
+extern const struct store_handoff_ops store__sqlite_handoff_ops;
 
 extern const struct store_ops store__sqlite_ops;
 

@@ -81,14 +81,6 @@ bt_err store_decision_latest(struct store_conn *c, int64_t lead_id, struct arena
     return c->ops->routing->decision_latest(c, lead_id, a, out, err);
 }
 
-bt_err store_assignment_insert(struct store_conn *c, int64_t lead_id, const char *rep_id,
-                               const char *pool_id, const char *rule, int64_t decision_id,
-                               int64_t at, struct bt_error *err)
-{
-    return c->ops->routing->assignment_insert(c, lead_id, rep_id, pool_id, rule, decision_id, at,
-                                              err);
-}
-
 bt_err store_hold_put(struct store_conn *c, const struct store_hold *h, struct bt_error *err)
 {
     return c->ops->routing->hold_put(c, h, err);

@@ -16,7 +16,7 @@
  *   rep_events     the audit of rep changes (status, time off), with actor.
  *   pool_state     a pool's strategy state as JSON (core/routing_json.h).
  *   decisions      every routing decision, its record as JSON.
- *   assignments    every assignment of a lead to a rep.
+ *   assignments    (store_handoff.h) every assignment of a lead to a rep.
  *   holds          leads waiting for an eligible rep, with the reason.
  *   lead_exclusions reps that may not get a lead again (rejected, expired).
  * A rep's open assignments (leads it owns at stage assigned or accepted) are
@@ -94,7 +94,7 @@ bt_err store_pool_state_get(struct store_conn *c, const char *pool_id, struct ar
 bt_err store_pool_state_put(struct store_conn *c, const char *pool_id, const char *json,
                             int64_t now, struct bt_error *err) BT_MUST_USE;
 
-/* ---- decisions and assignments ---- */
+/* ---- decisions (assignments: store_handoff.h) ---- */
 
 struct store_decision {
     int64_t id;
@@ -111,10 +111,6 @@ bt_err store_decision_insert(struct store_conn *c, struct store_decision *d,
 /* The lead's latest decision; BT_ENOTFOUND when it was never routed. */
 bt_err store_decision_latest(struct store_conn *c, int64_t lead_id, struct arena *a,
                              struct store_decision *out, struct bt_error *err) BT_MUST_USE;
-
-bt_err store_assignment_insert(struct store_conn *c, int64_t lead_id, const char *rep_id,
-                               const char *pool_id, const char *rule, int64_t decision_id,
-                               int64_t at, struct bt_error *err) BT_MUST_USE;
 
 /* ---- the hold queue ---- */
 

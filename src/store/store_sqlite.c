@@ -357,6 +357,53 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  expires_at INTEGER NOT NULL,"
     "  PRIMARY KEY (kind, key)"
     ") WITHOUT ROWID;",
+    /* 7: the handoff (store_handoff.h): assignments get their status, SLA
+     * clock and deadlines, one live assignment per lead is a constraint,
+     * and one-click links get their first secret. Assignments made before
+     * are closed as reassigned, except each lead's latest, which stays live
+     * when its rep still owns the lead (pending while assigned, accepted
+     * after), without a clock. */
+    "ALTER TABLE assignments ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE assignments ADD COLUMN status TEXT NOT NULL DEFAULT 'pending';"
+    "ALTER TABLE assignments ADD COLUMN policy TEXT;"
+    "ALTER TABLE assignments ADD COLUMN clock TEXT;"
+    "ALTER TABLE assignments ADD COLUMN accept_by INTEGER;"
+    "ALTER TABLE assignments ADD COLUMN contact_by INTEGER;"
+    "ALTER TABLE assignments ADD COLUMN accepted_at INTEGER;"
+    "ALTER TABLE assignments ADD COLUMN contacted_at INTEGER;"
+    "ALTER TABLE assignments ADD COLUMN closed_at INTEGER;"
+    "ALTER TABLE assignments ADD COLUMN breached_at INTEGER;"
+    "ALTER TABLE assignments ADD COLUMN closed_by TEXT;"
+    "ALTER TABLE assignments ADD COLUMN close_reason TEXT;"
+    "ALTER TABLE assignments ADD COLUMN note TEXT;"
+    "ALTER TABLE assignments ADD COLUMN successor TEXT;"
+    "ALTER TABLE assignments ADD COLUMN reminders_sent INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE assignments ADD COLUMN next_due INTEGER;"
+    "ALTER TABLE assignments ADD COLUMN next_kind INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE assignments ADD COLUMN offer_group INTEGER;"
+    "ALTER TABLE assignments ADD COLUMN terms TEXT;"
+    "UPDATE assignments SET attempt = (SELECT count(*) FROM assignments b "
+    "  WHERE b.lead_id = assignments.lead_id AND b.id <= assignments.id);"
+    "UPDATE assignments SET status = 'reassigned', closed_at = assigned_at, "
+    "  close_reason = 'before handoff tracking';"
+    "UPDATE assignments SET closed_at = NULL, close_reason = NULL, "
+    "  status = CASE (SELECT stage FROM leads WHERE leads.id = assignments.lead_id) "
+    "    WHEN 'assigned' THEN 'pending' ELSE 'accepted' END "
+    "WHERE id IN (SELECT max(id) FROM assignments GROUP BY lead_id) AND rep_id = "
+    "  (SELECT owner FROM leads WHERE leads.id = assignments.lead_id "
+    "   AND stage IN ('assigned', 'accepted', 'sql', 'opportunity'));"
+    "CREATE UNIQUE INDEX assignments_live ON assignments (lead_id) "
+    "  WHERE closed_at IS NULL AND status <> 'offered';"
+    "CREATE INDEX assignments_due ON assignments (next_due) WHERE next_due IS NOT NULL;"
+    "CREATE INDEX assignments_open ON assignments (rep_id, accept_by) WHERE closed_at IS NULL;"
+    "CREATE INDEX assignments_group ON assignments (offer_group) WHERE offer_group IS NOT NULL;"
+    "CREATE TABLE link_secrets ("
+    "  generation INTEGER PRIMARY KEY,"
+    "  secret BLOB NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "INSERT INTO link_secrets (generation, secret, created_at) "
+    "VALUES (1, randomblob(32), CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));",
 };
 
 static bt_err db_error(sqlite3 *db, struct bt_error *err, const char *what)
@@ -1130,4 +1177,5 @@ const struct store_ops store__sqlite_ops = {
     .routing = &store__sqlite_routing_ops,
     .accounts = &store__sqlite_account_ops,
     .work = &store__sqlite_work_ops,
+    .handoff = &store__sqlite_handoff_ops,
 };

@@ -3,7 +3,8 @@
  *
  * store_sqlite.c holds the connection, the migrations and the lead, event,
  * key and activity statements. Other tables live in files of their own
- * (store_sqlite_accounts.c, store_sqlite_routing.c, store_sqlite_work.c) and reach their
+ * (store_sqlite_accounts.c, store_sqlite_routing.c, store_sqlite_work.c,
+ * store_sqlite_handoff.c) and reach their
  * statements through sqlite__stmt(): each file owns a range of slots
  * (SQLITE__SLOTS_*), a statement is prepared on first use and kept for the
  * connection's life, and comes back reset with its bindings cleared.
@@ -19,7 +20,8 @@
 #define SQLITE__SLOTS_ACCOUNTS 0  /* 0 .. 15 */
 #define SQLITE__SLOTS_ROUTING  16 /* 16 .. 63 */
 #define SQLITE__SLOTS_WORK     64 /* 64 .. 79 */
-#define SQLITE__SLOTS          80
+#define SQLITE__SLOTS_HANDOFF  80 /* 80 .. 111 */
+#define SQLITE__SLOTS          112
 
 /* The statement of `slot`, prepared from `sql` on first use; NULL with the
  * error in *err when it cannot be prepared. */

@@ -21,7 +21,6 @@ enum {
     RS_POOL_PUT,
     RS_DECISION_INSERT,
     RS_DECISION_LATEST,
-    RS_ASSIGNMENT_INSERT,
     RS_HOLD_PUT,
     RS_HOLD_REMOVE,
     RS_HOLD_LIST,
@@ -83,9 +82,6 @@ static const char *const sql[] = {
     [RS_DECISION_LATEST - SQLITE__SLOTS_ROUTING] =
         "SELECT id, lead_id, result, rep_id, pool_id, rule, config_version, record, at "
         "FROM decisions WHERE lead_id = ?1 ORDER BY id DESC LIMIT 1",
-    [RS_ASSIGNMENT_INSERT - SQLITE__SLOTS_ROUTING] =
-        "INSERT INTO assignments (lead_id, rep_id, pool_id, rule, decision_id, assigned_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [RS_HOLD_PUT - SQLITE__SLOTS_ROUTING] =
         "INSERT INTO holds (lead_id, reason, rule, pool_id, rep_id, score, since, decision_id) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (lead_id) DO UPDATE SET "
@@ -435,22 +431,6 @@ static bt_err sqr_decision_latest(struct store_conn *c, int64_t lead_id, struct 
     return BT_OK;
 }
 
-static bt_err sqr_assignment_insert(struct store_conn *c, int64_t lead_id, const char *rep_id,
-                                    const char *pool_id, const char *rule, int64_t decision_id,
-                                    int64_t at, struct bt_error *err)
-{
-    sqlite3_stmt *s = st(c, RS_ASSIGNMENT_INSERT, err);
-    if (!s)
-        return BT_ESTORE;
-    sqlite3_bind_int64(s, 1, lead_id);
-    sqlite3_bind_text(s, 2, rep_id, -1, SQLITE_STATIC);
-    sqlite__bind_text(s, 3, pool_id);
-    sqlite__bind_text(s, 4, rule);
-    sqlite__bind_positive(s, 5, decision_id);
-    sqlite3_bind_int64(s, 6, at);
-    return sqlite__step_done(c, s, "recording assignment", err);
-}
-
 static bt_err sqr_hold_put(struct store_conn *c, const struct store_hold *h, struct bt_error *err)
 {
     sqlite3_stmt *s = st(c, RS_HOLD_PUT, err);
@@ -620,7 +600,6 @@ const struct store_routing_ops store__sqlite_routing_ops = {
     .pool_state_put = sqr_pool_state_put,
     .decision_insert = sqr_decision_insert,
     .decision_latest = sqr_decision_latest,
-    .assignment_insert = sqr_assignment_insert,
     .hold_put = sqr_hold_put,
     .hold_remove = sqr_hold_remove,
     .hold_list = sqr_hold_list,

@@ -1,6 +1,6 @@
 /*
- * deadlines.c - the daemon's deadline sources: score decay and the hold
- * queue (see deadlines.h for when each is due).
+ * deadlines.c - the daemon's deadline sources: score decay, the hold
+ * queue and the handoff's SLA deadlines (see deadlines.h for when each is due).
  *
  * Each source asks the engine to do the work (a command on the writer, with
  * the configuration current at the time) and says from the answer when it
@@ -18,12 +18,13 @@
 
 #define DECAY_BATCH 500
 #define HOLD_BATCH  1000
+#define SLA_BATCH   500
 
 struct deadlines {
     struct timers *timers;
     struct engine *engine;
     struct config_holder *config;
-    int decay_id, holds_id;
+    int decay_id, holds_id, sla_id;
 
     /* the hold queue (runner only) */
     bool walking;                     /* a walk down the queue is under way, */
@@ -107,11 +108,25 @@ static bt_err run_holds(void *p, int64_t now, int64_t *next, size_t *done, struc
     return BT_OK;
 }
 
+/* The assignments whose next deadline passed, in deadline order. */
+static bt_err run_sla(void *p, int64_t now, int64_t *next, size_t *done, struct bt_error *err)
+{
+    struct deadlines *d = p;
+    struct config *cfg = config_holder_get(d->config);
+    int64_t next_due = 0;
+    bt_err e = engine_sla_due(d->engine, cfg, SLA_BATCH, done, &next_due, err);
+    config_unref(cfg);
+    if (e)
+        return e;
+    *next = *done == SLA_BATCH ? now : next_due;
+    return BT_OK;
+}
+
 static void on_deadline(void *p, enum engine_deadline kind, int64_t at)
 {
     struct deadlines *d = p;
-    if (kind == ENGINE_DEADLINE_DECAY) {
-        timers_poke(d->timers, d->decay_id, at);
+    if (kind == ENGINE_DEADLINE_DECAY || kind == ENGINE_DEADLINE_SLA) {
+        timers_poke(d->timers, kind == ENGINE_DEADLINE_SLA ? d->sla_id : d->decay_id, at);
         return;
     }
     pthread_mutex_lock(&d->lock);
@@ -128,12 +143,15 @@ struct deadlines *deadlines_new(struct timers *t, struct engine *engine,
     d->engine = engine;
     d->config = config;
     pthread_mutex_init(&d->lock, NULL);
-    /* Both are due at once: decay that fell due while Baton was down, and a
-     * first walk of the queue with the configuration just loaded. */
+    /* All are due at once: decay and SLA deadlines that fell due while
+     * Baton was down (processed in deadline order), and a first walk of the
+     * queue with the configuration just loaded. */
     struct timer_source decay = {.name = "score decay", .run = run_decay, .ctx = d};
     struct timer_source holds = {.name = "hold queue", .run = run_holds, .ctx = d};
+    struct timer_source sla = {.name = "sla deadlines", .run = run_sla, .ctx = d};
     d->decay_id = timers_add(t, &decay, 1);
     d->holds_id = timers_add(t, &holds, 1);
+    d->sla_id = timers_add(t, &sla, 1);
     engine_set_deadline_hook(engine, on_deadline, d);
     return d;
 }
@@ -160,4 +178,9 @@ int deadlines_decay_id(const struct deadlines *d)
 int deadlines_holds_id(const struct deadlines *d)
 {
     return d->holds_id;
+}
+
+int deadlines_sla_id(const struct deadlines *d)
+{
+    return d->sla_id;
 }

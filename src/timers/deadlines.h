@@ -21,7 +21,14 @@
  *          mql lead is routed again in that command.)
  *          Commands that free a rep (status back, time off removed, an
  *          assignment closed) drain the queue in their own transaction.
- *   (the SLA deadlines of the handoff join here)
+ *   sla    assignments whose next deadline passed (a reminder, accept_by,
+ *          contact_by; engine_sla_due): due at the earliest next_due in
+ *          the store (one read of a partial index: the nearest deadline is
+ *          all that is kept in memory, the store's index is the rest of the
+ *          heap, so a million pending assignments cost no memory here and
+ *          nothing to rebuild at start); 500 per run, in deadline order,
+ *          due again at once while more are due. A command that sets an
+ *          earlier deadline (a new assignment, an acceptance) pokes it.
  */
 #ifndef BT_DEADLINES_H
 #define BT_DEADLINES_H
@@ -45,5 +52,6 @@ void deadlines_config_changed(struct deadlines *d);
 /* The id of each source in the timers (for run_due's done_by). */
 int deadlines_decay_id(const struct deadlines *d);
 int deadlines_holds_id(const struct deadlines *d);
+int deadlines_sla_id(const struct deadlines *d);
 
 #endif
