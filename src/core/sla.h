@@ -174,17 +174,38 @@ int64_t sla_accept_point(const struct sla_policy *p, const struct sla_schedule *
 
 /*
  * The instant at which `duration_ms` of clock time has passed since
- * `start_ms`. SLA_CLOCK_WALL: start + duration. SLA_CLOCK_BUSINESS_HOURS:
- * the instant at which the rep's working time since start adds up to
- * duration (start inside working time counts from start; outside, from
- * the next start of work). duration 0 gives start itself, or, for business
- * hours outside working time, the next start of work. Returns 0 when the
- * duration cannot be reached within SLA_SEARCH_DAYS days.
+ * `start_ms`.
+ *
+ * SLA_CLOCK_WALL: start + duration (saturated at the int64 range); `s` is
+ * not read and may be NULL.
+ *
+ * SLA_CLOCK_BUSINESS_HOURS: the earliest instant at which the rep's working
+ * time since start adds up to duration, working time being what
+ * workhours_is_working() says with the schedule's hours and holidays and no
+ * time off (a schedule has none: time off does not stop the clock). Start
+ * inside working time counts from start; outside, from the next start of
+ * work. A duration that ends exactly where a shift ends gives that end (30
+ * minutes from 17:30 with hours to 18:00 is 18:00 that day, not the next
+ * morning). Duration 0 gives start when it is working time, else the next
+ * start of work; a negative duration counts as 0. Returns 0 when the
+ * deadline would lie more than SLA_SEARCH_DAYS * 24 hours after start, when
+ * the schedule has no working time, or when start is outside the years
+ * 0001..9999. `s` or `s->tz` NULL is a bug (BT_BUG).
+ *
+ * Cost: a few steps per local day between start and the deadline (or the
+ * search limit), never per second or minute.
  */
 int64_t sla_deadline(enum sla_clock clock, const struct sla_schedule *s, int64_t start_ms,
                      int64_t duration_ms);
 
-/* The clock time that passes in [from_ms, to_ms) (0 when to <= from). */
+/*
+ * The clock time that passes in [from_ms, to_ms): 0 when to <= from.
+ * SLA_CLOCK_WALL: to - from (`s` may be NULL). SLA_CLOCK_BUSINESS_HOURS:
+ * the working time in that span, counted like sla_deadline() (only the part
+ * within the years 0001..9999); for every duration d > 0 that sla_deadline()
+ * reaches, sla_elapsed(start, sla_deadline(start, d)) == d. There is no
+ * search limit here: the cost is a few steps per local day spanned.
+ */
 int64_t sla_elapsed(enum sla_clock clock, const struct sla_schedule *s, int64_t from_ms,
                     int64_t to_ms);
 
