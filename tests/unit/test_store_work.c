@@ -14,6 +14,7 @@
 #include "tmpdir.h"
 
 #include "store/store.h"
+#include "store/store_handoff.h"
 #include "store/store_routing.h"
 #include "util/timeutil.h"
 
@@ -286,6 +287,78 @@ static const char *latest_record(struct fixture *f, int64_t lead_id)
     return d.record;
 }
 
+/* What schema v7 added, taken out again (a file as version 6 left it). */
+static void undo_v7(sqlite3 *db)
+{
+    exec(db, "DROP INDEX assignments_live; DROP INDEX assignments_due; "
+             "DROP INDEX assignments_open; DROP INDEX assignments_group; DROP TABLE link_secrets");
+    static const char *const cols[] = {"attempt",   "status",      "policy",         "clock",
+                                       "accept_by", "contact_by",  "accepted_at",    "contacted_at",
+                                       "closed_at", "breached_at", "closed_by",      "close_reason",
+                                       "note",      "successor",   "reminders_sent", "next_due",
+                                       "next_kind", "offer_group", "terms"};
+    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+        char sql[96];
+        snprintf(sql, sizeof(sql), "ALTER TABLE assignments DROP COLUMN %s", cols[i]);
+        exec(db, sql);
+    }
+}
+
+static void test_migration_to_v7(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    close_all(f);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    /* lead 1: assigned to ana (re-routed from bob before); lead 2: accepted
+     * by cy; lead 3: ana's, since taken back (mql, no owner) */
+    exec(db, "INSERT INTO leads (id, email, stage, owner, created_at, updated_at) VALUES "
+             "(1, 'a@acme.example', 'assigned', 'ana', 1000, 1000), "
+             "(2, 'b@acme.example', 'sql', 'cy', 1000, 1000), "
+             "(3, 'c@acme.example', 'mql', NULL, 1000, 1000)");
+    undo_v7(db);
+    exec(db, "INSERT INTO assignments (lead_id, rep_id, assigned_at) VALUES "
+             "(1, 'bob', 100), (1, 'ana', 200), (2, 'cy', 300), (3, 'ana', 400)");
+    exec(db, "PRAGMA user_version = 6");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_int_equal(open_all(f), 0);
+
+    struct store_assignment a;
+    bool found;
+    assert_int_equal(store_assignment_live(f->c, 1, &f->a, &found, &a, &err), BT_OK);
+    assert_true(found);
+    assert_string_equal(a.rep_id, "ana");
+    assert_string_equal(a.status, "pending");
+    assert_int_equal(a.attempt, 2);
+    assert_int_equal(a.accept_by, 0);
+    assert_int_equal(store_assignment_live(f->c, 2, &f->a, &found, &a, &err), BT_OK);
+    assert_true(found);
+    assert_string_equal(a.status, "accepted");
+    assert_int_equal(store_assignment_live(f->c, 3, &f->a, &found, &a, &err), BT_OK);
+    assert_false(found);
+    assert_int_equal(store_assignment_get(f->c, 1, &f->a, &a, &err), BT_OK);
+    assert_string_equal(a.status, "reassigned");
+    assert_int_equal(a.closed_at, 100);
+    assert_int_equal(a.attempt, 1);
+
+    /* one live assignment per lead, by the database */
+    assert_int_equal(store_begin(f->c, &err), BT_OK);
+    struct store_assignment b = {
+        .lead_id = 1, .rep_id = "cy", .attempt = 3, .status = "pending", .assigned_at = 500};
+    assert_int_equal(store_assignment_insert(f->c, &b, &err), BT_ECONFLICT);
+    b.status = "offered"; /* a broadcast offer is not live */
+    assert_int_equal(store_assignment_insert(f->c, &b, &err), BT_OK);
+    store_rollback(f->c);
+
+    /* a link secret was made */
+    uint8_t secret[LINK_SECRET_BYTES];
+    uint32_t gen;
+    assert_int_equal(store_link_secret_get(f->c, 0, &found, &gen, secret, &err), BT_OK);
+    assert_true(found);
+    assert_int_equal(gen, 1);
+}
+
 static void test_migration_to_v6(void **state)
 {
     struct fixture *f = *state;
@@ -295,7 +368,7 @@ static void test_migration_to_v6(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(query_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 6);
+    assert_int_equal(STORE_SCHEMA_VERSION, 7);
     exec(db, "INSERT INTO leads (id, email, stage, created_at, updated_at) "
              "VALUES (1, 'a@acme.example', 'mql', 1000, 1000), "
              "(2, 'b@acme.example', 'mql', 1000, 1000), "
@@ -308,6 +381,7 @@ static void test_migration_to_v6(void **state)
     insert_decision(db, 3, "not json", OLD_AT);
     exec(db, "PRAGMA user_version = 5");
     exec(db, "DROP TABLE claims");
+    undo_v7(db);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     assert_int_equal(open_all(f), 0);
@@ -345,10 +419,10 @@ static void test_migration_to_v6(void **state)
     assert_false(claim(f->other, "decay", "node-b", 1100, 500));
     assert_true(claim(f->other, "decay", "node-b", 1500, 500));
 
-    /* and the file is at version 6; opening it again migrates nothing */
+    /* and the file is at the latest version; opening it again migrates nothing */
     close_all(f);
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(query_int(db, "PRAGMA user_version"), 6);
+    assert_int_equal(query_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     assert_int_equal(query_int(db, "SELECT count(*) FROM claims"), 1);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
     assert_int_equal(open_all(f), 0);
@@ -362,6 +436,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claim_rolled_back_is_not_held, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_rescore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_to_v6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_to_v7, setup, teardown),
     };
     return cmocka_run_group_tests_name("store_work", tests, NULL, NULL);
 }
