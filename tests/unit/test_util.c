@@ -218,6 +218,8 @@ static void test_errors(void **state)
     assert_string_equal(bt_strerror(BT_ENOTFOUND), "not_found");
     assert_string_equal(bt_strerror(BT_ERATELIMIT), "rate_limited");
     assert_int_equal(bt_http_status(BT_ERATELIMIT), 429);
+    assert_string_equal(bt_strerror(BT_EEXPIRED), "expired");
+    assert_int_equal(bt_http_status(BT_EEXPIRED), 410);
     /* every code has a name and a status */
     for (int c = 0; c < BT_ERR_COUNT; c++) {
         assert_non_null(bt_strerror((bt_err)c));
