@@ -30,6 +30,7 @@ static const struct {
     [BT_EBUSY] = {"unavailable", 503},
     [BT_ECONFIG] = {"config_error", 500},
     [BT_ERATELIMIT] = {"rate_limited", 429},
+    [BT_EEXPIRED] = {"expired", 410},
 };
 
 const char *bt_strerror(bt_err code)

@@ -35,6 +35,7 @@ typedef enum bt_err {
     BT_EBUSY,        /* temporarily unavailable, e.g. shutting down (503) */
     BT_ECONFIG,      /* configuration is invalid */
     BT_ERATELIMIT,   /* too many requests from this key or address; retry later (429) */
+    BT_EEXPIRED,     /* a genuine credential past its expiry, e.g. an action link (410) */
     BT_ERR_COUNT
 } bt_err;
 

@@ -1,6 +1,7 @@
 /*
  * test_util.c - arena bounds, UTF-8 validation, RFC 3339 round trips and the
- * civil calendar, SHA-256 and random tokens.
+ * civil calendar, SHA-256, HMAC-SHA256 (RFC 4231 vectors), the constant-time
+ * comparison and random tokens.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include "util/text.h"
 #include "util/timeutil.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static void test_arena_strings_and_limit(void **state)
@@ -150,6 +152,59 @@ static void test_crypto(void **state)
     assert_true(crypto_random_u64() != crypto_random_u64());
 }
 
+static const char *hmac_hex(const void *key, size_t keylen, const char *data)
+{
+    static char hex[2 * CRYPTO_HMAC_SHA256_LEN + 1];
+    uint8_t mac[CRYPTO_HMAC_SHA256_LEN];
+    crypto_hmac_sha256(key, keylen, data, strlen(data), mac);
+    for (size_t i = 0; i < sizeof(mac); i++)
+        snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+    return hex;
+}
+
+static void test_hmac(void **state)
+{
+    (void)state;
+    /* RFC 4231, test cases 1, 2 and 6 (a key longer than the block) */
+    uint8_t key1[20], key6[131];
+    memset(key1, 0x0b, sizeof(key1));
+    memset(key6, 0xaa, sizeof(key6));
+    assert_string_equal(hmac_hex(key1, sizeof(key1), "Hi There"),
+                        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    assert_string_equal(hmac_hex("Jefe", 4, "what do ya want for nothing?"),
+                        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    assert_string_equal(
+        hmac_hex(key6, sizeof(key6), "Test Using Larger Than Block-Size Key - Hash Key First"),
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    /* empty key and message, NULL pointers allowed (openssl dgst -hmac '') */
+    uint8_t mac[CRYPTO_HMAC_SHA256_LEN];
+    assert_string_equal(hmac_hex(NULL, 0, ""),
+                        "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+    crypto_hmac_sha256(NULL, 0, NULL, 0, mac);
+    assert_int_equal(mac[0], 0xb6);
+    assert_int_equal(mac[31], 0xad);
+}
+
+static void test_constant_time_equal(void **state)
+{
+    (void)state;
+    uint8_t a[32], b[32];
+    memset(a, 7, sizeof(a));
+    memcpy(b, a, sizeof(b));
+    assert_true(crypto_equal(a, b, sizeof(a)));
+    assert_true(crypto_equal(a, b, 0));
+    assert_true(crypto_equal(NULL, NULL, 0));
+    for (size_t i = 0; i < sizeof(a); i++) {
+        for (unsigned bit = 0; bit < 8; bit++) {
+            b[i] ^= (uint8_t)(1u << bit);
+            if (crypto_equal(a, b, sizeof(a)))
+                fail_msg("a flip of bit %u of byte %zu went unseen", bit, i);
+            b[i] ^= (uint8_t)(1u << bit);
+        }
+    }
+    assert_true(crypto_equal(a, b, sizeof(a)));
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -163,6 +218,8 @@ static void test_errors(void **state)
     assert_string_equal(bt_strerror(BT_ENOTFOUND), "not_found");
     assert_string_equal(bt_strerror(BT_ERATELIMIT), "rate_limited");
     assert_int_equal(bt_http_status(BT_ERATELIMIT), 429);
+    assert_string_equal(bt_strerror(BT_EEXPIRED), "expired");
+    assert_int_equal(bt_http_status(BT_EEXPIRED), 410);
     /* every code has a name and a status */
     for (int c = 0; c < BT_ERR_COUNT; c++) {
         assert_non_null(bt_strerror((bt_err)c));
@@ -179,6 +236,8 @@ int main(void)
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_manual_clock),
         cmocka_unit_test(test_crypto),
+        cmocka_unit_test(test_hmac),
+        cmocka_unit_test(test_constant_time_equal),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
