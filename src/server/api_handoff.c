@@ -401,7 +401,21 @@ void api_assignment_get(struct request *r)
     struct store_assignment a;
     if (!path_assignment(r, &a))
         return;
-    reply_json(r, 200, assignment_json(&a, clock_now(r->ctx->clock)));
+    json_t *out = assignment_json(&a, clock_now(r->ctx->clock));
+    /* The one-click link is the rep's credential for this assignment: for
+     * the rep itself and admins (a manager acts through the API). */
+    const char *link = NULL;
+    struct store_conn *c;
+    bool own = r->role != ROLE_REP || !strcmp(r->key.rep_id, a.rep_id);
+    if (own && r->cfg->public_url && !a.closed_at && request_reader(r, &c)) {
+        link = api_link_make(r, c, &a);
+        store_reader_release(r->ctx->store, c);
+    } else if (own && r->cfg->public_url && !a.closed_at) {
+        json_decref(out);
+        return; /* request_reader replied */
+    }
+    json_object_set_new(out, "link", text_to_json(link));
+    reply_json(r, 200, out);
 }
 
 static bool get_text(struct request *r, json_t *v, size_t max, const char **out)

@@ -31,7 +31,7 @@ enum role_bits {
 
 enum body_kind { BODY_NONE, BODY_JSON, BODY_FORM };
 
-#define REQUEST_NAME_MAX  128 /* bytes of a {name} path segment */
+#define REQUEST_NAME_MAX  160 /* bytes of a {name} path segment (a link token: 139) */
 #define REQUEST_QUERY_MAX 32  /* query parameters of one request */
 
 struct request {
@@ -86,6 +86,8 @@ void reply_error(struct request *r, unsigned status, const char *code, const cha
 /* Maps a bt_err to a status and code and replies with the error's text. */
 void reply_bt_error(struct request *r, const struct bt_error *err);
 void reply_redirect(struct request *r, const char *location);
+/* A page (copied): Content-Type text/html; charset=utf-8, nothing else. */
+void reply_html(struct request *r, unsigned status, const char *html, size_t len);
 void reply_add_header(struct request *r, const char *name, const char *value);
 
 /* Request header or query argument, or NULL. */
@@ -166,5 +168,11 @@ void api_assignment_withdraw(struct request *r);
 void api_lead_assignments(struct request *r);
 void api_rep_assignments(struct request *r);
 void api_reject_reasons(struct request *r);
+void api_link_page(struct request *r);
+void api_link_act(struct request *r);
+/* The one-click link of an assignment ({public_url}/a/{token}) in the
+ * arena, or NULL when server.public_url is not set (or no secret). */
+struct store_assignment;
+char *api_link_make(struct request *r, struct store_conn *c, const struct store_assignment *a);
 
 #endif

@@ -105,6 +105,8 @@ static const struct route routes[] = {
      false, false, NULL, true},
     {"GET", "/v1/reject-reasons", api_reject_reasons, ROLE_ADMIN | ROLE_REP, false, false, false,
      NULL, false},
+    {"GET", "/a/{name}", api_link_page, 0, false, false, false, NULL, false},
+    {"POST", "/a/{name}", api_link_act, 0, true, true, false, NULL, false},
     {"GET", "/v1/pools", api_pool_list, ROLE_ADMIN, false, false, false, NULL, false},
     {"GET", "/v1/pools/{name}", api_pool_get, ROLE_ADMIN, false, false, false, NULL, false},
     {"GET", "/v1/holds", api_hold_list, ROLE_ADMIN, false, false, false, NULL, false},
@@ -156,6 +158,16 @@ static void reply_text(struct request *r, unsigned status, char *text)
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    set_response(r, status, resp);
+}
+
+void reply_html(struct request *r, unsigned status, const char *html, size_t len)
+{
+    char *copy = xmalloc(len + 1);
+    memcpy(copy, html, len);
+    copy[len] = '\0';
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, copy, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
     set_response(r, status, resp);
 }
 
