@@ -13,6 +13,7 @@
  */
 #include "cli/cli.h"
 #include "config/config.h"
+#include "store/store_handoff.h"
 #include "util/crypto.h"
 #include "util/timeutil.h"
 
@@ -52,10 +53,13 @@ static void usage(FILE *out)
                  "                         [--rep ID [--config FILE]] [--name NAME]\n"
                  "       baton keys list [--db PATH]\n"
                  "       baton keys revoke [--db PATH] ID\n"
+                 "       baton keys rotate-links [--db PATH]\n"
                  "\n"
                  "Manages API keys. 'create' prints the new key on stdout, once: only its\n"
                  "hash is stored. Roles: admin (everything), ingest (may create leads),\n"
                  "rep (reads the leads it owns; needs --rep with the rep's id).\n"
+                 "'rotate-links' makes a new secret for one-click links: new links are\n"
+                 "signed with it, links already sent keep working (docs/handoff.md).\n"
                  "\n"
                  "Options:\n"
                  "  --db PATH        the database file (default ./baton.db); it must exist\n"
@@ -250,6 +254,35 @@ static int keys_revoke(const char *db, const char *id_text)
     return status;
 }
 
+static int keys_rotate_links(const char *db)
+{
+    struct store *st;
+    struct store_conn *c;
+    if (open_db(db, false, "", &st, &c))
+        return 1;
+    uint8_t secret[LINK_SECRET_BYTES];
+    crypto_random_bytes(secret, sizeof(secret));
+    struct bt_error err = BT_ERROR_INIT;
+    uint32_t generation = 0;
+    int status = 0;
+    bt_err rc = store_begin(c, &err);
+    if (!rc)
+        rc = store_link_secret_add(c, secret, clock_now(clock_real()), &generation, &err);
+    if (!rc)
+        rc = store_commit(c, &err);
+    else
+        store_rollback(c);
+    if (rc) {
+        cli_error("keys", "%s", err.message);
+        status = 1;
+    } else {
+        fprintf(stderr, "one-click links are now signed with secret generation %u\n", generation);
+    }
+    store_conn_close(c);
+    store_close(st);
+    return status;
+}
+
 int cli_keys(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -311,6 +344,8 @@ int cli_keys(int argc, char **argv)
         return keys_list(db);
     if (!strcmp(action, "revoke") && rest == 1)
         return keys_revoke(db, args[0]);
+    if (!strcmp(action, "rotate-links") && rest == 0)
+        return keys_rotate_links(db);
     usage(stderr);
     return 2;
 }

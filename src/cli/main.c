@@ -14,7 +14,7 @@ static const struct {
     {"serve", cli_serve, "run the daemon: HTTP API, engine, store"},
     {"check", cli_check, "validate a configuration file"},
     {"reload", cli_reload, "check a configuration, reload the daemon with it, print the changes"},
-    {"keys", cli_keys, "create, list and revoke API keys"},
+    {"keys", cli_keys, "create, list and revoke API keys; rotate the one-click link secret"},
     {"score", cli_score, "dry run: normalise and score a lead, print the decision"},
     {"import", cli_import, "import accounts from a CSV file"},
     {"route", cli_route, "dry run: route a lead, print the decision record"},

@@ -4,7 +4,7 @@
  *
  * The token (core/link_token.h) is the credential: it names one assignment
  * and one rep, is signed with a secret kept in the database (the newest
- * generation signs, every kept one verifies: `baton links rotate`), and
+ * generation signs, every kept one verifies: `baton keys rotate-links`), and
  * expires LINK_GRACE_MS after the assignment's accept_by. A GET only shows
  * the page (mail scanners follow links); the page's forms POST back with a
  * CSRF value derived from the token, and the action goes through the engine

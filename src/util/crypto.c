@@ -63,6 +63,12 @@ void crypto_random_token(const char *prefix, size_t nbytes, char *out, size_t ou
     hex(buf, nbytes, out + plen);
 }
 
+void crypto_random_bytes(void *out, size_t n)
+{
+    if (n > INT32_MAX || RAND_bytes(out, (int)n) != 1)
+        bt_die("the system's random source failed");
+}
+
 uint64_t crypto_random_u64(void)
 {
     uint64_t v;

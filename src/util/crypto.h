@@ -38,6 +38,9 @@ bool crypto_equal(const void *a, const void *b, size_t n);
  * out (size outsz); dies if the system's random source fails. */
 void crypto_random_token(const char *prefix, size_t nbytes, char *out, size_t outsz);
 
+/* n random bytes into out; dies if the system's random source fails. */
+void crypto_random_bytes(void *out, size_t n);
+
 /* 64 random bits; dies if the system's random source fails. */
 uint64_t crypto_random_u64(void);
 
