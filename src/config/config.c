@@ -854,8 +854,18 @@ static char *lower_in_place(char *s)
     return s;
 }
 
-static bt_err get_uint(struct loader *ld, const struct ynode *n, const char *path, uint64_t min,
-                       uint64_t max, unsigned *out)
+bt_err config__require(struct loader *ld, const struct ynode *elem, const struct ynode *v,
+                       const char *path, const char *key)
+{
+    if (!v)
+        return config__fail_at(ld, elem, "%s: missing required key '%s'", path, key);
+    if (config__is_null(v))
+        return config__fail_at(ld, v, "%s.%s: required", path, key);
+    return BT_OK;
+}
+
+bt_err config__get_uint(struct loader *ld, const struct ynode *n, const char *path, uint64_t min,
+                        uint64_t max, unsigned *out)
 {
     if (config__absent(n))
         return BT_OK;
@@ -1086,7 +1096,8 @@ static bt_err load_server(struct loader *ld, const struct ynode *n)
                                "server.listen: expected HOST:PORT such as 127.0.0.1:8080 or "
                                "[::1]:8080 (port 0 to 65535)");
     if ((rc = get_size(ld, v[1], "server.max_body_bytes", KIB, 64 * MIB, &cfg->max_body_bytes)) ||
-        (rc = get_uint(ld, v[2], "server.max_connections", 1, 10000, &cfg->max_connections)) ||
+        (rc = config__get_uint(ld, v[2], "server.max_connections", 1, 10000,
+                               &cfg->max_connections)) ||
         (rc = get_duration(ld, v[3], "server.request_timeout", CONFIG_SECOND_MS, CONFIG_HOUR_MS,
                            &cfg->request_timeout_ms)) ||
         (rc = get_duration(ld, v[4], "server.shutdown_timeout", 0, CONFIG_HOUR_MS,
@@ -1097,8 +1108,8 @@ static bt_err load_server(struct loader *ld, const struct ynode *n)
                            &cfg->header_timeout_ms)) ||
         (rc = get_duration(ld, v[7], "server.body_timeout", CONFIG_SECOND_MS, CONFIG_HOUR_MS,
                            &cfg->body_timeout_ms)) ||
-        (rc = get_uint(ld, v[8], "server.max_connections_per_address", 0, 10000,
-                       &cfg->max_connections_per_address)) ||
+        (rc = config__get_uint(ld, v[8], "server.max_connections_per_address", 0, 10000,
+                               &cfg->max_connections_per_address)) ||
         (rc = config__get_bool(ld, v[9], "server.limit_loopback", &cfg->limit_loopback)))
         return rc;
     return BT_OK;
@@ -1125,7 +1136,8 @@ static bt_err load_store(struct loader *ld, const struct ynode *n)
     }
     if ((rc = get_duration(ld, v[1], "store.busy_timeout", 0, 10 * CONFIG_MINUTE_MS,
                            &cfg->busy_timeout_ms)) ||
-        (rc = get_uint(ld, v[2], "store.group_commit_max", 1, 10000, &cfg->group_commit_max)))
+        (rc = config__get_uint(ld, v[2], "store.group_commit_max", 1, 10000,
+                               &cfg->group_commit_max)))
         return rc;
     return BT_OK;
 }

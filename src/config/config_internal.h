@@ -158,12 +158,20 @@ bt_err config__expect_map(struct loader *ld, const struct ynode *n, const char *
 bt_err config__check_list(struct loader *ld, const struct ynode *n, const char *section, size_t max,
                           const char *what);
 
+/* A key of mapping `elem` that must be present and not null: "PATH: missing
+ * required key 'KEY'" at the mapping, or "PATH.KEY: required" at the null. */
+bt_err config__require(struct loader *ld, const struct ynode *elem, const struct ynode *v,
+                       const char *path, const char *key);
+
 /* ---- values ---- */
 
 /* A non-empty single-line string of at most `max` bytes, copied into the snapshot. */
 bt_err config__get_string(struct loader *ld, const struct ynode *n, const char *path, size_t max,
                           const char **out);
 bt_err config__get_bool(struct loader *ld, const struct ynode *n, const char *path, bool *out);
+/* A whole number in min .. max (unsigned range). */
+bt_err config__get_uint(struct loader *ld, const struct ynode *n, const char *path, uint64_t min,
+                        uint64_t max, unsigned *out);
 /* A whole number of seconds, or one followed by ms, s, m, h or d, in
  * milliseconds; false when s[0..len) is anything else. */
 bool config__parse_duration_ms(const char *s, size_t len, uint64_t *out);

@@ -83,17 +83,6 @@ static bt_err fail_inside(struct loader *ld, const struct ynode *n, size_t offse
     return config__fail_pos(ld, line, column, "%s", msg);
 }
 
-/* A key that must be present and not null; `elem` is the mapping that lacks it. */
-static bt_err require(struct loader *ld, const struct ynode *elem, const struct ynode *v,
-                      const char *path, const char *key)
-{
-    if (!v)
-        return config__fail_at(ld, elem, "%s: missing required key '%s'", path, key);
-    if (config__is_null(v))
-        return config__fail_at(ld, v, "%s.%s: required", path, key);
-    return BT_OK;
-}
-
 /* ---- time zones ---- */
 
 /* The snapshot's table for zone `name`, built on first use. */
@@ -621,7 +610,7 @@ static bt_err load_pool(struct pool_loader *pl, const struct ynode *e, size_t in
     if (!p->name)
         p->name = p->id;
 
-    if ((rc = require(ld, e, v[2], path, "strategy")))
+    if ((rc = config__require(ld, e, v[2], path, "strategy")))
         return rc;
     if (v[2]->kind != YNODE_SCALAR || !strategy_parse(v[2]->text, &p->strategy) ||
         p->strategy == STRATEGY_UNSET || strlen(v[2]->text) != v[2]->len)
@@ -815,7 +804,8 @@ static bt_err load_rule(struct rule_loader *rl, const struct ynode *e, size_t in
                                "that catches every lead",
                                FIELD("when"));
 
-    if ((rc = require(ld, e, v[2], path, "to")) || (rc = parse_target(ld, v[2], FIELD("to"), r)))
+    if ((rc = config__require(ld, e, v[2], path, "to")) ||
+        (rc = parse_target(ld, v[2], FIELD("to"), r)))
         return rc;
     bool hold = r->target == ROUTE_TO_HOLD;
     bool owner = r->target == ROUTE_TO_ACCOUNT_OWNER || r->target == ROUTE_TO_LEAD_OWNER;
