@@ -158,7 +158,7 @@ static bool pool_same(const struct config *ca, size_t i, const struct config *cb
     if (!same_text(a->name, b->name) || a->strategy != b->strategy || a->absence != b->absence ||
         a->window != b->window || !same_text(zone_name(a->tz), zone_name(b->tz)) ||
         a->out_of_hours != b->out_of_hours || a->match_territory != b->match_territory ||
-        a->n_members != b->n_members)
+        a->offer != b->offer || a->offer_to != b->offer_to || a->n_members != b->n_members)
         return false;
     for (size_t m = 0; m < a->n_members; m++)
         if (strcmp(ca->routing.reps[a->members[m]].id, cb->routing.reps[b->members[m]].id) != 0)

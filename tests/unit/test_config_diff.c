@@ -297,6 +297,37 @@ static void test_pools(void **state)
     pair_release(&p);
     free(next);
 
+    /* How a pool offers its leads, and to how many. */
+    static const char *const offers[][2] = {
+        {"    members: [anna, bob, carl]\n",
+         "    members: [anna, bob, carl]\n    offer: broadcast\n"},
+        {"    teams: [emea]\n", "    teams: [emea]\n    offer: broadcast\n    offer_to: 2\n"},
+    };
+    for (size_t i = 0; i < sizeof(offers) / sizeof(offers[0]); i++) {
+        next = edit(base_yaml, offers[i][0], offers[i][1], NULL);
+        diff(&p, base_yaml, next);
+        check_kind(&p.d, CONFIG_DIFF_POOLS, "", "", i == 0 ? "all" : "emea-pool");
+        check_others_same(&p.d, BIT(CONFIG_DIFF_POOLS));
+        pair_release(&p);
+        free(next);
+    }
+    char *three =
+        edit(base_yaml, "    teams: [emea]\n", "    teams: [emea]\n    offer: broadcast\n", NULL);
+    char *four = edit(base_yaml, "    teams: [emea]\n",
+                      "    teams: [emea]\n    offer: broadcast\n    offer_to: 4\n", NULL);
+    diff(&p, three, four);
+    check_kind(&p.d, CONFIG_DIFF_POOLS, "", "", "emea-pool");
+    pair_release(&p);
+    free(four);
+    /* offer_to: 3 is the default written down */
+    four = edit(base_yaml, "    teams: [emea]\n",
+                "    teams: [emea]\n    offer: broadcast\n    offer_to: 3\n", NULL);
+    diff(&p, three, four);
+    assert_true(config_diff_empty(&p.d));
+    pair_release(&p);
+    free(four);
+    free(three);
+
     /* Members compare in order: reordering reps reorders round robin. */
     next = edit(base_yaml, "  - id: anna\n    team: emea\n    languages: [de, en]\n", "",
                 "  - id: carl\n    team: emea\n",
