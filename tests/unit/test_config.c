@@ -348,6 +348,97 @@ static void test_error_bad_values(void **state)
                  "t.yaml:4:11: ", "reps[0].name: must not be empty");
 }
 
+/* server.public_url as stored, from `value` as written. */
+static void check_public_url(const char *value, const char *want)
+{
+    char yaml[512];
+    snprintf(yaml, sizeof(yaml), "version: 1\nserver:\n  public_url: %s\n", value);
+    struct config *cfg = load_ok(yaml);
+    if (!cfg->public_url || strcmp(cfg->public_url, want) != 0)
+        fail_msg("public_url %s: got %s, want %s", value,
+                 cfg->public_url ? cfg->public_url : "NULL", want);
+    config_unref(cfg);
+}
+
+static void test_public_url(void **state)
+{
+    struct config *cfg = load_ok("version: 1\n");
+    assert_null(cfg->public_url);
+    config_unref(cfg);
+    cfg = load_ok("version: 1\nserver:\n  public_url: ~\n");
+    assert_null(cfg->public_url);
+    config_unref(cfg);
+
+    check_public_url("https://baton.example.com", "https://baton.example.com");
+    check_public_url("http://127.0.0.1:8080", "http://127.0.0.1:8080");
+    /* trailing slashes dropped: links add their own path */
+    check_public_url("https://baton.example.com/", "https://baton.example.com");
+    check_public_url("https://example.com/sales/baton//", "https://example.com/sales/baton");
+    /* scheme and host lower-cased, the path kept as written */
+    check_public_url("HTTPS://Baton.Example.COM/Leads", "https://baton.example.com/Leads");
+    check_public_url("\"http://[::1]:9090/b%20c\"", "http://[::1]:9090/b%20c");
+    check_public_url("https://localhost:65535/a/b-c_d.e~f", "https://localhost:65535/a/b-c_d.e~f");
+
+    /* 200 characters are fine, 201 are not */
+    char yaml[512], url[256];
+    memset(url, 'a', sizeof(url));
+    memcpy(url, "https://x.example/", 18);
+    url[200] = '\0';
+    snprintf(yaml, sizeof(yaml), "version: 1\nserver:\n  public_url: %s\n", url);
+    cfg = load_ok(yaml);
+    assert_int_equal(strlen(cfg->public_url), 200);
+    config_unref(cfg);
+    url[200] = 'a';
+    url[201] = '\0';
+    snprintf(yaml, sizeof(yaml), "version: 1\nserver:\n  public_url: %s\n", url);
+    EXPECT_ERROR(yaml, "t.yaml:3:15: ", "server.public_url: too long (at most 200 characters)");
+}
+
+static void test_error_public_url(void **state)
+{
+    static const struct {
+        const char *value, *message;
+    } cases[] = {
+        {"baton.example.com", "server.public_url: expected an absolute URL starting with "
+                              "http:// or https://, such as https://baton.example.com"},
+        {"ftp://example.com", "server.public_url: expected an absolute URL starting with http://"},
+        {"/relative/path", "server.public_url: expected an absolute URL"},
+        {"https://", "server.public_url: expected a host name, an IPv4 address or an [IPv6] "
+                     "address after https://"},
+        {"https:///path", "server.public_url: expected a host name"},
+        {"http://:8080", "server.public_url: expected a host name"},
+        {"http://bad_host.example", "server.public_url: expected a host name"},
+        {"\"http://[::g]/\"", "server.public_url: expected a host name"},
+        {"https://example.com?x=1", "server.public_url: must not have a query ('?...')"},
+        {"https://example.com/a?", "server.public_url: must not have a query"},
+        {"https://example.com/#top", "server.public_url: must not have a fragment ('#...')"},
+        {"https://anna:secret@example.com", "server.public_url: must not hold a user name or "
+                                            "password ('user@')"},
+        {"https://anna@example.com", "server.public_url: must not hold a user name"},
+        {"https://example.com:0", "server.public_url: expected a port from 1 to 65535 after "
+                                  "the host"},
+        {"https://example.com:65536", "server.public_url: expected a port from 1 to 65535"},
+        {"\"https://example.com:\"", "server.public_url: expected a port"},
+        {"https://example.com:http", "server.public_url: expected a port"},
+        {"\"http://[::1]x/\"", "server.public_url: expected a port"},
+        {"https://example.com/a b", "server.public_url: the path may hold only letters, digits, "
+                                    "-._~!$&'()*+,;=:@/ and %XX escapes; percent-encode "
+                                    "anything else"},
+        {"https://example.com/100%", "server.public_url: the path may hold only"},
+        {"https://example.com/%zz", "server.public_url: the path may hold only"},
+        {"https://example.com/caf\xc3\xa9", "server.public_url: the path may hold only"},
+        {"[https://example.com]", "server.public_url: expected a string, not a list"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof(yaml),
+                 "version: 1\nserver:\n  listen: 127.0.0.1:80\n  "
+                 "public_url: %s\n",
+                 cases[i].value);
+        EXPECT_ERROR(yaml, "t.yaml:4:15: ", cases[i].message);
+    }
+}
+
 static void test_error_duplicate_rep_id(void **state)
 {
     EXPECT_ERROR("version: 1\nreps:\n  - id: anna\n  - id: bob\n  - id: anna\n  - id: bob\n",
@@ -1128,6 +1219,8 @@ int main(void)
         cmocka_unit_test(test_error_bad_duration),
         cmocka_unit_test(test_error_bad_size),
         cmocka_unit_test(test_error_bad_values),
+        cmocka_unit_test(test_public_url),
+        cmocka_unit_test(test_error_public_url),
         cmocka_unit_test(test_error_duplicate_rep_id),
         cmocka_unit_test(test_error_team_unknown_manager),
         cmocka_unit_test(test_error_rep_unknown_team),

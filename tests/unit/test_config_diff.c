@@ -468,7 +468,8 @@ static void test_settings_live(void **state)
     char *next =
         edit(base_yaml, "  listen: 127.0.0.1:8080\n",
              "  listen: 127.0.0.1:8080\n  max_body_bytes: 2MiB\n  shutdown_timeout: "
-             "3s\n  form_redirect_hosts: [example.com]\nintake:\n  freemail:\n    add: "
+             "3s\n  form_redirect_hosts: [example.com]\n  public_url: https://b.example\n"
+             "intake:\n  freemail:\n    add: "
              "[mail.example]\n  activities_create_leads: true\naccounts:\n  "
              "name_threshold: 0.8\n",
              "scoring:\n",
@@ -477,8 +478,9 @@ static void test_settings_live(void **state)
     diff(&p, base_yaml, next);
     check_others_same(&p.d, 0);
     check_names(p.d.settings, p.d.n_settings,
-                "server.max_body_bytes,server.shutdown_timeout,server.form_redirect_hosts,intake."
-                "freemail,intake.activities_create_leads,scoring.range,scoring.grades,accounts."
+                "server.max_body_bytes,server.shutdown_timeout,server.form_redirect_hosts,server."
+                "public_url,intake.freemail,intake.activities_create_leads,scoring.range,scoring."
+                "grades,accounts."
                 "name_threshold",
                 "settings");
     assert_int_equal(p.d.n_restart, 0);
@@ -494,6 +496,28 @@ static void test_settings_live(void **state)
                    "intake:\n  freemail:\n    remove: [WEB.de, gmx.de]\nscoring:\n", NULL);
     diff(&p, a, b);
     assert_true(config_diff_empty(&p.d));
+    pair_release(&p);
+    free(a);
+    free(b);
+
+    /* public_url: a trailing slash is no change, another path is; it is
+     * read per request, so it takes effect now */
+    a = edit(base_yaml, "  listen: 127.0.0.1:8080\n",
+             "  listen: 127.0.0.1:8080\n  public_url: https://b.example\n", NULL);
+    b = edit(base_yaml, "  listen: 127.0.0.1:8080\n",
+             "  listen: 127.0.0.1:8080\n  public_url: HTTPS://B.example/\n", NULL);
+    diff(&p, a, b);
+    assert_true(config_diff_empty(&p.d));
+    pair_release(&p);
+    free(b);
+    b = edit(base_yaml, "  listen: 127.0.0.1:8080\n",
+             "  listen: 127.0.0.1:8080\n  public_url: https://b.example/baton\n", NULL);
+    diff(&p, a, b);
+    assert_string_equal(p.line, "changed server.public_url");
+    assert_int_equal(p.d.n_restart, 0);
+    pair_release(&p);
+    diff(&p, a, base_yaml);
+    assert_string_equal(p.line, "changed server.public_url");
     pair_release(&p);
     free(a);
     free(b);
