@@ -11,8 +11,9 @@
  * known, so the file may list them in any order. The tree and the helpers
  * that walk it are shared through config_internal.h with config_scoring.c,
  * which loads `scoring` and `qualification`, and config_routing.c, which
- * parses the teams' and reps' hours, holidays, zones and territories and,
- * last of all, loads `pools`, `routing` and `accounts`; each scalar also
+ * parses the teams' and reps' hours, holidays, zones and territories and
+ * loads `pools`, `routing` and `accounts`, and config_sla.c, which loads
+ * `sla` last of all (its policies name pools and reps); each scalar also
  * remembers the bytes it came from, so that an error inside a rule's text
  * can point at the character.
  *
@@ -1578,9 +1579,9 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
 {
     /* Sections added later are appended, so that messages listing the keys
      * keep their wording. */
-    static const char *const keys[] = {"version", "server",  "store",   "intake",
-                                       "teams",   "reps",    "scoring", "qualification",
-                                       "pools",   "routing", "accounts"};
+    static const char *const keys[] = {"version", "server",  "store",    "intake",
+                                       "teams",   "reps",    "scoring",  "qualification",
+                                       "pools",   "routing", "accounts", "sla"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct config *cfg = ld->cfg;
     bt_err rc;
@@ -1605,7 +1606,7 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
         (rc = load_intake(ld, v[3], &add, &n_add, &remove, &n_remove)) ||
         (rc = config__load_scoring(ld, v[6], v[7])) || (rc = load_teams(ld, v[4])) ||
         (rc = load_reps(ld, v[5])) || (rc = check_references(ld, priv)) ||
-        (rc = config__load_routing(ld, v[8], v[9], v[10])))
+        (rc = config__load_routing(ld, v[8], v[9], v[10])) || (rc = config__load_sla(ld, v[11])))
         return rc;
     /* The domain arrays stay in the snapshot's arena for as long as the set. */
     cfg->freemail = freemail_set_new(add, n_add, remove, n_remove);
@@ -1620,6 +1621,7 @@ static void config_free(struct config *cfg)
 {
     struct config_priv *priv = cfg->priv;
     /* Rules first: they borrow the symbol tables, and all of it the arena. */
+    config__sla_release(cfg);
     config__routing_release(cfg, &priv->zones);
     config__scoring_release(cfg);
     freemail_set_free(cfg->freemail);

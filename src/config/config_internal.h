@@ -5,7 +5,7 @@
  * into a tree of struct ynode that keeps every node's position, then walks
  * it section by section; sections that live in their own file (scoring and
  * qualification, config_scoring.c; pools, routing and accounts,
- * config_routing.c) use the same tree, the same helpers and therefore the
+ * config_routing.c; sla, config_sla.c) use the same tree, the same helpers and therefore the
  * same "NAME:LINE:COL: message" errors.
  *
  * Conventions of the helpers below:
@@ -258,5 +258,15 @@ bt_err config__load_routing(struct loader *ld, const struct ynode *pools,
 /* Frees the routing rules' conditions (call it before config__scoring_release,
  * which frees their symbol table) and the zone tables. */
 void config__routing_release(struct config *cfg, struct config_zones *zones);
+
+/*
+ * config_sla.c: the `sla` section (NULL: no policies, the built-in reject
+ * reasons) into cfg->sla, once routing is built (after_max_attempts names
+ * its pools and reps). Policy conditions are compiled over
+ * scoring->lead_syms and counted in n_policies as they are compiled.
+ */
+bt_err config__load_sla(struct loader *ld, const struct ynode *n);
+/* Frees the policies' conditions; call it before config__scoring_release. */
+void config__sla_release(struct config *cfg);
 
 #endif
