@@ -854,6 +854,8 @@ static bt_err get_public_url(struct loader *ld, const struct ynode *n, const cha
             struct in6_addr a6;
             host_ok = inet_pton(AF_INET6, host, &a6) == 1;
             host_end = (size_t)(close - u) + 1;
+            for (size_t i = at; i < host_end; i++)
+                u[i] = ascii_lower(u[i]);
         }
     } else {
         host_end = at;

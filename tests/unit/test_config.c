@@ -379,6 +379,7 @@ static void test_public_url(void **state)
     /* scheme and host lower-cased, the path kept as written */
     check_public_url("HTTPS://Baton.Example.COM/Leads", "https://baton.example.com/Leads");
     check_public_url("\"http://[::1]:9090/b%20c\"", "http://[::1]:9090/b%20c");
+    check_public_url("\"http://[2001:DB8::A]/\"", "http://[2001:db8::a]");
     check_public_url("https://localhost:65535/a/b-c_d.e~f", "https://localhost:65535/a/b-c_d.e~f");
 
     /* 200 characters are fine, 201 are not */
