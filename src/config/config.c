@@ -11,8 +11,9 @@
  * known, so the file may list them in any order. The tree and the helpers
  * that walk it are shared through config_internal.h with config_scoring.c,
  * which loads `scoring` and `qualification`, and config_routing.c, which
- * parses the teams' and reps' hours, holidays, zones and territories and,
- * last of all, loads `pools`, `routing` and `accounts`; each scalar also
+ * parses the teams' and reps' hours, holidays, zones and territories and
+ * loads `pools`, `routing` and `accounts`, and config_sla.c, which loads
+ * `sla` last of all (its policies name pools and reps); each scalar also
  * remembers the bytes it came from, so that an error inside a rule's text
  * can point at the character.
  *
@@ -52,6 +53,7 @@
 #define CONFIG_MAX_TAGS       256   /* a rep's languages or skills */
 #define CONFIG_MAX_ID         64
 #define CONFIG_MAX_TAG_LEN    64
+#define CONFIG_MAX_PUBLIC_URL 200
 #define CONFIG_SCRATCH_LIMIT  (128u * 1024 * 1024)
 #define KIB                   1024ull
 #define MIB                   (1024ull * 1024)
@@ -784,6 +786,121 @@ static bool valid_listen(const char *s)
     return valid_hostname(host, 1);
 }
 
+/* A character a URL's path may hold as it is (RFC 3986: pchar and '/'). */
+static bool url_path_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || ascii_digit(c) ||
+           (c != '\0' && strchr("-._~!$&'()*+,;=:@/", c) != NULL);
+}
+
+static bool hex_digit(char c)
+{
+    return ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/*
+ * server.public_url, the base of the links Baton makes: http:// or https://,
+ * a host (a name, an IPv4 address or [IPv6]), an optional port and an
+ * optional path. Links are made by appending a path to it, so a query, a
+ * fragment or a user name (which would end up in every link, and in mail)
+ * are refused. Scheme and host are stored lower-cased, trailing slashes
+ * dropped.
+ */
+static bt_err get_public_url(struct loader *ld, const struct ynode *n, const char **out)
+{
+    static const char *const path = "server.public_url";
+    const char *value = NULL;
+    bt_err rc = config__get_string(ld, n, path, CONFIG_MAX_PUBLIC_URL, &value);
+    if (rc || !value)
+        return rc;
+    char *u = (char *)value; /* the snapshot's own copy */
+    size_t len = strlen(u), at = 0;
+    if (len >= 7 && ieq(u, 7, "http://"))
+        at = 7;
+    else if (len >= 8 && ieq(u, 8, "https://"))
+        at = 8;
+    else
+        return config__fail_at(ld, n,
+                               "%s: expected an absolute URL starting with http:// or https://, "
+                               "such as https://baton.example.com",
+                               path);
+    for (size_t i = 0; i < at; i++)
+        u[i] = ascii_lower(u[i]);
+    if (strchr(u, '?'))
+        return config__fail_at(ld, n,
+                               "%s: must not have a query ('?...'): links are made by "
+                               "adding a path to it",
+                               path);
+    if (strchr(u, '#'))
+        return config__fail_at(ld, n,
+                               "%s: must not have a fragment ('#...'): links are made "
+                               "by adding a path to it",
+                               path);
+    size_t end = at; /* the authority is u[at, end) */
+    while (end < len && u[end] != '/')
+        end++;
+    if (memchr(u + at, '@', end - at))
+        return config__fail_at(ld, n, "%s: must not hold a user name or password ('user@')", path);
+    size_t host_end = end;
+    bool host_ok;
+    if (u[at] == '[') {
+        const char *close = memchr(u + at, ']', end - at);
+        char host[64];
+        size_t hlen = close ? (size_t)(close - (u + at)) - 1 : 0;
+        host_ok = close && hlen > 0 && hlen < sizeof(host);
+        if (host_ok) {
+            memcpy(host, u + at + 1, hlen);
+            host[hlen] = '\0';
+            struct in6_addr a6;
+            host_ok = inet_pton(AF_INET6, host, &a6) == 1;
+            host_end = (size_t)(close - u) + 1;
+            for (size_t i = at; i < host_end; i++)
+                u[i] = ascii_lower(u[i]);
+        }
+    } else {
+        host_end = at;
+        while (host_end < end && u[host_end] != ':')
+            host_end++;
+        char host[256];
+        size_t hlen = host_end - at;
+        host_ok = hlen > 0 && hlen < sizeof(host);
+        if (host_ok) {
+            for (size_t i = at; i < host_end; i++)
+                u[i] = ascii_lower(u[i]);
+            memcpy(host, u + at, hlen);
+            host[hlen] = '\0';
+            host_ok = valid_hostname(host, 1);
+        }
+    }
+    if (!host_ok)
+        return config__fail_at(ld, n,
+                               "%s: expected a host name, an IPv4 address or an [IPv6] address "
+                               "after %.*s",
+                               path, (int)at, u);
+    if (host_end < end) {
+        uint64_t port = 0;
+        if (u[host_end] != ':' || !parse_u64(u + host_end + 1, end - host_end - 1, &port) ||
+            port == 0 || port > 65535)
+            return config__fail_at(ld, n, "%s: expected a port from 1 to 65535 after the host",
+                                   path);
+    }
+    for (size_t i = end; i < len; i++) {
+        bool escape = u[i] == '%' && i + 2 < len && hex_digit(u[i + 1]) && hex_digit(u[i + 2]);
+        if (!escape && !url_path_char(u[i]))
+            return config__fail_at(ld, n,
+                                   "%s: the path may hold only letters, digits, "
+                                   "-._~!$&'()*+,;=:@/ and %%XX escapes; percent-encode "
+                                   "anything else",
+                                   path);
+        if (escape)
+            i += 2;
+    }
+    while (len > end && u[len - 1] == '/')
+        u[--len] = '\0';
+    *out = u;
+    return BT_OK;
+}
+
 /* ---- pass 2: the schema ---- */
 
 /*
@@ -854,8 +971,18 @@ static char *lower_in_place(char *s)
     return s;
 }
 
-static bt_err get_uint(struct loader *ld, const struct ynode *n, const char *path, uint64_t min,
-                       uint64_t max, unsigned *out)
+bt_err config__require(struct loader *ld, const struct ynode *elem, const struct ynode *v,
+                       const char *path, const char *key)
+{
+    if (!v)
+        return config__fail_at(ld, elem, "%s: missing required key '%s'", path, key);
+    if (config__is_null(v))
+        return config__fail_at(ld, v, "%s.%s: required", path, key);
+    return BT_OK;
+}
+
+bt_err config__get_uint(struct loader *ld, const struct ynode *n, const char *path, uint64_t min,
+                        uint64_t max, unsigned *out)
 {
     if (config__absent(n))
         return BT_OK;
@@ -1070,7 +1197,7 @@ static bt_err load_server(struct loader *ld, const struct ynode *n)
         "listen",          "max_body_bytes",   "max_connections",
         "request_timeout", "shutdown_timeout", "form_redirect_hosts",
         "header_timeout",  "body_timeout",     "max_connections_per_address",
-        "limit_loopback"};
+        "limit_loopback",  "public_url"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct config *cfg = ld->cfg;
     bt_err rc;
@@ -1086,7 +1213,8 @@ static bt_err load_server(struct loader *ld, const struct ynode *n)
                                "server.listen: expected HOST:PORT such as 127.0.0.1:8080 or "
                                "[::1]:8080 (port 0 to 65535)");
     if ((rc = get_size(ld, v[1], "server.max_body_bytes", KIB, 64 * MIB, &cfg->max_body_bytes)) ||
-        (rc = get_uint(ld, v[2], "server.max_connections", 1, 10000, &cfg->max_connections)) ||
+        (rc = config__get_uint(ld, v[2], "server.max_connections", 1, 10000,
+                               &cfg->max_connections)) ||
         (rc = get_duration(ld, v[3], "server.request_timeout", CONFIG_SECOND_MS, CONFIG_HOUR_MS,
                            &cfg->request_timeout_ms)) ||
         (rc = get_duration(ld, v[4], "server.shutdown_timeout", 0, CONFIG_HOUR_MS,
@@ -1097,9 +1225,10 @@ static bt_err load_server(struct loader *ld, const struct ynode *n)
                            &cfg->header_timeout_ms)) ||
         (rc = get_duration(ld, v[7], "server.body_timeout", CONFIG_SECOND_MS, CONFIG_HOUR_MS,
                            &cfg->body_timeout_ms)) ||
-        (rc = get_uint(ld, v[8], "server.max_connections_per_address", 0, 10000,
-                       &cfg->max_connections_per_address)) ||
-        (rc = config__get_bool(ld, v[9], "server.limit_loopback", &cfg->limit_loopback)))
+        (rc = config__get_uint(ld, v[8], "server.max_connections_per_address", 0, 10000,
+                               &cfg->max_connections_per_address)) ||
+        (rc = config__get_bool(ld, v[9], "server.limit_loopback", &cfg->limit_loopback)) ||
+        (rc = get_public_url(ld, v[10], &cfg->public_url)))
         return rc;
     return BT_OK;
 }
@@ -1125,7 +1254,8 @@ static bt_err load_store(struct loader *ld, const struct ynode *n)
     }
     if ((rc = get_duration(ld, v[1], "store.busy_timeout", 0, 10 * CONFIG_MINUTE_MS,
                            &cfg->busy_timeout_ms)) ||
-        (rc = get_uint(ld, v[2], "store.group_commit_max", 1, 10000, &cfg->group_commit_max)))
+        (rc = config__get_uint(ld, v[2], "store.group_commit_max", 1, 10000,
+                               &cfg->group_commit_max)))
         return rc;
     return BT_OK;
 }
@@ -1451,9 +1581,9 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
 {
     /* Sections added later are appended, so that messages listing the keys
      * keep their wording. */
-    static const char *const keys[] = {"version", "server",  "store",   "intake",
-                                       "teams",   "reps",    "scoring", "qualification",
-                                       "pools",   "routing", "accounts"};
+    static const char *const keys[] = {"version", "server",  "store",    "intake",
+                                       "teams",   "reps",    "scoring",  "qualification",
+                                       "pools",   "routing", "accounts", "sla"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct config *cfg = ld->cfg;
     bt_err rc;
@@ -1478,7 +1608,7 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
         (rc = load_intake(ld, v[3], &add, &n_add, &remove, &n_remove)) ||
         (rc = config__load_scoring(ld, v[6], v[7])) || (rc = load_teams(ld, v[4])) ||
         (rc = load_reps(ld, v[5])) || (rc = check_references(ld, priv)) ||
-        (rc = config__load_routing(ld, v[8], v[9], v[10])))
+        (rc = config__load_routing(ld, v[8], v[9], v[10])) || (rc = config__load_sla(ld, v[11])))
         return rc;
     /* The domain arrays stay in the snapshot's arena for as long as the set. */
     cfg->freemail = freemail_set_new(add, n_add, remove, n_remove);
@@ -1493,6 +1623,7 @@ static void config_free(struct config *cfg)
 {
     struct config_priv *priv = cfg->priv;
     /* Rules first: they borrow the symbol tables, and all of it the arena. */
+    config__sla_release(cfg);
     config__routing_release(cfg, &priv->zones);
     config__scoring_release(cfg);
     freemail_set_free(cfg->freemail);

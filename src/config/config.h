@@ -14,7 +14,7 @@
  *   version: 1                          required, must be 1
  *   server:  listen, max_body_bytes, max_connections, request_timeout,
  *            shutdown_timeout, form_redirect_hosts, header_timeout, body_timeout,
- *            max_connections_per_address, limit_loopback
+ *            max_connections_per_address, limit_loopback, public_url
  *   store:   synchronous (full|normal), busy_timeout, group_commit_max
  *   intake:  freemail: {add: [...], remove: [...]}, activities_create_leads,
  *            rate_limit: {per_key, per_address, roles, trusted_proxies} | off
@@ -25,7 +25,7 @@
  *              holidays, active, languages, skills, territories, weight,
  *              capacity, daily_cap, weekly_cap}]
  *   pools:   [{id, name, strategy, window, absence, timezone, out_of_hours,
- *              match_territory, members, teams}]
+ *              match_territory, members, teams, offer, offer_to}]
  *   routing: rules: [{name, when, to, fallback, languages, skills}]
  *   accounts: name_threshold
  *   sla:     policies: [{name, when, accept_within, contact_within, clock,

@@ -158,7 +158,7 @@ static bool pool_same(const struct config *ca, size_t i, const struct config *cb
     if (!same_text(a->name, b->name) || a->strategy != b->strategy || a->absence != b->absence ||
         a->window != b->window || !same_text(zone_name(a->tz), zone_name(b->tz)) ||
         a->out_of_hours != b->out_of_hours || a->match_territory != b->match_territory ||
-        a->n_members != b->n_members)
+        a->offer != b->offer || a->offer_to != b->offer_to || a->n_members != b->n_members)
         return false;
     for (size_t m = 0; m < a->n_members; m++)
         if (strcmp(ca->routing.reps[a->members[m]].id, cb->routing.reps[b->members[m]].id) != 0)
@@ -253,6 +253,78 @@ static bool engagement_same(const struct config *ca, size_t i, const struct conf
            (a->decay == DECAY_NONE || a->decay_ms == b->decay_ms);
 }
 
+static size_t sla_policy_count(const struct config *c)
+{
+    return c->sla.n_policies;
+}
+
+static const char *sla_policy_name(const struct config *c, size_t i)
+{
+    return c->sla.policies[i].name;
+}
+
+static const char *sla_fallback_id(const struct config *c, const struct sla_policy *p)
+{
+    if (p->after_max_attempts == SLA_FALLBACK_POOL)
+        return c->routing.pools[p->fallback_index].id;
+    if (p->after_max_attempts == SLA_FALLBACK_REP)
+        return c->routing.reps[p->fallback_index].id;
+    return NULL;
+}
+
+/* Every field; reminders and breach actions in order (they happen in it). */
+static bool sla_policy_same(const struct config *ca, size_t i, const struct config *cb, size_t j)
+{
+    const struct sla_policy *a = &ca->sla.policies[i], *b = &cb->sla.policies[j];
+    if (!same_text(when_text(a->when), when_text(b->when)) ||
+        a->accept_within_ms != b->accept_within_ms ||
+        a->contact_within_ms != b->contact_within_ms || a->clock != b->clock ||
+        a->n_reminders != b->n_reminders || a->n_on_breach != b->n_on_breach ||
+        a->max_attempts != b->max_attempts || a->after_max_attempts != b->after_max_attempts ||
+        !same_text(sla_fallback_id(ca, a), sla_fallback_id(cb, b)) ||
+        a->exclude_last != b->exclude_last || a->away_after_breaches != b->away_after_breaches)
+        return false;
+    for (size_t k = 0; k < a->n_reminders; k++)
+        if (a->reminders[k] != b->reminders[k])
+            return false;
+    for (size_t k = 0; k < a->n_on_breach; k++)
+        if (a->on_breach[k] != b->on_breach[k])
+            return false;
+    return true;
+}
+
+/* The reasons a rep can choose from: the configured ones, else the
+ * built-in ones (a file that drops its list brings those back). */
+static const struct sla_reject_reason *reasons_of(const struct config *c, size_t *n)
+{
+    if (c->sla.n_reject_reasons) {
+        *n = c->sla.n_reject_reasons;
+        return c->sla.reject_reasons;
+    }
+    *n = sla_n_default_reject_reasons;
+    return sla_default_reject_reasons;
+}
+
+static size_t reject_reason_count(const struct config *c)
+{
+    size_t n;
+    reasons_of(c, &n);
+    return n;
+}
+
+static const char *reject_reason_name(const struct config *c, size_t i)
+{
+    size_t n;
+    return reasons_of(c, &n)[i].id;
+}
+
+static bool reject_reason_same(const struct config *ca, size_t i, const struct config *cb, size_t j)
+{
+    size_t n;
+    const struct sla_reject_reason *a = &reasons_of(ca, &n)[i], *b = &reasons_of(cb, &n)[j];
+    return same_text(a->label, b->label) && a->action == b->action;
+}
+
 /* Qualification has three fixed slots; an absent condition is no item. */
 static const char *const qualification_keys[] = {"mql_when", "fast_track_when", "disqualify_when"};
 
@@ -297,6 +369,10 @@ static const struct kind {
                                       engagement_count, engagement_name, engagement_same},
     [CONFIG_DIFF_QUALIFICATION] = {"qualification", "qualification rule", "qualification rules",
                                    qualification_count, qualification_name, qualification_same},
+    [CONFIG_DIFF_SLA_POLICIES] = {"sla_policies", "SLA policy", "SLA policies", sla_policy_count,
+                                  sla_policy_name, sla_policy_same},
+    [CONFIG_DIFF_REJECT_REASONS] = {"reject_reasons", "reject reason", "reject reasons",
+                                    reject_reason_count, reject_reason_name, reject_reason_same},
 };
 
 const char *config_diff_kind_name(enum config_diff_kind kind)
@@ -323,6 +399,7 @@ SAME_FIELD(same_request_timeout, request_timeout_ms)
 SAME_FIELD(same_synchronous, synchronous)
 SAME_FIELD(same_busy_timeout, busy_timeout_ms)
 SAME_FIELD(same_group_commit_max, group_commit_max)
+SAME_FIELD(same_rejections_per_day, sla.rejections_per_day)
 
 static bool same_form_redirect_hosts(const struct config *a, const struct config *b)
 {
@@ -357,6 +434,11 @@ static bool same_listen(const struct config *a, const struct config *b)
     return same_text(a->listen, b->listen);
 }
 
+static bool same_public_url(const struct config *a, const struct config *b)
+{
+    return same_text(a->public_url, b->public_url);
+}
+
 /* Restart-only: what cli_serve.c and server.c read once, at start. */
 static const struct setting {
     const char *name;
@@ -369,6 +451,7 @@ static const struct setting {
     {"server.request_timeout", true, same_request_timeout},
     {"server.shutdown_timeout", false, same_shutdown_timeout},
     {"server.form_redirect_hosts", false, same_form_redirect_hosts},
+    {"server.public_url", false, same_public_url}, /* read per request */
     {"store.synchronous", true, same_synchronous},
     {"store.busy_timeout", true, same_busy_timeout},
     {"store.group_commit_max", true, same_group_commit_max},
@@ -377,13 +460,15 @@ static const struct setting {
     {"scoring.range", false, same_range},
     {"scoring.grades", false, same_grades},
     {"accounts.name_threshold", false, same_name_threshold},
+    {"sla.rejections_per_day", false, same_rejections_per_day},
 };
 
-/* The settings plus "routing.rules (order)" must fit the arrays. */
-_Static_assert(sizeof(settings) / sizeof(settings[0]) + 1 <= CONFIG_DIFF_SETTINGS_MAX,
+/* The settings plus the two orders below must fit the arrays. */
+_Static_assert(sizeof(settings) / sizeof(settings[0]) + 2 <= CONFIG_DIFF_SETTINGS_MAX,
                "CONFIG_DIFF_SETTINGS_MAX is too small");
 
 #define ROUTING_ORDER_SETTING "routing.rules (order)"
+#define SLA_ORDER_SETTING     "sla.policies (order)"
 
 /* ---- the merge ---- */
 
@@ -483,12 +568,15 @@ void config_diff_compute(const struct config *from, const struct config *to,
     *out = (struct config_diff)CONFIG_DIFF_INIT;
     if (!started)
         started = from;
-    bool reordered = false;
+    /* The kinds whose order decides: the first rule, the first policy that matches wins. */
+    bool rules_reordered = false, policies_reordered = false;
     for (int k = 0; k < CONFIG_DIFF_KINDS; k++) {
         bool r;
         diff_kind(&kinds[k], from, to, &out->kinds[k], &r);
         if (k == CONFIG_DIFF_ROUTING_RULES)
-            reordered = r;
+            rules_reordered = r;
+        else if (k == CONFIG_DIFF_SLA_POLICIES)
+            policies_reordered = r;
     }
     for (size_t s = 0; s < sizeof(settings) / sizeof(settings[0]); s++) {
         const struct setting *st = &settings[s];
@@ -497,8 +585,10 @@ void config_diff_compute(const struct config *from, const struct config *to,
         else if (!st->restart_only && !st->same(from, to))
             out->settings[out->n_settings++] = st->name;
     }
-    if (reordered)
+    if (rules_reordered)
         out->settings[out->n_settings++] = ROUTING_ORDER_SETTING;
+    if (policies_reordered)
+        out->settings[out->n_settings++] = SLA_ORDER_SETTING;
 }
 
 void config_diff_release(struct config_diff *d)

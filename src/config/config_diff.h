@@ -12,12 +12,18 @@
  *   fit rules, fit groups,
  *   engagement rules              by name
  *   qualification                 mql_when, fast_track_when, disqualify_when
+ *   SLA policies                  by name (and whether the shared ones are
+ *                                 tried in another order)
+ *   reject reasons                by id: the ones a rep can choose from, the
+ *                                 built-in ones when the file lists none
  *   settings                      the other keys, by their path ("server.max_body_bytes")
  *
  * An item is changed when anything a decision reads from it differs: a
  * rep's fields and its effective hours, holidays and zone; a pool's fields
  * and its members (in order: round robin goes round in that order); a rule's
- * condition text, target, points, caps and so on. Lists whose order carries
+ * condition text, target, points, caps and so on; a policy's condition,
+ * windows, clock, reminders and breach actions (in order), attempts and
+ * fallback; a reject reason's label and action. Lists whose order carries
  * no meaning (a rep's languages, the free-mail domains) are compared as sets.
  *
  * Settings read only when `baton serve` starts (server.listen,
@@ -46,11 +52,14 @@ enum config_diff_kind {
     CONFIG_DIFF_FIT_GROUPS,
     CONFIG_DIFF_ENGAGEMENT_RULES,
     CONFIG_DIFF_QUALIFICATION,
+    CONFIG_DIFF_SLA_POLICIES,
+    CONFIG_DIFF_REJECT_REASONS,
     CONFIG_DIFF_KINDS
 };
 
 /* The kind's key in JSON: "teams", "reps", "pools", "routing_rules",
- * "fit_rules", "fit_groups", "engagement_rules", "qualification". */
+ * "fit_rules", "fit_groups", "engagement_rules", "qualification",
+ * "sla_policies", "reject_reasons". */
 const char *config_diff_kind_name(enum config_diff_kind kind);
 
 /* Names of one kind, each list in file order (removed: the old file's). */
@@ -65,7 +74,8 @@ struct config_diff_names {
 struct config_diff {
     struct config_diff_names kinds[CONFIG_DIFF_KINDS];
     /* Changed settings that take effect now ("server.max_body_bytes", and
-     * "routing.rules (order)" when shared rules are tried in another order). */
+     * "routing.rules (order)" or "sla.policies (order)" when shared rules
+     * or policies are tried in another order). */
     const char *settings[CONFIG_DIFF_SETTINGS_MAX];
     size_t n_settings;
     /* Settings that differ from the ones the daemon started with and are
@@ -92,7 +102,8 @@ void config_diff_release(struct config_diff *d);
 
 /* True when nothing differs (restart-only settings included). */
 bool config_diff_empty(const struct config_diff *d);
-/* True when anything is removed: a team, rep, pool, rule or qualification rule. */
+/* True when anything is removed: a team, rep, pool, rule, qualification rule,
+ * SLA policy or reject reason. */
 bool config_diff_removes(const struct config_diff *d);
 
 /*
@@ -112,6 +123,7 @@ const char *config_diff_line(const struct config_diff *d, char buf[CONFIG_DIFF_L
  *   {"teams": {"added": [...], "removed": [...], "changed": [...]},
  *    "reps": {...}, "pools": {...}, "routing_rules": {...}, "fit_rules": {...},
  *    "fit_groups": {...}, "engagement_rules": {...}, "qualification": {...},
+ *    "sla_policies": {...}, "reject_reasons": {...},
  *    "settings": [...], "ignored_until_restart": [...], "text": "the line"}
  * Every kind is present. A list holds at most CONFIG_DIFF_JSON_NAMES names;
  * when one is longer, its kind also has "more": {"removed": N, ...}, the

@@ -5,7 +5,7 @@
  * into a tree of struct ynode that keeps every node's position, then walks
  * it section by section; sections that live in their own file (scoring and
  * qualification, config_scoring.c; pools, routing and accounts,
- * config_routing.c) use the same tree, the same helpers and therefore the
+ * config_routing.c; sla, config_sla.c) use the same tree, the same helpers and therefore the
  * same "NAME:LINE:COL: message" errors.
  *
  * Conventions of the helpers below:
@@ -158,12 +158,20 @@ bt_err config__expect_map(struct loader *ld, const struct ynode *n, const char *
 bt_err config__check_list(struct loader *ld, const struct ynode *n, const char *section, size_t max,
                           const char *what);
 
+/* A key of mapping `elem` that must be present and not null: "PATH: missing
+ * required key 'KEY'" at the mapping, or "PATH.KEY: required" at the null. */
+bt_err config__require(struct loader *ld, const struct ynode *elem, const struct ynode *v,
+                       const char *path, const char *key);
+
 /* ---- values ---- */
 
 /* A non-empty single-line string of at most `max` bytes, copied into the snapshot. */
 bt_err config__get_string(struct loader *ld, const struct ynode *n, const char *path, size_t max,
                           const char **out);
 bt_err config__get_bool(struct loader *ld, const struct ynode *n, const char *path, bool *out);
+/* A whole number in min .. max (unsigned range). */
+bt_err config__get_uint(struct loader *ld, const struct ynode *n, const char *path, uint64_t min,
+                        uint64_t max, unsigned *out);
 /* A whole number of seconds, or one followed by ms, s, m, h or d, in
  * milliseconds; false when s[0..len) is anything else. */
 bool config__parse_duration_ms(const char *s, size_t len, uint64_t *out);
@@ -250,5 +258,15 @@ bt_err config__load_routing(struct loader *ld, const struct ynode *pools,
 /* Frees the routing rules' conditions (call it before config__scoring_release,
  * which frees their symbol table) and the zone tables. */
 void config__routing_release(struct config *cfg, struct config_zones *zones);
+
+/*
+ * config_sla.c: the `sla` section (NULL: no policies, the built-in reject
+ * reasons) into cfg->sla, once routing is built (after_max_attempts names
+ * its pools and reps). Policy conditions are compiled over
+ * scoring->lead_syms and counted in n_policies as they are compiled.
+ */
+bt_err config__load_sla(struct loader *ld, const struct ynode *n);
+/* Frees the policies' conditions; call it before config__scoring_release. */
+void config__sla_release(struct config *cfg);
 
 #endif

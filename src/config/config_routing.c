@@ -40,6 +40,8 @@
 #define ROUTING_MAX_HOLIDAYS    1000
 #define ROUTING_MAX_TERRITORIES 300
 #define ROUTING_PATH_MAX        96
+#define ROUTING_OFFER_DEFAULT   3 /* a broadcast pool's offer_to */
+#define ROUTING_OFFER_MAX       20
 #define ROUTING_HOURS_EXAMPLE   "\"09:00-17:30\" or \"09:00-12:30, 13:30-18:00\""
 
 /* ---- small helpers ---- */
@@ -81,17 +83,6 @@ static bt_err fail_inside(struct loader *ld, const struct ynode *n, size_t offse
     int line, column;
     config__scalar_position(ld, n, offset, &line, &column);
     return config__fail_pos(ld, line, column, "%s", msg);
-}
-
-/* A key that must be present and not null; `elem` is the mapping that lacks it. */
-static bt_err require(struct loader *ld, const struct ynode *elem, const struct ynode *v,
-                      const char *path, const char *key)
-{
-    if (!v)
-        return config__fail_at(ld, elem, "%s: missing required key '%s'", path, key);
-    if (config__is_null(v))
-        return config__fail_at(ld, v, "%s.%s: required", path, key);
-    return BT_OK;
 }
 
 /* ---- time zones ---- */
@@ -597,7 +588,7 @@ static bt_err load_pool(struct pool_loader *pl, const struct ynode *e, size_t in
 {
     static const char *const keys[] = {"id",      "name",     "strategy",     "window",
                                        "absence", "timezone", "out_of_hours", "match_territory",
-                                       "members", "teams"};
+                                       "members", "teams",    "offer",        "offer_to"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct loader *ld = pl->ld;
     const struct config *cfg = ld->cfg;
@@ -621,7 +612,7 @@ static bt_err load_pool(struct pool_loader *pl, const struct ynode *e, size_t in
     if (!p->name)
         p->name = p->id;
 
-    if ((rc = require(ld, e, v[2], path, "strategy")))
+    if ((rc = config__require(ld, e, v[2], path, "strategy")))
         return rc;
     if (v[2]->kind != YNODE_SCALAR || !strategy_parse(v[2]->text, &p->strategy) ||
         p->strategy == STRATEGY_UNSET || strlen(v[2]->text) != v[2]->len)
@@ -655,6 +646,24 @@ static bt_err load_pool(struct pool_loader *pl, const struct ynode *e, size_t in
         (rc = config__get_bool(ld, v[6], FIELD("out_of_hours"), &p->out_of_hours)) ||
         (rc = config__get_bool(ld, v[7], FIELD("match_territory"), &p->match_territory)))
         return rc;
+
+    p->offer = POOL_OFFER_DIRECT;
+    p->offer_to = 1;
+    if (!config__absent(v[10]) &&
+        (v[10]->kind != YNODE_SCALAR || strlen(v[10]->text) != v[10]->len ||
+         !pool_offer_parse(v[10]->text, &p->offer)))
+        return config__fail_at(ld, v[10], "%s: expected direct or broadcast", FIELD("offer"));
+    if (p->offer == POOL_OFFER_BROADCAST) {
+        p->offer_to = ROUTING_OFFER_DEFAULT;
+        if ((rc = config__get_uint(ld, v[11], FIELD("offer_to"), 2, ROUTING_OFFER_MAX,
+                                   &p->offer_to)))
+            return rc;
+    } else if (!config__absent(v[11])) {
+        return config__fail_at(ld, v[11],
+                               "%s: only broadcast pools offer a lead to several reps at once; "
+                               "add `offer: broadcast` or remove it",
+                               FIELD("offer_to"));
+    }
 
     bool has_members = !config__absent(v[8]), has_teams = !config__absent(v[9]);
     if (!has_members && !has_teams)
@@ -815,7 +824,8 @@ static bt_err load_rule(struct rule_loader *rl, const struct ynode *e, size_t in
                                "that catches every lead",
                                FIELD("when"));
 
-    if ((rc = require(ld, e, v[2], path, "to")) || (rc = parse_target(ld, v[2], FIELD("to"), r)))
+    if ((rc = config__require(ld, e, v[2], path, "to")) ||
+        (rc = parse_target(ld, v[2], FIELD("to"), r)))
         return rc;
     bool hold = r->target == ROUTE_TO_HOLD;
     bool owner = r->target == ROUTE_TO_ACCOUNT_OWNER || r->target == ROUTE_TO_LEAD_OWNER;

@@ -12,6 +12,8 @@
 
 #include "config/config.h"
 #include "core/normalize.h"
+#include "core/rule.h"
+#include "core/sla.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,6 +348,98 @@ static void test_error_bad_values(void **state)
                  "t.yaml:4:11: ", "reps[0].name: must not contain control characters");
     EXPECT_ERROR("version: 1\nreps:\n  - id: a\n    name: \"\"\n",
                  "t.yaml:4:11: ", "reps[0].name: must not be empty");
+}
+
+/* server.public_url as stored, from `value` as written. */
+static void check_public_url(const char *value, const char *want)
+{
+    char yaml[512];
+    snprintf(yaml, sizeof(yaml), "version: 1\nserver:\n  public_url: %s\n", value);
+    struct config *cfg = load_ok(yaml);
+    if (!cfg->public_url || strcmp(cfg->public_url, want) != 0)
+        fail_msg("public_url %s: got %s, want %s", value,
+                 cfg->public_url ? cfg->public_url : "NULL", want);
+    config_unref(cfg);
+}
+
+static void test_public_url(void **state)
+{
+    struct config *cfg = load_ok("version: 1\n");
+    assert_null(cfg->public_url);
+    config_unref(cfg);
+    cfg = load_ok("version: 1\nserver:\n  public_url: ~\n");
+    assert_null(cfg->public_url);
+    config_unref(cfg);
+
+    check_public_url("https://baton.example.com", "https://baton.example.com");
+    check_public_url("http://127.0.0.1:8080", "http://127.0.0.1:8080");
+    /* trailing slashes dropped: links add their own path */
+    check_public_url("https://baton.example.com/", "https://baton.example.com");
+    check_public_url("https://example.com/sales/baton//", "https://example.com/sales/baton");
+    /* scheme and host lower-cased, the path kept as written */
+    check_public_url("HTTPS://Baton.Example.COM/Leads", "https://baton.example.com/Leads");
+    check_public_url("\"http://[::1]:9090/b%20c\"", "http://[::1]:9090/b%20c");
+    check_public_url("\"http://[2001:DB8::A]/\"", "http://[2001:db8::a]");
+    check_public_url("https://localhost:65535/a/b-c_d.e~f", "https://localhost:65535/a/b-c_d.e~f");
+
+    /* 200 characters are fine, 201 are not */
+    char yaml[512], url[256];
+    memset(url, 'a', sizeof(url));
+    memcpy(url, "https://x.example/", 18);
+    url[200] = '\0';
+    snprintf(yaml, sizeof(yaml), "version: 1\nserver:\n  public_url: %s\n", url);
+    cfg = load_ok(yaml);
+    assert_int_equal(strlen(cfg->public_url), 200);
+    config_unref(cfg);
+    url[200] = 'a';
+    url[201] = '\0';
+    snprintf(yaml, sizeof(yaml), "version: 1\nserver:\n  public_url: %s\n", url);
+    EXPECT_ERROR(yaml, "t.yaml:3:15: ", "server.public_url: too long (at most 200 characters)");
+}
+
+static void test_error_public_url(void **state)
+{
+    static const struct {
+        const char *value, *message;
+    } cases[] = {
+        {"baton.example.com", "server.public_url: expected an absolute URL starting with "
+                              "http:// or https://, such as https://baton.example.com"},
+        {"ftp://example.com", "server.public_url: expected an absolute URL starting with http://"},
+        {"/relative/path", "server.public_url: expected an absolute URL"},
+        {"https://", "server.public_url: expected a host name, an IPv4 address or an [IPv6] "
+                     "address after https://"},
+        {"https:///path", "server.public_url: expected a host name"},
+        {"http://:8080", "server.public_url: expected a host name"},
+        {"http://bad_host.example", "server.public_url: expected a host name"},
+        {"\"http://[::g]/\"", "server.public_url: expected a host name"},
+        {"https://example.com?x=1", "server.public_url: must not have a query ('?...')"},
+        {"https://example.com/a?", "server.public_url: must not have a query"},
+        {"https://example.com/#top", "server.public_url: must not have a fragment ('#...')"},
+        {"https://anna:secret@example.com", "server.public_url: must not hold a user name or "
+                                            "password ('user@')"},
+        {"https://anna@example.com", "server.public_url: must not hold a user name"},
+        {"https://example.com:0", "server.public_url: expected a port from 1 to 65535 after "
+                                  "the host"},
+        {"https://example.com:65536", "server.public_url: expected a port from 1 to 65535"},
+        {"\"https://example.com:\"", "server.public_url: expected a port"},
+        {"https://example.com:http", "server.public_url: expected a port"},
+        {"\"http://[::1]x/\"", "server.public_url: expected a port"},
+        {"https://example.com/a b", "server.public_url: the path may hold only letters, digits, "
+                                    "-._~!$&'()*+,;=:@/ and %XX escapes; percent-encode "
+                                    "anything else"},
+        {"https://example.com/100%", "server.public_url: the path may hold only"},
+        {"https://example.com/%zz", "server.public_url: the path may hold only"},
+        {"https://example.com/caf\xc3\xa9", "server.public_url: the path may hold only"},
+        {"[https://example.com]", "server.public_url: expected a string, not a list"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof(yaml),
+                 "version: 1\nserver:\n  listen: 127.0.0.1:80\n  "
+                 "public_url: %s\n",
+                 cases[i].value);
+        EXPECT_ERROR(yaml, "t.yaml:4:15: ", cases[i].message);
+    }
 }
 
 static void test_error_duplicate_rep_id(void **state)
@@ -1018,6 +1112,493 @@ static void test_error_rate_limit(void **state)
     }
 }
 
+/* ---- sla ---- */
+
+static const char sla_yaml[] =
+    "version: 1\n"                                                                 /* 1 */
+    "teams:\n"                                                                     /* 2 */
+    "  - {id: emea, manager: anna}\n"                                              /* 3 */
+    "reps:\n"                                                                      /* 4 */
+    "  - {id: anna, team: emea}\n"                                                 /* 5 */
+    "  - id: bob\n"                                                                /* 6 */
+    "pools:\n"                                                                     /* 7 */
+    "  - {id: overflow, strategy: round_robin, members: [anna, bob]}\n"            /* 8 */
+    "  - {id: night, strategy: load_balanced, members: [bob]}\n"                   /* 9 */
+    "sla:\n"                                                                       /* 10 */
+    "  policies:\n"                                                                /* 11 */
+    "    - name: hot\n"                                                            /* 12 */
+    "      when: score >= 80 or activity.demo_request.count > 0 and score >= 60\n" /* 13 */
+    "      accept_within: 5m\n"                                                    /* 14 */
+    "      contact_within: 5m\n"                                                   /* 15 */
+    "    - name: vip_rep-2\n"                                                      /* 16 */
+    "      when: email.domain == \"big.example\"\n"                                /* 17 */
+    "      accept_within: 30d\n"                                                   /* 18 */
+    "      contact_within: 90d\n"                                                  /* 19 */
+    "      after_max_attempts: rep:bob\n"                                          /* 20 */
+    "      on_breach: [notify_manager]\n"                                          /* 21 */
+    "      reminders: [0.25, 0.5, 0.75]\n"                                         /* 22 */
+    "      max_attempts: 1\n"                                                      /* 23 */
+    "      exclude_last: 0\n"                                                      /* 24 */
+    "    - name: german\n"                                                         /* 25 */
+    "      when: country == \"DE\"\n"                                              /* 26 */
+    "      accept_within: 1s\n"                                                    /* 27 */
+    "      contact_within: 1s\n"                                                   /* 28 */
+    "      clock: wall\n"                                                          /* 29 */
+    "      after_max_attempts: manager\n"                                          /* 30 */
+    "      reminders: [10%, 20%, 30%, 40%, 50%, 60%, 70%, 99.5%]\n"                /* 31 */
+    "      on_breach: [reassign, remind]\n"                                        /* 32 */
+    "      max_attempts: 100\n"                                                    /* 33 */
+    "      exclude_last: 100\n"                                                    /* 34 */
+    "      away_after_breaches: 100\n"                                             /* 35 */
+    "    - name: standard\n"                                                       /* 36 */
+    "      accept_within: 1h\n"                                                    /* 37 */
+    "      contact_within: 24h\n"                                                  /* 38 */
+    "      clock: business_hours\n"                                                /* 39 */
+    "      reminders: [50%, 80%]\n"                                                /* 40 */
+    "      on_breach: [remind, notify_manager, reassign]\n"                        /* 41 */
+    "      max_attempts: 3\n"                                                      /* 42 */
+    "      after_max_attempts: pool:night\n"                                       /* 43 */
+    "      exclude_last: 3\n"                                                      /* 44 */
+    "      away_after_breaches: 3\n"                                               /* 45 */
+    "  reject_reasons:\n"                                                          /* 46 */
+    "    - id: wrong_territory\n"                                                  /* 47 */
+    "      label: Wrong territory\n"                                               /* 48 */
+    "      action: reroute\n"                                                      /* 49 */
+    "    - {id: spam_2, action: disqualify}\n"                                     /* 50 */
+    "    - id: later\n"                                                            /* 51 */
+    "      label: \"Not now: call back later\"\n"                                  /* 52 */
+    "      action: recycle\n"                                                      /* 53 */
+    "  rejections_per_day: 10\n";                                                  /* 54 */
+
+static void test_sla_values(void **state)
+{
+    struct config *cfg = load_ok(sla_yaml);
+    const struct sla_config *s = &cfg->sla;
+    assert_int_equal(s->n_policies, 4);
+    const struct sla_policy *p = s->policies;
+
+    assert_string_equal(p[0].name, "hot");
+    assert_non_null(p[0].when);
+    assert_string_equal(rule_text(p[0].when),
+                        "score >= 80 or activity.demo_request.count > 0 and score >= 60");
+    assert_int_equal(p[0].accept_within_ms, 5 * 60 * 1000);
+    assert_int_equal(p[0].contact_within_ms, 5 * 60 * 1000);
+    assert_int_equal(p[0].clock, SLA_CLOCK_WALL);
+    assert_int_equal(p[0].n_reminders, 0);
+    assert_int_equal(p[0].n_on_breach, 1);
+    assert_int_equal(p[0].on_breach[0], SLA_BREACH_REASSIGN);
+    assert_int_equal(p[0].max_attempts, 3);
+    assert_int_equal(p[0].after_max_attempts, SLA_FALLBACK_HOLD);
+    assert_int_equal(p[0].exclude_last, 1);
+    assert_int_equal(p[0].away_after_breaches, 0);
+
+    assert_string_equal(p[1].name, "vip_rep-2");
+    assert_int_equal(p[1].accept_within_ms, 30 * 86400000LL);
+    assert_int_equal(p[1].contact_within_ms, 90 * 86400000LL);
+    assert_int_equal(p[1].after_max_attempts, SLA_FALLBACK_REP);
+    assert_int_equal(p[1].fallback_index, 1);
+    assert_string_equal(cfg->routing.reps[p[1].fallback_index].id, "bob");
+    assert_int_equal(p[1].n_on_breach, 1);
+    assert_int_equal(p[1].on_breach[0], SLA_BREACH_NOTIFY_MANAGER);
+    assert_int_equal(p[1].n_reminders, 3);
+    assert_true(p[1].reminders[0] == 0.25 && p[1].reminders[1] == 0.5 && p[1].reminders[2] == 0.75);
+    assert_int_equal(p[1].max_attempts, 1);
+    assert_int_equal(p[1].exclude_last, 0);
+
+    assert_int_equal(p[2].accept_within_ms, 1000);
+    assert_int_equal(p[2].contact_within_ms, 1000);
+    assert_int_equal(p[2].clock, SLA_CLOCK_WALL);
+    assert_int_equal(p[2].after_max_attempts, SLA_FALLBACK_MANAGER);
+    assert_int_equal(p[2].n_reminders, SLA_REMINDERS_MAX);
+    assert_true(p[2].reminders[0] == 0.1 && p[2].reminders[4] == 0.5 && p[2].reminders[7] == 0.995);
+    assert_int_equal(p[2].n_on_breach, 2);
+    assert_int_equal(p[2].on_breach[0], SLA_BREACH_REASSIGN);
+    assert_int_equal(p[2].on_breach[1], SLA_BREACH_REMIND);
+    assert_int_equal(p[2].max_attempts, 100);
+    assert_int_equal(p[2].exclude_last, 100);
+    assert_int_equal(p[2].away_after_breaches, 100);
+
+    assert_string_equal(p[3].name, "standard");
+    assert_null(p[3].when);
+    assert_int_equal(p[3].accept_within_ms, 3600000);
+    assert_int_equal(p[3].contact_within_ms, 24 * 3600000LL);
+    assert_int_equal(p[3].clock, SLA_CLOCK_BUSINESS_HOURS);
+    assert_int_equal(p[3].n_reminders, 2);
+    assert_true(p[3].reminders[0] == 0.5 && p[3].reminders[1] == 0.8);
+    assert_int_equal(p[3].n_on_breach, 3);
+    assert_int_equal(p[3].on_breach[0], SLA_BREACH_REMIND);
+    assert_int_equal(p[3].on_breach[1], SLA_BREACH_NOTIFY_MANAGER);
+    assert_int_equal(p[3].on_breach[2], SLA_BREACH_REASSIGN);
+    assert_int_equal(p[3].after_max_attempts, SLA_FALLBACK_POOL);
+    assert_int_equal(p[3].fallback_index, 1);
+    assert_string_equal(cfg->routing.pools[p[3].fallback_index].id, "night");
+    assert_int_equal(p[3].exclude_last, 3);
+    assert_int_equal(p[3].away_after_breaches, 3);
+
+    assert_int_equal(s->n_reject_reasons, 3);
+    assert_string_equal(s->reject_reasons[0].id, "wrong_territory");
+    assert_string_equal(s->reject_reasons[0].label, "Wrong territory");
+    assert_int_equal(s->reject_reasons[0].action, SLA_REJECT_REROUTE);
+    assert_string_equal(s->reject_reasons[1].id, "spam_2");
+    assert_string_equal(s->reject_reasons[1].label, "spam_2"); /* defaults to the id */
+    assert_int_equal(s->reject_reasons[1].action, SLA_REJECT_DISQUALIFY);
+    assert_string_equal(s->reject_reasons[2].label, "Not now: call back later");
+    assert_int_equal(s->reject_reasons[2].action, SLA_REJECT_RECYCLE);
+    /* the configured reasons replace the built-in ones */
+    assert_ptr_equal(sla_reject_reason_find(s, "later"), &s->reject_reasons[2]);
+    assert_null(sla_reject_reason_find(s, "duplicate"));
+    assert_int_equal(s->rejections_per_day, 10);
+    config_unref(cfg);
+}
+
+/* The policies' conditions see the lead's slots, as the routing rules do;
+ * the first policy that holds is the lead's. */
+static void test_sla_policy_selected(void **state)
+{
+    struct config *cfg = load_ok(sla_yaml);
+    const struct rule_symtab *syms = cfg->scoring->lead_syms;
+    struct rule_scratch *scratch = rule_scratch_new();
+    size_t n = rule_symtab_count(syms);
+    struct rule_value *slots = calloc(n, sizeof(*slots));
+    assert_int_equal(sla_policy_select(&cfg->sla, slots, scratch), 3);
+    rule_value_number(&slots[slot_of(syms, "score")], 85);
+    assert_int_equal(sla_policy_select(&cfg->sla, slots, scratch), 0);
+    /* `and` binds tighter than `or`: 65 is hot only with a demo request */
+    rule_value_number(&slots[slot_of(syms, "score")], 65);
+    assert_int_equal(sla_policy_select(&cfg->sla, slots, scratch), 3);
+    rule_value_number(&slots[slot_of(syms, "activity.demo_request.count")], 1);
+    assert_int_equal(sla_policy_select(&cfg->sla, slots, scratch), 0);
+    rule_value_number(&slots[slot_of(syms, "activity.demo_request.count")], 0);
+    rule_value_string(&slots[slot_of(syms, "country")], "DE", "de", 2);
+    assert_int_equal(sla_policy_select(&cfg->sla, slots, scratch), 2);
+    free(slots);
+    rule_scratch_free(scratch);
+    config_unref(cfg);
+}
+
+static void test_sla_defaults(void **state)
+{
+    /* No section, a null one, an empty one: no clock, the built-in reasons, no limit. */
+    static const char *const none[] = {"version: 1\n", "version: 1\nsla:\n",
+                                       "version: 1\nsla: {}\n",
+                                       "version: 1\nsla:\n  policies: ~\n  reject_reasons: ~\n"
+                                       "  rejections_per_day: ~\n"};
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        struct config *cfg = load_ok(none[i]);
+        assert_int_equal(cfg->sla.n_policies, 0);
+        assert_null(cfg->sla.policies);
+        assert_int_equal(cfg->sla.n_reject_reasons, 0);
+        assert_int_equal(cfg->sla.rejections_per_day, 0);
+        assert_int_equal(sla_policy_select(&cfg->sla, NULL, NULL), -1);
+        assert_non_null(sla_reject_reason_find(&cfg->sla, "wrong_territory"));
+        config_unref(cfg);
+    }
+
+    /* One policy with only what is required (null values mean the defaults). */
+    struct config *cfg = load_ok("version: 1\nsla:\n  policies:\n"
+                                 "    - name: all\n      accept_within: 2h\n"
+                                 "      contact_within: ~\n      clock:\n      reminders: ~\n"
+                                 "      on_breach: ~\n      max_attempts: ~\n"
+                                 "      after_max_attempts: ~\n      exclude_last: ~\n"
+                                 "      away_after_breaches: ~\n      when: ~\n");
+    const struct sla_policy *p = cfg->sla.policies;
+    assert_int_equal(cfg->sla.n_policies, 1);
+    assert_null(p->when);
+    assert_int_equal(p->accept_within_ms, 2 * 3600000);
+    assert_int_equal(p->contact_within_ms, 24 * 3600000); /* a day */
+    assert_int_equal(p->clock, SLA_CLOCK_WALL);
+    assert_int_equal(p->n_reminders, 0);
+    assert_int_equal(p->n_on_breach, 1);
+    assert_int_equal(p->on_breach[0], SLA_BREACH_REASSIGN);
+    assert_int_equal(p->max_attempts, 3);
+    assert_int_equal(p->after_max_attempts, SLA_FALLBACK_HOLD);
+    assert_int_equal(p->exclude_last, 1);
+    assert_int_equal(p->away_after_breaches, 0);
+    assert_int_equal(sla_policy_select(&cfg->sla, NULL, NULL), 0);
+    config_unref(cfg);
+
+    /* Reasons without policies; an empty reminder list; hold written out. */
+    cfg = load_ok("version: 1\nsla:\n  reject_reasons: [{id: a, action: recycle}]\n"
+                  "  rejections_per_day: 10000\n  policies:\n"
+                  "    - {name: x, accept_within: 30s, reminders: [], after_max_attempts: hold}\n");
+    assert_int_equal(cfg->sla.n_reject_reasons, 1);
+    assert_int_equal(cfg->sla.rejections_per_day, 10000);
+    assert_int_equal(cfg->sla.policies[0].n_reminders, 0);
+    assert_int_equal(cfg->sla.policies[0].after_max_attempts, SLA_FALLBACK_HOLD);
+    assert_null(sla_reject_reason_find(&cfg->sla, "wrong_territory"));
+    config_unref(cfg);
+}
+
+#define SLA_HEAD                                                                                   \
+    "version: 1\n"                                                                                 \
+    "reps:\n"                                                                                      \
+    "  - id: anna\n"                                                                               \
+    "pools:\n"                                                                                     \
+    "  - {id: p, strategy: round_robin, members: [anna]}\n"                                        \
+    "sla:\n"                                                                                       \
+    "  policies:\n"
+
+/* `policies` (from line 8) after SLA_HEAD. */
+static void expect_policy_error(const char *policies, const char *prefix, const char *part)
+{
+    size_t size = sizeof(SLA_HEAD) + strlen(policies);
+    char *yaml = malloc(size);
+    snprintf(yaml, size, "%s%s", SLA_HEAD, policies);
+    EXPECT_ERROR(yaml, prefix, part);
+    free(yaml);
+}
+
+static void test_error_sla_policies(void **state)
+{
+    /* names */
+    expect_policy_error("    - name: Hot\n      accept_within: 5m\n", "t.yaml:8:13: ",
+                        "sla.policies[0].name: 'Hot' is not a valid policy name (lower-case "
+                        "letters, digits, '_' and '-', at most 64 characters)");
+    expect_policy_error("    - name: a.b\n      accept_within: 5m\n",
+                        "t.yaml:8:13: ", "sla.policies[0].name: 'a.b' is not a valid policy name");
+    expect_policy_error("    - name: "
+                        "a23456789012345678901234567890123456789012345678901234567890123456\n"
+                        "      accept_within: 5m\n",
+                        "t.yaml:8:13: ", "is not a valid policy name");
+    expect_policy_error("    - accept_within: 5m\n",
+                        "t.yaml:8:7: ", "sla.policies[0]: missing required key 'name'");
+    expect_policy_error("    - {name: ~, accept_within: 5m}\n",
+                        "t.yaml:8:14: ", "sla.policies[0].name: required");
+    expect_policy_error("    - {name: a, when: score > 1, accept_within: 5m}\n"
+                        "    - {name: a, accept_within: 5m}\n",
+                        "t.yaml:9:14: ",
+                        "sla.policies[1].name: duplicate policy name 'a' (first defined at line "
+                        "8)");
+
+    /* `when`: only and always missing from the last */
+    expect_policy_error("    - {name: a, accept_within: 5m}\n    - {name: b, accept_within: 5m}\n",
+                        "t.yaml:9:7: ",
+                        "sla.policies[1]: never reached: policies[0] before it has no `when` and "
+                        "takes every lead; give that policy a `when` or move it to the end");
+    expect_policy_error("    - {name: a, when: score > 1, accept_within: 5m}\n", "t.yaml:8:23: ",
+                        "sla.policies[0].when: the last SLA policy must have no `when`: it is "
+                        "the default that every other lead gets");
+    expect_policy_error("    - {name: a, when: score > 1, accept_within: 5m}\n"
+                        "    - {name: b, when: score > 2, accept_within: 5m}\n",
+                        "t.yaml:9:23: ", "sla.policies[1].when: the last SLA policy must have");
+    expect_policy_error(
+        "    - {name: a, when: \"scor > 1\", accept_within: 5m}\n"
+        "    - {name: b, accept_within: 5m}\n",
+        "t.yaml:8:24: ", "sla.policies[0].when: unknown field 'scor'; did you mean 'score'?");
+    expect_policy_error("    - name: a\n      when: score >=\n      accept_within: 5m\n"
+                        "    - {name: b, accept_within: 5m}\n",
+                        "t.yaml:9:21: ", "sla.policies[0].when: expected a value after '>='");
+    expect_policy_error("    - {name: a, when: [x], accept_within: 5m}\n    - {name: b, "
+                        "accept_within: 5m}\n",
+                        "t.yaml:8:23: ", "sla.policies[0].when: expected a condition");
+
+    /* windows */
+    expect_policy_error("    - {name: a}\n",
+                        "t.yaml:8:7: ", "sla.policies[0]: missing required key 'accept_within'");
+    expect_policy_error("    - {name: a, accept_within: ~}\n",
+                        "t.yaml:8:32: ", "sla.policies[0].accept_within: required");
+    expect_policy_error("    - {name: a, accept_within: 0}\n", "t.yaml:8:32: ",
+                        "sla.policies[0].accept_within: 0 is out of range (1s .. 30d)");
+    expect_policy_error("    - {name: a, accept_within: 999ms}\n", "t.yaml:8:32: ",
+                        "sla.policies[0].accept_within: 999ms is out of range (1s .. 30d)");
+    expect_policy_error("    - {name: a, accept_within: 31d}\n", "t.yaml:8:32: ",
+                        "sla.policies[0].accept_within: 31d is out of range (1s .. 30d)");
+    expect_policy_error("    - {name: a, accept_within: soon}\n", "t.yaml:8:32: ",
+                        "sla.policies[0].accept_within: expected a duration such as 30s, 500ms "
+                        "or 5m");
+    expect_policy_error(
+        "    - {name: a, accept_within: 1m, contact_within: 91d}\n",
+        "t.yaml:8:52: ", "sla.policies[0].contact_within: 91d is out of range (1s .. 90d)");
+    expect_policy_error("    - {name: a, accept_within: 1m, contact_within: 0}\n", "t.yaml:8:52: ",
+                        "sla.policies[0].contact_within: 0 is out of range (1s .. 90d)");
+    expect_policy_error("    - {name: a, accept_within: 1m, clock: business}\n",
+                        "t.yaml:8:43: ", "sla.policies[0].clock: expected wall or business_hours");
+
+    /* reminders */
+    expect_policy_error("    - {name: a, accept_within: 1m, reminders: 50%}\n", "t.yaml:8:47: ",
+                        "sla.policies[0].reminders: expected a list such as [50%, 80%], not a "
+                        "scalar");
+    static const char *const bad_shares[] = {"0",    "0%",   "1",    "100%", "1.5",
+                                             "-0.5", "abc",  "~",    "50 %", "\"%\"",
+                                             "[1]",  "\"\"", "1e-1", "120%", "0.0"};
+    for (size_t i = 0; i < sizeof(bad_shares) / sizeof(bad_shares[0]); i++) {
+        char policy[128];
+        snprintf(policy, sizeof(policy), "    - {name: a, accept_within: 1m, reminders: [%s]}\n",
+                 bad_shares[i]);
+        expect_policy_error(policy, "t.yaml:8:48: ",
+                            "sla.policies[0].reminders[0]: expected a share of accept_within "
+                            "greater than 0 and less than 1, such as 50% or 0.5");
+    }
+    expect_policy_error("    - {name: a, accept_within: 1m, reminders: [80%, 50%]}\n",
+                        "t.yaml:8:53: ",
+                        "sla.policies[0].reminders[1]: '50%' does not come after the reminder "
+                        "before it; list reminders in ascending order, each once");
+    expect_policy_error(
+        "    - {name: a, accept_within: 1m, reminders: [50%, 0.5]}\n",
+        "t.yaml:8:53: ", "sla.policies[0].reminders[1]: '0.5' does not come after the reminder");
+    expect_policy_error(
+        "    - {name: a, accept_within: 1m,\n"
+        "       reminders: [10%, 20%, 30%, 40%, 50%, 60%, 70%, 80%, 90%]}\n",
+        "t.yaml:9:60: ", "sla.policies[0].reminders: too many reminders (at most 8)");
+
+    /* on_breach */
+    expect_policy_error("    - {name: a, accept_within: 1m, on_breach: reassign}\n",
+                        "t.yaml:8:47: ",
+                        "sla.policies[0].on_breach: expected a list of remind, notify_manager and "
+                        "reassign, not a scalar");
+    expect_policy_error("    - {name: a, accept_within: 1m, on_breach: []}\n", "t.yaml:8:47: ",
+                        "sla.policies[0].on_breach: empty; list what a breach does (remind, "
+                        "notify_manager, reassign), or leave it out for [reassign]");
+    expect_policy_error("    - {name: a, accept_within: 1m, on_breach: [remind, escalate]}\n",
+                        "t.yaml:8:56: ",
+                        "sla.policies[0].on_breach[1]: 'escalate' is not an action; expected "
+                        "remind, notify_manager or reassign");
+    expect_policy_error("    - {name: a, accept_within: 1m, on_breach: [Remind]}\n",
+                        "t.yaml:8:48: ", "sla.policies[0].on_breach[0]: 'Remind' is not an action");
+    expect_policy_error("    - {name: a, accept_within: 1m, on_breach: [~]}\n", "t.yaml:8:48: ",
+                        "sla.policies[0].on_breach[0]: expected remind, notify_manager or "
+                        "reassign");
+    expect_policy_error("    - {name: a, accept_within: 1m, on_breach: [remind, reassign, "
+                        "remind]}\n",
+                        "t.yaml:8:66: ", "sla.policies[0].on_breach[2]: 'remind' is listed twice");
+
+    /* attempts and what follows them */
+    expect_policy_error("    - {name: a, accept_within: 1m, max_attempts: 0}\n", "t.yaml:8:50: ",
+                        "sla.policies[0].max_attempts: 0 is out of range (1 .. 100)");
+    expect_policy_error("    - {name: a, accept_within: 1m, max_attempts: 101}\n", "t.yaml:8:50: ",
+                        "sla.policies[0].max_attempts: 101 is out of range (1 .. 100)");
+    expect_policy_error("    - {name: a, accept_within: 1m, max_attempts: three}\n",
+                        "t.yaml:8:50: ", "sla.policies[0].max_attempts: expected a whole number");
+    expect_policy_error("    - {name: a, accept_within: 1m, exclude_last: 101}\n", "t.yaml:8:50: ",
+                        "sla.policies[0].exclude_last: 101 is out of range (0 .. 100)");
+    expect_policy_error(
+        "    - {name: a, accept_within: 1m, away_after_breaches: 101}\n",
+        "t.yaml:8:57: ", "sla.policies[0].away_after_breaches: 101 is out of range (0 .. 100)");
+    expect_policy_error(
+        "    - {name: a, accept_within: 1m, away_after_breaches: -1}\n",
+        "t.yaml:8:57: ", "sla.policies[0].away_after_breaches: expected a whole number");
+    expect_policy_error("    - {name: a, accept_within: 1m, after_max_attempts: pool:q}\n",
+                        "t.yaml:8:56: ",
+                        "sla.policies[0].after_max_attempts: no pool has the id 'q'; define it "
+                        "under pools");
+    expect_policy_error(
+        "    - {name: a, accept_within: 1m, after_max_attempts: rep:bob}\n",
+        "t.yaml:8:56: ", "sla.policies[0].after_max_attempts: no rep has the id 'bob'");
+    expect_policy_error("    - {name: a, accept_within: 1m, after_max_attempts: owner}\n",
+                        "t.yaml:8:56: ",
+                        "sla.policies[0].after_max_attempts: 'owner' is not a target; expected "
+                        "pool:ID, rep:ID, manager or hold");
+    expect_policy_error("    - {name: a, accept_within: 1m, after_max_attempts: [hold]}\n",
+                        "t.yaml:8:56: ",
+                        "sla.policies[0].after_max_attempts: expected pool:ID, rep:ID, manager "
+                        "or hold");
+
+    /* shape */
+    expect_policy_error("    - {name: a, accept_within: 1m, accept: 1m}\n", "t.yaml:8:36: ",
+                        "unknown key 'accept' in sla.policies[0]; expected one of: name, when, "
+                        "accept_within, contact_within, clock, reminders, on_breach, "
+                        "max_attempts, after_max_attempts, exclude_last, away_after_breaches");
+    expect_policy_error("    - standard\n", "t.yaml:8:7: ",
+                        "sla.policies[0]: expected a mapping with name, when, accept_within, "
+                        "..., not a scalar");
+    expect_policy_error("    []\n", "t.yaml:8:5: ",
+                        "sla.policies: at least one policy is required (leave policies out for "
+                        "assignments without a clock)");
+    expect_policy_error("    name: a\n", "t.yaml:8:5: ",
+                        "sla.policies: expected a list of SLA policies, not a mapping");
+
+    /* at most 100 policies */
+    char *many = malloc(64 * 1024);
+    size_t len = 0;
+    for (int i = 0; i < 101; i++)
+        len += (size_t)snprintf(many + len, 64 * 1024 - len,
+                                "    - {name: p%d, when: score > %d, accept_within: 1m}\n", i, i);
+    expect_policy_error(many, "t.yaml:108:7: ", "too many SLA policies (at most 100)");
+    free(many);
+}
+
+static void test_error_sla_section(void **state)
+{
+    EXPECT_ERROR("version: 1\nsla: [a]\n", "t.yaml:2:6: ",
+                 "sla: expected a mapping with policies, reject_reasons, ..., not a list");
+    EXPECT_ERROR("version: 1\nsla:\n  policy: []\n", "t.yaml:3:3: ",
+                 "unknown key 'policy' in sla; expected one of: policies, reject_reasons, "
+                 "rejections_per_day");
+    EXPECT_ERROR("version: 1\nsla:\n  rejections_per_day: 10001\n",
+                 "t.yaml:3:23: ", "sla.rejections_per_day: 10001 is out of range (0 .. 10000)");
+    EXPECT_ERROR("version: 1\nsla:\n  rejections_per_day: -1\n",
+                 "t.yaml:3:23: ", "sla.rejections_per_day: expected a whole number");
+
+    /* reject reasons */
+    EXPECT_ERROR("version: 1\nsla:\n  reject_reasons: []\n", "t.yaml:3:19: ",
+                 "sla.reject_reasons: empty; list at least one reason, or leave reject_reasons "
+                 "out for the built-in ones");
+    EXPECT_ERROR("version: 1\nsla:\n  reject_reasons: spam\n", "t.yaml:3:19: ",
+                 "sla.reject_reasons: expected a list of reject reasons, not a scalar");
+    EXPECT_ERROR("version: 1\nsla:\n  reject_reasons: [spam]\n", "t.yaml:3:20: ",
+                 "sla.reject_reasons[0]: expected a mapping with id, label and action, not a "
+                 "scalar");
+    EXPECT_ERROR("version: 1\nsla:\n  reject_reasons:\n    - {label: Spam, action: disqualify}\n",
+                 "t.yaml:4:7: ", "sla.reject_reasons[0]: missing required key 'id'");
+    EXPECT_ERROR("version: 1\nsla:\n  reject_reasons:\n    - {id: Spam, action: disqualify}\n",
+                 "t.yaml:4:12: ",
+                 "sla.reject_reasons[0].id: 'Spam' is not a valid reason id (lower-case "
+                 "letters, digits and '_', at most 64 characters)");
+    EXPECT_ERROR("version: 1\nsla:\n  reject_reasons:\n    - {id: not-a-fit, action: recycle}\n",
+                 "t.yaml:4:12: ", "sla.reject_reasons[0].id: 'not-a-fit' is not a valid reason id");
+    EXPECT_ERROR("version: 1\nsla:\n  reject_reasons:\n    - {id: "
+                 "a234567890123456789012345678901234567890123456789012345678901234, action: "
+                 "recycle}\n    - {id: "
+                 "a2345678901234567890123456789012345678901234567890123456789012345, action: "
+                 "recycle}\n",
+                 "t.yaml:5:12: ", "sla.reject_reasons[1].id: 'a23456789");
+    EXPECT_ERROR("version: 1\nsla:\n  reject_reasons:\n    - {id: spam, action: disqualify}\n"
+                 "    - {id: spam, action: recycle}\n",
+                 "t.yaml:5:12: ",
+                 "sla.reject_reasons[1].id: duplicate reject reason id 'spam' (first defined at "
+                 "line 4)");
+    EXPECT_ERROR("version: 1\nsla:\n  reject_reasons:\n    - {id: spam}\n",
+                 "t.yaml:4:7: ", "sla.reject_reasons[0]: missing required key 'action'");
+    EXPECT_ERROR("version: 1\nsla:\n  reject_reasons:\n    - {id: spam, action: drop}\n",
+                 "t.yaml:4:26: ",
+                 "sla.reject_reasons[0].action: expected reroute, recycle or "
+                 "disqualify");
+    EXPECT_ERROR("version: 1\nsla:\n  reject_reasons:\n    - {id: spam, label: \"\", action: "
+                 "recycle}\n",
+                 "t.yaml:4:25: ", "sla.reject_reasons[0].label: must not be empty");
+    EXPECT_ERROR("version: 1\nsla:\n  reject_reasons:\n    - {id: spam, colour: red, action: "
+                 "recycle}\n",
+                 "t.yaml:4:18: ",
+                 "unknown key 'colour' in sla.reject_reasons[0]; expected one of: id, label, "
+                 "action");
+    char yaml[1024], label[256];
+    memset(label, 'x', 201);
+    label[201] = '\0';
+    snprintf(yaml, sizeof(yaml),
+             "version: 1\nsla:\n  reject_reasons:\n    - id: spam\n      label: %s\n"
+             "      action: recycle\n",
+             label);
+    EXPECT_ERROR(yaml,
+                 "t.yaml:5:14: ", "sla.reject_reasons[0].label: too long (at most 200 characters)");
+    label[200] = '\0';
+    snprintf(yaml, sizeof(yaml),
+             "version: 1\nsla:\n  reject_reasons:\n    - id: spam\n      label: %s\n"
+             "      action: recycle\n",
+             label);
+    struct config *cfg = load_ok(yaml);
+    assert_int_equal(strlen(cfg->sla.reject_reasons[0].label), 200);
+    config_unref(cfg);
+
+    /* at most 100 reasons */
+    char *many = malloc(64 * 1024);
+    size_t len = (size_t)snprintf(many, 64 * 1024, "version: 1\nsla:\n  reject_reasons:\n");
+    for (int i = 0; i < 101; i++)
+        len +=
+            (size_t)snprintf(many + len, 64 * 1024 - len, "    - {id: r%d, action: recycle}\n", i);
+    EXPECT_ERROR(many, "t.yaml:104:7: ", "too many reject reasons (at most 100)");
+    free(many);
+}
+
 static void test_refcount_and_holder_swap(void **state)
 {
     struct config *first = load_ok("version: 1\nserver:\n  listen: 127.0.0.1:1111\n");
@@ -1128,6 +1709,8 @@ int main(void)
         cmocka_unit_test(test_error_bad_duration),
         cmocka_unit_test(test_error_bad_size),
         cmocka_unit_test(test_error_bad_values),
+        cmocka_unit_test(test_public_url),
+        cmocka_unit_test(test_error_public_url),
         cmocka_unit_test(test_error_duplicate_rep_id),
         cmocka_unit_test(test_error_team_unknown_manager),
         cmocka_unit_test(test_error_rep_unknown_team),
@@ -1151,6 +1734,11 @@ int main(void)
         cmocka_unit_test(test_error_rate_limit),
         cmocka_unit_test(test_error_range_and_grades),
         cmocka_unit_test(test_error_scoring_limits),
+        cmocka_unit_test(test_sla_values),
+        cmocka_unit_test(test_sla_policy_selected),
+        cmocka_unit_test(test_sla_defaults),
+        cmocka_unit_test(test_error_sla_policies),
+        cmocka_unit_test(test_error_sla_section),
         cmocka_unit_test(test_refcount_and_holder_swap),
         cmocka_unit_test(test_version_hash),
         cmocka_unit_test(test_load_file),

@@ -297,6 +297,37 @@ static void test_pools(void **state)
     pair_release(&p);
     free(next);
 
+    /* How a pool offers its leads, and to how many. */
+    static const char *const offers[][2] = {
+        {"    members: [anna, bob, carl]\n",
+         "    members: [anna, bob, carl]\n    offer: broadcast\n"},
+        {"    teams: [emea]\n", "    teams: [emea]\n    offer: broadcast\n    offer_to: 2\n"},
+    };
+    for (size_t i = 0; i < sizeof(offers) / sizeof(offers[0]); i++) {
+        next = edit(base_yaml, offers[i][0], offers[i][1], NULL);
+        diff(&p, base_yaml, next);
+        check_kind(&p.d, CONFIG_DIFF_POOLS, "", "", i == 0 ? "all" : "emea-pool");
+        check_others_same(&p.d, BIT(CONFIG_DIFF_POOLS));
+        pair_release(&p);
+        free(next);
+    }
+    char *three =
+        edit(base_yaml, "    teams: [emea]\n", "    teams: [emea]\n    offer: broadcast\n", NULL);
+    char *four = edit(base_yaml, "    teams: [emea]\n",
+                      "    teams: [emea]\n    offer: broadcast\n    offer_to: 4\n", NULL);
+    diff(&p, three, four);
+    check_kind(&p.d, CONFIG_DIFF_POOLS, "", "", "emea-pool");
+    pair_release(&p);
+    free(four);
+    /* offer_to: 3 is the default written down */
+    four = edit(base_yaml, "    teams: [emea]\n",
+                "    teams: [emea]\n    offer: broadcast\n    offer_to: 3\n", NULL);
+    diff(&p, three, four);
+    assert_true(config_diff_empty(&p.d));
+    pair_release(&p);
+    free(four);
+    free(three);
+
     /* Members compare in order: reordering reps reorders round robin. */
     next = edit(base_yaml, "  - id: anna\n    team: emea\n    languages: [de, en]\n", "",
                 "  - id: carl\n    team: emea\n",
@@ -437,7 +468,8 @@ static void test_settings_live(void **state)
     char *next =
         edit(base_yaml, "  listen: 127.0.0.1:8080\n",
              "  listen: 127.0.0.1:8080\n  max_body_bytes: 2MiB\n  shutdown_timeout: "
-             "3s\n  form_redirect_hosts: [example.com]\nintake:\n  freemail:\n    add: "
+             "3s\n  form_redirect_hosts: [example.com]\n  public_url: https://b.example\n"
+             "intake:\n  freemail:\n    add: "
              "[mail.example]\n  activities_create_leads: true\naccounts:\n  "
              "name_threshold: 0.8\n",
              "scoring:\n",
@@ -446,8 +478,9 @@ static void test_settings_live(void **state)
     diff(&p, base_yaml, next);
     check_others_same(&p.d, 0);
     check_names(p.d.settings, p.d.n_settings,
-                "server.max_body_bytes,server.shutdown_timeout,server.form_redirect_hosts,intake."
-                "freemail,intake.activities_create_leads,scoring.range,scoring.grades,accounts."
+                "server.max_body_bytes,server.shutdown_timeout,server.form_redirect_hosts,server."
+                "public_url,intake.freemail,intake.activities_create_leads,scoring.range,scoring."
+                "grades,accounts."
                 "name_threshold",
                 "settings");
     assert_int_equal(p.d.n_restart, 0);
@@ -463,6 +496,28 @@ static void test_settings_live(void **state)
                    "intake:\n  freemail:\n    remove: [WEB.de, gmx.de]\nscoring:\n", NULL);
     diff(&p, a, b);
     assert_true(config_diff_empty(&p.d));
+    pair_release(&p);
+    free(a);
+    free(b);
+
+    /* public_url: a trailing slash is no change, another path is; it is
+     * read per request, so it takes effect now */
+    a = edit(base_yaml, "  listen: 127.0.0.1:8080\n",
+             "  listen: 127.0.0.1:8080\n  public_url: https://b.example\n", NULL);
+    b = edit(base_yaml, "  listen: 127.0.0.1:8080\n",
+             "  listen: 127.0.0.1:8080\n  public_url: HTTPS://B.example/\n", NULL);
+    diff(&p, a, b);
+    assert_true(config_diff_empty(&p.d));
+    pair_release(&p);
+    free(b);
+    b = edit(base_yaml, "  listen: 127.0.0.1:8080\n",
+             "  listen: 127.0.0.1:8080\n  public_url: https://b.example/baton\n", NULL);
+    diff(&p, a, b);
+    assert_string_equal(p.line, "changed server.public_url");
+    assert_int_equal(p.d.n_restart, 0);
+    pair_release(&p);
+    diff(&p, a, base_yaml);
+    assert_string_equal(p.line, "changed server.public_url");
     pair_release(&p);
     free(a);
     free(b);
@@ -514,6 +569,189 @@ static void test_settings_restart_only(void **state)
     free(both);
     free(later);
     free(next);
+}
+
+static const char sla_section[] = "sla:\n"
+                                  "  policies:\n"
+                                  "    - name: hot\n"
+                                  "      when: score >= 80\n"
+                                  "      accept_within: 5m\n"
+                                  "    - name: german\n"
+                                  "      when: country in [\"DE\", \"CH\"]\n"
+                                  "      accept_within: 1h\n"
+                                  "      reminders: [50%, 80%]\n"
+                                  "      on_breach: [remind, reassign]\n"
+                                  "      after_max_attempts: pool:all\n"
+                                  "    - name: standard\n"
+                                  "      accept_within: 4h\n"
+                                  "      after_max_attempts: rep:bob\n"
+                                  "  rejections_per_day: 5\n";
+
+/* base_yaml with the sla section above (and `extra` after it). */
+static char *with_sla(const char *extra)
+{
+    size_t n = strlen(base_yaml) + strlen(sla_section) + strlen(extra) + 1;
+    char *s = xmalloc(n);
+    snprintf(s, n, "%s%s%s", base_yaml, sla_section, extra);
+    return s;
+}
+
+static void test_sla_policies(void **state)
+{
+    char *base = with_sla("");
+    struct pair p;
+    /* hot goes, night comes, german waits longer */
+    char *next =
+        edit(base, "    - name: hot\n      when: score >= 80\n      accept_within: 5m\n", "",
+             "      accept_within: 1h\n", "      accept_within: 2h\n", "    - name: standard\n",
+             "    - name: night\n      when: country == \"US\"\n      accept_within: "
+             "8h\n    - name: standard\n",
+             NULL);
+    diff(&p, base, next);
+    check_kind(&p.d, CONFIG_DIFF_SLA_POLICIES, "night", "hot", "german");
+    check_others_same(&p.d, BIT(CONFIG_DIFF_SLA_POLICIES));
+    assert_int_equal(p.d.n_settings, 0);
+    assert_true(config_diff_removes(&p.d));
+    assert_string_equal(p.line, "removed 1 SLA policy (hot); added 1 SLA policy (night); changed "
+                                "1 SLA policy (german)");
+    pair_release(&p);
+    free(next);
+
+    /* Every value of a policy counts. */
+    static const char *const edits[][2] = {
+        {"[\"DE\", \"CH\"]", "[\"DE\", \"AT\"]"},
+        {"      accept_within: 1h\n", "      accept_within: 61m\n"},
+        {"      accept_within: 1h\n", "      accept_within: 1h\n      contact_within: 2d\n"},
+        {"      accept_within: 1h\n", "      accept_within: 1h\n      clock: business_hours\n"},
+        {"[50%, 80%]", "[50%, 90%]"},
+        {"[50%, 80%]", "[50%]"},
+        {"[remind, reassign]", "[reassign, remind]"},
+        {"[remind, reassign]", "[remind, notify_manager, reassign]"},
+        {"      accept_within: 1h\n", "      accept_within: 1h\n      max_attempts: 2\n"},
+        {"attempts: pool:all", "attempts: pool:emea-pool"},
+        {"attempts: pool:all", "attempts: manager"},
+        {"      accept_within: 1h\n", "      accept_within: 1h\n      exclude_last: 0\n"},
+        {"      accept_within: 1h\n", "      accept_within: 1h\n      away_after_breaches: 2\n"},
+    };
+    for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+        next = edit(base, edits[i][0], edits[i][1], NULL);
+        diff(&p, base, next);
+        check_kind(&p.d, CONFIG_DIFF_SLA_POLICIES, "", "", "german");
+        check_others_same(&p.d, BIT(CONFIG_DIFF_SLA_POLICIES));
+        pair_release(&p);
+        free(next);
+    }
+
+    /* Defaults written out change nothing; a fallback rep or pool that
+     * moves in the file is the same one. */
+    next = edit(base, "      accept_within: 4h\n",
+                "      accept_within: 4h\n      contact_within: 24h\n      clock: wall\n      "
+                "on_breach: [reassign]\n      max_attempts: 3\n      exclude_last: 1\n",
+                "  - id: anna\n    team: emea\n    languages: [de, en]\n", "",
+                "  - id: carl\n    team: emea\n",
+                "  - id: carl\n    team: emea\n  - id: anna\n    team: emea\n    languages: [de, "
+                "en]\n",
+                NULL);
+    diff(&p, base, next);
+    check_kind(&p.d, CONFIG_DIFF_SLA_POLICIES, "", "", "");
+    check_kind(&p.d, CONFIG_DIFF_REPS, "", "", "");
+    pair_release(&p);
+    free(next);
+
+    /* The same policies in another order: the first that holds wins, so
+     * the order is a change of its own. */
+    next = edit(base, "    - name: hot\n      when: score >= 80\n      accept_within: 5m\n", "",
+                "    - name: standard\n",
+                "    - name: hot\n      when: score >= 80\n      accept_within: 5m\n    - name: "
+                "standard\n",
+                NULL);
+    diff(&p, base, next);
+    check_others_same(&p.d, 0);
+    check_names(p.d.settings, p.d.n_settings, "sla.policies (order)", "settings");
+    assert_string_equal(p.line, "changed sla.policies (order)");
+    assert_false(config_diff_removes(&p.d));
+    pair_release(&p);
+    free(next);
+
+    /* The daily rejection limit is a setting; no sla section at all removes the policies. */
+    next = edit(base, "  rejections_per_day: 5\n", "  rejections_per_day: 0\n", NULL);
+    diff(&p, base, next);
+    check_others_same(&p.d, 0);
+    check_names(p.d.settings, p.d.n_settings, "sla.rejections_per_day", "settings");
+    pair_release(&p);
+    free(next);
+    diff(&p, base, base_yaml);
+    check_kind(&p.d, CONFIG_DIFF_SLA_POLICIES, "", "hot,german,standard", "");
+    check_others_same(&p.d, BIT(CONFIG_DIFF_SLA_POLICIES));
+    check_names(p.d.settings, p.d.n_settings, "sla.rejections_per_day", "settings");
+    assert_true(config_diff_removes(&p.d));
+    pair_release(&p);
+    free(base);
+}
+
+static void test_reject_reasons(void **state)
+{
+    /* No list: the built-in reasons. A list replaces them: the ones it does
+     * not keep go, the same id with the same label and action is no change. */
+    char *listed = with_sla("  reject_reasons:\n"
+                            "    - {id: wrong_territory, label: Wrong territory, action: reroute}\n"
+                            "    - {id: not_a_fit, label: Not a fit, action: disqualify}\n"
+                            "    - {id: spam, action: disqualify}\n");
+    char *built_in = with_sla("");
+    struct pair p;
+    diff(&p, built_in, listed);
+    check_kind(&p.d, CONFIG_DIFF_REJECT_REASONS, "spam",
+               "existing_customer,not_qualified,duplicate,bad_data", "not_a_fit");
+    check_others_same(&p.d, BIT(CONFIG_DIFF_REJECT_REASONS));
+    assert_true(config_diff_removes(&p.d));
+    assert_string_equal(p.line, "removed 4 reject reasons (existing_customer, not_qualified, "
+                                "duplicate, bad_data); added 1 reject reason (spam); changed 1 "
+                                "reject reason (not_a_fit)");
+    pair_release(&p);
+
+    /* and back: the built-in ones return */
+    diff(&p, listed, built_in);
+    check_kind(&p.d, CONFIG_DIFF_REJECT_REASONS,
+               "existing_customer,not_qualified,duplicate,bad_data", "spam", "not_a_fit");
+    pair_release(&p);
+
+    /* a label, an action */
+    char *next = edit(listed, "label: Wrong territory", "label: Not my territory", NULL);
+    diff(&p, listed, next);
+    check_kind(&p.d, CONFIG_DIFF_REJECT_REASONS, "", "", "wrong_territory");
+    check_others_same(&p.d, BIT(CONFIG_DIFF_REJECT_REASONS));
+    assert_false(config_diff_removes(&p.d));
+    pair_release(&p);
+    free(next);
+    next = edit(listed, "{id: spam, action: disqualify}", "{id: spam, action: recycle}", NULL);
+    diff(&p, listed, next);
+    check_kind(&p.d, CONFIG_DIFF_REJECT_REASONS, "", "", "spam");
+    pair_release(&p);
+    free(next);
+    /* a label that is the id, written out */
+    next = edit(listed, "{id: spam, action: disqualify}",
+                "{id: spam, label: spam, action: "
+                "disqualify}",
+                NULL);
+    diff(&p, listed, next);
+    assert_true(config_diff_empty(&p.d));
+    pair_release(&p);
+    free(next);
+
+    /* the built-in list written out is no change */
+    next = with_sla("  reject_reasons:\n"
+                    "    - {id: wrong_territory, label: Wrong territory, action: reroute}\n"
+                    "    - {id: existing_customer, label: Existing customer, action: reroute}\n"
+                    "    - {id: not_a_fit, label: Not a fit, action: recycle}\n"
+                    "    - {id: not_qualified, label: Not qualified yet, action: recycle}\n"
+                    "    - {id: duplicate, label: Duplicate, action: disqualify}\n"
+                    "    - {id: bad_data, label: Bad data, action: disqualify}\n");
+    diff(&p, built_in, next);
+    assert_true(config_diff_empty(&p.d));
+    pair_release(&p);
+    free(next);
+    free(listed);
+    free(built_in);
 }
 
 /* A configuration with n reps PREFIX0 .. PREFIX(n-1). */
@@ -659,6 +897,8 @@ int main(void)
         cmocka_unit_test(test_routing_rules),
         cmocka_unit_test(test_scoring_rules),
         cmocka_unit_test(test_qualification),
+        cmocka_unit_test(test_sla_policies),
+        cmocka_unit_test(test_reject_reasons),
         cmocka_unit_test(test_settings_live),
         cmocka_unit_test(test_settings_restart_only),
         cmocka_unit_test(test_line_and_json_are_bounded),

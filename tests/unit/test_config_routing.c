@@ -342,6 +342,36 @@ static void test_routing_defaults(void **state)
     config_unref(cfg);
 }
 
+static void test_pool_offer(void **state)
+{
+    struct config *cfg = load_ok(
+        "version: 1\n"
+        "reps:\n  - id: a\n  - id: b\n  - id: c\n"
+        "pools:\n"
+        "  - {id: plain, strategy: round_robin, members: [a]}\n"
+        "  - {id: direct, strategy: weighted, offer: direct, members: [a]}\n"
+        "  - {id: wide, strategy: load_balanced, offer: broadcast, members: [a, b, c]}\n"
+        "  - {id: two, strategy: round_robin, offer: broadcast, offer_to: 2, members: [a]}\n"
+        "  - {id: most, strategy: fair_share, offer: broadcast, offer_to: 20, members: [c]}\n"
+        "  - {id: null-offer, strategy: weighted, offer: ~, offer_to: ~, members: [b]}\n");
+    const struct routing_pool *p = cfg->routing.pools;
+    assert_int_equal(cfg->routing.n_pools, 6);
+    /* direct, by default or said: offered to the one rep the strategy picks */
+    assert_int_equal(p[0].offer, POOL_OFFER_DIRECT);
+    assert_int_equal(p[0].offer_to, 1);
+    assert_int_equal(p[1].offer, POOL_OFFER_DIRECT);
+    assert_int_equal(p[1].offer_to, 1);
+    /* broadcast: to 3 at once unless offer_to says otherwise */
+    assert_int_equal(p[2].offer, POOL_OFFER_BROADCAST);
+    assert_int_equal(p[2].offer_to, 3);
+    assert_int_equal(p[3].offer, POOL_OFFER_BROADCAST);
+    assert_int_equal(p[3].offer_to, 2);
+    assert_int_equal(p[4].offer_to, 20);
+    assert_int_equal(p[5].offer, POOL_OFFER_DIRECT);
+    assert_int_equal(p[5].offer_to, 1);
+    config_unref(cfg);
+}
+
 /* ---- errors ---- */
 
 #define RULES_HEAD                                                                                 \
@@ -455,6 +485,21 @@ static void test_error_pools(void **state)
                "t.yaml:7:10: ", "pools[0].id: 'P' is not a valid id");
     POOL_ERROR("  - {id: p, strategy: weighted, members: [a], size: 3}\n",
                "t.yaml:7:47: ", "unknown key 'size' in pools[0]");
+    POOL_ERROR("  - {id: p, strategy: weighted, members: [a], offer: all}\n",
+               "t.yaml:7:54: ", "pools[0].offer: expected direct or broadcast");
+    POOL_ERROR("  - {id: p, strategy: weighted, members: [a], offer: [broadcast]}\n",
+               "t.yaml:7:54: ", "pools[0].offer: expected direct or broadcast");
+    POOL_ERROR("  - {id: p, strategy: weighted, members: [a], offer_to: 2}\n", "t.yaml:7:57: ",
+               "pools[0].offer_to: only broadcast pools offer a lead to several reps at once; "
+               "add `offer: broadcast` or remove it");
+    POOL_ERROR("  - {id: p, strategy: weighted, members: [a], offer: direct, offer_to: 2}\n",
+               "t.yaml:7:72: ", "pools[0].offer_to: only broadcast pools offer");
+    POOL_ERROR("  - {id: p, strategy: weighted, members: [a], offer: broadcast, offer_to: 1}\n",
+               "t.yaml:7:75: ", "pools[0].offer_to: 1 is out of range (2 .. 20)");
+    POOL_ERROR("  - {id: p, strategy: weighted, members: [a], offer: broadcast, offer_to: 21}\n",
+               "t.yaml:7:75: ", "pools[0].offer_to: 21 is out of range (2 .. 20)");
+    POOL_ERROR("  - {id: p, strategy: weighted, members: [a], offer: broadcast, offer_to: x}\n",
+               "t.yaml:7:75: ", "pools[0].offer_to: expected a whole number");
 #undef POOL_ERROR
 }
 
@@ -605,6 +650,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routing_values),
         cmocka_unit_test(test_routing_defaults),
+        cmocka_unit_test(test_pool_offer),
         cmocka_unit_test(test_error_targets),
         cmocka_unit_test(test_error_rule_list),
         cmocka_unit_test(test_error_pools),
