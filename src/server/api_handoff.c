@@ -245,17 +245,17 @@ static bool read_query(struct request *r, struct list_query *q)
         reply_error(r, 400, "invalid", q->bad, "query parameter '%.64s' %s", q->bad, q->why);
         return false;
     }
+    if (q->f.due_before) {
+        q->f.due_before += clock_now(r->ctx->clock);
+        if (!q->f.status)
+            q->f.status = ASSIGNMENT_PENDING;
+    }
     if (q->cursor && !parse_cursor(q->cursor, !q->lead_list && urgency_order(&q->f),
                                    &q->f.after_accept_by, &q->f.after_id)) {
         reply_error(r, 400, "invalid", "cursor",
                     "query parameter 'cursor' is not a cursor this "
                     "server gave out for this list");
         return false;
-    }
-    if (q->f.due_before) {
-        q->f.due_before += clock_now(r->ctx->clock);
-        if (!q->f.status)
-            q->f.status = ASSIGNMENT_PENDING;
     }
     q->f.limit = (unsigned)q->limit + 1;
     return true;

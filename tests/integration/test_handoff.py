@@ -74,8 +74,11 @@ def live(b, lead_id):
     return rows[0] if rows else None
 
 
-def act(b, aid, action, key=None, **body):
-    kw = {} if key is None else {"key": key}
+ADMIN = object()
+
+
+def act(b, aid, action, key=ADMIN, **body):
+    kw = {} if key is ADMIN else {"key": key}
     return b.request("POST", "/v1/assignments/%d/%s" % (aid, action), body=body or None, **kw)
 
 
