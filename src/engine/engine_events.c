@@ -14,7 +14,8 @@
  *   lead.stage_changed   {"from", "to", "via": "qualification" | "routing" | "outcome" |
  *                         VIA, "rule"?, "score"?, "grade"?, "value"?, "currency"?}
  *   lead.assigned        {"rep", "pool", "rule", "decision", "assignment", "attempt",
- *                         "policy", "accept_by", "previous_owner"?}
+ *                         "policy", "accept_by", "previous_owner"?,
+ *                         "offer": "broadcast" and "offered_to": [REP, ...] (a broadcast pool)}
  *   lead.held            {"reason", "rule", "pool", "decision"}
  *   lead.excluded        {"rep"}
  * Rep events: rep.status_changed {"from", "to", "until"?},
@@ -141,6 +142,21 @@ bt_err engine__event_assigned(struct engine__ctx *ctx, struct arena *arena,
     json_object_set_new(data, "rule", rule ? json_string(rule) : json_null());
     json_object_set_new(data, "decision", json_integer(decision_id));
     engine__assignment_fields(data, a);
+    if (a->offer_group) {
+        struct store_assignment *offers;
+        size_t n;
+        bt_err e = store_assignment_offers(ctx->conn, a->offer_group, arena, &offers, &n, err);
+        if (e) {
+            json_decref(data);
+            json_decref(stage);
+            return e;
+        }
+        json_t *to = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(to, json_string(offers[i].rep_id));
+        json_object_set_new(data, "offer", json_string("broadcast"));
+        json_object_set_new(data, "offered_to", to);
+    }
     if (previous_owner && strcmp(previous_owner, d->rep_id) != 0)
         json_object_set_new(data, "previous_owner", json_string(previous_owner));
     bt_err e =

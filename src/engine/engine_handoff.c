@@ -169,11 +169,79 @@ bt_err engine__assignment_open(struct engine__ctx *ctx, const struct config *cfg
         schedule(cfg, out, &p);
     }
     json_decref(terms);
+    const struct routing_pool *pool = d->pool >= 0 ? &rc->pools[d->pool] : NULL;
+    bool broadcast = pool && pool->offer == POOL_OFFER_BROADCAST && pool->offer_to > 1;
+    if (broadcast)
+        out->status = ASSIGNMENT_OFFERED;
     if ((e = store_assignment_insert(ctx->conn, out, err)))
         return e;
     if (out->next_due)
         engine__deadline(ctx, ENGINE_DEADLINE_SLA, out->next_due);
+    if (!broadcast)
+        return BT_OK;
+    /* The group is named by its first offer, which also carries the
+     * group's clock; the other offers go to the next eligible members
+     * after the chosen one, in the pool's order. */
+    out->offer_group = out->id;
+    if ((e = store_assignment_update(ctx->conn, out, err)))
+        return e;
+    size_t start = 0;
+    for (size_t i = 0; i < d->n_candidates; i++)
+        if ((long)d->candidates[i].rep == d->rep)
+            start = i;
+    unsigned offered = 1;
+    for (size_t k = 1; k < d->n_candidates && offered < pool->offer_to; k++) {
+        const struct route_candidate *c = &d->candidates[(start + k) % d->n_candidates];
+        if (c->eligibility != ELIGIBLE || (long)c->rep == d->rep)
+            continue;
+        struct store_assignment o = *out;
+        o.id = 0;
+        o.rep_id = rc->reps[c->rep].id;
+        o.next_due = 0;
+        o.next_kind = ASSIGNMENT_DUE_NONE;
+        if (o.accept_by) {
+            /* each on the clock of its own rep, for what it shows */
+            struct sla_policy p2;
+            json_t *t2 = NULL;
+            if (terms_of(cfg, &o, &t2, &p2)) {
+                struct sla_schedule s2;
+                p2.clock = schedule_for(cfg, o.rep_id, p2.clock, &s2);
+                o.accept_by = sla_accept_point(&p2, &s2, ctx->now, 1.0);
+            }
+            json_decref(t2);
+        }
+        if ((e = store_assignment_insert(ctx->conn, &o, err)))
+            return e;
+        offered++;
+    }
     return BT_OK;
+}
+
+/* Closes the open offers of a broadcast group but `except`, as `status`,
+ * saying where the lead went. */
+static bt_err close_offers(struct engine__ctx *ctx, int64_t group, int64_t except,
+                           const char *status, const char *actor, const char *reason,
+                           const char *successor, struct arena *arena, json_t *closed,
+                           struct bt_error *err)
+{
+    struct store_assignment *rows;
+    size_t n;
+    bt_err e = store_assignment_offers(ctx->conn, group, arena, &rows, &n, err);
+    for (size_t i = 0; !e && i < n; i++) {
+        if (rows[i].id == except)
+            continue;
+        rows[i].status = status;
+        rows[i].closed_at = ctx->now;
+        rows[i].closed_by = actor ? actor : "system";
+        rows[i].close_reason = reason;
+        rows[i].successor = successor;
+        rows[i].next_due = 0;
+        rows[i].next_kind = ASSIGNMENT_DUE_NONE;
+        if (closed)
+            json_array_append_new(closed, json_string(rows[i].rep_id));
+        e = store_assignment_update(ctx->conn, &rows[i], err);
+    }
+    return e;
 }
 
 bt_err engine__assignment_close_live(struct engine__ctx *ctx, int64_t lead_id, const char *status,
@@ -183,8 +251,22 @@ bt_err engine__assignment_close_live(struct engine__ctx *ctx, int64_t lead_id, c
     bool found;
     struct store_assignment a;
     bt_err e = store_assignment_live(ctx->conn, lead_id, arena, &found, &a, err);
-    if (e || !found)
+    if (e)
         return e;
+    if (!found) {
+        /* a broadcast not taken yet: its open offers */
+        struct store_assignment *rows;
+        size_t n;
+        if ((e = store_assignment_list_lead(ctx->conn, lead_id, 0, STORE_LIST_MAX, arena, &rows, &n,
+                                            err)))
+            return e;
+        for (size_t i = n; i-- > 0;)
+            if (rows[i].offer_group && !rows[i].closed_at)
+                return close_offers(ctx, rows[i].offer_group, 0,
+                                    status ? status : ASSIGNMENT_WITHDRAWN, actor, reason, NULL,
+                                    arena, NULL, err);
+        return BT_OK;
+    }
     if (status)
         a.status = status;
     a.closed_at = ctx->now;
@@ -325,15 +407,52 @@ static bt_err refuse_moved_on(struct arena *arena, const struct store_assignment
                    what_happened(arena, a));
 }
 
+/* A broadcast's rep counts the lead in its day and week when it takes it
+ * (routing counted nobody when it offered). */
+static bt_err count_for(struct engine__ctx *ctx, const struct config *cfg, const char *rep_id,
+                        struct arena *arena, struct bt_error *err)
+{
+    long i = routing_find_rep(&cfg->routing, rep_id);
+    if (i < 0)
+        return BT_OK;
+    const struct routing_rep *rep = &cfg->routing.reps[i];
+    struct rep_runtime rt;
+    bt_err e = store_rep_runtime_get(ctx->conn, rep_id, ctx->now, arena, &rt, err);
+    if (e)
+        return e;
+    int64_t day, week;
+    routing_rep_periods(rep, ctx->now, &day, &week);
+    return store_rep_counts_set(ctx->conn, rep_id, day, routing_day_count(rep, &rt, ctx->now) + 1,
+                                week, routing_week_count(rep, &rt, ctx->now) + 1, ctx->now, err);
+}
+
 static bt_err accept(struct engine__ctx *ctx, struct assignment_command *cmd, struct arena *arena,
                      struct bt_error *err)
 {
     struct store_assignment *a = &cmd->result;
     struct lead *lead = &cmd->lead;
-    if (!is_status(a, ASSIGNMENT_PENDING) || a->closed_at)
+    bool offer = is_status(a, ASSIGNMENT_OFFERED);
+    if ((!is_status(a, ASSIGNMENT_PENDING) && !offer) || a->closed_at)
         return refuse_moved_on(arena, a, cmd->action, err);
     a->status = ASSIGNMENT_ACCEPTED;
     a->accepted_at = ctx->now;
+    json_t *others = NULL;
+    if (offer) {
+        /* The first to accept a broadcast owns the lead: the other offers
+         * are withdrawn in this transaction (the writer runs one accept at
+         * a time, so a second accept finds its offer withdrawn). */
+        others = json_array();
+        bt_err e = close_offers(ctx, a->offer_group, a->id, ASSIGNMENT_WITHDRAWN, "system",
+                                arena_printf(arena, "taken by %s", a->rep_id), a->rep_id, arena,
+                                others, err);
+        if (!e)
+            e = count_for(ctx, cmd->cfg, a->rep_id, arena, err);
+        if (e) {
+            json_decref(others);
+            return e;
+        }
+        lead->attr[LEAD_OWNER] = a->rep_id;
+    }
     json_t *holder;
     struct sla_policy p;
     bool has = terms_of(cmd->cfg, a, &holder, &p);
@@ -352,6 +471,8 @@ static bt_err accept(struct engine__ctx *ctx, struct assignment_command *cmd, st
                         json_integer((ctx->now - a->assigned_at) / 1000));
     json_object_set_new(data, "contact_by",
                         a->contact_by ? json_string(rfc3339(arena, a->contact_by)) : json_null());
+    if (others)
+        json_object_set_new(data, "withdrawn_offers", others);
     bt_err e;
     if ((e = save(ctx, a, err)) || (e = store_lead_update(ctx->conn, lead, err))) {
         json_decref(data);
@@ -422,6 +543,8 @@ static bt_err reject(struct engine__ctx *ctx, struct assignment_command *cmd, st
                            "admin must reject this one",
                            a->rep_id, (long long)n);
     }
+    bool offer = is_status(a, ASSIGNMENT_OFFERED);
+    struct store_assignment clock = *a; /* the group's clock, when this offer carries it */
     a->status = ASSIGNMENT_REJECTED;
     a->closed_at = ctx->now;
     a->closed_by = cmd->as_rep ? arena_printf(arena, "rep:%s", cmd->as_rep) : cmd->actor;
@@ -429,6 +552,17 @@ static bt_err reject(struct engine__ctx *ctx, struct assignment_command *cmd, st
     a->note = cmd->note;
     a->next_due = 0;
     a->next_kind = ASSIGNMENT_DUE_NONE;
+    struct store_assignment *open_offers = NULL;
+    size_t n_open = 0;
+    if (offer) {
+        bt_err e =
+            store_assignment_offers(ctx->conn, a->offer_group, arena, &open_offers, &n_open, err);
+        if (e)
+            return e;
+        for (size_t i = 0; i < n_open; i++)
+            if (open_offers[i].id == a->id)
+                open_offers[i] = open_offers[--n_open];
+    }
     json_t *data = event_data(arena, a);
     json_object_set_new(data, "reason", json_string(why->id));
     json_object_set_new(data, "action", json_string(sla_reject_action_name(why->action)));
@@ -443,6 +577,18 @@ static bt_err reject(struct engine__ctx *ctx, struct assignment_command *cmd, st
     if ((e = engine__event(ctx, arena, lead->id, "assignment.rejected", cmd->actor, why->id, data,
                            err)))
         return e;
+    if (n_open > 0) {
+        /* Others still hold the offer: the lead waits for them; the group's
+         * clock moves to one of them when this offer carried it. */
+        a->successor = "offered";
+        if (clock.next_due) {
+            open_offers[0].next_due = clock.next_due;
+            open_offers[0].next_kind = clock.next_kind;
+            open_offers[0].reminders_sent = clock.reminders_sent;
+            e = store_assignment_update(ctx->conn, &open_offers[0], err);
+        }
+        return e ? e : store_assignment_update(ctx->conn, a, err);
+    }
     if (why->action == SLA_REJECT_REROUTE)
         e = engine__reroute(ctx, cfg, lead, "rejected", cmd->actor, why->id, NULL, arena, err);
     else
@@ -497,6 +643,11 @@ static bt_err reassign(struct engine__ctx *ctx, struct assignment_command *cmd, 
     a->next_kind = ASSIGNMENT_DUE_NONE;
     const char *terms = a->terms;
     bt_err e = store_assignment_update(ctx->conn, a, err);
+    if (e)
+        return e;
+    if (withdraw && a->offer_group)
+        e = close_offers(ctx, a->offer_group, a->id, ASSIGNMENT_WITHDRAWN, cmd->actor,
+                         a->close_reason, "recycled", arena, NULL, err);
     if (e)
         return e;
     if (withdraw)
@@ -571,8 +722,13 @@ bt_err engine__assignment_outcome(struct engine__ctx *ctx, int64_t lead_id, enum
     bool found;
     struct store_assignment a;
     bt_err e = store_assignment_live(ctx->conn, lead_id, arena, &found, &a, err);
-    if (e || !found)
+    if (e)
         return e;
+    if (!found) /* a broadcast not taken: its offers end with the lead */
+        return to == STAGE_WON || to == STAGE_LOST || to == STAGE_DISQUALIFIED
+                   ? engine__assignment_close_live(ctx, lead_id, ASSIGNMENT_WITHDRAWN, actor,
+                                                   stage_name(to), arena, err)
+                   : BT_OK;
     if (is_status(&a, ASSIGNMENT_ACCEPTED) && to != STAGE_DISQUALIFIED) {
         /* The CRM's progress is the first contact when none was recorded. */
         a.status = ASSIGNMENT_CONTACTED;
@@ -727,7 +883,28 @@ static bt_err breach(struct engine__ctx *ctx, const struct config *cfg, struct s
     if ((e = store_assignment_update(ctx->conn, a, err)))
         return e;
     json_t *excluded = json_array();
-    if ((e = exclude_last(ctx, lead.id, p->exclude_last, arena, excluded, err)) ||
+    if (a->offer_group) {
+        /* A broadcast nobody took: every offer expires, and every rep it
+         * was offered to is excluded. */
+        json_t *reps = json_array();
+        e = close_offers(ctx, a->offer_group, a->id, ASSIGNMENT_EXPIRED, "system", "expired", NULL,
+                         arena, reps, err);
+        json_array_append_new(excluded, json_string(a->rep_id));
+        for (size_t i = 0; !e && i < json_array_size(reps); i++) {
+            const char *rep = json_string_value(json_array_get(reps, i));
+            json_array_append_new(excluded, json_string(rep));
+            e = store_exclusion_add(ctx->conn, lead.id, rep, "expired", ctx->now, err);
+        }
+        if (!e)
+            e = store_exclusion_add(ctx->conn, lead.id, a->rep_id, "expired", ctx->now, err);
+        json_decref(reps);
+        if (e) {
+            json_decref(excluded);
+            return e;
+        }
+    }
+    if ((e = exclude_last(ctx, lead.id, a->offer_group ? 0 : p->exclude_last, arena, excluded,
+                          err)) ||
         (e = maybe_away(ctx, cfg, a->rep_id, p->away_after_breaches, arena, err))) {
         json_decref(excluded);
         return e;

@@ -178,8 +178,12 @@ static bt_err write_assignment(struct engine__ctx *ctx, const struct config *cfg
         return e;
     enum lead_stage from = decide_stage_of(lead);
     const char *previous_owner = lead->attr[LEAD_OWNER];
+    /* A broadcast pool offers the lead to several reps: nobody owns it (or
+     * counts it) until one of them accepts (engine_handoff.c). */
+    bool broadcast = d->pool >= 0 && rc->pools[d->pool].offer == POOL_OFFER_BROADCAST &&
+                     rc->pools[d->pool].offer_to > 1;
     lead->attr[LEAD_STAGE] = stage_name(STAGE_ASSIGNED);
-    lead->attr[LEAD_OWNER] = arena_strdup(arena, d->rep_id);
+    lead->attr[LEAD_OWNER] = broadcast ? NULL : arena_strdup(arena, d->rep_id);
     lead->updated_at = ctx->now;
     struct store_assignment a;
     if ((e = store_lead_update(ctx->conn, lead, err)) ||
@@ -193,6 +197,8 @@ static bt_err write_assignment(struct engine__ctx *ctx, const struct config *cfg
                                   engine__dump(arena, pool_state_to_json(&d->strategy.after)),
                                   ctx->now, err)))
         return e;
+    if (broadcast)
+        return BT_OK;
     return store_rep_counts_set(ctx->conn, d->rep_id, r->day_start, r->day_count, r->week_start,
                                 r->week_count, ctx->now, err);
 }

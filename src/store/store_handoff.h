@@ -77,7 +77,8 @@ bt_err store_assignment_get(struct store_conn *c, int64_t id, struct arena *a,
 /* The lead's live assignment; *found false when it has none. */
 bt_err store_assignment_live(struct store_conn *c, int64_t lead_id, struct arena *a, bool *found,
                              struct store_assignment *out, struct bt_error *err) BT_MUST_USE;
-/* How many assignments the lead has had (the next attempt is this + 1). */
+/* How many attempts the lead has had (the next is this + 1): its
+ * assignments, a broadcast's offers counting as one. */
 bt_err store_assignment_attempts(struct store_conn *c, int64_t lead_id, int64_t *count,
                                  struct bt_error *err) BT_MUST_USE;
 

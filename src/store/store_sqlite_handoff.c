@@ -59,7 +59,8 @@ static const char *const sql[HS_END - SQLITE__SLOTS_HANDOFF] = {
     [HS_LIVE - SQLITE__SLOTS_HANDOFF] = "SELECT " COLS " FROM assignments "
                                         "WHERE lead_id = ?1 AND closed_at IS NULL "
                                         "AND status <> 'offered'",
-    [HS_ATTEMPTS - SQLITE__SLOTS_HANDOFF] = "SELECT count(*) FROM assignments WHERE lead_id = ?1",
+    [HS_ATTEMPTS - SQLITE__SLOTS_HANDOFF] =
+        "SELECT count(DISTINCT coalesce(offer_group, id)) FROM assignments WHERE lead_id = ?1",
     [HS_LIST_LEAD - SQLITE__SLOTS_HANDOFF] = "SELECT " COLS " FROM assignments "
                                              "WHERE lead_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
     [HS_OFFERS - SQLITE__SLOTS_HANDOFF] = "SELECT " COLS " FROM assignments "

@@ -429,3 +429,80 @@ sla:
         time.sleep(0.05)
     assert rows[0]["status"] == "expired", rows
     assert len(event(b, l["id"], "assignment.expired")) == 1
+
+
+BROADCAST = BASE.replace(
+    "  - {id: inbound, strategy: round_robin, members: [ana, ben, cy]}\n",
+    "  - {id: inbound, strategy: round_robin, members: [ana, ben, cy], offer: broadcast,"
+    " offer_to: 3}\n") + """\
+sla:
+  policies:
+    - name: fast
+      accept_within: 5m
+      max_attempts: 1
+      after_max_attempts: pool:overflow
+"""
+
+
+def test_broadcast_first_to_accept_wins_exactly_once(baton_factory):
+    b = start(baton_factory, BROADCAST)
+    keys = {r: b.create_key("rep", rep=r) for r in ("ana", "ben", "cy")}
+    l = post(b, 1)
+    offers = assignments(b, l["id"])
+    assert sorted(o["rep"] for o in offers) == ["ana", "ben", "cy"]
+    assert all(o["status"] == "offered" and o["closed_at"] is None for o in offers)
+    st, _, lead = b.get("/v1/leads/%d" % l["id"])
+    assert lead["stage"] == "assigned" and lead["owner"] is None
+    (ev,) = event(b, l["id"], "lead.assigned")
+    assert ev["data"]["offer"] == "broadcast" and sorted(ev["data"]["offered_to"]) == \
+        ["ana", "ben", "cy"]
+    # every offered rep clicks at once, several times
+    results = []
+    lock = threading.Lock()
+
+    def click(o):
+        st, _, body = act(b, o["id"], "accept", key=keys[o["rep"]])
+        with lock:
+            results.append((o["rep"], st, body))
+
+    threads = [threading.Thread(target=click, args=(o,)) for o in offers for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wins = [r for r in results if r[1] == 200]
+    assert len(wins) == 1, results
+    winner = wins[0][0]
+    for rep, st, body in results:
+        if st != 200:
+            assert st == 409 and body["error"]["code"] == "conflict", body
+    rows = assignments(b, l["id"])
+    assert [r["rep"] for r in rows if r["status"] == "accepted"] == [winner]
+    others = [r for r in rows if r["rep"] != winner]
+    assert all(r["status"] == "withdrawn" and r["next"] == winner for r in others), rows
+    st, _, lead = b.get("/v1/leads/%d" % l["id"])
+    assert lead["owner"] == winner and lead["stage"] == "accepted"
+    st, _, w = b.get("/v1/reps/%s" % winner)
+    assert w["open"] == 1
+    assert live(b, l["id"])["rep"] == winner
+
+
+def test_broadcast_rejections_and_expiry(baton_factory):
+    b = start(baton_factory, BROADCAST)
+    l = post(b, 1)
+    offers = {o["rep"]: o for o in assignments(b, l["id"])}
+    # one turns it down: the others still hold it
+    st, _, body = act(b, offers["ana"]["id"], "reject", reason="wrong_territory")
+    assert st == 200 and body["next"] == "offered", body
+    assert sum(1 for o in assignments(b, l["id"]) if o["status"] == "offered") == 2
+    # nobody else takes it in time: every offer expires, the lead goes on
+    advance(b, 301)
+    rows = assignments(b, l["id"])
+    assert sorted((r["rep"], r["status"]) for r in rows[:3]) == \
+        [("ana", "rejected"), ("ben", "expired"), ("cy", "expired")], rows
+    st, _, x = b.get("/v1/leads/%d/exclusions" % l["id"])
+    assert {e["rep"] for e in x["data"]} == {"ana", "ben", "cy"}
+    # max_attempts (1) reached: the fallback pool's rep, attempt 2
+    now = live(b, l["id"])
+    assert (now["rep"], now["attempt"], now["status"]) == ("mia", 2, "pending"), rows
+    assert len(event(b, l["id"], "assignment.expired")) == 1
