@@ -11,7 +11,8 @@
 #
 # Variables: BUILD (output folder), SANITIZE=1 (ASan+UBSan build), CC;
 # for make run: LISTEN (default 127.0.0.1:8080), DB (./baton.db), CONFIG
-# (examples/baton.yaml).
+# (examples/baton.yaml), CLOCK (an RFC 3339 time: a manual clock that
+# POST /v1/admin/clock moves, to watch SLA deadlines pass without waiting).
 
 BUILD    ?= build
 CC       ?= cc
@@ -23,6 +24,7 @@ PYTHON   ?= /usr/bin/python3
 LISTEN   = 127.0.0.1:8080
 DB       = ./baton.db
 CONFIG   = examples/baton.yaml
+CLOCK    =
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Isrc -g -Wall -Wextra -Werror -Wshadow \
                -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
@@ -87,7 +89,8 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/baton serve --config '$(CONFIG)' --db '$(DB)' --listen '$(LISTEN)'
+	$(BUILD)/baton serve --config '$(CONFIG)' --db '$(DB)' --listen '$(LISTEN)' \
+	    $(if $(CLOCK),--manual-clock '$(CLOCK)')
 
 unit: $(UNIT_BIN)
 	@scripts/run-unit-tests.sh $(UNIT_BIN)
