@@ -89,8 +89,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/baton serve --config '$(CONFIG)' --db '$(DB)' --listen '$(LISTEN)' \
-	    $(if $(CLOCK),--manual-clock '$(CLOCK)')
+	$(BUILD)/baton serve --config '$(CONFIG)' --db '$(DB)' --listen '$(LISTEN)'$(if $(CLOCK), --manual-clock '$(CLOCK)')
 
 unit: $(UNIT_BIN)
 	@scripts/run-unit-tests.sh $(UNIT_BIN)

@@ -35,7 +35,10 @@
  *        "forced": true and "stage" (routed at a stage other than mql),
  *        "sla": {"policy", "clock", "accept_within_seconds", "accept_by"}
  *        (assigned, under an SLA policy: the first whose `when` holds for
- *        the lead as routed; accept_by on the policy's clock for the rep).
+ *        the lead as routed; accept_by on the policy's clock for the rep;
+ *        the engine replaces it with {"policy", "clock",
+ *        "accept_within_seconds", "carried_over": true} when the attempt
+ *        keeps the policy of the one before).
  *      It is stored as it is and served as it is; nothing rewrites it.
  *
  * Nothing is written anywhere: the caller applies the result (the engine

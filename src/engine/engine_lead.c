@@ -172,6 +172,22 @@ static bt_err write_assignment(struct engine__ctx *ctx, const struct config *cfg
     const struct routing_config *rc = &cfg->routing;
     const struct route_decision *d = &r->route;
     const char *pool_id = d->pool >= 0 ? rc->pools[d->pool].id : NULL;
+    if (o->terms && r->record) {
+        /* The attempt keeps the policy it had (a reassignment, an expiry):
+         * the record says so instead of the policy routing would pick. */
+        json_error_t jerr;
+        json_t *t = json_loads(o->terms, 0, &jerr);
+        const char *name = json_string_value(json_object_get(t, "policy"));
+        if (name)
+            json_object_set_new(
+                r->record, "sla",
+                json_pack(
+                    "{s:s, s:s?, s:I, s:b}", "policy", name, "clock",
+                    json_string_value(json_object_get(t, "clock")), "accept_within_seconds",
+                    (json_int_t)(json_integer_value(json_object_get(t, "accept_within_ms")) / 1000),
+                    "carried_over", 1));
+        json_decref(t);
+    }
     int64_t decision_id;
     bt_err e = write_decision(ctx, cfg, lead, r, arena, &decision_id, err);
     if (e)

@@ -267,6 +267,8 @@ def test_make_run_takes_listen_db_and_config():
                          "--listen '127.0.0.1:8080'"), line
     line = make_run_command("LISTEN=127.0.0.1:9090", "DB=/tmp/x.db", "CONFIG=my.yaml")
     assert line.endswith("serve --config 'my.yaml' --db '/tmp/x.db' --listen '127.0.0.1:9090'"), line
+    line = make_run_command("CLOCK=2026-12-01T09:00:00Z")
+    assert line.endswith("--listen '127.0.0.1:8080' --manual-clock '2026-12-01T09:00:00Z'"), line
     # a CONFIG in the environment is not taken for make run's
     line = make_run_command(env={"CONFIG": "/etc/elsewhere.yaml", "DB": "/nope.db"})
     assert "--config 'examples/baton.yaml' --db './baton.db'" in line, line
