@@ -315,6 +315,8 @@ static const char *what_happened(struct arena *arena, const struct store_assignm
     const char *next = "";
     if (a->successor && !strcmp(a->successor, "hold"))
         next = "; the lead waits in the hold queue";
+    else if (a->successor && !strcmp(a->successor, "offered"))
+        next = "; the lead is still offered to the others";
     else if (a->successor &&
              (!strcmp(a->successor, "recycled") || !strcmp(a->successor, "disqualified") ||
               !strcmp(a->successor, "mql") || !strcmp(a->successor, "new")))

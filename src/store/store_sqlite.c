@@ -396,6 +396,8 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  WHERE closed_at IS NULL AND status <> 'offered';"
     "CREATE INDEX assignments_due ON assignments (next_due) WHERE next_due IS NOT NULL;"
     "CREATE INDEX assignments_open ON assignments (rep_id, accept_by) WHERE closed_at IS NULL;"
+    "CREATE INDEX assignments_urgency ON assignments "
+    "  (coalesce(accept_by, 9000000000000000000), id) WHERE closed_at IS NULL;"
     "CREATE INDEX assignments_group ON assignments (offer_group) WHERE offer_group IS NOT NULL;"
     "CREATE TABLE link_secrets ("
     "  generation INTEGER PRIMARY KEY,"

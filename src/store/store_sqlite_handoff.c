@@ -21,6 +21,11 @@
     "terms"
 
 #define OPEN_STATUSES "('pending', 'offered', 'accepted', 'contacted')"
+/* The urgency order of open assignments: by accept_by, those without one
+ * last. The very expression of the index assignments_urgency (schema v7),
+ * so that a page of the most urgent reads the index instead of sorting. */
+#define NO_DEADLINE "9000000000000000000"
+#define URGENCY     "coalesce(accept_by, " NO_DEADLINE ")"
 
 enum {
     HS_INSERT = SQLITE__SLOTS_HANDOFF,
@@ -299,7 +304,8 @@ static bt_err sqh_list(struct store_conn *c, const struct store_assignment_filte
         n += (size_t)snprintf(q + n, sizeof(q) - n,
                               " AND status IN " OPEN_STATUSES " AND closed_at IS NULL");
     else if (f->status)
-        n += (size_t)snprintf(q + n, sizeof(q) - n, " AND status = ?2");
+        n += (size_t)snprintf(q + n, sizeof(q) - n, " AND status = ?2%s",
+                              urgent ? " AND closed_at IS NULL" : "");
     if (f->due_before)
         n +=
             (size_t)snprintf(q + n, sizeof(q) - n, " AND accept_by IS NOT NULL AND accept_by < ?3");

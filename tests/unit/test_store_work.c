@@ -291,7 +291,8 @@ static const char *latest_record(struct fixture *f, int64_t lead_id)
 static void undo_v7(sqlite3 *db)
 {
     exec(db, "DROP INDEX assignments_live; DROP INDEX assignments_due; "
-             "DROP INDEX assignments_open; DROP INDEX assignments_group; DROP TABLE link_secrets");
+             "DROP INDEX assignments_open; DROP INDEX assignments_group; DROP INDEX "
+             "assignments_urgency; DROP TABLE link_secrets");
     static const char *const cols[] = {"attempt",   "status",      "policy",         "clock",
                                        "accept_by", "contact_by",  "accepted_at",    "contacted_at",
                                        "closed_at", "breached_at", "closed_by",      "close_reason",
