@@ -307,8 +307,7 @@ static bt_err sqh_list(struct store_conn *c, const struct store_assignment_filte
         n += (size_t)snprintf(q + n, sizeof(q) - n, " AND status = ?2%s",
                               urgent ? " AND closed_at IS NULL" : "");
     if (f->due_before)
-        n +=
-            (size_t)snprintf(q + n, sizeof(q) - n, " AND accept_by IS NOT NULL AND accept_by < ?3");
+        n += (size_t)snprintf(q + n, sizeof(q) - n, " AND " URGENCY " < ?3"); /* an index range */
     if (urgent) {
         if (f->after_id)
             n +=
