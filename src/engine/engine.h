@@ -242,9 +242,9 @@ bt_err engine_exclude_rep(struct engine *e, struct exclusion_command *cmd, struc
  * makes is a row with its SLA policy's terms and clock: the rep accepts,
  * rejects (with a reason whose configured action follows), records the
  * first contact; a manager reassigns or withdraws it. A rep key acts only on
- * its own assignments (reassign and withdraw: also on those of the reps it
- * manages); acting on one that has moved on is BT_ECONFLICT saying what
- * happened to it.
+ * its own assignments (reassign, withdraw and reject: also on those of the
+ * reps it manages, never reassign or withdraw its own); acting on one that
+ * has moved on is BT_ECONFLICT saying what happened to it.
  */
 enum assignment_action {
     ASSIGNMENT_ACT_ACCEPT,

@@ -533,7 +533,7 @@ static bt_err reject(struct engine__ctx *ctx, struct assignment_command *cmd, st
                        "reason must be one of the configured reject reasons (GET "
                        "/v1/reject-reasons lists them)");
     long ri = routing_find_rep(&cfg->routing, a->rep_id);
-    if (cmd->as_rep && cfg->sla.rejections_per_day && ri >= 0) {
+    if (cmd->as_rep && !strcmp(cmd->as_rep, a->rep_id) && cfg->sla.rejections_per_day && ri >= 0) {
         int64_t day, week, n;
         routing_rep_periods(&cfg->routing.reps[ri], ctx->now, &day, &week);
         bt_err e = store_rep_rejections_since(ctx->conn, a->rep_id, day, &n, err);
@@ -683,14 +683,20 @@ bt_err engine__apply_assignment(struct engine__ctx *ctx, struct assignment_comma
     if (e)
         return e;
     if (cmd->as_rep && strcmp(cmd->as_rep, a->rep_id) != 0) {
-        bool manager_action =
-            cmd->action == ASSIGNMENT_ACT_REASSIGN || cmd->action == ASSIGNMENT_ACT_WITHDRAW;
+        /* A manager reassigns, withdraws and rejects (past a rep's daily
+         * limit) for the reps it manages; accepting is the rep's own. */
+        bool manager_action = cmd->action == ASSIGNMENT_ACT_REASSIGN ||
+                              cmd->action == ASSIGNMENT_ACT_WITHDRAW ||
+                              cmd->action == ASSIGNMENT_ACT_REJECT;
         if (!manager_action || !config_manages(cmd->cfg, cmd->as_rep, a->rep_id))
-            return bt_fail(err, BT_EFORBIDDEN, "id",
-                           "assignment %lld is not yours: a rep may act only on its own "
-                           "assignments%s",
-                           (long long)a->id,
-                           manager_action ? " and those of the reps it manages" : "");
+            return bt_fail(
+                err, BT_EFORBIDDEN, "id",
+                "assignment %lld is not yours: a rep may act only on its own "
+                "assignments%s",
+                (long long)a->id,
+                manager_action
+                    ? " (or, to reassign, withdraw or reject, those of the reps it manages)"
+                    : "");
     }
     if (cmd->as_rep && !strcmp(cmd->as_rep, a->rep_id) &&
         (cmd->action == ASSIGNMENT_ACT_REASSIGN || cmd->action == ASSIGNMENT_ACT_WITHDRAW))

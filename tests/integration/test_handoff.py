@@ -506,3 +506,76 @@ def test_broadcast_rejections_and_expiry(baton_factory):
     now = live(b, l["id"])
     assert (now["rep"], now["attempt"], now["status"]) == ("mia", 2, "pending"), rows
     assert len(event(b, l["id"], "assignment.expired")) == 1
+
+
+def test_contact_breach_escalates_and_the_rep_keeps_the_lead(baton_factory):
+    cfg = BASE + """\
+sla:
+  policies:
+    - name: p
+      accept_within: 10m
+      contact_within: 30m
+      on_breach: [notify_manager, reassign]
+"""
+    b = start(baton_factory, cfg)
+    l = post(b, 1)
+    (a,) = assignments(b, l["id"])
+    st, _, body = act(b, a["id"], "accept")
+    assert st == 200 and body["contact_by"] == "2026-11-24T09:30:00.000Z", body
+    advance(b, 1801)
+    (ev,) = event(b, l["id"], "assignment.contact_breached")
+    assert ev["at"] == "2026-11-24T09:30:00.000Z"
+    (esc,) = event(b, l["id"], "assignment.escalated")
+    assert esc["data"]["manager"] == "mia" and esc["data"]["deadline"] == "contact"
+    now = live(b, l["id"])
+    assert now["id"] == a["id"] and now["status"] == "accepted" and now["rep"] == "ana"
+
+
+def test_a_rep_who_lets_k_expire_in_a_row_is_set_away(baton_factory):
+    cfg = BASE.replace("members: [ana, ben, cy]", "members: [ana]") + """\
+sla:
+  policies:
+    - name: p
+      accept_within: 1m
+      exclude_last: 0
+      max_attempts: 100
+      away_after_breaches: 2
+"""
+    b = start(baton_factory, cfg)
+    l1 = post(b, 1)
+    advance(b, 61)  # l1 expires, goes back to ana (exclude_last 0)
+    assert live(b, l1["id"])["rep"] == "ana"
+    st, _, ana = b.get("/v1/reps/ana")
+    assert ana["status"] == "available"
+    advance(b, 60)  # twice in a row: away, with the reason she sees
+    st, _, ana = b.get("/v1/reps/ana")
+    assert ana["status"] == "away", ana
+    assert ana["status_reason"] == "missed 2 acceptance deadlines in a row"
+    # away: the lead waits in the hold queue instead of going back to her
+    assert live(b, l1["id"]) is None
+    st, _, holds = b.get("/v1/holds")
+    assert [h["lead"] for h in holds["held"]] == [l1["id"]]
+
+
+def test_rejections_per_day_then_a_manager_must_reject(baton_factory):
+    cfg = CONFIG + "  rejections_per_day: 1\n"
+    b = start(baton_factory, cfg)
+    ana = b.create_key("rep", rep="ana")
+    mia = b.create_key("rep", rep="mia")
+    l1, _, _, l4 = post(b, 1), post(b, 2), post(b, 3), post(b, 4)
+    a1, a4 = assignments(b, l1["id"])[0], assignments(b, l4["id"])[0]
+    assert a1["rep"] == a4["rep"] == "ana"
+    st, _, body = act(b, a1["id"], "reject", key=ana, reason="wrong_territory")
+    assert st == 200, body
+    st, _, body = act(b, a4["id"], "reject", key=ana, reason="wrong_territory")
+    assert_error(st, body, 403, "forbidden", "reason")
+    assert "daily limit" in body["error"]["message"]
+    assert live(b, l4["id"])["status"] == "pending"
+    # the limit is the rep's own: her manager rejects for her
+    st, _, body = act(b, a4["id"], "reject", key=mia, reason="wrong_territory")
+    assert st == 200 and body["closed_by"] == "rep:mia", body
+    # and another rep, who manages nobody, cannot
+    a_next = live(b, l4["id"])
+    other = b.create_key("rep", rep="otto")
+    st, _, body = act(b, a_next["id"], "reject", key=other, reason="duplicate")
+    assert_error(st, body, 403, "forbidden")
