@@ -17,6 +17,7 @@
  * transition repeats lies in two, so it is worked twice.
  */
 #include "core/sla.h"
+#include "util/intmath.h"
 
 #include "util/timeutil.h"
 
@@ -30,21 +31,6 @@
  */
 #define CLOCK_MIN_MS (-62135596800000LL)
 #define CLOCK_MAX_MS 253402300800000LL
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
-static int64_t add_sat(int64_t a, int64_t b)
-{
-    if (b > 0 && a > INT64_MAX - b)
-        return INT64_MAX;
-    if (b < 0 && a < INT64_MIN - b)
-        return INT64_MIN;
-    return a + b;
-}
 
 /* 1970-01-01 was a Thursday. */
 static unsigned weekday_of_days(int64_t days)
@@ -110,7 +96,7 @@ static int64_t walk(const struct sla_schedule *s, int64_t from, int64_t to, int6
         int32_t offset = tz->transits[i].offset_ms;
         int64_t lo = t + offset, hi = end + offset; /* this segment's local range */
 
-        int64_t day = floor_div(lo, DAY_MS);
+        int64_t day = int_floor_div(lo, DAY_MS);
         /* Local days go forward within a segment, so one cursor serves it. */
         size_t h = holiday_from(hol, day);
         int64_t next_holiday = h < hol->count ? holiday_days(hol, h) : INT64_MAX;
@@ -164,7 +150,7 @@ int64_t sla_deadline(enum sla_clock clock, const struct sla_schedule *s, int64_t
 {
     switch (clock) {
     case SLA_CLOCK_WALL:
-        return add_sat(start_ms, duration_ms);
+        return int_add_sat(start_ms, duration_ms);
     case SLA_CLOCK_BUSINESS_HOURS:
         break;
     default:

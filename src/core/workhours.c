@@ -13,6 +13,7 @@
  * jumped forward or back.
  */
 #include "core/workhours.h"
+#include "util/intmath.h"
 
 #include "util/timeutil.h"
 
@@ -20,21 +21,6 @@
 #define NONE      INT64_MIN
 /* Searches stop at 10000-01-01T00:00:00Z, far from any overflow of day arithmetic. */
 #define SEARCH_END_MS 253402300800000LL
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
-static int64_t add_sat(int64_t a, int64_t b)
-{
-    if (b > 0 && a > INT64_MAX - b)
-        return INT64_MAX;
-    if (b < 0 && a < INT64_MIN - b)
-        return INT64_MIN;
-    return a + b;
-}
 
 size_t tz_segment_of(const struct tz_table *tz, int64_t utc_ms)
 {
@@ -69,8 +55,8 @@ int32_t tz_offset_at(const struct tz_table *tz, int64_t utc_ms)
 void tz_local(const struct tz_table *tz, int64_t utc_ms, struct tz_local_time *out)
 {
     int32_t offset = tz_offset_at(tz, utc_ms);
-    int64_t local = add_sat(utc_ms, offset);
-    int64_t days = floor_div(local, WORKHOURS_DAY_MS);
+    int64_t local = int_add_sat(utc_ms, offset);
+    int64_t days = int_floor_div(local, WORKHOURS_DAY_MS);
     int64_t in_day = local - days * WORKHOURS_DAY_MS;
     time_civil_from_days(days, &out->year, &out->month, &out->day);
     out->weekday = weekday_of_days(days);
@@ -92,11 +78,11 @@ int64_t tz_utc_of_local(const struct tz_table *tz, int64_t year, unsigned month,
     int64_t local =
         time_days_from_civil(year, month, day) * WORKHOURS_DAY_MS + minute_of_day * MINUTE_MS;
     int64_t earliest = NONE, latest = NONE, gap_end = NONE;
-    int64_t stop = add_sat(local, OFFSET_BOUND_MS);
-    for (size_t i = tz_segment_of(tz, add_sat(local, -OFFSET_BOUND_MS));
+    int64_t stop = int_add_sat(local, OFFSET_BOUND_MS);
+    for (size_t i = tz_segment_of(tz, int_add_sat(local, -OFFSET_BOUND_MS));
          i < tz->count && tz->transits[i].utc_ms_from <= stop; i++) {
         int64_t from = tz->transits[i].utc_ms_from, end = segment_end(tz, i);
-        int64_t utc = add_sat(local, -tz->transits[i].offset_ms);
+        int64_t utc = int_add_sat(local, -tz->transits[i].offset_ms);
         if (utc >= from && utc < end) {
             if (earliest == NONE)
                 earliest = utc;
@@ -330,7 +316,7 @@ static int64_t first_working_local(const struct weekly_hours *hours,
                                    const struct holidays *holidays, int64_t local,
                                    int64_t local_end)
 {
-    for (int64_t days = floor_div(local, WORKHOURS_DAY_MS); days * WORKHOURS_DAY_MS < local_end;
+    for (int64_t days = int_floor_div(local, WORKHOURS_DAY_MS); days * WORKHOURS_DAY_MS < local_end;
          days++) {
         unsigned wd = weekday_of_days(days);
         if (hours->count[wd] == 0 || is_holiday(holidays, days))
@@ -362,7 +348,7 @@ int64_t workhours_next_start(const struct weekly_hours *hours, const struct tz_t
 {
     if (limit_ms < 0 || now_ms < -SEARCH_END_MS || !has_hours(hours))
         return 0;
-    int64_t last = add_sat(now_ms, limit_ms);
+    int64_t last = int_add_sat(now_ms, limit_ms);
     if (last > SEARCH_END_MS)
         last = SEARCH_END_MS;
     int64_t t = now_ms;
@@ -377,7 +363,7 @@ int64_t workhours_next_start(const struct weekly_hours *hours, const struct tz_t
         int64_t stop = seg_end <= last ? seg_end : last + 1; /* exclusive, UTC */
         int32_t offset = tz->transits[i].offset_ms;
         int64_t found =
-            first_working_local(hours, holidays, add_sat(t, offset), add_sat(stop, offset));
+            first_working_local(hours, holidays, int_add_sat(t, offset), int_add_sat(stop, offset));
         if (found == NONE) {
             if (stop != seg_end)
                 return 0;

@@ -4,6 +4,7 @@
  * process TZ, localtime() or mktime().
  */
 #include "util/timeutil.h"
+#include "util/intmath.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -33,15 +34,9 @@ void time_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
 void time_format_rfc3339(int64_t ms, char *buf)
 {
-    int64_t days = floor_div(ms, 86400000);
+    int64_t days = int_floor_div(ms, 86400000);
     int64_t rem = ms - days * 86400000;
     int64_t y;
     unsigned mo, d;
