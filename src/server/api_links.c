@@ -25,16 +25,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define LINK_GRACE_MS    (60LL * 60 * 1000)          /* after accept_by */
 #define LINK_NO_CLOCK_MS (7LL * 24 * 60 * 60 * 1000) /* after assignment, without accept_by */
 #define LINK_FORM_MAX    4096                        /* bytes of the page's form */
 
+/* reply_html() sets the Content-Type: the table's own is not sent twice. */
 static void reply_page_html(struct request *r, unsigned status, const char *html, size_t len)
 {
     reply_html(r, status, html, len);
     for (size_t i = 0; i < action_page_n_headers; i++)
-        reply_add_header(r, action_page_headers[i].name, action_page_headers[i].value);
+        if (strcasecmp(action_page_headers[i].name, "Content-Type") != 0)
+            reply_add_header(r, action_page_headers[i].name, action_page_headers[i].value);
 }
 
 static void reply_error_page(struct request *r, enum action_page_error kind, const char *detail)
