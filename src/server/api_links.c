@@ -152,18 +152,56 @@ static const char *lead_name(struct request *r, const struct lead *lead)
     return first ? first : last ? last : lead->attr[LEAD_EMAIL];
 }
 
-/* "moved on" as the API says it, for a page. */
+/* "2026-11-24 10:05 UTC" in the arena. */
+static const char *page_time(struct request *r, int64_t ms)
+{
+    char t[RFC3339_MAX];
+    time_format_rfc3339(ms, t);
+    return arena_printf(&r->arena, "%.10s %.5s UTC", t, t + 11);
+}
+
+/* Where the lead went when its assignment closed (the assignment's `next`:
+ * a rep, "hold", or the lead's stage, as the engine writes it), as the end
+ * of a sentence; NULL when it says nothing. */
+static const char *where_it_went(struct request *r, const char *next)
+{
+    if (!next)
+        return NULL;
+    if (!strcmp(next, "hold"))
+        return "the lead waits in the hold queue";
+    if (!strcmp(next, "recycled"))
+        return "the lead went back to marketing";
+    if (!strcmp(next, "disqualified"))
+        return "the lead was disqualified";
+    if (!strcmp(next, "mql") || !strcmp(next, "new"))
+        return "the lead went back to routing";
+    return arena_printf(&r->arena, "the lead went to %s", next);
+}
+
+/* "moved on" as the API says it, for a page: what happened, when, and
+ * where the lead went. */
 static bool still_pending(struct request *r, const struct link_ctx *l)
 {
-    if (!l->a.closed_at && !strcmp(l->a.status, ASSIGNMENT_PENDING))
+    const struct store_assignment *a = &l->a;
+    if (!a->closed_at && !strcmp(a->status, ASSIGNMENT_PENDING))
         return true;
-    const char *detail =
-        l->a.closed_at
-            ? arena_printf(&r->arena,
-                           "This lead is no longer waiting for you: its assignment was %s%s%s.",
-                           l->a.status, l->a.successor ? ", and the lead went to " : "",
-                           l->a.successor ? l->a.successor : "")
-            : arena_printf(&r->arena, "You have already %s this lead.", l->a.status);
+    const char *detail;
+    const char *why = a->close_reason && strcmp(a->close_reason, a->status)
+                          ? arena_printf(&r->arena, " (%s)", a->close_reason)
+                          : "";
+    bool accepted =
+        !strcmp(a->status, ASSIGNMENT_ACCEPTED) || !strcmp(a->status, ASSIGNMENT_CONTACTED);
+    if (!a->closed_at) {
+        detail = arena_printf(&r->arena, "You have already %s this lead.", a->status);
+    } else if (accepted) { /* the lead was worked and is won, lost or disqualified */
+        detail = arena_printf(&r->arena, "This lead was accepted at %s and is closed%s.",
+                              page_time(r, a->accepted_at), why);
+    } else {
+        const char *where = where_it_went(r, a->successor);
+        detail = arena_printf(
+            &r->arena, "This lead is no longer waiting for you: it was %s at %s%s%s%s.", a->status,
+            page_time(r, a->closed_at), why, where ? ", and " : "", where ? where : "");
+    }
     reply_error_page(r, ACTION_ERROR_MOVED_ON, detail);
     return false;
 }
@@ -299,19 +337,22 @@ void api_link_act(struct request *r)
                          err.message);
         return;
     }
-    const char *detail = "The lead goes back to marketing.";
-    if (posted == LINK_ACTION_ACCEPT && cmd.result.contact_by) {
-        char by[RFC3339_MAX];
-        time_format_rfc3339(cmd.result.contact_by, by);
-        by[10] = ' '; /* "2026-11-24 10:00" */
-        detail = arena_printf(&r->arena, "Make the first contact by %.16s UTC.", by);
-    } else if (posted == LINK_ACTION_ACCEPT) {
+    const char *detail, *next = cmd.result.successor ? cmd.result.successor : "";
+    if (posted == LINK_ACTION_ACCEPT && cmd.result.contact_by)
+        detail = arena_printf(&r->arena, "Make the first contact by %s.",
+                              page_time(r, cmd.result.contact_by));
+    else if (posted == LINK_ACTION_ACCEPT)
         detail = "Make the first contact soon.";
-    } else if (cmd.result.successor && strcmp(cmd.result.successor, "hold") &&
-               strcmp(cmd.result.successor, "recycled") &&
-               strcmp(cmd.result.successor, "disqualified")) {
+    else if (!strcmp(next, "hold"))
+        detail = "No other rep can take it now: it waits in the hold queue.";
+    else if (!strcmp(next, "recycled"))
+        detail = "The lead goes back to marketing.";
+    else if (!strcmp(next, "disqualified"))
+        detail = "The lead is disqualified.";
+    else if (!strcmp(next, "mql") || !strcmp(next, "new") || !*next)
+        detail = "The lead goes back to routing.";
+    else
         detail = "The lead goes to the next rep.";
-    }
     char *out = arena_alloc_raw(&r->arena, ACTION_PAGE_MAX);
     size_t len = 0;
     if (!out || action_page_result(
