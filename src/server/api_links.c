@@ -29,7 +29,11 @@
 
 #define LINK_GRACE_MS    (60LL * 60 * 1000)          /* after accept_by */
 #define LINK_NO_CLOCK_MS (7LL * 24 * 60 * 60 * 1000) /* after assignment, without accept_by */
-#define LINK_FORM_MAX    4096                        /* bytes of the page's form */
+/* Bytes of the page's form. The note's maxlength counts UTF-16 code units,
+ * so its 1000 characters may each be three bytes of UTF-8, %-escaped to
+ * nine (a line break, one character, is sent as %0D%0A): 9000 bytes, and
+ * the csrf, the reason and the names besides. */
+#define LINK_FORM_MAX 16384
 
 /* reply_html() sets the Content-Type: the table's own is not sent twice. */
 static void reply_page_html(struct request *r, unsigned status, const char *html, size_t len)
@@ -285,6 +289,29 @@ static void read_form(struct request *r, struct link_form *f)
     }
 }
 
+/* A form sends a textarea's line breaks as CRLF, and the page's maxlength
+ * counted each as one character: the note is kept with LF, as typed.
+ * NULL when the arena is full. */
+static const char *newlines_as_lf(struct request *r, const char *s)
+{
+    if (!strchr(s, '\r'))
+        return s;
+    char *out = arena_strdup(&r->arena, s), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = s; *p; p++) {
+        if (*p == '\r') {
+            *o++ = '\n';
+            if (p[1] == '\n')
+                p++;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 void api_link_act(struct request *r)
 {
     if (r->body_kind != BODY_FORM || r->body_len > LINK_FORM_MAX) {
@@ -304,6 +331,10 @@ void api_link_act(struct request *r)
         !link_action_parse(f.action, strlen(f.action), &posted) ||
         !link_token_permits(&l.t, posted) || posted == LINK_ACTION_DECIDE) {
         reply_error_page(r, ACTION_ERROR_BAD_FORM, "Use the buttons on the link's page.");
+        return;
+    }
+    if (f.note && !(f.note = newlines_as_lf(r, f.note))) {
+        reply_error_page(r, ACTION_ERROR_UNAVAILABLE, NULL);
         return;
     }
     if (f.note && (!utf8_valid(f.note, strlen(f.note)) ||

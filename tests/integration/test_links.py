@@ -538,6 +538,33 @@ def test_the_pages_say_where_a_rejected_lead_went(baton_factory):
         "(existing_customer), and the lead went to ben.")
 
 
+def test_a_note_the_page_allows_is_taken_as_the_browser_sends_it(baton_factory):
+    b = start(baton_factory, CONFIG, clock=T0)
+    leads = [post(b, n) for n in (1, 2, 3)]
+    rows = [assignments(b, l["id"])[0] for l in leads]
+    paths = [path_of(link(b, r["id"])) for r in rows]
+    pages = [get_page(b, p) for p in paths]
+    assert pages[0].form("reject")["textareas"][0]["maxlength"] == "1000"
+    # 1,000 characters (maxlength counts UTF-16 code units) of three bytes
+    # each, every byte %-escaped: 9,000 bytes of form
+    euros = "€" * 1000
+    submit(b, paths[0], pages[0], "reject", reason="not_a_fit", note=euros)
+    # textarea lines end in CRLF in the form, and count as one character
+    # each against maxlength: 1,000 characters with ten line breaks
+    lines = ("x" * 99 + "\n") * 10
+    assert len(lines) == 1000
+    submit(b, paths[1], pages[1], "reject", reason="not_a_fit", note=lines.replace("\n", "\r\n"))
+    assert [assignment(b, r["id"])["note"] for r in rows[:2]] == [euros, lines]
+    (ev,) = event(b, leads[1]["id"], "assignment.rejected")
+    assert ev["data"]["note"] == lines
+    # one more character is one too many
+    reply = submit(b, paths[2], pages[2], "reject", want=400, reason="not_a_fit",
+                   note=euros + "€")
+    assert "1,000 characters" in reply.message
+    submit(b, paths[2], pages[2], "reject", want=400, reason="not_a_fit", note=euros * 2)
+    assert assignment(b, rows[2]["id"])["status"] == "pending"
+
+
 @pytest.mark.xfail(strict=True, reason="engine_handoff.c reject() records closed_by 'rep:ana' for "
                    "any as_rep, while docs/handoff.md lists link:REP for an assignment ended "
                    "through its link; the fix is in the engine, outside this test's files")
