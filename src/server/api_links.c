@@ -56,17 +56,20 @@ static void reply_error_page(struct request *r, enum action_page_error kind, con
     reply_page_html(r, action_page_error_status(kind), out, len);
 }
 
-/* The link secret of `generation` (0: the newest); false with the page set. */
-static bool secret_of(struct request *r, struct store_conn *c, uint32_t generation, uint32_t *got,
+/* The link secret of the generation a token names; false with the page
+ * set. Generations start at 1: to the store 0 means "the newest", which a
+ * token must not be able to ask for. */
+static bool secret_of(struct request *r, struct store_conn *c, uint32_t generation,
                       uint8_t secret[LINK_SECRET_BYTES])
 {
-    bool found;
+    bool found = false;
+    uint32_t got = 0;
     struct bt_error err = BT_ERROR_INIT;
-    if (store_link_secret_get(c, generation, &found, got, secret, &err)) {
+    if (generation > 0 && store_link_secret_get(c, generation, &found, &got, secret, &err)) {
         reply_error_page(r, ACTION_ERROR_UNAVAILABLE, NULL);
         return false;
     }
-    if (!found) {
+    if (!found || got != generation) {
         reply_error_page(r, ACTION_ERROR_INVALID,
                          "This link was signed with a key that has since been retired.");
         return false;
@@ -121,8 +124,7 @@ static bool open_link(struct request *r, struct link_ctx *l)
     struct store_conn *c;
     if (!request_reader(r, &c))
         return false;
-    uint32_t gen;
-    bool ok = secret_of(r, c, l->t.generation, &gen, l->secret);
+    bool ok = secret_of(r, c, l->t.generation, l->secret);
     if (ok) {
         bt_err e = link_token_verify(r->name, len, l->secret, sizeof(l->secret),
                                      clock_now(r->ctx->clock) / 1000, &l->t, &err);

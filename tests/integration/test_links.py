@@ -728,6 +728,9 @@ def test_links_for_another_rep_no_assignment_or_an_unknown_generation(baton_fact
         (sign(key, a["id"], "nobody", expires), 404),
         (sign(key, 999, "ana", expires), 404),  # no such assignment
         (sign(key, a["id"], "ana", expires, generation=2), 403),  # no such secret
+        # generation 0 is no generation (the store's "the newest"): signed
+        # with the newest secret, it must not verify
+        (sign(key, a["id"], "ana", expires, generation=0), 403),
         (sign(key, a["id"], "ana", expires, generation=2 ** 32 - 1), 403),
         (sign(b"x" * 32, a["id"], "ana", expires), 403),  # another secret
         (sign(key, a["id"], "ana", expires + 86400 * 365), 200),  # a later expiry verifies
