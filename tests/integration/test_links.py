@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import html.parser
 import sqlite3
+import threading
 import urllib.parse
 
 import pytest
@@ -598,6 +599,46 @@ def test_the_page_offers_every_configured_reason(baton_factory):
         submit(b, path, page, "reject", reason=last)
         assert assignment(b, a["id"])["close_reason"] == last
         b.finish()
+
+
+def test_the_same_form_sent_many_times_at_once_acts_once(baton_factory):
+    # a double click, a retrying proxy: the engine's writer lets one through
+    b = start(baton_factory, CONFIG, clock=T0)
+    l = post(b, 1)
+    (a,) = assignments(b, l["id"])
+    path = path_of(link(b, a["id"]))
+    page = get_page(b, path)
+    results = []
+
+    def send():
+        st, hl, reply = fetch(b, "POST", path, form=page.hidden(page.form("accept")))
+        assert_page(st, hl, reply, st)
+        results.append(st)
+
+    threads = [threading.Thread(target=send) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200] + [409] * 11, results
+    assert assignment(b, a["id"])["status"] == "accepted"
+    assert len(event(b, l["id"], "assignment.accepted")) == 1
+
+
+def test_past_the_daily_rejection_limit_the_page_says_so(baton_factory):
+    b = start(baton_factory, CONFIG + "  rejections_per_day: 1\n", clock=T0)
+    l1, _, _, l4 = (post(b, n) for n in (1, 2, 3, 4))  # ana, ben, cy, ana
+    a1, a4 = assignments(b, l1["id"])[0], assignments(b, l4["id"])[0]
+    assert a1["rep"] == a4["rep"] == "ana"
+    p1, p4 = path_of(link(b, a1["id"])), path_of(link(b, a4["id"]))
+    submit(b, p1, get_page(b, p1), "reject", reason="not_a_fit")
+    page = get_page(b, p4)
+    before = snapshot(b, l4["id"])
+    refused = submit(b, p4, page, "reject", want=400, reason="not_a_fit")
+    assert "daily limit" in refused.message and "manager" in refused.message, refused.message
+    assert snapshot(b, l4["id"]) == before
+    # accepting is not limited
+    assert submit(b, p4, page, "accept").h1.startswith("Accepted")
 
 
 @pytest.mark.xfail(strict=True, reason="engine_handoff.c reject() records closed_by 'rep:ana' for "
