@@ -122,8 +122,11 @@ static bool open_link(struct request *r, struct link_ctx *l)
         return false;
     }
     struct store_conn *c;
-    if (!request_reader(r, &c))
+    if (store_reader_acquire(r->ctx->store, &c, &err)) { /* not request_reader: its reply is JSON */
+        log_error("%s %s: %s", r->method, r->path, err.message);
+        reply_error_page(r, ACTION_ERROR_UNAVAILABLE, NULL);
         return false;
+    }
     bool ok = secret_of(r, c, l->t.generation, l->secret);
     if (ok) {
         bt_err e = link_token_verify(r->name, len, l->secret, sizeof(l->secret),

@@ -15,6 +15,7 @@ import datetime
 import hashlib
 import hmac
 import html.parser
+import os
 import sqlite3
 import threading
 import urllib.parse
@@ -911,6 +912,24 @@ def test_a_link_whose_assignment_moved_on_says_what_happened(baton_factory):
     assert st == 200, body
     assert get_page(b, p4, want=409).message == \
         "This lead was accepted at 2026-11-24 09:05 UTC and is closed (the lead is won)."
+
+
+def test_a_database_that_cannot_be_opened_is_a_503_page(baton_factory):
+    b = start(baton_factory, CONFIG, clock=T0)
+    # the reader pool opens its connections on first use: with the file
+    # moved away before any request, the first one cannot be had
+    token = sign(b"z" * 32, 1, "ana", 2 ** 31)  # well-formed: it gets that far
+    os.rename(b.db, b.db + ".away")
+    try:
+        for method in ("GET", "POST"):
+            st, hl, reply = fetch(b, method, "/a/" + token,
+                                  form=[("action", "accept"), ("csrf", "x")]
+                                  if method == "POST" else None)
+            assert_page(st, hl, reply, 503)
+            assert reply.h1 == "Baton is unavailable"
+    finally:
+        os.rename(b.db + ".away", b.db)
+    get_page(b, "/a/" + token, want=403)
 
 
 # ---- secrets ----
