@@ -46,13 +46,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ACTION_PAGE_MAX           65536 /* bytes of any page, with its NUL */
-#define ACTION_PAGE_TEXT_MAX      300   /* characters of a text shown, then "…" */
-#define ACTION_PAGE_LABEL_MAX     100   /* characters of a reject reason's label */
-#define ACTION_PAGE_REASONS_MAX   5     /* top reasons listed */
-#define ACTION_PAGE_REJECT_MAX    32    /* reject reasons offered; more is BT_EINVAL */
-#define ACTION_PAGE_REJECT_ID_MAX 64    /* bytes of a reject reason id, [a-z0-9_]+ */
-#define ACTION_PAGE_NOTE_MAX      1000  /* characters of the reject note (maxlength) */
+/* A page holds as many reject reasons as sla.reject_reasons may list (100,
+ * config_sla.c); the worst case of every field is about 92 KB. */
+#define ACTION_PAGE_MAX           131072 /* bytes of any page, with its NUL */
+#define ACTION_PAGE_TEXT_MAX      300    /* characters of a text shown, then "…" */
+#define ACTION_PAGE_LABEL_MAX     100    /* characters of a reject reason's label */
+#define ACTION_PAGE_REASONS_MAX   5      /* top reasons listed */
+#define ACTION_PAGE_REJECT_MAX    100    /* reject reasons offered; more is BT_EINVAL */
+#define ACTION_PAGE_REJECT_ID_MAX 64     /* bytes of a reject reason id, [a-z0-9_]+ */
+#define ACTION_PAGE_NOTE_MAX      1000   /* characters of the reject note (maxlength) */
 
 struct action_page_header {
     const char *name;

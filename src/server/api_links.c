@@ -25,16 +25,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define LINK_GRACE_MS    (60LL * 60 * 1000)          /* after accept_by */
 #define LINK_NO_CLOCK_MS (7LL * 24 * 60 * 60 * 1000) /* after assignment, without accept_by */
-#define LINK_FORM_MAX    4096                        /* bytes of the page's form */
+/* Bytes of the page's form. The note's maxlength counts UTF-16 code units,
+ * so its 1000 characters may each be three bytes of UTF-8, %-escaped to
+ * nine (a line break, one character, is sent as %0D%0A): 9000 bytes, and
+ * the csrf, the reason and the names besides. */
+#define LINK_FORM_MAX 16384
 
+/* reply_html() sets the Content-Type: the table's own is not sent twice. */
 static void reply_page_html(struct request *r, unsigned status, const char *html, size_t len)
 {
     reply_html(r, status, html, len);
     for (size_t i = 0; i < action_page_n_headers; i++)
-        reply_add_header(r, action_page_headers[i].name, action_page_headers[i].value);
+        if (strcasecmp(action_page_headers[i].name, "Content-Type") != 0)
+            reply_add_header(r, action_page_headers[i].name, action_page_headers[i].value);
 }
 
 static void reply_error_page(struct request *r, enum action_page_error kind, const char *detail)
@@ -49,17 +56,20 @@ static void reply_error_page(struct request *r, enum action_page_error kind, con
     reply_page_html(r, action_page_error_status(kind), out, len);
 }
 
-/* The link secret of `generation` (0: the newest); false with the page set. */
-static bool secret_of(struct request *r, struct store_conn *c, uint32_t generation, uint32_t *got,
+/* The link secret of the generation a token names; false with the page
+ * set. Generations start at 1: to the store 0 means "the newest", which a
+ * token must not be able to ask for. */
+static bool secret_of(struct request *r, struct store_conn *c, uint32_t generation,
                       uint8_t secret[LINK_SECRET_BYTES])
 {
-    bool found;
+    bool found = false;
+    uint32_t got = 0;
     struct bt_error err = BT_ERROR_INIT;
-    if (store_link_secret_get(c, generation, &found, got, secret, &err)) {
+    if (generation > 0 && store_link_secret_get(c, generation, &found, &got, secret, &err)) {
         reply_error_page(r, ACTION_ERROR_UNAVAILABLE, NULL);
         return false;
     }
-    if (!found) {
+    if (!found || got != generation) {
         reply_error_page(r, ACTION_ERROR_INVALID,
                          "This link was signed with a key that has since been retired.");
         return false;
@@ -112,10 +122,12 @@ static bool open_link(struct request *r, struct link_ctx *l)
         return false;
     }
     struct store_conn *c;
-    if (!request_reader(r, &c))
+    if (store_reader_acquire(r->ctx->store, &c, &err)) { /* not request_reader: its reply is JSON */
+        log_error("%s %s: %s", r->method, r->path, err.message);
+        reply_error_page(r, ACTION_ERROR_UNAVAILABLE, NULL);
         return false;
-    uint32_t gen;
-    bool ok = secret_of(r, c, l->t.generation, &gen, l->secret);
+    }
+    bool ok = secret_of(r, c, l->t.generation, l->secret);
     if (ok) {
         bt_err e = link_token_verify(r->name, len, l->secret, sizeof(l->secret),
                                      clock_now(r->ctx->clock) / 1000, &l->t, &err);
@@ -149,18 +161,56 @@ static const char *lead_name(struct request *r, const struct lead *lead)
     return first ? first : last ? last : lead->attr[LEAD_EMAIL];
 }
 
-/* "moved on" as the API says it, for a page. */
+/* "2026-11-24 10:05 UTC" in the arena. */
+static const char *page_time(struct request *r, int64_t ms)
+{
+    char t[RFC3339_MAX];
+    time_format_rfc3339(ms, t);
+    return arena_printf(&r->arena, "%.10s %.5s UTC", t, t + 11);
+}
+
+/* Where the lead went when its assignment closed (the assignment's `next`:
+ * a rep, "hold", or the lead's stage, as the engine writes it), as the end
+ * of a sentence; NULL when it says nothing. */
+static const char *where_it_went(struct request *r, const char *next)
+{
+    if (!next)
+        return NULL;
+    if (!strcmp(next, "hold"))
+        return "the lead waits in the hold queue";
+    if (!strcmp(next, "recycled"))
+        return "the lead went back to marketing";
+    if (!strcmp(next, "disqualified"))
+        return "the lead was disqualified";
+    if (!strcmp(next, "mql") || !strcmp(next, "new"))
+        return "the lead went back to routing";
+    return arena_printf(&r->arena, "the lead went to %s", next);
+}
+
+/* "moved on" as the API says it, for a page: what happened, when, and
+ * where the lead went. */
 static bool still_pending(struct request *r, const struct link_ctx *l)
 {
-    if (!l->a.closed_at && !strcmp(l->a.status, ASSIGNMENT_PENDING))
+    const struct store_assignment *a = &l->a;
+    if (!a->closed_at && !strcmp(a->status, ASSIGNMENT_PENDING))
         return true;
-    const char *detail =
-        l->a.closed_at
-            ? arena_printf(&r->arena,
-                           "This lead is no longer waiting for you: its assignment was %s%s%s.",
-                           l->a.status, l->a.successor ? ", and the lead went to " : "",
-                           l->a.successor ? l->a.successor : "")
-            : arena_printf(&r->arena, "You have already %s this lead.", l->a.status);
+    const char *detail;
+    const char *why = a->close_reason && strcmp(a->close_reason, a->status)
+                          ? arena_printf(&r->arena, " (%s)", a->close_reason)
+                          : "";
+    bool accepted =
+        !strcmp(a->status, ASSIGNMENT_ACCEPTED) || !strcmp(a->status, ASSIGNMENT_CONTACTED);
+    if (!a->closed_at) {
+        detail = arena_printf(&r->arena, "You have already %s this lead.", a->status);
+    } else if (accepted) { /* the lead was worked and is won, lost or disqualified */
+        detail = arena_printf(&r->arena, "This lead was accepted at %s and is closed%s.",
+                              page_time(r, a->accepted_at), why);
+    } else {
+        const char *where = where_it_went(r, a->successor);
+        detail = arena_printf(
+            &r->arena, "This lead is no longer waiting for you: it was %s at %s%s%s%s.", a->status,
+            page_time(r, a->closed_at), why, where ? ", and " : "", where ? where : "");
+    }
     reply_error_page(r, ACTION_ERROR_MOVED_ON, detail);
     return false;
 }
@@ -244,6 +294,29 @@ static void read_form(struct request *r, struct link_form *f)
     }
 }
 
+/* A form sends a textarea's line breaks as CRLF, and the page's maxlength
+ * counted each as one character: the note is kept with LF, as typed.
+ * NULL when the arena is full. */
+static const char *newlines_as_lf(struct request *r, const char *s)
+{
+    if (!strchr(s, '\r'))
+        return s;
+    char *out = arena_strdup(&r->arena, s), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = s; *p; p++) {
+        if (*p == '\r') {
+            *o++ = '\n';
+            if (p[1] == '\n')
+                p++;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 void api_link_act(struct request *r)
 {
     if (r->body_kind != BODY_FORM || r->body_len > LINK_FORM_MAX) {
@@ -263,6 +336,10 @@ void api_link_act(struct request *r)
         !link_action_parse(f.action, strlen(f.action), &posted) ||
         !link_token_permits(&l.t, posted) || posted == LINK_ACTION_DECIDE) {
         reply_error_page(r, ACTION_ERROR_BAD_FORM, "Use the buttons on the link's page.");
+        return;
+    }
+    if (f.note && !(f.note = newlines_as_lf(r, f.note))) {
+        reply_error_page(r, ACTION_ERROR_UNAVAILABLE, NULL);
         return;
     }
     if (f.note && (!utf8_valid(f.note, strlen(f.note)) ||
@@ -296,19 +373,22 @@ void api_link_act(struct request *r)
                          err.message);
         return;
     }
-    const char *detail = "The lead goes back to marketing.";
-    if (posted == LINK_ACTION_ACCEPT && cmd.result.contact_by) {
-        char by[RFC3339_MAX];
-        time_format_rfc3339(cmd.result.contact_by, by);
-        by[10] = ' '; /* "2026-11-24 10:00" */
-        detail = arena_printf(&r->arena, "Make the first contact by %.16s UTC.", by);
-    } else if (posted == LINK_ACTION_ACCEPT) {
+    const char *detail, *next = cmd.result.successor ? cmd.result.successor : "";
+    if (posted == LINK_ACTION_ACCEPT && cmd.result.contact_by)
+        detail = arena_printf(&r->arena, "Make the first contact by %s.",
+                              page_time(r, cmd.result.contact_by));
+    else if (posted == LINK_ACTION_ACCEPT)
         detail = "Make the first contact soon.";
-    } else if (cmd.result.successor && strcmp(cmd.result.successor, "hold") &&
-               strcmp(cmd.result.successor, "recycled") &&
-               strcmp(cmd.result.successor, "disqualified")) {
+    else if (!strcmp(next, "hold"))
+        detail = "No other rep can take it now: it waits in the hold queue.";
+    else if (!strcmp(next, "recycled"))
+        detail = "The lead goes back to marketing.";
+    else if (!strcmp(next, "disqualified"))
+        detail = "The lead is disqualified.";
+    else if (!strcmp(next, "mql") || !strcmp(next, "new") || !*next)
+        detail = "The lead goes back to routing.";
+    else
         detail = "The lead goes to the next rep.";
-    }
     char *out = arena_alloc_raw(&r->arena, ACTION_PAGE_MAX);
     size_t len = 0;
     if (!out || action_page_result(
