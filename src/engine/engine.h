@@ -267,6 +267,9 @@ struct assignment_command {
     const char *reason; /* reject: a reason id (required); reassign, withdraw: why */
     const char *note;   /* reject: the rep's note, may be NULL */
     const char *to_rep; /* reassign: this rep; NULL: back to routing */
+    /* Only while the assignment is pending (or offered): a one-click page
+     * shown before an accept must not reject the accepted lead. */
+    bool require_pending;
     /* out */
     struct store_assignment result; /* the assignment after the action */
     struct lead lead;               /* the lead after it */

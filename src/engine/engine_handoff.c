@@ -525,7 +525,8 @@ static bt_err reject(struct engine__ctx *ctx, struct assignment_command *cmd, st
     struct store_assignment *a = &cmd->result;
     struct lead *lead = &cmd->lead;
     const struct config *cfg = cmd->cfg;
-    if (!is_open(a) || is_status(a, ASSIGNMENT_CONTACTED))
+    if (!is_open(a) || is_status(a, ASSIGNMENT_CONTACTED) ||
+        (cmd->require_pending && is_status(a, ASSIGNMENT_ACCEPTED)))
         return refuse_moved_on(arena, a, cmd->action, err);
     const struct sla_reject_reason *why = sla_reject_reason_find(&cfg->sla, cmd->reason);
     if (!why)
@@ -549,7 +550,11 @@ static bt_err reject(struct engine__ctx *ctx, struct assignment_command *cmd, st
     struct store_assignment clock = *a; /* the group's clock, when this offer carries it */
     a->status = ASSIGNMENT_REJECTED;
     a->closed_at = ctx->now;
-    a->closed_by = cmd->as_rep ? arena_printf(arena, "rep:%s", cmd->as_rep) : cmd->actor;
+    /* by the rep (its key: rep:ID, its link: link:ID, both counted towards
+     * its daily limit), its manager (rep:ID) or an admin (key:N) */
+    a->closed_by = cmd->actor && !strncmp(cmd->actor, "link:", 5) ? cmd->actor
+                   : cmd->as_rep ? arena_printf(arena, "rep:%s", cmd->as_rep)
+                                 : cmd->actor;
     a->close_reason = why->id;
     a->note = cmd->note;
     a->next_due = 0;

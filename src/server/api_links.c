@@ -359,6 +359,7 @@ void api_link_act(struct request *r)
         .id = l.a.id,
         .action = posted == LINK_ACTION_ACCEPT ? ASSIGNMENT_ACT_ACCEPT : ASSIGNMENT_ACT_REJECT,
         .as_rep = l.t.rep_id,
+        .require_pending = true,
         .actor = arena_printf(&r->arena, "link:%s", l.t.rep_id),
         .reason = posted == LINK_ACTION_REJECT ? f.reason : NULL,
         .note = posted == LINK_ACTION_REJECT && f.note && *f.note ? f.note : NULL,

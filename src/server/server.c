@@ -345,8 +345,9 @@ bool request_reader(struct request *r, struct store_conn **c)
 /* Matches `path` against a pattern; a "{id}" segment takes a positive integer
  * (anything else there still matches, with id = -1, so that the handler can
  * answer 404 "no such lead" rather than "no such route"); a "{name}" segment
- * takes 1..REQUEST_NAME_MAX bytes other than '/', copied to `name` as sent
- * (ids of reps, pools and accounts; the handler validates). */
+ * takes bytes other than '/', copied to `name` as sent when there are at
+ * most REQUEST_NAME_MAX of them, else left empty (ids of reps, pools and
+ * accounts, link tokens; the handler validates). */
 static bool path_matches(const char *pattern, const char *path, int64_t *id, char *name)
 {
     while (*pattern && *path) {
@@ -366,10 +367,16 @@ static bool path_matches(const char *pattern, const char *path, int64_t *id, cha
         if (!strncmp(pattern, "{name}", 6)) {
             const char *end = strchr(path, '/');
             size_t len = end ? (size_t)(end - path) : strlen(path);
-            if (len == 0 || len > REQUEST_NAME_MAX)
+            if (len == 0)
                 return false;
+            /* Too long for any name: the route still matches, with an empty
+             * name that no handler finds (a 404, or a link's error page). */
+            if (len > REQUEST_NAME_MAX)
+                len = 0;
             memcpy(name, path, len);
             name[len] = '\0';
+            if (!len)
+                len = end ? (size_t)(end - path) : strlen(path);
             pattern += 6;
             path += len;
             continue;

@@ -126,8 +126,8 @@ bt_err store_assignment_due(struct store_conn *c, int64_t now, unsigned limit, s
 bt_err store_assignment_next_due(struct store_conn *c, int64_t *at,
                                  struct bt_error *err) BT_MUST_USE;
 
-/* How many assignments the rep rejected itself (closed_by its key) since
- * `since`. */
+/* How many assignments the rep rejected itself (closed_by rep:ID, its key,
+ * or link:ID, its one-click link) since `since`. */
 bt_err store_rep_rejections_since(struct store_conn *c, const char *rep_id, int64_t since,
                                   int64_t *count, struct bt_error *err) BT_MUST_USE;
 /* How many of the rep's latest closed assignments, newest first, expired

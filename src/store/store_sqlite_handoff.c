@@ -78,7 +78,7 @@ static const char *const sql[HS_END - SQLITE__SLOTS_HANDOFF] = {
         "SELECT min(next_due) FROM assignments WHERE next_due IS NOT NULL",
     [HS_REJECTIONS - SQLITE__SLOTS_HANDOFF] =
         "SELECT count(*) FROM assignments WHERE rep_id = ?1 AND status = 'rejected' "
-        "AND closed_at >= ?2 AND closed_by = ?3",
+        "AND closed_at >= ?2 AND closed_by IN (?3, ?4)",
     [HS_EXPIRED_RUN - SQLITE__SLOTS_HANDOFF] =
         "SELECT status FROM assignments WHERE rep_id = ?1 AND closed_at IS NOT NULL "
         "AND status IN ('expired', 'accepted', 'contacted', 'rejected') "
@@ -378,11 +378,13 @@ static bt_err sqh_rejections(struct store_conn *c, const char *rep_id, int64_t s
     sqlite3_stmt *s = st(c, HS_REJECTIONS, err);
     if (!s)
         return BT_ESTORE;
-    char actor[80];
-    snprintf(actor, sizeof(actor), "rep:%s", rep_id);
+    char by_key[80], by_link[80];
+    snprintf(by_key, sizeof(by_key), "rep:%s", rep_id);
+    snprintf(by_link, sizeof(by_link), "link:%s", rep_id);
     sqlite3_bind_text(s, 1, rep_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, since);
-    sqlite3_bind_text(s, 3, actor, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, by_key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 4, by_link, -1, SQLITE_TRANSIENT);
     return count_of(c, s, count, "counting rejections", err);
 }
 

@@ -626,6 +626,33 @@ def test_the_same_form_sent_many_times_at_once_acts_once(baton_factory):
     assert len(event(b, l["id"], "assignment.accepted")) == 1
 
 
+def test_accept_and_reject_from_one_page_at_once_one_wins(baton_factory):
+    # both buttons of one page, sent together: never an accepted lead that
+    # the same click rejects a moment later
+    for round_ in range(4):
+        b = start(baton_factory, CONFIG, clock=T0)
+        l = post(b, 1)
+        (a,) = assignments(b, l["id"])
+        path = path_of(link(b, a["id"]))
+        page = get_page(b, path)
+        accept = page.hidden(page.form("accept"))
+        reject = page.hidden(page.form("reject")) + [("reason", "duplicate")]
+        results = []
+
+        def send(form):
+            st, hl, reply = fetch(b, "POST", path, form=form)
+            results.append(st)
+
+        threads = [threading.Thread(target=send, args=(f,)) for f in (accept, reject) * 3]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results) == [200] + [409] * 5, (round_, results)
+        assert assignment(b, a["id"])["status"] in ("accepted", "rejected")
+        b.finish()
+
+
 def test_past_the_daily_rejection_limit_the_page_says_so(baton_factory):
     b = start(baton_factory, CONFIG + "  rejections_per_day: 1\n", clock=T0)
     l1, _, _, l4 = (post(b, n) for n in (1, 2, 3, 4))  # ana, ben, cy, ana
@@ -642,9 +669,6 @@ def test_past_the_daily_rejection_limit_the_page_says_so(baton_factory):
     assert submit(b, p4, page, "accept").h1.startswith("Accepted")
 
 
-@pytest.mark.xfail(strict=True, reason="engine_handoff.c reject() records closed_by 'rep:ana' for "
-                   "any as_rep, while docs/handoff.md lists link:REP for an assignment ended "
-                   "through its link; the fix is in the engine, outside this test's files")
 def test_a_rejection_through_the_link_is_closed_by_the_link(baton_factory):
     b = start(baton_factory, CONFIG, clock=T0)
     l = post(b, 1)
@@ -779,9 +803,6 @@ def test_tampered_cut_and_made_up_links_get_a_page_and_change_nothing(baton_fact
     assert get_page(b, path).csrf == page.csrf  # the genuine link still works
 
 
-@pytest.mark.xfail(strict=True, reason="a path segment over REQUEST_NAME_MAX (160 bytes) matches "
-                   "no route in server.c, so /a/ answers the router's JSON 404 instead of a "
-                   "page; the fix is in server.c's router, outside this test's files")
 def test_an_over_long_link_gets_a_page(baton_factory):
     b = start(baton_factory, CONFIG, clock=T0)
     l = post(b, 1)
