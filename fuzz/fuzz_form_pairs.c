@@ -21,8 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct intake_pair *pairs;
     size_t n = 0;
     bool json = data[0] & 1;
-    if (intake_parse_pairs((const char *)data + 1, size - 1, json, &a, &pairs, &n, NULL) ==
-        BT_OK) {
+    if (intake_parse_pairs((const char *)data + 1, size - 1, json, &a, &pairs, &n, NULL) == BT_OK) {
         if (n > INTAKE_PAIRS_MAX)
             abort();
         for (size_t i = 0; i < n; i++) {
