@@ -145,5 +145,7 @@ clean:
 
 # The API description is built into the binary (.incbin in openapi.c).
 $(BUILD)/obj/src/server/openapi.o $(FUZZ_BUILD)/obj/src/server/openapi.o: docs/openapi.yaml
+# So is the forms' script (.incbin in api_forms.c).
+$(BUILD)/obj/src/server/api_forms.o $(FUZZ_BUILD)/obj/src/server/api_forms.o: src/server/assets/form_embed.js
 
 -include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

@@ -719,7 +719,7 @@ static bool valid_id(const char *s)
  * and hyphens, 1-63 characters each, not starting or ending with a hyphen,
  * 253 characters in all. `min_labels` is 2 for mail domains.
  */
-static bool valid_hostname(const char *s, int min_labels)
+bool config__valid_hostname(const char *s, int min_labels)
 {
     size_t len = strlen(s);
     if (len == 0 || len > 253)
@@ -783,7 +783,7 @@ static bool valid_listen(const char *s)
     host[hlen] = '\0';
     for (size_t i = 0; i < hlen; i++)
         host[i] = ascii_lower(host[i]);
-    return valid_hostname(host, 1);
+    return config__valid_hostname(host, 1);
 }
 
 /* A character a URL's path may hold as it is (RFC 3986: pchar and '/'). */
@@ -869,7 +869,7 @@ static bt_err get_public_url(struct loader *ld, const struct ynode *n, const cha
                 u[i] = ascii_lower(u[i]);
             memcpy(host, u + at, hlen);
             host[hlen] = '\0';
-            host_ok = valid_hostname(host, 1);
+            host_ok = config__valid_hostname(host, 1);
         }
     }
     if (!host_ok)
@@ -1122,17 +1122,11 @@ static bt_err get_capacity(struct loader *ld, const struct ynode *n, const char 
     return BT_OK;
 }
 
-/* What each element of a string list must look like, beyond being a string. */
-enum list_check { LIST_TEXT, LIST_TAG, LIST_HOST, LIST_DOMAIN };
-
-/*
- * A list of strings into an arena array. Hosts and domains are lower-cased
- * and checked; text and tag elements are limited to CONFIG_MAX_TAG_LEN, and
- * tags are lower-cased.
- */
-static bt_err get_string_list(struct loader *ld, const struct ynode *n, const char *path,
-                              size_t max_items, enum list_check check, const char ***out,
-                              size_t *n_out)
+/* A list of strings (config_internal.h); text and tag elements are limited
+ * to CONFIG_MAX_TAG_LEN. */
+bt_err config__get_string_list(struct loader *ld, const struct ynode *n, const char *path,
+                               size_t max_items, enum list_check check, const char ***out,
+                               size_t *n_out)
 {
     if (config__absent(n))
         return BT_OK;
@@ -1162,10 +1156,10 @@ static bt_err get_string_list(struct loader *ld, const struct ynode *n, const ch
         if (check == LIST_TAG)
             continue;
         char buf[CONFIG_EXCERPT_MAX + 4];
-        if (check == LIST_DOMAIN && !valid_hostname(s, 2))
+        if (check == LIST_DOMAIN && !config__valid_hostname(s, 2))
             return config__fail_at(ld, e, "%s: '%s' is not a domain name such as example.com",
                                    epath, config__excerpt(s, strlen(s), buf));
-        if (check == LIST_HOST && !valid_hostname(s, 1))
+        if (check == LIST_HOST && !config__valid_hostname(s, 1))
             return config__fail_at(ld, e, "%s: '%s' is not a host name such as www.example.com",
                                    epath, config__excerpt(s, strlen(s), buf));
     }
@@ -1177,7 +1171,7 @@ static bt_err get_string_list(struct loader *ld, const struct ynode *n, const ch
 bt_err config__get_tags(struct loader *ld, const struct ynode *n, const char *path, size_t max,
                         const char ***out, size_t *n_out)
 {
-    return get_string_list(ld, n, path, max, LIST_TAG, out, n_out);
+    return config__get_string_list(ld, n, path, max, LIST_TAG, out, n_out);
 }
 
 bt_err config__expect_map(struct loader *ld, const struct ynode *n, const char *path,
@@ -1219,8 +1213,9 @@ static bt_err load_server(struct loader *ld, const struct ynode *n)
                            &cfg->request_timeout_ms)) ||
         (rc = get_duration(ld, v[4], "server.shutdown_timeout", 0, CONFIG_HOUR_MS,
                            &cfg->shutdown_timeout_ms)) ||
-        (rc = get_string_list(ld, v[5], "server.form_redirect_hosts", CONFIG_MAX_HOSTS, LIST_HOST,
-                              &cfg->form_redirect_hosts, &cfg->n_form_redirect_hosts)) ||
+        (rc = config__get_string_list(ld, v[5], "server.form_redirect_hosts", CONFIG_MAX_HOSTS,
+                                      LIST_HOST, &cfg->form_redirect_hosts,
+                                      &cfg->n_form_redirect_hosts)) ||
         (rc = get_duration(ld, v[6], "server.header_timeout", CONFIG_SECOND_MS, CONFIG_HOUR_MS,
                            &cfg->header_timeout_ms)) ||
         (rc = get_duration(ld, v[7], "server.body_timeout", CONFIG_SECOND_MS, CONFIG_HOUR_MS,
@@ -1260,31 +1255,50 @@ static bt_err load_store(struct loader *ld, const struct ynode *n)
     return BT_OK;
 }
 
+/* A {add, remove} mapping of domains (intake.freemail, intake.disposable). */
+static bt_err load_domain_changes(struct loader *ld, const struct ynode *n, const char *path,
+                                  const char ***add, size_t *n_add, const char ***remove,
+                                  size_t *n_remove)
+{
+    static const char *const keys[] = {"add", "remove"};
+    const struct ynode *v[CONFIG_N_KEYS(keys)];
+    char where[64], add_path[64], remove_path[64];
+    snprintf(where, sizeof(where), "in %s", path);
+    snprintf(add_path, sizeof(add_path), "%s.add", path);
+    snprintf(remove_path, sizeof(remove_path), "%s.remove", path);
+    bt_err rc;
+    if (config__absent(n))
+        return BT_OK;
+    if ((rc = config__expect_map(ld, n, path, "with add and remove")) ||
+        (rc = config__map_fields(ld, n, where, keys, CONFIG_N_KEYS(keys), v)) ||
+        (rc = config__get_string_list(ld, v[0], add_path, CONFIG_MAX_DOMAINS, LIST_DOMAIN, add,
+                                      n_add)) ||
+        (rc = config__get_string_list(ld, v[1], remove_path, CONFIG_MAX_DOMAINS, LIST_DOMAIN,
+                                      remove, n_remove)))
+        return rc;
+    return BT_OK;
+}
+
 static bt_err load_intake(struct loader *ld, const struct ynode *n, const char ***add,
                           size_t *n_add, const char ***remove, size_t *n_remove)
 {
-    static const char *const keys[] = {"freemail", "activities_create_leads", "rate_limit"};
-    static const char *const fm_keys[] = {"add", "remove"};
+    /* keys added later are appended, so that messages listing them keep their wording */
+    static const char *const keys[] = {"freemail", "activities_create_leads", "rate_limit",
+                                       "allowed_origins", "disposable"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
-    const struct ynode *fm[CONFIG_N_KEYS(fm_keys)];
+    struct config *cfg = ld->cfg;
     bt_err rc;
     if (config__absent(n))
         return BT_OK;
     if ((rc = config__expect_map(ld, n, "intake", "of intake settings")) ||
         (rc = config__map_fields(ld, n, "in intake", keys, CONFIG_N_KEYS(keys), v)) ||
+        (rc = load_domain_changes(ld, v[0], "intake.freemail", add, n_add, remove, n_remove)) ||
         (rc = config__get_bool(ld, v[1], "intake.activities_create_leads",
-                               &ld->cfg->activities_create_leads)) ||
-        (rc = config__load_rate_limit(ld, v[2])))
-        return rc;
-    if (config__absent(v[0]))
-        return BT_OK;
-    if ((rc = config__expect_map(ld, v[0], "intake.freemail", "with add and remove")) ||
-        (rc = config__map_fields(ld, v[0], "in intake.freemail", fm_keys, CONFIG_N_KEYS(fm_keys),
-                                 fm)) ||
-        (rc = get_string_list(ld, fm[0], "intake.freemail.add", CONFIG_MAX_DOMAINS, LIST_DOMAIN,
-                              add, n_add)) ||
-        (rc = get_string_list(ld, fm[1], "intake.freemail.remove", CONFIG_MAX_DOMAINS, LIST_DOMAIN,
-                              remove, n_remove)))
+                               &cfg->activities_create_leads)) ||
+        (rc = config__load_rate_limit(ld, v[2])) || (rc = config__load_origins(ld, v[3])) ||
+        (rc = load_domain_changes(ld, v[4], "intake.disposable", &cfg->disposable_add,
+                                  &cfg->n_disposable_add, &cfg->disposable_remove,
+                                  &cfg->n_disposable_remove)))
         return rc;
     return BT_OK;
 }
@@ -1428,10 +1442,10 @@ static bt_err load_rep(struct loader *ld, const struct ynode *e, size_t i, struc
     r->daily_cap = ROUTING_UNLIMITED;
     r->weekly_cap = ROUTING_UNLIMITED;
     if ((rc = config__get_bool(ld, v[7], FIELD("active"), &r->active)) ||
-        (rc = get_string_list(ld, v[8], FIELD("languages"), CONFIG_MAX_TAGS, LIST_TAG,
-                              &r->languages, &r->n_languages)) ||
-        (rc = get_string_list(ld, v[9], FIELD("skills"), CONFIG_MAX_TAGS, LIST_TAG, &r->skills,
-                              &r->n_skills)) ||
+        (rc = config__get_string_list(ld, v[8], FIELD("languages"), CONFIG_MAX_TAGS, LIST_TAG,
+                                      &r->languages, &r->n_languages)) ||
+        (rc = config__get_string_list(ld, v[9], FIELD("skills"), CONFIG_MAX_TAGS, LIST_TAG,
+                                      &r->skills, &r->n_skills)) ||
         (rc = get_weight(ld, v[10], FIELD("weight"), &r->weight)) ||
         (rc = get_capacity(ld, v[11], FIELD("capacity"), &r->capacity)) ||
         (rc = config__get_string(ld, v[12], FIELD("manager"), CONFIG_MAX_STRING, &r->manager)) ||
@@ -1581,9 +1595,9 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
 {
     /* Sections added later are appended, so that messages listing the keys
      * keep their wording. */
-    static const char *const keys[] = {"version", "server",  "store",    "intake",
-                                       "teams",   "reps",    "scoring",  "qualification",
-                                       "pools",   "routing", "accounts", "sla"};
+    static const char *const keys[] = {"version",  "server",  "store",         "intake", "teams",
+                                       "reps",     "scoring", "qualification", "pools",  "routing",
+                                       "accounts", "sla",     "forms"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct config *cfg = ld->cfg;
     bt_err rc;
@@ -1608,7 +1622,8 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
         (rc = load_intake(ld, v[3], &add, &n_add, &remove, &n_remove)) ||
         (rc = config__load_scoring(ld, v[6], v[7])) || (rc = load_teams(ld, v[4])) ||
         (rc = load_reps(ld, v[5])) || (rc = check_references(ld, priv)) ||
-        (rc = config__load_routing(ld, v[8], v[9], v[10])) || (rc = config__load_sla(ld, v[11])))
+        (rc = config__load_routing(ld, v[8], v[9], v[10])) || (rc = config__load_sla(ld, v[11])) ||
+        (rc = config__load_forms(ld, v[12])))
         return rc;
     /* The domain arrays stay in the snapshot's arena for as long as the set. */
     cfg->freemail = freemail_set_new(add, n_add, remove, n_remove);
@@ -1616,6 +1631,8 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
     cfg->n_freemail_add = n_add;
     cfg->freemail_remove = remove;
     cfg->n_freemail_remove = n_remove;
+    cfg->disposable = disposable_set_new(cfg->disposable_add, cfg->n_disposable_add,
+                                         cfg->disposable_remove, cfg->n_disposable_remove);
     return BT_OK;
 }
 
@@ -1627,6 +1644,7 @@ static void config_free(struct config *cfg)
     config__routing_release(cfg, &priv->zones);
     config__scoring_release(cfg);
     freemail_set_free(cfg->freemail);
+    freemail_set_free(cfg->disposable);
     arena_release(&priv->arena);
     free(priv);
     free(cfg);

@@ -17,7 +17,8 @@
  *            max_connections_per_address, limit_loopback, public_url
  *   store:   synchronous (full|normal), busy_timeout, group_commit_max
  *   intake:  freemail: {add: [...], remove: [...]}, activities_create_leads,
- *            rate_limit: {per_key, per_address, roles, trusted_proxies} | off
+ *            rate_limit: {per_key, per_address, roles, trusted_proxies} | off,
+ *            allowed_origins: [...], disposable: {add: [...], remove: [...]}
  *   scoring: range, grades, fit (rules and groups), engagement (see core/score.h)
  *   qualification: mql_when, fast_track_when, disqualify_when (core/lifecycle.h)
  *   teams:   [{id, name, manager, timezone, hours, holidays}]  (defaults for their reps)
@@ -32,6 +33,9 @@
  *              reminders, on_breach, max_attempts, after_max_attempts,
  *              exclude_last, away_after_breaches}],
  *            reject_reasons: [{id, label, action}], rejections_per_day
+ *   forms:   [{id, fields: [{name, to, required, label}], hidden, source, redirect,
+ *              success_message, honeypot, min_fill_time, max_fill_time,
+ *              require_token, rate_limit: {per_form, per_address}}]  (config_forms.c)
  * Sizes accept a number of bytes or a suffix (KiB, MiB, GiB, KB, MB, GB);
  * durations a number of seconds or a suffix (ms, s, m, h, d).
  */
@@ -105,6 +109,50 @@ struct config_rate_limit {
     size_t n_trusted_proxies;
 };
 
+/* Where a form's input goes: a lead attribute, the employee count, or a
+ * custom field (fields.NAME). */
+enum config_form_target_kind {
+    CONFIG_FORM_ATTR,
+    CONFIG_FORM_EMPLOYEES,
+    CONFIG_FORM_FIELD,
+};
+
+struct config_form_target {
+    enum config_form_target_kind kind;
+    int attr;          /* CONFIG_FORM_ATTR: an input attribute of core/lead.h */
+    const char *field; /* CONFIG_FORM_FIELD: the custom field's name */
+};
+
+struct config_form_field {
+    const char *name;  /* the input's name in the page: [A-Za-z0-9_-], not starting with '_' */
+    const char *label; /* for messages ("Work email is required"); default: the name */
+    struct config_form_target to;
+    bool required;
+};
+
+struct config_form_hidden {
+    struct config_form_target to;
+    const char *value;
+};
+
+/* forms[]: a form a website embeds; POST /v1/forms/{id} (docs/forms.md). */
+struct config_form {
+    const char *id; /* [a-z0-9][a-z0-9_-]*, unique */
+    struct config_form_field *fields;
+    size_t n_fields;
+    struct config_form_hidden *hidden; /* set on every submission, over what was sent */
+    size_t n_hidden;
+    const char *source;   /* the lead's source; default "form:ID" */
+    const char *redirect; /* where a plain post lands (a form_redirect_hosts host), or NULL */
+    const char *success_message;    /* what the embedded script shows */
+    const char *honeypot;           /* the trap input's name; NULL: off */
+    uint64_t min_fill_time_ms;      /* default 3 s; 0: no check */
+    uint64_t max_fill_time_ms;      /* a page's token lives this long; default 1 day */
+    bool require_token;             /* a post without the script's token is spam (default false) */
+    struct ratelimit_rate per_form; /* submissions of this form; count 0: no limit */
+    struct ratelimit_rate per_address; /* ... from one client address */
+};
+
 struct config {
     const char *path; /* as given to config_load */
     char version[17]; /* 16 hex digits of the SHA-256 of the file's bytes */
@@ -137,6 +185,20 @@ struct config {
                                             lead (default false: 404) */
     struct config_rate_limit rate_limit; /* default: ingest keys, 100/s burst 1000 per key,
                                             10/s burst 100 per address, no proxies */
+    /* intake.allowed_origins: the web origins ("https://www.example.com",
+     * lower case, no path) whose pages may call the intake endpoints from a
+     * browser (CORS); none by default */
+    const char **allowed_origins;
+    size_t n_allowed_origins;
+    /* throwaway mail domains (built-in list with intake.disposable's add and
+     * remove applied): leads from them get fields.email_disposable = true */
+    struct freemail_set *disposable;
+    const char **disposable_add, **disposable_remove;
+    size_t n_disposable_add, n_disposable_remove;
+
+    /* forms: the defined website forms, in file order */
+    struct config_form *forms;
+    size_t n_forms;
 
     /* scoring and qualification; never NULL (an empty model scores 0) */
     struct score_model *scoring;
@@ -182,6 +244,13 @@ bt_err config_load_string(const char *name, const char *text, size_t len, struct
 /* Reference counting (thread-safe). config_unref(NULL) does nothing. */
 struct config *config_ref(struct config *cfg);
 void config_unref(struct config *cfg);
+
+/* The form with this id, or NULL. */
+const struct config_form *config_find_form(const struct config *cfg, const char *id);
+
+/* Whether `origin` (as a browser sends it: "https://www.example.com") is in
+ * intake.allowed_origins; exact, ASCII case-insensitive. */
+bool config_origin_allowed(const struct config *cfg, const char *origin);
 
 /* The rep with this id, or NULL. */
 const struct config_rep *config_find_rep(const struct config *cfg, const char *id);

@@ -218,6 +218,31 @@ void config__scoring_release(struct config *cfg);
 bt_err config__compile_when(struct loader *ld, struct rule_symtab *syms, const struct ynode *n,
                             const char *path, struct rule **out);
 
+/* What each element of a string list must look like, beyond being a string. */
+enum list_check { LIST_TEXT, LIST_TAG, LIST_HOST, LIST_DOMAIN };
+
+/*
+ * A list of at most `max_items` strings into an arena array. Hosts and
+ * domains are lower-cased and checked; text and tag elements are limited to
+ * 64 bytes, and tags are lower-cased.
+ */
+bt_err config__get_string_list(struct loader *ld, const struct ynode *n, const char *path,
+                               size_t max_items, enum list_check check, const char ***out,
+                               size_t *n_out);
+
+/* A host name (lower case): labels of letters, digits and '-', at least `min_labels`. */
+bool config__valid_hostname(const char *s, int min_labels);
+
+/* A rate ("20/s", "600/m burst 50") or off (count 0) into *out; untouched when absent. */
+bt_err config__get_rate(struct loader *ld, const struct ynode *n, const char *path,
+                        struct ratelimit_rate *out);
+
+/* config_forms.c: `intake.allowed_origins` (a list; NULL: none). */
+bt_err config__load_origins(struct loader *ld, const struct ynode *n);
+/* config_forms.c: the `forms` section (NULL: none), after `server` (a
+ * form's redirect must be on one of server.form_redirect_hosts). */
+bt_err config__load_forms(struct loader *ld, const struct ynode *n);
+
 /* config_ratelimit.c: `intake.rate_limit` (NULL: the defaults stay) into
  * ld->cfg->rate_limit. */
 bt_err config__load_rate_limit(struct loader *ld, const struct ynode *n);

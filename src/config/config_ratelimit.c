@@ -58,8 +58,8 @@ static bool period_ms(const char *s, size_t len, uint64_t *out)
 }
 
 /* A rate ("20/s", "600/m burst 50", "5/10s") or off (count 0). */
-static bt_err get_rate(struct loader *ld, const struct ynode *n, const char *path,
-                       struct ratelimit_rate *out)
+bt_err config__get_rate(struct loader *ld, const struct ynode *n, const char *path,
+                        struct ratelimit_rate *out)
 {
     if (config__absent(n))
         return BT_OK;
@@ -181,8 +181,8 @@ bt_err config__load_rate_limit(struct loader *ld, const struct ynode *n)
              config__expect_map(ld, n, "intake.rate_limit",
                                 "with per_key, per_address, roles and trusted_proxies (or off)")) ||
         (rc = config__map_fields(ld, n, "in intake.rate_limit", keys, CONFIG_N_KEYS(keys), v)) ||
-        (rc = get_rate(ld, v[0], "intake.rate_limit.per_key", &rl->per_key)) ||
-        (rc = get_rate(ld, v[1], "intake.rate_limit.per_address", &rl->per_address)) ||
+        (rc = config__get_rate(ld, v[0], "intake.rate_limit.per_key", &rl->per_key)) ||
+        (rc = config__get_rate(ld, v[1], "intake.rate_limit.per_address", &rl->per_address)) ||
         (rc = get_roles(ld, v[2], rl)) || (rc = get_proxies(ld, v[3], rl)))
         return rc;
     return BT_OK;

@@ -1,5 +1,6 @@
 /*
- * freemail.c - the set of consumer mail domains.
+ * freemail.c - the sets of consumer mail domains and of disposable
+ * (throwaway) mail domains.
  *
  * A lead from a consumer address says nothing about the company behind it,
  * so scoring and account matching need to know. The set is built once per
@@ -245,6 +246,26 @@ static const char *const builtin_domains[] = {
 
 #define BUILTIN_COUNT (sizeof(builtin_domains) / sizeof(builtin_domains[0]))
 
+/* Throwaway inbox services: an address there is made for one sign-up and
+ * read by nobody later. The widely used ones; the config adds the rest. */
+static const char *const builtin_disposable[] = {
+    "10minutemail.com",   "10minutemail.net",  "20minutemail.com",  "33mail.com",
+    "anonaddy.me",        "burnermail.io",     "discard.email",     "dispostable.com",
+    "dropmail.me",        "emailondeck.com",   "fakeinbox.com",     "getairmail.com",
+    "getnada.com",        "guerrillamail.biz", "guerrillamail.com", "guerrillamail.de",
+    "guerrillamail.info", "guerrillamail.net", "guerrillamail.org", "guerrillamailblock.com",
+    "harakirimail.com",   "inboxbear.com",     "jetable.org",       "mailcatch.com",
+    "maildrop.cc",        "mailinator.com",    "mailinator.net",    "mailnesia.com",
+    "mailsac.com",        "mintemail.com",     "mohmal.com",        "moakt.com",
+    "mytemp.email",       "nada.email",        "sharklasers.com",   "spam4.me",
+    "spambox.us",         "spamgourmet.com",   "temp-mail.io",      "temp-mail.org",
+    "tempail.com",        "tempmail.com",      "tempmail.net",      "tempmailo.com",
+    "tempr.email",        "throwawaymail.com", "trashmail.com",     "trashmail.de",
+    "trashmail.net",      "yopmail.com",       "yopmail.fr",        "yopmail.net",
+};
+
+#define BUILTIN_DISPOSABLE_COUNT (sizeof(builtin_disposable) / sizeof(builtin_disposable[0]))
+
 static int compare_domains(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -269,18 +290,19 @@ static bool listed(const char *domain, const char *const *list, size_t n)
     return false;
 }
 
-struct freemail_set *freemail_set_new(const char *const *add, size_t n_add,
-                                      const char *const *remove, size_t n_remove)
+static struct freemail_set *set_new(const char *const *builtin, size_t n_builtin,
+                                    const char *const *add, size_t n_add, const char *const *remove,
+                                    size_t n_remove)
 {
     if (!add)
         n_add = 0;
     if (!remove)
         n_remove = 0;
     struct freemail_set *set = xcalloc(1, sizeof(*set));
-    set->domains = xcalloc(BUILTIN_COUNT + n_add + 1, sizeof(*set->domains));
+    set->domains = xcalloc(n_builtin + n_add + 1, sizeof(*set->domains));
     size_t n = 0;
-    for (size_t i = 0; i < BUILTIN_COUNT; i++)
-        set->domains[n++] = lower_copy(builtin_domains[i]);
+    for (size_t i = 0; i < n_builtin; i++)
+        set->domains[n++] = lower_copy(builtin[i]);
     for (size_t i = 0; i < n_add; i++) {
         if (add[i] && add[i][0])
             set->domains[n++] = lower_copy(add[i]);
@@ -299,6 +321,18 @@ struct freemail_set *freemail_set_new(const char *const *add, size_t n_add,
     }
     set->count = kept;
     return set;
+}
+
+struct freemail_set *freemail_set_new(const char *const *add, size_t n_add,
+                                      const char *const *remove, size_t n_remove)
+{
+    return set_new(builtin_domains, BUILTIN_COUNT, add, n_add, remove, n_remove);
+}
+
+struct freemail_set *disposable_set_new(const char *const *add, size_t n_add,
+                                        const char *const *remove, size_t n_remove)
+{
+    return set_new(builtin_disposable, BUILTIN_DISPOSABLE_COUNT, add, n_add, remove, n_remove);
 }
 
 void freemail_set_free(struct freemail_set *set)

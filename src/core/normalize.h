@@ -64,6 +64,12 @@ struct freemail_set;
  */
 struct freemail_set *freemail_set_new(const char *const *add, size_t n_add,
                                       const char *const *remove, size_t n_remove);
+/* The same kind of set for disposable (throwaway) mail domains: the
+ * built-in list (mailinator.com, guerrillamail.*, yopmail.*, 10minutemail.*,
+ * temp-mail.org, ...) plus `add`, minus `remove`. Free it with
+ * freemail_set_free(); query it with freemail_contains(). */
+struct freemail_set *disposable_set_new(const char *const *add, size_t n_add,
+                                        const char *const *remove, size_t n_remove);
 void freemail_set_free(struct freemail_set *set);
 bool freemail_contains(const struct freemail_set *set, const char *domain);
 /* Number of domains in the set. */

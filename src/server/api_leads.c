@@ -94,7 +94,8 @@ void api_lead_create(struct request *r)
 
     struct ingest_command cmd = {0};
     struct normalize_report report = {0};
-    if ((rc = normalize_lead(&input, r->cfg->freemail, &r->arena, &cmd.lead, &report, &err))) {
+    if ((rc = normalize_lead(&input, r->cfg->freemail, &r->arena, &cmd.lead, &report, &err)) ||
+        (rc = intake_mark_disposable(&cmd.lead, r->cfg->disposable, &r->arena, &err))) {
         reply_bt_error(r, &err);
         return;
     }

@@ -53,6 +53,13 @@ struct request {
     bool body_too_big;
     uint64_t body_seen; /* bytes received, kept or not */
 
+    /* CORS (routes with `cors`): the request's Origin header, or NULL; and
+     * whether it is another site's page (not server.public_url's origin) and
+     * one of intake.allowed_origins */
+    const char *origin;
+    bool cross_origin;
+    bool origin_allowed;
+
     bool authenticated;
     unsigned role;      /* one of role_bits */
     struct api_key key; /* the caller's key, strings in the arena */
@@ -75,6 +82,10 @@ struct route {
      * might expect to use; NULL: the general message */
     const char *ingest_refused;
     bool body_optional; /* has_body, but a request may come without one (no Content-Type) */
+    /* callable from other sites' pages (intake.allowed_origins): another
+     * origin is refused, an allowed one gets Access-Control-Allow-Origin,
+     * and only an ingest key (or none) may come from a page */
+    bool cors;
 };
 
 /* Replies; each takes ownership of `body` (a jansson reference). */
@@ -89,6 +100,24 @@ void reply_redirect(struct request *r, const char *location);
 /* A page (copied): Content-Type text/html; charset=utf-8, nothing else. */
 void reply_html(struct request *r, unsigned status, const char *html, size_t len);
 void reply_add_header(struct request *r, const char *name, const char *value);
+/* A body of any type (copied), e.g. "application/javascript; charset=utf-8";
+ * len 0 with status 204 for no content. */
+void reply_body(struct request *r, unsigned status, const char *content_type, const char *data,
+                size_t len);
+
+/*
+ * Counts one request against `rate` for `key` (1 .. 24 bytes; `space` keeps
+ * the keys of different limits apart) in the server's table of form limits.
+ * True when it may go on; otherwise a 429 naming `what` ("this form") with
+ * Retry-After is set.
+ */
+bool request_within_rate(struct request *r, char space, const struct ratelimit_rate *rate,
+                         const void *key, size_t key_len, const char *what);
+/* The client's address as a rate-limit key (netaddr_limit_key; behind a
+ * trusted proxy, the client it names); returns its length. */
+size_t request_client_key(struct request *r, uint8_t out[9]);
+/* The server's form counters (form_stats.h). */
+struct form_stats *request_form_stats(struct request *r);
 
 /* Request header or query argument, or NULL. */
 const char *request_header(struct request *r, const char *name);
@@ -169,6 +198,10 @@ void api_lead_assignments(struct request *r);
 void api_rep_assignments(struct request *r);
 void api_reject_reasons(struct request *r);
 void api_link_page(struct request *r);
+void api_preflight(struct request *r);
+void api_form_submit(struct request *r);
+void api_form_script(struct request *r);
+void api_form_list(struct request *r);
 void api_link_act(struct request *r);
 /* The one-click link of an assignment ({public_url}/a/{token}) in the
  * arena, or NULL when server.public_url is not set (or no secret). */

@@ -230,6 +230,137 @@ done:
     return rc;
 }
 
+/* ---- a defined form's pairs ---- */
+
+/* Tabs and line breaks are fine in a form's value (a textarea); other
+ * control characters are not. */
+static bool value_ok(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7F)
+            return false;
+    return true;
+}
+
+static bt_err add_pair(struct arena *a, struct intake_pair *pairs, size_t *n, const char *name,
+                       const char *value, struct bt_error *err)
+{
+    if (*n == INTAKE_PAIRS_MAX)
+        return bt_fail(err, BT_EINVAL, NULL, "at most %d inputs", INTAKE_PAIRS_MAX);
+    if (!name[0] || strlen(name) > 256 || text_has_control(name))
+        return bt_fail(err, BT_EINVAL, NULL, "input names must be 1 to 256 printable characters");
+    if (!value_ok(value))
+        return bt_fail(err, BT_EINVAL, name, "%.64s contains control characters", name);
+    pairs[*n].name = name;
+    pairs[*n].value = value;
+    (*n)++;
+    (void)a;
+    return BT_OK;
+}
+
+bt_err intake_parse_pairs(const char *body, size_t len, bool json, struct arena *a,
+                          struct intake_pair **pairs_out, size_t *n, struct bt_error *err)
+{
+    *n = 0;
+    struct intake_pair *pairs = arena_alloc(a, INTAKE_PAIRS_MAX * sizeof(*pairs));
+    *pairs_out = pairs;
+    if (!pairs)
+        return bt_fail(err, BT_ETOOBIG, NULL, "request too large");
+    if (!json) {
+        size_t pos = 0;
+        while (pos < len) {
+            const char *pair = body + pos;
+            const char *amp = memchr(pair, '&', len - pos);
+            size_t plen = amp ? (size_t)(amp - pair) : len - pos;
+            pos += plen + 1;
+            if (plen == 0)
+                continue;
+            const char *eq = memchr(pair, '=', plen);
+            size_t klen = eq ? (size_t)(eq - pair) : plen;
+            const char *name = intake_form_decode(a, pair, klen);
+            const char *value = eq ? intake_form_decode(a, eq + 1, plen - klen - 1) : "";
+            if (!name || !value)
+                return bt_fail(err, BT_EPARSE, NULL,
+                               "malformed form data: bad %%-escape or invalid UTF-8");
+            bt_err rc = add_pair(a, pairs, n, name, value, err);
+            if (rc)
+                return rc;
+        }
+        return BT_OK;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (!root)
+        return bt_fail(err, BT_EPARSE, NULL, "malformed JSON at line %d, column %d: %s", jerr.line,
+                       jerr.column, jerr.text);
+    bt_err rc = BT_OK;
+    if (!json_is_object(root)) {
+        rc = bt_fail(err, BT_EINVAL, NULL, "the body must be a JSON object of the form's inputs");
+        goto done;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v)
+    {
+        char num[40];
+        const char *text;
+        if (json_is_null(v))
+            continue;
+        if (json_is_string(v))
+            text = json_string_value(v);
+        else if (json_is_integer(v))
+            snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v)), text = num;
+        else if (json_is_real(v))
+            snprintf(num, sizeof(num), "%.15g", json_real_value(v)), text = num;
+        else if (json_is_boolean(v))
+            text = json_is_true(v) ? "true" : "false";
+        else {
+            rc = bt_fail(err, BT_EINVAL, key, "%.64s must be a string, number or boolean", key);
+            goto done;
+        }
+        /* jansson's strings may hold NUL (\u0000): refuse them, as the form decoder does */
+        if (json_is_string(v) && strlen(text) != json_string_length(v)) {
+            rc = bt_fail(err, BT_EINVAL, key, "%.64s contains a NUL character", key);
+            goto done;
+        }
+        const char *name = arena_strdup(a, key), *value = arena_strdup(a, text);
+        if (!name || !value) {
+            rc = bt_fail(err, BT_ETOOBIG, NULL, "request too large");
+            goto done;
+        }
+        if ((rc = add_pair(a, pairs, n, name, value, err)))
+            goto done;
+    }
+done:
+    json_decref(root);
+    return rc;
+}
+
+bt_err intake_mark_disposable(struct lead *lead, const struct freemail_set *disposable,
+                              struct arena *a, struct bt_error *err)
+{
+    const char *domain = lead->attr[LEAD_EMAIL_DOMAIN];
+    if (!domain || !freemail_contains(disposable, domain))
+        return BT_OK;
+    json_t *fields = json_loads(lead->fields_json ? lead->fields_json : "{}", 0, NULL);
+    if (!json_is_object(fields)) {
+        json_decref(fields);
+        fields = json_object();
+    }
+    json_object_set_new(fields, "email_disposable", json_true());
+    bt_err rc = json_object_size(fields) > LEAD_FIELDS_MAX_KEYS
+                    ? bt_fail(err, BT_EINVAL, "fields", "at most %d custom fields are allowed",
+                              LEAD_FIELDS_MAX_KEYS)
+                    : BT_OK;
+    struct lead_input tmp = {0};
+    if (!rc)
+        rc = dump_fields(fields, a, &tmp, err);
+    if (!rc)
+        lead->fields_json = tmp.fields_json;
+    json_decref(fields);
+    return rc;
+}
+
 /* ---- activities ---- */
 
 #define ACTIVITIES_MAX_BATCH          100

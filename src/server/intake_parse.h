@@ -43,6 +43,35 @@ bt_err intake_parse_form(const char *body, size_t len, struct arena *a, struct l
                          struct form_controls *controls, struct bt_error *err) BT_MUST_USE;
 
 /*
+ * A defined form's submission (POST /v1/forms/{id}) as name/value pairs,
+ * before the form's definition says what they mean: a form-encoded body
+ * (`json` false; names and values decoded) or a JSON object (`json` true)
+ * whose values are strings, numbers or booleans (as text) or null (left
+ * out). At most INTAKE_PAIRS_MAX pairs; values without control characters
+ * other than tab and line breaks (a textarea). Pairs live in the arena, in
+ * body order; a repeated name is kept each time (the caller takes the last).
+ */
+#define INTAKE_PAIRS_MAX 128
+
+struct intake_pair {
+    const char *name;
+    const char *value;
+};
+
+bt_err intake_parse_pairs(const char *body, size_t len, bool json, struct arena *a,
+                          struct intake_pair **pairs, size_t *n, struct bt_error *err) BT_MUST_USE;
+
+/*
+ * Flags a lead whose email domain is in `disposable` (a throwaway inbox):
+ * sets the custom field "email_disposable" to true in lead->fields_json
+ * (rules read it as fields.email_disposable). BT_EINVAL when the fields
+ * would then exceed their limits.
+ */
+struct freemail_set;
+bt_err intake_mark_disposable(struct lead *lead, const struct freemail_set *disposable,
+                              struct arena *a, struct bt_error *err) BT_MUST_USE;
+
+/*
  * Decodes one application/x-www-form-urlencoded component ("a+b%20c" ->
  * "a b c") into the arena. Returns NULL on a malformed escape or invalid
  * UTF-8 in the result.

@@ -9,6 +9,8 @@
  * and once more with no data, when the handler runs.
  */
 #include "server/conn_guard.h"
+#include "server/cors.h"
+#include "server/form_stats.h"
 #include "server/http.h"
 #include "util/crypto.h"
 #include "util/log.h"
@@ -33,6 +35,7 @@
  * about 64 bytes each, allocated at start). */
 #define RATE_LIMIT_KEYS      4096
 #define RATE_LIMIT_ADDRESSES 16384
+#define RATE_LIMIT_FORMS     16384 /* forms, and each form's client addresses */
 
 struct server {
     struct server_context ctx;
@@ -40,6 +43,8 @@ struct server {
     struct conn_guard *guard;
     struct MHD_Daemon *daemon;
     struct ratelimit *by_key, *by_address; /* intake.rate_limit's buckets */
+    struct ratelimit *by_form;             /* forms[].rate_limit's buckets */
+    struct form_stats *form_stats;
     pthread_mutex_t lock;
     pthread_cond_t idle;
     unsigned in_flight;
@@ -47,74 +52,86 @@ struct server {
 };
 
 static const struct route routes[] = {
-    {"GET", "/healthz", api_health, 0, false, false, false, NULL, false},
-    {"GET", "/readyz", api_ready, 0, false, false, false, NULL, false},
-    {"GET", "/v1/openapi.json", api_openapi, 0, false, false, false, NULL, false},
-    {"POST", "/v1/leads", api_lead_create, ROLE_ADMIN | ROLE_INGEST, true, true, true, NULL, false},
-    {"GET", "/v1/leads", api_lead_list, ROLE_ADMIN | ROLE_REP, false, false, false, NULL, false},
-    {"GET", "/v1/leads/{id}", api_lead_get, ROLE_ADMIN | ROLE_REP, false, false, false, NULL,
+    {"GET", "/healthz", api_health, 0, false, false, false, NULL, false, false},
+    {"GET", "/readyz", api_ready, 0, false, false, false, NULL, false, false},
+    {"GET", "/v1/openapi.json", api_openapi, 0, false, false, false, NULL, false, false},
+    {"POST", "/v1/leads", api_lead_create, ROLE_ADMIN | ROLE_INGEST, true, true, true, NULL, false,
+     true},
+    {"OPTIONS", "/v1/leads", api_preflight, 0, false, false, false, NULL, false, true},
+    {"GET", "/v1/leads", api_lead_list, ROLE_ADMIN | ROLE_REP, false, false, false, NULL, false,
+     false},
+    {"GET", "/v1/leads/{id}", api_lead_get, ROLE_ADMIN | ROLE_REP, false, false, false, NULL, false,
      false},
     {"GET", "/v1/leads/{id}/events", api_lead_events, ROLE_ADMIN | ROLE_REP, false, false, false,
-     NULL, false},
+     NULL, false, false},
     /* An ingest key is public: it names people by email, and never acts
      * on a lead by its (sequential, guessable) id. */
     {"POST", "/v1/leads/{id}/activities", api_lead_activities_create, ROLE_ADMIN, true, false,
      false,
      "an ingest key may not act on a lead by its id: name the person by email with POST "
      "/v1/activities",
-     false},
+     false, false},
     {"GET", "/v1/leads/{id}/activities", api_lead_activities_list, ROLE_ADMIN | ROLE_REP, false,
-     false, false, NULL, false},
+     false, false, NULL, false, false},
     {"POST", "/v1/activities", api_activities_create, ROLE_ADMIN | ROLE_INGEST, true, false, true,
-     NULL, false},
+     NULL, false, true},
+    {"OPTIONS", "/v1/activities", api_preflight, 0, false, false, false, NULL, false, true},
+    /* No key: the form's definition and intake.allowed_origins are the
+     * authority (docs/forms.md). */
+    {"POST", "/v1/forms/{name}", api_form_submit, 0, true, true, false, NULL, false, true},
+    {"OPTIONS", "/v1/forms/{name}", api_preflight, 0, false, false, false, NULL, false, true},
+    {"GET", "/v1/forms/{name}.js", api_form_script, 0, false, false, false, NULL, false, false},
+    {"GET", "/v1/forms", api_form_list, ROLE_ADMIN, false, false, false, NULL, false, false},
     {"POST", "/v1/leads/{id}/outcome", api_lead_outcome, ROLE_ADMIN, true, false, false, NULL,
+     false, false},
+    {"POST", "/v1/admin/clock", api_admin_clock, ROLE_ADMIN, true, false, false, NULL, false,
      false},
-    {"POST", "/v1/admin/clock", api_admin_clock, ROLE_ADMIN, true, false, false, NULL, false},
     {"GET", "/v1/leads/{id}/decision", api_lead_decision, ROLE_ADMIN | ROLE_REP, false, false,
-     false, NULL, false},
+     false, NULL, false, false},
     {"GET", "/v1/leads/{id}/exclusions", api_lead_exclusions, ROLE_ADMIN | ROLE_REP, false, false,
-     false, NULL, false},
+     false, NULL, false, false},
     {"POST", "/v1/leads/{id}/exclusions", api_lead_exclude, ROLE_ADMIN, true, false, false, NULL,
-     false},
+     false, false},
     {"GET", "/v1/leads/{id}/assignments", api_lead_assignments, ROLE_ADMIN | ROLE_REP, false, false,
-     false, NULL, false},
-    {"GET", "/v1/reps", api_rep_list, ROLE_ADMIN, false, false, false, NULL, false},
-    {"GET", "/v1/reps/{name}", api_rep_get, ROLE_ADMIN | ROLE_REP, false, false, false, NULL,
+     false, NULL, false, false},
+    {"GET", "/v1/reps", api_rep_list, ROLE_ADMIN, false, false, false, NULL, false, false},
+    {"GET", "/v1/reps/{name}", api_rep_get, ROLE_ADMIN | ROLE_REP, false, false, false, NULL, false,
      false},
     {"PUT", "/v1/reps/{name}/status", api_rep_status, ROLE_ADMIN | ROLE_REP, true, false, false,
-     NULL, false},
+     NULL, false, false},
     {"POST", "/v1/reps/{name}/time-off", api_rep_time_off_add, ROLE_ADMIN | ROLE_REP, true, false,
-     false, NULL, false},
+     false, NULL, false, false},
     {"DELETE", "/v1/reps/{name}/time-off/{id}", api_rep_time_off_delete, ROLE_ADMIN | ROLE_REP,
-     false, false, false, NULL, false},
+     false, false, false, NULL, false, false},
     {"GET", "/v1/reps/{name}/assignments", api_rep_assignments, ROLE_ADMIN | ROLE_REP, false, false,
-     false, NULL, false},
+     false, NULL, false, false},
     {"GET", "/v1/assignments", api_assignment_list, ROLE_ADMIN | ROLE_REP, false, false, false,
-     NULL, false},
+     NULL, false, false},
     {"GET", "/v1/assignments/{id}", api_assignment_get, ROLE_ADMIN | ROLE_REP, false, false, false,
-     NULL, false},
+     NULL, false, false},
     {"POST", "/v1/assignments/{id}/accept", api_assignment_accept, ROLE_ADMIN | ROLE_REP, true,
-     false, false, NULL, true},
+     false, false, NULL, true, false},
     {"POST", "/v1/assignments/{id}/reject", api_assignment_reject, ROLE_ADMIN | ROLE_REP, true,
-     false, false, NULL, true},
+     false, false, NULL, true, false},
     {"POST", "/v1/assignments/{id}/contacted", api_assignment_contacted, ROLE_ADMIN | ROLE_REP,
-     true, false, false, NULL, true},
+     true, false, false, NULL, true, false},
     {"POST", "/v1/assignments/{id}/reassign", api_assignment_reassign, ROLE_ADMIN | ROLE_REP, true,
-     false, false, NULL, true},
+     false, false, NULL, true, false},
     {"POST", "/v1/assignments/{id}/withdraw", api_assignment_withdraw, ROLE_ADMIN | ROLE_REP, true,
-     false, false, NULL, true},
+     false, false, NULL, true, false},
     {"GET", "/v1/reject-reasons", api_reject_reasons, ROLE_ADMIN | ROLE_REP, false, false, false,
-     NULL, false},
-    {"GET", "/a/{name}", api_link_page, 0, false, false, false, NULL, false},
-    {"POST", "/a/{name}", api_link_act, 0, true, true, false, NULL, false},
-    {"GET", "/v1/pools", api_pool_list, ROLE_ADMIN, false, false, false, NULL, false},
-    {"GET", "/v1/pools/{name}", api_pool_get, ROLE_ADMIN, false, false, false, NULL, false},
-    {"GET", "/v1/holds", api_hold_list, ROLE_ADMIN, false, false, false, NULL, false},
-    {"POST", "/v1/accounts", api_account_upsert, ROLE_ADMIN, true, false, false, NULL, false},
-    {"GET", "/v1/accounts", api_account_list, ROLE_ADMIN | ROLE_REP, false, false, false, NULL,
+     NULL, false, false},
+    {"GET", "/a/{name}", api_link_page, 0, false, false, false, NULL, false, false},
+    {"POST", "/a/{name}", api_link_act, 0, true, true, false, NULL, false, false},
+    {"GET", "/v1/pools", api_pool_list, ROLE_ADMIN, false, false, false, NULL, false, false},
+    {"GET", "/v1/pools/{name}", api_pool_get, ROLE_ADMIN, false, false, false, NULL, false, false},
+    {"GET", "/v1/holds", api_hold_list, ROLE_ADMIN, false, false, false, NULL, false, false},
+    {"POST", "/v1/accounts", api_account_upsert, ROLE_ADMIN, true, false, false, NULL, false,
      false},
+    {"GET", "/v1/accounts", api_account_list, ROLE_ADMIN | ROLE_REP, false, false, false, NULL,
+     false, false},
     {"GET", "/v1/accounts/{name}", api_account_get, ROLE_ADMIN | ROLE_REP, false, false, false,
-     NULL, false},
+     NULL, false, false},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -213,6 +230,18 @@ void reply_bt_error(struct request *r, const struct bt_error *err)
                           ? "the server could not complete the request; it has been logged"
                           : err->message;
     reply_error(r, status, code, err->field, "%s", msg);
+}
+
+void reply_body(struct request *r, unsigned status, const char *content_type, const char *data,
+                size_t len)
+{
+    char *copy = xmalloc(len + 1);
+    memcpy(copy, data, len);
+    copy[len] = '\0';
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, copy, MHD_RESPMEM_MUST_FREE);
+    if (content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    set_response(r, status, resp);
 }
 
 void reply_redirect(struct request *r, const char *location)
@@ -367,16 +396,21 @@ static bool path_matches(const char *pattern, const char *path, int64_t *id, cha
         if (!strncmp(pattern, "{name}", 6)) {
             const char *end = strchr(path, '/');
             size_t len = end ? (size_t)(end - path) : strlen(path);
+            /* "{name}.js": the segment must end with the literal after it,
+             * which is not part of the name */
+            size_t suffix = strcspn(pattern + 6, "/");
+            if (suffix) {
+                if (len <= suffix || memcmp(path + len - suffix, pattern + 6, suffix) != 0)
+                    return false;
+                len -= suffix;
+            }
             if (len == 0)
                 return false;
             /* Too long for any name: the route still matches, with an empty
              * name that no handler finds (a 404, or a link's error page). */
-            if (len > REQUEST_NAME_MAX)
-                len = 0;
-            memcpy(name, path, len);
-            name[len] = '\0';
-            if (!len)
-                len = end ? (size_t)(end - path) : strlen(path);
+            size_t copy = len > REQUEST_NAME_MAX ? 0 : len;
+            memcpy(name, path, copy);
+            name[copy] = '\0';
             pattern += 6;
             path += len;
             continue;
@@ -470,6 +504,15 @@ static bool authenticate(struct request *r, const char *token)
                         r->key.role, r->method, r->route->pattern);
         return false;
     }
+    /* A key in another site's page is readable by anyone who opens it:
+     * only an ingest key, made to be public, may be used there. */
+    if (r->route->cors && r->cross_origin && r->role != ROLE_INGEST) {
+        reply_error(r, 403, "forbidden", "Origin",
+                    "a key with role '%s' may not be used from a web page (Origin: %s): it "
+                    "would be visible to every visitor; use an ingest key",
+                    r->key.role, r->origin);
+        return false;
+    }
     return true;
 }
 
@@ -549,6 +592,87 @@ static bool within_rate_limit(struct request *r)
     snprintf(seconds, sizeof(seconds), "%lld", (long long)((retry_ms + 999) / 1000));
     reply_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
     return false;
+}
+
+size_t request_client_key(struct request *r, uint8_t out[NETADDR_LIMIT_KEY])
+{
+    struct net_addr client;
+    client_address(r, &client);
+    return netaddr_limit_key(&client, out);
+}
+
+bool request_within_rate(struct request *r, char space, const struct ratelimit_rate *rate,
+                         const void *key, size_t key_len, const char *what)
+{
+    if (!rate->count)
+        return true;
+    uint8_t k[RATELIMIT_KEY_MAX];
+    if (key_len + 1 > sizeof(k))
+        BT_BUG("rate limit key of %zu bytes", key_len);
+    k[0] = (uint8_t)space;
+    memcpy(k + 1, key, key_len);
+    int64_t now = clock_now(r->ctx->clock), retry_ms = 0;
+    struct bt_error err = BT_ERROR_INIT;
+    if (!ratelimit_take(r->server->by_form, rate, k, key_len + 1, now, &retry_ms, &err))
+        return true;
+    bt_error_prefix(&err, "%s: ", what);
+    reply_bt_error(r, &err);
+    char seconds[24];
+    snprintf(seconds, sizeof(seconds), "%lld", (long long)((retry_ms + 999) / 1000));
+    reply_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+    return false;
+}
+
+struct form_stats *request_form_stats(struct request *r)
+{
+    return r->server->form_stats;
+}
+
+/* ---- CORS (cors.h) ---- */
+
+/* Classifies the request's Origin; true when it may go on, else a 403. */
+static bool cors_admit(struct request *r)
+{
+    r->origin = request_header(r, "Origin");
+    switch (cors_classify(r->origin, r->cfg->public_url, r->cfg->allowed_origins,
+                          r->cfg->n_allowed_origins)) {
+    case CORS_NO_ORIGIN:
+    case CORS_SAME_ORIGIN:
+        return true;
+    case CORS_ALLOWED:
+        r->cross_origin = r->origin_allowed = true;
+        return true;
+    case CORS_REFUSED:
+        break;
+    }
+    r->cross_origin = true;
+    reply_error(r, 403, "forbidden", "Origin",
+                "pages of %.200s may not send to %s: the origin is not in "
+                "intake.allowed_origins",
+                r->origin, r->route->pattern);
+    return false;
+}
+
+void api_preflight(struct request *r)
+{
+    if (!r->origin) {
+        /* not a browser's preflight: say what the path takes */
+        reply_body(r, 204, NULL, "", 0);
+        reply_add_header(r, MHD_HTTP_HEADER_ALLOW, "POST, OPTIONS");
+        return;
+    }
+    char why[200];
+    const char *field = NULL;
+    if (!cors_preflight_ok("POST", request_header(r, "Access-Control-Request-Method"),
+                           request_header(r, "Access-Control-Request-Headers"), why, sizeof(why),
+                           &field)) {
+        reply_error(r, 403, "forbidden", field, "%s", why);
+        return;
+    }
+    reply_body(r, 204, NULL, "", 0);
+    reply_add_header(r, "Access-Control-Allow-Methods", "POST");
+    reply_add_header(r, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+    reply_add_header(r, "Access-Control-Max-Age", CORS_MAX_AGE);
 }
 
 static const char *bearer_token(struct request *r)
@@ -678,6 +802,8 @@ static bool begin_request(struct server *s, struct request *r)
         }
         return false;
     }
+    if (r->route->cors && !cors_admit(r))
+        return false;
     if (r->route->has_body) {
         const char *ct = request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
         const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -733,6 +859,13 @@ static bool append_body(struct request *r, const char *data, size_t len)
 
 static enum MHD_Result queue(struct request *r)
 {
+    /* Every reply of a CORS route depends on the Origin; an allowed page
+     * may read it, errors included (a form shows them). */
+    if (r->route && r->route->cors) {
+        MHD_add_response_header(r->response, "Vary", "Origin");
+        if (r->origin_allowed)
+            MHD_add_response_header(r->response, "Access-Control-Allow-Origin", r->origin);
+    }
     enum MHD_Result rc = MHD_queue_response(r->conn, r->status, r->response);
     MHD_destroy_response(r->response);
     r->response = NULL;
@@ -911,6 +1044,8 @@ bt_err server_start(const struct server_context *ctx, int fd, const char *addres
     unsigned timeout_ms = limits->idle_timeout_ms;
     s->by_key = ratelimit_new(RATE_LIMIT_KEYS, crypto_random_u64());
     s->by_address = ratelimit_new(RATE_LIMIT_ADDRESSES, crypto_random_u64());
+    s->by_form = ratelimit_new(RATE_LIMIT_FORMS, crypto_random_u64());
+    s->form_stats = form_stats_new();
     pthread_mutex_init(&s->lock, NULL);
     pthread_condattr_t attr; /* the drain deadline follows the monotonic clock */
     pthread_condattr_init(&attr);
@@ -935,6 +1070,8 @@ bt_err server_start(const struct server_context *ctx, int fd, const char *addres
         pthread_cond_destroy(&s->idle);
         ratelimit_free(s->by_key);
         ratelimit_free(s->by_address);
+        ratelimit_free(s->by_form);
+        form_stats_free(s->form_stats);
         free(s);
         return bt_fail(err, BT_EIO, "listen", "cannot start the HTTP server on %s", address);
     }
@@ -986,5 +1123,7 @@ void server_stop(struct server *s)
     pthread_cond_destroy(&s->idle);
     ratelimit_free(s->by_key);
     ratelimit_free(s->by_address);
+    ratelimit_free(s->by_form);
+    form_stats_free(s->form_stats);
     free(s);
 }
