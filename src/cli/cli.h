@@ -14,7 +14,7 @@
 #include <jansson.h>
 #include <sys/types.h>
 
-#define BATON_VERSION "0.1.0"
+#include "util/version.h" /* BATON_VERSION */
 
 int cli_serve(int argc, char **argv);
 int cli_check(int argc, char **argv);

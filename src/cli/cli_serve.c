@@ -8,6 +8,7 @@
  * SIGTERM/SIGINT stop accepting, wait for requests in flight, let the engine
  * commit what it has, close the store and exit 0.
  */
+#include "util/metrics.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "engine/engine.h"
@@ -125,7 +126,9 @@ static void reload(struct config_holder *holder, struct deadlines *deadlines, co
 {
     struct config_reload r;
     config_holder_reload(holder, clock_now(clock_real()), &r);
+    metrics_add(&metrics.config_reloads, 1);
     if (!r.applied) {
+        metrics_add(&metrics.config_reload_failures, 1);
         log_error("config reload failed, keeping version %s: %s", r.version, r.error);
     } else {
         log_msg(r.warn ? LOG_WARN : LOG_INFO, "config reloaded: version %s (was %s): %s", r.version,
@@ -268,6 +271,7 @@ int cli_serve(int argc, char **argv)
     (void)gethostname(host, sizeof(host) - 1);
     snprintf(node_id, sizeof(node_id), "%s:%ld", host, (long)getpid());
     struct engine_options eopts = {.group_commit_max = cfg->group_commit_max, .node_id = node_id};
+    metrics_init();
     if (engine_start(st, clock, &eopts, &engine, &err)) {
         cli_error("serve", "%s", err.message);
         goto out;

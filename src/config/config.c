@@ -1185,13 +1185,29 @@ bt_err config__expect_map(struct loader *ld, const struct ynode *n, const char *
 
 #define CONFIG_N_KEYS(keys) (sizeof(keys) / sizeof((keys)[0]))
 
+/* server.metrics: {public: false} - who may read GET /metrics without a
+ * key (docs/config.md). */
+static bt_err load_server_metrics(struct loader *ld, const struct ynode *n)
+{
+    static const char *const keys[] = {"public"};
+    const struct ynode *v[CONFIG_N_KEYS(keys)];
+    bt_err rc;
+    if (config__absent(n))
+        return BT_OK;
+    if ((rc = config__expect_map(ld, n, "server.metrics", "of metrics settings")) ||
+        (rc = config__map_fields(ld, n, "in server.metrics", keys, CONFIG_N_KEYS(keys), v)) ||
+        (rc = config__get_bool(ld, v[0], "server.metrics.public", &ld->cfg->metrics_public)))
+        return rc;
+    return BT_OK;
+}
+
 static bt_err load_server(struct loader *ld, const struct ynode *n)
 {
     static const char *const keys[] = {
         "listen",          "max_body_bytes",   "max_connections",
         "request_timeout", "shutdown_timeout", "form_redirect_hosts",
         "header_timeout",  "body_timeout",     "max_connections_per_address",
-        "limit_loopback",  "public_url"};
+        "limit_loopback",  "public_url",       "metrics"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct config *cfg = ld->cfg;
     bt_err rc;
@@ -1223,7 +1239,7 @@ static bt_err load_server(struct loader *ld, const struct ynode *n)
         (rc = config__get_uint(ld, v[8], "server.max_connections_per_address", 0, 10000,
                                &cfg->max_connections_per_address)) ||
         (rc = config__get_bool(ld, v[9], "server.limit_loopback", &cfg->limit_loopback)) ||
-        (rc = get_public_url(ld, v[10], &cfg->public_url)))
+        (rc = get_public_url(ld, v[10], &cfg->public_url)) || (rc = load_server_metrics(ld, v[11])))
         return rc;
     return BT_OK;
 }

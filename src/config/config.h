@@ -167,6 +167,9 @@ struct config {
     unsigned body_timeout_ms;     /* default 60 s: its body, counted from its headers */
     unsigned max_connections_per_address; /* default 64; 0: no limit */
     bool limit_loopback; /* default false: loopback clients are not limited per address */
+    /* server.metrics.public: GET /metrics without a key from anywhere
+     * (default false: without a key from loopback only, else an admin key) */
+    bool metrics_public;
     const char **form_redirect_hosts; /* hosts a form's _redirect may point at */
     size_t n_form_redirect_hosts;
 

@@ -52,6 +52,35 @@ static void finish_group(struct engine__command *group, bt_err forced, const cha
     }
 }
 
+static const char *const kind_names[ENGINE_COMMAND_KINDS] = {
+    [ENGINE__INGEST] = "ingest",           [ENGINE__ACTIVITIES] = "activities",
+    [ENGINE__OUTCOME] = "outcome",         [ENGINE__RESCORE_DUE] = "rescore_due",
+    [ENGINE__REP_STATUS] = "rep_status",   [ENGINE__TIME_OFF] = "time_off",
+    [ENGINE__DRAIN_HOLDS] = "drain_holds", [ENGINE__UPSERT_ACCOUNTS] = "upsert_accounts",
+    [ENGINE__EXCLUSION] = "exclusion",     [ENGINE__ASSIGNMENT] = "assignment",
+    [ENGINE__SLA_DUE] = "sla_due",
+};
+
+const char *engine_command_kind_name(unsigned kind)
+{
+    return kind < ENGINE_COMMAND_KINDS ? kind_names[kind] : "unknown";
+}
+
+/* The committed group's decisions into the process's metrics. */
+static void count_decisions(const struct engine__tally *t)
+{
+    for (size_t i = 0; i < METRICS_STAGES; i++)
+        if (t->stages[i])
+            metrics_add(&metrics.scoring_decisions[i], t->stages[i]);
+    for (size_t i = 0; i < METRICS_ROUTED_N; i++)
+        if (t->routed[i])
+            metrics_add(&metrics.routing_decisions[i], t->routed[i]);
+    for (size_t p = 0; p <= METRICS_LABELS_MAX; p++)
+        for (size_t k = 0; k < METRICS_SLA_N; k++)
+            if (t->breaches[p][k])
+                metrics_add(&metrics.sla_breaches[p][k], t->breaches[p][k]);
+}
+
 static bool is_sweep(const struct engine__command *c)
 {
     return c->kind == ENGINE__RESCORE_DUE || c->kind == ENGINE__DRAIN_HOLDS ||
@@ -66,12 +95,15 @@ static void count_group(struct engine *e, const struct engine__command *group)
             e->stats.sweeps++;
         else
             e->stats.commands++;
+        if ((unsigned)c->kind < ENGINE_COMMAND_KINDS)
+            e->stats.by_kind[c->kind]++;
     }
 }
 
 static void apply_group(struct engine *e, struct engine__command *group, size_t n)
 {
     struct bt_error err = BT_ERROR_INIT;
+    int64_t started = metrics_now_ns();
     if (store_begin(e->conn, &err)) {
         log_error("engine: cannot begin a transaction: %s", err.message);
         finish_group(group, BT_ESTORE, err.message);
@@ -87,6 +119,7 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
             c->rc = BT_ESTORE;
             continue;
         }
+        struct engine__tally before = ctx.tally;
         c->rc = engine__apply(&ctx, c);
         if (c->rc && !store_in_transaction(e->conn)) {
             /* The database rolled the whole transaction back by itself (disk
@@ -100,8 +133,10 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
             finish_group(group, BT_ESTORE, "the database failed; nothing was written");
             return;
         }
-        if (c->rc)
+        if (c->rc) {
             store_savepoint_rollback(e->conn);
+            ctx.tally = before;
+        }
         struct bt_error rel = BT_ERROR_INIT;
         if (store_savepoint_release(e->conn, &rel) && !c->rc)
             c->rc = bt_fail(&c->err, BT_ESTORE, NULL, "%s", rel.message);
@@ -121,6 +156,9 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
         finish_group(group, BT_ESTORE, "the database could not commit the change");
         return;
     }
+    metrics_observe(&metrics.commit_duration, metrics_now_ns() - started);
+    metrics_observe(&metrics.commit_size, (int64_t)n);
+    count_decisions(&ctx.tally);
     /* Deadlines first: a submitter that pokes the timers after its reply
      * must not find them still thinking the old time. */
     for (int k = 0; k < ENGINE_DEADLINE_COUNT; k++)
@@ -149,6 +187,7 @@ static void *writer_main(void *arg)
         e->head = last->next;
         if (!e->head)
             e->tail = NULL;
+        e->stats.queue_depth -= n;
         last->next = NULL;
         pthread_mutex_unlock(&e->lock);
         apply_group(e, group, n);
@@ -283,6 +322,7 @@ bt_err engine__submit(struct engine *e, struct engine__command *c, struct bt_err
     else
         e->head = c;
     e->tail = c;
+    e->stats.queue_depth++;
     pthread_cond_signal(&e->wake);
     pthread_mutex_unlock(&e->lock);
     while (sem_wait(&c->done) != 0)

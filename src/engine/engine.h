@@ -57,13 +57,19 @@ void engine_stop(struct engine *e);
  * Sweeps are the commands the timers submit (engine_rescore_due,
  * engine_drain_holds); `commands` counts every other one, so that an idle
  * daemon reports none. A commit may hold both. */
+#define ENGINE_COMMAND_KINDS 11
 struct engine_stats {
     uint64_t commands;
     uint64_t sweeps;
     uint64_t commits;
     uint64_t failed_commits;
+    uint64_t by_kind[ENGINE_COMMAND_KINDS]; /* every command applied, sweeps too */
+    uint64_t queue_depth;                   /* submitted, not yet taken by the writer */
 };
 void engine_get_stats(struct engine *e, struct engine_stats *out);
+/* A command kind's name for /metrics ("ingest", "sla_due", ...), kind <
+ * ENGINE_COMMAND_KINDS. */
+const char *engine_command_kind_name(unsigned kind);
 
 enum ingest_outcome {
     INGEST_CREATED,   /* a new lead */

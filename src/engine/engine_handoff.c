@@ -844,11 +844,21 @@ static bt_err exclude_last(struct engine__ctx *ctx, int64_t lead_id, unsigned n,
     return e;
 }
 
+/* A breach of policy p's deadline, for the metrics once the group commits
+ * (policy names come from the configuration: a bounded set). */
+static void count_breach(struct engine__ctx *ctx, const struct sla_policy *p,
+                         enum metrics_sla_deadline which)
+{
+    unsigned slot = metrics_label_slot(&metrics.sla_policies, p->name ? p->name : "unnamed");
+    ctx->tally.breaches[slot][which]++;
+}
+
 static bt_err breach(struct engine__ctx *ctx, const struct config *cfg, struct store_assignment *a,
                      const struct sla_policy *p, struct arena *arena, struct bt_error *err)
 {
     bool reassign_it = false;
     a->breached_at = ctx->now;
+    count_breach(ctx, p, METRICS_SLA_ACCEPT);
     bt_err e = BT_OK;
     json_t *steps = json_array();
     for (size_t i = 0; i < p->n_on_breach; i++)
@@ -975,6 +985,7 @@ static bt_err contact_breach(struct engine__ctx *ctx, const struct config *cfg,
 {
     a->next_due = 0;
     a->next_kind = ASSIGNMENT_DUE_NONE;
+    count_breach(ctx, p, METRICS_SLA_CONTACT);
     bt_err e = save(ctx, a, err);
     if (e)
         return e;

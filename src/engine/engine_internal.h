@@ -10,6 +10,7 @@
 #include "engine/engine.h"
 #include "store/store.h"
 #include "store/store_handoff.h"
+#include "util/metrics.h"
 
 #include <jansson.h>
 #include <semaphore.h>
@@ -26,6 +27,16 @@ enum engine__kind {
     ENGINE__EXCLUSION,
     ENGINE__ASSIGNMENT,
     ENGINE__SLA_DUE,
+};
+_Static_assert(ENGINE__SLA_DUE + 1 == ENGINE_COMMAND_KINDS, "ENGINE_COMMAND_KINDS");
+
+/* What the commands of a group decided, counted into util/metrics.h only
+ * once the group has committed (a command undone by its savepoint takes
+ * its share back): the metrics never count what was not written. */
+struct engine__tally {
+    uint32_t stages[METRICS_STAGES]; /* scoring: the stage qualification left the lead at */
+    uint32_t routed[METRICS_ROUTED_N];
+    uint32_t breaches[METRICS_LABELS_MAX + 1][METRICS_SLA_N]; /* by policy slot */
 };
 
 struct engine__sla_due {
@@ -90,6 +101,7 @@ struct engine__ctx {
     struct engine__accounts *accounts;  /* the account index, kept across commands */
     const char *node_id;                /* the holder of this node's claims */
     int64_t due[ENGINE_DEADLINE_COUNT]; /* deadlines the group asked for (0: none) */
+    struct engine__tally tally;         /* decisions, for the metrics after the commit */
 };
 
 /*

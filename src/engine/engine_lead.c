@@ -248,12 +248,16 @@ static bt_err write_hold(struct engine__ctx *ctx, const struct config *cfg, stru
     /* Held again for the same reason: only the score moves (no new record). */
     if (again) {
         h.decision_id = old.decision_id;
-        return store_hold_put(ctx->conn, &h, err);
+        if (!(e = store_hold_put(ctx->conn, &h, err)))
+            ctx->tally.routed[METRICS_ROUTED_HELD]++;
+        return e;
     }
     if ((e = write_decision(ctx, cfg, lead, r, arena, &h.decision_id, err)) ||
-        (e = store_hold_put(ctx->conn, &h, err)))
+        (e = store_hold_put(ctx->conn, &h, err)) ||
+        (e = engine__event_held(ctx, arena, lead, r, h.decision_id, o->actor, err)))
         return e;
-    return engine__event_held(ctx, arena, lead, r, h.decision_id, o->actor, err);
+    ctx->tally.routed[METRICS_ROUTED_HELD]++;
+    return BT_OK;
 }
 
 /* Not routed: the lead is written as it is; a lead that left mql leaves the
@@ -355,10 +359,13 @@ bt_err engine__lead_run(struct engine__ctx *ctx, const struct config *cfg, struc
     }
     if (!r.routed)
         e = write_unrouted(ctx, cfg, lead, &r, err);
-    else if (r.route.result == ROUTE_ASSIGNED)
-        e = write_assignment(ctx, cfg, lead, &r, o, arena, err);
-    else
+    else if (r.route.result == ROUTE_ASSIGNED) {
+        if (!(e = write_assignment(ctx, cfg, lead, &r, o, arena, err)))
+            ctx->tally.routed[METRICS_ROUTED_ASSIGNED]++;
+    } else
         e = write_hold(ctx, cfg, lead, &r, o, !r.score_changed && !stage_moved, arena, err);
+    if (!e && (unsigned)r.stage < METRICS_STAGES)
+        ctx->tally.stages[r.stage]++;
     /* effects: outbox rows go here, in this transaction (delivery) */
     if (!e && lead->score.rescore_at)
         engine__deadline(ctx, ENGINE_DEADLINE_DECAY, lead->score.rescore_at);

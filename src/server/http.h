@@ -66,6 +66,7 @@ struct request {
 
     unsigned status;
     struct MHD_Response *response;
+    int64_t started_ns; /* metrics_now_ns() when the headers came in */
 };
 
 typedef void (*handler_fn)(struct request *r);
@@ -116,6 +117,18 @@ bool request_within_rate(struct request *r, char space, const struct ratelimit_r
 /* The client's address as a rate-limit key (netaddr_limit_key; behind a
  * trusted proxy, the client it names); returns its length. */
 size_t request_client_key(struct request *r, uint8_t out[9]);
+/* Whether the client (behind a trusted proxy: the one it names) is on
+ * loopback (127.0.0.0/8, ::1). */
+bool request_from_loopback(struct request *r);
+/* Authenticates the request's bearer key for one of `roles` (role_bits),
+ * for a route whose handler decides who needs a key; false with the 401 or
+ * 403 reply set. */
+bool request_authenticate(struct request *r, unsigned roles);
+/* The route table's pattern and method of route i (the metrics' slots),
+ * NULL past the last. */
+const char *server_route_pattern(size_t i);
+const char *server_route_method(size_t i);
+
 /* The server's form counters (form_stats.h). */
 struct form_stats *request_form_stats(struct request *r);
 
@@ -164,6 +177,7 @@ void reply_page(struct request *r, const void *rows, size_t n, size_t limit,
 void api_health(struct request *r);
 void api_ready(struct request *r);
 void api_openapi(struct request *r);
+void api_metrics(struct request *r);
 void api_lead_create(struct request *r);
 void api_lead_get(struct request *r);
 void api_lead_list(struct request *r);

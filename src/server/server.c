@@ -14,6 +14,7 @@
 #include "server/http.h"
 #include "util/crypto.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/netaddr.h"
 #include "util/ratelimit.h"
 #include "util/text.h"
@@ -55,6 +56,9 @@ static const struct route routes[] = {
     {"GET", "/healthz", api_health, 0, false, false, false, NULL, false, false},
     {"GET", "/readyz", api_ready, 0, false, false, false, NULL, false, false},
     {"GET", "/v1/openapi.json", api_openapi, 0, false, false, false, NULL, false, false},
+    /* No route roles: loopback (or server.metrics.public) needs no key,
+     * anyone else an admin key; api_metrics.c decides. */
+    {"GET", "/metrics", api_metrics, 0, false, false, false, NULL, false, false},
     {"POST", "/v1/leads", api_lead_create, ROLE_ADMIN | ROLE_INGEST, true, true, true, NULL, false,
      true},
     {"OPTIONS", "/v1/leads", api_preflight, 0, false, false, false, NULL, false, true},
@@ -134,6 +138,17 @@ static const struct route routes[] = {
      NULL, false, false},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+_Static_assert(N_ROUTES <= METRICS_ROUTES_MAX, "every route has its metrics slot");
+
+const char *server_route_pattern(size_t i)
+{
+    return i < N_ROUTES ? routes[i].pattern : NULL;
+}
+
+const char *server_route_method(size_t i)
+{
+    return i < N_ROUTES ? routes[i].method : NULL;
+}
 
 bool server_route_at(size_t i, const char **method, const char **pattern, char *roles,
                      size_t roles_size)
@@ -449,6 +464,8 @@ static const struct route *find_route(const char *method, const char *path, int6
 
 /* ---- authentication ---- */
 
+static const char *bearer_token(struct request *r);
+
 static const char *role_name_to_bits(const char *name, unsigned *bits)
 {
     if (!strcmp(name, "admin"))
@@ -462,8 +479,9 @@ static const char *role_name_to_bits(const char *name, unsigned *bits)
     return name;
 }
 
-/* Returns true when the request may go on; otherwise a reply is set. */
-static bool authenticate(struct request *r, const char *token)
+/* Returns true when the request may go on with a key of one of `roles`;
+ * otherwise a reply is set. */
+static bool authenticate_for(struct request *r, const char *token, unsigned roles)
 {
     if (!token || !*token) {
         reply_error(r, 401, "unauthorized", NULL,
@@ -496,7 +514,7 @@ static bool authenticate(struct request *r, const char *token)
     }
     role_name_to_bits(r->key.role, &r->role);
     r->authenticated = true;
-    if (!(r->role & r->route->roles)) {
+    if (!(r->role & roles)) {
         if (r->role == ROLE_INGEST && r->route->ingest_refused)
             reply_error(r, 403, "forbidden", NULL, "%s", r->route->ingest_refused);
         else
@@ -514,6 +532,11 @@ static bool authenticate(struct request *r, const char *token)
         return false;
     }
     return true;
+}
+
+static bool authenticate(struct request *r, const char *token)
+{
+    return authenticate_for(r, token, r->route->roles);
 }
 
 /* ---- rate limits ---- */
@@ -592,6 +615,18 @@ static bool within_rate_limit(struct request *r)
     snprintf(seconds, sizeof(seconds), "%lld", (long long)((retry_ms + 999) / 1000));
     reply_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
     return false;
+}
+
+bool request_from_loopback(struct request *r)
+{
+    struct net_addr client;
+    client_address(r, &client);
+    return netaddr_is_loopback(&client);
+}
+
+bool request_authenticate(struct request *r, unsigned roles)
+{
+    return authenticate_for(r, bearer_token(r), roles);
 }
 
 size_t request_client_key(struct request *r, uint8_t out[NETADDR_LIMIT_KEY])
@@ -869,6 +904,10 @@ static enum MHD_Result queue(struct request *r)
     enum MHD_Result rc = MHD_queue_response(r->conn, r->status, r->response);
     MHD_destroy_response(r->response);
     r->response = NULL;
+    /* By route pattern (never the raw path); no route: the slot after them. */
+    size_t slot = r->route ? (size_t)(r->route - routes) : N_ROUTES;
+    metrics_add(&metrics.http_requests[slot][metrics_status_slot(r->status)], 1);
+    metrics_observe(&metrics.http_duration[slot], metrics_now_ns() - r->started_ns);
     return rc;
 }
 
@@ -882,6 +921,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!r) {
         r = xcalloc(1, sizeof(*r));
         r->server = s;
+        r->started_ns = metrics_now_ns();
         r->ctx = &s->ctx;
         r->conn = conn;
         r->method = method;

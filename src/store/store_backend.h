@@ -110,6 +110,8 @@ struct store_routing_ops {
                         struct arena *a, struct store_hold **out, size_t *count,
                         struct bt_error *err);
     bt_err (*hold_count)(struct store_conn *c, int64_t *count, struct bt_error *err);
+    bt_err (*hold_summary)(struct store_conn *c, int64_t *count, int64_t *oldest_since,
+                           struct bt_error *err);
     bt_err (*hold_get)(struct store_conn *c, int64_t lead_id, struct arena *a, bool *held,
                        struct store_hold *h, struct bt_error *err);
     bt_err (*exclusion_add)(struct store_conn *c, int64_t lead_id, const char *rep_id,
@@ -170,6 +172,8 @@ struct store_handoff_ops {
     bt_err (*rejections)(struct store_conn *c, const char *rep_id, int64_t since, int64_t *count,
                          struct bt_error *err);
     bt_err (*expired_run)(struct store_conn *c, const char *rep_id, int64_t *count,
+                          struct bt_error *err);
+    bt_err (*open_counts)(struct store_conn *c, int64_t counts[ASSIGNMENT_STATUSES],
                           struct bt_error *err);
     bt_err (*secret_get)(struct store_conn *c, uint32_t generation, bool *found,
                          uint32_t *generation_out, uint8_t secret[LINK_SECRET_BYTES],

@@ -91,3 +91,14 @@ bt_err store_link_secret_add(struct store_conn *c, const uint8_t secret[LINK_SEC
 {
     return c->ops->handoff->secret_add(c, secret, now, generation, err);
 }
+
+const char *const assignment_statuses[ASSIGNMENT_STATUSES] = {
+    ASSIGNMENT_PENDING,  ASSIGNMENT_OFFERED, ASSIGNMENT_ACCEPTED,   ASSIGNMENT_CONTACTED,
+    ASSIGNMENT_REJECTED, ASSIGNMENT_EXPIRED, ASSIGNMENT_REASSIGNED, ASSIGNMENT_WITHDRAWN,
+};
+
+bt_err store_assignment_open_counts(struct store_conn *c, int64_t counts[ASSIGNMENT_STATUSES],
+                                    struct bt_error *err)
+{
+    return c->ops->handoff->open_counts(c, counts, err);
+}

@@ -32,6 +32,10 @@
 #define ASSIGNMENT_REASSIGNED "reassigned"
 #define ASSIGNMENT_WITHDRAWN  "withdrawn"
 
+/* Every status above, in that order (store_assignment_open_counts). */
+#define ASSIGNMENT_STATUSES 8
+extern const char *const assignment_statuses[ASSIGNMENT_STATUSES];
+
 /* What the timers do next on an assignment (next_kind). */
 enum assignment_due {
     ASSIGNMENT_DUE_NONE,
@@ -134,6 +138,13 @@ bt_err store_rep_rejections_since(struct store_conn *c, const char *rep_id, int6
  * in a row (an accepted, rejected or contacted one ends the run). */
 bt_err store_rep_expired_run(struct store_conn *c, const char *rep_id, int64_t *count,
                              struct bt_error *err) BT_MUST_USE;
+
+/* How many open assignments (closed_at not set) there are in each status
+ * of assignment_statuses (the closed statuses are 0 here). One GROUP BY
+ * over the open rows, through the partial index of open assignments: its
+ * cost follows the open work, not the history (/metrics). */
+bt_err store_assignment_open_counts(struct store_conn *c, int64_t counts[ASSIGNMENT_STATUSES],
+                                    struct bt_error *err) BT_MUST_USE;
 
 /* ---- link secrets ---- */
 

@@ -126,3 +126,9 @@ bt_err store_lead_set_account(struct store_conn *c, int64_t lead_id, const char 
 {
     return c->ops->routing->lead_set_account(c, lead_id, account_id, match_json, err);
 }
+
+bt_err store_hold_summary(struct store_conn *c, int64_t *count, int64_t *oldest_since,
+                          struct bt_error *err)
+{
+    return c->ops->routing->hold_summary(c, count, oldest_since, err);
+}

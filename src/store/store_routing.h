@@ -136,6 +136,11 @@ bt_err store_hold_list(struct store_conn *c, unsigned limit, const struct store_
                        struct arena *a, struct store_hold **out, size_t *count,
                        struct bt_error *err) BT_MUST_USE;
 bt_err store_hold_count(struct store_conn *c, int64_t *count, struct bt_error *err) BT_MUST_USE;
+/* The queue's length and the earliest `since` among its leads (0 when it is
+ * empty), in one scan of the hold queue (/metrics: the queue is the leads
+ * waiting now, not the history). */
+bt_err store_hold_summary(struct store_conn *c, int64_t *count, int64_t *oldest_since,
+                          struct bt_error *err) BT_MUST_USE;
 /* Whether the lead is held (*h filled when it is and h is not NULL). */
 bt_err store_hold_get(struct store_conn *c, int64_t lead_id, struct arena *a, bool *held,
                       struct store_hold *h, struct bt_error *err) BT_MUST_USE;

@@ -38,6 +38,7 @@ enum {
     HS_DUE,
     HS_NEXT_DUE,
     HS_REJECTIONS,
+    HS_OPEN_COUNTS,
     HS_EXPIRED_RUN,
     HS_SECRET_GET,
     HS_SECRET_NEWEST,
@@ -76,6 +77,9 @@ static const char *const sql[HS_END - SQLITE__SLOTS_HANDOFF] = {
                                        "ORDER BY next_due, id LIMIT ?2",
     [HS_NEXT_DUE - SQLITE__SLOTS_HANDOFF] =
         "SELECT min(next_due) FROM assignments WHERE next_due IS NOT NULL",
+    [HS_OPEN_COUNTS - SQLITE__SLOTS_HANDOFF] =
+        "SELECT status, count(*) FROM assignments INDEXED BY assignments_open "
+        "WHERE closed_at IS NULL GROUP BY status",
     [HS_REJECTIONS - SQLITE__SLOTS_HANDOFF] =
         "SELECT count(*) FROM assignments WHERE rep_id = ?1 AND status = 'rejected' "
         "AND closed_at >= ?2 AND closed_by IN (?3, ?4)",
@@ -388,6 +392,27 @@ static bt_err sqh_rejections(struct store_conn *c, const char *rep_id, int64_t s
     return count_of(c, s, count, "counting rejections", err);
 }
 
+static bt_err sqh_open_counts(struct store_conn *c, int64_t counts[ASSIGNMENT_STATUSES],
+                              struct bt_error *err)
+{
+    for (size_t i = 0; i < ASSIGNMENT_STATUSES; i++)
+        counts[i] = 0;
+    sqlite3_stmt *s = st(c, HS_OPEN_COUNTS, err);
+    if (!s)
+        return BT_ESTORE;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *status = (const char *)sqlite3_column_text(s, 0);
+        for (size_t i = 0; status && i < ASSIGNMENT_STATUSES; i++)
+            if (!strcmp(status, assignment_statuses[i]))
+                counts[i] += sqlite3_column_int64(s, 1);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return sqlite__error(c, err, "counting open assignments");
+    return BT_OK;
+}
+
 static bt_err sqh_expired_run(struct store_conn *c, const char *rep_id, int64_t *count,
                               struct bt_error *err)
 {
@@ -458,6 +483,7 @@ const struct store_handoff_ops store__sqlite_handoff_ops = {
     .due = sqh_due,
     .next_due = sqh_next_due,
     .rejections = sqh_rejections,
+    .open_counts = sqh_open_counts,
     .expired_run = sqh_expired_run,
     .secret_get = sqh_secret_get,
     .secret_add = sqh_secret_add,

@@ -26,6 +26,7 @@ enum {
     RS_HOLD_LIST,
     RS_HOLD_COUNT,
     RS_HOLD_GET,
+    RS_HOLD_SUMMARY,
     RS_EXCLUSION_ADD,
     RS_EXCLUSION_LIST,
     RS_LEAD_ACCOUNT,
@@ -93,6 +94,8 @@ static const char *const sql[] = {
         "OR (score = ?2 AND since = ?3 AND lead_id > ?4) "
         "ORDER BY score DESC, since, lead_id LIMIT ?1",
     [RS_HOLD_COUNT - SQLITE__SLOTS_ROUTING] = "SELECT count(*) FROM holds",
+    [RS_HOLD_SUMMARY - SQLITE__SLOTS_ROUTING] =
+        "SELECT count(*), coalesce(min(since), 0) FROM holds",
     [RS_HOLD_GET - SQLITE__SLOTS_ROUTING] =
         "SELECT lead_id, reason, rule, pool_id, rep_id, score, since, decision_id FROM holds "
         "WHERE lead_id = ?1",
@@ -516,6 +519,22 @@ static bt_err sqr_hold_count(struct store_conn *c, int64_t *count, struct bt_err
     return BT_OK;
 }
 
+static bt_err sqr_hold_summary(struct store_conn *c, int64_t *count, int64_t *oldest_since,
+                               struct bt_error *err)
+{
+    sqlite3_stmt *s = st(c, RS_HOLD_SUMMARY, err);
+    if (!s)
+        return BT_ESTORE;
+    bool row;
+    bt_err e = step_row(c, s, "summing up the hold queue", &row, err);
+    if (e)
+        return e;
+    *count = row ? sqlite3_column_int64(s, 0) : 0;
+    *oldest_since = row ? sqlite3_column_int64(s, 1) : 0;
+    sqlite3_reset(s);
+    return BT_OK;
+}
+
 static bt_err sqr_hold_get(struct store_conn *c, int64_t lead_id, struct arena *a, bool *held,
                            struct store_hold *h, struct bt_error *err)
 {
@@ -605,6 +624,7 @@ const struct store_routing_ops store__sqlite_routing_ops = {
     .hold_list = sqr_hold_list,
     .hold_count = sqr_hold_count,
     .hold_get = sqr_hold_get,
+    .hold_summary = sqr_hold_summary,
     .exclusion_add = sqr_exclusion_add,
     .exclusion_list = sqr_exclusion_list,
     .lead_set_account = sqr_lead_set_account,

@@ -10,6 +10,7 @@
  */
 #include "timers/timers.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -23,8 +24,9 @@
 
 struct source {
     struct timer_source src;
-    int64_t due; /* 0: not in the heap */
-    int slot;    /* index in heap, -1 when not in it */
+    int64_t due;    /* 0: not in the heap */
+    int64_t set_at; /* when `due` was set: a time already past then is due "now" */
+    int slot;       /* index in heap, -1 when not in it */
 };
 
 struct timers {
@@ -108,6 +110,7 @@ static void set_due(struct timers *t, int id, int64_t due)
         heap_remove(t, id);
         return;
     }
+    s->set_at = clock_now(t->clock);
     if (s->slot < 0) {
         s->due = due;
         place(t, t->n_heap++, id);
@@ -186,14 +189,24 @@ static int take_due(struct timers *t, int64_t until, int64_t *due)
     return id;
 }
 
-/* Runs source `id` at `now` and puts it back at the time it names (a poke
- * that came while it ran wins when it is earlier). */
-/* Runs source `id` at `now` and puts it back at the time it names (a poke
- * that came while it ran wins when it is earlier). *failed (may be NULL)
- * says whether the run failed (it is then due again a second later). */
-static size_t run_one(struct timers *t, int id, int64_t now, bool *failed)
+static bool manual(const struct timers *t)
+{
+    return t->clock != clock_real();
+}
+
+/* Runs source `id`, which was due at `due`, at `now` and puts it back at
+ * the time it names (a poke that came while it ran wins when it is
+ * earlier). *failed (may be NULL) says whether the run failed (it is then
+ * due again a second later). On the real clock, how late it ran goes to
+ * the metrics (a manual clock runs everything at its due time). */
+static size_t run_one(struct timers *t, int id, int64_t due, int64_t now, bool *failed)
 {
     struct source *s = &t->sources[id];
+    if (!manual(t)) {
+        unsigned slot = metrics_label_slot(&metrics.timer_sources, s->src.name);
+        int64_t meant = due > s->set_at ? due : s->set_at;
+        metrics_observe(&metrics.timer_lateness[slot], (now - meant) * 1000000);
+    }
     int64_t next = 0;
     size_t done = 0;
     struct bt_error err = BT_ERROR_INIT;
@@ -210,11 +223,6 @@ static size_t run_one(struct timers *t, int id, int64_t now, bool *failed)
         set_due(t, id, next);
     pthread_mutex_unlock(&t->lock);
     return done;
-}
-
-static bool manual(const struct timers *t)
-{
-    return t->clock != clock_real();
 }
 
 void timers_run_due(struct timers *t, int64_t until, size_t *ran, size_t *done_by)
@@ -234,7 +242,7 @@ void timers_run_due(struct timers *t, int64_t until, size_t *ran, size_t *done_b
         if (manual(t))
             clock_manual_advance_to(t->clock, due);
         bool failed;
-        size_t done = run_one(t, id, clock_now(t->clock), &failed);
+        size_t done = run_one(t, id, due, clock_now(t->clock), &failed);
         if (ran)
             (*ran)++;
         if (done_by)
@@ -270,7 +278,7 @@ static void *timers_main(void *arg)
             int64_t when;
             int id = take_due(t, clock_now(t->clock), &when);
             if (id >= 0)
-                run_one(t, id, clock_now(t->clock), NULL);
+                run_one(t, id, when, clock_now(t->clock), NULL);
             pthread_mutex_unlock(&t->running);
             pthread_mutex_lock(&t->lock);
             continue;

@@ -182,3 +182,11 @@ void netaddr_forwarded_client(const struct net_addr *peer, const char *forwarded
         end = start > 0 ? start - 1 : 0;
     }
 }
+
+bool netaddr_is_loopback(const struct net_addr *a)
+{
+    static const uint8_t one[16] = {[15] = 1};
+    if (a->family == 4)
+        return a->bytes[0] == 127;
+    return a->family == 6 && !memcmp(a->bytes, one, 16);
+}

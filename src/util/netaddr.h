@@ -40,6 +40,8 @@ bool netaddr_parse(const char *s, size_t len, struct net_addr *out);
 bool netaddr_parse_prefix(const char *s, size_t len, struct net_prefix *out);
 
 bool netaddr_in_prefix(const struct net_addr *a, const struct net_prefix *p);
+/* 127.0.0.0/8 or ::1 (an IPv4-mapped address counts as IPv4). */
+bool netaddr_is_loopback(const struct net_addr *a);
 
 /* "192.0.2.1", "2001:db8::1" into buf (NETADDR_TEXT_MAX bytes). */
 void netaddr_format(const struct net_addr *a, char *buf);
