@@ -215,24 +215,25 @@ static void put_labels(struct metrics_text *t, const char *const *labels, const 
     puts_(t, "}");
 }
 
+/* The shortest text that reads back as v; whole numbers as "10", not
+ * "1e+01". */
+static void format_double(char buf[64], double v)
+{
+    if (v > -1e15 && v < 1e15 && v == (double)(int64_t)v) {
+        snprintf(buf, 64, "%lld", (long long)v);
+        return;
+    }
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, 64, "%.*g", prec, v);
+        if (prec == 17 || strtod(buf, NULL) == v)
+            return;
+    }
+}
+
 static void put_double(struct metrics_text *t, double v)
 {
     char buf[64];
-    if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) {
-        snprintf(buf, sizeof(buf), "%lld", (long long)v); /* "10", not "1e+01" */
-        puts_(t, buf);
-        return;
-    }
-    snprintf(buf, sizeof(buf), "%.17g", v);
-    /* the shortest form that reads back the same */
-    for (int prec = 1; prec < 17; prec++) {
-        char b[64];
-        snprintf(b, sizeof(b), "%.*g", prec, v);
-        if (strtod(b, NULL) == v) {
-            memcpy(buf, b, sizeof(b));
-            break;
-        }
-    }
+    format_double(buf, v);
     puts_(t, buf);
 }
 
@@ -262,15 +263,10 @@ void metrics_text_histogram(struct metrics_text *t, const char *name, const char
     for (size_t i = 0; i <= h->n_bounds; i++) {
         total += __atomic_load_n(&h->buckets[i], __ATOMIC_RELAXED);
         char le[64];
-        if (i == h->n_bounds) {
+        if (i == h->n_bounds)
             strcpy(le, "+Inf");
-        } else {
-            struct metrics_text tmp;
-            metrics_text_init(&tmp, sizeof(le));
-            put_double(&tmp, (double)h->bounds[i] / divisor);
-            snprintf(le, sizeof(le), "%s", tmp.buf ? tmp.buf : "0");
-            metrics_text_release(&tmp);
-        }
+        else
+            format_double(le, (double)h->bounds[i] / divisor);
         snprintf(series, sizeof(series), "%s_bucket", name);
         puts_(t, series);
         put_labels(t, labels, le);
