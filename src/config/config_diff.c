@@ -439,6 +439,11 @@ static bool same_public_url(const struct config *a, const struct config *b)
     return same_text(a->public_url, b->public_url);
 }
 
+static bool same_metrics_public(const struct config *a, const struct config *b)
+{
+    return a->metrics_public == b->metrics_public;
+}
+
 /* Restart-only: what cli_serve.c and server.c read once, at start. */
 static const struct setting {
     const char *name;
@@ -451,7 +456,8 @@ static const struct setting {
     {"server.request_timeout", true, same_request_timeout},
     {"server.shutdown_timeout", false, same_shutdown_timeout},
     {"server.form_redirect_hosts", false, same_form_redirect_hosts},
-    {"server.public_url", false, same_public_url}, /* read per request */
+    {"server.public_url", false, same_public_url},         /* read per request */
+    {"server.metrics.public", false, same_metrics_public}, /* read per request */
     {"store.synchronous", true, same_synchronous},
     {"store.busy_timeout", true, same_busy_timeout},
     {"store.group_commit_max", true, same_group_commit_max},

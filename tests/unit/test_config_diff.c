@@ -469,6 +469,7 @@ static void test_settings_live(void **state)
         edit(base_yaml, "  listen: 127.0.0.1:8080\n",
              "  listen: 127.0.0.1:8080\n  max_body_bytes: 2MiB\n  shutdown_timeout: "
              "3s\n  form_redirect_hosts: [example.com]\n  public_url: https://b.example\n"
+             "  metrics: {public: true}\n"
              "intake:\n  freemail:\n    add: "
              "[mail.example]\n  activities_create_leads: true\naccounts:\n  "
              "name_threshold: 0.8\n",
@@ -479,7 +480,8 @@ static void test_settings_live(void **state)
     check_others_same(&p.d, 0);
     check_names(p.d.settings, p.d.n_settings,
                 "server.max_body_bytes,server.shutdown_timeout,server.form_redirect_hosts,server."
-                "public_url,intake.freemail,intake.activities_create_leads,scoring.range,scoring."
+                "public_url,server.metrics.public,intake.freemail,intake.activities_create_leads,"
+                "scoring.range,scoring."
                 "grades,accounts."
                 "name_threshold",
                 "settings");
