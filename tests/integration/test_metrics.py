@@ -176,7 +176,22 @@ def test_the_alert_rule_of_the_docs_is_valid(tmp_path):
 def test_loopback_needs_no_key_and_a_key_is_not_looked_at(baton):
     scrape(baton, key=None)
     scrape(baton, key="garbage")
-    scrape(baton)
+    # on the real clock the sources' first runs are measured, and are not
+    # late by the age of the epoch (a source due "at once" is due when set)
+    deadline = time.monotonic() + 10
+    while True:
+        samples, types = parse(scrape(baton))
+        ran = [value(samples, "baton_timer_lateness_seconds_count", source=s)
+               for s in ("score decay", "hold queue", "sla deadlines")]
+        if all(ran) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    check_histograms(samples, types)
+    for source in ("score decay", "hold queue", "sla deadlines"):
+        count = value(samples, "baton_timer_lateness_seconds_count", source=source)
+        assert count >= 1, source
+        assert value(samples, "baton_timer_lateness_seconds_bucket", source=source,
+                     le="30") == count, source
 
 
 PROXIED = "version: 1\nintake:\n  rate_limit:\n    trusted_proxies: [127.0.0.1]\n"
