@@ -93,6 +93,64 @@ static uint32_t groups_index(struct groups *g, const char *name)
     return g->n++;
 }
 
+/* ---- a set of ids with two flags ---------------------------------------- */
+
+struct idset {
+    int64_t *ids; /* 0: empty */
+    uint8_t *flags;
+    size_t n, cap; /* cap: a power of two */
+};
+
+static size_t idset_slot(const struct idset *s, int64_t id)
+{
+    size_t h = (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ULL >> 20) & (s->cap - 1);
+    while (s->ids[h] && s->ids[h] != id)
+        h = (h + 1) & (s->cap - 1);
+    return h;
+}
+
+static void idset_add(struct idset *s, int64_t id, uint8_t flag)
+{
+    if (id <= 0)
+        return;
+    if ((s->n + 1) * 2 > s->cap) {
+        struct idset g = {.cap = s->cap ? s->cap * 2 : 1024};
+        g.ids = xcalloc(g.cap, sizeof(*g.ids));
+        g.flags = xcalloc(g.cap, 1);
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->ids[i]) {
+                size_t h = idset_slot(&g, s->ids[i]);
+                g.ids[h] = s->ids[i];
+                g.flags[h] = s->flags[i];
+                g.n++;
+            }
+        free(s->ids);
+        free(s->flags);
+        *s = g;
+    }
+    size_t h = idset_slot(s, id);
+    if (!s->ids[h]) {
+        s->ids[h] = id;
+        s->n++;
+    }
+    s->flags[h] |= flag;
+}
+
+static uint8_t idset_get(const struct idset *s, int64_t id)
+{
+    if (!s->cap)
+        return 0;
+    size_t h = idset_slot(s, id);
+    return s->ids[h] ? s->flags[h] : 0;
+}
+
+static void idset_release(struct idset *s)
+{
+    free(s->ids);
+    free(s->flags);
+    *s = (struct idset){0};
+}
+
 /* ---- JSON helpers --------------------------------------------------------- */
 
 static json_t *seconds(int64_t ms)
@@ -271,9 +329,7 @@ static const char *const speed_columns[] = {"by",        "value",      "measure"
 static bt_err report_speed(struct run *r, json_t *summary, json_t *tables, struct bt_error *err)
 {
     struct speed s = {.run = r};
-    struct store_report_filter f = r->f;
-    f.want = STORE_REPORT_LEAD;
-    bt_err e = store_report_assignments(r->c, &f, speed_row, &s, err);
+    bt_err e = store_report_assignments(r->c, &r->f, speed_row, &s, err);
     int64_t *scratch = NULL;
     size_t *offs = NULL;
     if (!e && r->too_many)
@@ -354,8 +410,12 @@ enum {
     C_COUNT
 };
 
+#define STEP_ESCALATED 1u
+#define STEP_REMINDED  2u
+
 struct counts {
     struct run *run;
+    struct idset steps; /* assignment id -> STEP_* of its breach */
     struct groups groups[DIM_COUNT];
     int64_t (*c[DIM_COUNT])[C_COUNT];
     uint32_t cap[DIM_COUNT];
@@ -374,15 +434,15 @@ static bool is(const char *s, const char *v)
     return s && !strcmp(s, v);
 }
 
-static void count_into(int64_t *c, const struct store_report_assignment *a)
+static void count_into(int64_t *c, const struct store_report_assignment *a, unsigned steps)
 {
     c[C_ROWS]++;
     if (a->policy) {
         c[C_WITH_SLA]++;
         if (a->breached_at) {
             c[C_BREACHED]++;
-            c[C_REMINDED] += a->reminded;
-            c[C_ESCALATED] += a->escalated;
+            c[C_REMINDED] += (steps & STEP_REMINDED) != 0;
+            c[C_ESCALATED] += (steps & STEP_ESCALATED) != 0;
             c[C_REASSIGNED] += is(a->status, "expired");
         } else if (a->accepted_at) {
             c[C_MET]++;
@@ -410,7 +470,8 @@ static int count_row(void *cls, const struct store_report_assignment *a)
     tick(s->run, "assignments");
     const char *keys[DIM_COUNT] = {team_of(s->run->cfg, a->rep_id), a->rep_id, a->source,
                                    a->policy};
-    count_into(s->all, a);
+    unsigned steps = a->breached_at ? idset_get(&s->steps, a->id) : 0;
+    count_into(s->all, a, steps);
     uint32_t rep = 0;
     for (int d = 0; d < DIM_COUNT; d++) {
         uint32_t g = groups_index(&s->groups[d], keys[d]);
@@ -424,7 +485,7 @@ static int count_row(void *cls, const struct store_report_assignment *a)
             memset(s->c[d] + s->cap[d], 0, (ncap - s->cap[d]) * sizeof(*s->c[d]));
             s->cap[d] = ncap;
         }
-        count_into(s->c[d][g], a);
+        count_into(s->c[d][g], a, steps);
         if (d == DIM_REP)
             rep = g;
     }
@@ -457,14 +518,24 @@ static void counts_release(struct counts *s)
     }
     groups_release(&s->reasons);
     free(s->rej);
+    idset_release(&s->steps);
 }
 
-static bt_err read_counts(struct run *r, struct counts *s, unsigned want, struct bt_error *err)
+static int step_row(void *cls, int64_t assignment_id, bool escalated)
+{
+    struct counts *s = cls;
+    idset_add(&s->steps, assignment_id, escalated ? STEP_ESCALATED : STEP_REMINDED);
+    return 0;
+}
+
+/* Counts the window's assignments; with `steps`, after reading which
+ * breaches were escalated or reminded (one pass over those events). */
+static bt_err read_counts(struct run *r, struct counts *s, bool steps, struct bt_error *err)
 {
     *s = (struct counts){.run = r};
-    struct store_report_filter f = r->f;
-    f.want = want;
-    bt_err e = store_report_assignments(r->c, &f, count_row, s, err);
+    bt_err e = steps ? store_report_breach_steps(r->c, r->f.since, step_row, s, err) : BT_OK;
+    if (!e)
+        e = store_report_assignments(r->c, &r->f, count_row, s, err);
     if (!e && r->too_many)
         e = bt_fail(err, BT_ETOOBIG, NULL, "report: too many groups");
     return e;
@@ -482,7 +553,7 @@ static json_t *sla_row(const char *dim, const char *value, const int64_t *c)
 static bt_err report_sla(struct run *r, json_t *summary, json_t *tables, struct bt_error *err)
 {
     struct counts s;
-    bt_err e = read_counts(r, &s, STORE_REPORT_STEPS, err);
+    bt_err e = read_counts(r, &s, true, err);
     if (!e) {
         static const char *const cols[] = {"by",        "value",      "with_sla",   "met",
                                            "breached",  "open",       "compliance", "reminded",
@@ -536,7 +607,7 @@ static bt_err report_acceptance(struct run *r, json_t *summary, json_t *tables,
                                 struct bt_error *err)
 {
     struct counts s;
-    bt_err e = read_counts(r, &s, 0, err);
+    bt_err e = read_counts(r, &s, false, err);
     if (!e) {
         static const char *const cols[] = {"rep",        "offered",    "accepted",  "rejected",
                                            "expired",    "reassigned", "withdrawn", "pending",
@@ -547,7 +618,8 @@ static bt_err report_acceptance(struct run *r, json_t *summary, json_t *tables,
                                   acceptance_row(s.groups[DIM_REP].names[g], s.c[DIM_REP][g]));
         static const char *const rcols[] = {"rep", "reason", "rejected", NULL};
         json_t *rrows = table_add(tables, "rejections", rcols);
-        qsort(s.rej, s.n_rej, sizeof(*s.rej), cmp_reject);
+        if (s.n_rej)
+            qsort(s.rej, s.n_rej, sizeof(*s.rej), cmp_reject);
         json_t *by_reason = json_object();
         for (size_t k = 0; k < s.n_rej; k++) {
             const char *reason = s.reasons.names[s.rej[k].reason];
@@ -903,33 +975,76 @@ static void count_table(json_t *tables, const char *name, const char *key_column
     }
 }
 
+/* Decisions are counted per (result, rule, pool, rep), interned as one
+ * key with unit separators, and split into the tables afterwards. */
+struct routing {
+    struct run *run;
+    struct groups keys;
+    int64_t *counts;
+    uint32_t cap;
+};
+
+static int routing_row(void *cls, const struct store_report_decision *d)
+{
+    struct routing *s = cls;
+    tick(s->run, "decisions");
+    char key[4 * 130];
+    snprintf(key, sizeof(key), "%.128s\x1f%.128s\x1f%.128s\x1f%.128s", d->result ? d->result : "",
+             d->rule ? d->rule : "", d->pool_id ? d->pool_id : "", d->rep_id ? d->rep_id : "");
+    uint32_t g = groups_index(&s->keys, key);
+    if (g == UINT32_MAX) {
+        s->run->too_many = true;
+        return 1;
+    }
+    if (g >= s->cap) {
+        uint32_t ncap = (g + 1) * 2;
+        s->counts = xrealloc(s->counts, ncap * sizeof(*s->counts));
+        memset(s->counts + s->cap, 0, (ncap - s->cap) * sizeof(*s->counts));
+        s->cap = ncap;
+    }
+    s->counts[g]++;
+    return 0;
+}
+
 static bt_err report_routing(struct run *r, json_t *summary, json_t *tables, struct bt_error *err)
 {
     struct arena a = ARENA_INIT;
-    struct store_report_decision_group *g;
-    size_t n;
+    struct routing rt = {.run = r};
     struct store_report_hold_group *h = NULL;
     size_t nh = 0;
-    bt_err e = store_report_decisions(r->c, &r->f, &a, &g, &n, err);
+    bt_err e = store_report_decisions(r->c, &r->f, routing_row, &rt, err);
+    if (!e && r->too_many)
+        e = bt_fail(err, BT_ETOOBIG, NULL, "routing: too many groups of decisions");
     if (!e)
         e = store_report_holds(r->c, &a, &h, &nh, err);
     if (!e) {
         json_t *by_rule = json_object(), *by_pool = json_object(), *by_rep = json_object(),
                *by_result = json_object();
         int64_t total = 0;
-        for (size_t i = 0; i < n; i++) {
-            const char *res = g[i].result ? g[i].result : "";
+        for (uint32_t i = 0; i < rt.keys.n; i++) {
+            /* result, rule, pool, rep: "" for none */
+            char *parts[4], *p = rt.keys.names[i];
+            for (int k = 0; k < 4; k++) {
+                parts[k] = p;
+                p = strchr(p, '\x1f');
+                if (p)
+                    *p++ = '\0';
+                else
+                    p = parts[k] + strlen(parts[k]);
+            }
+            int64_t n = rt.counts[i];
+            const char *res = parts[0];
             const char *known =
                 !strcmp(res, "assigned") || !strcmp(res, "offered") || !strcmp(res, "held")
                     ? res
                     : "other";
-            add_count(by_rule, g[i].rule, known, g[i].count);
-            add_count(by_pool, g[i].pool_id, known, g[i].count);
-            add_count(by_rep, g[i].rep_id, known, g[i].count);
+            add_count(by_rule, parts[1], known, n);
+            add_count(by_pool, parts[2], known, n);
+            add_count(by_rep, parts[3], known, n);
             json_object_set_new(
                 by_result, res,
-                json_integer(json_integer_value(json_object_get(by_result, res)) + g[i].count));
-            total += g[i].count;
+                json_integer(json_integer_value(json_object_get(by_result, res)) + n));
+            total += n;
         }
         count_table(tables, "by_rule", "rule", by_rule);
         count_table(tables, "by_pool", "pool", by_pool);
@@ -949,6 +1064,8 @@ static bt_err report_routing(struct run *r, json_t *summary, json_t *tables, str
         json_decref(by_pool);
         json_decref(by_rep);
     }
+    groups_release(&rt.keys);
+    free(rt.counts);
     arena_release(&a);
     return e;
 }

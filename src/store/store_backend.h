@@ -188,9 +188,10 @@ struct store_report_ops {
                           store_report_assignment_fn fn, void *cls, struct bt_error *err);
     bt_err (*funnel)(struct store_conn *c, const struct store_report_filter *f,
                      store_report_funnel_fn fn, void *cls, struct bt_error *err);
-    bt_err (*decisions)(struct store_conn *c, const struct store_report_filter *f, struct arena *a,
-                        struct store_report_decision_group **out, size_t *count,
-                        struct bt_error *err);
+    bt_err (*breach_steps)(struct store_conn *c, int64_t since, store_report_step_fn fn, void *cls,
+                           struct bt_error *err);
+    bt_err (*decisions)(struct store_conn *c, const struct store_report_filter *f,
+                        store_report_decision_fn fn, void *cls, struct bt_error *err);
     bt_err (*holds)(struct store_conn *c, struct arena *a, struct store_report_hold_group **out,
                     size_t *count, struct bt_error *err);
     bt_err (*held_longest)(struct store_conn *c, unsigned limit, struct arena *a,

@@ -16,10 +16,9 @@ bt_err store_report_funnel(struct store_conn *c, const struct store_report_filte
 }
 
 bt_err store_report_decisions(struct store_conn *c, const struct store_report_filter *f,
-                              struct arena *a, struct store_report_decision_group **out,
-                              size_t *count, struct bt_error *err)
+                              store_report_decision_fn fn, void *cls, struct bt_error *err)
 {
-    return c->ops->reports->decisions(c, f, a, out, count, err);
+    return c->ops->reports->decisions(c, f, fn, cls, err);
 }
 
 bt_err store_report_holds(struct store_conn *c, struct arena *a,
@@ -33,4 +32,10 @@ bt_err store_report_held_longest(struct store_conn *c, unsigned limit, struct ar
                                  struct bt_error *err)
 {
     return c->ops->reports->held_longest(c, limit, a, out, count, err);
+}
+
+bt_err store_report_breach_steps(struct store_conn *c, int64_t since, store_report_step_fn fn,
+                                 void *cls, struct bt_error *err)
+{
+    return c->ops->reports->breach_steps(c, since, fn, cls, err);
 }

@@ -5,7 +5,8 @@
  * Each call selects one time window [since, until) in ms since the epoch
  * and streams its rows to a callback, or returns small grouped counts, so
  * that a year of a million leads never sits in memory as rows: the caller
- * keeps only what it aggregates. Tables (schema v8): assignments, decisions,
+ * keeps only what it aggregates. Tables (schema v8): assignments (with
+ * their lead's intake time and source, and a covering index), decisions,
  * holds, and lead_funnel (one row per lead with the first time it reached
  * each stage, kept by triggers).
  */
@@ -20,25 +21,16 @@ struct store_report_filter {
     const char *reps_json;
     const char *pool;   /* NULL: any */
     const char *source; /* the lead's source; NULL: any */
-    /* What store_report_assignments must fill beyond the assignment's own
-     * columns (each costs a lookup per row): STORE_REPORT_LEAD for source
-     * and lead_created_at, STORE_REPORT_STEPS for escalated and reminded. */
-    unsigned want;
 };
-#define STORE_REPORT_LEAD  1u
-#define STORE_REPORT_STEPS 2u
 
-/* One assignment with its lead's intake time and source (NULL and 0
- * unless f->want has STORE_REPORT_LEAD); the strings are valid during the
- * callback only. Times 0: not (yet). */
+/* One assignment with its lead's intake time and source (as they were
+ * when it was made); the strings are valid during the callback only.
+ * Times 0: not (yet). */
 struct store_report_assignment {
     int64_t id, lead_id, attempt;
     const char *rep_id, *pool_id, *rule, *policy, *status, *close_reason, *source;
     int64_t lead_created_at, assigned_at, accepted_at, contacted_at, closed_at, breached_at;
     int64_t reminders_sent;
-    /* for breached rows only: an assignment.escalated event for it, an
-     * assignment.reminded event of the breach */
-    bool escalated, reminded;
 };
 /* Non-zero stops the walk (and the call returns BT_OK). */
 typedef int (*store_report_assignment_fn)(void *cls, const struct store_report_assignment *row);
@@ -47,6 +39,14 @@ typedef int (*store_report_assignment_fn)(void *cls, const struct store_report_a
 bt_err store_report_assignments(struct store_conn *c, const struct store_report_filter *f,
                                 store_report_assignment_fn fn, void *cls,
                                 struct bt_error *err) BT_MUST_USE;
+
+/* The steps breaches took: every assignment.escalated event, and every
+ * assignment.reminded event of a breach, at or after `since` (those of
+ * assignments made in a window come after its start), with the
+ * assignment's id. An index holds only these events (schema v8). */
+typedef int (*store_report_step_fn)(void *cls, int64_t assignment_id, bool escalated);
+bt_err store_report_breach_steps(struct store_conn *c, int64_t since, store_report_step_fn fn,
+                                 void *cls, struct bt_error *err) BT_MUST_USE;
 
 /* A lead's way through the funnel (lead_funnel); 0: never reached. */
 struct store_report_funnel {
@@ -62,14 +62,19 @@ typedef int (*store_report_funnel_fn)(void *cls, const struct store_report_funne
 bt_err store_report_funnel(struct store_conn *c, const struct store_report_filter *f,
                            store_report_funnel_fn fn, void *cls, struct bt_error *err) BT_MUST_USE;
 
-/* Routing decisions in the window grouped by result, rule, pool and rep. */
-struct store_report_decision_group {
-    const char *result, *rule, *pool_id, *rep_id; /* NULL when not set */
-    int64_t count;
+/* One routing decision: its result, rule, pool and rep (NULL when not
+ * set), valid during the callback only. */
+struct store_report_decision {
+    const char *result, *rule, *pool_id, *rep_id;
 };
+typedef int (*store_report_decision_fn)(void *cls, const struct store_report_decision *row);
+
+/* Every routing decision made in the window (by its time). Grouping is
+ * the caller's: a hash table over a stream beats the database's sort of
+ * a year of decisions by far. */
 bt_err store_report_decisions(struct store_conn *c, const struct store_report_filter *f,
-                              struct arena *a, struct store_report_decision_group **out,
-                              size_t *count, struct bt_error *err) BT_MUST_USE;
+                              store_report_decision_fn fn, void *cls,
+                              struct bt_error *err) BT_MUST_USE;
 
 /* The hold queue now (holds are current state, not history): per reason,
  * how many and since when the oldest. */

@@ -411,8 +411,26 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
      * stage and its first contact, kept by triggers on leads and lead_events
      * so that a report reads one row per lead instead of every event. */
     "CREATE INDEX leads_created ON leads (created_at);"
-    "CREATE INDEX assignments_assigned ON assignments (assigned_at);"
+    /* an assignment keeps its lead's intake time and source (as they were
+     * when it was made), so that reports read one covering index in
+     * assigned_at order and nothing else */
+    "ALTER TABLE assignments ADD COLUMN lead_created_at INTEGER;"
+    "ALTER TABLE assignments ADD COLUMN source TEXT;"
+    "UPDATE assignments SET "
+    "  lead_created_at = (SELECT created_at FROM leads WHERE leads.id = assignments.lead_id), "
+    "  source = (SELECT source FROM leads WHERE leads.id = assignments.lead_id);"
+    "CREATE TRIGGER assignments_lead AFTER INSERT ON assignments BEGIN "
+    "  UPDATE assignments SET "
+    "    lead_created_at = (SELECT created_at FROM leads WHERE leads.id = NEW.lead_id), "
+    "    source = (SELECT source FROM leads WHERE leads.id = NEW.lead_id) "
+    "  WHERE id = NEW.id; "
+    "END;"
+    "CREATE INDEX assignments_report ON assignments (assigned_at, rep_id, pool_id, rule, policy, "
+    "  status, close_reason, source, attempt, lead_created_at, accepted_at, contacted_at, "
+    "  closed_at, breached_at, reminders_sent, lead_id);"
     "CREATE INDEX decisions_at ON decisions (at);"
+    "CREATE INDEX lead_events_steps ON lead_events (at) "
+    "  WHERE type IN ('assignment.escalated', 'assignment.reminded');"
     "CREATE TABLE lead_funnel ("
     "  lead_id INTEGER PRIMARY KEY REFERENCES leads (id),"
     "  created_at INTEGER NOT NULL,"

@@ -2,8 +2,10 @@
  * store_sqlite_reports.c - the rows of store_reports.h on SQLite.
  *
  * Every query selects its window on an index of the time it is keyed by
- * (assignments_assigned, lead_funnel_created, decisions_at: schema v8) and
- * is otherwise a single pass: the caller aggregates while the rows stream,
+ * (assignments_report, lead_funnel_created, decisions_at: schema v8) and
+ * is otherwise a single pass: assignments are read from a covering index
+ * alone (their lead's source and intake time are copied in when they are
+ * made), and the caller aggregates while the rows stream,
  * so a year of rows costs one scan and no memory per row here. Rep filters
  * come as one JSON array bound to json_each(), which keeps the statement
  * prepared once whatever the number of reps.
@@ -15,9 +17,8 @@
 #define GROUPS_MAX 100000 /* grouped rows one call returns at most */
 
 enum {
-    PS_ASSIGNMENTS = SQLITE__SLOTS_REPORTS, /* with the lead's source and intake */
-    PS_ASSIGNMENTS_STEPS,                   /* with the steps of breaches */
-    PS_ASSIGNMENTS_PLAIN,
+    PS_ASSIGNMENTS = SQLITE__SLOTS_REPORTS,
+    PS_STEPS, /* the steps of breaches */
     PS_FUNNEL,
     PS_DECISIONS,
     PS_HOLDS,
@@ -31,35 +32,19 @@ _Static_assert(PS_END <= SQLITE__SLOTS, "report statements fit the slots");
 #define ASSIGNMENT_COLS                                                                            \
     "a.id, a.lead_id, a.attempt, a.rep_id, a.pool_id, a.rule, a.policy, a.status, "                \
     "a.close_reason, a.assigned_at, a.accepted_at, a.contacted_at, a.closed_at, a.breached_at, "   \
-    "a.reminders_sent"
-#define ASSIGNMENT_WHERE                                                                           \
-    "WHERE a.assigned_at >= ?1 AND a.assigned_at < ?2 "                                            \
-    "AND (?3 IS NULL OR a.rep_id IN (SELECT value FROM json_each(?3))) "                           \
-    "AND (?4 IS NULL OR a.pool_id = ?4) "
-#define SOURCE_LOOKUP                                                                              \
-    "AND (?5 IS NULL OR (SELECT f.source FROM lead_funnel f WHERE f.lead_id = a.lead_id) = ?5) "
-/* breached rows only: the steps their breach took, from the lead's events */
-#define STEP_ESCALATED                                                                             \
-    "CASE WHEN a.breached_at IS NOT NULL THEN EXISTS (SELECT 1 FROM lead_events e "                \
-    "  WHERE e.lead_id = a.lead_id AND e.type = 'assignment.escalated' "                           \
-    "  AND json_extract(e.data, '$.assignment') = a.id) ELSE 0 END"
-#define STEP_REMINDED                                                                              \
-    "CASE WHEN a.breached_at IS NOT NULL THEN EXISTS (SELECT 1 FROM lead_events e "                \
-    "  WHERE e.lead_id = a.lead_id AND e.type = 'assignment.reminded' "                            \
-    "  AND json_extract(e.data, '$.assignment') = a.id "                                           \
-    "  AND json_extract(e.data, '$.breach')) ELSE 0 END"
+    "a.reminders_sent, a.source, a.lead_created_at"
 static const char *const sql[PS_END - SQLITE__SLOTS_REPORTS] = {
     [PS_ASSIGNMENTS - SQLITE__SLOTS_REPORTS] =
-        "SELECT " ASSIGNMENT_COLS ", f.source, f.created_at, 0, 0 "
-        "FROM assignments a JOIN lead_funnel f ON f.lead_id = a.lead_id " ASSIGNMENT_WHERE
-        "AND (?5 IS NULL OR f.source = ?5) ORDER BY a.assigned_at",
-    [PS_ASSIGNMENTS_STEPS - SQLITE__SLOTS_REPORTS] =
-        "SELECT " ASSIGNMENT_COLS ", NULL, 0, " STEP_ESCALATED ", " STEP_REMINDED
-        " FROM assignments a " ASSIGNMENT_WHERE SOURCE_LOOKUP "ORDER BY a.assigned_at",
-    [PS_ASSIGNMENTS_PLAIN - SQLITE__SLOTS_REPORTS] =
-        "SELECT " ASSIGNMENT_COLS
-        ", NULL, 0, 0, 0 FROM assignments a " ASSIGNMENT_WHERE SOURCE_LOOKUP
+        "SELECT " ASSIGNMENT_COLS " FROM assignments a INDEXED BY assignments_report "
+        "WHERE a.assigned_at >= ?1 AND a.assigned_at < ?2 "
+        "AND (?3 IS NULL OR a.rep_id IN (SELECT value FROM json_each(?3))) "
+        "AND (?4 IS NULL OR a.pool_id = ?4) AND (?5 IS NULL OR a.source = ?5) "
         "ORDER BY a.assigned_at",
+    [PS_STEPS - SQLITE__SLOTS_REPORTS] =
+        "SELECT json_extract(data, '$.assignment'), type = 'assignment.escalated' "
+        "FROM lead_events WHERE at >= ?1 "
+        "AND type IN ('assignment.escalated', 'assignment.reminded') "
+        "AND (type = 'assignment.escalated' OR json_extract(data, '$.breach'))",
     [PS_FUNNEL - SQLITE__SLOTS_REPORTS] =
         "SELECT f.lead_id, f.source, l.stage, f.created_at, f.mql_at, f.assigned_at, "
         "f.accepted_at, f.sql_at, f.opportunity_at, f.won_at, f.lost_at, f.contacted_at "
@@ -68,13 +53,13 @@ static const char *const sql[PS_END - SQLITE__SLOTS_REPORTS] = {
         "AND (?3 IS NULL OR l.owner IN (SELECT value FROM json_each(?3))) "
         "AND (?5 IS NULL OR f.source = ?5) ORDER BY f.created_at",
     [PS_DECISIONS - SQLITE__SLOTS_REPORTS] =
-        "SELECT result, rule, pool_id, rep_id, count(*) FROM decisions "
+        "SELECT result, rule, pool_id, rep_id FROM decisions "
         "WHERE at >= ?1 AND at < ?2 "
         "AND (?3 IS NULL OR rep_id IN (SELECT value FROM json_each(?3))) "
         "AND (?4 IS NULL OR pool_id = ?4) "
         "AND (?5 IS NULL OR (SELECT source FROM lead_funnel f WHERE f.lead_id = decisions.lead_id) "
         "  = ?5) "
-        "GROUP BY result, rule, pool_id, rep_id ORDER BY count(*) DESC",
+        "ORDER BY at",
     [PS_HOLDS - SQLITE__SLOTS_REPORTS] =
         "SELECT reason, count(*), min(since) FROM holds GROUP BY reason ORDER BY count(*) DESC",
     [PS_HELD_LONGEST - SQLITE__SLOTS_REPORTS] =
@@ -112,12 +97,7 @@ static bt_err finish(struct store_conn *c, sqlite3_stmt *s, int rc, const char *
 static bt_err sqp_assignments(struct store_conn *c, const struct store_report_filter *f,
                               store_report_assignment_fn fn, void *cls, struct bt_error *err)
 {
-    unsigned slot = f->want & STORE_REPORT_LEAD    ? PS_ASSIGNMENTS
-                    : f->want & STORE_REPORT_STEPS ? PS_ASSIGNMENTS_STEPS
-                                                   : PS_ASSIGNMENTS_PLAIN;
-    if ((f->want & STORE_REPORT_LEAD) && (f->want & STORE_REPORT_STEPS))
-        BT_BUG("store_report_assignments: the lead and the steps in one call");
-    sqlite3_stmt *s = st(c, slot, err);
+    sqlite3_stmt *s = st(c, PS_ASSIGNMENTS, err);
     if (!s)
         return BT_ESTORE;
     bind_filter(s, f);
@@ -141,13 +121,25 @@ static bt_err sqp_assignments(struct store_conn *c, const struct store_report_fi
             .reminders_sent = sqlite3_column_int64(s, 14),
             .source = text(s, 15),
             .lead_created_at = sqlite3_column_int64(s, 16),
-            .escalated = sqlite3_column_int(s, 17) != 0,
-            .reminded = sqlite3_column_int(s, 18) != 0,
         };
         if (fn(cls, &r))
             break;
     }
     return finish(c, s, rc, "reading assignments for a report", err);
+}
+
+static bt_err sqp_breach_steps(struct store_conn *c, int64_t since, store_report_step_fn fn,
+                               void *cls, struct bt_error *err)
+{
+    sqlite3_stmt *s = st(c, PS_STEPS, err);
+    if (!s)
+        return BT_ESTORE;
+    sqlite3_bind_int64(s, 1, since);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (fn(cls, sqlite3_column_int64(s, 0), sqlite3_column_int(s, 1) != 0))
+            break;
+    return finish(c, s, rc, "reading the steps of breaches for a report", err);
 }
 
 static bt_err sqp_funnel(struct store_conn *c, const struct store_report_filter *f,
@@ -180,45 +172,18 @@ static bt_err sqp_funnel(struct store_conn *c, const struct store_report_filter 
 }
 
 static bt_err sqp_decisions(struct store_conn *c, const struct store_report_filter *f,
-                            struct arena *a, struct store_report_decision_group **out,
-                            size_t *count, struct bt_error *err)
+                            store_report_decision_fn fn, void *cls, struct bt_error *err)
 {
-    *out = NULL;
-    *count = 0;
     sqlite3_stmt *s = st(c, PS_DECISIONS, err);
     if (!s)
         return BT_ESTORE;
     bind_filter(s, f);
-    size_t cap = 0, n = 0;
-    struct store_report_decision_group *rows = NULL;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == cap) {
-            if (cap >= GROUPS_MAX) {
-                sqlite3_reset(s);
-                return bt_fail(err, BT_ETOOBIG, NULL,
-                               "routing report: more than %d groups of decisions", GROUPS_MAX);
-            }
-            size_t ncap = cap ? cap * 2 : 64;
-            struct store_report_decision_group *grown = arena_alloc_raw(a, ncap * sizeof(*grown));
-            if (!grown) {
-                sqlite3_reset(s);
-                return bt_fail(err, BT_ETOOBIG, NULL, "routing report: out of memory");
-            }
-            if (n)
-                memcpy(grown, rows, n * sizeof(*rows));
-            rows = grown;
-            cap = ncap;
-        }
-        rows[n].result = sqlite__col_text(s, 0, a);
-        rows[n].rule = sqlite__col_text(s, 1, a);
-        rows[n].pool_id = sqlite__col_text(s, 2, a);
-        rows[n].rep_id = sqlite__col_text(s, 3, a);
-        rows[n].count = sqlite3_column_int64(s, 4);
-        n++;
+        struct store_report_decision r = {text(s, 0), text(s, 1), text(s, 2), text(s, 3)};
+        if (fn(cls, &r))
+            break;
     }
-    *out = rows;
-    *count = n;
     return finish(c, s, rc, "reading decisions for a report", err);
 }
 
@@ -292,6 +257,7 @@ static bt_err sqp_held_longest(struct store_conn *c, unsigned limit, struct aren
 const struct store_report_ops store__sqlite_report_ops = {
     .assignments = sqp_assignments,
     .funnel = sqp_funnel,
+    .breach_steps = sqp_breach_steps,
     .decisions = sqp_decisions,
     .holds = sqp_holds,
     .held_longest = sqp_held_longest,

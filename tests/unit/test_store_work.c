@@ -293,7 +293,10 @@ static void undo_v8(sqlite3 *db)
     exec(db, "DROP TRIGGER lead_funnel_insert; DROP TRIGGER lead_funnel_source; "
              "DROP TRIGGER lead_funnel_stage; DROP TRIGGER lead_funnel_contact; "
              "DROP TABLE lead_funnel; DROP INDEX leads_created; "
-             "DROP INDEX assignments_assigned; DROP INDEX decisions_at");
+             "DROP INDEX assignments_report; DROP INDEX decisions_at; "
+             "DROP INDEX lead_events_steps; DROP TRIGGER assignments_lead; "
+             "ALTER TABLE assignments DROP COLUMN lead_created_at; "
+             "ALTER TABLE assignments DROP COLUMN source");
 }
 
 /* What schema v7 added, taken out again (a file as version 6 left it). */
@@ -481,6 +484,10 @@ static void test_migration_to_v8(void **state)
          "(1, 'assignment.contacted', 'rep', '{}', 1700), "
          "(3, 'lead.stage_changed', 'system', '{\"from\":\"new\",\"to\":\"mql\"}', 3100)");
     exec(db, "UPDATE leads SET source = 'web' WHERE id = 3");
+    exec(db, "INSERT INTO assignments (lead_id, rep_id, assigned_at) VALUES (3, 'ana', 3200)");
+    assert_int_equal(query_int(db, "SELECT count(*) FROM assignments WHERE lead_id = 3 "
+                                   "AND lead_created_at = 3000 AND source = 'web'"),
+                     1);
     assert_int_equal(query_int(db, "SELECT accepted_at FROM lead_funnel WHERE lead_id = 1"), 1500);
     assert_int_equal(query_int(db, "SELECT contacted_at FROM lead_funnel WHERE lead_id = 1"), 1600);
     assert_int_equal(query_int(db, "SELECT assigned_at FROM lead_funnel WHERE lead_id = 1"), 1200);
