@@ -407,9 +407,10 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "INSERT INTO link_secrets (generation, secret, created_at) "
     "VALUES (1, randomblob(32), CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));",
     /* 8: reports (store_reports.h): indexes on the times reports select by,
-     * and lead_funnel, one row per lead with the first time it reached each
-     * stage and its first contact, kept by triggers on leads and lead_events
-     * so that a report reads one row per lead instead of every event. */
+     * and lead_funnel, one narrow row per lead with its source, stage and
+     * owner now and the first time it reached each stage and its first
+     * contact, kept by triggers on leads and lead_events so that a report
+     * reads one row per lead instead of every event (or the wide lead). */
     "CREATE INDEX leads_created ON leads (created_at);"
     /* an assignment keeps its lead's intake time and source (as they were
      * when it was made), so that reports read one covering index in
@@ -434,20 +435,22 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE lead_funnel ("
     "  lead_id INTEGER PRIMARY KEY REFERENCES leads (id),"
     "  created_at INTEGER NOT NULL,"
-    "  source TEXT,"
+    "  source TEXT, stage TEXT, owner TEXT,"
     "  mql_at INTEGER, assigned_at INTEGER, accepted_at INTEGER, sql_at INTEGER,"
     "  opportunity_at INTEGER, won_at INTEGER, lost_at INTEGER, contacted_at INTEGER"
     ");"
     "CREATE INDEX lead_funnel_created ON lead_funnel (created_at);"
-    "INSERT INTO lead_funnel (lead_id, created_at, source) "
-    "  SELECT id, created_at, source FROM leads;"
+    "INSERT INTO lead_funnel (lead_id, created_at, source, stage, owner) "
+    "  SELECT id, created_at, source, stage, owner FROM leads;"
     "CREATE TRIGGER lead_funnel_insert AFTER INSERT ON leads BEGIN "
-    "  INSERT OR IGNORE INTO lead_funnel (lead_id, created_at, source) "
-    "  VALUES (NEW.id, NEW.created_at, NEW.source); "
+    "  INSERT OR IGNORE INTO lead_funnel (lead_id, created_at, source, stage, owner) "
+    "  VALUES (NEW.id, NEW.created_at, NEW.source, NEW.stage, NEW.owner); "
     "END;"
-    "CREATE TRIGGER lead_funnel_source AFTER UPDATE OF source ON leads "
-    "WHEN OLD.source IS NOT NEW.source BEGIN "
-    "  UPDATE lead_funnel SET source = NEW.source WHERE lead_id = NEW.id; "
+    "CREATE TRIGGER lead_funnel_lead AFTER UPDATE OF source, stage, owner ON leads "
+    "WHEN OLD.source IS NOT NEW.source OR OLD.stage IS NOT NEW.stage "
+    "  OR OLD.owner IS NOT NEW.owner BEGIN "
+    "  UPDATE lead_funnel SET source = NEW.source, stage = NEW.stage, owner = NEW.owner "
+    "  WHERE lead_id = NEW.id; "
     "END;"
     "CREATE TRIGGER lead_funnel_stage AFTER INSERT ON lead_events "
     "WHEN NEW.type = 'lead.stage_changed' BEGIN "

@@ -46,11 +46,11 @@ static const char *const sql[PS_END - SQLITE__SLOTS_REPORTS] = {
         "AND type IN ('assignment.escalated', 'assignment.reminded') "
         "AND (type = 'assignment.escalated' OR json_extract(data, '$.breach'))",
     [PS_FUNNEL - SQLITE__SLOTS_REPORTS] =
-        "SELECT f.lead_id, f.source, l.stage, f.created_at, f.mql_at, f.assigned_at, "
+        "SELECT f.lead_id, f.source, f.stage, f.created_at, f.mql_at, f.assigned_at, "
         "f.accepted_at, f.sql_at, f.opportunity_at, f.won_at, f.lost_at, f.contacted_at "
-        "FROM lead_funnel f JOIN leads l ON l.id = f.lead_id "
+        "FROM lead_funnel f "
         "WHERE f.created_at >= ?1 AND f.created_at < ?2 "
-        "AND (?3 IS NULL OR l.owner IN (SELECT value FROM json_each(?3))) "
+        "AND (?3 IS NULL OR f.owner IN (SELECT value FROM json_each(?3))) "
         "AND (?5 IS NULL OR f.source = ?5) ORDER BY f.created_at",
     [PS_DECISIONS - SQLITE__SLOTS_REPORTS] =
         "SELECT result, rule, pool_id, rep_id FROM decisions "

@@ -290,7 +290,7 @@ static const char *latest_record(struct fixture *f, int64_t lead_id)
 /* What schema v8 added, taken out again (a file as version 7 left it). */
 static void undo_v8(sqlite3 *db)
 {
-    exec(db, "DROP TRIGGER lead_funnel_insert; DROP TRIGGER lead_funnel_source; "
+    exec(db, "DROP TRIGGER lead_funnel_insert; DROP TRIGGER lead_funnel_lead; "
              "DROP TRIGGER lead_funnel_stage; DROP TRIGGER lead_funnel_contact; "
              "DROP TABLE lead_funnel; DROP INDEX leads_created; "
              "DROP INDEX assignments_report; DROP INDEX decisions_at; "
@@ -493,6 +493,14 @@ static void test_migration_to_v8(void **state)
     assert_int_equal(query_int(db, "SELECT assigned_at FROM lead_funnel WHERE lead_id = 1"), 1200);
     assert_int_equal(query_int(db, "SELECT count(*) FROM lead_funnel WHERE lead_id = 3 "
                                    "AND mql_at = 3100 AND created_at = 3000 AND source = 'web'"),
+                     1);
+    /* the lead's stage and owner now */
+    assert_int_equal(query_int(db, "SELECT count(*) FROM lead_funnel WHERE lead_id = 1 "
+                                   "AND stage = 'accepted' AND owner IS NULL"),
+                     1);
+    exec(db, "UPDATE leads SET stage = 'sql', owner = 'ana' WHERE id = 1");
+    assert_int_equal(query_int(db, "SELECT count(*) FROM lead_funnel WHERE lead_id = 1 "
+                                   "AND stage = 'sql' AND owner = 'ana'"),
                      1);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
     assert_int_equal(open_all(f), 0);
