@@ -24,6 +24,7 @@ int cli_import(int argc, char **argv);
 int cli_route(int argc, char **argv);
 int cli_api(int argc, char **argv);
 int cli_reload(int argc, char **argv);
+int cli_report(int argc, char **argv);
 
 /* Generates a key, stores its hash, writes the key itself into `token`
  * (at least CLI_TOKEN_MAX bytes). Shared by `keys create` and the first

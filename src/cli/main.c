@@ -18,6 +18,7 @@ static const struct {
     {"score", cli_score, "dry run: normalise and score a lead, print the decision"},
     {"import", cli_import, "import accounts from a CSV file"},
     {"route", cli_route, "dry run: route a lead, print the decision record"},
+    {"report", cli_report, "reports: speed-to-lead, SLA, acceptance, funnel, fairness, ..."},
     {"api", cli_api, "the HTTP API's routes and its OpenAPI description"},
 };
 

@@ -1605,6 +1605,29 @@ static bt_err check_references(struct loader *ld, struct config_priv *priv)
     return BT_OK;
 }
 
+/* reports: {lost_lead_value} (report/reports.h) */
+static bt_err load_reports(struct loader *ld, const struct ynode *n)
+{
+    static const char *const keys[] = {"lost_lead_value"};
+    const struct ynode *v[CONFIG_N_KEYS(keys)];
+    bt_err rc;
+    if (config__absent(n))
+        return BT_OK;
+    if ((rc = config__expect_map(ld, n, "reports", "of report settings")) ||
+        (rc = config__map_fields(ld, n, "in reports", keys, CONFIG_N_KEYS(keys), v)))
+        return rc;
+    if (!config__absent(v[0])) {
+        double value;
+        if (v[0]->kind != YNODE_SCALAR ||
+            !config__parse_number(v[0]->text, v[0]->len, false, &value) || value > 1e12)
+            return config__fail_at(ld, v[0],
+                                   "reports.lost_lead_value: expected a number from 0 to "
+                                   "1000000000000 (the revenue one lead is worth)");
+        ld->cfg->reports.lost_lead_value = value;
+    }
+    return BT_OK;
+}
+
 /* ---- the whole file ---- */
 
 static bt_err load_root(struct loader *ld, const struct ynode *root, struct config_priv *priv)
@@ -1613,7 +1636,7 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
      * keep their wording. */
     static const char *const keys[] = {"version",  "server",  "store",         "intake", "teams",
                                        "reps",     "scoring", "qualification", "pools",  "routing",
-                                       "accounts", "sla",     "forms"};
+                                       "accounts", "sla",     "forms",         "reports"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct config *cfg = ld->cfg;
     bt_err rc;
@@ -1639,7 +1662,7 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
         (rc = config__load_scoring(ld, v[6], v[7])) || (rc = load_teams(ld, v[4])) ||
         (rc = load_reps(ld, v[5])) || (rc = check_references(ld, priv)) ||
         (rc = config__load_routing(ld, v[8], v[9], v[10])) || (rc = config__load_sla(ld, v[11])) ||
-        (rc = config__load_forms(ld, v[12])))
+        (rc = config__load_forms(ld, v[12])) || (rc = load_reports(ld, v[13])))
         return rc;
     /* The domain arrays stay in the snapshot's arena for as long as the set. */
     cfg->freemail = freemail_set_new(add, n_add, remove, n_remove);

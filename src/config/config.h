@@ -231,6 +231,12 @@ struct config {
     /* private: reference count and the arena holding every string above */
     int refs;
     void *priv;
+
+    /* reports: the revenue one lead is worth, for the dark-leads report's
+     * estimate of revenue left on the table; 0: not set */
+    struct {
+        double lost_lead_value;
+    } reports;
 };
 
 /*

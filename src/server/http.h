@@ -217,6 +217,7 @@ void api_form_submit(struct request *r);
 void api_form_script(struct request *r);
 void api_form_list(struct request *r);
 void api_link_act(struct request *r);
+void api_report_get(struct request *r);
 /* The one-click link of an assignment ({public_url}/a/{token}) in the
  * arena, or NULL when server.public_url is not set (or no secret). */
 struct store_assignment;

@@ -130,6 +130,8 @@ static const struct route routes[] = {
     {"GET", "/v1/pools", api_pool_list, ROLE_ADMIN, false, false, false, NULL, false, false},
     {"GET", "/v1/pools/{name}", api_pool_get, ROLE_ADMIN, false, false, false, NULL, false, false},
     {"GET", "/v1/holds", api_hold_list, ROLE_ADMIN, false, false, false, NULL, false, false},
+    {"GET", "/v1/reports/{name}", api_report_get, ROLE_ADMIN, false, false, false, NULL, false,
+     false},
     {"POST", "/v1/accounts", api_account_upsert, ROLE_ADMIN, true, false, false, NULL, false,
      false},
     {"GET", "/v1/accounts", api_account_list, ROLE_ADMIN | ROLE_REP, false, false, false, NULL,

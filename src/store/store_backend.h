@@ -11,6 +11,7 @@
 
 #include "store/store.h"
 #include "store/store_handoff.h"
+#include "store/store_reports.h"
 #include "store/store_routing.h"
 
 struct store_ops {
@@ -57,6 +58,7 @@ struct store_ops {
     const struct store_account_ops *accounts;
     const struct store_work_ops *work;
     const struct store_handoff_ops *handoff;
+    const struct store_report_ops *reports;
 };
 
 enum store__tx {
@@ -183,6 +185,22 @@ struct store_handoff_ops {
 };
 
 extern const struct store_handoff_ops store__sqlite_handoff_ops;
+
+/* store_reports.h, forwarded by store_reports.c */
+struct store_report_ops {
+    bt_err (*assignments)(struct store_conn *c, const struct store_report_filter *f,
+                          store_report_assignment_fn fn, void *cls, struct bt_error *err);
+    bt_err (*funnel)(struct store_conn *c, const struct store_report_filter *f,
+                     store_report_funnel_fn fn, void *cls, struct bt_error *err);
+    bt_err (*decisions)(struct store_conn *c, const struct store_report_filter *f, struct arena *a,
+                        struct store_report_decision_group **out, size_t *count,
+                        struct bt_error *err);
+    bt_err (*holds)(struct store_conn *c, struct arena *a, struct store_report_hold_group **out,
+                    size_t *count, struct bt_error *err);
+    bt_err (*held_longest)(struct store_conn *c, unsigned limit, struct arena *a,
+                           struct store_report_held **out, size_t *count, struct bt_error *err);
+};
+extern const struct store_report_ops store__sqlite_report_ops;
 
 extern const struct store_ops store__sqlite_ops;
 

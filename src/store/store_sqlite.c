@@ -406,6 +406,72 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     ");"
     "INSERT INTO link_secrets (generation, secret, created_at) "
     "VALUES (1, randomblob(32), CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));",
+    /* 8: reports (store_reports.h): indexes on the times reports select by,
+     * and lead_funnel, one row per lead with the first time it reached each
+     * stage and its first contact, kept by triggers on leads and lead_events
+     * so that a report reads one row per lead instead of every event. */
+    "CREATE INDEX leads_created ON leads (created_at);"
+    "CREATE INDEX assignments_assigned ON assignments (assigned_at);"
+    "CREATE INDEX decisions_at ON decisions (at);"
+    "CREATE TABLE lead_funnel ("
+    "  lead_id INTEGER PRIMARY KEY REFERENCES leads (id),"
+    "  created_at INTEGER NOT NULL,"
+    "  source TEXT,"
+    "  mql_at INTEGER, assigned_at INTEGER, accepted_at INTEGER, sql_at INTEGER,"
+    "  opportunity_at INTEGER, won_at INTEGER, lost_at INTEGER, contacted_at INTEGER"
+    ");"
+    "CREATE INDEX lead_funnel_created ON lead_funnel (created_at);"
+    "INSERT INTO lead_funnel (lead_id, created_at, source) "
+    "  SELECT id, created_at, source FROM leads;"
+    "CREATE TRIGGER lead_funnel_insert AFTER INSERT ON leads BEGIN "
+    "  INSERT OR IGNORE INTO lead_funnel (lead_id, created_at, source) "
+    "  VALUES (NEW.id, NEW.created_at, NEW.source); "
+    "END;"
+    "CREATE TRIGGER lead_funnel_source AFTER UPDATE OF source ON leads "
+    "WHEN OLD.source IS NOT NEW.source BEGIN "
+    "  UPDATE lead_funnel SET source = NEW.source WHERE lead_id = NEW.id; "
+    "END;"
+    "CREATE TRIGGER lead_funnel_stage AFTER INSERT ON lead_events "
+    "WHEN NEW.type = 'lead.stage_changed' BEGIN "
+    "  UPDATE lead_funnel SET "
+    "    mql_at = coalesce(mql_at, CASE json_extract(NEW.data, '$.to') WHEN 'mql' THEN NEW.at "
+    "END), "
+    "    assigned_at = coalesce(assigned_at, CASE json_extract(NEW.data, '$.to') WHEN 'assigned' "
+    "THEN NEW.at END), "
+    "    accepted_at = coalesce(accepted_at, CASE json_extract(NEW.data, '$.to') WHEN 'accepted' "
+    "THEN NEW.at END), "
+    "    sql_at = coalesce(sql_at, CASE json_extract(NEW.data, '$.to') WHEN 'sql' THEN NEW.at "
+    "END), "
+    "    opportunity_at = coalesce(opportunity_at, CASE json_extract(NEW.data, '$.to') WHEN "
+    "'opportunity' THEN NEW.at END), "
+    "    won_at = coalesce(won_at, CASE json_extract(NEW.data, '$.to') WHEN 'won' THEN NEW.at "
+    "END), "
+    "    lost_at = coalesce(lost_at, CASE json_extract(NEW.data, '$.to') WHEN 'lost' THEN NEW.at "
+    "END) "
+    "  WHERE lead_id = NEW.lead_id; "
+    "END;"
+    "CREATE TRIGGER lead_funnel_contact AFTER INSERT ON lead_events "
+    "WHEN NEW.type = 'assignment.contacted' BEGIN "
+    "  UPDATE lead_funnel SET contacted_at = coalesce(contacted_at, NEW.at) "
+    "  WHERE lead_id = NEW.lead_id; "
+    "END;"
+    "UPDATE lead_funnel SET "
+    "  mql_at = (SELECT min(at) FROM lead_events e WHERE e.lead_id = lead_funnel.lead_id "
+    "    AND e.type = 'lead.stage_changed' AND json_extract(e.data, '$.to') = 'mql'), "
+    "  assigned_at = (SELECT min(at) FROM lead_events e WHERE e.lead_id = lead_funnel.lead_id "
+    "    AND e.type = 'lead.stage_changed' AND json_extract(e.data, '$.to') = 'assigned'), "
+    "  accepted_at = (SELECT min(at) FROM lead_events e WHERE e.lead_id = lead_funnel.lead_id "
+    "    AND e.type = 'lead.stage_changed' AND json_extract(e.data, '$.to') = 'accepted'), "
+    "  sql_at = (SELECT min(at) FROM lead_events e WHERE e.lead_id = lead_funnel.lead_id "
+    "    AND e.type = 'lead.stage_changed' AND json_extract(e.data, '$.to') = 'sql'), "
+    "  opportunity_at = (SELECT min(at) FROM lead_events e WHERE e.lead_id = lead_funnel.lead_id "
+    "    AND e.type = 'lead.stage_changed' AND json_extract(e.data, '$.to') = 'opportunity'), "
+    "  won_at = (SELECT min(at) FROM lead_events e WHERE e.lead_id = lead_funnel.lead_id "
+    "    AND e.type = 'lead.stage_changed' AND json_extract(e.data, '$.to') = 'won'), "
+    "  lost_at = (SELECT min(at) FROM lead_events e WHERE e.lead_id = lead_funnel.lead_id "
+    "    AND e.type = 'lead.stage_changed' AND json_extract(e.data, '$.to') = 'lost'), "
+    "  contacted_at = (SELECT min(at) FROM lead_events e WHERE e.lead_id = lead_funnel.lead_id "
+    "    AND e.type = 'assignment.contacted');",
 };
 
 static bt_err db_error(sqlite3 *db, struct bt_error *err, const char *what)
@@ -1180,4 +1246,5 @@ const struct store_ops store__sqlite_ops = {
     .accounts = &store__sqlite_account_ops,
     .work = &store__sqlite_work_ops,
     .handoff = &store__sqlite_handoff_ops,
+    .reports = &store__sqlite_report_ops,
 };

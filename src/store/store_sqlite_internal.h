@@ -17,11 +17,12 @@
 #include <sqlite3.h>
 
 /* Statement slots per file. */
-#define SQLITE__SLOTS_ACCOUNTS 0  /* 0 .. 15 */
-#define SQLITE__SLOTS_ROUTING  16 /* 16 .. 63 */
-#define SQLITE__SLOTS_WORK     64 /* 64 .. 79 */
-#define SQLITE__SLOTS_HANDOFF  80 /* 80 .. 111 */
-#define SQLITE__SLOTS          112
+#define SQLITE__SLOTS_ACCOUNTS 0   /* 0 .. 15 */
+#define SQLITE__SLOTS_ROUTING  16  /* 16 .. 63 */
+#define SQLITE__SLOTS_WORK     64  /* 64 .. 79 */
+#define SQLITE__SLOTS_HANDOFF  80  /* 80 .. 111 */
+#define SQLITE__SLOTS_REPORTS  112 /* 112 .. 143 */
+#define SQLITE__SLOTS          144
 
 /* The statement of `slot`, prepared from `sql` on first use; NULL with the
  * error in *err when it cannot be prepared. */

@@ -397,6 +397,27 @@ static void test_public_url(void **state)
     EXPECT_ERROR(yaml, "t.yaml:3:15: ", "server.public_url: too long (at most 200 characters)");
 }
 
+/* reports.lost_lead_value: optional, a non-negative number */
+static void test_reports_lost_lead_value(void **state)
+{
+    (void)state;
+    struct config *cfg = load_ok("version: 1\n");
+    assert_true(cfg->reports.lost_lead_value == 0);
+    config_unref(cfg);
+    cfg = load_ok("version: 1\nreports:\n  lost_lead_value: 1250.5\n");
+    assert_true(cfg->reports.lost_lead_value == 1250.5);
+    config_unref(cfg);
+    cfg = load_ok("version: 1\nreports:\n");
+    assert_true(cfg->reports.lost_lead_value == 0);
+    config_unref(cfg);
+    EXPECT_ERROR("version: 1\nreports:\n  lost_lead_value: -3\n",
+                 "t.yaml:3:20: ", "reports.lost_lead_value: expected a number");
+    EXPECT_ERROR("version: 1\nreports:\n  lost_lead_value: lots\n",
+                 "t.yaml:3:20: ", "reports.lost_lead_value");
+    EXPECT_ERROR("version: 1\nreports:\n  lost_value: 3\n", "t.yaml:3:3: ", "lost_value");
+    EXPECT_ERROR("version: 1\nreports: [1]\n", "t.yaml:2:", "reports");
+}
+
 static void test_error_public_url(void **state)
 {
     static const struct {
@@ -1710,6 +1731,7 @@ int main(void)
         cmocka_unit_test(test_error_bad_size),
         cmocka_unit_test(test_error_bad_values),
         cmocka_unit_test(test_public_url),
+        cmocka_unit_test(test_reports_lost_lead_value),
         cmocka_unit_test(test_error_public_url),
         cmocka_unit_test(test_error_duplicate_rep_id),
         cmocka_unit_test(test_error_team_unknown_manager),

@@ -287,6 +287,15 @@ static const char *latest_record(struct fixture *f, int64_t lead_id)
     return d.record;
 }
 
+/* What schema v8 added, taken out again (a file as version 7 left it). */
+static void undo_v8(sqlite3 *db)
+{
+    exec(db, "DROP TRIGGER lead_funnel_insert; DROP TRIGGER lead_funnel_source; "
+             "DROP TRIGGER lead_funnel_stage; DROP TRIGGER lead_funnel_contact; "
+             "DROP TABLE lead_funnel; DROP INDEX leads_created; "
+             "DROP INDEX assignments_assigned; DROP INDEX decisions_at");
+}
+
 /* What schema v7 added, taken out again (a file as version 6 left it). */
 static void undo_v7(sqlite3 *db)
 {
@@ -318,6 +327,7 @@ static void test_migration_to_v7(void **state)
              "(1, 'a@acme.example', 'assigned', 'ana', 1000, 1000), "
              "(2, 'b@acme.example', 'sql', 'cy', 1000, 1000), "
              "(3, 'c@acme.example', 'mql', NULL, 1000, 1000)");
+    undo_v8(db);
     undo_v7(db);
     exec(db, "INSERT INTO assignments (lead_id, rep_id, assigned_at) VALUES "
              "(1, 'bob', 100), (1, 'ana', 200), (2, 'cy', 300), (3, 'ana', 400)");
@@ -369,7 +379,7 @@ static void test_migration_to_v6(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(query_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 7);
+    assert_int_equal(STORE_SCHEMA_VERSION, 8);
     exec(db, "INSERT INTO leads (id, email, stage, created_at, updated_at) "
              "VALUES (1, 'a@acme.example', 'mql', 1000, 1000), "
              "(2, 'b@acme.example', 'mql', 1000, 1000), "
@@ -382,6 +392,7 @@ static void test_migration_to_v6(void **state)
     insert_decision(db, 3, "not json", OLD_AT);
     exec(db, "PRAGMA user_version = 5");
     exec(db, "DROP TABLE claims");
+    undo_v8(db);
     undo_v7(db);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
@@ -430,6 +441,56 @@ static void test_migration_to_v6(void **state)
     assert_false(claim(f->c, "decay", "node-a", 1600, 500)); /* node-b's, until 2000 */
 }
 
+/* v8 fills lead_funnel from the events already stored, and the triggers
+ * keep it from then on: first times only, contact from assignment.contacted. */
+static void test_migration_to_v8(void **state)
+{
+    struct fixture *f = *state;
+    close_all(f);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    undo_v8(db);
+    exec(db, "INSERT INTO leads (id, email, stage, source, created_at, updated_at) VALUES "
+             "(1, 'a@acme.example', 'accepted', 'web', 1000, 1000), "
+             "(2, 'b@acme.example', 'new', 'csv', 2000, 2000)");
+    exec(db, "INSERT INTO lead_events (lead_id, type, actor, data, at) VALUES "
+             "(1, 'lead.stage_changed', 'system', '{\"from\":\"new\",\"to\":\"mql\"}', 1100), "
+             "(1, 'lead.stage_changed', 'system', '{\"from\":\"mql\",\"to\":\"assigned\"}', 1200), "
+             "(1, 'lead.stage_changed', 'system', '{\"from\":\"assigned\",\"to\":\"mql\"}', 1300), "
+             "(1, 'lead.stage_changed', 'system', '{\"from\":\"mql\",\"to\":\"assigned\"}', 1400)");
+    exec(db, "PRAGMA user_version = 7");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_int_equal(open_all(f), 0);
+    close_all(f);
+
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(query_int(db, "PRAGMA user_version"), 8);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM lead_funnel"), 2);
+    assert_int_equal(query_int(db, "SELECT mql_at FROM lead_funnel WHERE lead_id = 1"), 1100);
+    assert_int_equal(query_int(db, "SELECT assigned_at FROM lead_funnel WHERE lead_id = 1"), 1200);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM lead_funnel WHERE lead_id = 2 "
+                                   "AND mql_at IS NULL AND source = 'csv'"),
+                     1);
+    /* the triggers: a new lead gets its row, later events fill first times only */
+    exec(db, "INSERT INTO leads (id, email, stage, source, created_at, updated_at) VALUES "
+             "(3, 'c@acme.example', 'new', 'api', 3000, 3000)");
+    exec(db,
+         "INSERT INTO lead_events (lead_id, type, actor, data, at) VALUES "
+         "(1, 'lead.stage_changed', 'rep', '{\"from\":\"assigned\",\"to\":\"accepted\"}', 1500), "
+         "(1, 'assignment.contacted', 'rep', '{}', 1600), "
+         "(1, 'assignment.contacted', 'rep', '{}', 1700), "
+         "(3, 'lead.stage_changed', 'system', '{\"from\":\"new\",\"to\":\"mql\"}', 3100)");
+    exec(db, "UPDATE leads SET source = 'web' WHERE id = 3");
+    assert_int_equal(query_int(db, "SELECT accepted_at FROM lead_funnel WHERE lead_id = 1"), 1500);
+    assert_int_equal(query_int(db, "SELECT contacted_at FROM lead_funnel WHERE lead_id = 1"), 1600);
+    assert_int_equal(query_int(db, "SELECT assigned_at FROM lead_funnel WHERE lead_id = 1"), 1200);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM lead_funnel WHERE lead_id = 3 "
+                                   "AND mql_at = 3100 AND created_at = 3000 AND source = 'web'"),
+                     1);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_int_equal(open_all(f), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +499,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_next_rescore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_to_v6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_to_v7, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_to_v8, setup, teardown),
     };
     return cmocka_run_group_tests_name("store_work", tests, NULL, NULL);
 }

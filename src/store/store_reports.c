@@ -1,0 +1,36 @@
+/*
+ * store_reports.c - forwards store_reports.h to the connection's backend.
+ */
+#include "store/store_backend.h"
+
+bt_err store_report_assignments(struct store_conn *c, const struct store_report_filter *f,
+                                store_report_assignment_fn fn, void *cls, struct bt_error *err)
+{
+    return c->ops->reports->assignments(c, f, fn, cls, err);
+}
+
+bt_err store_report_funnel(struct store_conn *c, const struct store_report_filter *f,
+                           store_report_funnel_fn fn, void *cls, struct bt_error *err)
+{
+    return c->ops->reports->funnel(c, f, fn, cls, err);
+}
+
+bt_err store_report_decisions(struct store_conn *c, const struct store_report_filter *f,
+                              struct arena *a, struct store_report_decision_group **out,
+                              size_t *count, struct bt_error *err)
+{
+    return c->ops->reports->decisions(c, f, a, out, count, err);
+}
+
+bt_err store_report_holds(struct store_conn *c, struct arena *a,
+                          struct store_report_hold_group **out, size_t *count, struct bt_error *err)
+{
+    return c->ops->reports->holds(c, a, out, count, err);
+}
+
+bt_err store_report_held_longest(struct store_conn *c, unsigned limit, struct arena *a,
+                                 struct store_report_held **out, size_t *count,
+                                 struct bt_error *err)
+{
+    return c->ops->reports->held_longest(c, limit, a, out, count, err);
+}

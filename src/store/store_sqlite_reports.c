@@ -1,0 +1,298 @@
+/*
+ * store_sqlite_reports.c - the rows of store_reports.h on SQLite.
+ *
+ * Every query selects its window on an index of the time it is keyed by
+ * (assignments_assigned, lead_funnel_created, decisions_at: schema v8) and
+ * is otherwise a single pass: the caller aggregates while the rows stream,
+ * so a year of rows costs one scan and no memory per row here. Rep filters
+ * come as one JSON array bound to json_each(), which keeps the statement
+ * prepared once whatever the number of reps.
+ */
+#include "store/store_sqlite_internal.h"
+
+#include <string.h>
+
+#define GROUPS_MAX 100000 /* grouped rows one call returns at most */
+
+enum {
+    PS_ASSIGNMENTS = SQLITE__SLOTS_REPORTS, /* with the lead's source and intake */
+    PS_ASSIGNMENTS_STEPS,                   /* with the steps of breaches */
+    PS_ASSIGNMENTS_PLAIN,
+    PS_FUNNEL,
+    PS_DECISIONS,
+    PS_HOLDS,
+    PS_HELD_LONGEST,
+    PS_END
+};
+_Static_assert(PS_END <= SQLITE__SLOTS_REPORTS + 32, "report statements fit their slots");
+_Static_assert(PS_END <= SQLITE__SLOTS, "report statements fit the slots");
+
+/* ?1 since, ?2 until, ?3 reps (JSON array), ?4 pool, ?5 source */
+#define ASSIGNMENT_COLS                                                                            \
+    "a.id, a.lead_id, a.attempt, a.rep_id, a.pool_id, a.rule, a.policy, a.status, "                \
+    "a.close_reason, a.assigned_at, a.accepted_at, a.contacted_at, a.closed_at, a.breached_at, "   \
+    "a.reminders_sent"
+#define ASSIGNMENT_WHERE                                                                           \
+    "WHERE a.assigned_at >= ?1 AND a.assigned_at < ?2 "                                            \
+    "AND (?3 IS NULL OR a.rep_id IN (SELECT value FROM json_each(?3))) "                           \
+    "AND (?4 IS NULL OR a.pool_id = ?4) "
+#define SOURCE_LOOKUP                                                                              \
+    "AND (?5 IS NULL OR (SELECT f.source FROM lead_funnel f WHERE f.lead_id = a.lead_id) = ?5) "
+/* breached rows only: the steps their breach took, from the lead's events */
+#define STEP_ESCALATED                                                                             \
+    "CASE WHEN a.breached_at IS NOT NULL THEN EXISTS (SELECT 1 FROM lead_events e "                \
+    "  WHERE e.lead_id = a.lead_id AND e.type = 'assignment.escalated' "                           \
+    "  AND json_extract(e.data, '$.assignment') = a.id) ELSE 0 END"
+#define STEP_REMINDED                                                                              \
+    "CASE WHEN a.breached_at IS NOT NULL THEN EXISTS (SELECT 1 FROM lead_events e "                \
+    "  WHERE e.lead_id = a.lead_id AND e.type = 'assignment.reminded' "                            \
+    "  AND json_extract(e.data, '$.assignment') = a.id "                                           \
+    "  AND json_extract(e.data, '$.breach')) ELSE 0 END"
+static const char *const sql[PS_END - SQLITE__SLOTS_REPORTS] = {
+    [PS_ASSIGNMENTS - SQLITE__SLOTS_REPORTS] =
+        "SELECT " ASSIGNMENT_COLS ", f.source, f.created_at, 0, 0 "
+        "FROM assignments a JOIN lead_funnel f ON f.lead_id = a.lead_id " ASSIGNMENT_WHERE
+        "AND (?5 IS NULL OR f.source = ?5) ORDER BY a.assigned_at",
+    [PS_ASSIGNMENTS_STEPS - SQLITE__SLOTS_REPORTS] =
+        "SELECT " ASSIGNMENT_COLS ", NULL, 0, " STEP_ESCALATED ", " STEP_REMINDED
+        " FROM assignments a " ASSIGNMENT_WHERE SOURCE_LOOKUP "ORDER BY a.assigned_at",
+    [PS_ASSIGNMENTS_PLAIN - SQLITE__SLOTS_REPORTS] =
+        "SELECT " ASSIGNMENT_COLS
+        ", NULL, 0, 0, 0 FROM assignments a " ASSIGNMENT_WHERE SOURCE_LOOKUP
+        "ORDER BY a.assigned_at",
+    [PS_FUNNEL - SQLITE__SLOTS_REPORTS] =
+        "SELECT f.lead_id, f.source, l.stage, f.created_at, f.mql_at, f.assigned_at, "
+        "f.accepted_at, f.sql_at, f.opportunity_at, f.won_at, f.lost_at, f.contacted_at "
+        "FROM lead_funnel f JOIN leads l ON l.id = f.lead_id "
+        "WHERE f.created_at >= ?1 AND f.created_at < ?2 "
+        "AND (?3 IS NULL OR l.owner IN (SELECT value FROM json_each(?3))) "
+        "AND (?5 IS NULL OR f.source = ?5) ORDER BY f.created_at",
+    [PS_DECISIONS - SQLITE__SLOTS_REPORTS] =
+        "SELECT result, rule, pool_id, rep_id, count(*) FROM decisions "
+        "WHERE at >= ?1 AND at < ?2 "
+        "AND (?3 IS NULL OR rep_id IN (SELECT value FROM json_each(?3))) "
+        "AND (?4 IS NULL OR pool_id = ?4) "
+        "AND (?5 IS NULL OR (SELECT source FROM lead_funnel f WHERE f.lead_id = decisions.lead_id) "
+        "  = ?5) "
+        "GROUP BY result, rule, pool_id, rep_id ORDER BY count(*) DESC",
+    [PS_HOLDS - SQLITE__SLOTS_REPORTS] =
+        "SELECT reason, count(*), min(since) FROM holds GROUP BY reason ORDER BY count(*) DESC",
+    [PS_HELD_LONGEST - SQLITE__SLOTS_REPORTS] =
+        "SELECT h.lead_id, h.since, h.reason, l.source, h.score FROM holds h "
+        "JOIN leads l ON l.id = h.lead_id ORDER BY h.since, h.lead_id LIMIT ?1",
+};
+
+static sqlite3_stmt *st(struct store_conn *c, unsigned slot, struct bt_error *err)
+{
+    return sqlite__stmt(c, slot, sql[slot - SQLITE__SLOTS_REPORTS], err);
+}
+
+static void bind_filter(sqlite3_stmt *s, const struct store_report_filter *f)
+{
+    sqlite3_bind_int64(s, 1, f->since);
+    sqlite3_bind_int64(s, 2, f->until);
+    sqlite__bind_text(s, 3, f->reps_json);
+    sqlite__bind_text(s, 4, f->pool);
+    sqlite__bind_text(s, 5, f->source);
+}
+
+static const char *text(sqlite3_stmt *s, int i)
+{
+    return (const char *)sqlite3_column_text(s, i);
+}
+
+static bt_err finish(struct store_conn *c, sqlite3_stmt *s, int rc, const char *what,
+                     struct bt_error *err)
+{
+    bt_err e = rc == SQLITE_DONE || rc == SQLITE_ROW ? BT_OK : sqlite__error(c, err, what);
+    sqlite3_reset(s);
+    return e;
+}
+
+static bt_err sqp_assignments(struct store_conn *c, const struct store_report_filter *f,
+                              store_report_assignment_fn fn, void *cls, struct bt_error *err)
+{
+    unsigned slot = f->want & STORE_REPORT_LEAD    ? PS_ASSIGNMENTS
+                    : f->want & STORE_REPORT_STEPS ? PS_ASSIGNMENTS_STEPS
+                                                   : PS_ASSIGNMENTS_PLAIN;
+    if ((f->want & STORE_REPORT_LEAD) && (f->want & STORE_REPORT_STEPS))
+        BT_BUG("store_report_assignments: the lead and the steps in one call");
+    sqlite3_stmt *s = st(c, slot, err);
+    if (!s)
+        return BT_ESTORE;
+    bind_filter(s, f);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_report_assignment r = {
+            .id = sqlite3_column_int64(s, 0),
+            .lead_id = sqlite3_column_int64(s, 1),
+            .attempt = sqlite3_column_int64(s, 2),
+            .rep_id = text(s, 3),
+            .pool_id = text(s, 4),
+            .rule = text(s, 5),
+            .policy = text(s, 6),
+            .status = text(s, 7),
+            .close_reason = text(s, 8),
+            .assigned_at = sqlite3_column_int64(s, 9),
+            .accepted_at = sqlite3_column_int64(s, 10),
+            .contacted_at = sqlite3_column_int64(s, 11),
+            .closed_at = sqlite3_column_int64(s, 12),
+            .breached_at = sqlite3_column_int64(s, 13),
+            .reminders_sent = sqlite3_column_int64(s, 14),
+            .source = text(s, 15),
+            .lead_created_at = sqlite3_column_int64(s, 16),
+            .escalated = sqlite3_column_int(s, 17) != 0,
+            .reminded = sqlite3_column_int(s, 18) != 0,
+        };
+        if (fn(cls, &r))
+            break;
+    }
+    return finish(c, s, rc, "reading assignments for a report", err);
+}
+
+static bt_err sqp_funnel(struct store_conn *c, const struct store_report_filter *f,
+                         store_report_funnel_fn fn, void *cls, struct bt_error *err)
+{
+    sqlite3_stmt *s = st(c, PS_FUNNEL, err);
+    if (!s)
+        return BT_ESTORE;
+    bind_filter(s, f);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_report_funnel r = {
+            .lead_id = sqlite3_column_int64(s, 0),
+            .source = text(s, 1),
+            .stage = text(s, 2),
+            .created_at = sqlite3_column_int64(s, 3),
+            .mql_at = sqlite3_column_int64(s, 4),
+            .assigned_at = sqlite3_column_int64(s, 5),
+            .accepted_at = sqlite3_column_int64(s, 6),
+            .sql_at = sqlite3_column_int64(s, 7),
+            .opportunity_at = sqlite3_column_int64(s, 8),
+            .won_at = sqlite3_column_int64(s, 9),
+            .lost_at = sqlite3_column_int64(s, 10),
+            .contacted_at = sqlite3_column_int64(s, 11),
+        };
+        if (fn(cls, &r))
+            break;
+    }
+    return finish(c, s, rc, "reading the funnel for a report", err);
+}
+
+static bt_err sqp_decisions(struct store_conn *c, const struct store_report_filter *f,
+                            struct arena *a, struct store_report_decision_group **out,
+                            size_t *count, struct bt_error *err)
+{
+    *out = NULL;
+    *count = 0;
+    sqlite3_stmt *s = st(c, PS_DECISIONS, err);
+    if (!s)
+        return BT_ESTORE;
+    bind_filter(s, f);
+    size_t cap = 0, n = 0;
+    struct store_report_decision_group *rows = NULL;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            if (cap >= GROUPS_MAX) {
+                sqlite3_reset(s);
+                return bt_fail(err, BT_ETOOBIG, NULL,
+                               "routing report: more than %d groups of decisions", GROUPS_MAX);
+            }
+            size_t ncap = cap ? cap * 2 : 64;
+            struct store_report_decision_group *grown = arena_alloc_raw(a, ncap * sizeof(*grown));
+            if (!grown) {
+                sqlite3_reset(s);
+                return bt_fail(err, BT_ETOOBIG, NULL, "routing report: out of memory");
+            }
+            if (n)
+                memcpy(grown, rows, n * sizeof(*rows));
+            rows = grown;
+            cap = ncap;
+        }
+        rows[n].result = sqlite__col_text(s, 0, a);
+        rows[n].rule = sqlite__col_text(s, 1, a);
+        rows[n].pool_id = sqlite__col_text(s, 2, a);
+        rows[n].rep_id = sqlite__col_text(s, 3, a);
+        rows[n].count = sqlite3_column_int64(s, 4);
+        n++;
+    }
+    *out = rows;
+    *count = n;
+    return finish(c, s, rc, "reading decisions for a report", err);
+}
+
+static bt_err sqp_holds(struct store_conn *c, struct arena *a, struct store_report_hold_group **out,
+                        size_t *count, struct bt_error *err)
+{
+    *out = NULL;
+    *count = 0;
+    sqlite3_stmt *s = st(c, PS_HOLDS, err);
+    if (!s)
+        return BT_ESTORE;
+    size_t cap = 0, n = 0;
+    struct store_report_hold_group *rows = NULL;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < GROUPS_MAX) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            struct store_report_hold_group *grown = arena_alloc_raw(a, ncap * sizeof(*grown));
+            if (!grown) {
+                sqlite3_reset(s);
+                return bt_fail(err, BT_ETOOBIG, NULL, "routing report: out of memory");
+            }
+            if (n)
+                memcpy(grown, rows, n * sizeof(*rows));
+            rows = grown;
+            cap = ncap;
+        }
+        rows[n].reason = sqlite__col_text(s, 0, a);
+        rows[n].count = sqlite3_column_int64(s, 1);
+        rows[n].oldest_since = sqlite3_column_int64(s, 2);
+        n++;
+    }
+    *out = rows;
+    *count = n;
+    return finish(c, s, rc, "reading holds for a report", err);
+}
+
+static bt_err sqp_held_longest(struct store_conn *c, unsigned limit, struct arena *a,
+                               struct store_report_held **out, size_t *count, struct bt_error *err)
+{
+    *out = NULL;
+    *count = 0;
+    if (limit < 1 || limit > STORE_LIST_MAX)
+        limit = STORE_LIST_MAX;
+    sqlite3_stmt *s = st(c, PS_HELD_LONGEST, err);
+    if (!s)
+        return BT_ESTORE;
+    sqlite3_bind_int64(s, 1, limit);
+    struct store_report_held *rows = arena_alloc(a, limit * sizeof(*rows));
+    if (!rows) {
+        sqlite3_reset(s);
+        return bt_fail(err, BT_ETOOBIG, NULL, "reading held leads: out of memory");
+    }
+    int rc = SQLITE_DONE;
+    size_t n = 0;
+    while (n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        rows[n].lead_id = sqlite3_column_int64(s, 0);
+        rows[n].since = sqlite3_column_int64(s, 1);
+        rows[n].reason = sqlite__col_text(s, 2, a);
+        rows[n].source = sqlite__col_text(s, 3, a);
+        rows[n].score = sqlite3_column_double(s, 4);
+        n++;
+    }
+    if (n == limit)
+        rc = SQLITE_DONE;
+    *out = rows;
+    *count = n;
+    return finish(c, s, rc, "reading held leads for a report", err);
+}
+
+const struct store_report_ops store__sqlite_report_ops = {
+    .assignments = sqp_assignments,
+    .funnel = sqp_funnel,
+    .decisions = sqp_decisions,
+    .holds = sqp_holds,
+    .held_longest = sqp_held_longest,
+};
