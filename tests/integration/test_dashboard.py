@@ -214,6 +214,9 @@ def test_browser_rep_inbox_accept_lead_page_and_others_lead(browser, server):  #
     reasons = [o.text for o in card.find_elements(By.CSS_SELECTOR, ".reject-reason option")]
     assert "Not a fit" in reasons
     shot(browser, "rep-inbox")
+    browser.set_window_size(390, 844)  # a phone
+    shot(browser, "rep-inbox-phone")
+    browser.set_window_size(1280, 1000)
 
     card.find_element(By.CSS_SELECTOR, "button.accept").click()
     WebDriverWait(browser, WAIT).until(
@@ -228,6 +231,7 @@ def test_browser_rep_inbox_accept_lead_page_and_others_lead(browser, server):  #
         lambda d: "accepted" in d.find_element(By.ID, "lead-assignments").text
         and "round_robin" in d.find_element(By.ID, "lead-decision").text)
     assert "assignment.accepted" in browser.find_element(By.ID, "lead-events").text
+    assert browser.find_element(By.ID, "lead-activities").text
     shot(browser, "lead-page")
 
     # another rep's lead is not found
@@ -278,3 +282,8 @@ def test_browser_admin_sees_charts_with_data(browser, server):  # noqa: F811
     assert browser.find_element(By.ID, "holds").text
     assert browser.find_element(By.ID, "breaching").text
     shot(browser, "manager")
+
+    # a rep's status changed in place (a PUT with the cookie and its CSRF token)
+    select = browser.find_element(By.CSS_SELECTOR, 'tr[data-rep="cy"] select.rep-status')
+    select.find_element(By.CSS_SELECTOR, 'option[value="away"]').click()
+    WebDriverWait(browser, WAIT).until(lambda d: b.get("/v1/reps/cy")[2]["status"] == "away")

@@ -366,17 +366,19 @@
                                  " — " + (h.reason || h.hold_reason || "held")]);
         })));
       });
+      if (reps.contains(document.activeElement)) return; /* not under the user's hand */
       api("GET", "/v1/reps").then(function (res) {
         reps.textContent = "";
         if (res.status !== 200) { reps.textContent = errorText(res); return; }
         reps.appendChild(el("table", null, [
-          el("tr", null, ["Rep", "Team", "Status", "Working now", "Open", "Today"].map(function (h) { return el("th", { text: h }); }))
+          el("tr", null, ["Rep", "Team", "Status", "Working now", "Open / capacity", "Today / cap"].map(function (h) { return el("th", { text: h }); }))
         ].concat(res.body.reps.map(function (r) {
-          return el("tr", { class: "rep-row" }, [
+          return el("tr", { class: "rep-row", "data-rep": r.id }, [
             el("td", { text: r.name || r.id }), el("td", { text: r.team || "" }),
-            el("td", { text: r.status + (r.status_reason ? " (" + r.status_reason + ")" : "") }),
+            el("td", null, [statusControl(r)]),
             el("td", { text: r.working_now ? "yes" : "no" + (r.not_working_because ? ": " + r.not_working_because : "") }),
-            el("td", { text: String(r.open) }), el("td", { text: String(r.today) })
+            el("td", { text: r.open + " / " + (r.capacity === null ? "–" : r.capacity) }),
+            el("td", { text: r.today + " / " + (r.daily_cap === null ? "–" : r.daily_cap) })
           ]);
         }))));
       });
@@ -384,6 +386,24 @@
     refresh();
     timers.push(setInterval(refresh, 10000));
     timers.push(setInterval(tick, 1000));
+  }
+
+  /* A rep's status, changeable in place (PUT /v1/reps/{id}/status). */
+  function statusControl(r) {
+    var note = el("span", { class: "error", role: "alert" });
+    var select = el("select", { class: "rep-status", "aria-label": "Status of " + r.id },
+                    ["available", "away", "offline"].map(function (v) {
+                      var o = el("option", { value: v, text: v });
+                      if (v === r.status) o.selected = true;
+                      return o;
+                    }));
+    select.addEventListener("change", function () {
+      note.textContent = "";
+      api("PUT", "/v1/reps/" + encodeURIComponent(r.id) + "/status", { status: select.value }).then(function (res) {
+        if (res.status !== 200) note.textContent = " " + errorText(res);
+      });
+    });
+    return el("span", null, [select, note]);
   }
 
   /* One lead: its context, events, assignments and routing decision. */
@@ -414,8 +434,18 @@
       box.appendChild(decision);
       box.appendChild(el("h3", { text: "Assignments" }));
       box.appendChild(assignments);
+      var activities = el("div", { id: "lead-activities" });
+      box.appendChild(el("h3", { text: "Engagement" }));
+      box.appendChild(activities);
       box.appendChild(el("h3", { text: "Events" }));
       box.appendChild(events);
+      api("GET", "/v1/leads/" + id + "/activities").then(function (res) {
+        if (res.status !== 200) return;
+        if (!res.body.data.length) { activities.appendChild(el("p", { class: "empty", text: "No activity recorded." })); return; }
+        activities.appendChild(el("ul", { class: "plain" }, res.body.data.map(function (x) {
+          return el("li", { class: "activity", text: x.occurred_at + " " + x.type });
+        })));
+      });
       api("GET", "/v1/leads/" + id + "/decision").then(function (d) {
         decision.textContent = d.status === 200 ? d.body.summary : (d.body && d.body.error ? d.body.error.message : "");
       });
