@@ -109,11 +109,29 @@ static const char *cookie_attributes(struct request *r)
                  : "; Path=/; HttpOnly; SameSite=Strict";
 }
 
+/* Sign-ins from one client address: plenty for an office behind one NAT
+ * address at nine o'clock, few for a script trying keys (keys are random,
+ * so this limits the load of trying more than the odds). */
+static const struct ratelimit_rate sign_in_rate = {.count = 60, .period_ms = 60000, .burst = 30};
+
 void api_ui_session_create(struct request *r)
 {
     struct intake_pair *pairs;
     size_t n;
     struct bt_error err = BT_ERROR_INIT;
+    /* Another site's page must not sign the browser in to a session of the
+     * site's choosing (login CSRF): browsers say where a request comes from. */
+    const char *site = request_header(r, "Sec-Fetch-Site");
+    if (site && !strcmp(site, "cross-site")) {
+        reply_error(r, 403, "forbidden", "Sec-Fetch-Site",
+                    "signing in from another site's page is refused: open /ui/");
+        return;
+    }
+    uint8_t client[9];
+    size_t client_len = request_client_key(r, client);
+    if (!request_within_rate(r, 's', &sign_in_rate, client, client_len,
+                             "sign-in from this address"))
+        return;
     if (intake_parse_pairs(r->body, r->body_len, r->body_kind == BODY_JSON, &r->arena, &pairs, &n,
                            &err)) {
         reply_bt_error(r, &err);

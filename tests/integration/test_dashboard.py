@@ -112,6 +112,20 @@ def test_a_bad_or_ingest_key_does_not_sign_in(baton):
     assert st == 400 and body["error"]["field"] == "role"
 
 
+def test_sign_in_from_another_sites_page_is_refused(baton):
+    st, h, body = baton.request("POST", "/ui/session", form={"key": baton.admin_key}, key=None,
+                                headers={"Sec-Fetch-Site": "cross-site"})
+    assert st == 403 and body["error"]["field"] == "Sec-Fetch-Site" and "set-cookie" not in h
+    st, _, _ = baton.request("POST", "/ui/session", body={"key": baton.admin_key}, key=None,
+                             headers={"Sec-Fetch-Site": "same-origin"})
+    assert st == 200
+
+
+def test_sign_ins_from_one_address_are_rate_limited(baton):
+    codes = [sign_in(baton, "bt_wrong")[0] for _ in range(31)]
+    assert codes[:30] == [401] * 30 and codes[30] == 429
+
+
 def test_a_form_sign_in_redirects_to_the_page(baton):
     st, h, _ = baton.request("POST", "/ui/session", form={"key": baton.admin_key}, key=None)
     assert st == 303 and h["location"] == "/ui/" and "HttpOnly" in h["set-cookie"]
