@@ -198,8 +198,7 @@ def baton_module_factory():
         return b
     yield start
     for b in started:
-        b.stop()
-        b.cleanup()
+        b.finish()  # a graceful stop; fails on a sanitizer report
 
 
 def test_browser_rep_inbox_accept_lead_page_and_others_lead(browser, server):  # noqa: F811
