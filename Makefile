@@ -147,5 +147,7 @@ clean:
 $(BUILD)/obj/src/server/openapi.o $(FUZZ_BUILD)/obj/src/server/openapi.o: docs/openapi.yaml
 # So is the forms' script (.incbin in api_forms.c).
 $(BUILD)/obj/src/server/api_forms.o $(FUZZ_BUILD)/obj/src/server/api_forms.o: src/server/assets/form_embed.js
+# And the dashboard's page, script and style (.incbin in api_ui.c).
+$(BUILD)/obj/src/server/api_ui.o $(FUZZ_BUILD)/obj/src/server/api_ui.o: $(wildcard src/server/assets/ui/*)
 
 -include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

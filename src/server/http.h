@@ -63,6 +63,9 @@ struct request {
     bool authenticated;
     unsigned role;      /* one of role_bits */
     struct api_key key; /* the caller's key, strings in the arena */
+    /* signed in with the dashboard's session cookie: its CSRF token
+     * (ui_session.h); "" for a bearer key */
+    char session_csrf[64 + 1];
 
     unsigned status;
     struct MHD_Response *response;
@@ -129,6 +132,8 @@ bool request_authenticate(struct request *r, unsigned roles);
 const char *server_route_pattern(size_t i);
 const char *server_route_method(size_t i);
 
+/* The server's dashboard sessions (ui_session.h). */
+struct ui_sessions *request_ui_sessions(struct request *r);
 /* The server's form counters (form_stats.h). */
 struct form_stats *request_form_stats(struct request *r);
 
@@ -218,6 +223,13 @@ void api_form_script(struct request *r);
 void api_form_list(struct request *r);
 void api_link_act(struct request *r);
 void api_report_get(struct request *r);
+void api_ui_index(struct request *r);
+void api_ui_script(struct request *r);
+void api_ui_style(struct request *r);
+void api_ui_chart(struct request *r);
+void api_ui_session_create(struct request *r);
+void api_ui_session_get(struct request *r);
+void api_ui_logout(struct request *r);
 /* The one-click link of an assignment ({public_url}/a/{token}) in the
  * arena, or NULL when server.public_url is not set (or no secret). */
 struct store_assignment;

@@ -12,6 +12,7 @@
 #include "server/cors.h"
 #include "server/form_stats.h"
 #include "server/http.h"
+#include "server/ui_session.h"
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -46,6 +47,7 @@ struct server {
     struct ratelimit *by_key, *by_address; /* intake.rate_limit's buckets */
     struct ratelimit *by_form;             /* forms[].rate_limit's buckets */
     struct form_stats *form_stats;
+    struct ui_sessions *ui_sessions; /* the dashboard's sign-ins */
     pthread_mutex_t lock;
     pthread_cond_t idle;
     unsigned in_flight;
@@ -138,6 +140,17 @@ static const struct route routes[] = {
      false, false},
     {"GET", "/v1/accounts/{name}", api_account_get, ROLE_ADMIN | ROLE_REP, false, false, false,
      NULL, false, false},
+    /* The dashboard (api_ui.c): its files need no key; the page signs in
+     * with a key for a session cookie that the routes above accept. */
+    {"GET", "/ui/", api_ui_index, 0, false, false, false, NULL, false, false},
+    {"GET", "/ui/app.js", api_ui_script, 0, false, false, false, NULL, false, false},
+    {"GET", "/ui/app.css", api_ui_style, 0, false, false, false, NULL, false, false},
+    {"GET", "/ui/chart.js", api_ui_chart, 0, false, false, false, NULL, false, false},
+    {"POST", "/ui/session", api_ui_session_create, 0, true, true, false, NULL, false, false},
+    {"GET", "/ui/session", api_ui_session_get, ROLE_ADMIN | ROLE_REP, false, false, false, NULL,
+     false, false},
+    {"POST", "/ui/logout", api_ui_logout, ROLE_ADMIN | ROLE_REP, true, false, false, NULL, true,
+     false},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 _Static_assert(N_ROUTES <= METRICS_ROUTES_MAX, "every route has its metrics slot");
@@ -483,6 +496,8 @@ static const char *role_name_to_bits(const char *name, unsigned *bits)
 
 /* Returns true when the request may go on with a key of one of `roles`;
  * otherwise a reply is set. */
+static bool authenticate_hash(struct request *r, const char *hash, unsigned roles);
+
 static bool authenticate_for(struct request *r, const char *token, unsigned roles)
 {
     if (!token || !*token) {
@@ -497,6 +512,13 @@ static bool authenticate_for(struct request *r, const char *token, unsigned role
     }
     char hash[SHA256_HEX_LEN + 1];
     crypto_sha256_hex(token, strlen(token), hash);
+    return authenticate_hash(r, hash, roles);
+}
+
+/* The key of SHA-256 `hash` (a bearer key's, or a session's) for one of
+ * `roles`; a reply is set when false. */
+static bool authenticate_hash(struct request *r, const char *hash, unsigned roles)
+{
     struct store_conn *c;
     struct bt_error err = BT_ERROR_INIT;
     if (store_reader_acquire(r->ctx->store, &c, &err)) {
@@ -539,6 +561,35 @@ static bool authenticate_for(struct request *r, const char *token, unsigned role
 static bool authenticate(struct request *r, const char *token)
 {
     return authenticate_for(r, token, r->route->roles);
+}
+
+/*
+ * The dashboard's session cookie in place of a bearer key: the session's
+ * key is looked up as a bearer key would be (a revoked key ends its
+ * sessions), with the same roles. A request that may change anything
+ * (any method but GET) must also carry the session's CSRF token in the
+ * X-Baton-CSRF header: another site's page can make the browser send the
+ * cookie (SameSite=Strict aside), but cannot read the token.
+ */
+static bool authenticate_session(struct request *r, const char *cookie)
+{
+    char hash[SHA256_HEX_LEN + 1];
+    if (!ui_sessions_find(r->server->ui_sessions, cookie, time_monotonic_ms(), hash,
+                          r->session_csrf)) {
+        reply_error(r, 401, "unauthorized", NULL,
+                    "the session has expired or ended: sign in again at /ui/, or send "
+                    "'Authorization: Bearer KEY'");
+        return false;
+    }
+    if (strcmp(r->method, "GET") != 0 &&
+        !ui_sessions_csrf_ok(r->session_csrf, request_header(r, UI_SESSION_CSRF_HEADER))) {
+        reply_error(r, 403, "forbidden", UI_SESSION_CSRF_HEADER,
+                    "a request made with the session cookie must send the session's CSRF token "
+                    "in the %s header",
+                    UI_SESSION_CSRF_HEADER);
+        return false;
+    }
+    return authenticate_hash(r, hash, r->route->roles);
 }
 
 /* ---- rate limits ---- */
@@ -658,6 +709,11 @@ bool request_within_rate(struct request *r, char space, const struct ratelimit_r
     snprintf(seconds, sizeof(seconds), "%lld", (long long)((retry_ms + 999) / 1000));
     reply_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
     return false;
+}
+
+struct ui_sessions *request_ui_sessions(struct request *r)
+{
+    return r->server->ui_sessions;
 }
 
 struct form_stats *request_form_stats(struct request *r)
@@ -867,8 +923,18 @@ static bool begin_request(struct server *s, struct request *r)
         /* An HTML form cannot send headers: it may carry the key in ?key=. */
         if (!token && r->body_kind == BODY_FORM)
             token = request_query(r, "key");
-        if (!authenticate(r, token) || !within_rate_limit(r))
+        /* No key at all: the dashboard's cookie may stand for one, except
+         * on the intake routes, which other sites' pages call. */
+        const char *cookie =
+            token || r->route->intake || r->route->cors
+                ? NULL
+                : MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, UI_SESSION_COOKIE);
+        if (cookie) {
+            if (!authenticate_session(r, cookie) || !within_rate_limit(r))
+                return false;
+        } else if (!authenticate(r, token) || !within_rate_limit(r)) {
             return false;
+        }
     }
     return true;
 }
@@ -1088,6 +1154,7 @@ bt_err server_start(const struct server_context *ctx, int fd, const char *addres
     s->by_address = ratelimit_new(RATE_LIMIT_ADDRESSES, crypto_random_u64());
     s->by_form = ratelimit_new(RATE_LIMIT_FORMS, crypto_random_u64());
     s->form_stats = form_stats_new();
+    s->ui_sessions = ui_sessions_new();
     pthread_mutex_init(&s->lock, NULL);
     pthread_condattr_t attr; /* the drain deadline follows the monotonic clock */
     pthread_condattr_init(&attr);
@@ -1114,6 +1181,7 @@ bt_err server_start(const struct server_context *ctx, int fd, const char *addres
         ratelimit_free(s->by_address);
         ratelimit_free(s->by_form);
         form_stats_free(s->form_stats);
+        ui_sessions_free(s->ui_sessions);
         free(s);
         return bt_fail(err, BT_EIO, "listen", "cannot start the HTTP server on %s", address);
     }
@@ -1167,5 +1235,6 @@ void server_stop(struct server *s)
     ratelimit_free(s->by_address);
     ratelimit_free(s->by_form);
     form_stats_free(s->form_stats);
+    ui_sessions_free(s->ui_sessions);
     free(s);
 }
