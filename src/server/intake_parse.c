@@ -69,20 +69,32 @@ static bt_err set_text(struct arena *a, const char *name, const char *value, con
     return BT_OK;
 }
 
-bt_err intake_parse_json(const char *body, size_t len, struct arena *a, struct lead_input *out,
-                         struct bt_error *err)
+/* The body as a JSON object (repeated keys refused): BT_EPARSE naming the
+ * line and column, or BT_EINVAL with `not_object` for any other value. */
+static bt_err load_object(const char *body, size_t len, const char *not_object, json_t **out,
+                          struct bt_error *err)
 {
-    memset(out, 0, sizeof(*out));
     json_error_t jerr;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root)
         return bt_fail(err, BT_EPARSE, NULL, "malformed JSON at line %d, column %d: %s", jerr.line,
                        jerr.column, jerr.text);
-    bt_err rc = BT_OK;
     if (!json_is_object(root)) {
-        rc = bt_fail(err, BT_EINVAL, NULL, "the body must be a JSON object");
-        goto done;
+        json_decref(root);
+        return bt_fail(err, BT_EINVAL, NULL, "%s", not_object);
     }
+    *out = root;
+    return BT_OK;
+}
+
+bt_err intake_parse_json(const char *body, size_t len, struct arena *a, struct lead_input *out,
+                         struct bt_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *root;
+    bt_err rc = load_object(body, len, "the body must be a JSON object", &root, err);
+    if (rc)
+        return rc;
     const char *key;
     json_t *v;
     json_object_foreach(root, key, v)
@@ -288,16 +300,11 @@ bt_err intake_parse_pairs(const char *body, size_t len, bool json, struct arena 
         }
         return BT_OK;
     }
-    json_error_t jerr;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (!root)
-        return bt_fail(err, BT_EPARSE, NULL, "malformed JSON at line %d, column %d: %s", jerr.line,
-                       jerr.column, jerr.text);
-    bt_err rc = BT_OK;
-    if (!json_is_object(root)) {
-        rc = bt_fail(err, BT_EINVAL, NULL, "the body must be a JSON object of the form's inputs");
-        goto done;
-    }
+    json_t *root;
+    bt_err rc =
+        load_object(body, len, "the body must be a JSON object of the form's inputs", &root, err);
+    if (rc)
+        return rc;
     const char *key;
     json_t *v;
     json_object_foreach(root, key, v)
