@@ -63,8 +63,8 @@ static const char *const sql[PS_END - SQLITE__SLOTS_REPORTS] = {
     [PS_HOLDS - SQLITE__SLOTS_REPORTS] =
         "SELECT reason, count(*), min(since) FROM holds GROUP BY reason ORDER BY count(*) DESC",
     [PS_HELD_LONGEST - SQLITE__SLOTS_REPORTS] =
-        "SELECT h.lead_id, h.since, h.reason, l.source, h.score FROM holds h "
-        "JOIN leads l ON l.id = h.lead_id ORDER BY h.since, h.lead_id LIMIT ?1",
+        ("SELECT h.lead_id, h.since, h.reason, l.source, h.score FROM holds h "
+         "JOIN leads l ON l.id = h.lead_id ORDER BY h.since, h.lead_id LIMIT ?1"),
 };
 
 static sqlite3_stmt *st(struct store_conn *c, unsigned slot, struct bt_error *err)
