@@ -40,6 +40,7 @@
 #include <string.h>
 
 #define SLA_SWEEP_NAME "sla"
+#define SLA_RETRY_MS   60000 /* a deadline whose processing failed is tried again */
 
 static const char *const action_names[] = {"accept", "reject", "contacted", "reassign", "withdraw"};
 
@@ -831,7 +832,7 @@ static bt_err exclude_last(struct engine__ctx *ctx, int64_t lead_id, unsigned n,
     size_t count;
     bt_err e = store_assignment_list_lead(ctx->conn, lead_id, 0, STORE_LIST_MAX, arena, &rows,
                                           &count, err);
-    for (size_t i = count, done = 0; !e && i-- > 0 && done < n;) {
+    for (size_t i = count, done = 0; !e && i-- > 0 && done < n;) { /* newest first */
         bool seen = false;
         for (size_t j = 0; j < json_array_size(excluded); j++)
             seen |= !strcmp(json_string_value(json_array_get(excluded, j)), rows[i].rep_id);
@@ -1056,8 +1057,37 @@ bt_err engine__apply_sla_due(struct engine__ctx *ctx, struct engine__sla_due *cm
     size_t n;
     if ((e = store_assignment_due(ctx->conn, ctx->now, cmd->limit, arena, &due, &n, err)))
         return e;
-    for (size_t i = 0; i < n && !e; i++)
-        e = run_due(ctx, cmd->cfg, due[i].id, arena, err);
+    /* Each in its own savepoint and arena, like the decay sweep: memory is
+     * bounded by one assignment's work, and one that fails is undone alone,
+     * logged and tried again later instead of failing the batch for ever. */
+    for (size_t i = 0; i < n; i++) {
+        struct arena one = ARENA_INIT;
+        struct bt_error aerr = BT_ERROR_INIT;
+        if ((e = store_savepoint(ctx->conn, err)))
+            return e;
+        bt_err rc = run_due(ctx, cmd->cfg, due[i].id, &one, &aerr);
+        arena_release(&one);
+        if (rc) {
+            store_savepoint_rollback(ctx->conn);
+            log_error("handoff: assignment %lld: its deadline could not be processed (%s); "
+                      "trying again in a minute",
+                      (long long)due[i].id, aerr.message);
+        }
+        if ((e = store_savepoint_release(ctx->conn, err)))
+            return e;
+        if (rc) {
+            struct arena one2 = ARENA_INIT;
+            struct store_assignment a;
+            e = store_assignment_get(ctx->conn, due[i].id, &one2, &a, err);
+            if (!e) {
+                a.next_due = ctx->now + SLA_RETRY_MS;
+                e = save(ctx, &a, err);
+            }
+            arena_release(&one2);
+            if (e)
+                return e;
+        }
+    }
     cmd->ran = n;
     if (!e)
         e = store_assignment_next_due(ctx->conn, &cmd->next_due, err);

@@ -169,15 +169,29 @@ static bt_err read_rows(struct store_conn *c, sqlite3_stmt *s, unsigned cap, str
 {
     *out = NULL;
     *count = 0;
-    struct store_assignment *rows = arena_alloc(ar, (cap ? cap : 1) * sizeof(*rows));
+    /* Grown as rows come (most lists are a lead's one or two attempts), not
+     * allocated for the limit up front. */
+    size_t room = cap < 8 ? (cap ? cap : 1) : 8;
+    struct store_assignment *rows = arena_alloc_raw(ar, room * sizeof(*rows));
+    int rc;
+    size_t n = 0;
+    while (rows && (rc = sqlite3_step(s)) == SQLITE_ROW && n < cap) {
+        if (n == room) {
+            size_t more = room * 2 < cap ? room * 2 : cap;
+            struct store_assignment *bigger = arena_alloc_raw(ar, more * sizeof(*rows));
+            if (bigger)
+                memcpy(bigger, rows, n * sizeof(*rows));
+            rows = bigger;
+            room = more;
+            if (!rows)
+                break;
+        }
+        read_row(s, ar, &rows[n++]);
+    }
     if (!rows) {
         sqlite3_reset(s);
         return bt_fail(err, BT_ETOOBIG, NULL, "%s: out of memory", what);
     }
-    int rc;
-    size_t n = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < cap)
-        read_row(s, ar, &rows[n++]);
     bt_err e = rc == SQLITE_ROW || rc == SQLITE_DONE ? BT_OK : sqlite__error(c, err, what);
     sqlite3_reset(s);
     if (e)

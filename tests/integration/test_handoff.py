@@ -579,3 +579,24 @@ def test_rejections_per_day_then_a_manager_must_reject(baton_factory):
     other = b.create_key("rep", rep="otto")
     st, _, body = act(b, a_next["id"], "reject", key=other, reason="duplicate")
     assert_error(st, body, 403, "forbidden")
+
+
+def test_a_backlog_of_600_deadlines_all_fire_once(baton_factory):
+    # more than one sweep's worth, and more than one arena's worth before
+    # each deadline ran in its own (bench/handoff.sh found ~220 the limit)
+    b = start(baton_factory, CONFIG)
+    ids = []
+    for n in range(600):
+        st, _, body = b.post_lead({"email": "backlog%d@acme.example" % n, "source": "demo",
+                                   "employees": 5000})
+        assert st == 201, body
+        ids.append(body["lead"]["id"])
+    clock = advance(b, 301)
+    assert clock["assignments_due"] >= 600, clock
+    st, _, body = b.get("/v1/assignments?status=expired&limit=500")
+    st, _, more = b.get("/v1/assignments?status=expired&limit=500&cursor=" + body["next_cursor"])
+    expired = body["data"] + more["data"]
+    assert len(expired) == 600 and len({a["lead"] for a in expired}) == 600
+    for lead_id in (ids[0], ids[299], ids[599]):
+        assert len(event(b, lead_id, "assignment.expired")) == 1
+        assert live(b, lead_id)["attempt"] == 2
