@@ -371,7 +371,8 @@ def cmd_watch(args):
           f"missed={len(ids) - len(fired)} other_expired={expired_all - len(fired)} "
           f"expired_events={expired_events} rerouted={rerouted} {stats('recorded', recorded)} "
           f"{stats('seen', observed)} seen_count={len(observed)} "
-          f"last_closed_at={max((r[1] for r in fired), default=0)}")
+          f"last_closed_at={max((r[1] for r in fired), default=0)} "
+          f"last_seen_at={max(seen.values(), default=0):.0f}")
 
 
 def main():

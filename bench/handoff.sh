@@ -5,10 +5,11 @@
 # intake.
 #
 # 1. The ceiling: build/bench/null_server under a closed-loop build/bench/load.
-# 2. Routed intake (bench/route.yaml, synchronous full), closed loop, on a
-#    fresh database: without an sla section (as before the handoff), then
-#    with one (every routed lead gets an assignment with a deadline). Before
-#    the second, start-up time and RSS on that empty database.
+# 2. Routed intake (bench/route.yaml, synchronous full), closed loop, on
+#    fresh databases: without an sla section (as before the handoff), and
+#    with one (every routed lead gets an assignment with a deadline), the
+#    two alternating for BENCH_ROUNDS rounds. Before the first sla run,
+#    start-up time and RSS on that empty database.
 # 3. A database with BENCH_ASSIGNMENTS leads, each assigned with one pending
 #    assignment whose accept deadline lies 1 h to 30 days ahead, written by
 #    bench/handoff.py with the policy terms the daemon wrote in step 2.
@@ -36,6 +37,7 @@
 #   BENCH_CONNECTIONS      client connections (default 32)
 #   BENCH_WARMUP           seconds of load before measuring (default 2)
 #   BENCH_BACKLOG          deadlines passed before the restart of step 5 (default 1000; 0: no step 5)
+#   BENCH_ROUNDS           closed-loop runs of each mode on fresh databases, alternating (default 2)
 #   BENCH_BASELINE_BATON   another baton binary (say, a build from before the handoff) whose
 #                          routed intake without an sla section is measured too, in step 2
 #   BUILD                  build folder (default build)
@@ -51,6 +53,7 @@ SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 WARMUP=${BENCH_WARMUP:-2}
 BACKLOG=${BENCH_BACKLOG:-1000}
+ROUNDS=${BENCH_ROUNDS:-2}
 BASELINE=${BENCH_BASELINE_BATON:-}
 PYTHON=/usr/bin/python3
 
@@ -68,6 +71,7 @@ is_count "$SECONDS_PER_RUN" 1 600 || die "BENCH_SECONDS must be 1..600, not '$SE
 is_count "$CONNECTIONS" 1 1024 || die "BENCH_CONNECTIONS must be 1..1024, not '$CONNECTIONS'"
 is_count "$WARMUP" 0 600 || die "BENCH_WARMUP must be 0..600, not '$WARMUP'"
 is_count "$BACKLOG" 0 100000 || die "BENCH_BACKLOG must be 0..100000, not '$BACKLOG'"
+is_count "$ROUNDS" 1 10 || die "BENCH_ROUNDS must be 1..10, not '$ROUNDS'"
 [ -z "$BASELINE" ] || [ -x "$BASELINE" ] || die "BENCH_BASELINE_BATON: $BASELINE is not an executable"
 DEADLINES=$((WINDOW * 1000 / GAP_MS))
 [ "$DEADLINES" -ge 1 ] && [ $((2 * (DEADLINES + BACKLOG))) -le "$ASSIGNMENTS" ] ||
@@ -146,56 +150,72 @@ stop_server null_server
 ceiling=$(field "$ceiling_line" throughput)
 ceiling=${ceiling%/s}
 
-# 2. Routed intake on fresh databases, without and with an sla section.
-declare -A peak p50 p99 rss errors
-# peak_run MODE DB CONFIG [BINARY]: the closed-loop figures of MODE, the server left running.
+# 2. Routed intake on fresh databases, without and with an sla section
+#    (and the baseline binary), in ROUNDS rounds that alternate the modes so
+#    that the machine's drift hits them alike. Start-up on an empty
+#    database is measured before the first sla run.
+declare -A peak p50 p99 rss errors runs
+# peak_run MODE DB CONFIG [BINARY]: the closed-loop figures of MODE (the
+# throughput added to its runs), the server left running.
 peak_run() {
     local mode=$1 line tput
     start_server "$work/baton-$mode.log" "${4:-$BATON}" serve --config "$3" --db "$2" --listen 127.0.0.1:0
     run_load "routed-$mode-peak" "http://127.0.0.1:$server_port/v1/leads" --key "$key"
     line=$load_line
     tput=$(field "$line" throughput)
-    peak[$mode]=${tput%/s}
+    runs[$mode]="${runs[$mode]:+${runs[$mode]},}${tput%/s}"
+    peak[$mode]=$(printf '%s\n' "${runs[$mode]}" | tr ',' '\n' |
+        awk '{ s += $1; n++ } END { printf "%.1f", s / n }')
     p50[$mode]=$(field "$line" p50)
     p99[$mode]=$(field "$line" p99)
     rss[$mode]=$(field "$line" server_peak_rss)
-    errors[$mode]=$(field "$line" errors)
+    errors[$mode]=$((${errors[$mode]:-0} + $(field "$line" errors)))
 }
 
-echo "routed intake, no sla section (fresh database)"
 config "$work/plain.yaml" 0
-ingest_key "$work/plain.db"
-peak_run plain "$work/plain.db" "$work/plain.yaml"
-stop_server "baton (no sla)"
-rm -f "$work/plain.db"*
-modes="plain sla big"
-if [ -n "$BASELINE" ]; then
-    echo "routed intake, no sla section, $BASELINE (fresh database)"
-    key=$("$BASELINE" keys create --create --db "$work/base.db" --role ingest --name bench 2>/dev/null | head -n 1) ||
-        die "$BASELINE keys create failed"
-    peak_run base "$work/base.db" "$work/plain.yaml" "$BASELINE"
-    stop_server "$BASELINE"
-    rm -f "$work/base.db"*
-    modes="base $modes"
-fi
-
-echo "start-up on an empty database (sla section)"
 config "$work/sla.yaml" 1
-ingest_key "$work/sla.db"
-run_helper startup --baton "$BATON" --config "$work/sla.yaml" --db "$work/sla.db" --runs 3 \
-    --label empty --log "$work/startup.log"
-startup_empty=$helper_line
-
-echo "routed intake, sla section (fresh database)"
-peak_run sla "$work/sla.db" "$work/sla.yaml"
-stop_server "baton (sla)"
-# The terms exactly as the engine wrote them for a routed lead.
-terms=$("$PYTHON" -c 'import sqlite3, sys
+fresh_modes="plain sla"
+[ -z "$BASELINE" ] || fresh_modes="base $fresh_modes"
+for round in $(seq 1 "$ROUNDS"); do
+    for mode in $fresh_modes; do
+        db=$work/$mode.db
+        case $mode in
+        base)
+            echo "routed intake, no sla section, $BASELINE (fresh database, round $round)"
+            key=$("$BASELINE" keys create --create --db "$db" --role ingest --name bench 2>/dev/null |
+                head -n 1) || die "$BASELINE keys create failed"
+            peak_run base "$db" "$work/plain.yaml" "$BASELINE"
+            ;;
+        plain)
+            echo "routed intake, no sla section (fresh database, round $round)"
+            ingest_key "$db"
+            peak_run plain "$db" "$work/plain.yaml"
+            ;;
+        sla)
+            ingest_key "$db"
+            if [ "$round" = 1 ]; then
+                echo "start-up on an empty database (sla section)"
+                run_helper startup --baton "$BATON" --config "$work/sla.yaml" --db "$db" --runs 3 \
+                    --label empty --log "$work/startup.log"
+                startup_empty=$helper_line
+            fi
+            echo "routed intake, sla section (fresh database, round $round)"
+            peak_run sla "$db" "$work/sla.yaml"
+            ;;
+        esac
+        stop_server "baton ($mode)"
+        if [ "$mode" = sla ]; then
+            # The terms exactly as the engine wrote them for a routed lead.
+            terms=$("$PYTHON" -c 'import sqlite3, sys
 row = sqlite3.connect(sys.argv[1]).execute(
     "SELECT terms FROM assignments WHERE terms IS NOT NULL LIMIT 1").fetchone()
-print(row[0] if row else "")' "$work/sla.db")
-[ -n "$terms" ] || die "the sla run wrote no assignment with terms"
-rm -f "$work/sla.db"*
+print(row[0] if row else "")' "$db")
+            [ -n "$terms" ] || die "the sla run wrote no assignment with terms"
+        fi
+        rm -f "$db"*
+    done
+done
+modes="$fresh_modes big"
 
 # 3. The big database.
 echo "writing $ASSIGNMENTS leads with pending assignments"
@@ -274,8 +294,8 @@ echo
 printf 'null server ceiling: %s req/s (p50 %s, p99 %s)\n' "$ceiling" \
     "$(field "$ceiling_line" p50)" "$(field "$ceiling_line" p99)"
 echo
-printf '%-30s %10s %10s %10s %10s %10s %7s\n' "routed intake (closed loop)" "leads/s" "% ceiling" \
-    "p50" "p99" "peak RSS" errors
+printf '%-32s %9s %9s  %-22s %9s %9s %9s %6s\n' "routed intake (closed loop)" "leads/s" \
+    "% ceiling" "each run" "p50" "p99" "peak RSS" errors
 for mode in $modes; do
     case $mode in
     base) name="no sla section, baseline" ;;
@@ -284,11 +304,17 @@ for mode in $modes; do
     big) name="sla section, $ASSIGNMENTS pending" ;;
     esac
     ratio=$(awk -v p="${peak[$mode]}" -v c="$ceiling" 'BEGIN { printf "%.1f%%", (c > 0 ? 100 * p / c : 0) }')
-    printf '%-30s %10s %10s %10s %10s %10s %7s\n' "$name" "${peak[$mode]}" "$ratio" \
-        "${p50[$mode]}" "${p99[$mode]}" "${rss[$mode]}" "${errors[$mode]}"
+    printf '%-32s %9s %9s  %-22s %9s %9s %9s %6s\n' "$name" "${peak[$mode]}" "$ratio" \
+        "${runs[$mode]}" "${p50[$mode]}" "${p99[$mode]}" "${rss[$mode]}" "${errors[$mode]}"
 done
+echo "leads/s: the mean of the runs; p50, p99 and RSS: the last run; errors: all runs."
 cost=$(awk -v a="${peak[plain]}" -v b="${peak[sla]}" 'BEGIN { printf "%+.1f%%", (a > 0 ? 100 * (b - a) / a : 0) }')
-echo "the sla section changes routed intake by $cost (same run, fresh databases)"
+echo "the sla section changes routed intake by $cost (means, fresh databases, alternating runs)"
+if [ -n "$BASELINE" ]; then
+    awk -v a="${peak[base]}" -v b="${peak[plain]}" -v c="${peak[sla]}" 'BEGIN {
+        printf "against the baseline binary: no sla section %+.1f%%, sla section %+.1f%%\n",
+               (a > 0 ? 100 * (b - a) / a : 0), (a > 0 ? 100 * (c - a) / a : 0) }'
+fi
 
 echo
 printf 'populate: %s leads with pending assignments in %s s; database %s MiB\n' \
@@ -327,10 +353,11 @@ printf 'intake meanwhile: %s offered, %s accepted, p50 %s, p99 %s, %s errors; se
 if [ "$BACKLOG" -gt 0 ]; then
     echo
     fired=$(field "$backlog" fired)
-    last=$(field "$backlog" last_closed_at)
     printf 'restart with %s deadlines passed: %s fired within 30 s' "$BACKLOG" "$fired"
     if [ "$fired" -gt 0 ]; then
-        awk -v l="$last" -v s="$since" 'BEGIN { printf ", the last %.0f ms after the start", l - s }'
+        # The reader's time: a sweep's expiries all carry the instant it began.
+        awk -v l="$(field "$backlog" last_seen_at)" -v s="$since" \
+            'BEGIN { printf ", the last seen committed %.0f ms after the start", l - s }'
     fi
     printf '; %s failed sweeps in the log%s\n' "$backlog_failures" "${backlog_error:+ ($backlog_error)}"
 fi
