@@ -7,6 +7,9 @@
 #   make         build build/baton
 #   make fuzz    run each fuzz target for FUZZ_SECONDS (default 60)
 #   make bench   run the intake benchmark (see bench/README.md)
+#   make bench-handoff  a million pending assignments: start-up, memory, deadline
+#                lateness, routed intake (bench/handoff.sh; BENCH_ASSIGNMENTS=100000
+#                for a quicker run)
 #   make lint-openapi  lint docs/openapi.yaml with Redocly's CLI (pinned in tools/openapi)
 #
 # Variables: BUILD (output folder), SANITIZE=1 (ASan+UBSan build), CC;
@@ -58,7 +61,8 @@ FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_RUNS ?= 20000
 
-.PHONY: all run deps test unit integration fuzz fuzz-smoke bench benches clean format lint-openapi
+.PHONY: all run deps test unit integration fuzz fuzz-smoke bench bench-handoff benches clean \
+        format lint-openapi
 
 # Keep object files that pattern rules chain through (fuzz objects).
 .SECONDARY:
@@ -117,6 +121,9 @@ benches: $(BENCH_BIN)
 
 bench: $(BUILD)/baton $(BENCH_BIN)
 	bench/run.sh
+
+bench-handoff: $(BUILD)/baton $(BENCH_BIN)
+	BUILD=$(BUILD) bench/handoff.sh
 
 # libFuzzer targets, built with clang; objects compiled separately.
 FUZZ_BUILD := build/fuzz
