@@ -272,7 +272,7 @@ def one_start(args, log):
     finally:
         p.send_signal(signal.SIGTERM)
         try:
-            p.wait(20)
+            p.wait(5)
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()

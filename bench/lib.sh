@@ -32,9 +32,19 @@ cleanup() {
         wait "$server_pid" 2>/dev/null || true
         server_pid=
     fi
-    # Helpers get TERM so that they can stop servers of their own.
+    # Helpers get TERM so that they can stop servers of their own, and KILL
+    # after 8 s (one busy in a long SQLite statement cannot act on TERM
+    # until it returns).
     for pid in "${helper_pids[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${helper_pids[@]}"; do
+        local tries=0
+        while kill -0 "$pid" 2>/dev/null && [ $tries -lt 80 ]; do
+            sleep 0.1
+            tries=$((tries + 1))
+        done
+        kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
     helper_pids=()
