@@ -300,13 +300,10 @@ static bt_err successor_of(struct engine__ctx *ctx, const struct lead *lead, str
 }
 
 /* The common data of assignment.* events. */
-static json_t *event_data(struct arena *arena, const struct store_assignment *a)
+static json_t *event_data(const struct store_assignment *a)
 {
-    json_t *d = json_pack("{s:I, s:I, s:s}", "assignment", (json_int_t)a->id, "attempt",
-                          (json_int_t)a->attempt, "rep", a->rep_id);
-    json_object_set_new(d, "policy", a->policy ? json_string(a->policy) : json_null());
-    json_object_set_new(d, "accept_by",
-                        a->accept_by ? json_string(rfc3339(arena, a->accept_by)) : json_null());
+    json_t *d = json_pack("{s:s}", "rep", a->rep_id);
+    engine__assignment_fields(d, a); /* assignment, attempt, policy, accept_by */
     return d;
 }
 
@@ -469,7 +466,7 @@ static bt_err accept(struct engine__ctx *ctx, struct assignment_command *cmd, st
     enum lead_stage from = decide_stage_of(lead);
     lead->attr[LEAD_STAGE] = stage_name(STAGE_ACCEPTED);
     lead->updated_at = ctx->now;
-    json_t *data = event_data(arena, a);
+    json_t *data = event_data(a);
     json_object_set_new(data, "seconds_to_accept",
                         json_integer((ctx->now - a->assigned_at) / 1000));
     json_object_set_new(data, "contact_by",
@@ -502,7 +499,7 @@ static bt_err contacted(struct engine__ctx *ctx, struct assignment_command *cmd,
     a->contacted_at = ctx->now;
     a->next_due = 0;
     a->next_kind = ASSIGNMENT_DUE_NONE;
-    json_t *data = event_data(arena, a);
+    json_t *data = event_data(a);
     json_object_set_new(data, "seconds_to_contact",
                         json_integer((ctx->now - a->accepted_at) / 1000));
     json_object_set_new(
@@ -571,7 +568,7 @@ static bt_err reject(struct engine__ctx *ctx, struct assignment_command *cmd, st
             if (open_offers[i].id == a->id)
                 open_offers[i] = open_offers[--n_open];
     }
-    json_t *data = event_data(arena, a);
+    json_t *data = event_data(a);
     json_object_set_new(data, "reason", json_string(why->id));
     json_object_set_new(data, "action", json_string(sla_reject_action_name(why->action)));
     json_object_set_new(data, "note", cmd->note ? json_string(cmd->note) : json_null());
@@ -672,7 +669,7 @@ static bt_err reassign(struct engine__ctx *ctx, struct assignment_command *cmd, 
         e = store_assignment_update(ctx->conn, a, err);
     if (e)
         return e;
-    json_t *data = event_data(arena, a);
+    json_t *data = event_data(a);
     json_object_set_new(data, withdraw ? "next" : "to", json_string(a->successor));
     if ((e = engine__event(ctx, arena, lead->id,
                            withdraw ? "assignment.withdrawn" : "assignment.reassigned", cmd->actor,
@@ -765,7 +762,7 @@ bt_err engine__assignment_outcome(struct engine__ctx *ctx, int64_t lead_id, enum
 static bt_err remind(struct engine__ctx *ctx, const struct config *cfg, struct store_assignment *a,
                      const struct sla_policy *p, struct arena *arena, struct bt_error *err)
 {
-    json_t *data = event_data(arena, a);
+    json_t *data = event_data(a);
     size_t k = (size_t)a->reminders_sent;
     json_object_set_new(data, "reminder", json_integer((json_int_t)k + 1));
     json_object_set_new(data, "of", json_integer((json_int_t)p->n_reminders));
@@ -790,7 +787,7 @@ static bt_err escalate(struct engine__ctx *ctx, const struct config *cfg,
                        struct bt_error *err)
 {
     const char *manager = config_rep_manager(cfg, a->rep_id);
-    json_t *data = event_data(arena, a);
+    json_t *data = event_data(a);
     json_object_set_new(data, "manager", manager ? json_string(manager) : json_null());
     json_object_set_new(data, "deadline", json_string(deadline));
     return engine__event(ctx, arena, a->lead_id, "assignment.escalated", "system",
@@ -864,7 +861,7 @@ static bt_err breach(struct engine__ctx *ctx, const struct config *cfg, struct s
     json_t *steps = json_array();
     for (size_t i = 0; i < p->n_on_breach; i++)
         json_array_append_new(steps, json_string(sla_breach_action_name(p->on_breach[i])));
-    json_t *data = event_data(arena, a);
+    json_t *data = event_data(a);
     json_object_set_new(data, "clock", json_string(sla_clock_name(p->clock)));
     json_object_set_new(data, "accept_within_seconds", json_integer(p->accept_within_ms / 1000));
     json_object_set_new(data, "on_breach", steps);
@@ -874,7 +871,7 @@ static bt_err breach(struct engine__ctx *ctx, const struct config *cfg, struct s
     for (size_t i = 0; !e && i < p->n_on_breach; i++) {
         switch (p->on_breach[i]) {
         case SLA_BREACH_REMIND: {
-            json_t *d = event_data(arena, a);
+            json_t *d = event_data(a);
             json_object_set_new(d, "breach", json_true());
             e = engine__event(ctx, arena, a->lead_id, "assignment.reminded", "system", NULL, d,
                               err);
@@ -968,7 +965,7 @@ static bt_err breach(struct engine__ctx *ctx, const struct config *cfg, struct s
         json_decref(excluded);
         return e;
     }
-    data = event_data(arena, a);
+    data = event_data(a);
     json_object_set_new(data, "exclude", excluded);
     json_object_set_new(data, "next", json_string(a->successor));
     json_object_set_new(data, "max_attempts_reached", json_boolean(last));
@@ -990,7 +987,7 @@ static bt_err contact_breach(struct engine__ctx *ctx, const struct config *cfg,
     bt_err e = save(ctx, a, err);
     if (e)
         return e;
-    json_t *data = event_data(arena, a);
+    json_t *data = event_data(a);
     json_object_set_new(data, "contact_by", json_string(rfc3339(arena, a->contact_by)));
     if ((e = engine__event(ctx, arena, a->lead_id, "assignment.contact_breached", "system", NULL,
                            data, err)))
