@@ -12,6 +12,7 @@
  * changes a lead sends it down the lead path of engine_lead.c; this file
  * knows only how commands flow.
  */
+#include "core/rule.h"
 #include "engine/engine_internal.h"
 #include "util/log.h"
 
@@ -37,6 +38,9 @@ struct engine {
     char *node_id;
     engine_deadline_fn deadline_hook;
     void *deadline_ctx;
+    engine_outbox_fn outbox_hook;
+    void *outbox_ctx;
+    struct rule_scratch *rules;
 };
 
 /* Wakes every submitter of the group; with `forced`, every command that has
@@ -58,7 +62,9 @@ static const char *const kind_names[ENGINE_COMMAND_KINDS] = {
     [ENGINE__REP_STATUS] = "rep_status",   [ENGINE__TIME_OFF] = "time_off",
     [ENGINE__DRAIN_HOLDS] = "drain_holds", [ENGINE__UPSERT_ACCOUNTS] = "upsert_accounts",
     [ENGINE__EXCLUSION] = "exclusion",     [ENGINE__ASSIGNMENT] = "assignment",
-    [ENGINE__SLA_DUE] = "sla_due",
+    [ENGINE__SLA_DUE] = "sla_due",         [ENGINE__OUTBOX_CLAIM] = "outbox_claim",
+    [ENGINE__OUTBOX_REPORT] = "outbox_report", [ENGINE__OUTBOX_ADMIN] = "outbox_admin",
+    [ENGINE__TASK_DONE] = "task_done",
 };
 
 const char *engine_command_kind_name(unsigned kind)
@@ -84,7 +90,8 @@ static void count_decisions(const struct engine__tally *t)
 static bool is_sweep(const struct engine__command *c)
 {
     return c->kind == ENGINE__RESCORE_DUE || c->kind == ENGINE__DRAIN_HOLDS ||
-           c->kind == ENGINE__SLA_DUE;
+           c->kind == ENGINE__SLA_DUE || c->kind == ENGINE__OUTBOX_CLAIM ||
+           c->kind == ENGINE__OUTBOX_REPORT;
 }
 
 /* Adds the group's commands to the counters; under e->lock. */
@@ -113,7 +120,8 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
                               .scorer = e->scorer,
                               .now = clock_now(e->clock),
                               .accounts = e->accounts,
-                              .node_id = e->node_id};
+                              .node_id = e->node_id,
+                              .rules = e->rules};
     for (struct engine__command *c = group; c; c = c->next) {
         if (store_savepoint(e->conn, &c->err)) {
             c->rc = BT_ESTORE;
@@ -149,6 +157,8 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
         e->stats.failed_commits++;
     engine_deadline_fn hook = e->deadline_hook;
     void *hook_ctx = e->deadline_ctx;
+    engine_outbox_fn outbox_hook = e->outbox_hook;
+    void *outbox_ctx = e->outbox_ctx;
     pthread_mutex_unlock(&e->lock);
     if (rc) {
         log_error("engine: commit of %zu commands failed: %s", n, err.message);
@@ -164,6 +174,8 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
     for (int k = 0; k < ENGINE_DEADLINE_COUNT; k++)
         if (ctx.due[k] && hook)
             hook(hook_ctx, (enum engine_deadline)k, ctx.due[k]);
+    if (ctx.outbox_due && outbox_hook)
+        outbox_hook(outbox_ctx);
     finish_group(group, BT_OK, NULL);
 }
 
@@ -211,11 +223,13 @@ bt_err engine_start(struct store *store, struct clock *clock, const struct engin
     }
     e->scorer = engine__scorer_new();
     e->accounts = engine__accounts_new();
+    e->rules = rule_scratch_new();
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->wake, NULL);
     if (pthread_create(&e->writer, NULL, writer_main, e) != 0) {
         engine__scorer_free(e->scorer);
         engine__accounts_free(e->accounts);
+        rule_scratch_free(e->rules);
         store_conn_close(e->conn);
         free(e->node_id);
         free(e);
@@ -236,6 +250,7 @@ void engine_stop(struct engine *e)
     pthread_join(e->writer, NULL);
     engine__scorer_free(e->scorer);
     engine__accounts_free(e->accounts);
+    rule_scratch_free(e->rules);
     store_conn_close(e->conn);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->wake);
@@ -269,6 +284,51 @@ void engine_set_deadline_hook(struct engine *e, engine_deadline_fn fn, void *ctx
     pthread_mutex_unlock(&e->lock);
 }
 
+void engine_set_outbox_hook(struct engine *e, engine_outbox_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&e->lock);
+    e->outbox_hook = fn;
+    e->outbox_ctx = ctx;
+    pthread_mutex_unlock(&e->lock);
+}
+
+/* The configuration a command carries (NULL: it has none). */
+static const struct config *config_of(const struct engine__command *c)
+{
+    switch (c->kind) {
+    case ENGINE__INGEST:
+        return c->u.ingest->cfg;
+    case ENGINE__ACTIVITIES:
+        return c->u.activities->cfg;
+    case ENGINE__OUTCOME:
+        return c->u.outcome->cfg;
+    case ENGINE__RESCORE_DUE:
+        return c->u.rescore_due->cfg;
+    case ENGINE__REP_STATUS:
+        return c->u.rep_status->cfg;
+    case ENGINE__TIME_OFF:
+        return c->u.time_off->cfg;
+    case ENGINE__DRAIN_HOLDS:
+        return c->u.drain->cfg;
+    case ENGINE__UPSERT_ACCOUNTS:
+    case ENGINE__OUTBOX_CLAIM:
+        return NULL;
+    case ENGINE__EXCLUSION:
+        return c->u.exclusion->cfg;
+    case ENGINE__ASSIGNMENT:
+        return c->u.assignment->cfg;
+    case ENGINE__SLA_DUE:
+        return c->u.sla_due->cfg;
+    case ENGINE__OUTBOX_REPORT:
+        return c->u.outbox_report->cfg;
+    case ENGINE__OUTBOX_ADMIN:
+        return c->u.outbox_admin->cfg;
+    case ENGINE__TASK_DONE:
+        return c->u.task_done->cfg;
+    }
+    return NULL;
+}
+
 void engine_get_stats(struct engine *e, struct engine_stats *out)
 {
     pthread_mutex_lock(&e->lock);
@@ -278,6 +338,7 @@ void engine_get_stats(struct engine *e, struct engine_stats *out)
 
 bt_err engine__apply(struct engine__ctx *ctx, struct engine__command *c)
 {
+    ctx->cfg = config_of(c);
     switch (c->kind) {
     case ENGINE__INGEST:
         return engine__apply_ingest(ctx, c->u.ingest, c->arena, &c->err);
@@ -301,6 +362,14 @@ bt_err engine__apply(struct engine__ctx *ctx, struct engine__command *c)
         return engine__apply_assignment(ctx, c->u.assignment, c->arena, &c->err);
     case ENGINE__SLA_DUE:
         return engine__apply_sla_due(ctx, c->u.sla_due, c->arena, &c->err);
+    case ENGINE__OUTBOX_CLAIM:
+        return engine__apply_outbox_claim(ctx, c->u.outbox_claim, c->arena, &c->err);
+    case ENGINE__OUTBOX_REPORT:
+        return engine__apply_outbox_report(ctx, c->u.outbox_report, c->arena, &c->err);
+    case ENGINE__OUTBOX_ADMIN:
+        return engine__apply_outbox_admin(ctx, c->u.outbox_admin, c->arena, &c->err);
+    case ENGINE__TASK_DONE:
+        return engine__apply_task_done(ctx, c->u.task_done, c->arena, &c->err);
     }
     BT_BUG("unknown command kind %d", (int)c->kind);
 }

@@ -30,6 +30,7 @@
 #include "core/score.h"
 #include "store/store.h"
 #include "store/store_handoff.h"
+#include "store/store_outbox.h"
 #include "util/arena.h"
 #include "util/err.h"
 #include "util/timeutil.h"
@@ -57,7 +58,7 @@ void engine_stop(struct engine *e);
  * Sweeps are the commands the timers submit (engine_rescore_due,
  * engine_drain_holds); `commands` counts every other one, so that an idle
  * daemon reports none. A commit may hold both. */
-#define ENGINE_COMMAND_KINDS 11
+#define ENGINE_COMMAND_KINDS 15
 struct engine_stats {
     uint64_t commands;
     uint64_t sweeps;
@@ -321,6 +322,102 @@ bt_err engine_drain_holds(struct engine *e, const struct config *cfg, unsigned l
  * them (0: none). Called by the timers' decay source. */
 bt_err engine_rescore_due(struct engine *e, const struct config *cfg, unsigned limit,
                           size_t *rescored, int64_t *next_due, struct bt_error *err) BT_MUST_USE;
+
+/*
+ * Delivery (engine_outbox.c, docs/delivery.md). Every event a command
+ * records goes, in the same transaction, to the outbox of each channel of
+ * the command's configuration whose `events` and `when` match it. The
+ * delivery worker (deliver/) claims due rows, sends them and reports the
+ * outcome; these commands are how it and the admin API change the outbox.
+ */
+struct outbox_claim {
+    const char *channel; /* in: a channel of the configuration */
+    unsigned limit;      /* in: at most this many rows */
+    struct store_outbox_row *rows; /* out, in the arena */
+    size_t n;
+};
+/* Claims due rows for this node for lease_ms (store_outbox_claim), for
+ * each channel in turn. */
+bt_err engine_outbox_claim(struct engine *e, struct outbox_claim *claims, size_t n,
+                           int64_t lease_ms, struct arena *arena,
+                           struct bt_error *err) BT_MUST_USE;
+
+struct outbox_result {
+    /* in */
+    int64_t id;                 /* the row */
+    const char *channel;        /* its channel */
+    int64_t attempts;           /* attempts before this one */
+    enum delivery_verdict verdict;
+    int64_t retry_after_ms;     /* the receiver's Retry-After (429, 503); 0: none */
+    struct store_delivery_attempt attempt; /* at, latency_ms, status, error, response */
+    /* out */
+    const char *status;      /* the row's status now (OUTBOX_*) */
+    int64_t next_attempt_at; /* 0: not due */
+    bool applied;            /* false: this node had lost the row's lease */
+};
+/*
+ * Records the outcome of attempts: each row delivered, due again after the
+ * configuration's retry schedule (delivery_next_attempt, Retry-After
+ * honoured), dead-lettered (schedule used up, or a permanent refusal) or
+ * held (410: the channel is disabled and all its waiting rows held); and
+ * each channel's breaker moved. A channel that is paused, resumed or
+ * disabled is announced: a warning in the log, the metric, and the event
+ * delivery.channel_paused / _resumed / _disabled to the other channels that
+ * subscribe to it.
+ */
+bt_err engine_outbox_report(struct engine *e, const struct config *cfg, struct outbox_result *r,
+                            size_t n, struct arena *arena, struct bt_error *err) BT_MUST_USE;
+
+/* What an admin does with the outbox. */
+enum outbox_admin_action {
+    OUTBOX_ADMIN_RETRY,   /* row `id` due now (not a delivered one: BT_ECONFLICT) */
+    OUTBOX_ADMIN_REPLAY,  /* rows created in [since, until), of `channel` or all, whose
+                             status is in `statuses` ("dead,held" by default), due now */
+    OUTBOX_ADMIN_ENABLE,  /* channel `channel` active again; its held rows due now */
+    OUTBOX_ADMIN_DISABLE, /* channel `channel` disabled; its waiting rows held */
+};
+struct outbox_admin_command {
+    const struct config *cfg;
+    enum outbox_admin_action action;
+    int64_t id;
+    int64_t since, until;
+    const char *channel;
+    const char *statuses;
+    const char *actor;
+    /* out */
+    int64_t count;                /* rows made due (or held) */
+    struct store_outbox_row row;  /* RETRY: the row after it */
+};
+/* BT_ENOTFOUND for an unknown row; BT_EINVAL for a channel the
+ * configuration does not have; BT_ECONFLICT retrying a delivered row. */
+bt_err engine_outbox_admin(struct engine *e, struct outbox_admin_command *cmd,
+                           struct arena *arena, struct bt_error *err) BT_MUST_USE;
+
+/*
+ * Called after a commit that made outbox rows due now (new messages, a
+ * retry, a replay), on the writer thread with no engine lock held: the
+ * delivery worker wakes up instead of waiting for its next poll.
+ */
+typedef void (*engine_outbox_fn)(void *ctx);
+void engine_set_outbox_hook(struct engine *e, engine_outbox_fn fn, void *ctx);
+
+/*
+ * Tasks: the follow-ups assignments create (store_outbox.h). Completing a
+ * contact task records the first contact of its assignment (accepting it
+ * first when it is still pending); a rep key completes only its own.
+ */
+struct task_done_command {
+    const struct config *cfg;
+    int64_t id;
+    const char *as_rep; /* the acting rep; NULL: an admin */
+    const char *actor;
+    /* out */
+    struct store_task result;
+    bool contacted; /* the assignment's first contact was recorded */
+};
+/* BT_ENOTFOUND (also another rep's task); BT_ECONFLICT when done already. */
+bt_err engine_task_done(struct engine *e, struct task_done_command *cmd, struct arena *arena,
+                        struct bt_error *err) BT_MUST_USE;
 
 /*
  * Deadlines that commands move. After a group commits, the engine tells the

@@ -42,6 +42,10 @@ bt_err engine__event(struct engine__ctx *ctx, struct arena *arena, int64_t lead_
                      const char *type, const char *actor, const char *reason, json_t *data,
                      struct bt_error *err)
 {
+    /* The data outlives its dump when a channel may want it. */
+    bool deliver = data && ctx->cfg && ctx->cfg->delivery.n_channels;
+    if (deliver)
+        json_incref(data);
     struct lead_event ev = {
         .lead_id = lead_id,
         .type = type,
@@ -50,7 +54,12 @@ bt_err engine__event(struct engine__ctx *ctx, struct arena *arena, int64_t lead_
         .data_json = data ? engine__dump(arena, data) : "{}",
         .at = ctx->now,
     };
-    return store_event_append(ctx->conn, &ev, err);
+    bt_err e = store_event_append(ctx->conn, &ev, err);
+    if (!e && deliver)
+        e = engine__outbox_event(ctx, arena, &ev, data, err);
+    if (deliver)
+        json_decref(data);
+    return e;
 }
 
 bt_err engine__rep_event(struct engine__ctx *ctx, struct arena *arena, const char *rep_id,
@@ -162,6 +171,12 @@ bt_err engine__event_assigned(struct engine__ctx *ctx, struct arena *arena,
     bt_err e =
         engine__event(ctx, arena, lead->id, "lead.stage_changed", actor, d->summary, stage, err);
     if (e) {
+        json_decref(data);
+        return e;
+    }
+    /* The follow-up first, so that the messages of lead.assigned can
+     * point at it. */
+    if ((e = engine__task_for(ctx, arena, lead, a, err))) {
         json_decref(data);
         return e;
     }

@@ -27,8 +27,12 @@ enum engine__kind {
     ENGINE__EXCLUSION,
     ENGINE__ASSIGNMENT,
     ENGINE__SLA_DUE,
+    ENGINE__OUTBOX_CLAIM,
+    ENGINE__OUTBOX_REPORT,
+    ENGINE__OUTBOX_ADMIN,
+    ENGINE__TASK_DONE,
 };
-_Static_assert(ENGINE__SLA_DUE + 1 == ENGINE_COMMAND_KINDS, "ENGINE_COMMAND_KINDS");
+_Static_assert(ENGINE__TASK_DONE + 1 == ENGINE_COMMAND_KINDS, "ENGINE_COMMAND_KINDS");
 
 /* What the commands of a group decided, counted into util/metrics.h only
  * once the group has committed (a command undone by its savepoint takes
@@ -51,6 +55,18 @@ struct engine__rescore_due {
     unsigned limit;
     size_t rescored;
     int64_t next_due;
+};
+
+struct engine__outbox_claim {
+    struct outbox_claim *claims;
+    size_t n;
+    int64_t lease_ms;
+};
+
+struct engine__outbox_report {
+    const struct config *cfg;
+    struct outbox_result *results;
+    size_t n;
 };
 
 struct engine__drain {
@@ -76,6 +92,10 @@ struct engine__command {
         struct exclusion_command *exclusion;
         struct assignment_command *assignment;
         struct engine__sla_due *sla_due;
+        struct engine__outbox_claim *outbox_claim;
+        struct engine__outbox_report *outbox_report;
+        struct outbox_admin_command *outbox_admin;
+        struct task_done_command *task_done;
     } u;
     /* set by the writer */
     bt_err rc;
@@ -102,6 +122,11 @@ struct engine__ctx {
     const char *node_id;                /* the holder of this node's claims */
     int64_t due[ENGINE_DEADLINE_COUNT]; /* deadlines the group asked for (0: none) */
     struct engine__tally tally;         /* decisions, for the metrics after the commit */
+    /* The running command's configuration (NULL: a command without one):
+     * which channels its events go to. */
+    const struct config *cfg;
+    struct rule_scratch *rules; /* the writer's, for channels' `when` */
+    bool outbox_due;            /* the group made outbox rows due now */
 };
 
 /*
@@ -283,6 +308,31 @@ bt_err engine__event_assigned(struct engine__ctx *ctx, struct arena *arena,
                               struct bt_error *err) BT_MUST_USE;
 /* {"assignment", "attempt", "policy", "accept_by"} added to `data`. */
 void engine__assignment_fields(json_t *data, const struct store_assignment *a);
+
+/* ---- the outbox (engine_outbox.c) ---- */
+
+/*
+ * After event `ev` (its id set) about lead ev->lead_id (0: none) was
+ * appended, with `data` its data (borrowed): an outbox row for every
+ * channel of ctx->cfg that subscribes to it and whose `when` holds for the
+ * lead. Does nothing without channels.
+ */
+bt_err engine__outbox_event(struct engine__ctx *ctx, struct arena *arena,
+                            const struct lead_event *ev, json_t *data,
+                            struct bt_error *err) BT_MUST_USE;
+bt_err engine__apply_outbox_claim(struct engine__ctx *ctx, struct engine__outbox_claim *cmd,
+                                  struct arena *arena, struct bt_error *err) BT_MUST_USE;
+bt_err engine__apply_outbox_report(struct engine__ctx *ctx, struct engine__outbox_report *cmd,
+                                   struct arena *arena, struct bt_error *err) BT_MUST_USE;
+bt_err engine__apply_outbox_admin(struct engine__ctx *ctx, struct outbox_admin_command *cmd,
+                                  struct arena *arena, struct bt_error *err) BT_MUST_USE;
+bt_err engine__apply_task_done(struct engine__ctx *ctx, struct task_done_command *cmd,
+                               struct arena *arena, struct bt_error *err) BT_MUST_USE;
+/* The contact task of a new assignment ("Call Jane Doe (Acme) before
+ * 10:35", due at its accept_by), when the configuration has channels or
+ * the assignment has a clock. */
+bt_err engine__task_for(struct engine__ctx *ctx, struct arena *arena, const struct lead *lead,
+                        const struct store_assignment *a, struct bt_error *err) BT_MUST_USE;
 bt_err engine__event_held(struct engine__ctx *ctx, struct arena *arena, const struct lead *lead,
                           const struct decide_result *r, int64_t decision_id, const char *actor,
                           struct bt_error *err) BT_MUST_USE;

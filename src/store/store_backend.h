@@ -11,6 +11,7 @@
 
 #include "store/store.h"
 #include "store/store_handoff.h"
+#include "store/store_outbox.h"
 #include "store/store_reports.h"
 #include "store/store_routing.h"
 
@@ -59,6 +60,7 @@ struct store_ops {
     const struct store_work_ops *work;
     const struct store_handoff_ops *handoff;
     const struct store_report_ops *reports;
+    const struct store_outbox_ops *outbox;
 };
 
 enum store__tx {
@@ -202,6 +204,53 @@ struct store_report_ops {
                            struct store_report_held **out, size_t *count, struct bt_error *err);
 };
 extern const struct store_report_ops store__sqlite_report_ops;
+
+/* store_outbox.h, forwarded by store_outbox.c */
+struct store_outbox_ops {
+    bt_err (*insert)(struct store_conn *c, struct store_outbox_row *row, struct bt_error *err);
+    bt_err (*get)(struct store_conn *c, int64_t id, struct arena *a, struct store_outbox_row *out,
+                  struct bt_error *err);
+    bt_err (*claim)(struct store_conn *c, const char *channel, const char *node, int64_t now,
+                    int64_t lease_ms, unsigned limit, struct arena *a,
+                    struct store_outbox_row **rows, size_t *n, struct bt_error *err);
+    bt_err (*next_due)(struct store_conn *c, const char *channel, int64_t *at,
+                       struct bt_error *err);
+    bt_err (*record)(struct store_conn *c, int64_t id, const char *node,
+                     const struct store_delivery_attempt *attempt, const char *status,
+                     int64_t next_attempt_at, bool *applied, struct bt_error *err);
+    bt_err (*attempts)(struct store_conn *c, int64_t outbox_id, unsigned limit, struct arena *a,
+                       struct store_delivery_attempt **out, size_t *n, struct bt_error *err);
+    bt_err (*list)(struct store_conn *c, const struct store_outbox_filter *f, unsigned limit,
+                   struct arena *a, struct store_outbox_row **rows, size_t *n,
+                   struct bt_error *err);
+    bt_err (*retry)(struct store_conn *c, int64_t id, int64_t now, bool *found, bool *changed,
+                    struct bt_error *err);
+    bt_err (*replay)(struct store_conn *c, int64_t since, int64_t until, const char *channel,
+                     const char *statuses, int64_t now, int64_t *count, struct bt_error *err);
+    bt_err (*hold_channel)(struct store_conn *c, const char *channel, int64_t *count,
+                           struct bt_error *err);
+    bt_err (*counts)(struct store_conn *c, const char *channel, int64_t counts[OUTBOX_STATUSES],
+                     int64_t *oldest_waiting, struct bt_error *err);
+    bt_err (*channel_get)(struct store_conn *c, const char *id, struct arena *a,
+                          struct store_delivery_channel *out, bool *found, struct bt_error *err);
+    bt_err (*channel_put)(struct store_conn *c, const struct store_delivery_channel *ch,
+                          struct bt_error *err);
+    bt_err (*channel_list)(struct store_conn *c, struct arena *a,
+                           struct store_delivery_channel **out, size_t *n, struct bt_error *err);
+    bt_err (*task_insert)(struct store_conn *c, struct store_task *t, struct bt_error *err);
+    bt_err (*task_get)(struct store_conn *c, int64_t id, struct arena *a, struct store_task *out,
+                       struct bt_error *err);
+    bt_err (*task_done)(struct store_conn *c, int64_t id, int64_t at, const char *by,
+                        struct bt_error *err);
+    bt_err (*task_close_for)(struct store_conn *c, int64_t assignment_id, int64_t at,
+                             const char *by, struct bt_error *err);
+    bt_err (*task_list)(struct store_conn *c, const char *rep_id, bool done, unsigned offset,
+                        unsigned limit, struct arena *a, struct store_task **out, size_t *n,
+                        struct bt_error *err);
+    bt_err (*task_meetings)(struct store_conn *c, const char *rep_id, int64_t from,
+                            unsigned limit, int64_t (*out)[2], size_t *n, struct bt_error *err);
+};
+extern const struct store_outbox_ops store__sqlite_outbox_ops;
 
 extern const struct store_ops store__sqlite_ops;
 

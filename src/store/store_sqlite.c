@@ -493,6 +493,86 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "    AND e.type = 'lead.stage_changed' AND json_extract(e.data, '$.to') = 'lost'), "
     "  contacted_at = (SELECT min(at) FROM lead_events e WHERE e.lead_id = lead_funnel.lead_id "
     "    AND e.type = 'assignment.contacted');",
+    /* 9: delivery (store_outbox.h): the outbox, its attempts, the state of
+     * each destination, and reps' follow-up tasks. A row is due while
+     * next_attempt_at is set (a claim moves it to the lease's end), so the
+     * partial index outbox_due is exactly the work there is. */
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  uid TEXT NOT NULL UNIQUE,"
+    "  channel TEXT NOT NULL,"
+    "  event_type TEXT NOT NULL,"
+    "  event_id INTEGER,"
+    "  lead_id INTEGER,"
+    "  recipient TEXT,"
+    "  payload TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER,"
+    "  lease_owner TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  delivered_at INTEGER,"
+    "  last_status INTEGER,"
+    "  last_error TEXT"
+    ");"
+    "CREATE INDEX outbox_due ON outbox (channel, next_attempt_at) "
+    "  WHERE next_attempt_at IS NOT NULL;"
+    "CREATE INDEX outbox_lead ON outbox (lead_id, id) WHERE lead_id IS NOT NULL;"
+    "CREATE INDEX outbox_status ON outbox (status, channel, id);"
+    "CREATE INDEX outbox_created ON outbox (created_at);"
+    "CREATE TABLE delivery_attempts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  outbox_id INTEGER NOT NULL REFERENCES outbox (id),"
+    "  at INTEGER NOT NULL,"
+    "  latency_ms INTEGER NOT NULL,"
+    "  status INTEGER,"
+    "  verdict TEXT NOT NULL,"
+    "  error TEXT,"
+    "  response TEXT,"
+    "  node TEXT"
+    ");"
+    "CREATE INDEX delivery_attempts_row ON delivery_attempts (outbox_id, id);"
+    "CREATE TABLE delivery_channels ("
+    "  id TEXT PRIMARY KEY,"
+    "  state TEXT NOT NULL,"
+    "  failing_since INTEGER,"
+    "  failures INTEGER NOT NULL DEFAULT 0,"
+    "  next_probe_at INTEGER,"
+    "  changed_at INTEGER,"
+    "  reason TEXT"
+    ");"
+    "CREATE TABLE tasks ("
+    "  id INTEGER PRIMARY KEY,"
+    "  lead_id INTEGER NOT NULL,"
+    "  assignment_id INTEGER,"
+    "  rep_id TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  title TEXT NOT NULL,"
+    "  due_at INTEGER,"
+    "  starts_at INTEGER,"
+    "  ends_at INTEGER,"
+    "  created_at INTEGER NOT NULL,"
+    "  done_at INTEGER,"
+    "  done_by TEXT"
+    ");"
+    "CREATE INDEX tasks_rep_open ON tasks (rep_id, coalesce(due_at, 9000000000000000000), id) "
+    "  WHERE done_at IS NULL;"
+    "CREATE INDEX tasks_rep_done ON tasks (rep_id, done_at) WHERE done_at IS NOT NULL;"
+    "CREATE INDEX tasks_assignment ON tasks (assignment_id) WHERE done_at IS NULL;"
+    "CREATE INDEX tasks_meetings ON tasks (rep_id, starts_at) WHERE starts_at IS NOT NULL;"
+    /* A task follows its assignment: the first contact completes the
+     * contact task, and an assignment that ends (rejected, expired,
+     * reassigned, withdrawn, or the lead's outcome) closes what is open. */
+    "CREATE TRIGGER tasks_contacted AFTER UPDATE OF contacted_at ON assignments "
+    "WHEN NEW.contacted_at IS NOT NULL AND OLD.contacted_at IS NULL BEGIN "
+    "  UPDATE tasks SET done_at = NEW.contacted_at, done_by = 'contacted' "
+    "  WHERE assignment_id = NEW.id AND kind = 'contact' AND done_at IS NULL; "
+    "END;"
+    "CREATE TRIGGER tasks_closed AFTER UPDATE OF closed_at ON assignments "
+    "WHEN NEW.closed_at IS NOT NULL AND OLD.closed_at IS NULL BEGIN "
+    "  UPDATE tasks SET done_at = NEW.closed_at, done_by = 'assignment ' || NEW.status "
+    "  WHERE assignment_id = NEW.id AND done_at IS NULL; "
+    "END;",
 };
 
 static bt_err db_error(sqlite3 *db, struct bt_error *err, const char *what)
@@ -1267,5 +1347,6 @@ const struct store_ops store__sqlite_ops = {
     .accounts = &store__sqlite_account_ops,
     .work = &store__sqlite_work_ops,
     .handoff = &store__sqlite_handoff_ops,
+    .outbox = &store__sqlite_outbox_ops,
     .reports = &store__sqlite_report_ops,
 };

@@ -22,7 +22,8 @@
 #define SQLITE__SLOTS_WORK     64  /* 64 .. 79 */
 #define SQLITE__SLOTS_HANDOFF  80  /* 80 .. 111 */
 #define SQLITE__SLOTS_REPORTS  112 /* 112 .. 143 */
-#define SQLITE__SLOTS          144
+#define SQLITE__SLOTS_OUTBOX   144 /* 144 .. 175 */
+#define SQLITE__SLOTS          176
 
 /* The statement of `slot`, prepared from `sql` on first use; NULL with the
  * error in *err when it cannot be prepared. */

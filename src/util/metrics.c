@@ -16,6 +16,7 @@
 struct metrics metrics = {
     .sla_policies = {.lock = PTHREAD_MUTEX_INITIALIZER},
     .timer_sources = {.lock = PTHREAD_MUTEX_INITIALIZER},
+    .delivery_channels = {.lock = PTHREAD_MUTEX_INITIALIZER},
 };
 
 const unsigned metrics_statuses[METRICS_STATUSES] = {
@@ -56,6 +57,8 @@ void metrics_init(void)
     set_bounds(&metrics.commit_size, size_bounds, N_OF(size_bounds));
     for (size_t i = 0; i <= METRICS_LABELS_MAX; i++)
         set_bounds(&metrics.timer_lateness[i], lateness_bounds, N_OF(lateness_bounds));
+    for (size_t i = 0; i <= METRICS_LABELS_MAX; i++)
+        set_bounds(&metrics.delivery_duration[i], latency_bounds, N_OF(latency_bounds));
 }
 
 int64_t metrics_now_ns(void)

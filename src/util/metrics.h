@@ -49,6 +49,11 @@ static inline void metrics_add(uint64_t *counter, uint64_t n)
     __atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
 }
 
+static inline void metrics_inc(uint64_t *counter)
+{
+    metrics_add(counter, 1);
+}
+
 /* A bounded set of label values learnt while running (SLA policy names,
  * timer sources). */
 struct metrics_labels {
@@ -70,6 +75,7 @@ unsigned metrics_status_slot(unsigned status);
 
 enum metrics_route_outcome { METRICS_ROUTED_ASSIGNED, METRICS_ROUTED_HELD, METRICS_ROUTED_N };
 enum metrics_sla_deadline { METRICS_SLA_ACCEPT, METRICS_SLA_CONTACT, METRICS_SLA_N };
+#define METRICS_VERDICTS 4 /* enum delivery_verdict (core/delivery.h) */
 #define METRICS_STAGES 10 /* enum lead_stage's STAGE_COUNT (core/lifecycle.h) */
 
 struct metrics {
@@ -89,6 +95,14 @@ struct metrics {
     struct metrics_histogram timer_lateness[METRICS_LABELS_MAX + 1];
     /* cli_serve.c */
     uint64_t config_reloads, config_reload_failures;
+    /* deliver/: attempts per channel by verdict (enum delivery_verdict)
+     * and their latency (ns); engine_outbox.c: messages that could never go
+     * (no address), and channels paused, resumed or disabled */
+    struct metrics_labels delivery_channels;
+    uint64_t deliveries[METRICS_LABELS_MAX + 1][METRICS_VERDICTS];
+    struct metrics_histogram delivery_duration[METRICS_LABELS_MAX + 1];
+    uint64_t deliveries_undeliverable;
+    uint64_t delivery_channel_changes;
 };
 
 extern struct metrics metrics;

@@ -288,6 +288,14 @@ static const char *latest_record(struct fixture *f, int64_t lead_id)
 }
 
 /* What schema v8 added, taken out again (a file as version 7 left it). */
+/* What schema v9 added, taken out again (a file as version 8 left it). */
+static void undo_v9(sqlite3 *db)
+{
+    exec(db, "DROP TRIGGER tasks_contacted; DROP TRIGGER tasks_closed; "
+             "DROP TABLE delivery_attempts; DROP TABLE outbox; DROP TABLE delivery_channels; "
+             "DROP TABLE tasks");
+}
+
 static void undo_v8(sqlite3 *db)
 {
     exec(db, "DROP TRIGGER lead_funnel_insert; DROP TRIGGER lead_funnel_lead; "
@@ -330,6 +338,7 @@ static void test_migration_to_v7(void **state)
              "(1, 'a@acme.example', 'assigned', 'ana', 1000, 1000), "
              "(2, 'b@acme.example', 'sql', 'cy', 1000, 1000), "
              "(3, 'c@acme.example', 'mql', NULL, 1000, 1000)");
+    undo_v9(db);
     undo_v8(db);
     undo_v7(db);
     exec(db, "INSERT INTO assignments (lead_id, rep_id, assigned_at) VALUES "
@@ -382,7 +391,7 @@ static void test_migration_to_v6(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(query_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 8);
+    assert_int_equal(STORE_SCHEMA_VERSION, 9);
     exec(db, "INSERT INTO leads (id, email, stage, created_at, updated_at) "
              "VALUES (1, 'a@acme.example', 'mql', 1000, 1000), "
              "(2, 'b@acme.example', 'mql', 1000, 1000), "
@@ -395,6 +404,7 @@ static void test_migration_to_v6(void **state)
     insert_decision(db, 3, "not json", OLD_AT);
     exec(db, "PRAGMA user_version = 5");
     exec(db, "DROP TABLE claims");
+    undo_v9(db);
     undo_v8(db);
     undo_v7(db);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
@@ -452,6 +462,7 @@ static void test_migration_to_v8(void **state)
     close_all(f);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    undo_v9(db);
     undo_v8(db);
     exec(db, "INSERT INTO leads (id, email, stage, source, created_at, updated_at) VALUES "
              "(1, 'a@acme.example', 'accepted', 'web', 1000, 1000), "
