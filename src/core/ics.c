@@ -369,7 +369,7 @@ bt_err ics_invite_build(const struct ics_invite *in, struct arena *arena, const 
     put_time_property(&w, "DTSTART", in->start_ms);
     put_time_property(&w, "DTEND", in->end_ms);
     put_text_property(&w, "SUMMARY", in->summary);
-    if (in->description != NULL)
+    if (in->description != NULL && *in->description != '\0')
         put_text_property(&w, "DESCRIPTION", in->description);
     if (in->location != NULL && *in->location != '\0')
         put_text_property(&w, "LOCATION", in->location);

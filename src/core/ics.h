@@ -78,7 +78,7 @@ struct ics_invite {
     int64_t start_ms; /* DTSTART, a whole second */
     int64_t end_ms;   /* DTEND, a whole second after start_ms */
     const char *summary;     /* required, one line */
-    const char *description; /* NULL: no DESCRIPTION; may hold line breaks */
+    const char *description; /* NULL or "": no DESCRIPTION; may hold line breaks */
     const char *location;    /* NULL or "": no LOCATION; one line */
     const char *url;         /* NULL or "": no URL */
     struct ics_person organizer;

@@ -15,7 +15,8 @@
  *     Stretches that touch are one stretch: an overnight shift continues
  *     across midnight, and a shift continues across a daylight saving
  *     change (on a spring-forward day a 01:00-05:00 shift in Berlin is three
- *     hours long, and a call from 01:30 lasts to 03:30 wall clock);
+ *     hours long, and an hour's call from 01:30 ends at 03:30 on the wall
+ *     clock);
  *   - it overlaps none of the busy intervals (the rep's other proposed
  *     slots); a slot may start when a busy interval ends or end when one
  *     starts.

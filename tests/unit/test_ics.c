@@ -160,6 +160,8 @@ static void test_optional_fields_left_out(void **state)
     assert_null(strstr(out, "URL"));
     assert_non_null(strstr(out, "\r\nORGANIZER:mailto:luca.romano@baton.example\r\n"));
     check_lines(out);
+    in.description = "";
+    assert_null(strstr(build(&a, &in), "DESCRIPTION"));
     arena_release(&a);
 }
 
