@@ -65,7 +65,8 @@ struct meeting_request {
  * Finds the first slot (see above) and writes it to *slot. Returns
  * BT_ENOTFOUND when there is none within the horizon (the rep has no
  * working time there, or it is all busy or too short), and BT_EINVAL (field
- * "step", "duration", "horizon" or "busy") for parameters out of range or
+ * "step", "duration", "horizon", "now" or "busy") for parameters out of
+ * range (now must leave room for the longest horizon before year 10000) or
  * a busy interval that ends before it starts; BT_ETOOBIG for more than
  * MEETING_BUSY_MAX busy intervals. *slot is written only on success.
  */
