@@ -395,3 +395,19 @@ def test_smtp_temporary_failure_first_n_then_permanent():
         with pytest.raises(AssertionError) as e:
             smtp.wait_for(2, timeout=0.2)
         assert "550" in str(e.value)
+
+
+def test_smtp_close_with_an_open_session():
+    smtp = SmtpReceiver().start()
+    c = smtplib.SMTP(smtp.host, smtp.port, timeout=T)
+    try:
+        c.ehlo()
+        c.mail("baton@example.com")  # mid-transaction
+        t0 = time.monotonic()
+        smtp.close()
+        assert time.monotonic() - t0 < 3.0
+    finally:
+        smtp.close()
+        c.close()
+    with pytest.raises(OSError):
+        smtplib.SMTP(smtp.host, smtp.port, timeout=T).quit()
