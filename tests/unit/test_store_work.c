@@ -478,7 +478,7 @@ static void test_migration_to_v8(void **state)
     close_all(f);
 
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(query_int(db, "PRAGMA user_version"), 8);
+    assert_int_equal(query_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     assert_int_equal(query_int(db, "SELECT count(*) FROM lead_funnel"), 2);
     assert_int_equal(query_int(db, "SELECT mql_at FROM lead_funnel WHERE lead_id = 1"), 1100);
     assert_int_equal(query_int(db, "SELECT assigned_at FROM lead_funnel WHERE lead_id = 1"), 1200);
