@@ -383,3 +383,9 @@ bt_err link_token_csrf_check(const char *text, size_t len, const uint8_t *secret
                        "the form was not sent from this link's page: open the link again");
     return BT_OK;
 }
+
+int64_t link_token_expiry(int64_t accept_by, int64_t assigned_at)
+{
+    int64_t ms = accept_by ? accept_by + LINK_GRACE_MS : assigned_at + LINK_NO_CLOCK_MS;
+    return (ms + 999) / 1000;
+}

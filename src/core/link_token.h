@@ -58,6 +58,14 @@
 /* The longest token text, without the NUL: a 87-byte payload (116
  * characters), the dot and the MAC (22 characters). */
 #define LINK_TOKEN_TEXT_MAX 139
+
+/* How long an assignment's link works: until an hour after its accept_by,
+ * or a week after it was made when it has no deadline. */
+#define LINK_GRACE_MS    (60LL * 60 * 1000)
+#define LINK_NO_CLOCK_MS (7LL * 24 * 60 * 60 * 1000)
+/* The expiry (seconds since the epoch, rounded up) of the link of an
+ * assignment with this accept_by (0: none) made at assigned_at (ms). */
+int64_t link_token_expiry(int64_t accept_by, int64_t assigned_at);
 /* The latest expiry a token can carry: 9999-12-31T23:59:59Z, as timeutil.h. */
 #define LINK_TOKEN_EXPIRES_MAX 253402300799LL
 /* Secrets are at least this many bytes (the server makes 32 random ones);

@@ -27,8 +27,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define LINK_GRACE_MS    (60LL * 60 * 1000)          /* after accept_by */
-#define LINK_NO_CLOCK_MS (7LL * 24 * 60 * 60 * 1000) /* after assignment, without accept_by */
 /* Bytes of the page's form. The note's maxlength counts UTF-16 code units,
  * so its 1000 characters may each be three bytes of UTF-8, %-escaped to
  * nine (a line break, one character, is sent as %0D%0A): 9000 bytes, and
@@ -91,10 +89,7 @@ char *api_link_make(struct request *r, struct store_conn *c, const struct store_
         .generation = gen,
         .assignment_id = a->id,
         .action = LINK_ACTION_DECIDE,
-        .expires_at =
-            ((a->accept_by ? a->accept_by + LINK_GRACE_MS : a->assigned_at + LINK_NO_CLOCK_MS) +
-             999) /
-            1000,
+        .expires_at = link_token_expiry(a->accept_by, a->assigned_at),
     };
     snprintf(t.rep_id, sizeof(t.rep_id), "%s", a->rep_id);
     char text[LINK_TOKEN_TEXT_MAX + 1];
