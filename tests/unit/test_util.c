@@ -1,7 +1,7 @@
 /*
  * test_util.c - arena bounds, UTF-8 validation, RFC 3339 round trips and the
  * civil calendar, SHA-256, HMAC-SHA256 (RFC 4231 vectors), the constant-time
- * comparison and random tokens.
+ * comparison, random tokens, and base64 (RFC 4648 vectors, strict decoding).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -185,6 +185,101 @@ static void test_hmac(void **state)
     assert_int_equal(mac[31], 0xad);
 }
 
+static void test_hmac_parts(void **state)
+{
+    (void)state;
+    /* RFC 4231 test case 2 in pieces, empty pieces included */
+    struct crypto_slice parts[] = {
+        {"what do ya", 10}, {NULL, 0}, {" want for ", 10}, {"nothing?", 8}};
+    uint8_t whole[CRYPTO_HMAC_SHA256_LEN], pieces[CRYPTO_HMAC_SHA256_LEN];
+    crypto_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, whole);
+    crypto_hmac_sha256_parts("Jefe", 4, parts, 4, pieces);
+    assert_memory_equal(whole, pieces, sizeof(whole));
+    assert_int_equal(pieces[0], 0x5b);
+    /* no parts at all: the MAC of the empty message, empty key too */
+    crypto_hmac_sha256_parts(NULL, 0, NULL, 0, pieces);
+    crypto_hmac_sha256(NULL, 0, NULL, 0, whole);
+    assert_memory_equal(whole, pieces, sizeof(whole));
+}
+
+static bt_err b64_decode(const char *text, char *out, size_t outsz, size_t *n)
+{
+    struct bt_error err = BT_ERROR_INIT;
+    bt_err rc = crypto_base64_decode(text, strlen(text), (uint8_t *)out, outsz, n, &err);
+    if (rc)
+        assert_true(err.message[0] != '\0');
+    return rc;
+}
+
+static void test_base64(void **state)
+{
+    (void)state;
+    /* RFC 4648 section 10 */
+    static const char *const vectors[][2] = {
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
+    };
+    for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+        const char *plain = vectors[i][0], *text = vectors[i][1];
+        char enc[16], dec[16];
+        size_t n = 99;
+        assert_int_equal(crypto_base64_encode(plain, strlen(plain), enc, sizeof(enc)),
+                         strlen(text));
+        assert_string_equal(enc, text);
+        assert_int_equal(b64_decode(text, dec, sizeof(dec), &n), BT_OK);
+        assert_int_equal(n, strlen(plain));
+        assert_memory_equal(dec, plain, n);
+        /* exactly the room it needs is enough, one byte less is not */
+        assert_int_equal(b64_decode(text, dec, strlen(plain), &n), BT_OK);
+        if (plain[0]) {
+            assert_int_equal(b64_decode(text, dec, strlen(plain) - 1, &n), BT_ETOOBIG);
+            assert_int_equal(n, 0);
+        }
+    }
+    assert_int_equal(CRYPTO_BASE64_LEN(32), 44);
+    assert_int_equal(CRYPTO_BASE64_DECODED_MAX(44), 33);
+
+    /* every byte value, both alphabet extras, and the room limit honoured:
+     * the padding bytes libcrypto writes never land past outsz */
+    uint8_t all[256];
+    for (int i = 0; i < 256; i++)
+        all[i] = (uint8_t)i;
+    char text[CRYPTO_BASE64_LEN(256) + 1];
+    assert_int_equal(crypto_base64_encode(all, sizeof(all), text, sizeof(text)), 344);
+    assert_non_null(strchr(text, '+'));
+    assert_non_null(strchr(text, '/'));
+    char back[257];
+    memset(back, 'X', sizeof(back));
+    size_t n = 0;
+    assert_int_equal(b64_decode(text, back, 256, &n), BT_OK);
+    assert_int_equal(n, 256);
+    assert_memory_equal(back, all, 256);
+    assert_int_equal(back[256], 'X');
+
+    /* refused: whitespace anywhere, wrong lengths, padding out of place,
+     * base64url, bytes outside the alphabet, spare bits set */
+    static const char *const bad[] = {
+        "Zg",       "Zg=",      "Zm9",  "Zm9vY", "Zg== ", " Zg==",    "Zm9v\n", "Zm 9v",
+        "Zm9v\r\n", "\tZm9v",   "=Zg=", "Z===",  "====",  "Zg==Zg==", "Zm=v",   "Zm9-",
+        "Zm9_",     "Zm9v\x80", "Zh==", "Zm9=",  "Zm8*",  "Zm9vYg=a",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char out[16];
+        n = 99;
+        if (b64_decode(bad[i], out, sizeof(out), &n) != BT_EPARSE)
+            fail_msg("\"%s\" was not refused", bad[i]);
+        assert_int_equal(n, 0);
+    }
+    /* a NUL inside the counted length is not skipped */
+    uint8_t out[8];
+    assert_int_equal(crypto_base64_decode("Zm\0v", 4, out, sizeof(out), &n, NULL), BT_EPARSE);
+}
+
 static void test_constant_time_equal(void **state)
 {
     (void)state;
@@ -237,6 +332,8 @@ int main(void)
         cmocka_unit_test(test_manual_clock),
         cmocka_unit_test(test_crypto),
         cmocka_unit_test(test_hmac),
+        cmocka_unit_test(test_hmac_parts),
+        cmocka_unit_test(test_base64),
         cmocka_unit_test(test_constant_time_equal),
         cmocka_unit_test(test_errors),
     };
