@@ -19,7 +19,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libmicrohttpd jansson sqlite3 libfyaml libcrypto libpcre2-8 icu-i18n icu-uc
+PKGS     := libmicrohttpd jansson sqlite3 libfyaml libcrypto libpcre2-8 icu-i18n icu-uc libcurl
 PYTHON   ?= /usr/bin/python3
 
 # make run's daemon. Plain assignments: a value on the command line wins, a

@@ -11,6 +11,7 @@
 #include "util/metrics.h"
 #include "cli/cli.h"
 #include "config/config.h"
+#include "deliver/deliver.h"
 #include "engine/engine.h"
 #include "server/server.h"
 #include "timers/deadlines.h"
@@ -264,6 +265,7 @@ int cli_serve(int argc, char **argv)
     struct server *server = NULL;
     struct timers *timers = NULL;
     struct deadlines *deadlines = NULL;
+    struct deliver *deliver = NULL;
     struct config_holder *holder = NULL;
     if (ensure_admin_key(st, key_file) != 0)
         goto out;
@@ -292,7 +294,14 @@ int cli_serve(int argc, char **argv)
         cli_error("serve", "%s", err.message);
         goto out;
     }
-    struct server_context ctx = {holder, st, engine, clock, timers, deadlines};
+    struct deliver_options dopts = {.node_id = node_id};
+    if (deliver_start(engine, st, holder, clock, &dopts, &deliver, &err)) {
+        cli_error("serve", "%s", err.message);
+        goto out;
+    }
+    engine_set_outbox_hook(engine, deliver_poke, deliver);
+    deliver_poke(deliver); /* what was due while Baton was down goes out now */
+    struct server_context ctx = {holder, st, engine, clock, timers, deadlines, deliver};
     bt_err started = server_start(&ctx, listen_fd, address, &limits, &server, &err);
     listen_fd = -1; /* the server's now, in every case */
     if (started) {
@@ -328,8 +337,11 @@ out:
     if (listen_fd >= 0)
         close(listen_fd);
     server_stop(server);
-    if (engine)
+    if (engine) {
         engine_set_deadline_hook(engine, NULL, NULL); /* before the timers go */
+        engine_set_outbox_hook(engine, NULL, NULL);
+    }
+    deliver_stop(deliver); /* before the engine: it reports through it */
     timers_free(timers); /* stops its thread: no source runs after this */
     deadlines_free(deadlines);
     if (engine) {

@@ -97,14 +97,6 @@ static struct channel_slot *slot_of(struct deliver *d, const char *id)
     return s;
 }
 
-static const struct config_channel *channel_of(const struct config *cfg, const char *id)
-{
-    for (size_t i = 0; i < cfg->delivery.n_channels; i++)
-        if (strcmp(cfg->delivery.channels[i].id, id) == 0)
-            return &cfg->delivery.channels[i];
-    return NULL;
-}
-
 /* ---- what the answer says ---- */
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
@@ -479,6 +471,8 @@ static struct transfer *start(struct deliver *d, const struct config *cfg,
         e = bt_fail(&err, BT_EPARSE, NULL, "the stored message is not a JSON object");
     if (!e) {
         add_links(d, cfg, ctx, &t->arena);
+        if (row->recipient)
+            json_object_set_new(ctx, "_to", json_string(row->recipient));
         e = render_message(cfg, ch, row->event_type, ctx, &t->arena, &r, &err);
     }
     if (!e && !(t->h = curl_easy_init()))
@@ -741,12 +735,18 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* libcurl's global state, once per process (baton serve starts one worker). */
+static void global_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 bt_err deliver_start(struct engine *engine, struct store *store, struct config_holder *holder,
                      struct clock *clock, const struct deliver_options *opts, struct deliver **out,
                      struct bt_error *err)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, (void (*)(void))curl_global_init_default);
+    pthread_once(&once, global_init);
     struct deliver *d = calloc(1, sizeof(*d));
     if (!d)
         return bt_fail(err, BT_EIO, NULL, "out of memory");

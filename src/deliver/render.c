@@ -161,8 +161,8 @@ static const struct template *compile_one(const char *src, const char *what)
     struct template_error te;
     if (template_compile(src, strlen(src), known, NULL, &builtin.arena, &t, &te) &&
         !builtin.error[0])
-        snprintf(builtin.error, sizeof(builtin.error), "built-in template %s:%u:%u: %s", what,
-                 te.line, te.column, te.message);
+        snprintf(builtin.error, sizeof(builtin.error), "built-in template %s:%u:%u: %.200s",
+                 what, te.line, te.column, te.message);
     return t;
 }
 

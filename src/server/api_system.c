@@ -7,6 +7,7 @@
  */
 #include "server/http.h"
 #include "server/openapi.h"
+#include "deliver/deliver.h"
 #include "engine/engine.h"
 #include "store/store.h"
 #include "timers/deadlines.h"
@@ -118,6 +119,8 @@ void api_admin_clock(struct request *r)
     }
     size_t ran, done[TIMERS_MAX_SOURCES];
     timers_run_due(r->ctx->timers, next, &ran, done);
+    if (r->ctx->deliver) /* retries that fell due go out now */
+        deliver_poke(r->ctx->deliver);
     const struct deadlines *d = r->ctx->deadlines;
     reply_json(r, 200,
                json_pack("{s:o, s:I, s:I, s:I, s:I}", "now", time_to_json(clock_now(clk)),

@@ -40,6 +40,7 @@ struct server_context {
     struct clock *clock;
     struct timers *timers;       /* POST /v1/admin/clock runs what falls due */
     struct deadlines *deadlines; /* which source is which */
+    struct deliver *deliver;     /* the outbox's worker: a moved clock wakes it */
 };
 
 /* What the server allows a connection (settings read at start). */
