@@ -43,6 +43,7 @@
 #define BT_CONFIG_H
 
 #include "core/decide.h"
+#include "core/delivery.h"
 #include "core/lifecycle.h"
 #include "core/routing.h"
 #include "core/score.h"
@@ -96,6 +97,83 @@ struct config_rep {
      * (its own, else its team's): cfg->routing.reps + i for cfg->reps + i,
      * set once routing is built (config_rep_of goes the other way). */
     const struct routing_rep *routing;
+};
+
+/* delivery.templates[]: a named message, each part compiled (core/template.h)
+ * and checked against the message context's variables when the file loads. */
+struct template;
+struct config_template {
+    const char *id;
+    const struct template *subject; /* email; NULL: the channel's default */
+    const struct template *text;    /* email's text part, Slack's and SMS's text */
+    const struct template *html;    /* email's HTML part; NULL: text only */
+};
+
+/* A webhook secret ("whsec_" + base64); while a secret is rotated, the old
+ * one stays until `until` and both sign every message. */
+struct config_webhook_secret {
+    const char *secret;
+    int64_t until; /* ms since the epoch; 0: no end (the current secret) */
+};
+
+/* crm channel: a CRM field set from a value of the message context. */
+struct config_crm_field {
+    const char *name; /* the CRM's field name, as given */
+    const char *path; /* "lead.email", "score.total", "rep.email", ... */
+};
+
+/* A URL chosen by team or rep (Slack: a channel per team or per rep). */
+struct config_url_by {
+    const char *key; /* a team or rep id */
+    const char *url;
+};
+
+/* delivery.channels[]: where events go (core/delivery.h). */
+struct config_channel {
+    const char *id; /* [a-z0-9][a-z0-9_-]*, unique: the destination's name */
+    enum delivery_channel_type type;
+    const char **events; /* patterns (delivery_event_matches), at least one */
+    size_t n_events;
+    const struct rule *when; /* over scoring->lead_syms; NULL: every lead */
+    const char *url;         /* webhook, slack, crm; sms: default delivery.sms.url */
+    struct config_url_by *by_team, *by_rep; /* slack: overrides of url */
+    size_t n_by_team, n_by_rep;
+    struct config_webhook_secret *secrets; /* webhook, crm: none: unsigned */
+    size_t n_secrets;
+    enum delivery_recipient to; /* email, sms */
+    const char *to_address;     /* DELIVERY_TO_ADDRESS */
+    const struct config_template *template; /* email, slack, sms; NULL: built in */
+    const struct config_template *first_touch; /* email to the rep: the suggested outreach */
+    bool invite;             /* email to the rep: a meeting proposal (text/calendar) */
+    uint64_t timeout_ms;     /* per attempt; default 10 s (email 30 s) */
+    unsigned concurrency;    /* requests in flight at once; default 4 */
+    struct config_crm_field *fields;
+    size_t n_fields;
+};
+
+enum config_starttls { CONFIG_STARTTLS_TRY, CONFIG_STARTTLS_REQUIRED, CONFIG_STARTTLS_OFF };
+
+struct config_delivery {
+    struct config_channel *channels;
+    size_t n_channels;
+    struct config_template *templates;
+    size_t n_templates;
+    struct {
+        const char *url;  /* smtp://host:port or smtps://host:port; NULL: no email */
+        const char *from; /* "Baton <baton@example.com>" */
+        const char *username, *password; /* NULL: no AUTH */
+        enum config_starttls starttls;  /* smtp:// only; default try */
+    } smtp;
+    struct {
+        const char *url; /* the gateway's endpoint */
+        const char *from;
+        const char *username, *password; /* HTTP basic auth, or NULL */
+    } sms;
+    const char *marketing;      /* marketing's address (to: marketing) */
+    int64_t schedule_ms[DELIVERY_SCHEDULE_MAX]; /* delivery.retry; default delivery_default_schedule_ms */
+    size_t n_schedule;
+    struct delivery_breaker_policy breaker;
+    uint64_t meeting_minutes; /* invite length; default 30 */
 };
 
 /* intake.rate_limit: how often POST /v1/leads and POST /v1/activities may be
@@ -223,6 +301,11 @@ struct config {
     /* server.public_url: where one-click links point ("https://baton.example.com",
      * no trailing slash); NULL: links are not made */
     const char *public_url;
+
+    /* delivery (config_delivery.c, docs/delivery.md): the channels every
+     * event may go out on, their templates and transports; no channels:
+     * nothing is written to the outbox */
+    struct config_delivery delivery;
 
     /* What the decision pipeline reads (core/decide.h): the scoring model,
      * qualification, routing and the version above. */
