@@ -23,6 +23,7 @@
 #include "config/config_internal.h"
 #include "core/delivery.h"
 #include "core/rule.h"
+#include "core/template.h"
 #include "util/timeutil.h"
 
 #include <openssl/evp.h>
@@ -45,7 +46,6 @@
 #define DELIVERY_MAX_FIELD_NAME   64
 #define DELIVERY_MAX_PATH         128
 #define DELIVERY_MAX_SUBJECT      998 /* RFC 5322's line limit */
-#define DELIVERY_MAX_TEMPLATE     (64 * 1024)
 #define DELIVERY_MAX_ENV_NAME     128
 #define DELIVERY_MAX_CREDENTIAL   1024
 #define DELIVERY_RETRY_MAX_MS     (7 * CONFIG_DAY_MS)
@@ -414,9 +414,19 @@ static bt_err load_breaker(struct loader *ld, const struct ynode *n)
 
 /* ---- delivery.templates ---- */
 
+/* template_compile's `known`: the names of the message context. */
+static bool context_known(void *ctx, const char *path)
+{
+    (void)ctx;
+    return delivery_context_known(path);
+}
+
 /*
- * One part of a template (subject, text or html): a string, compiled
- * below. The subject is one line.
+ * One part of a template (subject, text or html): a string, compiled into
+ * the snapshot's arena with every name checked against the message
+ * context. An error points at its place in the file, inside a block
+ * scalar too; when the value's bytes cannot be matched to the file's (an
+ * escape), at the value, with the template's own line and column.
  */
 static bt_err get_template_part(struct loader *ld, const struct ynode *n, const char *path,
                                 bool one_line, const struct template **out)
@@ -425,15 +435,26 @@ static bt_err get_template_part(struct loader *ld, const struct ynode *n, const 
         return BT_OK;
     if (n->kind != YNODE_SCALAR)
         return config__fail_at(ld, n, "%s: expected a string, not %s", path, config__kind_name(n));
-    size_t max = one_line ? DELIVERY_MAX_SUBJECT : DELIVERY_MAX_TEMPLATE;
+    size_t max = one_line ? DELIVERY_MAX_SUBJECT : TEMPLATE_SOURCE_MAX;
     if (n->len > max)
         return config__fail_at(ld, n, "%s: too long (at most %zu bytes)", path, max);
     if (one_line && (memchr(n->text, '\n', n->len) || memchr(n->text, '\r', n->len)))
         return config__fail_at(ld, n, "%s: must be one line", path);
     if (memchr(n->text, '\0', n->len))
         return config__fail_at(ld, n, "%s: must not contain NUL characters", path);
-    *out = NULL; /* compiled once core/template.h is merged */
-    return BT_OK;
+    struct template_error terr = {0};
+    bt_err rc = template_compile(n->text, n->len, context_known, NULL, ld->arena, out, &terr);
+    if (rc == BT_OK)
+        return BT_OK;
+    *out = NULL;
+    if (rc == BT_ETOOBIG)
+        return config__fail_too_large(ld, n);
+    int line, column;
+    size_t offset = terr.offset <= n->len ? terr.offset : n->len;
+    if (config__scalar_position(ld, n, offset, &line, &column))
+        return config__fail_pos(ld, line, column, "%s: %s", path, terr.message);
+    return config__fail_pos(ld, line, column, "%s: %s (at line %u, column %u of the template)",
+                            path, terr.message, terr.line, terr.column);
 }
 
 static bt_err load_template(struct loader *ld, const struct ynode *e, size_t index,

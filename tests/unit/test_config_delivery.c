@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "core/rule.h"
+#include "core/template.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,19 @@ static void test_full_example(void **state)
     assert_int_equal(d->n_templates, 2);
     assert_string_equal(d->templates[0].id, "rep_assigned");
     assert_string_equal(d->templates[1].id, "first_touch");
+    const struct config_template *t = &d->templates[0];
+    assert_non_null(t->subject);
+    assert_non_null(t->text);
+    assert_non_null(t->html);
+    size_t len = 0;
+    assert_string_equal(template_source(t->subject, &len),
+                        "New lead: {{lead.name}} ({{lead.company}})");
+    assert_string_equal(template_source(t->text, &len),
+                        "Hello {{rep.name}},\n{{lead.name}} scored {{score.total}}.\n");
+    assert_string_equal(template_source(t->html, &len), "<p>{{lead.name}}</p>");
+    assert_non_null(d->templates[1].text);
+    assert_null(d->templates[1].subject);
+    assert_null(d->templates[1].html);
 
     assert_int_equal(d->n_channels, 7);
     const struct config_channel *c = &d->channels[0];
@@ -556,6 +570,59 @@ static void test_error_references(void **state)
                  "score.total, rep.email or lead.fields.NAME");
 }
 
+/* A template's error points at its place in the file, in any style of scalar. */
+static void test_error_templates(void **state)
+{
+    /* a typo in a block scalar: line 11 of the file, the name's column */
+    expect_error(HEAD "  templates:\n"
+                      "    - id: t\n"
+                      "      text: |\n"
+                      "        Hello {{rep.name}},\n"
+                      "        {{lead.name}} from {{lead.compnay}}\n",
+                 "t.yaml:11:30: delivery.templates[0].text: unknown variable lead.compnay");
+    /* in a double-quoted subject, after an escape */
+    expect_error(HEAD "  templates:\n"
+                      "    - id: t\n"
+                      "      subject: \"\\u00c4 {{ lead.nam }}\"\n"
+                      "      text: x\n",
+                 "t.yaml:9:27: delivery.templates[0].subject: unknown variable lead.nam");
+    /* a section's names are tried inside it: score.reasons.text is known */
+    struct config *cfg =
+        load_ok(HEAD "  templates:\n"
+                     "    - id: t\n"
+                     "      text: \"{{#score.reasons}}{{text}}{{/score.reasons}}\"\n");
+    config_unref(cfg);
+    expect_error(
+        HEAD "  templates:\n"
+             "    - id: t\n"
+             "      text: x\n"
+             "      html: >\n"
+             "        <p>{{#lead.fields}}\n"
+             "        {{lead.email}}</p>\n",
+        "t.yaml:11:12: delivery.templates[0].html: section {{#lead.fields}} is not closed (no "
+        "{{/lead.fields}})");
+    expect_error(HEAD "  templates:\n"
+                      "    - id: t\n"
+                      "      subject: \"two\\nlines\"\n"
+                      "      text: x\n",
+                 "t.yaml:9:16: delivery.templates[0].subject: must be one line");
+    expect_error(HEAD "  templates:\n"
+                      "    - id: t\n"
+                      "      text: [a]\n",
+                 "t.yaml:9:13: delivery.templates[0].text: expected a string, not a list");
+}
+
+/* A load that fails after a channel's `when` was compiled frees it (the
+ * leak check of the sanitizer build sees it otherwise). */
+static void test_error_after_when_frees(void **state)
+{
+    expect_error(HEAD "  channels:\n"
+                      "    - {id: a, type: webhook, events: [lead.held], when: \"score > 1\", url: "
+                      "\"https://a.example\"}\n"
+                      "    - {id: b, type: webhook, events: [lead.held], when: \"score > 2\"}\n",
+                 "t.yaml:9:7: delivery.channels[1]: missing required key 'url'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_error_events_and_when), cmocka_unit_test(test_error_urls),
         cmocka_unit_test(test_error_type_keys),       cmocka_unit_test(test_error_transports),
         cmocka_unit_test(test_error_secrets),         cmocka_unit_test(test_error_references),
+        cmocka_unit_test(test_error_templates),       cmocka_unit_test(test_error_after_when_frees),
     };
     return cmocka_run_group_tests(tests, setup_env, NULL);
 }
