@@ -28,8 +28,8 @@
 
 /* base64 of 32 and 16 bytes, and of 10 (too short) */
 #define SECRET_32 "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
-#define SECRET_16 "whsec_ZGVmZ2hpamtsbW5vcHFycw=="
-#define SECRET_10 "whsec_AAECAwQFBgcICQ=="
+#define SECRET_16 "whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7" /* 24 bytes, the least a secret may hold */
+#define SECRET_10 "whsec_ZGVmZ2hpamtsbW5vcHFycw==" /* 16 bytes: too few */
 
 /* A webhook channel's lines 7-11, to which a test adds keys from line 12. */
 #define WEBHOOK                                                                                    \
@@ -497,22 +497,22 @@ static void test_error_secrets(void **state)
 {
     expect_error(HEAD WEBHOOK "      secret: abc\n",
                  "t.yaml:12:15: delivery.channels[0].secret: not a webhook secret: expected "
-                 "whsec_ followed by the base64 of 16 to 64 random bytes (such as the output of "
+                 "whsec_ followed by the base64 of 24 to 64 random bytes (such as the output of "
                  "`openssl rand -base64 32`)");
     expect_error(HEAD WEBHOOK "      secret: " SECRET_10 "\n",
                  "t.yaml:12:15: delivery.channels[0].secret: not a webhook secret: expected "
-                 "whsec_ followed by the base64 of 16 to 64 random bytes (such as the output of "
+                 "whsec_ followed by the base64 of 24 to 64 random bytes (such as the output of "
                  "`openssl rand -base64 32`)");
     expect_error(HEAD WEBHOOK "      secret: whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n",
                  "t.yaml:12:15: delivery.channels[0].secret: not a webhook secret: expected "
-                 "whsec_ followed by the base64 of 16 to 64 random bytes (such as the output of "
+                 "whsec_ followed by the base64 of 24 to 64 random bytes (such as the output of "
                  "`openssl rand -base64 32`)");
     expect_error(HEAD WEBHOOK "      secret_env: BATON_TEST_UNSET\n",
                  "t.yaml:12:19: delivery.channels[0].secret_env: the environment variable "
                  "BATON_TEST_UNSET is not set");
     expect_error(HEAD WEBHOOK "      secret_env: BATON_TEST_BAD_SECRET\n",
                  "t.yaml:12:19: delivery.channels[0].secret_env: not a webhook secret (the value "
-                 "of BATON_TEST_BAD_SECRET): expected whsec_ followed by the base64 of 16 to 64 "
+                 "of BATON_TEST_BAD_SECRET): expected whsec_ followed by the base64 of 24 to 64 "
                  "random bytes (such as the output of `openssl rand -base64 32`)");
     expect_error(HEAD WEBHOOK "      secret: " SECRET_16 "\n      secret_env: BATON_TEST_SECRET\n",
                  "t.yaml:13:19: delivery.channels[0]: give one of secret, secrets and secret_env, "
@@ -523,7 +523,7 @@ static void test_error_secrets(void **state)
                               "BATON_TEST_SECRET}, {secret: " SECRET_16 "}]\n",
                  "t.yaml:12:16: delivery.channels[0].secrets: too many secrets (at most 3)");
     expect_error(HEAD WEBHOOK "      secrets: [{secret: " SECRET_16 "}, {secret: " SECRET_32 "}]\n",
-                 "t.yaml:12:59: delivery.channels[0].secrets[1]: delivery.channels[0].secrets[0] "
+                 "t.yaml:12:67: delivery.channels[0].secrets[1]: delivery.channels[0].secrets[0] "
                  "has no `until` either; only the current secret goes without one (give the old "
                  "ones an until)");
     expect_error(HEAD WEBHOOK "      secrets: [{secret: " SECRET_16 ", until: tomorrow}]\n",

@@ -782,7 +782,7 @@ static const char delivery_yaml[] =
     "      events: [lead.assigned, \"assignment.*\"]\n"
     "      when: score >= 50\n"
     "      url: https://hooks.example.com/a\n"
-    "      secret: whsec_ZGVmZ2hpamtsbW5vcHFycw==\n"
+    "      secret: whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7\n"
     "    - id: mail\n"
     "      type: email\n"
     "      events: [lead.assigned]\n"
@@ -811,7 +811,7 @@ static void test_delivery(void **state)
     char *next = edit(base,
                       "    - id: hook\n      type: webhook\n      events: [lead.assigned, "
                       "\"assignment.*\"]\n      when: score >= 50\n      url: "
-                      "https://hooks.example.com/a\n      secret: whsec_ZGVmZ2hpamtsbW5vcHFycw==\n",
+                      "https://hooks.example.com/a\n      secret: whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7\n",
                       "", "      template: assigned\n",
                       "      template: reminder\n    - id: crm\n      type: crm\n      events: "
                       "[lead.assigned]\n      url: https://crm.example.com/\n      fields: {Email: "
@@ -837,11 +837,11 @@ static void test_delivery(void **state)
         {"[lead.assigned, \"assignment.*\"]", "[lead.assigned]"},
         {"score >= 50", "score >= 60"},
         {"hooks.example.com/a", "hooks.example.com/b"},
-        {"whsec_ZGVmZ2hpamtsbW5vcHFycw==", "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
-        {"      secret: whsec_ZGVmZ2hpamtsbW5vcHFycw==\n",
-         "      secret: whsec_ZGVmZ2hpamtsbW5vcHFycw==\n      timeout: 11s\n"},
-        {"      secret: whsec_ZGVmZ2hpamtsbW5vcHFycw==\n",
-         "      secret: whsec_ZGVmZ2hpamtsbW5vcHFycw==\n      concurrency: 2\n"},
+        {"whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7", "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
+        {"      secret: whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7\n",
+         "      secret: whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7\n      timeout: 11s\n"},
+        {"      secret: whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7\n",
+         "      secret: whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7\n      concurrency: 2\n"},
     };
     for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
         next = edit(base, edits[i][0], edits[i][1], NULL);
