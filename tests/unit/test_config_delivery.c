@@ -527,11 +527,11 @@ static void test_error_secrets(void **state)
                  "has no `until` either; only the current secret goes without one (give the old "
                  "ones an until)");
     expect_error(HEAD WEBHOOK "      secrets: [{secret: " SECRET_16 ", until: tomorrow}]\n",
-                 "t.yaml:12:65: delivery.channels[0].secrets[0].until: expected an RFC 3339 time "
+                 "t.yaml:12:73: delivery.channels[0].secrets[0].until: expected an RFC 3339 time "
                  "such as 2026-12-31T00:00:00Z");
     expect_error(HEAD WEBHOOK "      secrets: [{secret: " SECRET_16 "}, {secret_env: "
                               "BATON_TEST_SECRET, until: 2026-01-01T00:00:00Z}]\n",
-                 "t.yaml:12:72: delivery.channels[0].secrets[1].secret_env: the same secret as "
+                 "t.yaml:12:80: delivery.channels[0].secrets[1].secret_env: the same secret as "
                  "delivery.channels[0].secrets[0]");
 }
 
