@@ -212,10 +212,14 @@ static bt_err check_known(struct compiler *c, size_t off, size_t len, const char
         return BT_OK;
     const char *name = c->src + off;
     const char *found = NULL;
+    const char *tried = NULL;
     bool ok = false;
-    for (unsigned k = c->depth; k-- > 0 && !ok;)
-        if (c->open[k].path)
+    for (unsigned k = c->depth; k-- > 0 && !ok;) {
+        /* sections that push no context share their parent's path: ask once */
+        if (c->open[k].path && c->open[k].path != tried)
             ok = try_known(c, c->open[k].path, name, len, &found);
+        tried = c->open[k].path;
+    }
     if (!ok)
         ok = try_known(c, NULL, name, len, &found);
     if (!ok)
@@ -327,7 +331,9 @@ static bt_err open_section(struct compiler *c, enum node_kind kind, size_t tag, 
     bt_err rc = check_known(c, off, len, &path);
     if (rc)
         return rc;
-    if (c->known && !path) /* "." : the section's scope is its parent's */
+    /* "." and inverted sections push no new context: their body's names
+     * resolve as the parent's */
+    if (kind == NODE_INVERTED || !path)
         path = c->depth ? c->open[c->depth - 1].path : NULL;
     struct template_node *n = add_node(c, kind, off, len);
     if ((rc = add_name(c, n)))

@@ -102,7 +102,8 @@ struct template_error {
  * Sn the outermost's, NAME is accepted when one of known("S1.NAME"), ...,
  * known("Sn.NAME"), known("NAME") is true; a section's path is the first of
  * these that was, so inside {{#rep}}{{#accounts}} the names are tried as
- * "rep.accounts.NAME", "rep.NAME", then "NAME".
+ * "rep.accounts.NAME", "rep.NAME", then "NAME". Inverted sections and
+ * {{#.}} push no context when rendering, so they add no path either.
  *
  * Returns BT_OK; or, with *out NULL and *err (may be NULL) saying where and
  * why, BT_ETOOBIG when the source is over TEMPLATE_SOURCE_MAX bytes (at

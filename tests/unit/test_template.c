@@ -438,6 +438,11 @@ static void test_known_names(void **state)
                      29, 28, "unknown variable x");
     assert_string_equal(n.log,
                         "lead.company lead.company.name lead.company.name.x lead.company.x x");
+    /* an inverted section is no scope: its body renders in its parent's */
+    n.log[0] = '\0';
+    check_error_with("{{#rep}}{{^accounts}}{{zip}}{{/accounts}}{{/rep}}", known_in, &n, 1, 24, 23,
+                     "unknown variable zip");
+    assert_string_equal(n.log, "rep rep.accounts rep.zip zip");
     n.log[0] = '\0';
     check_error_with("{{#lead.phone}}{{/lead.phone}}", known_in, &n, 1, 4, 3,
                      "unknown variable lead.phone");
