@@ -164,7 +164,8 @@ def test_secret_rotation_signs_with_both(baton_factory):
         secrets = ("      secrets:\n"
                    "        - {secret: %s, until: 2026-12-31T00:00:00Z}\n"
                    "        - {secret: %s}\n" % (SECRET_OLD, SECRET_NEW))
-        b = start(baton_factory, config(hook(rx, extra=secrets)), clock=T0)
+        b = start(baton_factory, config(hook(rx, events="[lead.created]", extra=secrets)),
+                  clock=T0)
         post(b, 1)
         [req] = rx.wait_for(1, timeout=10, path="/hook")
         sigs = req.headers["webhook-signature"].split(" ")
