@@ -910,27 +910,25 @@ static void test_task_close_for(void **state)
     assert_int_equal(g.done_at, 0);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_insert_get),
-        T(test_claim_due_of_one_channel),
-        T(test_record_with_and_without_lease),
-        T(test_record_no_answer),
-        T(test_list_filters_and_pages),
-        T(test_retry),
-        T(test_replay),
-        T(test_hold_channel),
-        T(test_counts),
-        T(test_counts_delivered_not_counted),
-        T(test_channel_breakers),
-        T(test_tasks),
-        T(test_meetings),
-        T(test_trigger_contacted),
-        T(test_trigger_closed),
-        T(test_task_close_for),
+        cmocka_unit_test_setup_teardown(test_insert_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claim_due_of_one_channel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_with_and_without_lease, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_no_answer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_filters_and_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hold_channel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counts_delivered_not_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_channel_breakers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tasks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_meetings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trigger_contacted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trigger_closed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_close_for, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
