@@ -37,8 +37,9 @@
  * Two reps in a round-robin pool (ana with an address, ben without one);
  * demo requests fast-track to mql and so are routed in their intake
  * command. Channels: `hook` on lead.created and lead.assigned, `never`
- * whose `when` no lead meets, `ops` on the delivery announcements, and
- * `rep-mail` to the rep of lead.assigned.
+ * whose `when` no lead meets, `ops` on the delivery announcements, `mql`
+ * on the milestone lead.mql of demo leads, and `rep-mail` to the rep of
+ * lead.assigned.
  */
 static const char yaml[] = "version: 1\n"
                            "qualification:\n"
@@ -69,6 +70,11 @@ static const char yaml[] = "version: 1\n"
                            "      type: webhook\n"
                            "      events: [\"delivery.*\"]\n"
                            "      url: http://127.0.0.1:9/ops\n"
+                           "    - id: mql\n"
+                           "      type: webhook\n"
+                           "      events: [lead.mql]\n"
+                           "      when: source == \"demo\"\n"
+                           "      url: http://127.0.0.1:9/mql\n"
                            "    - id: rep-mail\n"
                            "      type: email\n"
                            "      events: [lead.assigned]\n"
@@ -448,6 +454,60 @@ static void test_bug_undeliverable_row_keeps_its_reason(void **state)
     assert_int_equal(m.attempts, 1);
     assert_non_null(m.last_error);
     assert_string_equal(m.last_error, "the rep has no email address");
+}
+
+static void test_stage_change_as_milestone(void **state)
+{
+    struct fixture *f = *state;
+    /* A demo lead becomes mql: its stage change goes out as lead.mql. */
+    struct lead l = ingest(f, "buyer@acme.example", "demo");
+    size_t n;
+    struct store_outbox_row *rows = rows_of(f, "mql", l.id, NULL, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].event_type, "lead.mql");
+    assert_string_equal(rows[0].status, OUTBOX_PENDING);
+    json_t *p = parse(rows[0].payload);
+    assert_string_equal(json_string_value(json_object_get(p, "type")), "lead.mql");
+    json_t *ev = json_object_get(p, "event");
+    assert_string_equal(json_string_value(json_object_get(ev, "type")), "lead.stage_changed");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(p, "data"), "to")),
+                        "mql");
+    json_decref(p);
+    /* Another source does not qualify and fails `when` anyway: nothing. */
+    struct lead cold = ingest(f, "cold@acme.example", "web");
+    assert_int_equal(count_rows(f, "mql", cold.id, NULL), 0);
+}
+
+static void count_call(void *ctx)
+{
+    (*(int *)ctx)++;
+}
+
+static void test_outbox_hook_after_commit(void **state)
+{
+    struct fixture *f = *state;
+    int calls = 0;
+    engine_set_outbox_hook(f->eng, count_call, &calls);
+    ingest(f, "one@acme.example", "web");
+    assert_int_equal(calls, 1);
+    /* A claim makes nothing due now. */
+    assert_int_equal(claim(f, "hook", NULL), 1);
+    assert_int_equal(calls, 1);
+    /* Rows written held (the channel is disabled) are not due either. */
+    struct bt_error err = BT_ERROR_INIT;
+    struct outbox_admin_command dis = {
+        .cfg = f->cfg, .action = OUTBOX_ADMIN_DISABLE, .channel = "hook", .actor = "admin:1"};
+    assert_int_equal(engine_outbox_admin(f->eng, &dis, &f->a, &err), BT_OK);
+    assert_int_equal(calls, 1);
+    ingest(f, "two@acme.example", "web");
+    assert_int_equal(calls, 1);
+    /* Enabling makes them due: called. */
+    struct outbox_admin_command en = {
+        .cfg = f->cfg, .action = OUTBOX_ADMIN_ENABLE, .channel = "hook", .actor = "admin:1"};
+    assert_int_equal(engine_outbox_admin(f->eng, &en, &f->a, &err), BT_OK);
+    assert_int_equal(en.count, 2);
+    assert_int_equal(calls, 2);
+    engine_set_outbox_hook(f->eng, NULL, NULL);
 }
 
 /* ---- the worker's claims and reports ---- */
@@ -863,6 +923,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_email_to_rep_without_address_is_dead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bug_undeliverable_row_keeps_its_reason, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_stage_change_as_milestone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_hook_after_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claim_and_retry_schedule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_after_and_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_lease_is_not_applied, setup, teardown),
