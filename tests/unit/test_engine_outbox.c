@@ -273,7 +273,7 @@ static void test_lead_created_writes_one_row(void **state)
     assert_int_equal(count_rows(f, "hook", l.id, NULL), 1);
     assert_int_equal(count_rows(f, "never", 0, NULL), 0);
     assert_int_equal(count_rows(f, "ops", 0, NULL), 0);
-    assert_int_equal(count_rows(f, "rep-mail", 0, NULL), 0); /* no rep: nothing owed */
+    assert_int_equal(count_rows(f, "rep-mail", 0, NULL), 0); /* not subscribed */
 
     struct store_outbox_row r = row_for(f, "hook", l.id, "lead.created");
     assert_string_equal(r.status, OUTBOX_PENDING);
@@ -508,6 +508,109 @@ static void test_outbox_hook_after_commit(void **state)
     assert_int_equal(en.count, 2);
     assert_int_equal(calls, 2);
     engine_set_outbox_hook(f->eng, NULL, NULL);
+}
+
+/*
+ * Recipients and deadlines: ana (Europe/Berlin) has a manager through her
+ * team, bob has none; an SLA policy gives every assignment an hour to be
+ * accepted. `boss` mails the rep's manager, `thanks` the prospect.
+ */
+static const char recipients_yaml[] =
+    "version: 1\n"
+    "qualification:\n"
+    "  fast_track_when: source == \"demo\"\n"
+    "teams:\n"
+    "  - {id: emea, manager: max}\n"
+    "reps:\n"
+    "  - {id: ana, name: Ana, team: emea, email: ana@example.com, timezone: Europe/Berlin}\n"
+    "  - {id: bob, name: Bob, email: bob@example.com}\n"
+    "  - {id: max, name: Max, email: max@example.com, active: false}\n"
+    "pools:\n"
+    "  - {id: inbound, strategy: round_robin, members: [ana, bob]}\n"
+    "routing:\n"
+    "  rules:\n"
+    "    - {name: everyone, to: 'pool:inbound'}\n"
+    "sla:\n"
+    "  policies:\n"
+    "    - {name: standard, accept_within: 1h}\n"
+    "delivery:\n"
+    "  smtp: {url: \"smtp://127.0.0.1:2525\", from: baton@example.com}\n"
+    "  channels:\n"
+    "    - id: boss\n"
+    "      type: email\n"
+    "      events: [lead.assigned]\n"
+    "      to: manager\n"
+    "    - id: thanks\n"
+    "      type: email\n"
+    "      events: [lead.created]\n"
+    "      to: prospect\n";
+
+static void test_manager_prospect_and_deadline(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    struct config *cfg = NULL;
+    if (config_load_string("r.yaml", recipients_yaml, strlen(recipients_yaml), &cfg, &err))
+        fail_msg("%s", err.message);
+    struct config *saved = f->cfg;
+    f->cfg = cfg;
+
+    /* ana's lead: her manager is mailed; the prospect is thanked. */
+    struct lead l1 = ingest(f, "one@acme.example", "demo");
+    assert_string_equal(l1.attr[LEAD_OWNER], "ana");
+    struct store_outbox_row b1 = row_for(f, "boss", l1.id, "lead.assigned");
+    assert_string_equal(b1.status, OUTBOX_PENDING);
+    assert_string_equal(b1.recipient, "max@example.com");
+    json_t *p = parse(b1.payload);
+    json_t *mgr = json_object_get(p, "manager");
+    assert_string_equal(json_string_value(json_object_get(mgr, "id")), "max");
+    assert_string_equal(json_string_value(json_object_get(mgr, "email")), "max@example.com");
+    json_t *asg = json_object_get(p, "assignment");
+    char at[RFC3339_MAX];
+    time_format_rfc3339(START_MS + 3600000LL, at);
+    assert_string_equal(json_string_value(json_object_get(asg, "accept_by")), at);
+    assert_string_equal(json_string_value(json_object_get(asg, "policy")), "standard");
+    /* 10:30 UTC is 11:30 in Berlin in November */
+    assert_string_equal(json_string_value(json_object_get(asg, "accept_by_local")),
+                        "2026-11-21 11:30 Europe/Berlin");
+    json_decref(p);
+    struct store_outbox_row t1 = row_for(f, "thanks", l1.id, "lead.created");
+    assert_string_equal(t1.recipient, "one@acme.example");
+
+    /* The contact task is due when the assignment must be accepted. */
+    struct store_task *tasks;
+    size_t n;
+    assert_int_equal(store_task_list(f->reader, "ana", false, 0, 10, &f->a, &tasks, &n, &err),
+                     BT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(tasks[0].due_at, START_MS + 3600000LL);
+    assert_string_equal(tasks[0].title, "Call Jane Doe (Acme) before 11:30 (Europe/Berlin)");
+
+    /* bob's lead: bob has no manager, a dead row says so. */
+    struct lead l2 = ingest(f, "two@acme.example", "demo");
+    assert_string_equal(l2.attr[LEAD_OWNER], "bob");
+    struct store_outbox_row b2 = row_for(f, "boss", l2.id, "lead.assigned");
+    assert_string_equal(b2.status, OUTBOX_DEAD);
+    struct store_delivery_attempt *att;
+    assert_int_equal(store_delivery_attempts(f->reader, b2.id, 10, &f->a, &att, &n, &err), BT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(att[0].error, "the rep has no manager");
+
+    /* A prospect who opted out is owed nothing. */
+    struct ingest_command c = {0};
+    c.cfg = cfg;
+    c.lead.attr[LEAD_EMAIL] = "quiet@acme.example";
+    c.lead.attr[LEAD_EMAIL_DOMAIN] = "acme.example";
+    c.lead.attr[LEAD_SOURCE] = "web";
+    c.lead.employees = -1;
+    c.lead.fields_json = "{\"opt_out\": true}";
+    c.actor = "key:1";
+    c.fingerprint = "quiet";
+    assert_int_equal(engine_ingest(f->eng, &c, &f->a, &err), BT_OK);
+    assert_int_equal(count_rows(f, "thanks", c.result.id, NULL), 0);
+
+    f->cfg = saved;
+    config_unref(cfg);
 }
 
 /* ---- the worker's claims and reports ---- */
@@ -925,6 +1028,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stage_change_as_milestone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_hook_after_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manager_prospect_and_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claim_and_retry_schedule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_after_and_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_lease_is_not_applied, setup, teardown),
