@@ -492,6 +492,42 @@ static void test_email_parts(void **state)
     assert_true(strncmp(r.html, "<!DOCTYPE html>", 15) == 0);
 }
 
+static void newline_name(json_t *ctx)
+{
+    set_lead(ctx, "name", "Jane\r\nBcc: x@evil.example");
+}
+
+/* A value with a line break cannot add a header line to the subject. */
+static void test_email_subject_one_line(void **state)
+{
+    struct fixture *f = *state;
+    struct rendered r = render_on(f, "rep-mail", newline_name);
+    assert_null(strpbrk(r.subject, "\r\n"));
+    assert_non_null(strstr(r.subject, "Jane  Bcc: x@evil.example"));
+}
+
+/* A part longer than RENDER_TEXT_MAX is refused, not cut. */
+static void test_too_long_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    char *big = malloc(RENDER_TEXT_MAX + 100);
+    assert_non_null(big);
+    memset(big, 'x', RENDER_TEXT_MAX + 99);
+    big[RENDER_TEXT_MAX + 99] = '\0';
+    static const char *const ids[] = {"rep-mail", "slack", "rep-sms"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *ctx = render_sample_context(f->cfg, "lead.assigned");
+        set_lead(ctx, "name", big);
+        struct bt_error err = BT_ERROR_INIT;
+        struct rendered r;
+        assert_int_equal(
+            render_message(f->cfg, channel(f->cfg, ids[i]), "lead.assigned", ctx, &f->a, &r, &err),
+            BT_ETOOBIG);
+        json_decref(ctx);
+    }
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -503,6 +539,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bug_slack_fallback_text_escaped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sms_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_email_parts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_email_subject_one_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_too_long_is_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
