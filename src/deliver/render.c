@@ -333,7 +333,9 @@ static const char *slack_body(json_t *ctx, const char *text, struct arena *a)
         json_array_append_new(blocks, json_pack("{s:s, s:[o, o]}", "type", "actions", "elements",
                                                 accept, reject));
     }
-    json_t *body = json_pack("{s:s, s:o}", "text", text, "blocks", blocks);
+    /* The fallback text (notifications) is mrkdwn too: escaped, so that a
+     * lead calling itself <!channel> mentions nobody. */
+    json_t *body = json_pack("{s:s, s:o}", "text", slack_escape(text, a), "blocks", blocks);
     const char *s = dump(body, a);
     json_decref(body);
     return s;
@@ -382,14 +384,14 @@ static size_t chars(const char *s)
     return n;
 }
 
-/* The SMS: the text, shortened with "…" so that it and ": " + the link fit
+/* The SMS: the text, shortened with "..." so that it and ": " + the link fit
  * one 160-character segment where that is possible; the link is never cut. */
 static const char *sms_text(struct arena *a, const char *text, const char *link)
 {
     size_t link_chars = link ? chars(link) + 2 : 0;
     if (chars(text) + link_chars <= RENDER_SMS_SEGMENT || link_chars + 2 > RENDER_SMS_SEGMENT)
         return link ? arena_printf(a, "%s: %s", text, link) : text;
-    size_t keep = RENDER_SMS_SEGMENT - link_chars - 1; /* room for "…" */
+    size_t keep = RENDER_SMS_SEGMENT - link_chars - 3; /* room for "..." */
     size_t bytes = 0, n = 0;
     while (text[bytes] && n < keep) {
         bytes++;
@@ -397,8 +399,20 @@ static const char *sms_text(struct arena *a, const char *text, const char *link)
             bytes++;
         n++;
     }
-    return link ? arena_printf(a, "%.*s…: %s", (int)bytes, text, link)
-                : arena_printf(a, "%.*s…", (int)bytes, text);
+    /* "..." rather than an ellipsis: GSM-7 has no "…", and one character
+     * outside it makes the whole message UCS-2, 70 characters a segment. */
+    return link ? arena_printf(a, "%.*s...: %s", (int)bytes, text, link)
+                : arena_printf(a, "%.*s...", (int)bytes, text);
+}
+
+static bt_err body_fits(const char *body, struct bt_error *err)
+{
+    size_t n = strlen(body);
+    return n <= RENDER_BODY_MAX ? BT_OK
+                                : bt_fail(err, BT_ETOOBIG, NULL,
+                                          "the message is %zu bytes, more than the %d a webhook "
+                                          "body may be",
+                                          n, RENDER_BODY_MAX);
 }
 
 static const char *recipient_name(const struct config_channel *ch)
@@ -420,7 +434,7 @@ bt_err render_message(const struct config *cfg, const struct config_channel *ch,
         json_t *pub = public_context(ctx);
         out->body = dump(pub, a);
         json_decref(pub);
-        return BT_OK;
+        return body_fits(out->body, err);
     }
     case DELIVERY_CRM: {
         json_t *fields = json_object();
@@ -434,7 +448,7 @@ bt_err render_message(const struct config *cfg, const struct config_channel *ch,
                                  "fields", fields);
         out->body = dump(body, a);
         json_decref(body);
-        return BT_OK;
+        return body_fits(out->body, err);
     }
     case DELIVERY_SLACK: {
         const struct template *t = tpl && tpl->text ? tpl->text

@@ -18,7 +18,8 @@
 
 #include <jansson.h>
 
-#define RENDER_TEXT_MAX    (64 * 1024) /* bytes of one rendered part */
+#define RENDER_TEXT_MAX    (64 * 1024)  /* bytes of one rendered part */
+#define RENDER_BODY_MAX    (512 * 1024) /* bytes of a webhook's or CRM's JSON body */
 #define RENDER_SMS_SEGMENT 160         /* characters of one GSM SMS segment */
 
 /* A message's parts, in the arena; NULL: not there. */
@@ -32,7 +33,8 @@ struct rendered {
 /*
  * Renders the row's context `ctx` for channel `ch` (type webhook, crm,
  * slack, email or sms) and event `type`. BT_ETOOBIG when a part would be
- * longer than RENDER_TEXT_MAX; BT_EINVAL for a context a template cannot use.
+ * longer than RENDER_TEXT_MAX (a JSON body than RENDER_BODY_MAX); BT_EINVAL
+ * for a context a template cannot use.
  */
 bt_err render_message(const struct config *cfg, const struct config_channel *ch,
                       const char *type, json_t *ctx, struct arena *a, struct rendered *out,

@@ -65,7 +65,8 @@ struct store_outbox_row {
 };
 
 /* Inserts it (id set); uid, channel, event_type, payload, status and
- * created_at are required. */
+ * created_at are required; lease_owner may hold the row for its writer
+ * (an undeliverable row records its reason as its one attempt). */
 bt_err store_outbox_insert(struct store_conn *c, struct store_outbox_row *row,
                            struct bt_error *err) BT_MUST_USE;
 
@@ -156,7 +157,9 @@ bt_err store_outbox_hold_channel(struct store_conn *c, const char *channel, int6
 
 /* Rows by status (OUTBOX_* order: pending, failed, delivered, dead, held)
  * for one channel or all (NULL), for /metrics; the oldest created_at of a
- * pending or failed row (0: none). */
+ * pending or failed row (0: none). Delivered rows are not counted (counts[2]
+ * stays 0): they only grow, and reading them all would cost a scan;
+ * baton_deliveries_total counts deliveries as they happen. */
 #define OUTBOX_STATUSES 5
 extern const char *const outbox_statuses[OUTBOX_STATUSES];
 bt_err store_outbox_counts(struct store_conn *c, const char *channel,
