@@ -13,7 +13,9 @@
  * which loads `scoring` and `qualification`, and config_routing.c, which
  * parses the teams' and reps' hours, holidays, zones and territories and
  * loads `pools`, `routing` and `accounts`, and config_sla.c, which loads
- * `sla` last of all (its policies name pools and reps); each scalar also
+ * `sla` (its policies name pools and reps), and config_delivery.c, which
+ * loads `delivery` last of all (its channels name teams, reps and their
+ * own templates, and compile conditions like sla); each scalar also
  * remembers the bytes it came from, so that an error inside a rule's text
  * can point at the character.
  *
@@ -1634,9 +1636,9 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
 {
     /* Sections added later are appended, so that messages listing the keys
      * keep their wording. */
-    static const char *const keys[] = {"version",  "server",  "store",         "intake", "teams",
-                                       "reps",     "scoring", "qualification", "pools",  "routing",
-                                       "accounts", "sla",     "forms",         "reports"};
+    static const char *const keys[] = {
+        "version", "server",  "store",    "intake", "teams", "reps",    "scoring", "qualification",
+        "pools",   "routing", "accounts", "sla",    "forms", "reports", "delivery"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct config *cfg = ld->cfg;
     bt_err rc;
@@ -1662,7 +1664,8 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
         (rc = config__load_scoring(ld, v[6], v[7])) || (rc = load_teams(ld, v[4])) ||
         (rc = load_reps(ld, v[5])) || (rc = check_references(ld, priv)) ||
         (rc = config__load_routing(ld, v[8], v[9], v[10])) || (rc = config__load_sla(ld, v[11])) ||
-        (rc = config__load_forms(ld, v[12])) || (rc = load_reports(ld, v[13])))
+        (rc = config__load_forms(ld, v[12])) || (rc = load_reports(ld, v[13])) ||
+        (rc = config__load_delivery(ld, v[14])))
         return rc;
     /* The domain arrays stay in the snapshot's arena for as long as the set. */
     cfg->freemail = freemail_set_new(add, n_add, remove, n_remove);
@@ -1679,6 +1682,7 @@ static void config_free(struct config *cfg)
 {
     struct config_priv *priv = cfg->priv;
     /* Rules first: they borrow the symbol tables, and all of it the arena. */
+    config__delivery_release(cfg);
     config__sla_release(cfg);
     config__routing_release(cfg, &priv->zones);
     config__scoring_release(cfg);
@@ -1708,6 +1712,7 @@ static void set_defaults(struct config *cfg)
         .per_address = {.count = 10, .period_ms = 1000, .burst = 100},
         .ingest = true,
     };
+    config__delivery_defaults(cfg);
 }
 
 static void version_hash(const char *text, size_t len, char out[17])

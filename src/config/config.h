@@ -36,6 +36,14 @@
  *   forms:   [{id, fields: [{name, to, required, label}], hidden, source, redirect,
  *              success_message, honeypot, min_fill_time, max_fill_time,
  *              require_token, rate_limit: {per_form, per_address}}]  (config_forms.c)
+ *   reports: lost_lead_value
+ *   delivery: smtp: {url, from, username, password | password_env, starttls},
+ *            sms: {url, from, username, password | password_env}, marketing,
+ *            retry, breaker: {pause_after, min_failures, probe_every},
+ *            meeting_minutes, templates: [{id, subject, text, html}],
+ *            channels: [{id, type, events, when, url, secret | secrets |
+ *              secret_env, to, template, first_touch, invite, timeout,
+ *              concurrency, fields, by_team, by_rep}]  (config_delivery.c)
  * Sizes accept a number of bytes or a suffix (KiB, MiB, GiB, KB, MB, GB);
  * durations a number of seconds or a suffix (ms, s, m, h, d).
  */

@@ -10,6 +10,7 @@
  * of the two tables, or a reload changing it goes unreported.
  */
 #include "config/config_diff.h"
+#include "core/template.h"
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -325,6 +326,104 @@ static bool reject_reason_same(const struct config *ca, size_t i, const struct c
     return same_text(a->label, b->label) && a->action == b->action;
 }
 
+/* ---- delivery ---- */
+
+static size_t channel_count(const struct config *c)
+{
+    return c->delivery.n_channels;
+}
+
+static const char *channel_name(const struct config *c, size_t i)
+{
+    return c->delivery.channels[i].id;
+}
+
+static const char *template_id(const struct config_template *t)
+{
+    return t ? t->id : NULL;
+}
+
+/* The same key -> URL pairs in any order (keys are unique in each). */
+static bool same_url_by(const struct config_url_by *a, size_t na, const struct config_url_by *b,
+                        size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++) {
+        size_t j = 0;
+        while (j < nb && strcmp(a[i].key, b[j].key) != 0)
+            j++;
+        if (j == nb || !same_text(a[i].url, b[j].url))
+            return false;
+    }
+    return true;
+}
+
+static bool same_fields(const struct config_channel *a, const struct config_channel *b)
+{
+    if (a->n_fields != b->n_fields)
+        return false;
+    for (size_t i = 0; i < a->n_fields; i++) {
+        size_t j = 0;
+        while (j < b->n_fields && strcmp(a->fields[i].name, b->fields[j].name) != 0)
+            j++;
+        if (j == b->n_fields || !same_text(a->fields[i].path, b->fields[j].path))
+            return false;
+    }
+    return true;
+}
+
+/* Every key; events, fields and the URLs by team or rep as sets, the
+ * secrets in order (a rotation is a change). Templates by id: a change to
+ * a template's text is the template's. */
+static bool channel_same(const struct config *ca, size_t i, const struct config *cb, size_t j)
+{
+    const struct config_channel *a = &ca->delivery.channels[i], *b = &cb->delivery.channels[j];
+    if (a->type != b->type || !same_set(a->events, a->n_events, b->events, b->n_events) ||
+        !same_text(when_text(a->when), when_text(b->when)) || !same_text(a->url, b->url) ||
+        !same_url_by(a->by_team, a->n_by_team, b->by_team, b->n_by_team) ||
+        !same_url_by(a->by_rep, a->n_by_rep, b->by_rep, b->n_by_rep) ||
+        a->n_secrets != b->n_secrets || a->to != b->to ||
+        !same_text(a->to_address, b->to_address) ||
+        !same_text(template_id(a->template), template_id(b->template)) ||
+        !same_text(template_id(a->first_touch), template_id(b->first_touch)) ||
+        a->invite != b->invite || a->timeout_ms != b->timeout_ms ||
+        a->concurrency != b->concurrency || !same_fields(a, b))
+        return false;
+    for (size_t k = 0; k < a->n_secrets; k++)
+        if (!same_text(a->secrets[k].secret, b->secrets[k].secret) ||
+            a->secrets[k].until != b->secrets[k].until)
+            return false;
+    return true;
+}
+
+static size_t delivery_template_count(const struct config *c)
+{
+    return c->delivery.n_templates;
+}
+
+static const char *delivery_template_name(const struct config *c, size_t i)
+{
+    return c->delivery.templates[i].id;
+}
+
+static bool same_template_part(const struct template *a, const struct template *b)
+{
+    if (!a || !b)
+        return a == b;
+    size_t la, lb;
+    const char *sa = template_source(a, &la), *sb = template_source(b, &lb);
+    return la == lb && memcmp(sa, sb, la) == 0;
+}
+
+static bool delivery_template_same(const struct config *ca, size_t i, const struct config *cb,
+                                   size_t j)
+{
+    const struct config_template *a = &ca->delivery.templates[i], *b = &cb->delivery.templates[j];
+    return same_template_part(a->subject, b->subject) && same_template_part(a->text, b->text) &&
+           same_template_part(a->html, b->html);
+}
+
 /* Qualification has three fixed slots; an absent condition is no item. */
 static const char *const qualification_keys[] = {"mql_when", "fast_track_when", "disqualify_when"};
 
@@ -373,6 +472,11 @@ static const struct kind {
                                   sla_policy_name, sla_policy_same},
     [CONFIG_DIFF_REJECT_REASONS] = {"reject_reasons", "reject reason", "reject reasons",
                                     reject_reason_count, reject_reason_name, reject_reason_same},
+    [CONFIG_DIFF_DELIVERY_CHANNELS] = {"delivery_channels", "delivery channel", "delivery channels",
+                                       channel_count, channel_name, channel_same},
+    [CONFIG_DIFF_DELIVERY_TEMPLATES] = {"delivery_templates", "template", "templates",
+                                        delivery_template_count, delivery_template_name,
+                                        delivery_template_same},
 };
 
 const char *config_diff_kind_name(enum config_diff_kind kind)
@@ -444,6 +548,47 @@ static bool same_metrics_public(const struct config *a, const struct config *b)
     return a->metrics_public == b->metrics_public;
 }
 
+static bool same_smtp(const struct config *a, const struct config *b)
+{
+    const struct config_delivery *x = &a->delivery, *y = &b->delivery;
+    return same_text(x->smtp.url, y->smtp.url) && same_text(x->smtp.from, y->smtp.from) &&
+           same_text(x->smtp.username, y->smtp.username) &&
+           same_text(x->smtp.password, y->smtp.password) && x->smtp.starttls == y->smtp.starttls;
+}
+
+static bool same_sms(const struct config *a, const struct config *b)
+{
+    const struct config_delivery *x = &a->delivery, *y = &b->delivery;
+    return same_text(x->sms.url, y->sms.url) && same_text(x->sms.from, y->sms.from) &&
+           same_text(x->sms.username, y->sms.username) &&
+           same_text(x->sms.password, y->sms.password);
+}
+
+static bool same_marketing(const struct config *a, const struct config *b)
+{
+    return same_text(a->delivery.marketing, b->delivery.marketing);
+}
+
+static bool same_retry(const struct config *a, const struct config *b)
+{
+    const struct config_delivery *x = &a->delivery, *y = &b->delivery;
+    if (x->n_schedule != y->n_schedule)
+        return false;
+    for (size_t i = 0; i < x->n_schedule; i++)
+        if (x->schedule_ms[i] != y->schedule_ms[i])
+            return false;
+    return true;
+}
+
+static bool same_breaker(const struct config *a, const struct config *b)
+{
+    const struct delivery_breaker_policy *x = &a->delivery.breaker, *y = &b->delivery.breaker;
+    return x->pause_after_ms == y->pause_after_ms && x->min_failures == y->min_failures &&
+           x->probe_every_ms == y->probe_every_ms;
+}
+
+SAME_FIELD(same_meeting_minutes, delivery.meeting_minutes)
+
 /* Restart-only: what cli_serve.c and server.c read once, at start. */
 static const struct setting {
     const char *name;
@@ -467,6 +612,12 @@ static const struct setting {
     {"scoring.grades", false, same_grades},
     {"accounts.name_threshold", false, same_name_threshold},
     {"sla.rejections_per_day", false, same_rejections_per_day},
+    {"delivery.smtp", false, same_smtp},
+    {"delivery.sms", false, same_sms},
+    {"delivery.marketing", false, same_marketing},
+    {"delivery.retry", false, same_retry},
+    {"delivery.breaker", false, same_breaker},
+    {"delivery.meeting_minutes", false, same_meeting_minutes},
 };
 
 /* The settings plus the two orders below must fit the arrays. */

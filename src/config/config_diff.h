@@ -16,6 +16,7 @@
  *                                 tried in another order)
  *   reject reasons                by id: the ones a rep can choose from, the
  *                                 built-in ones when the file lists none
+ *   delivery channels, templates  by id
  *   settings                      the other keys, by their path ("server.max_body_bytes")
  *
  * An item is changed when anything a decision reads from it differs: a
@@ -23,7 +24,9 @@
  * and its members (in order: round robin goes round in that order); a rule's
  * condition text, target, points, caps and so on; a policy's condition,
  * windows, clock, reminders and breach actions (in order), attempts and
- * fallback; a reject reason's label and action. Lists whose order carries
+ * fallback; a reject reason's label and action; a delivery channel's
+ * every key (its events, by_team, by_rep and fields as sets, its secrets
+ * in order) and a template's source. Lists whose order carries
  * no meaning (a rep's languages, the free-mail domains) are compared as sets.
  *
  * Settings read only when `baton serve` starts (server.listen,
@@ -54,12 +57,15 @@ enum config_diff_kind {
     CONFIG_DIFF_QUALIFICATION,
     CONFIG_DIFF_SLA_POLICIES,
     CONFIG_DIFF_REJECT_REASONS,
+    CONFIG_DIFF_DELIVERY_CHANNELS,
+    CONFIG_DIFF_DELIVERY_TEMPLATES,
     CONFIG_DIFF_KINDS
 };
 
 /* The kind's key in JSON: "teams", "reps", "pools", "routing_rules",
  * "fit_rules", "fit_groups", "engagement_rules", "qualification",
- * "sla_policies", "reject_reasons". */
+ * "sla_policies", "reject_reasons", "delivery_channels",
+ * "delivery_templates". */
 const char *config_diff_kind_name(enum config_diff_kind kind);
 
 /* Names of one kind, each list in file order (removed: the old file's). */
@@ -69,7 +75,7 @@ struct config_diff_names {
 };
 
 /* At most this many settings exist (the table in config_diff.c). */
-#define CONFIG_DIFF_SETTINGS_MAX 24
+#define CONFIG_DIFF_SETTINGS_MAX 32
 
 struct config_diff {
     struct config_diff_names kinds[CONFIG_DIFF_KINDS];
@@ -103,7 +109,7 @@ void config_diff_release(struct config_diff *d);
 /* True when nothing differs (restart-only settings included). */
 bool config_diff_empty(const struct config_diff *d);
 /* True when anything is removed: a team, rep, pool, rule, qualification rule,
- * SLA policy or reject reason. */
+ * SLA policy, reject reason, delivery channel or template. */
 bool config_diff_removes(const struct config_diff *d);
 
 /*
@@ -123,7 +129,8 @@ const char *config_diff_line(const struct config_diff *d, char buf[CONFIG_DIFF_L
  *   {"teams": {"added": [...], "removed": [...], "changed": [...]},
  *    "reps": {...}, "pools": {...}, "routing_rules": {...}, "fit_rules": {...},
  *    "fit_groups": {...}, "engagement_rules": {...}, "qualification": {...},
- *    "sla_policies": {...}, "reject_reasons": {...},
+ *    "sla_policies": {...}, "reject_reasons": {...}, "delivery_channels": {...},
+ *    "delivery_templates": {...},
  *    "settings": [...], "ignored_until_restart": [...], "text": "the line"}
  * Every kind is present. A list holds at most CONFIG_DIFF_JSON_NAMES names;
  * when one is longer, its kind also has "more": {"removed": N, ...}, the

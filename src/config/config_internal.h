@@ -5,8 +5,8 @@
  * into a tree of struct ynode that keeps every node's position, then walks
  * it section by section; sections that live in their own file (scoring and
  * qualification, config_scoring.c; pools, routing and accounts,
- * config_routing.c; sla, config_sla.c) use the same tree, the same helpers and therefore the
- * same "NAME:LINE:COL: message" errors.
+ * config_routing.c; sla, config_sla.c; delivery, config_delivery.c) use the same tree, the same
+ * helpers and therefore the same "NAME:LINE:COL: message" errors.
  *
  * Conventions of the helpers below:
  * - They return BT_OK or BT_ECONFIG; on error the message is already in
@@ -293,5 +293,18 @@ void config__routing_release(struct config *cfg, struct config_zones *zones);
 bt_err config__load_sla(struct loader *ld, const struct ynode *n);
 /* Frees the policies' conditions; call it before config__scoring_release. */
 void config__sla_release(struct config *cfg);
+
+/*
+ * config_delivery.c: the `delivery` section (NULL: no channels) into
+ * cfg->delivery, after sla: Slack channels' by_team and by_rep name teams
+ * and reps, and channel conditions are compiled over scoring->lead_syms,
+ * counted in n_channels as they are started. Templates are compiled into
+ * the snapshot's arena. config__delivery_defaults() sets the retry
+ * schedule, breaker and meeting length a file without them gets.
+ */
+bt_err config__load_delivery(struct loader *ld, const struct ynode *n);
+void config__delivery_defaults(struct config *cfg);
+/* Frees the channels' conditions; call it before config__scoring_release. */
+void config__delivery_release(struct config *cfg);
 
 #endif

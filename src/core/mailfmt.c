@@ -111,8 +111,6 @@ static size_t encode_words(const char *s, size_t len, size_t used, char *out, si
         at += word;
         line += word;
         first = false;
-        if (len == 0)
-            break;
     }
     *last_line = line;
     return at;

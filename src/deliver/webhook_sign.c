@@ -139,7 +139,7 @@ bt_err webhook_sign(const char *msg_id, int64_t timestamp_s, const void *body, s
     check_secrets(secrets, nsecrets);
     if (outsz < WEBHOOK_SIGNATURE_HEADER_LEN(nsecrets) + 1)
         BT_BUG("webhook signature header of %zu secrets into %zu bytes", nsecrets, outsz);
-    size_t id_len = msg_id ? strlen(msg_id) : 0;
+    size_t id_len = msg_id ? strnlen(msg_id, WEBHOOK_ID_MAX + 1) : 0;
     if (!id_valid(msg_id, id_len))
         return bt_fail(err, BT_EINVAL, "webhook-id",
                        "a webhook id is 1 to %d printable ASCII characters without spaces or "

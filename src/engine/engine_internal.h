@@ -127,6 +127,11 @@ struct engine__ctx {
     const struct config *cfg;
     struct rule_scratch *rules; /* the writer's, for channels' `when` */
     bool outbox_due;            /* the group made outbox rows due now */
+    /* The meeting the last assignment proposed (engine__task_for), for the
+     * messages of its lead.assigned. */
+    struct {
+        int64_t assignment_id, task_id, start, end;
+    } meeting;
 };
 
 /*

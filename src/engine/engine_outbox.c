@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "core/rule.h"
 #include "core/score.h"
+#include "core/meeting.h"
 #include "core/workhours.h"
 #include "engine/engine_internal.h"
 #include "util/crypto.h"
@@ -199,6 +200,19 @@ static bt_err build_context(struct engine__ctx *ctx, struct arena *arena,
                                               text_or_null(a.note)));
             }
         }
+    }
+    if (json_is_integer(aid) && ctx->meeting.assignment_id == json_integer_value(aid)) {
+        const struct config_rep *mrep = rep_id ? config_find_rep(cfg, rep_id) : NULL;
+        json_object_set_new(o, "meeting",
+                            json_pack("{s:o, s:o, s:o, s:o}", "start",
+                                      time_or_null(ctx->meeting.start), "end",
+                                      time_or_null(ctx->meeting.end), "start_local",
+                                      local_time(mrep, ctx->meeting.start), "end_local",
+                                      local_time(mrep, ctx->meeting.end)));
+        json_object_set_new(o, "_meeting",
+                            json_pack("{s:I, s:I, s:I}", "task", (json_int_t)ctx->meeting.task_id,
+                                      "start", (json_int_t)ctx->meeting.start, "end",
+                                      (json_int_t)ctx->meeting.end));
     }
     if (rep_id && (ec->rep = config_find_rep(cfg, rep_id))) {
         json_object_set_new(o, "rep", rep_context(cfg, ec->rep));
@@ -648,6 +662,85 @@ bt_err engine__apply_outbox_admin(struct engine__ctx *ctx, struct outbox_admin_c
 
 /* ---- tasks ---- */
 
+/* Whether some email channel attaches a meeting proposal. */
+static bool wants_invite(const struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->delivery.n_channels; i++)
+        if (cfg->delivery.channels[i].invite)
+            return true;
+    return false;
+}
+
+#define MEETING_LEAD_MS    (60 * 60 * 1000LL) /* a proposal starts an hour from now at the earliest */
+#define MEETING_STEP_MS    (30 * 60 * 1000LL)
+#define MEETING_HORIZON_MS (14 * 24 * 60 * 60 * 1000LL)
+#define MEETING_BUSY       256
+
+/*
+ * A call slot in the rep's next working hours that none of its other
+ * proposals overlaps (core/meeting.h), kept as a "meeting" task so that
+ * the next proposal avoids it; ctx->meeting carries it to the messages of
+ * the lead.assigned that follows. No slot within two weeks: no proposal.
+ */
+static bt_err propose_meeting(struct engine__ctx *ctx, struct arena *arena,
+                              const struct lead *lead, const struct store_assignment *a,
+                              const char *who, const char *company, struct bt_error *err)
+{
+    const struct config *cfg = ctx->cfg;
+    const struct config_rep *rep = config_find_rep(cfg, a->rep_id);
+    if (!rep || !rep->routing)
+        return BT_OK;
+    int64_t(*busy)[2] = arena_alloc(arena, MEETING_BUSY * sizeof(*busy));
+    size_t n_busy = 0;
+    if (!busy)
+        return bt_fail(err, BT_ETOOBIG, NULL, "out of memory for meeting slots");
+    bt_err e = store_task_meetings(ctx->conn, a->rep_id, ctx->now, MEETING_BUSY, busy, &n_busy, err);
+    if (e)
+        return e;
+    struct meeting_interval *iv = arena_alloc(arena, (n_busy + 1) * sizeof(*iv));
+    for (size_t i = 0; i < n_busy; i++)
+        iv[i] = (struct meeting_interval){busy[i][0], busy[i][1]};
+    const struct routing_rep *rr = rep->routing;
+    uint64_t minutes = cfg->delivery.meeting_minutes ? cfg->delivery.meeting_minutes : 30;
+    struct meeting_request req = {
+        .hours = rr->has_hours ? &rr->hours : NULL,
+        .tz = rr->tz,
+        .holidays = &rr->holidays,
+        .now_ms = ctx->now,
+        .earliest_ms = ctx->now + MEETING_LEAD_MS,
+        .step_ms = MEETING_STEP_MS,
+        .duration_ms = (int64_t)minutes * 60 * 1000,
+        .horizon_ms = MEETING_HORIZON_MS,
+        .busy = iv,
+        .n_busy = n_busy,
+    };
+    struct meeting_interval slot;
+    struct bt_error why = BT_ERROR_INIT;
+    if (meeting_find_slot(&req, &slot, &why)) {
+        log_info("delivery: no meeting slot for %s within 14 days: %s", a->rep_id, why.message);
+        return BT_OK;
+    }
+    struct store_task t = {
+        .lead_id = lead->id,
+        .assignment_id = a->id,
+        .rep_id = a->rep_id,
+        .kind = "meeting",
+        .title = arena_printf(arena, "Call with %s%s%s%s", who, company ? " (" : "",
+                              company ? company : "", company ? ")" : ""),
+        .due_at = slot.start_ms,
+        .starts_at = slot.start_ms,
+        .ends_at = slot.end_ms,
+        .created_at = ctx->now,
+    };
+    if ((e = store_task_insert(ctx->conn, &t, err)))
+        return e;
+    ctx->meeting.assignment_id = a->id;
+    ctx->meeting.task_id = t.id;
+    ctx->meeting.start = slot.start_ms;
+    ctx->meeting.end = slot.end_ms;
+    return BT_OK;
+}
+
 bt_err engine__task_for(struct engine__ctx *ctx, struct arena *arena, const struct lead *lead,
                         const struct store_assignment *a, struct bt_error *err)
 {
@@ -679,7 +772,10 @@ bt_err engine__task_for(struct engine__ctx *ctx, struct arena *arena, const stru
         .due_at = a->accept_by,
         .created_at = ctx->now,
     };
-    return store_task_insert(ctx->conn, &t, err);
+    bt_err e = store_task_insert(ctx->conn, &t, err);
+    if (e || !wants_invite(cfg))
+        return e;
+    return propose_meeting(ctx, arena, lead, a, who, company, err);
 }
 
 bt_err engine__apply_task_done(struct engine__ctx *ctx, struct task_done_command *cmd,

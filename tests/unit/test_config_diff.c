@@ -767,6 +767,140 @@ static char *many_reps(size_t n, const char *prefix)
     return s;
 }
 
+static const char delivery_yaml[] =
+    "delivery:\n"
+    "  smtp: {url: \"smtp://127.0.0.1:2525\", from: baton@example.com}\n"
+    "  templates:\n"
+    "    - id: assigned\n"
+    "      subject: \"New lead: {{lead.name}}\"\n"
+    "      text: \"{{lead.name}} is yours\"\n"
+    "    - id: reminder\n"
+    "      text: \"Still waiting: {{lead.name}}\"\n"
+    "  channels:\n"
+    "    - id: hook\n"
+    "      type: webhook\n"
+    "      events: [lead.assigned, \"assignment.*\"]\n"
+    "      when: score >= 50\n"
+    "      url: https://hooks.example.com/a\n"
+    "      secret: whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7\n"
+    "    - id: mail\n"
+    "      type: email\n"
+    "      events: [lead.assigned]\n"
+    "      to: rep\n"
+    "      template: assigned\n"
+    "    - id: slack\n"
+    "      type: slack\n"
+    "      events: [assignment.reminded]\n"
+    "      url: https://hooks.slack.com/x\n"
+    "      by_team: {emea: https://hooks.slack.com/emea, na: https://hooks.slack.com/na}\n"
+    "      template: reminder\n";
+
+static char *with_delivery(void)
+{
+    char *s = xmalloc(strlen(base_yaml) + strlen(delivery_yaml) + 1);
+    strcpy(s, base_yaml);
+    strcat(s, delivery_yaml);
+    return s;
+}
+
+static void test_delivery(void **state)
+{
+    char *base = with_delivery();
+    struct pair p;
+    /* hook goes, sms comes, mail changes its template */
+    char *next = edit(base,
+                      "    - id: hook\n      type: webhook\n      events: [lead.assigned, "
+                      "\"assignment.*\"]\n      when: score >= 50\n      url: "
+                      "https://hooks.example.com/a\n      secret: whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7\n",
+                      "", "      template: assigned\n",
+                      "      template: reminder\n    - id: crm\n      type: crm\n      events: "
+                      "[lead.assigned]\n      url: https://crm.example.com/\n      fields: {Email: "
+                      "lead.email}\n",
+                      NULL);
+    diff(&p, base, next);
+    check_kind(&p.d, CONFIG_DIFF_DELIVERY_CHANNELS, "crm", "hook", "mail");
+    check_others_same(&p.d, BIT(CONFIG_DIFF_DELIVERY_CHANNELS));
+    assert_int_equal(p.d.n_settings, 0);
+    assert_true(config_diff_removes(&p.d));
+    assert_string_equal(p.line, "removed 1 delivery channel (hook); added 1 delivery channel "
+                                "(crm); changed 1 delivery channel (mail)");
+    json_t *j = config_diff_json(&p.d);
+    json_t *k = json_object_get(j, "delivery_channels");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(k, "added"), 0)), "crm");
+    assert_non_null(json_object_get(j, "delivery_templates"));
+    json_decref(j);
+    pair_release(&p);
+    free(next);
+
+    /* Every value of a channel counts. */
+    static const char *const edits[][2] = {
+        {"[lead.assigned, \"assignment.*\"]", "[lead.assigned]"},
+        {"score >= 50", "score >= 60"},
+        {"hooks.example.com/a", "hooks.example.com/b"},
+        {"whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7", "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
+        {"      secret: whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7\n",
+         "      secret: whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7\n      timeout: 11s\n"},
+        {"      secret: whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7\n",
+         "      secret: whsec_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7\n      concurrency: 2\n"},
+    };
+    for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+        next = edit(base, edits[i][0], edits[i][1], NULL);
+        diff(&p, base, next);
+        check_kind(&p.d, CONFIG_DIFF_DELIVERY_CHANNELS, "", "", "hook");
+        check_others_same(&p.d, BIT(CONFIG_DIFF_DELIVERY_CHANNELS));
+        pair_release(&p);
+        free(next);
+    }
+    next = edit(base, "      to: rep\n", "      to: manager\n", NULL);
+    diff(&p, base, next);
+    check_kind(&p.d, CONFIG_DIFF_DELIVERY_CHANNELS, "", "", "mail");
+    pair_release(&p);
+    free(next);
+    next = edit(base, "na: https://hooks.slack.com/na", "na: https://hooks.slack.com/na2", NULL);
+    diff(&p, base, next);
+    check_kind(&p.d, CONFIG_DIFF_DELIVERY_CHANNELS, "", "", "slack");
+    pair_release(&p);
+    free(next);
+
+    /* Sets in another order and defaults written out change nothing. */
+    next =
+        edit(base, "[lead.assigned, \"assignment.*\"]", "[\"assignment.*\", lead.assigned]",
+             "{emea: https://hooks.slack.com/emea, na: https://hooks.slack.com/na}",
+             "{na: https://hooks.slack.com/na, emea: https://hooks.slack.com/emea}",
+             "      to: rep\n", "      to: rep\n      timeout: 30s\n      concurrency: 4\n", NULL);
+    diff(&p, base, next);
+    check_others_same(&p.d, 0);
+    assert_int_equal(p.d.n_settings, 0);
+    pair_release(&p);
+    free(next);
+
+    /* A template's text is the template's change, not its channels'. */
+    next = edit(base, "\"{{lead.name}} is yours\"", "\"{{lead.name}} is yours now\"", NULL);
+    diff(&p, base, next);
+    check_kind(&p.d, CONFIG_DIFF_DELIVERY_TEMPLATES, "", "", "assigned");
+    check_others_same(&p.d, BIT(CONFIG_DIFF_DELIVERY_TEMPLATES));
+    assert_string_equal(p.line, "changed 1 template (assigned)");
+    pair_release(&p);
+    free(next);
+
+    /* The transports and the schedule are settings. */
+    next = edit(base, "smtp://127.0.0.1:2525", "smtp://127.0.0.1:2526", "  templates:\n",
+                "  retry: [0s, 1m]\n  breaker: {min_failures: 3}\n  meeting_minutes: 15\n"
+                "  marketing: m@example.com\n  sms: {url: \"https://sms.example/\"}\n  "
+                "templates:\n",
+                NULL);
+    diff(&p, base, next);
+    check_others_same(&p.d, 0);
+    check_names(p.d.settings, p.d.n_settings,
+                "delivery.smtp,delivery.sms,delivery.marketing,delivery.retry,delivery.breaker,"
+                "delivery.meeting_minutes",
+                "settings");
+    assert_int_equal(p.d.n_restart, 0);
+    pair_release(&p);
+    free(next);
+    free(base);
+}
+
 static void test_line_and_json_are_bounded(void **state)
 {
     char *from = many_reps(150, "rep-"), *to = many_reps(2, "new-");
@@ -901,6 +1035,7 @@ int main(void)
         cmocka_unit_test(test_qualification),
         cmocka_unit_test(test_sla_policies),
         cmocka_unit_test(test_reject_reasons),
+        cmocka_unit_test(test_delivery),
         cmocka_unit_test(test_settings_live),
         cmocka_unit_test(test_settings_restart_only),
         cmocka_unit_test(test_line_and_json_are_bounded),
