@@ -209,7 +209,8 @@ void api_delivery_get(struct request *r)
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(list, attempt_json(&attempts[i]));
-    json_object_set_new(out, "attempt_log", list);
+    /* in the detail, `attempts` is the attempts themselves */
+    json_object_set_new(out, "attempts", list);
     reply_json(r, 200, out);
 }
 
