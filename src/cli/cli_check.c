@@ -16,7 +16,7 @@ static void usage(FILE *out)
                  "\n"
                  "Validates a Baton configuration file. Errors are printed as\n"
                  "FILE:LINE:COL: message and the exit status is 1; a valid file prints a\n"
-                 "short summary (teams, reps, routing) and exits 0.\n"
+                 "short summary (teams, reps, routing, delivery) and exits 0.\n"
                  "\n"
                  "Options:\n"
                  "  -c, --config FILE  the file to check (as `baton serve --config`)\n"
@@ -65,6 +65,13 @@ int cli_check(int argc, char **argv)
                routing->n_pools == 1 ? "" : "s");
     else
         printf("routing: off (no routing section; qualified leads stay mql)\n");
+    const struct config_delivery *d = &cfg->delivery;
+    if (d->n_channels > 0)
+        printf("delivery: %zu channel%s, %zu template%s\n", d->n_channels,
+               d->n_channels == 1 ? "" : "s", d->n_templates, d->n_templates == 1 ? "" : "s");
+    else if (d->n_templates > 0)
+        printf("delivery: no channels (nothing is sent), %zu template%s\n", d->n_templates,
+               d->n_templates == 1 ? "" : "s");
     config_unref(cfg);
     return 0;
 }

@@ -171,7 +171,7 @@ static void add_links(struct deliver *d, const struct config *cfg, json_t *ctx, 
     /* One page decides: a GET never acts (mail scanners and chat unfurlers
      * open links), so Accept and Reject open it at the matching button. */
     json_object_set_new(ctx, "links",
-                        json_pack("{s:s, s:s++, s:s++}", "decide", url, "accept", url, "#accept",
+                        json_pack("{s:s, s:s+, s:s+}", "decide", url, "accept", url, "#accept",
                                   "reject", url, "#reject"));
 }
 
