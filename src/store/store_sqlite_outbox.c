@@ -643,7 +643,7 @@ static bt_err so_task_meetings(struct store_conn *c, const char *rep_id, int64_t
     sqlite__bind_text(s, 1, rep_id);
     sqlite3_bind_int64(s, 2, from);
     sqlite3_bind_int64(s, 3, limit);
-    int rc;
+    int rc = SQLITE_DONE; /* limit 0: no step (gcc -O1 cannot see it) */
     while (*n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         out[*n][0] = sqlite3_column_int64(s, 0);
         out[*n][1] = sqlite3_column_int64(s, 1);
