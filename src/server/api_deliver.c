@@ -505,15 +505,6 @@ static json_t *task_json(const struct store_task *t, int64_t now)
     return o;
 }
 
-/* Whether the caller may see the tasks of `rep` (as its assignments). */
-static bool sees_rep(const struct request *r, const char *rep)
-{
-    if (r->role != ROLE_REP)
-        return true;
-    return r->key.rep_id &&
-           (!strcmp(r->key.rep_id, rep) || config_manages(r->cfg, r->key.rep_id, rep));
-}
-
 struct task_query {
     bool done;
     int64_t limit, offset;
@@ -547,7 +538,7 @@ static int task_arg(void *cls, const char *k, const char *v)
 
 void api_rep_tasks(struct request *r)
 {
-    if (r->role == ROLE_REP && !sees_rep(r, r->name)) {
+    if (r->role == ROLE_REP && !request_sees_rep(r, r->name)) {
         reply_error(r, 403, "forbidden", "id",
                     "a rep key sees only its own tasks and those of the reps it manages");
         return;

@@ -157,6 +157,11 @@ bool request_reader(struct request *r, struct store_conn **c);
  * every lead their routes allow. */
 bool request_sees_lead(const struct request *r, const struct lead *lead);
 
+/* Whether the caller may see the work of rep `rep` (its assignments, its
+ * tasks): a rep key its own and those of the reps it manages (config_manages:
+ * the rep's `manager`, else its team's); other roles every rep. */
+bool request_sees_rep(const struct request *r, const char *rep);
+
 /* Loads the lead of the path's {id} on `c`, as the caller may see it
  * (request_sees_lead); false with a 404 (or a store error) reply set. */
 bool request_lead(struct request *r, struct store_conn *c, struct lead *out);

@@ -375,6 +375,14 @@ bool request_sees_lead(const struct request *r, const struct lead *lead)
            strcmp(lead->attr[LEAD_OWNER], r->key.rep_id) == 0;
 }
 
+bool request_sees_rep(const struct request *r, const char *rep)
+{
+    if (r->role != ROLE_REP)
+        return true;
+    return r->key.rep_id &&
+           (!strcmp(r->key.rep_id, rep) || config_manages(r->cfg, r->key.rep_id, rep));
+}
+
 bool request_lead(struct request *r, struct store_conn *c, struct lead *out)
 {
     struct bt_error err = BT_ERROR_INIT;
