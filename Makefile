@@ -10,6 +10,8 @@
 #   make bench-handoff  a million pending assignments: start-up, memory, deadline
 #                lateness, routed intake (bench/handoff.sh; BENCH_ASSIGNMENTS=100000
 #                for a quicker run)
+#   make bench-deliver  webhooks delivered per second to a local receiver, and the
+#                p99 from intake to the webhook's arrival at 1,000 leads/s (bench/deliver.py)
 #   make lint-openapi  lint docs/openapi.yaml with Redocly's CLI (pinned in tools/openapi)
 #
 # Variables: BUILD (output folder), SANITIZE=1 (ASan+UBSan build), CC;
@@ -61,7 +63,7 @@ FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_RUNS ?= 20000
 
-.PHONY: all run deps test unit integration fuzz fuzz-smoke bench bench-handoff benches clean \
+.PHONY: all run deps test unit integration fuzz fuzz-smoke bench bench-handoff bench-deliver benches clean \
         format lint-openapi
 
 # Keep object files that pattern rules chain through (fuzz objects).
@@ -124,6 +126,9 @@ bench: $(BUILD)/baton $(BENCH_BIN)
 
 bench-handoff: $(BUILD)/baton $(BENCH_BIN)
 	BUILD=$(BUILD) bench/handoff.sh
+
+bench-deliver: $(BUILD)/baton
+	$(PYTHON) bench/deliver.py --baton $(BUILD)/baton
 
 # libFuzzer targets, built with clang; objects compiled separately.
 FUZZ_BUILD := build/fuzz

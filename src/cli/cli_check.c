@@ -5,6 +5,8 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/normalize.h"
+#include "deliver/render.h"
+#include "util/arena.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -16,7 +18,9 @@ static void usage(FILE *out)
                  "\n"
                  "Validates a Baton configuration file. Errors are printed as\n"
                  "FILE:LINE:COL: message and the exit status is 1; a valid file prints a\n"
-                 "short summary (teams, reps, routing, delivery) and exits 0.\n"
+                 "short summary (teams, reps, routing, delivery) and exits 0. Every\n"
+                 "delivery channel's messages and every template are rendered against\n"
+                 "a sample lead, so a template that cannot render fails the check.\n"
                  "\n"
                  "Options:\n"
                  "  -c, --config FILE  the file to check (as `baton serve --config`)\n"
@@ -66,9 +70,21 @@ int cli_check(int argc, char **argv)
     else
         printf("routing: off (no routing section; qualified leads stay mql)\n");
     const struct config_delivery *d = &cfg->delivery;
+    /* Every message a channel may send, rendered against a sample lead:
+     * what loading cannot see (a message too long, a part that fails). */
+    struct arena a = ARENA_INIT;
+    bt_err rendered = render_check(cfg, &a, &err);
+    arena_release(&a);
+    if (rendered) {
+        fprintf(stderr, "%s: %s\n", path, err.message);
+        config_unref(cfg);
+        return 1;
+    }
     if (d->n_channels > 0)
-        printf("delivery: %zu channel%s, %zu template%s\n", d->n_channels,
-               d->n_channels == 1 ? "" : "s", d->n_templates, d->n_templates == 1 ? "" : "s");
+        printf("delivery: %zu channel%s, %zu template%s (each channel's messages rendered "
+               "against a sample lead)\n",
+               d->n_channels, d->n_channels == 1 ? "" : "s", d->n_templates,
+               d->n_templates == 1 ? "" : "s");
     else if (d->n_templates > 0)
         printf("delivery: no channels (nothing is sent), %zu template%s\n", d->n_templates,
                d->n_templates == 1 ? "" : "s");

@@ -550,6 +550,21 @@ bt_err render_check(const struct config *cfg, struct arena *a, struct bt_error *
     static const char *const types[] = {"lead.assigned", "assignment.reminded",
                                         "assignment.rejected", "assignment.escalated",
                                         "lead.created", "delivery.channel_paused"};
+    for (size_t i = 0; cfg && i < cfg->delivery.n_templates; i++) {
+        const struct config_template *t = &cfg->delivery.templates[i];
+        json_t *ctx = render_sample_context(cfg, "lead.assigned");
+        const char *out;
+        bt_err e = BT_OK;
+        if (!e && t->subject)
+            e = render(t->subject, ctx, TEMPLATE_TEXT, a, &out, err);
+        if (!e && t->text)
+            e = render(t->text, ctx, TEMPLATE_TEXT, a, &out, err);
+        if (!e && t->html)
+            e = render(t->html, ctx, TEMPLATE_HTML, a, &out, err);
+        json_decref(ctx);
+        if (e)
+            return bt_fail(err, e, NULL, "template %s: %s", t->id, err ? err->message : "");
+    }
     for (size_t i = 0; cfg && i < cfg->delivery.n_channels; i++) {
         const struct config_channel *ch = &cfg->delivery.channels[i];
         for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {

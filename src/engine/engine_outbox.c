@@ -569,8 +569,11 @@ bt_err engine__apply_outbox_report(struct engine__ctx *ctx, struct engine__outbo
             r->status = OUTBOX_HELD;
             break;
         case DELIVERY_RETRY:
-            r->status = delivery_next_attempt(schedule, n_schedule, r->attempts + 1, ctx->now,
-                                              random01(), r->retry_after_ms, &r->next_attempt_at)
+            /* Counted from when the attempt ended, not from when its
+             * outcome reached the writer. */
+            r->status = delivery_next_attempt(schedule, n_schedule, r->attempts + 1,
+                                              r->attempt.at + r->attempt.latency_ms, random01(),
+                                              r->retry_after_ms, &r->next_attempt_at)
                             ? OUTBOX_FAILED
                             : OUTBOX_DEAD;
             break;

@@ -414,3 +414,72 @@ def test_a_rep_without_an_address_is_a_visible_dead_letter(baton_factory):
     [row] = delivery_list(b, status="dead")
     assert row["last_error"] == "the rep has no email address"
     b.wait_stderr(r"undeliverable", timeout=5)
+
+
+def test_invite_parses_with_an_independent_icalendar_library(baton_factory):
+    icalendar = pytest.importorskip("icalendar")  # Debian's python3-icalendar
+    with SmtpReceiver() as smtp:
+        b = start(baton_factory, config(EMAIL % smtp.port), clock=T0)
+        post(b, 1, first_name="Jane", last_name="Doe", company="Acme")
+        [mail] = smtp.wait_for(1, timeout=10)
+        cal = icalendar.Calendar.from_ical(parts(mail.msg)["text/calendar"])
+        assert str(cal["METHOD"]) == "REQUEST"
+        [ev] = [c for c in cal.walk() if c.name == "VEVENT"]
+        start_at, end_at = ev.decoded("DTSTART"), ev.decoded("DTEND")
+        assert (end_at - start_at).total_seconds() == 30 * 60
+        # inside ana's hours (09:00-17:00 Berlin, UTC+1 in November), an hour ahead at least
+        assert start_at.utcoffset().total_seconds() == 0
+        assert 8 <= start_at.hour < 16 and start_at.minute in (0, 30)
+        assert start_at.isoformat() >= "2026-11-24T10:00:00+00:00"
+        assert str(ev["ORGANIZER"]) == "mailto:ana@example.com"
+        attendees = ev["ATTENDEE"] if isinstance(ev["ATTENDEE"], list) else [ev["ATTENDEE"]]
+        assert "mailto:buyer1@acme1.example" in [str(a) for a in attendees]
+        assert str(ev["SUMMARY"]) == "Call with Jane Doe (Acme)"
+        # a second lead for ana gets another slot
+        post(b, 2)
+        mails = smtp.wait_for(2, timeout=10)
+        cal2 = icalendar.Calendar.from_ical(parts(mails[1].msg)["text/calendar"])
+        [ev2] = [c for c in cal2.walk() if c.name == "VEVENT"]
+        assert ev2.decoded("DTSTART") >= end_at
+
+
+def test_smtp_auth(baton_factory):
+    with SmtpReceiver(auth=("baton", "s3cret"), auth_required=True) as smtp:
+        cfg = config(EMAIL.replace('starttls: "off"}', 'starttls: "off", username: baton, '
+                                   'password: s3cret}') % smtp.port)
+        b = start(baton_factory, cfg, clock=T0)
+        post(b, 1)
+        [mail] = smtp.wait_for(1, timeout=10)
+        assert mail.authenticated and mail.auth_user == "baton"
+
+
+def test_marketing_hears_of_a_rejection_and_the_manager_of_an_escalation(baton_factory):
+    channels = """\
+  smtp: {url: "smtp://127.0.0.1:%d", from: "Baton <baton@example.com>", starttls: "off"}
+  marketing: marketing@example.com
+  channels:
+    - {id: rejected, type: email, events: [assignment.rejected], to: marketing}
+    - {id: escalated, type: email, events: [assignment.escalated], to: manager}
+"""
+    sla = ("    - {name: hot, when: 'employees >= 1000', accept_within: 10m, "
+           "on_breach: [notify_manager, reassign]}\n")
+    with SmtpReceiver() as smtp:
+        cfg = config(channels % smtp.port).replace("  policies:\n", "  policies:\n" + sla)
+        b = start(baton_factory, cfg, clock=T0)
+        lead = post(b, 1, first_name="Jane", last_name="Doe")
+        st, _, rows = b.get("/v1/leads/%d/assignments" % lead["id"])
+        aid = rows["data"][0]["id"]
+        st, _, body = b.request("POST", "/v1/assignments/%d/reject" % aid,
+                                body={"reason": "not_a_fit", "note": "students only"})
+        assert st == 200, body
+        [mail] = smtp.wait_for(1, timeout=10)
+        assert mail.rcpt_tos == ["marketing@example.com"]
+        assert str(mail.msg["Subject"]).startswith("Lead rejected: Jane Doe")
+        text = parts(mail.msg)["text/plain"]
+        assert "Zoë Ångström rejected Jane Doe" in text and "students only" in text
+
+        post(b, 2, employees=5000)
+        advance(b, 11 * 60)
+        mails = smtp.wait_for(2, timeout=10)
+        assert mails[1].rcpt_tos == ["mia@example.com"]
+        assert str(mails[1].msg["Subject"]) == "Escalation: buyer2@acme2.example waits for Zoë Ångström"

@@ -364,8 +364,9 @@ def test_check_example_config():
     r = run_baton("check", path)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
-    assert len(lines) == 2 and ": ok (config version " in lines[0]
+    assert len(lines) == 3 and ": ok (config version " in lines[0]
     assert lines[1] == "routing: 8 rules, 4 pools"
+    assert lines[2] == "delivery: no channels (nothing is sent), 1 template"
 
 
 def test_check_minimal_config(tmp_path):
