@@ -108,6 +108,8 @@ struct store_delivery_attempt {
  * delivered_at (for delivered), last_status and last_error, and loses its
  * lease. *applied false (nothing changed but the attempt's record) when
  * the node no longer holds the lease (another node took the row over).
+ * Node "" records the outcome of a row nobody has claimed: the engine's
+ * own, for a message that could never go (written as it is inserted).
  */
 bt_err store_outbox_record(struct store_conn *c, int64_t id, const char *node,
                            const struct store_delivery_attempt *attempt, const char *status,

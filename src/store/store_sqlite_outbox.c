@@ -72,7 +72,7 @@ static const char *const sql[OS_END - SQLITE__SLOTS_OUTBOX] = {
         "UPDATE outbox SET status = ?3, attempts = attempts + 1, next_attempt_at = ?4, "
         "delivered_at = CASE WHEN ?3 = 'delivered' THEN ?5 ELSE delivered_at END, "
         "last_status = ?6, last_error = ?7, lease_owner = NULL "
-        "WHERE id = ?1 AND lease_owner = ?2",
+        "WHERE id = ?1 AND coalesce(lease_owner, '') = ?2",
     [OS_ATTEMPT_ADD - SQLITE__SLOTS_OUTBOX] =
         "INSERT INTO delivery_attempts (outbox_id, at, latency_ms, status, verdict, error, "
         "response, node) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
