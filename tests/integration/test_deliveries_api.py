@@ -210,6 +210,26 @@ def test_disable_holds_and_enable_sends(baton_factory):
             assert_error(st, body, 404, "not_found", "id")
 
 
+def test_an_undeliverable_message_shows_why(baton_factory):
+    cfg = BASE + ("delivery:\n"
+                  "  smtp: {url: \"smtp://127.0.0.1:9\", from: baton@example.com}\n"
+                  "  channels:\n"
+                  "    - {id: mail, type: email, events: [lead.assigned], to: rep}\n")
+    b = start(baton_factory, cfg, clock=T0)
+    post(b, 1)
+    [row] = deliveries(b, "status=dead")["data"]
+    assert row["channel"] == "mail" and row["attempts"] == 1 and row["recipient"] is None
+    assert row["last_error"] == "the rep has no email address" and row["last_status"] is None
+    st, _, one = b.get("/v1/deliveries/%d" % row["id"])
+    assert st == 200, one
+    [a] = one["attempts"]
+    assert a["verdict"] == "undeliverable" and a["status"] is None
+    assert a["error"] == "the rep has no email address" and a["response"] is None
+    samples, _ = parse(scrape(b, key=None))
+    assert value(samples, "baton_deliveries_undeliverable_total") == 1
+    assert value(samples, "baton_outbox_messages", channel="mail", status="dead") == 1
+
+
 def test_without_channels_the_lists_are_empty(baton_factory):
     b = start(baton_factory, BASE, clock=T0)
     post(b, 1)
