@@ -388,7 +388,6 @@ static bt_err insert_row(struct engine__ctx *ctx, struct arena *arena,
     if (why) {
         row.status = OUTBOX_DEAD;
         row.next_attempt_at = 0;
-        row.lease_owner = ctx->node_id; /* so that the reason is recorded below */
     } else if (state.breaker.state == DELIVERY_CHANNEL_DISABLED) {
         row.status = OUTBOX_HELD; /* kept until an admin enables the channel */
         row.next_attempt_at = 0;
@@ -403,7 +402,8 @@ static bt_err insert_row(struct engine__ctx *ctx, struct arena *arena,
         struct store_delivery_attempt a = {
             .at = ctx->now, .verdict = "undeliverable", .error = why};
         bool applied;
-        e = store_outbox_record(ctx->conn, row.id, ctx->node_id, &a, OUTBOX_DEAD, 0, &applied, err);
+        /* Never claimed: recorded as the holder "" (no lease). */
+        e = store_outbox_record(ctx->conn, row.id, "", &a, OUTBOX_DEAD, 0, &applied, err);
         log_warn("delivery: %s message for %s is undeliverable: %s", ch->id, type, why);
         metrics_inc(&metrics.deliveries_undeliverable);
         return e;

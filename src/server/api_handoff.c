@@ -22,15 +22,6 @@
 #define REASON_MAX      1000 /* characters of a manager's reason */
 #define BREACHING_MAX_S (90LL * 24 * 3600)
 
-/* Whether the caller may see the assignments of `rep`. */
-static bool sees_rep(const struct request *r, const char *rep)
-{
-    if (r->role != ROLE_REP)
-        return true;
-    return r->key.rep_id &&
-           (!strcmp(r->key.rep_id, rep) || config_manages(r->cfg, r->key.rep_id, rep));
-}
-
 /* The clock's deadline now running: accept_by while pending, contact_by
  * while accepted and not contacted; 0 when none. */
 static int64_t running_deadline(const struct store_assignment *a, const char **kind)
@@ -286,7 +277,7 @@ void api_assignment_list(struct request *r)
     if (!read_query(r, &q))
         return;
     const struct config *cfg = r->cfg;
-    if (q.f.rep_id && !sees_rep(r, q.f.rep_id)) {
+    if (q.f.rep_id && !request_sees_rep(r, q.f.rep_id)) {
         reply_error(r, 403, "forbidden", "rep",
                     "a rep key sees only its own assignments and those of the reps it manages");
         return;
@@ -313,7 +304,7 @@ void api_assignment_list(struct request *r)
             const struct config_rep *rep = &cfg->reps[i];
             if (q.team && (!rep->team || strcmp(rep->team, q.team) != 0))
                 continue;
-            if (!sees_rep(r, rep->id))
+            if (!request_sees_rep(r, rep->id))
                 continue;
             ids[n_ids++] = rep->id;
         }
@@ -330,7 +321,7 @@ void api_assignment_list(struct request *r)
 
 void api_rep_assignments(struct request *r)
 {
-    if (r->role == ROLE_REP && !sees_rep(r, r->name)) {
+    if (r->role == ROLE_REP && !request_sees_rep(r, r->name)) {
         reply_error(r, 403, "forbidden", "id",
                     "a rep key sees only its own assignments and those of the reps it manages");
         return;
@@ -387,7 +378,7 @@ static bool path_assignment(struct request *r, struct store_assignment *a)
     struct bt_error err = BT_ERROR_INIT;
     bt_err rc = store_assignment_get(c, r->id, &r->arena, a, &err);
     store_reader_release(r->ctx->store, c);
-    if (!rc && !sees_rep(r, a->rep_id))
+    if (!rc && !request_sees_rep(r, a->rep_id))
         rc = bt_fail(&err, BT_ENOTFOUND, "id", "no such assignment: %lld", (long long)r->id);
     if (rc) {
         reply_bt_error(r, &err);

@@ -17,6 +17,7 @@
 #include "engine/engine.h"
 #include "server/http.h"
 #include "store/store_handoff.h"
+#include "store/store_outbox.h"
 #include "store/store_routing.h"
 #include "util/metrics.h"
 #include "util/version.h"
@@ -154,6 +155,125 @@ static void write_timers(struct metrics_text *t)
     }
 }
 
+/*
+ * Delivery's counters: attempts by channel and verdict, and their latency.
+ * The configuration's channels are written from the start (at 0); the
+ * label set is the channels learnt while running, at most
+ * METRICS_LABELS_MAX of them (the rest count as "other").
+ */
+static void write_delivery(struct metrics_text *t, const struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->delivery.n_channels; i++)
+        (void)metrics_label_slot(&metrics.delivery_channels, cfg->delivery.channels[i].id);
+    unsigned n = __atomic_load_n(&metrics.delivery_channels.n, __ATOMIC_ACQUIRE);
+    metrics_text_family(t, "baton_deliveries_total", "counter",
+                        "Delivery attempts, by channel and verdict (delivered, retry, permanent, "
+                        "gone)");
+    for (unsigned c = 0; c <= METRICS_LABELS_MAX; c++) {
+        if (c >= n && c != METRICS_LABELS_MAX)
+            continue;
+        for (unsigned v = 0; v < METRICS_VERDICTS; v++) {
+            uint64_t count = __atomic_load_n(&metrics.deliveries[c][v], __ATOMIC_RELAXED);
+            if (c == METRICS_LABELS_MAX && !count)
+                continue;
+            const char *labels[] = {
+                "channel", c < METRICS_LABELS_MAX ? metrics.delivery_channels.names[c] : "other",
+                "verdict", delivery_verdict_name((enum delivery_verdict)v), NULL};
+            metrics_text_sample_u64(t, "baton_deliveries_total", labels, count);
+        }
+    }
+    metrics_text_family(t, "baton_delivery_duration_seconds", "histogram",
+                        "Time from a delivery attempt's start to its answer (or failure), by "
+                        "channel");
+    for (unsigned c = 0; c <= METRICS_LABELS_MAX; c++) {
+        const struct metrics_histogram *h = &metrics.delivery_duration[c];
+        if (c == METRICS_LABELS_MAX) {
+            uint64_t any = 0;
+            for (size_t b = 0; b <= h->n_bounds; b++)
+                any += __atomic_load_n(&h->buckets[b], __ATOMIC_RELAXED);
+            if (!any)
+                continue;
+        } else if (c >= n) {
+            continue;
+        }
+        const char *labels[] = {
+            "channel", c < METRICS_LABELS_MAX ? metrics.delivery_channels.names[c] : "other", NULL};
+        metrics_text_histogram(t, "baton_delivery_duration_seconds", labels, h, 1e9);
+    }
+    metrics_text_family(t, "baton_deliveries_undeliverable_total", "counter",
+                        "Messages that could never go out (no address for their recipient)");
+    metrics_text_sample_u64(t, "baton_deliveries_undeliverable_total", NULL,
+                            __atomic_load_n(&metrics.deliveries_undeliverable, __ATOMIC_RELAXED));
+    metrics_text_family(t, "baton_delivery_channel_changes_total", "counter",
+                        "Channels paused, resumed or disabled by their circuit breaker");
+    metrics_text_sample_u64(t, "baton_delivery_channel_changes_total", NULL,
+                            __atomic_load_n(&metrics.delivery_channel_changes, __ATOMIC_RELAXED));
+}
+
+/* The outbox now, per channel of the configuration: one count query and
+ * the breakers' table. */
+static bool write_outbox(struct request *r, struct metrics_text *t)
+{
+    const struct config_delivery *d = &r->cfg->delivery;
+    struct store_conn *c;
+    if (!request_reader(r, &c))
+        return false;
+    struct bt_error err = BT_ERROR_INIT;
+    struct store_delivery_channel *stored = NULL;
+    size_t n_stored = 0;
+    int64_t(*counts)[OUTBOX_STATUSES] =
+        arena_alloc(&r->arena, (d->n_channels ? d->n_channels : 1) * sizeof(*counts));
+    int64_t *oldest = arena_alloc(&r->arena, (d->n_channels ? d->n_channels : 1) * sizeof(*oldest));
+    bt_err rc = counts && oldest
+                    ? BT_OK
+                    : bt_fail(&err, BT_EIO, NULL, "out of memory for the outbox gauges");
+    if (!rc)
+        rc = store_delivery_channel_list(c, &r->arena, &stored, &n_stored, &err);
+    for (size_t i = 0; !rc && i < d->n_channels; i++)
+        rc = store_outbox_counts(c, d->channels[i].id, counts[i], &oldest[i], &err);
+    store_reader_release(r->ctx->store, c);
+    if (rc) {
+        reply_bt_error(r, &err);
+        return false;
+    }
+    int64_t now = clock_now(r->ctx->clock);
+    static const size_t waiting[] = {0, 1, 3, 4}; /* pending, failed, dead, held */
+    metrics_text_family(t, "baton_outbox_messages", "gauge",
+                        "Messages in the outbox not delivered, by channel and status");
+    for (size_t i = 0; i < d->n_channels; i++)
+        for (size_t k = 0; k < sizeof(waiting) / sizeof(waiting[0]); k++) {
+            const char *labels[] = {"channel", d->channels[i].id, "status",
+                                    outbox_statuses[waiting[k]], NULL};
+            metrics_text_sample_u64(t, "baton_outbox_messages", labels,
+                                    (uint64_t)counts[i][waiting[k]]);
+        }
+    metrics_text_family(t, "baton_outbox_oldest_waiting_seconds", "gauge",
+                        "How long the oldest pending or failed message of a channel has waited "
+                        "(0: none)");
+    for (size_t i = 0; i < d->n_channels; i++) {
+        const char *labels[] = {"channel", d->channels[i].id, NULL};
+        metrics_text_sample(t, "baton_outbox_oldest_waiting_seconds", labels,
+                            oldest[i] && now > oldest[i] ? (double)(now - oldest[i]) / 1000.0
+                                                         : 0.0);
+    }
+    metrics_text_family(t, "baton_delivery_channel_state", "gauge",
+                        "A channel's circuit breaker: 1 for its current state");
+    for (size_t i = 0; i < d->n_channels; i++) {
+        enum delivery_channel_state state = DELIVERY_CHANNEL_ACTIVE;
+        for (size_t k = 0; k < n_stored; k++)
+            if (!strcmp(stored[k].id, d->channels[i].id))
+                state = stored[k].breaker.state;
+        for (int s = DELIVERY_CHANNEL_ACTIVE; s <= DELIVERY_CHANNEL_DISABLED; s++) {
+            const char *labels[] = {"channel", d->channels[i].id, "state",
+                                    delivery_channel_state_name((enum delivery_channel_state)s),
+                                    NULL};
+            metrics_text_sample_u64(t, "baton_delivery_channel_state", labels,
+                                    s == (int)state ? 1 : 0);
+        }
+    }
+    return true;
+}
+
 /* The gauges of the work waiting now, from the store. */
 static bool write_store(struct request *r, struct metrics_text *t)
 {
@@ -225,7 +345,8 @@ void api_metrics(struct request *r)
     write_engine(&t, r->ctx->engine);
     write_decisions(&t, r->cfg);
     write_timers(&t);
-    if (!write_store(r, &t)) {
+    write_delivery(&t, r->cfg);
+    if (!write_store(r, &t) || !write_outbox(r, &t)) {
         metrics_text_release(&t);
         return;
     }

@@ -157,6 +157,11 @@ bool request_reader(struct request *r, struct store_conn **c);
  * every lead their routes allow. */
 bool request_sees_lead(const struct request *r, const struct lead *lead);
 
+/* Whether the caller may see the work of rep `rep` (its assignments, its
+ * tasks): a rep key its own and those of the reps it manages (config_manages:
+ * the rep's `manager`, else its team's); other roles every rep. */
+bool request_sees_rep(const struct request *r, const char *rep);
+
 /* Loads the lead of the path's {id} on `c`, as the caller may see it
  * (request_sees_lead); false with a 404 (or a store error) reply set. */
 bool request_lead(struct request *r, struct store_conn *c, struct lead *out);
@@ -216,6 +221,15 @@ void api_assignment_withdraw(struct request *r);
 void api_lead_assignments(struct request *r);
 void api_rep_assignments(struct request *r);
 void api_reject_reasons(struct request *r);
+void api_delivery_list(struct request *r);
+void api_delivery_get(struct request *r);
+void api_delivery_retry(struct request *r);
+void api_delivery_replay(struct request *r);
+void api_delivery_channels(struct request *r);
+void api_delivery_channel_enable(struct request *r);
+void api_delivery_channel_disable(struct request *r);
+void api_rep_tasks(struct request *r);
+void api_task_done(struct request *r);
 void api_link_page(struct request *r);
 void api_preflight(struct request *r);
 void api_form_submit(struct request *r);

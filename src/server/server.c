@@ -22,6 +22,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -127,6 +128,26 @@ static const struct route routes[] = {
      false, false, NULL, true, false},
     {"GET", "/v1/reject-reasons", api_reject_reasons, ROLE_ADMIN | ROLE_REP, false, false, false,
      NULL, false, false},
+    /* Delivery (api_deliver.c). /v1/deliveries/channels and /replay are
+     * not deliveries: find_route prefers the pattern with fewer parameters. */
+    {"GET", "/v1/deliveries", api_delivery_list, ROLE_ADMIN, false, false, false, NULL, false,
+     false},
+    {"GET", "/v1/deliveries/channels", api_delivery_channels, ROLE_ADMIN, false, false, false, NULL,
+     false, false},
+    {"POST", "/v1/deliveries/replay", api_delivery_replay, ROLE_ADMIN, true, false, false, NULL,
+     false, false},
+    {"POST", "/v1/deliveries/channels/{name}/enable", api_delivery_channel_enable, ROLE_ADMIN, true,
+     false, false, NULL, true, false},
+    {"POST", "/v1/deliveries/channels/{name}/disable", api_delivery_channel_disable, ROLE_ADMIN,
+     true, false, false, NULL, true, false},
+    {"GET", "/v1/deliveries/{id}", api_delivery_get, ROLE_ADMIN, false, false, false, NULL, false,
+     false},
+    {"POST", "/v1/deliveries/{id}/retry", api_delivery_retry, ROLE_ADMIN, true, false, false, NULL,
+     true, false},
+    {"GET", "/v1/reps/{name}/tasks", api_rep_tasks, ROLE_ADMIN | ROLE_REP, false, false, false,
+     NULL, false, false},
+    {"POST", "/v1/tasks/{id}/done", api_task_done, ROLE_ADMIN | ROLE_REP, true, false, false, NULL,
+     true, false},
     {"GET", "/a/{name}", api_link_page, 0, false, false, false, NULL, false, false},
     {"POST", "/a/{name}", api_link_act, 0, true, true, false, NULL, false, false},
     {"GET", "/v1/pools", api_pool_list, ROLE_ADMIN, false, false, false, NULL, false, false},
@@ -354,6 +375,14 @@ bool request_sees_lead(const struct request *r, const struct lead *lead)
            strcmp(lead->attr[LEAD_OWNER], r->key.rep_id) == 0;
 }
 
+bool request_sees_rep(const struct request *r, const char *rep)
+{
+    if (r->role != ROLE_REP)
+        return true;
+    return r->key.rep_id &&
+           (!strcmp(r->key.rep_id, rep) || config_manages(r->cfg, r->key.rep_id, rep));
+}
+
 bool request_lead(struct request *r, struct store_conn *c, struct lead *out)
 {
     struct bt_error err = BT_ERROR_INIT;
@@ -453,17 +482,40 @@ static bool path_matches(const char *pattern, const char *path, int64_t *id, cha
     return *pattern == '\0' && *path == '\0';
 }
 
-/* Finds the route; *path_known tells a wrong method (405) from no route (404). */
+/* Path segments of a pattern that are parameters ({id}, {name}). */
+static unsigned pattern_params(const char *pattern)
+{
+    unsigned n = 0;
+    for (const char *p = pattern; (p = strchr(p, '{')); p++)
+        n++;
+    return n;
+}
+
+/*
+ * Finds the route; *path_known tells a wrong method (405) from no route
+ * (404). Where a pattern with fewer parameters matches the path, those with
+ * more do not count: /v1/deliveries/replay is that route (405 for GET), not
+ * a delivery whose id is "replay".
+ */
 static const struct route *find_route(const char *method, const char *path, int64_t *id, char *name,
                                       bool *path_known, char *allow, size_t allow_size)
 {
     *path_known = false;
     allow[0] = '\0';
+    unsigned fewest = UINT_MAX;
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        int64_t rid = 0;
+        char rname[REQUEST_NAME_MAX + 1] = "";
+        unsigned params = pattern_params(routes[i].pattern);
+        if (params < fewest && path_matches(routes[i].pattern, path, &rid, rname))
+            fewest = params;
+    }
     const struct route *found = NULL;
     for (size_t i = 0; i < N_ROUTES; i++) {
         int64_t rid = 0;
         char rname[REQUEST_NAME_MAX + 1] = "";
-        if (!path_matches(routes[i].pattern, path, &rid, rname))
+        if (pattern_params(routes[i].pattern) != fewest ||
+            !path_matches(routes[i].pattern, path, &rid, rname))
             continue;
         *path_known = true;
         size_t used = strlen(allow);

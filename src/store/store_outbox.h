@@ -64,9 +64,8 @@ struct store_outbox_row {
     const char *last_error; /* or NULL */
 };
 
-/* Inserts it (id set); uid, channel, event_type, payload, status and
- * created_at are required; lease_owner may hold the row for its writer
- * (an undeliverable row records its reason as its one attempt). */
+/* Inserts it (id set, not claimed); uid, channel, event_type, payload,
+ * status and created_at are required. */
 bt_err store_outbox_insert(struct store_conn *c, struct store_outbox_row *row,
                            struct bt_error *err) BT_MUST_USE;
 
@@ -109,6 +108,8 @@ struct store_delivery_attempt {
  * delivered_at (for delivered), last_status and last_error, and loses its
  * lease. *applied false (nothing changed but the attempt's record) when
  * the node no longer holds the lease (another node took the row over).
+ * Node "" records the outcome of a row nobody has claimed: the engine's
+ * own, for a message that could never go (written as it is inserted).
  */
 bt_err store_outbox_record(struct store_conn *c, int64_t id, const char *node,
                            const struct store_delivery_attempt *attempt, const char *status,

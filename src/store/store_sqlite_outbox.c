@@ -56,8 +56,8 @@ _Static_assert(OS_END <= SQLITE__SLOTS, "outbox statements fit their slots");
 static const char *const sql[OS_END - SQLITE__SLOTS_OUTBOX] = {
     [OS_INSERT - SQLITE__SLOTS_OUTBOX] =
         "INSERT INTO outbox (uid, channel, event_type, event_id, lead_id, recipient, payload, "
-        "status, attempts, next_attempt_at, created_at, lease_owner) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11)",
+        "status, attempts, next_attempt_at, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10)",
     [OS_GET - SQLITE__SLOTS_OUTBOX] = "SELECT " COLS " FROM outbox WHERE id = ?1",
     [OS_CLAIM - SQLITE__SLOTS_OUTBOX] =
         "UPDATE outbox SET lease_owner = ?2, next_attempt_at = ?3 + ?4 "
@@ -72,7 +72,7 @@ static const char *const sql[OS_END - SQLITE__SLOTS_OUTBOX] = {
         "UPDATE outbox SET status = ?3, attempts = attempts + 1, next_attempt_at = ?4, "
         "delivered_at = CASE WHEN ?3 = 'delivered' THEN ?5 ELSE delivered_at END, "
         "last_status = ?6, last_error = ?7, lease_owner = NULL "
-        "WHERE id = ?1 AND lease_owner = ?2",
+        "WHERE id = ?1 AND coalesce(lease_owner, '') = ?2",
     [OS_ATTEMPT_ADD - SQLITE__SLOTS_OUTBOX] =
         "INSERT INTO delivery_attempts (outbox_id, at, latency_ms, status, verdict, error, "
         "response, node) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -316,7 +316,6 @@ static bt_err so_insert(struct store_conn *c, struct store_outbox_row *r, struct
     sqlite__bind_text(s, 8, r->status);
     sqlite__bind_positive(s, 9, r->next_attempt_at);
     sqlite3_bind_int64(s, 10, r->created_at);
-    sqlite__bind_text(s, 11, r->lease_owner);
     bt_err e = sqlite__step_done(c, s, "writing to the outbox", err);
     if (!e)
         r->id = sqlite3_last_insert_rowid(sqlite__handle(c));
@@ -644,7 +643,7 @@ static bt_err so_task_meetings(struct store_conn *c, const char *rep_id, int64_t
     sqlite__bind_text(s, 1, rep_id);
     sqlite3_bind_int64(s, 2, from);
     sqlite3_bind_int64(s, 3, limit);
-    int rc = SQLITE_DONE;
+    int rc = SQLITE_DONE; /* limit 0: no step (gcc -O1 cannot see it) */
     while (*n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         out[*n][0] = sqlite3_column_int64(s, 0);
         out[*n][1] = sqlite3_column_int64(s, 1);

@@ -2,8 +2,10 @@
 
 import os
 import stat
+import time
 
 from conftest import assert_error
+from receivers import WebhookReceiver
 
 LEAD = {"email": "auth@example.com"}
 
@@ -147,3 +149,78 @@ def test_admin_key_file(baton):
     # the full key is never listed
     r = baton.keys("list", "--db", baton.db)
     assert key not in r.stdout
+
+
+# ---- delivery and tasks: a row per endpoint, each caller in order ----
+
+DELIVERY_CONFIG = """\
+version: 1
+qualification:
+  fast_track_when: source == "demo"
+teams:
+  - {id: emea, manager: mia}
+reps:
+  - {id: ana, team: emea}
+  - {id: ben, team: emea}
+  - {id: mia}
+pools:
+  - {id: inbound, strategy: round_robin, members: [ana]}
+routing:
+  rules:
+    - {name: everyone, to: 'pool:inbound'}
+sla:
+  policies:
+    - {name: standard, accept_within: 30m, contact_within: 1h}
+delivery:
+  channels:
+    - {id: hook, type: webhook, events: [lead.assigned], url: "%s"}
+"""
+
+
+def test_delivery_and_task_endpoints_by_role(baton_factory):
+    with WebhookReceiver() as rx:
+        rx.always("/hook", 400)
+        b = baton_factory(config=DELIVERY_CONFIG % rx.url_for("/hook"), started=False)
+        b.start(extra_args=("--manual-clock", "2026-11-24T09:00:00.000Z"))
+        st, _, body = b.post_lead({"email": "jane@acme.example", "source": "demo"})
+        assert st == 201, body
+        rx.wait_for(1, timeout=10, path="/hook")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            st, _, page = b.get("/v1/deliveries?status=dead")
+            if page["data"]:
+                break
+            time.sleep(0.05)
+        [msg] = page["data"]
+        st, _, tasks = b.get("/v1/reps/ana/tasks")
+        [task] = tasks["data"]
+        keys = {"admin": b.admin_key, "ingest": b.create_key("ingest"),
+                "ana": b.create_key("rep", rep="ana"), "ben": b.create_key("rep", rep="ben"),
+                "mia": b.create_key("rep", rep="mia"), "none": None}
+        span = {"since": "2026-11-24T00:00:00Z", "until": "2026-11-25T00:00:00Z"}
+        ADMIN_ONLY = [("none", 401), ("ingest", 403), ("ana", 403), ("ben", 403), ("mia", 403)]
+        rows = [
+            ("GET", "/v1/deliveries", None, ADMIN_ONLY + [("admin", 200)]),
+            ("GET", "/v1/deliveries/%d" % msg["id"], None, ADMIN_ONLY + [("admin", 200)]),
+            ("POST", "/v1/deliveries/%d/retry" % msg["id"], None, ADMIN_ONLY + [("admin", 200)]),
+            ("POST", "/v1/deliveries/replay", span, ADMIN_ONLY + [("admin", 200)]),
+            ("GET", "/v1/deliveries/channels", None, ADMIN_ONLY + [("admin", 200)]),
+            ("POST", "/v1/deliveries/channels/hook/disable", None, ADMIN_ONLY + [("admin", 200)]),
+            ("POST", "/v1/deliveries/channels/hook/enable", None, ADMIN_ONLY + [("admin", 200)]),
+            # a rep sees its own tasks, a manager its reps', another rep none
+            ("GET", "/v1/reps/ana/tasks", None,
+             [("none", 401), ("ingest", 403), ("ben", 403), ("ana", 200), ("mia", 200),
+              ("admin", 200)]),
+            # only the rep itself (or an admin) completes a task; another's is not found
+            ("POST", "/v1/tasks/%d/done" % task["id"], None,
+             [("none", 401), ("ingest", 403), ("ben", 404), ("mia", 404), ("ana", 200),
+              ("admin", 409)]),
+        ]
+        for method, path, body, expect in rows:
+            for who, want in expect:
+                st, _, resp = b.request(method, path, body=body, key=keys[who])
+                assert st == want, (method, path, who, st, resp)
+                if want >= 400:
+                    assert_error(st, resp, want, resp["error"]["code"])
+                    assert resp["error"]["code"] == {401: "unauthorized", 403: "forbidden",
+                                                     404: "not_found", 409: "conflict"}[want]
