@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #define METRICS_BUCKETS_MAX 16
-#define METRICS_ROUTES_MAX  64 /* server routes; the slot after them: no route matched */
+#define METRICS_ROUTES_MAX  96 /* server routes; the slot after them: no route matched */
 #define METRICS_LABELS_MAX  32 /* names of one label set; more are "other" */
 #define METRICS_COMMANDS    16 /* engine command kinds */
 
