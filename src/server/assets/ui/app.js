@@ -357,7 +357,9 @@
     canvas.setAttribute("data-drawn", String(Number(canvas.getAttribute("data-drawn") || 0) + 1));
   }
 
-  var windowDays = 30; /* the manager's window, kept across views */
+  /* the manager's window, kept across views and reloads of the tab */
+  var windowDays = [7, 30, 90].indexOf(Number(sessionStorage.getItem("baton.window"))) >= 0
+    ? Number(sessionStorage.getItem("baton.window")) : 30;
   var reportsGen = 0;
 
   /* The manager's view: a window picker (7, 30 or 90 days) over the
@@ -401,6 +403,7 @@
 
     function setWindow(d) {
       windowDays = d;
+      sessionStorage.setItem("baton.window", String(d));
       picker.querySelectorAll("button.window").forEach(function (b) {
         b.setAttribute("aria-pressed", String(b.getAttribute("data-days") === String(d)));
       });
@@ -469,7 +472,7 @@
           var mine = rows.filter(function (r) { return r.pool === id; }), p = pools[id];
           var first = mine[0] || {};
           fairness.appendChild(el("h3", { text: id + " (" + (first.strategy || "") + ", absence " +
-                                          (first.absence || "") + "): " + p.leads + " leads, largest deviation " +
+                                          (first.absence || "") + "): " + p.leads + (p.leads === 1 ? " lead" : " leads") + ", largest deviation " +
                                           pct(p.max_deviation) }));
           fairness.appendChild(table(["Rep", "Weight", "Counted", "Expected", "Leads", "Actual", "Deviation"],
             mine.map(function (r) {
@@ -628,7 +631,7 @@
                                            "aria-label": "Retry delivery " + d.id, onclick: function () {
           note.textContent = "";
           api("POST", "/v1/deliveries/" + d.id + "/retry", {}).then(function (res) {
-            note.textContent = res.status === 200 ? " Retrying (" + res.body.status + ")" : " " + errorText(res);
+            note.textContent = res.status === 200 ? " Due now: it is being sent again." : " " + errorText(res);
             if (res.status === 200) setTimeout(changed, 1500);
           });
         } }));
