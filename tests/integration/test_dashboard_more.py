@@ -210,9 +210,10 @@ def test_browser_admin_deliveries_window_reports_time_off_and_lead_page(browser,
     WebDriverWait(browser, WAIT).until(lambda d: "Qualified 1" in d.find_element(By.ID, "dark-summary").text)
     assert "never contacted 1" in browser.find_element(By.ID, "dark-summary").text
     assert browser.find_elements(By.CSS_SELECTOR, '#dark-leads a[href="#/lead/%d"]' % fresh["id"])
+    browser.execute_script("window.scrollTo(0, 0)")
+    shot(browser, "manager-window-7")
     section_shot(browser, browser.find_element(By.ID, "fairness").find_element(By.XPATH, ".."), "manager-fairness")
     section_shot(browser, browser.find_element(By.ID, "dark-leads").find_element(By.XPATH, ".."), "manager-dark-leads")
-    shot(browser, "manager-window-7")
 
     # ---- the dead delivery and its attempts, opened with the keyboard
     row = wait_for(browser, 'tr.delivery-row[data-delivery="%d"]' % dead["id"])
