@@ -239,7 +239,7 @@ def test_browser_rep_inbox_accept_lead_page_and_others_lead(browser, server):  #
 
     # the lead's page: events, assignments, decision
     browser.get(base + "/ui/#/lead/%d" % lead)
-    wait_for(browser, "#lead-events li.event")
+    wait_for(browser, "#lead-events .event")
     WebDriverWait(browser, WAIT).until(
         lambda d: "accepted" in d.find_element(By.ID, "lead-assignments").text
         and "round_robin" in d.find_element(By.ID, "lead-decision").text)
