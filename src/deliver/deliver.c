@@ -574,6 +574,14 @@ static bool stopping(struct deliver *d, bool *poked)
     return s;
 }
 
+static bool in_flight(const struct deliver *d, int64_t id)
+{
+    for (const struct transfer *t = d->running; t; t = t->next)
+        if (t->id == id)
+            return true;
+    return false;
+}
+
 /*
  * Claims what is due for every channel with room and starts it. Returns
  * the earliest instant a row not claimed now falls due (0: none known),
@@ -639,6 +647,11 @@ static int64_t claim_and_start(struct deliver *d, const struct config *cfg,
     }
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < claims[i].n; k++) {
+            /* A row this worker is still sending, claimed again because its
+             * lease ran out meanwhile (a manual clock moved past it): the
+             * transfer in flight reports for it (the lease is this node's). */
+            if (in_flight(d, claims[i].rows[k].id))
+                continue;
             struct transfer *t = start(d, cfg, chans[i], &claims[i].rows[k]);
             if (!t)
                 continue;
