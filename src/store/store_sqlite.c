@@ -146,6 +146,60 @@ struct sqlite_conn {
     sqlite3_stmt *lazy[SQLITE__SLOTS]; /* see sqlite__stmt() */
 };
 
+/* clang-format off */
+/* Schema v10: an assignment's counts in assignment_days, for a row R
+ * (NEW, OLD or a table alias) and F applied to each ("" adds, "-"
+ * subtracts, "sum" aggregates). The same classification as count_into()
+ * in report/reports.c; the columns follow enum store_report_count. */
+#define AD_KEY(R) \
+    R ".assigned_at / 86400000, " R ".rep_id, coalesce(" R ".pool_id, ''), " \
+    "coalesce(" R ".policy, ''), coalesce(" R ".source, '')"
+#define AD_SLA(R)    "(" R ".policy IS NOT NULL)"
+#define AD_BREACH(R) "(" R ".policy IS NOT NULL AND " R ".breached_at IS NOT NULL)"
+#define AD_OK(R)     "(" R ".policy IS NOT NULL AND " R ".breached_at IS NULL)"
+#define AD_NOTACC(R) "(" R ".accepted_at IS NULL)"
+#define AD_WAITS(R)  "(" R ".status IN ('pending', 'offered'))"
+#define AD_COUNTS(R, F) \
+    F "(1), " \
+    F AD_SLA(R) ", " \
+    F "(" AD_OK(R) " AND " R ".accepted_at IS NOT NULL), " \
+    F AD_BREACH(R) ", " \
+    F "(" AD_OK(R) " AND " AD_NOTACC(R) " AND " AD_WAITS(R) "), " \
+    F "(" AD_BREACH(R) " AND (" R ".report_steps & 2) <> 0), " \
+    F "(" AD_BREACH(R) " AND (" R ".report_steps & 1) <> 0), " \
+    F "(" AD_BREACH(R) " AND " R ".status = 'expired'), " \
+    F "(" R ".accepted_at IS NOT NULL), " \
+    F "(" AD_NOTACC(R) " AND " R ".status = 'rejected'), " \
+    F "(" AD_NOTACC(R) " AND " R ".status = 'expired'), " \
+    F "(" AD_NOTACC(R) " AND " R ".status = 'reassigned'), " \
+    F "(" AD_NOTACC(R) " AND " R ".status = 'withdrawn'), " \
+    F "(" AD_NOTACC(R) " AND " AD_WAITS(R) "), " \
+    F "(" R ".status IS NOT 'withdrawn')"
+#define AD_CONFLICT \
+    " ON CONFLICT (day, rep_id, pool_id, policy, source) DO UPDATE SET n = n + excluded.n, " \
+    "with_sla = with_sla + excluded.with_sla, met = met + excluded.met, " \
+    "breached = breached + excluded.breached, open = open + excluded.open, " \
+    "reminded = reminded + excluded.reminded, escalated = escalated + excluded.escalated, " \
+    "breach_expired = breach_expired + excluded.breach_expired, " \
+    "accepted = accepted + excluded.accepted, rejected = rejected + excluded.rejected, " \
+    "expired = expired + excluded.expired, reassigned = reassigned + excluded.reassigned, " \
+    "withdrawn = withdrawn + excluded.withdrawn, pending = pending + excluded.pending, " \
+    "not_withdrawn = not_withdrawn + excluded.not_withdrawn;"
+#define AD_ADD(R, F) \
+    "INSERT INTO assignment_days VALUES (" AD_KEY(R) ", " AD_COUNTS(R, F) ")" AD_CONFLICT
+/* an assignment's rejection in rejection_days, added (N 1) or taken out (N -1) */
+#define AD_REJECTION(R, N) \
+    "INSERT INTO rejection_days SELECT " AD_KEY(R) ", coalesce(" R ".close_reason, ''), " N \
+    " WHERE " R ".status = 'rejected' AND " R ".accepted_at IS NULL " \
+    "ON CONFLICT (day, rep_id, pool_id, policy, source, reason) DO UPDATE SET n = n + excluded.n;"
+/* a decision's key in decision_days, but for the lead's source */
+#define DD_KEY(R) \
+    R ".at / 86400000, " R ".result, coalesce(" R ".rule, ''), coalesce(" R ".pool_id, ''), " \
+    "coalesce(" R ".rep_id, '')"
+#define DD_CONFLICT \
+    " ON CONFLICT (day, result, rule, pool_id, rep_id, source) DO UPDATE SET n = n + excluded.n;"
+/* clang-format on */
+
 /* Migrations, in order; migration i brings the schema to version i + 1. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE leads ("
@@ -573,6 +627,94 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  UPDATE tasks SET done_at = NEW.closed_at, done_by = 'assignment ' || NEW.status "
     "  WHERE assignment_id = NEW.id AND done_at IS NULL; "
     "END;",
+    /* 10: per-day summaries for the counting reports, so that a year costs
+     * tens of thousands of rows, not a million. assignment_days holds, per
+     * UTC day of assigned_at, rep, pool, policy and source, how many
+     * assignments fall in each class of count_into() (SLA, acceptance,
+     * fairness), and rejection_days the rejections by reason. Triggers on
+     * assignments keep them: an update takes the old row's counts out and
+     * puts the new row's in, so the order in which triggers fire does not
+     * matter. An escalation or a reminder of a breach marks its assignment
+     * (report_steps: 1 escalated, 2 reminded), which replaces the scan of
+     * those events (lead_events_steps, dropped). decision_days counts
+     * decisions per day, result, rule, pool, rep and the lead's source now,
+     * kept when a decision is made and when a lead's source changes. */
+    /* clang-format off */
+    "ALTER TABLE assignments ADD COLUMN report_steps INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE assignments SET report_steps = s.steps FROM ("
+    "  SELECT json_extract(data, '$.assignment') AS id, "
+    "    max(type = 'assignment.escalated') | (max(type = 'assignment.reminded') << 1) AS steps "
+    "  FROM lead_events WHERE type IN ('assignment.escalated', 'assignment.reminded') "
+    "  AND (type = 'assignment.escalated' OR json_extract(data, '$.breach')) GROUP BY 1) AS s "
+    "WHERE assignments.id = s.id;"
+    "DROP INDEX lead_events_steps;"
+    "CREATE TABLE assignment_days ("
+    "  day INTEGER NOT NULL, rep_id TEXT NOT NULL, pool_id TEXT NOT NULL,"
+    "  policy TEXT NOT NULL, source TEXT NOT NULL,"
+    "  n INTEGER NOT NULL, with_sla INTEGER NOT NULL, met INTEGER NOT NULL,"
+    "  breached INTEGER NOT NULL, open INTEGER NOT NULL, reminded INTEGER NOT NULL,"
+    "  escalated INTEGER NOT NULL, breach_expired INTEGER NOT NULL, accepted INTEGER NOT NULL,"
+    "  rejected INTEGER NOT NULL, expired INTEGER NOT NULL, reassigned INTEGER NOT NULL,"
+    "  withdrawn INTEGER NOT NULL, pending INTEGER NOT NULL, not_withdrawn INTEGER NOT NULL,"
+    "  PRIMARY KEY (day, rep_id, pool_id, policy, source)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE rejection_days ("
+    "  day INTEGER NOT NULL, rep_id TEXT NOT NULL, pool_id TEXT NOT NULL,"
+    "  policy TEXT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL, n INTEGER NOT NULL,"
+    "  PRIMARY KEY (day, rep_id, pool_id, policy, source, reason)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO assignment_days SELECT " AD_KEY("a") ", " AD_COUNTS("a", "sum")
+    " FROM assignments a WHERE true GROUP BY 1, 2, 3, 4, 5;"
+    "INSERT INTO rejection_days SELECT " AD_KEY("a") ", coalesce(a.close_reason, ''), count(*) "
+    "FROM assignments a WHERE a.status = 'rejected' AND a.accepted_at IS NULL "
+    "GROUP BY 1, 2, 3, 4, 5, 6;"
+    "CREATE TRIGGER assignment_days_insert AFTER INSERT ON assignments BEGIN "
+    AD_ADD("NEW", "") AD_REJECTION("NEW", "1")
+    "END;"
+    "CREATE TRIGGER assignment_days_update AFTER UPDATE OF assigned_at, rep_id, pool_id, policy, "
+    "  source, status, close_reason, accepted_at, breached_at, report_steps ON assignments "
+    "WHEN OLD.assigned_at IS NOT NEW.assigned_at OR OLD.rep_id IS NOT NEW.rep_id "
+    "  OR OLD.pool_id IS NOT NEW.pool_id OR OLD.policy IS NOT NEW.policy "
+    "  OR OLD.source IS NOT NEW.source OR OLD.status IS NOT NEW.status "
+    "  OR OLD.close_reason IS NOT NEW.close_reason OR OLD.accepted_at IS NOT NEW.accepted_at "
+    "  OR OLD.breached_at IS NOT NEW.breached_at OR OLD.report_steps IS NOT NEW.report_steps "
+    "BEGIN "
+    AD_ADD("OLD", "-") AD_REJECTION("OLD", "-1") AD_ADD("NEW", "") AD_REJECTION("NEW", "1")
+    "END;"
+    "CREATE TRIGGER assignment_days_delete AFTER DELETE ON assignments BEGIN "
+    AD_ADD("OLD", "-") AD_REJECTION("OLD", "-1")
+    "END;"
+    "CREATE TRIGGER assignment_steps AFTER INSERT ON lead_events "
+    "WHEN NEW.type = 'assignment.escalated' "
+    "  OR (NEW.type = 'assignment.reminded' AND json_extract(NEW.data, '$.breach')) BEGIN "
+    "  UPDATE assignments SET report_steps = report_steps "
+    "    | CASE NEW.type WHEN 'assignment.escalated' THEN 1 ELSE 2 END "
+    "  WHERE id = json_extract(NEW.data, '$.assignment'); "
+    "END;"
+    "CREATE TABLE decision_days ("
+    "  day INTEGER NOT NULL, result TEXT NOT NULL, rule TEXT NOT NULL, pool_id TEXT NOT NULL,"
+    "  rep_id TEXT NOT NULL, source TEXT NOT NULL, n INTEGER NOT NULL,"
+    "  PRIMARY KEY (day, result, rule, pool_id, rep_id, source)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO decision_days SELECT " DD_KEY("d") ", coalesce(f.source, ''), count(*) "
+    "FROM decisions d LEFT JOIN lead_funnel f ON f.lead_id = d.lead_id WHERE true "
+    "GROUP BY 1, 2, 3, 4, 5, 6;"
+    "CREATE TRIGGER decision_days_insert AFTER INSERT ON decisions BEGIN "
+    "  INSERT INTO decision_days VALUES (" DD_KEY("NEW") ", coalesce((SELECT source FROM "
+    "  lead_funnel WHERE lead_id = NEW.lead_id), ''), 1)" DD_CONFLICT
+    "END;"
+    "CREATE TRIGGER decision_days_delete AFTER DELETE ON decisions BEGIN "
+    "  INSERT INTO decision_days VALUES (" DD_KEY("OLD") ", coalesce((SELECT source FROM "
+    "  lead_funnel WHERE lead_id = OLD.lead_id), ''), -1)" DD_CONFLICT
+    "END;"
+    "CREATE TRIGGER decision_days_source AFTER UPDATE OF source ON lead_funnel "
+    "WHEN OLD.source IS NOT NEW.source BEGIN "
+    "  INSERT INTO decision_days SELECT " DD_KEY("d") ", coalesce(OLD.source, ''), -count(*) "
+    "  FROM decisions d WHERE d.lead_id = NEW.lead_id GROUP BY 1, 2, 3, 4, 5" DD_CONFLICT
+    "  INSERT INTO decision_days SELECT " DD_KEY("d") ", coalesce(NEW.source, ''), count(*) "
+    "  FROM decisions d WHERE d.lead_id = NEW.lead_id GROUP BY 1, 2, 3, 4, 5" DD_CONFLICT
+    "END;",
+    /* clang-format on */
 };
 
 static bt_err db_error(sqlite3 *db, struct bt_error *err, const char *what)

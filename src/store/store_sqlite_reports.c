@@ -5,7 +5,9 @@
  * (assignments_report, lead_funnel_created, decisions_at: schema v8) and
  * is otherwise a single pass: assignments are read from a covering index
  * alone (their lead's source and intake time are copied in when they are
- * made), and the caller aggregates while the rows stream,
+ * made), and the caller aggregates while the rows stream; the counting
+ * reports read the whole days of a window from assignment_days and
+ * rejection_days (schema v10) and only the edges row by row,
  * so a year of rows costs one scan and no memory per row here. Rep filters
  * come as one JSON array bound to json_each(), which keeps the statement
  * prepared once whatever the number of reps.
@@ -18,7 +20,10 @@
 
 enum {
     PS_ASSIGNMENTS = SQLITE__SLOTS_REPORTS,
-    PS_STEPS, /* the steps of breaches */
+    PS_ASSIGNMENTS_STEPS, /* with report_steps, from the table */
+    PS_ASSIGNMENT_DAYS,
+    PS_REJECTION_DAYS,
+    PS_DECISION_DAYS,
     PS_FUNNEL,
     PS_DECISIONS,
     PS_HOLDS,
@@ -40,11 +45,31 @@ static const char *const sql[PS_END - SQLITE__SLOTS_REPORTS] = {
         "AND (?3 IS NULL OR a.rep_id IN (SELECT value FROM json_each(?3))) "
         "AND (?4 IS NULL OR a.pool_id = ?4) AND (?5 IS NULL OR a.source = ?5) "
         "ORDER BY a.assigned_at",
-    [PS_STEPS - SQLITE__SLOTS_REPORTS] =
-        "SELECT json_extract(data, '$.assignment'), type = 'assignment.escalated' "
-        "FROM lead_events WHERE at >= ?1 "
-        "AND type IN ('assignment.escalated', 'assignment.reminded') "
-        "AND (type = 'assignment.escalated' OR json_extract(data, '$.breach'))",
+    [PS_ASSIGNMENTS_STEPS - SQLITE__SLOTS_REPORTS] =
+        "SELECT " ASSIGNMENT_COLS ", a.report_steps FROM assignments a "
+        "INDEXED BY assignments_report "
+        "WHERE a.assigned_at >= ?1 AND a.assigned_at < ?2 "
+        "AND (?3 IS NULL OR a.rep_id IN (SELECT value FROM json_each(?3))) "
+        "AND (?4 IS NULL OR a.pool_id = ?4) AND (?5 IS NULL OR a.source = ?5) "
+        "ORDER BY a.assigned_at",
+    /* ?1, ?2: days */
+    [PS_ASSIGNMENT_DAYS - SQLITE__SLOTS_REPORTS] =
+        "SELECT rep_id, pool_id, policy, source, n, with_sla, met, breached, open, reminded, "
+        "escalated, breach_expired, accepted, rejected, expired, reassigned, withdrawn, pending, "
+        "not_withdrawn FROM assignment_days "
+        "WHERE day >= ?1 AND day < ?2 AND n <> 0 "
+        "AND (?3 IS NULL OR rep_id IN (SELECT value FROM json_each(?3))) "
+        "AND (?4 IS NULL OR pool_id = ?4) AND (?5 IS NULL OR source = ?5)",
+    [PS_REJECTION_DAYS - SQLITE__SLOTS_REPORTS] =
+        "SELECT rep_id, reason, n FROM rejection_days "
+        "WHERE day >= ?1 AND day < ?2 AND n <> 0 "
+        "AND (?3 IS NULL OR rep_id IN (SELECT value FROM json_each(?3))) "
+        "AND (?4 IS NULL OR pool_id = ?4) AND (?5 IS NULL OR source = ?5)",
+    [PS_DECISION_DAYS - SQLITE__SLOTS_REPORTS] =
+        "SELECT result, rule, pool_id, rep_id, n FROM decision_days "
+        "WHERE day >= ?1 AND day < ?2 AND n <> 0 "
+        "AND (?3 IS NULL OR rep_id IN (SELECT value FROM json_each(?3))) "
+        "AND (?4 IS NULL OR pool_id = ?4) AND (?5 IS NULL OR source = ?5)",
     [PS_FUNNEL - SQLITE__SLOTS_REPORTS] =
         "SELECT f.lead_id, f.source, f.stage, f.created_at, f.mql_at, f.assigned_at, "
         "f.accepted_at, f.sql_at, f.opportunity_at, f.won_at, f.lost_at, f.contacted_at "
@@ -97,7 +122,7 @@ static bt_err finish(struct store_conn *c, sqlite3_stmt *s, int rc, const char *
 static bt_err sqp_assignments(struct store_conn *c, const struct store_report_filter *f,
                               store_report_assignment_fn fn, void *cls, struct bt_error *err)
 {
-    sqlite3_stmt *s = st(c, PS_ASSIGNMENTS, err);
+    sqlite3_stmt *s = st(c, f->steps ? PS_ASSIGNMENTS_STEPS : PS_ASSIGNMENTS, err);
     if (!s)
         return BT_ESTORE;
     bind_filter(s, f);
@@ -121,6 +146,7 @@ static bt_err sqp_assignments(struct store_conn *c, const struct store_report_fi
             .reminders_sent = sqlite3_column_int64(s, 14),
             .source = text(s, 15),
             .lead_created_at = sqlite3_column_int64(s, 16),
+            .steps = f->steps ? (unsigned)sqlite3_column_int(s, 17) : 0,
         };
         if (fn(cls, &r))
             break;
@@ -128,18 +154,71 @@ static bt_err sqp_assignments(struct store_conn *c, const struct store_report_fi
     return finish(c, s, rc, "reading assignments for a report", err);
 }
 
-static bt_err sqp_breach_steps(struct store_conn *c, int64_t since, store_report_step_fn fn,
-                               void *cls, struct bt_error *err)
+/* Binds the whole days of f's window; false when none fits. */
+static bool bind_days(sqlite3_stmt *s, const struct store_report_filter *f)
 {
-    sqlite3_stmt *s = st(c, PS_STEPS, err);
+    int64_t first = f->since >= 0 ? (f->since + STORE_REPORT_DAY_MS - 1) / STORE_REPORT_DAY_MS
+                                  : -(-f->since / STORE_REPORT_DAY_MS);
+    int64_t end = f->until >= 0 ? f->until / STORE_REPORT_DAY_MS
+                                : -((-f->until + STORE_REPORT_DAY_MS - 1) / STORE_REPORT_DAY_MS);
+    bind_filter(s, f);
+    sqlite3_bind_int64(s, 1, first);
+    sqlite3_bind_int64(s, 2, end);
+    return first < end;
+}
+
+static bt_err sqp_assignment_days(struct store_conn *c, const struct store_report_filter *f,
+                                  store_report_assignment_day_fn fn, void *cls,
+                                  struct bt_error *err)
+{
+    sqlite3_stmt *s = st(c, PS_ASSIGNMENT_DAYS, err);
     if (!s)
         return BT_ESTORE;
-    sqlite3_bind_int64(s, 1, since);
+    if (!bind_days(s, f))
+        return finish(c, s, SQLITE_DONE, "", err);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_report_assignment_day r = {
+            text(s, 0), text(s, 1), text(s, 2), text(s, 3), {0}};
+        for (int k = 0; k < STORE_COUNT_CLASSES; k++)
+            r.count[k] = sqlite3_column_int64(s, 4 + k);
+        if (fn(cls, &r))
+            break;
+    }
+    return finish(c, s, rc, "reading the days of assignments for a report", err);
+}
+
+static bt_err sqp_rejection_days(struct store_conn *c, const struct store_report_filter *f,
+                                 store_report_rejection_fn fn, void *cls, struct bt_error *err)
+{
+    sqlite3_stmt *s = st(c, PS_REJECTION_DAYS, err);
+    if (!s)
+        return BT_ESTORE;
+    if (!bind_days(s, f))
+        return finish(c, s, SQLITE_DONE, "", err);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        if (fn(cls, sqlite3_column_int64(s, 0), sqlite3_column_int(s, 1) != 0))
+        if (fn(cls, text(s, 0), text(s, 1), sqlite3_column_int64(s, 2)))
             break;
-    return finish(c, s, rc, "reading the steps of breaches for a report", err);
+    return finish(c, s, rc, "reading the days of rejections for a report", err);
+}
+
+static bt_err sqp_decision_days(struct store_conn *c, const struct store_report_filter *f,
+                                store_report_decision_day_fn fn, void *cls, struct bt_error *err)
+{
+    sqlite3_stmt *s = st(c, PS_DECISION_DAYS, err);
+    if (!s)
+        return BT_ESTORE;
+    if (!bind_days(s, f))
+        return finish(c, s, SQLITE_DONE, "", err);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_report_decision_day r = {text(s, 0), text(s, 1), text(s, 2), text(s, 3),
+                                              sqlite3_column_int64(s, 4)};
+        if (fn(cls, &r))
+            break;
+    }
+    return finish(c, s, rc, "reading the days of decisions for a report", err);
 }
 
 static bt_err sqp_funnel(struct store_conn *c, const struct store_report_filter *f,
@@ -257,7 +336,9 @@ static bt_err sqp_held_longest(struct store_conn *c, unsigned limit, struct aren
 const struct store_report_ops store__sqlite_report_ops = {
     .assignments = sqp_assignments,
     .funnel = sqp_funnel,
-    .breach_steps = sqp_breach_steps,
+    .assignment_days = sqp_assignment_days,
+    .rejection_days = sqp_rejection_days,
+    .decision_days = sqp_decision_days,
     .decisions = sqp_decisions,
     .holds = sqp_holds,
     .held_longest = sqp_held_longest,
