@@ -168,65 +168,153 @@ static const char *const dim_names[DIM_COUNT] = {"team", "rep", "source", "polic
 static const char *const measure_names[M_COUNT] = {"intake_to_assigned", "assigned_to_accepted",
                                                    "accepted_to_contacted"};
 
+/* Floor of ms / a day. */
+static int64_t day_of(int64_t ms)
+{
+    return ms >= 0 ? ms / STORE_REPORT_DAY_MS
+                   : -((-ms + STORE_REPORT_DAY_MS - 1) / STORE_REPORT_DAY_MS);
+}
+
+/*
+ * Whether the window is read from the daily summaries (schema v10): the
+ * whole UTC days inside it, [*first, *end) in ms, from the summaries, the
+ * hours before and after row by row. False with q->raw, or when no whole
+ * day fits: every row then.
+ */
+static bool window_days(const struct run *r, int64_t *first, int64_t *end)
+{
+    *first = (day_of(r->f.since - 1) + 1) * STORE_REPORT_DAY_MS;
+    *end = day_of(r->f.until) * STORE_REPORT_DAY_MS;
+    return !r->q->raw && *first < *end;
+}
+
+/* Reads the rows of the window outside [first, end) with row_fn. */
+static bt_err walk_edges(struct run *r, const struct store_report_filter *base, int64_t first,
+                         int64_t end, store_report_assignment_fn row_fn, void *cls,
+                         struct bt_error *err)
+{
+    struct store_report_filter f = *base;
+    f.until = first;
+    bt_err e = BT_OK;
+    if (!r->too_many && f.since < f.until)
+        e = store_report_assignments(r->c, &f, row_fn, cls, err);
+    f.since = end;
+    f.until = base->until;
+    if (!e && !r->too_many && f.since < f.until)
+        e = store_report_assignments(r->c, &f, row_fn, cls, err);
+    return e;
+}
+
+/* Durations are kept per measure as (value, cell): a cell is one (rep,
+ * source, policy) and knows its group in each dimension. */
 struct speed {
     struct run *run;
-    size_t n, cap;
-    int64_t *dur[M_COUNT]; /* -1: not measured for that row */
-    uint32_t *gid[DIM_COUNT];
+    int64_t assignments;
+    int64_t *val[M_COUNT];
+    uint32_t *cell[M_COUNT];
+    size_t n[M_COUNT], cap[M_COUNT];
+    struct groups cells;
+    uint32_t *cell_gid[DIM_COUNT];
+    size_t cell_cap;
     struct groups groups[DIM_COUNT];
-    uint32_t *rep_team; /* rep group -> team group */
-    size_t rep_team_cap;
 };
 
+/* The cell of (rep, source, policy), added when new; UINT32_MAX when full. */
+static uint32_t speed_cell(struct speed *s, const char *rep, const char *source, const char *policy)
+{
+    char key[3 * 130];
+    snprintf(key, sizeof(key), "%.128s\x1f%.128s\x1f%.128s", rep ? rep : "", source ? source : "",
+             policy ? policy : "");
+    uint32_t before = s->cells.n, c = groups_index(&s->cells, key);
+    if (c == UINT32_MAX || c < before)
+        return c;
+    if (c >= s->cell_cap) {
+        s->cell_cap = (c + 1) * 2;
+        for (int d = 0; d < DIM_COUNT; d++)
+            s->cell_gid[d] = xrealloc(s->cell_gid[d], s->cell_cap * sizeof(uint32_t));
+    }
+    const char *names[DIM_COUNT] = {team_of(s->run->cfg, rep), rep, source, policy};
+    for (int d = 0; d < DIM_COUNT; d++) {
+        s->cell_gid[d][c] = groups_index(&s->groups[d], names[d]);
+        if (s->cell_gid[d][c] == UINT32_MAX)
+            return UINT32_MAX;
+    }
+    return c;
+}
+
+static bool speed_push(struct speed *s, int m, uint32_t cell, int64_t v)
+{
+    if (s->n[m] == s->cap[m]) {
+        if (s->cap[m] >= ROWS_MAX)
+            return false;
+        s->cap[m] = s->cap[m] ? s->cap[m] * 2 : 4096;
+        s->val[m] = xrealloc(s->val[m], s->cap[m] * sizeof(int64_t));
+        s->cell[m] = xrealloc(s->cell[m], s->cap[m] * sizeof(uint32_t));
+    }
+    s->val[m][s->n[m]] = v;
+    s->cell[m][s->n[m]++] = cell;
+    return true;
+}
+
+/* One assignment's three durations (docs/metrics.md); speed_days (schema
+ * v10, store/store_sqlite.c) measures the same in SQL. A duration the
+ * clocks made negative counts as no time. */
 static int speed_row(void *cls, const struct store_report_assignment *a)
 {
     struct speed *s = cls;
     tick(s->run, "assignments");
-    if (s->n == s->cap) {
-        if (s->cap >= ROWS_MAX) {
-            s->run->too_many = true;
-            return 1;
-        }
-        s->cap = s->cap ? s->cap * 2 : 4096;
-        for (int m = 0; m < M_COUNT; m++)
-            s->dur[m] = xrealloc(s->dur[m], s->cap * sizeof(int64_t));
-        for (int d = 0; d < DIM_COUNT; d++)
-            s->gid[d] = xrealloc(s->gid[d], s->cap * sizeof(uint32_t));
-    }
-    size_t i = s->n;
-    bool withdrawn = a->status && !strcmp(a->status, "withdrawn");
-    s->dur[M_SYSTEM][i] = a->attempt == 1 && !withdrawn && a->lead_created_at
-                              ? a->assigned_at - a->lead_created_at
-                              : -1;
-    s->dur[M_ACCEPT][i] = a->accepted_at ? a->accepted_at - a->assigned_at : -1;
-    s->dur[M_CONTACT][i] =
-        a->contacted_at && a->accepted_at ? a->contacted_at - a->accepted_at : -1;
-    for (int m = 0; m < M_COUNT; m++)
-        if (s->dur[m][i] < -1)
-            s->dur[m][i] = 0; /* clocks that went backwards count as no time */
-    uint32_t rep = groups_index(&s->groups[DIM_REP], a->rep_id);
-    uint32_t src = groups_index(&s->groups[DIM_SOURCE], a->source);
-    uint32_t pol = groups_index(&s->groups[DIM_POLICY], a->policy);
-    if (rep == UINT32_MAX || src == UINT32_MAX || pol == UINT32_MAX) {
+    uint32_t cell = speed_cell(s, a->rep_id, a->source, a->policy);
+    if (cell == UINT32_MAX) {
         s->run->too_many = true;
         return 1;
     }
-    if (rep >= s->rep_team_cap) {
-        size_t ncap = (rep + 1) * 2;
-        s->rep_team = xrealloc(s->rep_team, ncap * sizeof(*s->rep_team));
-        for (size_t k = s->rep_team_cap; k < ncap; k++)
-            s->rep_team[k] = UINT32_MAX;
-        s->rep_team_cap = ncap;
-    }
-    if (s->rep_team[rep] == UINT32_MAX)
-        s->rep_team[rep] = groups_index(&s->groups[DIM_TEAM], team_of(s->run->cfg, a->rep_id));
-    s->gid[DIM_REP][i] = rep;
-    s->gid[DIM_SOURCE][i] = src;
-    s->gid[DIM_POLICY][i] = pol;
-    s->gid[DIM_TEAM][i] = s->rep_team[rep];
-    s->n++;
+    s->assignments++;
+    bool withdrawn = a->status && !strcmp(a->status, "withdrawn");
+    bool measured[M_COUNT] = {a->attempt == 1 && !withdrawn && a->lead_created_at,
+                              a->accepted_at != 0, a->contacted_at && a->accepted_at};
+    int64_t v[M_COUNT] = {a->assigned_at - a->lead_created_at, a->accepted_at - a->assigned_at,
+                          a->contacted_at - a->accepted_at};
+    for (int m = 0; m < M_COUNT; m++)
+        if (measured[m] && !speed_push(s, m, cell, v[m] < 0 ? 0 : v[m])) {
+            s->run->too_many = true;
+            return 1;
+        }
     return 0;
 }
+
+static int speed_day(void *cls, const struct store_report_speed_day *d)
+{
+    struct speed *s = cls;
+    tick(s->run, "days of assignments");
+    uint32_t cell = speed_cell(s, d->rep_id, d->source, d->policy);
+    if (cell == UINT32_MAX) {
+        s->run->too_many = true;
+        return 1;
+    }
+    s->assignments += d->count;
+    for (int m = 0; m < M_COUNT; m++)
+        for (size_t k = 0; k < d->n_values[m]; k++)
+            if (!speed_push(s, m, cell, d->values[m][k])) {
+                s->run->too_many = true;
+                return 1;
+            }
+    return 0;
+}
+
+static void speed_release(struct speed *s)
+{
+    for (int m = 0; m < M_COUNT; m++) {
+        free(s->val[m]);
+        free(s->cell[m]);
+    }
+    for (int d = 0; d < DIM_COUNT; d++) {
+        free(s->cell_gid[d]);
+        groups_release(&s->groups[d]);
+    }
+    groups_release(&s->cells);
+}
+
+static uint32_t *groups_by_name(const struct groups *g);
 
 static json_t *durations_row(const char *dim, const char *value, const char *measure,
                              const struct report_durations *d)
@@ -271,46 +359,53 @@ static const char *const speed_columns[] = {"by",        "value",      "measure"
 static bt_err report_speed(struct run *r, json_t *summary, json_t *tables, struct bt_error *err)
 {
     struct speed s = {.run = r};
-    bt_err e = store_report_assignments(r->c, &r->f, speed_row, &s, err);
-    int64_t *scratch = NULL;
-    size_t *offs = NULL;
+    int64_t first, end;
+    bt_err e;
+    if (window_days(r, &first, &end)) {
+        e = store_report_speed_days(r->c, &r->f, speed_day, &s, err);
+        if (!e)
+            e = walk_edges(r, &r->f, first, end, speed_row, &s, err);
+    } else {
+        e = store_report_assignments(r->c, &r->f, speed_row, &s, err);
+    }
     if (!e && r->too_many)
         e = bt_fail(err, BT_ETOOBIG, NULL, "speed-to-lead: too many assignments or groups");
     if (!e) {
-        scratch = xmalloc((s.n ? s.n : 1) * sizeof(*scratch));
+        size_t most = 1;
+        for (int m = 0; m < M_COUNT; m++)
+            most = s.n[m] > most ? s.n[m] : most;
+        int64_t *scratch = xmalloc(most * sizeof(*scratch));
         json_t *rows = table_add(tables, "speed_to_lead", speed_columns);
         /* the whole window */
         for (int m = 0; m < M_COUNT; m++) {
-            size_t k = 0;
-            for (size_t i = 0; i < s.n; i++)
-                if (s.dur[m][i] >= 0)
-                    scratch[k++] = s.dur[m][i];
+            if (s.n[m])
+                memcpy(scratch, s.val[m], s.n[m] * sizeof(*scratch));
             struct report_durations d;
-            report_durations_of(scratch, k, &d);
+            report_durations_of(scratch, s.n[m], &d);
             json_object_set_new(summary, measure_names[m], durations_json(&d));
             json_array_append_new(rows, durations_row("all", NULL, measure_names[m], &d));
         }
-        json_object_set_new(summary, "assignments", json_integer((json_int_t)s.n));
+        json_object_set_new(summary, "assignments", json_integer((json_int_t)s.assignments));
         for (int dim = 0; dim < DIM_COUNT; dim++) {
             uint32_t ng = s.groups[dim].n;
             if (dim == DIM_TEAM && !r->cfg)
                 continue;
-            offs = xrealloc(offs, (ng + 1) * sizeof(*offs));
+            uint32_t *order = groups_by_name(&s.groups[dim]);
+            size_t *offs = xcalloc(ng + 1, sizeof(*offs));
+            size_t *pos = xmalloc((ng ? ng : 1) * sizeof(*pos));
+            const uint32_t *gid = s.cell_gid[dim];
             for (int m = 0; m < M_COUNT; m++) {
-                /* counting sort of the measured rows by group */
+                /* counting sort of the measure's durations by group */
                 memset(offs, 0, (ng + 1) * sizeof(*offs));
-                for (size_t i = 0; i < s.n; i++)
-                    if (s.dur[m][i] >= 0)
-                        offs[s.gid[dim][i] + 1]++;
+                for (size_t i = 0; i < s.n[m]; i++)
+                    offs[gid[s.cell[m][i]] + 1]++;
                 for (uint32_t g = 0; g < ng; g++)
                     offs[g + 1] += offs[g];
-                size_t *pos = xmalloc((ng ? ng : 1) * sizeof(*pos));
                 memcpy(pos, offs, ng * sizeof(*pos));
-                for (size_t i = 0; i < s.n; i++)
-                    if (s.dur[m][i] >= 0)
-                        scratch[pos[s.gid[dim][i]]++] = s.dur[m][i];
-                free(pos);
-                for (uint32_t g = 0; g < ng; g++) {
+                for (size_t i = 0; i < s.n[m]; i++)
+                    scratch[pos[gid[s.cell[m][i]]]++] = s.val[m][i];
+                for (uint32_t k = 0; k < ng; k++) {
+                    uint32_t g = order[k];
                     struct report_durations d;
                     report_durations_of(scratch + offs[g], offs[g + 1] - offs[g], &d);
                     json_array_append_new(rows,
@@ -318,17 +413,13 @@ static bt_err report_speed(struct run *r, json_t *summary, json_t *tables, struc
                                                         measure_names[m], &d));
                 }
             }
+            free(pos);
+            free(offs);
+            free(order);
         }
+        free(scratch);
     }
-    free(scratch);
-    free(offs);
-    for (int m = 0; m < M_COUNT; m++)
-        free(s.dur[m]);
-    for (int d = 0; d < DIM_COUNT; d++) {
-        free(s.gid[d]);
-        groups_release(&s.groups[d]);
-    }
-    free(s.rep_team);
+    speed_release(&s);
     return e;
 }
 
@@ -497,13 +588,6 @@ static void counts_release(struct counts *s)
     free(s->rej);
 }
 
-/* Floor of ms / a day. */
-static int64_t day_of(int64_t ms)
-{
-    return ms >= 0 ? ms / STORE_REPORT_DAY_MS
-                   : -((-ms + STORE_REPORT_DAY_MS - 1) / STORE_REPORT_DAY_MS);
-}
-
 /*
  * Walks the window's assignments: the whole UTC days inside it as daily
  * counts (day_fn, and rej_fn for their rejections; schema v10), the hours
@@ -517,21 +601,13 @@ static bt_err walk_assignments(struct run *r, bool steps, store_report_assignmen
 {
     struct store_report_filter f = r->f;
     f.steps = steps;
-    int64_t first = (day_of(f.since - 1) + 1) * STORE_REPORT_DAY_MS;
-    int64_t end = day_of(f.until) * STORE_REPORT_DAY_MS;
-    if (r->q->raw || first >= end)
+    int64_t first, end;
+    if (!window_days(r, &first, &end))
         return store_report_assignments(r->c, &f, row_fn, cls, err);
     bt_err e = store_report_assignment_days(r->c, &r->f, day_fn, cls, err);
     if (!e && rej_fn)
         e = store_report_rejection_days(r->c, &r->f, rej_fn, cls, err);
-    f.until = first;
-    if (!e && !r->too_many && f.since < f.until)
-        e = store_report_assignments(r->c, &f, row_fn, cls, err);
-    f.since = end;
-    f.until = r->f.until;
-    if (!e && !r->too_many && f.since < f.until)
-        e = store_report_assignments(r->c, &f, row_fn, cls, err);
-    return e;
+    return e ? e : walk_edges(r, &f, first, end, row_fn, cls, err);
 }
 
 /* Counts the window's assignments; with `steps`, which breaches were
@@ -1099,9 +1175,8 @@ static int routing_day(void *cls, const struct store_report_decision_day *d)
 static bt_err walk_decisions(struct run *r, struct routing *rt, struct bt_error *err)
 {
     struct store_report_filter f = r->f;
-    int64_t first = (day_of(f.since - 1) + 1) * STORE_REPORT_DAY_MS;
-    int64_t end = day_of(f.until) * STORE_REPORT_DAY_MS;
-    if (r->q->raw || first >= end)
+    int64_t first, end;
+    if (!window_days(r, &first, &end))
         return store_report_decisions(r->c, &f, routing_row, rt, err);
     bt_err e = store_report_decision_days(r->c, &f, routing_day, rt, err);
     f.until = first;

@@ -198,6 +198,8 @@ struct store_report_ops {
                               store_report_assignment_day_fn fn, void *cls, struct bt_error *err);
     bt_err (*rejection_days)(struct store_conn *c, const struct store_report_filter *f,
                              store_report_rejection_fn fn, void *cls, struct bt_error *err);
+    bt_err (*speed_days)(struct store_conn *c, const struct store_report_filter *f,
+                         store_report_speed_day_fn fn, void *cls, struct bt_error *err);
     bt_err (*decision_days)(struct store_conn *c, const struct store_report_filter *f,
                             store_report_decision_day_fn fn, void *cls, struct bt_error *err);
     bt_err (*decisions)(struct store_conn *c, const struct store_report_filter *f,

@@ -52,3 +52,9 @@ bt_err store_report_decision_days(struct store_conn *c, const struct store_repor
 {
     return c->ops->reports->decision_days(c, f, fn, cls, err);
 }
+
+bt_err store_report_speed_days(struct store_conn *c, const struct store_report_filter *f,
+                               store_report_speed_day_fn fn, void *cls, struct bt_error *err)
+{
+    return c->ops->reports->speed_days(c, f, fn, cls, err);
+}

@@ -90,6 +90,26 @@ bt_err store_report_assignment_days(struct store_conn *c, const struct store_rep
                                     store_report_assignment_day_fn fn, void *cls,
                                     struct bt_error *err) BT_MUST_USE;
 
+/* One day's assignments of one rep, pool, policy and source ("" for
+ * none), and the durations measured among them (docs/metrics.md,
+ * "speed-to-lead"): [0] intake to assigned, [1] assigned to accepted,
+ * [2] accepted to contacted, in ms, in no order. Valid during the callback
+ * only. */
+#define STORE_SPEED_MEASURES 3
+struct store_report_speed_day {
+    const char *rep_id, *pool_id, *policy, *source;
+    int64_t count;
+    const int64_t *values[STORE_SPEED_MEASURES];
+    size_t n_values[STORE_SPEED_MEASURES];
+};
+typedef int (*store_report_speed_day_fn)(void *cls, const struct store_report_speed_day *row);
+
+/* The durations of the assignments made in the whole UTC days inside the
+ * window (speed_days, schema v10), as store_report_assignment_days. */
+bt_err store_report_speed_days(struct store_conn *c, const struct store_report_filter *f,
+                               store_report_speed_day_fn fn, void *cls,
+                               struct bt_error *err) BT_MUST_USE;
+
 /* The same days' rejections (never accepted, status rejected) per rep and
  * reason ("" for none). */
 typedef int (*store_report_rejection_fn)(void *cls, const char *rep_id, const char *reason,

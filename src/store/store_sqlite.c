@@ -192,6 +192,36 @@ struct sqlite_conn {
     "INSERT INTO rejection_days SELECT " AD_KEY(R) ", coalesce(" R ".close_reason, ''), " N \
     " WHERE " R ".status = 'rejected' AND " R ".accepted_at IS NULL " \
     "ON CONFLICT (day, rep_id, pool_id, policy, source, reason) DO UPDATE SET n = n + excluded.n;"
+/* an assignment's three durations for speed_days (NULL: not measured;
+ * speed_row() in report/reports.c measures the same), added to its row's
+ * lists (",v1,v2,...,") or the first equal value taken out */
+#define SP_SYS(R) \
+    "(CASE WHEN " R ".attempt = 1 AND " R ".status IS NOT 'withdrawn' " \
+    "AND coalesce(" R ".lead_created_at, 0) <> 0 " \
+    "THEN max(" R ".assigned_at - " R ".lead_created_at, 0) END)"
+#define SP_ACC(R) \
+    "(CASE WHEN coalesce(" R ".accepted_at, 0) <> 0 " \
+    "THEN max(" R ".accepted_at - " R ".assigned_at, 0) END)"
+#define SP_CON(R) \
+    "(CASE WHEN coalesce(" R ".contacted_at, 0) <> 0 AND coalesce(" R ".accepted_at, 0) <> 0 " \
+    "THEN max(" R ".contacted_at - " R ".accepted_at, 0) END)"
+#define SP_ONE(V) "',' || coalesce(" V " || ',', '')"
+#define SP_ADD(R) \
+    "INSERT INTO speed_days VALUES (" AD_KEY(R) ", 1, " SP_ONE(SP_SYS(R)) ", " \
+    SP_ONE(SP_ACC(R)) ", " SP_ONE(SP_CON(R)) ") " \
+    "ON CONFLICT (day, rep_id, pool_id, policy, source) DO UPDATE SET n = n + 1, " \
+    "sys = sys || substr(excluded.sys, 2), acc = acc || substr(excluded.acc, 2), " \
+    "con = con || substr(excluded.con, 2);"
+#define SP_DEL(C, V) \
+    "CASE WHEN " V " IS NULL OR instr(" C ", ',' || " V " || ',') = 0 THEN " C " " \
+    "ELSE substr(" C ", 1, instr(" C ", ',' || " V " || ',')) " \
+    "|| substr(" C ", instr(" C ", ',' || " V " || ',') + length(" V ") + 2) END"
+#define SP_REMOVE(R) \
+    "UPDATE speed_days SET n = n - 1, sys = " SP_DEL("sys", SP_SYS(R)) ", " \
+    "acc = " SP_DEL("acc", SP_ACC(R)) ", con = " SP_DEL("con", SP_CON(R)) " " \
+    "WHERE day = " R ".assigned_at / 86400000 AND rep_id = " R ".rep_id " \
+    "AND pool_id = coalesce(" R ".pool_id, '') AND policy = coalesce(" R ".policy, '') " \
+    "AND source = coalesce(" R ".source, '');"
 /* a decision's key in decision_days, but for the lead's source */
 #define DD_KEY(R) \
     R ".at / 86400000, " R ".result, coalesce(" R ".rule, ''), coalesce(" R ".pool_id, ''), " \
@@ -690,6 +720,33 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  UPDATE assignments SET report_steps = report_steps "
     "    | CASE NEW.type WHEN 'assignment.escalated' THEN 1 ELSE 2 END "
     "  WHERE id = json_extract(NEW.data, '$.assignment'); "
+    "END;"
+    "CREATE TABLE speed_days ("
+    "  day INTEGER NOT NULL, rep_id TEXT NOT NULL, pool_id TEXT NOT NULL,"
+    "  policy TEXT NOT NULL, source TEXT NOT NULL, n INTEGER NOT NULL,"
+    "  sys TEXT NOT NULL, acc TEXT NOT NULL, con TEXT NOT NULL,"
+    "  PRIMARY KEY (day, rep_id, pool_id, policy, source)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO speed_days SELECT " AD_KEY("a") ", count(*), "
+    "  ',' || coalesce(group_concat(" SP_SYS("a") ", ',') || ',', ''), "
+    "  ',' || coalesce(group_concat(" SP_ACC("a") ", ',') || ',', ''), "
+    "  ',' || coalesce(group_concat(" SP_CON("a") ", ',') || ',', '') "
+    "FROM assignments a WHERE true GROUP BY 1, 2, 3, 4, 5;"
+    "CREATE TRIGGER speed_days_insert AFTER INSERT ON assignments BEGIN "
+    SP_ADD("NEW")
+    "END;"
+    "CREATE TRIGGER speed_days_update AFTER UPDATE OF assigned_at, rep_id, pool_id, policy, "
+    "  source, attempt, status, lead_created_at, accepted_at, contacted_at ON assignments "
+    "WHEN OLD.assigned_at IS NOT NEW.assigned_at OR OLD.rep_id IS NOT NEW.rep_id "
+    "  OR OLD.pool_id IS NOT NEW.pool_id OR OLD.policy IS NOT NEW.policy "
+    "  OR OLD.source IS NOT NEW.source OR OLD.attempt IS NOT NEW.attempt "
+    "  OR OLD.status IS NOT NEW.status OR OLD.lead_created_at IS NOT NEW.lead_created_at "
+    "  OR OLD.accepted_at IS NOT NEW.accepted_at OR OLD.contacted_at IS NOT NEW.contacted_at "
+    "BEGIN "
+    SP_REMOVE("OLD") SP_ADD("NEW")
+    "END;"
+    "CREATE TRIGGER speed_days_delete AFTER DELETE ON assignments BEGIN "
+    SP_REMOVE("OLD")
     "END;"
     "CREATE TABLE decision_days ("
     "  day INTEGER NOT NULL, result TEXT NOT NULL, rule TEXT NOT NULL, pool_id TEXT NOT NULL,"

@@ -14,6 +14,8 @@
  */
 #include "store/store_sqlite_internal.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define GROUPS_MAX 100000 /* grouped rows one call returns at most */
@@ -24,6 +26,7 @@ enum {
     PS_ASSIGNMENT_DAYS,
     PS_REJECTION_DAYS,
     PS_DECISION_DAYS,
+    PS_SPEED_DAYS,
     PS_FUNNEL,
     PS_DECISIONS,
     PS_HOLDS,
@@ -67,6 +70,11 @@ static const char *const sql[PS_END - SQLITE__SLOTS_REPORTS] = {
         "AND (?4 IS NULL OR pool_id = ?4) AND (?5 IS NULL OR source = ?5)",
     [PS_DECISION_DAYS - SQLITE__SLOTS_REPORTS] =
         "SELECT result, rule, pool_id, rep_id, n FROM decision_days "
+        "WHERE day >= ?1 AND day < ?2 AND n <> 0 "
+        "AND (?3 IS NULL OR rep_id IN (SELECT value FROM json_each(?3))) "
+        "AND (?4 IS NULL OR pool_id = ?4) AND (?5 IS NULL OR source = ?5)",
+    [PS_SPEED_DAYS - SQLITE__SLOTS_REPORTS] =
+        "SELECT rep_id, pool_id, policy, source, n, sys, acc, con FROM speed_days "
         "WHERE day >= ?1 AND day < ?2 AND n <> 0 "
         "AND (?3 IS NULL OR rep_id IN (SELECT value FROM json_each(?3))) "
         "AND (?4 IS NULL OR pool_id = ?4) AND (?5 IS NULL OR source = ?5)",
@@ -221,6 +229,59 @@ static bt_err sqp_decision_days(struct store_conn *c, const struct store_report_
     return finish(c, s, rc, "reading the days of decisions for a report", err);
 }
 
+/* A list of durations as speed_days keeps it, ",v1,v2,...," (or ","),
+ * into v; n in and out. */
+static void parse_durations(const char *text, int64_t **v, size_t *cap, size_t *n)
+{
+    *n = 0;
+    const char *p = text ? text : "";
+    while (*p) {
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        bool minus = *p == '-';
+        p += minus;
+        if (*p < '0' || *p > '9')
+            break; /* not a number: the rest is ignored */
+        int64_t x = 0;
+        for (; *p >= '0' && *p <= '9' && x < INT64_MAX / 10 - 10; p++)
+            x = x * 10 + (*p - '0');
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 256;
+            *v = xrealloc(*v, *cap * sizeof(**v));
+        }
+        (*v)[(*n)++] = minus ? -x : x;
+    }
+}
+
+static bt_err sqp_speed_days(struct store_conn *c, const struct store_report_filter *f,
+                             store_report_speed_day_fn fn, void *cls, struct bt_error *err)
+{
+    sqlite3_stmt *s = st(c, PS_SPEED_DAYS, err);
+    if (!s)
+        return BT_ESTORE;
+    if (!bind_days(s, f))
+        return finish(c, s, SQLITE_DONE, "", err);
+    int64_t *v[STORE_SPEED_MEASURES] = {NULL};
+    size_t cap[STORE_SPEED_MEASURES] = {0};
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_report_speed_day r = {
+            text(s, 0), text(s, 1), text(s, 2), text(s, 3), sqlite3_column_int64(s, 4),
+            {NULL},     {0}};
+        for (int m = 0; m < STORE_SPEED_MEASURES; m++) {
+            parse_durations(text(s, 5 + m), &v[m], &cap[m], &r.n_values[m]);
+            r.values[m] = v[m];
+        }
+        if (fn(cls, &r))
+            break;
+    }
+    for (int m = 0; m < STORE_SPEED_MEASURES; m++)
+        free(v[m]);
+    return finish(c, s, rc, "reading the days of speed-to-lead for a report", err);
+}
+
 static bt_err sqp_funnel(struct store_conn *c, const struct store_report_filter *f,
                          store_report_funnel_fn fn, void *cls, struct bt_error *err)
 {
@@ -339,6 +400,7 @@ const struct store_report_ops store__sqlite_report_ops = {
     .assignment_days = sqp_assignment_days,
     .rejection_days = sqp_rejection_days,
     .decision_days = sqp_decision_days,
+    .speed_days = sqp_speed_days,
     .decisions = sqp_decisions,
     .holds = sqp_holds,
     .held_longest = sqp_held_longest,

@@ -270,7 +270,7 @@ static int count_day(void *cls, const struct store_report_assignment_day *d)
  * rows agree; and the daily counts were read. */
 static void check_reports(struct fixture *f)
 {
-    static const char *const names[] = {"sla", "acceptance", "routing"};
+    static const char *const names[] = {"speed-to-lead", "sla", "acceptance", "routing"};
     const int64_t windows[][2] = {
         {D0, D0 + 6 * DAY},                       /* whole days */
         {D0 + 3 * HOUR, D0 + 4 * DAY + 5 * HOUR}, /* partial days at both edges */
@@ -342,6 +342,8 @@ static void test_migration_to_v10(void **state)
     exec(db, "DROP TRIGGER assignment_days_insert; DROP TRIGGER assignment_days_update; "
              "DROP TRIGGER assignment_days_delete; DROP TRIGGER assignment_steps; "
              "DROP TABLE assignment_days; DROP TABLE rejection_days; "
+             "DROP TRIGGER speed_days_insert; DROP TRIGGER speed_days_update; "
+             "DROP TRIGGER speed_days_delete; DROP TABLE speed_days; "
              "DROP TRIGGER decision_days_insert; DROP TRIGGER decision_days_delete; "
              "DROP TRIGGER decision_days_source; DROP TABLE decision_days; "
              "ALTER TABLE assignments DROP COLUMN report_steps; "
