@@ -782,6 +782,7 @@ struct funnel {
     /* dark leads */
     int64_t qualified, never_accepted, never_contacted;
     json_t *list_accepted, *list_contacted; /* the oldest, up to DARK_LIST each */
+    bool no_lists; /* the rows read are not the oldest: the lists are read apart */
 };
 
 static void push(int64_t **v, size_t *n, size_t *cap, int64_t x)
@@ -834,12 +835,12 @@ static int funnel_row(void *cls, const struct store_report_funnel *f)
         bool accepted = last >= S_ACCEPTED;
         if (!accepted) {
             s->never_accepted++;
-            if (json_array_size(s->list_accepted) < DARK_LIST)
+            if (!s->no_lists && json_array_size(s->list_accepted) < DARK_LIST)
                 json_array_append_new(s->list_accepted, dark_item(f));
         }
         if (!f->contacted_at) {
             s->never_contacted++;
-            if (json_array_size(s->list_contacted) < DARK_LIST)
+            if (!s->no_lists && json_array_size(s->list_contacted) < DARK_LIST)
                 json_array_append_new(s->list_contacted, dark_item(f));
         }
     }
@@ -855,10 +856,62 @@ static void funnel_release(struct funnel *s)
     json_decref(s->list_contacted);
 }
 
-static bt_err read_funnel(struct run *r, struct funnel *s, struct bt_error *err)
+/* One day's leads of one source and owner (funnel_days, schema v10). */
+static int funnel_day(void *cls, const struct store_report_funnel_day *d)
+{
+    struct funnel *s = cls;
+    tick(s->run, "days of leads");
+    for (int k = S_NEW; k < S_COUNT; k++)
+        s->reached[k] += d->count[STORE_FUNNEL_LEADS + k];
+    for (int k = S_MQL; k < S_COUNT; k++)
+        for (size_t i = 0; i < d->n_values[k - 1]; i++)
+            push(&s->gap[k], &s->n_gap[k], &s->cap_gap[k], d->values[k - 1][i]);
+    for (size_t i = 0; i < d->n_values[STORE_FUNNEL_TIMES - 1]; i++)
+        push(&s->cycle, &s->n_cycle, &s->cap_cycle, d->values[STORE_FUNNEL_TIMES - 1][i]);
+    s->qualified += d->count[STORE_FUNNEL_QUALIFIED];
+    s->never_accepted += d->count[STORE_FUNNEL_NEVER_ACCEPTED];
+    s->never_contacted += d->count[STORE_FUNNEL_NEVER_CONTACTED];
+    return 0;
+}
+
+static int dark_accepted(void *cls, const struct store_report_funnel *f)
+{
+    json_array_append_new(((struct funnel *)cls)->list_accepted, dark_item(f));
+    return 0;
+}
+
+static int dark_contacted(void *cls, const struct store_report_funnel *f)
+{
+    json_array_append_new(((struct funnel *)cls)->list_contacted, dark_item(f));
+    return 0;
+}
+
+/* The window's leads: the whole days from funnel_days, the rest row by
+ * row; with `lists`, the oldest dark leads too (one short query each
+ * when the days were read from the summary). */
+static bt_err read_funnel(struct run *r, struct funnel *s, bool lists, struct bt_error *err)
 {
     *s = (struct funnel){.run = r, .list_accepted = json_array(), .list_contacted = json_array()};
-    bt_err e = store_report_funnel(r->c, &r->f, funnel_row, s, err);
+    int64_t first, end;
+    bt_err e;
+    if (!window_days(r, &first, &end)) {
+        e = store_report_funnel(r->c, &r->f, funnel_row, s, err);
+    } else {
+        s->no_lists = true;
+        e = store_report_funnel_days(r->c, &r->f, funnel_day, s, err);
+        struct store_report_filter f = r->f;
+        f.until = first;
+        if (!e && !r->too_many && f.since < f.until)
+            e = store_report_funnel(r->c, &f, funnel_row, s, err);
+        f.since = end;
+        f.until = r->f.until;
+        if (!e && !r->too_many && f.since < f.until)
+            e = store_report_funnel(r->c, &f, funnel_row, s, err);
+        if (!e && lists)
+            e = store_report_dark_leads(r->c, &r->f, false, DARK_LIST, dark_accepted, s, err);
+        if (!e && lists)
+            e = store_report_dark_leads(r->c, &r->f, true, DARK_LIST, dark_contacted, s, err);
+    }
     if (!e && r->too_many)
         e = bt_fail(err, BT_ETOOBIG, NULL, "report: more than %d leads", ROWS_MAX);
     return e;
@@ -872,7 +925,7 @@ static json_t *median_json(int64_t *v, size_t n)
 static bt_err report_funnel(struct run *r, json_t *summary, json_t *tables, struct bt_error *err)
 {
     struct funnel s;
-    bt_err e = read_funnel(r, &s, err);
+    bt_err e = read_funnel(r, &s, false, err);
     if (!e) {
         static const char *const cols[] = {"stage",    "leads",    "from_previous",
                                            "from_new", "measured", "median_from_previous_s",
@@ -899,7 +952,7 @@ static bt_err report_funnel(struct run *r, json_t *summary, json_t *tables, stru
 static bt_err report_dark(struct run *r, json_t *summary, json_t *tables, struct bt_error *err)
 {
     struct funnel s;
-    bt_err e = read_funnel(r, &s, err);
+    bt_err e = read_funnel(r, &s, true, err);
     struct arena a = ARENA_INIT;
     struct store_report_held *held = NULL;
     size_t n_held = 0;

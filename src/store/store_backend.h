@@ -200,6 +200,11 @@ struct store_report_ops {
                              store_report_rejection_fn fn, void *cls, struct bt_error *err);
     bt_err (*speed_days)(struct store_conn *c, const struct store_report_filter *f,
                          store_report_speed_day_fn fn, void *cls, struct bt_error *err);
+    bt_err (*funnel_days)(struct store_conn *c, const struct store_report_filter *f,
+                          store_report_funnel_day_fn fn, void *cls, struct bt_error *err);
+    bt_err (*dark_leads)(struct store_conn *c, const struct store_report_filter *f, bool contacted,
+                         unsigned limit, store_report_funnel_fn fn, void *cls,
+                         struct bt_error *err);
     bt_err (*decision_days)(struct store_conn *c, const struct store_report_filter *f,
                             store_report_decision_day_fn fn, void *cls, struct bt_error *err);
     bt_err (*decisions)(struct store_conn *c, const struct store_report_filter *f,

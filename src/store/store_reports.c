@@ -58,3 +58,16 @@ bt_err store_report_speed_days(struct store_conn *c, const struct store_report_f
 {
     return c->ops->reports->speed_days(c, f, fn, cls, err);
 }
+
+bt_err store_report_funnel_days(struct store_conn *c, const struct store_report_filter *f,
+                                store_report_funnel_day_fn fn, void *cls, struct bt_error *err)
+{
+    return c->ops->reports->funnel_days(c, f, fn, cls, err);
+}
+
+bt_err store_report_dark_leads(struct store_conn *c, const struct store_report_filter *f,
+                               bool contacted, unsigned limit, store_report_funnel_fn fn, void *cls,
+                               struct bt_error *err)
+{
+    return c->ops->reports->dark_leads(c, f, contacted, limit, fn, cls, err);
+}

@@ -127,10 +127,53 @@ struct store_report_funnel {
 };
 typedef int (*store_report_funnel_fn)(void *cls, const struct store_report_funnel *row);
 
-/* Every lead created in the window (by intake time), oldest first; the rep
+/* Every lead created in the window (by intake time), oldest first (ties
+ * by id); the rep
  * filter applies to the lead's current owner, the pool filter not at all. */
 bt_err store_report_funnel(struct store_conn *c, const struct store_report_filter *f,
                            store_report_funnel_fn fn, void *cls, struct bt_error *err) BT_MUST_USE;
+
+/* The counts of one day's leads (by intake) of one source and owner now
+ * ("" for none): how many reached each stage of the funnel or past it,
+ * and the dark leads (docs/metrics.md, "funnel", "dark-leads"). */
+enum store_report_funnel_count {
+    STORE_FUNNEL_LEADS, /* reached new: every lead */
+    STORE_FUNNEL_MQL,   /* ... and each later stage, in funnel order */
+    STORE_FUNNEL_ASSIGNED,
+    STORE_FUNNEL_ACCEPTED,
+    STORE_FUNNEL_SQL,
+    STORE_FUNNEL_OPPORTUNITY,
+    STORE_FUNNEL_WON,
+    STORE_FUNNEL_QUALIFIED,       /* mql or past it */
+    STORE_FUNNEL_NEVER_ACCEPTED,  /* qualified, not disqualified, never accepted */
+    STORE_FUNNEL_NEVER_CONTACTED, /* qualified, not disqualified, never contacted */
+    STORE_FUNNEL_COUNTS
+};
+/* values[k - 1]: the times from stage k - 1 to stage k (k = mql .. won),
+ * values[6]: from intake to won; ms, in no order. Valid during the
+ * callback only. */
+#define STORE_FUNNEL_TIMES 7
+struct store_report_funnel_day {
+    const char *source, *owner;
+    int64_t count[STORE_FUNNEL_COUNTS];
+    const int64_t *values[STORE_FUNNEL_TIMES];
+    size_t n_values[STORE_FUNNEL_TIMES];
+};
+typedef int (*store_report_funnel_day_fn)(void *cls, const struct store_report_funnel_day *row);
+
+/* The leads that came in during the whole UTC days inside the window
+ * (funnel_days, schema v10), as store_report_assignment_days; filters as
+ * for store_report_funnel(). */
+bt_err store_report_funnel_days(struct store_conn *c, const struct store_report_filter *f,
+                                store_report_funnel_day_fn fn, void *cls,
+                                struct bt_error *err) BT_MUST_USE;
+
+/* The `limit` oldest dark leads of the window (filters as for
+ * store_report_funnel()): never contacted, or (contacted false) never
+ * accepted; qualified and not disqualified. */
+bt_err store_report_dark_leads(struct store_conn *c, const struct store_report_filter *f,
+                               bool contacted, unsigned limit, store_report_funnel_fn fn, void *cls,
+                               struct bt_error *err) BT_MUST_USE;
 
 /* One routing decision: its result, rule, pool and rep (NULL when not
  * set), valid during the callback only. */

@@ -222,6 +222,64 @@ struct sqlite_conn {
     "WHERE day = " R ".assigned_at / 86400000 AND rep_id = " R ".rep_id " \
     "AND pool_id = coalesce(" R ".pool_id, '') AND policy = coalesce(" R ".policy, '') " \
     "AND source = coalesce(" R ".source, '');"
+/* a lead's funnel row (lead_funnel) in funnel_days: counts as in
+ * funnel_row() in report/reports.c (the last stage reached, the dark
+ * leads) and its times from each stage to the next and to won */
+#define FN_SET(X) "(coalesce(" X ", 0) <> 0)"
+#define FN_LAST(R) \
+    "(CASE WHEN " FN_SET(R ".won_at") " THEN 6 WHEN " FN_SET(R ".opportunity_at") " THEN 5 " \
+    "WHEN " FN_SET(R ".sql_at") " THEN 4 WHEN " FN_SET(R ".accepted_at") " THEN 3 " \
+    "WHEN " FN_SET(R ".assigned_at") " THEN 2 WHEN " FN_SET(R ".mql_at") " THEN 1 ELSE 0 END)"
+#define FN_KEY(R) \
+    R ".created_at / 86400000, coalesce(" R ".source, ''), coalesce(" R ".owner, '')"
+#define FN_LIT(R) "(" FN_LAST(R) " >= 1 AND " R ".stage IS NOT 'disqualified')"
+#define FN_COUNTS(R, F) \
+    F "(1), " F "(" FN_LAST(R) " >= 1), " F "(" FN_LAST(R) " >= 2), " \
+    F "(" FN_LAST(R) " >= 3), " F "(" FN_LAST(R) " >= 4), " F "(" FN_LAST(R) " >= 5), " \
+    F "(" FN_LAST(R) " >= 6), " F "(" FN_LAST(R) " >= 1), " \
+    F "(" FN_LIT(R) " AND " FN_LAST(R) " < 3), " \
+    F "(" FN_LIT(R) " AND NOT " FN_SET(R ".contacted_at") ")"
+#define FN_GAP(R, A, B) \
+    "(CASE WHEN " FN_SET(R "." B) " AND " FN_SET(R "." A) " AND " R "." B " >= " R "." A " " \
+    "THEN " R "." B " - " R "." A " END)"
+#define FN_G1(R) FN_GAP(R, "created_at", "mql_at")
+#define FN_G2(R) FN_GAP(R, "mql_at", "assigned_at")
+#define FN_G3(R) FN_GAP(R, "assigned_at", "accepted_at")
+#define FN_G4(R) FN_GAP(R, "accepted_at", "sql_at")
+#define FN_G5(R) FN_GAP(R, "sql_at", "opportunity_at")
+#define FN_G6(R) FN_GAP(R, "opportunity_at", "won_at")
+#define FN_CY(R) \
+    "(CASE WHEN " FN_SET(R ".won_at") " AND " R ".won_at >= " R ".created_at " \
+    "THEN " R ".won_at - " R ".created_at END)"
+#define FN_ADD(R) \
+    "INSERT INTO funnel_days VALUES (" FN_KEY(R) ", " FN_COUNTS(R, "") ", " \
+    SP_ONE(FN_G1(R)) ", " SP_ONE(FN_G2(R)) ", " SP_ONE(FN_G3(R)) ", " SP_ONE(FN_G4(R)) ", " \
+    SP_ONE(FN_G5(R)) ", " SP_ONE(FN_G6(R)) ", " SP_ONE(FN_CY(R)) ") " \
+    "ON CONFLICT (day, source, owner) DO UPDATE SET n = n + excluded.n, " \
+    "mql = mql + excluded.mql, assigned = assigned + excluded.assigned, " \
+    "accepted = accepted + excluded.accepted, sql = sql + excluded.sql, " \
+    "opportunity = opportunity + excluded.opportunity, won = won + excluded.won, " \
+    "qualified = qualified + excluded.qualified, " \
+    "never_accepted = never_accepted + excluded.never_accepted, " \
+    "never_contacted = never_contacted + excluded.never_contacted, " \
+    "g1 = g1 || substr(excluded.g1, 2), g2 = g2 || substr(excluded.g2, 2), " \
+    "g3 = g3 || substr(excluded.g3, 2), g4 = g4 || substr(excluded.g4, 2), " \
+    "g5 = g5 || substr(excluded.g5, 2), g6 = g6 || substr(excluded.g6, 2), " \
+    "cycle = cycle || substr(excluded.cycle, 2);"
+#define FN_REMOVE(R) \
+    "UPDATE funnel_days SET n = n - 1, mql = mql - (" FN_LAST(R) " >= 1), " \
+    "assigned = assigned - (" FN_LAST(R) " >= 2), accepted = accepted - (" FN_LAST(R) " >= 3), " \
+    "sql = sql - (" FN_LAST(R) " >= 4), opportunity = opportunity - (" FN_LAST(R) " >= 5), " \
+    "won = won - (" FN_LAST(R) " >= 6), qualified = qualified - (" FN_LAST(R) " >= 1), " \
+    "never_accepted = never_accepted - (" FN_LIT(R) " AND " FN_LAST(R) " < 3), " \
+    "never_contacted = never_contacted - (" FN_LIT(R) " AND NOT " FN_SET(R ".contacted_at") "), " \
+    "g1 = " SP_DEL("g1", FN_G1(R)) ", g2 = " SP_DEL("g2", FN_G2(R)) ", " \
+    "g3 = " SP_DEL("g3", FN_G3(R)) ", g4 = " SP_DEL("g4", FN_G4(R)) ", " \
+    "g5 = " SP_DEL("g5", FN_G5(R)) ", g6 = " SP_DEL("g6", FN_G6(R)) ", " \
+    "cycle = " SP_DEL("cycle", FN_CY(R)) " " \
+    "WHERE day = " R ".created_at / 86400000 AND source = coalesce(" R ".source, '') " \
+    "AND owner = coalesce(" R ".owner, '');"
+#define FN_LIST(V) "',' || coalesce(group_concat(" V ", ',') || ',', '')"
 /* a decision's key in decision_days, but for the lead's source */
 #define DD_KEY(R) \
     R ".at / 86400000, " R ".result, coalesce(" R ".rule, ''), coalesce(" R ".pool_id, ''), " \
@@ -747,6 +805,36 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "END;"
     "CREATE TRIGGER speed_days_delete AFTER DELETE ON assignments BEGIN "
     SP_REMOVE("OLD")
+    "END;"
+    "CREATE TABLE funnel_days ("
+    "  day INTEGER NOT NULL, source TEXT NOT NULL, owner TEXT NOT NULL,"
+    "  n INTEGER NOT NULL, mql INTEGER NOT NULL, assigned INTEGER NOT NULL,"
+    "  accepted INTEGER NOT NULL, sql INTEGER NOT NULL, opportunity INTEGER NOT NULL,"
+    "  won INTEGER NOT NULL, qualified INTEGER NOT NULL, never_accepted INTEGER NOT NULL,"
+    "  never_contacted INTEGER NOT NULL,"
+    "  g1 TEXT NOT NULL, g2 TEXT NOT NULL, g3 TEXT NOT NULL, g4 TEXT NOT NULL,"
+    "  g5 TEXT NOT NULL, g6 TEXT NOT NULL, cycle TEXT NOT NULL,"
+    "  PRIMARY KEY (day, source, owner)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO funnel_days SELECT " FN_KEY("f") ", " FN_COUNTS("f", "sum") ", "
+    FN_LIST(FN_G1("f")) ", " FN_LIST(FN_G2("f")) ", " FN_LIST(FN_G3("f")) ", "
+    FN_LIST(FN_G4("f")) ", " FN_LIST(FN_G5("f")) ", " FN_LIST(FN_G6("f")) ", "
+    FN_LIST(FN_CY("f")) " FROM lead_funnel f WHERE true GROUP BY 1, 2, 3;"
+    "CREATE TRIGGER funnel_days_insert AFTER INSERT ON lead_funnel BEGIN "
+    FN_ADD("NEW")
+    "END;"
+    "CREATE TRIGGER funnel_days_update AFTER UPDATE ON lead_funnel "
+    "WHEN OLD.created_at IS NOT NEW.created_at OR OLD.source IS NOT NEW.source "
+    "  OR OLD.owner IS NOT NEW.owner OR OLD.stage IS NOT NEW.stage "
+    "  OR OLD.mql_at IS NOT NEW.mql_at OR OLD.assigned_at IS NOT NEW.assigned_at "
+    "  OR OLD.accepted_at IS NOT NEW.accepted_at OR OLD.sql_at IS NOT NEW.sql_at "
+    "  OR OLD.opportunity_at IS NOT NEW.opportunity_at OR OLD.won_at IS NOT NEW.won_at "
+    "  OR OLD.contacted_at IS NOT NEW.contacted_at "
+    "BEGIN "
+    FN_REMOVE("OLD") FN_ADD("NEW")
+    "END;"
+    "CREATE TRIGGER funnel_days_delete AFTER DELETE ON lead_funnel BEGIN "
+    FN_REMOVE("OLD")
     "END;"
     "CREATE TABLE decision_days ("
     "  day INTEGER NOT NULL, result TEXT NOT NULL, rule TEXT NOT NULL, pool_id TEXT NOT NULL,"

@@ -27,6 +27,8 @@ enum {
     PS_REJECTION_DAYS,
     PS_DECISION_DAYS,
     PS_SPEED_DAYS,
+    PS_FUNNEL_DAYS,
+    PS_DARK,
     PS_FUNNEL,
     PS_DECISIONS,
     PS_HOLDS,
@@ -41,6 +43,9 @@ _Static_assert(PS_END <= SQLITE__SLOTS, "report statements fit the slots");
     "a.id, a.lead_id, a.attempt, a.rep_id, a.pool_id, a.rule, a.policy, a.status, "                \
     "a.close_reason, a.assigned_at, a.accepted_at, a.contacted_at, a.closed_at, a.breached_at, "   \
     "a.reminders_sent, a.source, a.lead_created_at"
+#define FUNNEL_COLS                                                                                \
+    "f.lead_id, f.source, f.stage, f.created_at, f.mql_at, f.assigned_at, f.accepted_at, "         \
+    "f.sql_at, f.opportunity_at, f.won_at, f.lost_at, f.contacted_at"
 static const char *const sql[PS_END - SQLITE__SLOTS_REPORTS] = {
     [PS_ASSIGNMENTS - SQLITE__SLOTS_REPORTS] =
         "SELECT " ASSIGNMENT_COLS " FROM assignments a INDEXED BY assignments_report "
@@ -78,13 +83,31 @@ static const char *const sql[PS_END - SQLITE__SLOTS_REPORTS] = {
         "WHERE day >= ?1 AND day < ?2 AND n <> 0 "
         "AND (?3 IS NULL OR rep_id IN (SELECT value FROM json_each(?3))) "
         "AND (?4 IS NULL OR pool_id = ?4) AND (?5 IS NULL OR source = ?5)",
-    [PS_FUNNEL - SQLITE__SLOTS_REPORTS] =
-        "SELECT f.lead_id, f.source, f.stage, f.created_at, f.mql_at, f.assigned_at, "
-        "f.accepted_at, f.sql_at, f.opportunity_at, f.won_at, f.lost_at, f.contacted_at "
-        "FROM lead_funnel f "
+    [PS_FUNNEL_DAYS - SQLITE__SLOTS_REPORTS] =
+        "SELECT source, owner, n, mql, assigned, accepted, sql, opportunity, won, qualified, "
+        "never_accepted, never_contacted, g1, g2, g3, g4, g5, g6, cycle FROM funnel_days "
+        "WHERE day >= ?1 AND day < ?2 AND n <> 0 "
+        "AND (?3 IS NULL OR owner IN (SELECT value FROM json_each(?3))) "
+        "AND (?5 IS NULL OR source = ?5)",
+    /* ?6: never contacted (1) or never accepted (0), ?7 limit; qualified is
+     * any stage from mql on reached (funnel_row() in report/reports.c) */
+    [PS_DARK - SQLITE__SLOTS_REPORTS] =
+        "SELECT " FUNNEL_COLS " FROM lead_funnel f "
         "WHERE f.created_at >= ?1 AND f.created_at < ?2 "
         "AND (?3 IS NULL OR f.owner IN (SELECT value FROM json_each(?3))) "
-        "AND (?5 IS NULL OR f.source = ?5) ORDER BY f.created_at",
+        "AND (?5 IS NULL OR f.source = ?5) AND f.stage IS NOT 'disqualified' "
+        "AND (coalesce(f.mql_at, 0) <> 0 OR coalesce(f.assigned_at, 0) <> 0 "
+        "  OR coalesce(f.accepted_at, 0) <> 0 OR coalesce(f.sql_at, 0) <> 0 "
+        "  OR coalesce(f.opportunity_at, 0) <> 0 OR coalesce(f.won_at, 0) <> 0) "
+        "AND CASE WHEN ?6 THEN coalesce(f.contacted_at, 0) = 0 "
+        "  ELSE coalesce(f.accepted_at, 0) = 0 AND coalesce(f.sql_at, 0) = 0 "
+        "  AND coalesce(f.opportunity_at, 0) = 0 AND coalesce(f.won_at, 0) = 0 END "
+        "ORDER BY f.created_at, f.lead_id LIMIT ?7",
+    [PS_FUNNEL - SQLITE__SLOTS_REPORTS] =
+        "SELECT " FUNNEL_COLS " FROM lead_funnel f "
+        "WHERE f.created_at >= ?1 AND f.created_at < ?2 "
+        "AND (?3 IS NULL OR f.owner IN (SELECT value FROM json_each(?3))) "
+        "AND (?5 IS NULL OR f.source = ?5) ORDER BY f.created_at, f.lead_id",
     [PS_DECISIONS - SQLITE__SLOTS_REPORTS] =
         "SELECT result, rule, pool_id, rep_id FROM decisions "
         "WHERE at >= ?1 AND at < ?2 "
@@ -282,6 +305,24 @@ static bt_err sqp_speed_days(struct store_conn *c, const struct store_report_fil
     return finish(c, s, rc, "reading the days of speed-to-lead for a report", err);
 }
 
+static struct store_report_funnel funnel_of(sqlite3_stmt *s)
+{
+    return (struct store_report_funnel){
+        .lead_id = sqlite3_column_int64(s, 0),
+        .source = text(s, 1),
+        .stage = text(s, 2),
+        .created_at = sqlite3_column_int64(s, 3),
+        .mql_at = sqlite3_column_int64(s, 4),
+        .assigned_at = sqlite3_column_int64(s, 5),
+        .accepted_at = sqlite3_column_int64(s, 6),
+        .sql_at = sqlite3_column_int64(s, 7),
+        .opportunity_at = sqlite3_column_int64(s, 8),
+        .won_at = sqlite3_column_int64(s, 9),
+        .lost_at = sqlite3_column_int64(s, 10),
+        .contacted_at = sqlite3_column_int64(s, 11),
+    };
+}
+
 static bt_err sqp_funnel(struct store_conn *c, const struct store_report_filter *f,
                          store_report_funnel_fn fn, void *cls, struct bt_error *err)
 {
@@ -291,24 +332,57 @@ static bt_err sqp_funnel(struct store_conn *c, const struct store_report_filter 
     bind_filter(s, f);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_report_funnel r = {
-            .lead_id = sqlite3_column_int64(s, 0),
-            .source = text(s, 1),
-            .stage = text(s, 2),
-            .created_at = sqlite3_column_int64(s, 3),
-            .mql_at = sqlite3_column_int64(s, 4),
-            .assigned_at = sqlite3_column_int64(s, 5),
-            .accepted_at = sqlite3_column_int64(s, 6),
-            .sql_at = sqlite3_column_int64(s, 7),
-            .opportunity_at = sqlite3_column_int64(s, 8),
-            .won_at = sqlite3_column_int64(s, 9),
-            .lost_at = sqlite3_column_int64(s, 10),
-            .contacted_at = sqlite3_column_int64(s, 11),
-        };
+        struct store_report_funnel r = funnel_of(s);
         if (fn(cls, &r))
             break;
     }
     return finish(c, s, rc, "reading the funnel for a report", err);
+}
+
+static bt_err sqp_dark_leads(struct store_conn *c, const struct store_report_filter *f,
+                             bool contacted, unsigned limit, store_report_funnel_fn fn, void *cls,
+                             struct bt_error *err)
+{
+    sqlite3_stmt *s = st(c, PS_DARK, err);
+    if (!s)
+        return BT_ESTORE;
+    bind_filter(s, f);
+    sqlite3_bind_int(s, 6, contacted);
+    sqlite3_bind_int64(s, 7, limit);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_report_funnel r = funnel_of(s);
+        if (fn(cls, &r))
+            break;
+    }
+    return finish(c, s, rc, "reading dark leads for a report", err);
+}
+
+static bt_err sqp_funnel_days(struct store_conn *c, const struct store_report_filter *f,
+                              store_report_funnel_day_fn fn, void *cls, struct bt_error *err)
+{
+    sqlite3_stmt *s = st(c, PS_FUNNEL_DAYS, err);
+    if (!s)
+        return BT_ESTORE;
+    if (!bind_days(s, f))
+        return finish(c, s, SQLITE_DONE, "", err);
+    int64_t *v[STORE_FUNNEL_TIMES] = {NULL};
+    size_t cap[STORE_FUNNEL_TIMES] = {0};
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_report_funnel_day r = {.source = text(s, 0), .owner = text(s, 1)};
+        for (int k = 0; k < STORE_FUNNEL_COUNTS; k++)
+            r.count[k] = sqlite3_column_int64(s, 2 + k);
+        for (int k = 0; k < STORE_FUNNEL_TIMES; k++) {
+            parse_durations(text(s, 2 + STORE_FUNNEL_COUNTS + k), &v[k], &cap[k], &r.n_values[k]);
+            r.values[k] = v[k];
+        }
+        if (fn(cls, &r))
+            break;
+    }
+    for (int k = 0; k < STORE_FUNNEL_TIMES; k++)
+        free(v[k]);
+    return finish(c, s, rc, "reading the days of the funnel for a report", err);
 }
 
 static bt_err sqp_decisions(struct store_conn *c, const struct store_report_filter *f,
@@ -401,6 +475,8 @@ const struct store_report_ops store__sqlite_report_ops = {
     .rejection_days = sqp_rejection_days,
     .decision_days = sqp_decision_days,
     .speed_days = sqp_speed_days,
+    .funnel_days = sqp_funnel_days,
+    .dark_leads = sqp_dark_leads,
     .decisions = sqp_decisions,
     .holds = sqp_holds,
     .held_longest = sqp_held_longest,

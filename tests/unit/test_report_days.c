@@ -220,6 +220,31 @@ static void write_history(sqlite3 *db)
             break;
         }
     }
+    /* the leads' way through the funnel (lead_funnel, from their events) */
+    for (int i = 1; i <= N; i++) {
+        long long at = (long long)(D0 + (int64_t)i * (5 * DAY / N) + (i * 7919) % HOUR);
+        static const char *const ev =
+            "INSERT INTO lead_events (lead_id, type, actor, data, at) VALUES (%d, '%s', "
+            "'system', '%s', %lld)";
+        if (i % 11 == 0)
+            continue; /* never qualified */
+        exec(db, ev, i, "lead.stage_changed", "{\"from\":\"new\",\"to\":\"mql\"}", at - 30000 + i);
+        if (i % 10 != 3)
+            exec(db, ev, i, "lead.stage_changed", "{\"from\":\"mql\",\"to\":\"assigned\"}", at);
+        if (i % 8 == 0 || i % 8 == 1 || i % 8 == 5)
+            exec(db, ev, i, "lead.stage_changed", "{\"from\":\"assigned\",\"to\":\"accepted\"}",
+                 at + 1000 * i);
+        if (i % 8 == 1 || i % 12 == 4)
+            exec(db, ev, i, "assignment.contacted", "{}", at + 2000 * i);
+        if (i % 16 == 1 || i % 10 == 3)
+            exec(db, ev, i, "lead.stage_changed", "{\"to\":\"sql\"}", at + DAY + i);
+        if (i % 32 == 1)
+            exec(db, ev, i, "lead.stage_changed", "{\"to\":\"won\"}", at + 9 * DAY - i);
+        if (i % 32 == 17)
+            exec(db, ev, i, "lead.stage_changed", "{\"to\":\"won\"}", at - DAY);
+        exec(db, "UPDATE leads SET owner = '%s', stage = '%s' WHERE id = %d", reps[(i / 3) % 4],
+             i % 8 == 2 && i % 3 == 0 ? "disqualified" : "assigned", i);
+    }
     /* a reassigned lead: closed and a second attempt */
     exec(db, "UPDATE assignments SET status = 'reassigned', closed_at = %lld WHERE id = 7",
          (long long)(D0 + DAY));
@@ -270,7 +295,8 @@ static int count_day(void *cls, const struct store_report_assignment_day *d)
  * rows agree; and the daily counts were read. */
 static void check_reports(struct fixture *f)
 {
-    static const char *const names[] = {"speed-to-lead", "sla", "acceptance", "routing"};
+    static const char *const names[] = {"speed-to-lead", "sla",    "acceptance",
+                                        "routing",       "funnel", "dark-leads"};
     const int64_t windows[][2] = {
         {D0, D0 + 6 * DAY},                       /* whole days */
         {D0 + 3 * HOUR, D0 + 4 * DAY + 5 * HOUR}, /* partial days at both edges */
@@ -329,6 +355,24 @@ static void test_days_match_rows(void **state)
     assert_true(json_integer_value(json_object_get(s, "rejected")) > 40);
     json_decref(doc);
     free(text);
+    /* the funnel and the dark leads have something to count */
+    text = report_text(f, "dark-leads", D0, D0 + 6 * DAY, NULL, NULL, NULL, false);
+    doc = json_loads(text, 0, NULL);
+    s = json_object_get(doc, "summary");
+    assert_true(json_integer_value(json_object_get(s, "never_accepted")) > 10);
+    assert_true(json_integer_value(json_object_get(s, "never_contacted")) > 10);
+    assert_int_equal(
+        json_array_size(json_object_get(json_array_get(json_object_get(doc, "tables"), 0), "rows")),
+        20);
+    json_decref(doc);
+    free(text);
+    text = report_text(f, "funnel", D0, D0 + 6 * DAY, NULL, NULL, NULL, false);
+    doc = json_loads(text, 0, NULL);
+    s = json_object_get(doc, "summary");
+    assert_true(json_integer_value(json_object_get(s, "won")) > 5);
+    assert_true(json_is_real(json_object_get(s, "median_cycle_s")));
+    json_decref(doc);
+    free(text);
 }
 
 /* A v9 file with history: the migration fills the counts from the rows. */
@@ -342,6 +386,8 @@ static void test_migration_to_v10(void **state)
     exec(db, "DROP TRIGGER assignment_days_insert; DROP TRIGGER assignment_days_update; "
              "DROP TRIGGER assignment_days_delete; DROP TRIGGER assignment_steps; "
              "DROP TABLE assignment_days; DROP TABLE rejection_days; "
+             "DROP TRIGGER funnel_days_insert; DROP TRIGGER funnel_days_update; "
+             "DROP TRIGGER funnel_days_delete; DROP TABLE funnel_days; "
              "DROP TRIGGER speed_days_insert; DROP TRIGGER speed_days_update; "
              "DROP TRIGGER speed_days_delete; DROP TABLE speed_days; "
              "DROP TRIGGER decision_days_insert; DROP TRIGGER decision_days_delete; "
