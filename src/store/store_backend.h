@@ -179,6 +179,8 @@ struct store_handoff_ops {
                           struct bt_error *err);
     bt_err (*open_counts)(struct store_conn *c, int64_t counts[ASSIGNMENT_STATUSES],
                           struct bt_error *err);
+    bt_err (*status_counts)(struct store_conn *c, int64_t counts[ASSIGNMENT_STATUSES],
+                            struct bt_error *err);
     bt_err (*secret_get)(struct store_conn *c, uint32_t generation, bool *found,
                          uint32_t *generation_out, uint8_t secret[LINK_SECRET_BYTES],
                          struct bt_error *err);

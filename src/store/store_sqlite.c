@@ -280,6 +280,10 @@ struct sqlite_conn {
     "WHERE day = " R ".created_at / 86400000 AND source = coalesce(" R ".source, '') " \
     "AND owner = coalesce(" R ".owner, '');"
 #define FN_LIST(V) "',' || coalesce(group_concat(" V ", ',') || ',', '')"
+/* an assignment's status counted (N 1) or taken out (N -1) when WHEN */
+#define AD_STATUS(R, N, WHEN) \
+    "INSERT INTO assignment_status_counts SELECT coalesce(" R ".status, ''), " N " " \
+    "WHERE " WHEN " ON CONFLICT (status) DO UPDATE SET n = n + excluded.n;"
 /* a decision's key in decision_days, but for the lead's source */
 #define DD_KEY(R) \
     R ".at / 86400000, " R ".result, coalesce(" R ".rule, ''), coalesce(" R ".pool_id, ''), " \
@@ -726,7 +730,8 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
      * (report_steps: 1 escalated, 2 reminded), which replaces the scan of
      * those events (lead_events_steps, dropped). decision_days counts
      * decisions per day, result, rule, pool, rep and the lead's source now,
-     * kept when a decision is made and when a lead's source changes. */
+     * kept when a decision is made and when a lead's source changes.
+     * assignment_status_counts counts every assignment by status. */
     /* clang-format off */
     "ALTER TABLE assignments ADD COLUMN report_steps INTEGER NOT NULL DEFAULT 0;"
     "UPDATE assignments SET report_steps = s.steps FROM ("
@@ -756,8 +761,14 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "INSERT INTO rejection_days SELECT " AD_KEY("a") ", coalesce(a.close_reason, ''), count(*) "
     "FROM assignments a WHERE a.status = 'rejected' AND a.accepted_at IS NULL "
     "GROUP BY 1, 2, 3, 4, 5, 6;"
+    /* and every assignment by status, for /metrics (a handful of rows) */
+    "CREATE TABLE assignment_status_counts ("
+    "  status TEXT PRIMARY KEY, n INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "INSERT INTO assignment_status_counts "
+    "  SELECT coalesce(status, ''), count(*) FROM assignments WHERE true GROUP BY 1;"
     "CREATE TRIGGER assignment_days_insert AFTER INSERT ON assignments BEGIN "
-    AD_ADD("NEW", "") AD_REJECTION("NEW", "1")
+    AD_ADD("NEW", "") AD_REJECTION("NEW", "1") AD_STATUS("NEW", "1", "true")
     "END;"
     "CREATE TRIGGER assignment_days_update AFTER UPDATE OF assigned_at, rep_id, pool_id, policy, "
     "  source, status, close_reason, accepted_at, breached_at, report_steps ON assignments "
@@ -768,9 +779,11 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  OR OLD.breached_at IS NOT NEW.breached_at OR OLD.report_steps IS NOT NEW.report_steps "
     "BEGIN "
     AD_ADD("OLD", "-") AD_REJECTION("OLD", "-1") AD_ADD("NEW", "") AD_REJECTION("NEW", "1")
+    AD_STATUS("OLD", "-1", "OLD.status IS NOT NEW.status")
+    AD_STATUS("NEW", "1", "OLD.status IS NOT NEW.status")
     "END;"
     "CREATE TRIGGER assignment_days_delete AFTER DELETE ON assignments BEGIN "
-    AD_ADD("OLD", "-") AD_REJECTION("OLD", "-1")
+    AD_ADD("OLD", "-") AD_REJECTION("OLD", "-1") AD_STATUS("OLD", "-1", "true")
     "END;"
     "CREATE TRIGGER assignment_steps AFTER INSERT ON lead_events "
     "WHEN NEW.type = 'assignment.escalated' "

@@ -39,6 +39,7 @@ enum {
     HS_NEXT_DUE,
     HS_REJECTIONS,
     HS_OPEN_COUNTS,
+    HS_STATUS_COUNTS,
     HS_EXPIRED_RUN,
     HS_SECRET_GET,
     HS_SECRET_NEWEST,
@@ -77,6 +78,7 @@ static const char *const sql[HS_END - SQLITE__SLOTS_HANDOFF] = {
                                        "ORDER BY next_due, id LIMIT ?2",
     [HS_NEXT_DUE - SQLITE__SLOTS_HANDOFF] =
         "SELECT min(next_due) FROM assignments WHERE next_due IS NOT NULL",
+    [HS_STATUS_COUNTS - SQLITE__SLOTS_HANDOFF] = "SELECT status, n FROM assignment_status_counts",
     [HS_OPEN_COUNTS - SQLITE__SLOTS_HANDOFF] =
         "SELECT status, count(*) FROM assignments INDEXED BY assignments_open "
         "WHERE closed_at IS NULL GROUP BY status",
@@ -406,12 +408,13 @@ static bt_err sqh_rejections(struct store_conn *c, const char *rep_id, int64_t s
     return count_of(c, s, count, "counting rejections", err);
 }
 
-static bt_err sqh_open_counts(struct store_conn *c, int64_t counts[ASSIGNMENT_STATUSES],
-                              struct bt_error *err)
+/* Status counts from a statement of (status, count) rows. */
+static bt_err status_rows(struct store_conn *c, unsigned slot, int64_t counts[ASSIGNMENT_STATUSES],
+                          struct bt_error *err)
 {
     for (size_t i = 0; i < ASSIGNMENT_STATUSES; i++)
         counts[i] = 0;
-    sqlite3_stmt *s = st(c, HS_OPEN_COUNTS, err);
+    sqlite3_stmt *s = st(c, slot, err);
     if (!s)
         return BT_ESTORE;
     int rc;
@@ -423,8 +426,20 @@ static bt_err sqh_open_counts(struct store_conn *c, int64_t counts[ASSIGNMENT_ST
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
-        return sqlite__error(c, err, "counting open assignments");
+        return sqlite__error(c, err, "counting assignments by status");
     return BT_OK;
+}
+
+static bt_err sqh_open_counts(struct store_conn *c, int64_t counts[ASSIGNMENT_STATUSES],
+                              struct bt_error *err)
+{
+    return status_rows(c, HS_OPEN_COUNTS, counts, err);
+}
+
+static bt_err sqh_status_counts(struct store_conn *c, int64_t counts[ASSIGNMENT_STATUSES],
+                                struct bt_error *err)
+{
+    return status_rows(c, HS_STATUS_COUNTS, counts, err);
 }
 
 static bt_err sqh_expired_run(struct store_conn *c, const char *rep_id, int64_t *count,
@@ -498,6 +513,7 @@ const struct store_handoff_ops store__sqlite_handoff_ops = {
     .next_due = sqh_next_due,
     .rejections = sqh_rejections,
     .open_counts = sqh_open_counts,
+    .status_counts = sqh_status_counts,
     .expired_run = sqh_expired_run,
     .secret_get = sqh_secret_get,
     .secret_add = sqh_secret_add,

@@ -21,6 +21,7 @@
 
 #include "report/reports.h"
 #include "store/store.h"
+#include "store/store_handoff.h"
 #include "store/store_reports.h"
 
 #include <jansson.h>
@@ -334,6 +335,22 @@ static void check_reports(struct fixture *f)
     assert_int_equal(query_int(f->db, "SELECT sum(escalated) FROM assignment_days"),
                      query_int(f->db, "SELECT count(*) FROM assignments WHERE breached_at IS NOT "
                                       "NULL AND policy IS NOT NULL AND report_steps & 1"));
+    /* every assignment by status (/metrics), open or closed */
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM (SELECT status, count(*) FROM "
+                                      "assignments GROUP BY 1 EXCEPT SELECT status, n FROM "
+                                      "assignment_status_counts WHERE n <> 0)"),
+                     0);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM (SELECT status, n FROM "
+                                      "assignment_status_counts WHERE n <> 0 EXCEPT SELECT "
+                                      "status, count(*) FROM assignments GROUP BY 1)"),
+                     0);
+    int64_t by_status[ASSIGNMENT_STATUSES], total = 0;
+    assert_int_equal(store_assignment_status_counts(f->c, by_status, &err), BT_OK);
+    for (size_t i = 0; i < ASSIGNMENT_STATUSES; i++)
+        total += by_status[i];
+    assert_int_equal(total, N + 1);
+    assert_int_equal(by_status[6], query_int(f->db, "SELECT count(*) FROM assignments "
+                                                    "WHERE status = 'reassigned'"));
     assert_int_equal(query_int(f->db, "SELECT count(*) FROM assignments WHERE id % 8 = 4 AND "
                                       "report_steps <> 0"),
                      0);
@@ -386,6 +403,7 @@ static void test_migration_to_v10(void **state)
     exec(db, "DROP TRIGGER assignment_days_insert; DROP TRIGGER assignment_days_update; "
              "DROP TRIGGER assignment_days_delete; DROP TRIGGER assignment_steps; "
              "DROP TABLE assignment_days; DROP TABLE rejection_days; "
+             "DROP TABLE assignment_status_counts; "
              "DROP TRIGGER funnel_days_insert; DROP TRIGGER funnel_days_update; "
              "DROP TRIGGER funnel_days_delete; DROP TABLE funnel_days; "
              "DROP TRIGGER speed_days_insert; DROP TRIGGER speed_days_update; "

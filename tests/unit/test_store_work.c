@@ -293,6 +293,7 @@ static void undo_v10(sqlite3 *db)
     exec(db, "DROP TRIGGER assignment_days_insert; DROP TRIGGER assignment_days_update; "
              "DROP TRIGGER assignment_days_delete; DROP TRIGGER assignment_steps; "
              "DROP TABLE assignment_days; DROP TABLE rejection_days; "
+             "DROP TABLE assignment_status_counts; "
              "DROP TRIGGER funnel_days_insert; DROP TRIGGER funnel_days_update; "
              "DROP TRIGGER funnel_days_delete; DROP TABLE funnel_days; "
              "DROP TRIGGER speed_days_insert; DROP TRIGGER speed_days_update; "
