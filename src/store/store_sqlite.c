@@ -733,6 +733,17 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
      * kept when a decision is made and when a lead's source changes.
      * assignment_status_counts counts every assignment by status. */
     /* clang-format off */
+    /* the store's insert sets the lead's intake time and source itself
+     * now; the trigger is for rows written otherwise, so that the engine's
+     * insert is not followed by an update (and its summaries' triggers) */
+    "DROP TRIGGER assignments_lead;"
+    "CREATE TRIGGER assignments_lead AFTER INSERT ON assignments "
+    "WHEN NEW.lead_created_at IS NULL AND NEW.source IS NULL BEGIN "
+    "  UPDATE assignments SET "
+    "    lead_created_at = (SELECT created_at FROM leads WHERE leads.id = NEW.lead_id), "
+    "    source = (SELECT source FROM leads WHERE leads.id = NEW.lead_id) "
+    "  WHERE id = NEW.id; "
+    "END;"
     "ALTER TABLE assignments ADD COLUMN report_steps INTEGER NOT NULL DEFAULT 0;"
     "UPDATE assignments SET report_steps = s.steps FROM ("
     "  SELECT json_extract(data, '$.assignment') AS id, "

@@ -53,9 +53,12 @@ static const char *const sql[HS_END - SQLITE__SLOTS_HANDOFF] = {
         "INSERT INTO assignments (lead_id, rep_id, pool_id, rule, decision_id, attempt, status, "
         "policy, clock, assigned_at, accept_by, contact_by, accepted_at, contacted_at, closed_at, "
         "breached_at, closed_by, close_reason, note, successor, reminders_sent, next_due, "
-        "next_kind, offer_group, terms) "
+        "next_kind, offer_group, terms, lead_created_at, source) "
         "VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-        "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+        "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, "
+        /* the lead's intake time and source as the reports read them, set
+         * here so that no trigger updates the row just written (v10) */
+        "(SELECT created_at FROM leads WHERE id = ?2), (SELECT source FROM leads WHERE id = ?2))",
     [HS_UPDATE - SQLITE__SLOTS_HANDOFF] =
         "UPDATE assignments SET pool_id = ?4, rule = ?5, attempt = ?7, status = ?8, policy = ?9, "
         "clock = ?10, accept_by = ?12, contact_by = ?13, accepted_at = ?14, contacted_at = ?15, "

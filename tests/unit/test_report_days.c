@@ -90,7 +90,7 @@ static int teardown(void **state)
 
 static void exec(sqlite3 *db, const char *fmt, ...)
 {
-    char sql[1024];
+    char sql[4096];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(sql, sizeof(sql), fmt, ap);
@@ -403,7 +403,13 @@ static void test_migration_to_v10(void **state)
     exec(db, "DROP TRIGGER assignment_days_insert; DROP TRIGGER assignment_days_update; "
              "DROP TRIGGER assignment_days_delete; DROP TRIGGER assignment_steps; "
              "DROP TABLE assignment_days; DROP TABLE rejection_days; "
-             "DROP TABLE assignment_status_counts; "
+             "DROP TABLE assignment_status_counts; DROP TRIGGER assignments_lead; "
+             "CREATE TRIGGER assignments_lead AFTER INSERT ON assignments BEGIN "
+             "  UPDATE assignments SET "
+             "    lead_created_at = (SELECT created_at FROM leads WHERE leads.id = NEW.lead_id), "
+             "    source = (SELECT source FROM leads WHERE leads.id = NEW.lead_id) "
+             "  WHERE id = NEW.id; "
+             "END; "
              "DROP TRIGGER funnel_days_insert; DROP TRIGGER funnel_days_update; "
              "DROP TRIGGER funnel_days_delete; DROP TABLE funnel_days; "
              "DROP TRIGGER speed_days_insert; DROP TRIGGER speed_days_update; "
