@@ -19,6 +19,7 @@
 
 #include "tmpdir.h"
 
+#include "config/config.h"
 #include "report/reports.h"
 #include "store/store.h"
 #include "store/store_handoff.h"
@@ -265,25 +266,60 @@ static void write_history(sqlite3 *db)
     exec(db, "COMMIT");
 }
 
-static char *report_text(struct fixture *f, const char *name, int64_t since, int64_t until,
-                         const char *rep, const char *pool, const char *source, bool raw)
+/* The reps and pools of the history, for fairness, teams and the team filter. */
+static const char config_yaml[] = "version: 1\n"
+                                  "teams:\n"
+                                  "  - {id: emea}\n"
+                                  "  - {id: apac}\n"
+                                  "reps:\n"
+                                  "  - {id: ana, team: emea}\n"
+                                  "  - {id: ben, team: emea, weight: 2}\n"
+                                  "  - {id: cy, team: apac}\n"
+                                  "  - {id: dee, team: apac, active: false}\n"
+                                  "pools:\n"
+                                  "  - {id: inbound, strategy: weighted, members: [ana, ben, cy]}\n"
+                                  "  - {id: partners, strategy: round_robin, members: [cy, dee]}\n"
+                                  "routing:\n"
+                                  "  rules:\n"
+                                  "    - {name: everyone, to: 'pool:inbound'}\n";
+
+static struct config *test_config(void)
+{
+    struct config *cfg = NULL;
+    struct bt_error err = BT_ERROR_INIT;
+    if (config_load_string("t.yaml", config_yaml, strlen(config_yaml), &cfg, &err))
+        fprintf(stderr, "%s\n", err.message);
+    assert_non_null(cfg);
+    return cfg;
+}
+
+static char *report_with(struct fixture *f, const struct config *cfg, const char *name,
+                         int64_t since, int64_t until, const char *team, const char *rep,
+                         const char *pool, const char *source, bool raw)
 {
     struct reports_query q = {.name = name,
                               .since = since,
                               .until = until,
+                              .team = team,
                               .rep = rep,
                               .pool = pool,
                               .source = source,
                               .raw = raw};
     struct bt_error err = BT_ERROR_INIT;
     json_t *out = NULL;
-    bt_err e = reports_run(f->c, NULL, &q, NULL, NULL, &out, &err);
+    bt_err e = reports_run(f->c, cfg, &q, NULL, NULL, &out, &err);
     if (e)
         fprintf(stderr, "%s: %s\n", name, err.message);
     assert_int_equal(e, BT_OK);
     char *text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(out);
     return text;
+}
+
+static char *report_text(struct fixture *f, const char *name, int64_t since, int64_t until,
+                         const char *rep, const char *pool, const char *source, bool raw)
+{
+    return report_with(f, NULL, name, since, until, NULL, rep, pool, source, raw);
 }
 
 static int count_day(void *cls, const struct store_report_assignment_day *d)
@@ -322,6 +358,31 @@ static void check_reports(struct fixture *f)
                 free(days);
                 free(rows);
             }
+    /* with the configuration: teams, fairness, the team filter */
+    struct config *cfg = test_config();
+    static const char *const with_cfg[] = {"fairness", "speed-to-lead", "sla", "acceptance"};
+    const char *teams[] = {NULL, "emea", "apac"};
+    for (size_t n = 0; n < sizeof(with_cfg) / sizeof(with_cfg[0]); n++)
+        for (size_t w = 0; w < 2; w++)
+            for (size_t t = 0; t < 3; t++)
+                for (int p = 0; p < 2; p++) {
+                    const char *pool = p ? "inbound" : NULL;
+                    char *days = report_with(f, cfg, with_cfg[n], windows[w][0], windows[w][1],
+                                             teams[t], NULL, pool, NULL, false);
+                    char *rows = report_with(f, cfg, with_cfg[n], windows[w][0], windows[w][1],
+                                             teams[t], NULL, pool, NULL, true);
+                    if (strcmp(days, rows))
+                        fprintf(stderr, "%s, window %zu, team %zu:\n days %s\n rows %s\n",
+                                with_cfg[n], w, t, days, rows);
+                    assert_string_equal(days, rows);
+                    free(days);
+                    free(rows);
+                }
+    char *fair = report_with(f, cfg, "fairness", D0, D0 + 6 * DAY, NULL, NULL, NULL, NULL, false);
+    assert_non_null(strstr(fair, "\"leads\":"));
+    free(fair);
+    config_unref(cfg);
+
     struct store_report_filter rf = {.since = D0, .until = D0 + 6 * DAY};
     struct bt_error err = BT_ERROR_INIT;
     int64_t offered = 0;
