@@ -93,64 +93,6 @@ static uint32_t groups_index(struct groups *g, const char *name)
     return g->n++;
 }
 
-/* ---- a set of ids with two flags ---------------------------------------- */
-
-struct idset {
-    int64_t *ids; /* 0: empty */
-    uint8_t *flags;
-    size_t n, cap; /* cap: a power of two */
-};
-
-static size_t idset_slot(const struct idset *s, int64_t id)
-{
-    size_t h = (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ULL >> 20) & (s->cap - 1);
-    while (s->ids[h] && s->ids[h] != id)
-        h = (h + 1) & (s->cap - 1);
-    return h;
-}
-
-static void idset_add(struct idset *s, int64_t id, uint8_t flag)
-{
-    if (id <= 0)
-        return;
-    if ((s->n + 1) * 2 > s->cap) {
-        struct idset g = {.cap = s->cap ? s->cap * 2 : 1024};
-        g.ids = xcalloc(g.cap, sizeof(*g.ids));
-        g.flags = xcalloc(g.cap, 1);
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->ids[i]) {
-                size_t h = idset_slot(&g, s->ids[i]);
-                g.ids[h] = s->ids[i];
-                g.flags[h] = s->flags[i];
-                g.n++;
-            }
-        free(s->ids);
-        free(s->flags);
-        *s = g;
-    }
-    size_t h = idset_slot(s, id);
-    if (!s->ids[h]) {
-        s->ids[h] = id;
-        s->n++;
-    }
-    s->flags[h] |= flag;
-}
-
-static uint8_t idset_get(const struct idset *s, int64_t id)
-{
-    if (!s->cap)
-        return 0;
-    size_t h = idset_slot(s, id);
-    return s->ids[h] ? s->flags[h] : 0;
-}
-
-static void idset_release(struct idset *s)
-{
-    free(s->ids);
-    free(s->flags);
-    *s = (struct idset){0};
-}
-
 /* ---- JSON helpers --------------------------------------------------------- */
 
 static json_t *seconds(int64_t ms)
@@ -226,65 +168,153 @@ static const char *const dim_names[DIM_COUNT] = {"team", "rep", "source", "polic
 static const char *const measure_names[M_COUNT] = {"intake_to_assigned", "assigned_to_accepted",
                                                    "accepted_to_contacted"};
 
+/* Floor of ms / a day. */
+static int64_t day_of(int64_t ms)
+{
+    return ms >= 0 ? ms / STORE_REPORT_DAY_MS
+                   : -((-ms + STORE_REPORT_DAY_MS - 1) / STORE_REPORT_DAY_MS);
+}
+
+/*
+ * Whether the window is read from the daily summaries (schema v10): the
+ * whole UTC days inside it, [*first, *end) in ms, from the summaries, the
+ * hours before and after row by row. False with q->raw, or when no whole
+ * day fits: every row then.
+ */
+static bool window_days(const struct run *r, int64_t *first, int64_t *end)
+{
+    *first = (day_of(r->f.since - 1) + 1) * STORE_REPORT_DAY_MS;
+    *end = day_of(r->f.until) * STORE_REPORT_DAY_MS;
+    return !r->q->raw && *first < *end;
+}
+
+/* Reads the rows of the window outside [first, end) with row_fn. */
+static bt_err walk_edges(struct run *r, const struct store_report_filter *base, int64_t first,
+                         int64_t end, store_report_assignment_fn row_fn, void *cls,
+                         struct bt_error *err)
+{
+    struct store_report_filter f = *base;
+    f.until = first;
+    bt_err e = BT_OK;
+    if (!r->too_many && f.since < f.until)
+        e = store_report_assignments(r->c, &f, row_fn, cls, err);
+    f.since = end;
+    f.until = base->until;
+    if (!e && !r->too_many && f.since < f.until)
+        e = store_report_assignments(r->c, &f, row_fn, cls, err);
+    return e;
+}
+
+/* Durations are kept per measure as (value, cell): a cell is one (rep,
+ * source, policy) and knows its group in each dimension. */
 struct speed {
     struct run *run;
-    size_t n, cap;
-    int64_t *dur[M_COUNT]; /* -1: not measured for that row */
-    uint32_t *gid[DIM_COUNT];
+    int64_t assignments;
+    int64_t *val[M_COUNT];
+    uint32_t *cell[M_COUNT];
+    size_t n[M_COUNT], cap[M_COUNT];
+    struct groups cells;
+    uint32_t *cell_gid[DIM_COUNT];
+    size_t cell_cap;
     struct groups groups[DIM_COUNT];
-    uint32_t *rep_team; /* rep group -> team group */
-    size_t rep_team_cap;
 };
 
+/* The cell of (rep, source, policy), added when new; UINT32_MAX when full. */
+static uint32_t speed_cell(struct speed *s, const char *rep, const char *source, const char *policy)
+{
+    char key[3 * 130];
+    snprintf(key, sizeof(key), "%.128s\x1f%.128s\x1f%.128s", rep ? rep : "", source ? source : "",
+             policy ? policy : "");
+    uint32_t before = s->cells.n, c = groups_index(&s->cells, key);
+    if (c == UINT32_MAX || c < before)
+        return c;
+    if (c >= s->cell_cap) {
+        s->cell_cap = (c + 1) * 2;
+        for (int d = 0; d < DIM_COUNT; d++)
+            s->cell_gid[d] = xrealloc(s->cell_gid[d], s->cell_cap * sizeof(uint32_t));
+    }
+    const char *names[DIM_COUNT] = {team_of(s->run->cfg, rep), rep, source, policy};
+    for (int d = 0; d < DIM_COUNT; d++) {
+        s->cell_gid[d][c] = groups_index(&s->groups[d], names[d]);
+        if (s->cell_gid[d][c] == UINT32_MAX)
+            return UINT32_MAX;
+    }
+    return c;
+}
+
+static bool speed_push(struct speed *s, int m, uint32_t cell, int64_t v)
+{
+    if (s->n[m] == s->cap[m]) {
+        if (s->cap[m] >= ROWS_MAX)
+            return false;
+        s->cap[m] = s->cap[m] ? s->cap[m] * 2 : 4096;
+        s->val[m] = xrealloc(s->val[m], s->cap[m] * sizeof(int64_t));
+        s->cell[m] = xrealloc(s->cell[m], s->cap[m] * sizeof(uint32_t));
+    }
+    s->val[m][s->n[m]] = v;
+    s->cell[m][s->n[m]++] = cell;
+    return true;
+}
+
+/* One assignment's three durations (docs/metrics.md); speed_days (schema
+ * v10, store/store_sqlite.c) measures the same in SQL. A duration the
+ * clocks made negative counts as no time. */
 static int speed_row(void *cls, const struct store_report_assignment *a)
 {
     struct speed *s = cls;
     tick(s->run, "assignments");
-    if (s->n == s->cap) {
-        if (s->cap >= ROWS_MAX) {
-            s->run->too_many = true;
-            return 1;
-        }
-        s->cap = s->cap ? s->cap * 2 : 4096;
-        for (int m = 0; m < M_COUNT; m++)
-            s->dur[m] = xrealloc(s->dur[m], s->cap * sizeof(int64_t));
-        for (int d = 0; d < DIM_COUNT; d++)
-            s->gid[d] = xrealloc(s->gid[d], s->cap * sizeof(uint32_t));
-    }
-    size_t i = s->n;
-    bool withdrawn = a->status && !strcmp(a->status, "withdrawn");
-    s->dur[M_SYSTEM][i] = a->attempt == 1 && !withdrawn && a->lead_created_at
-                              ? a->assigned_at - a->lead_created_at
-                              : -1;
-    s->dur[M_ACCEPT][i] = a->accepted_at ? a->accepted_at - a->assigned_at : -1;
-    s->dur[M_CONTACT][i] =
-        a->contacted_at && a->accepted_at ? a->contacted_at - a->accepted_at : -1;
-    for (int m = 0; m < M_COUNT; m++)
-        if (s->dur[m][i] < -1)
-            s->dur[m][i] = 0; /* clocks that went backwards count as no time */
-    uint32_t rep = groups_index(&s->groups[DIM_REP], a->rep_id);
-    uint32_t src = groups_index(&s->groups[DIM_SOURCE], a->source);
-    uint32_t pol = groups_index(&s->groups[DIM_POLICY], a->policy);
-    if (rep == UINT32_MAX || src == UINT32_MAX || pol == UINT32_MAX) {
+    uint32_t cell = speed_cell(s, a->rep_id, a->source, a->policy);
+    if (cell == UINT32_MAX) {
         s->run->too_many = true;
         return 1;
     }
-    if (rep >= s->rep_team_cap) {
-        size_t ncap = (rep + 1) * 2;
-        s->rep_team = xrealloc(s->rep_team, ncap * sizeof(*s->rep_team));
-        for (size_t k = s->rep_team_cap; k < ncap; k++)
-            s->rep_team[k] = UINT32_MAX;
-        s->rep_team_cap = ncap;
-    }
-    if (s->rep_team[rep] == UINT32_MAX)
-        s->rep_team[rep] = groups_index(&s->groups[DIM_TEAM], team_of(s->run->cfg, a->rep_id));
-    s->gid[DIM_REP][i] = rep;
-    s->gid[DIM_SOURCE][i] = src;
-    s->gid[DIM_POLICY][i] = pol;
-    s->gid[DIM_TEAM][i] = s->rep_team[rep];
-    s->n++;
+    s->assignments++;
+    bool withdrawn = a->status && !strcmp(a->status, "withdrawn");
+    bool measured[M_COUNT] = {a->attempt == 1 && !withdrawn && a->lead_created_at,
+                              a->accepted_at != 0, a->contacted_at && a->accepted_at};
+    int64_t v[M_COUNT] = {a->assigned_at - a->lead_created_at, a->accepted_at - a->assigned_at,
+                          a->contacted_at - a->accepted_at};
+    for (int m = 0; m < M_COUNT; m++)
+        if (measured[m] && !speed_push(s, m, cell, v[m] < 0 ? 0 : v[m])) {
+            s->run->too_many = true;
+            return 1;
+        }
     return 0;
 }
+
+static int speed_day(void *cls, const struct store_report_speed_day *d)
+{
+    struct speed *s = cls;
+    tick(s->run, "days of assignments");
+    uint32_t cell = speed_cell(s, d->rep_id, d->source, d->policy);
+    if (cell == UINT32_MAX) {
+        s->run->too_many = true;
+        return 1;
+    }
+    s->assignments += d->count;
+    for (int m = 0; m < M_COUNT; m++)
+        for (size_t k = 0; k < d->n_values[m]; k++)
+            if (!speed_push(s, m, cell, d->values[m][k])) {
+                s->run->too_many = true;
+                return 1;
+            }
+    return 0;
+}
+
+static void speed_release(struct speed *s)
+{
+    for (int m = 0; m < M_COUNT; m++) {
+        free(s->val[m]);
+        free(s->cell[m]);
+    }
+    for (int d = 0; d < DIM_COUNT; d++) {
+        free(s->cell_gid[d]);
+        groups_release(&s->groups[d]);
+    }
+    groups_release(&s->cells);
+}
+
+static uint32_t *groups_by_name(const struct groups *g);
 
 static json_t *durations_row(const char *dim, const char *value, const char *measure,
                              const struct report_durations *d)
@@ -329,46 +359,53 @@ static const char *const speed_columns[] = {"by",        "value",      "measure"
 static bt_err report_speed(struct run *r, json_t *summary, json_t *tables, struct bt_error *err)
 {
     struct speed s = {.run = r};
-    bt_err e = store_report_assignments(r->c, &r->f, speed_row, &s, err);
-    int64_t *scratch = NULL;
-    size_t *offs = NULL;
+    int64_t first, end;
+    bt_err e;
+    if (window_days(r, &first, &end)) {
+        e = store_report_speed_days(r->c, &r->f, speed_day, &s, err);
+        if (!e)
+            e = walk_edges(r, &r->f, first, end, speed_row, &s, err);
+    } else {
+        e = store_report_assignments(r->c, &r->f, speed_row, &s, err);
+    }
     if (!e && r->too_many)
         e = bt_fail(err, BT_ETOOBIG, NULL, "speed-to-lead: too many assignments or groups");
     if (!e) {
-        scratch = xmalloc((s.n ? s.n : 1) * sizeof(*scratch));
+        size_t most = 1;
+        for (int m = 0; m < M_COUNT; m++)
+            most = s.n[m] > most ? s.n[m] : most;
+        int64_t *scratch = xmalloc(most * sizeof(*scratch));
         json_t *rows = table_add(tables, "speed_to_lead", speed_columns);
         /* the whole window */
         for (int m = 0; m < M_COUNT; m++) {
-            size_t k = 0;
-            for (size_t i = 0; i < s.n; i++)
-                if (s.dur[m][i] >= 0)
-                    scratch[k++] = s.dur[m][i];
+            if (s.n[m])
+                memcpy(scratch, s.val[m], s.n[m] * sizeof(*scratch));
             struct report_durations d;
-            report_durations_of(scratch, k, &d);
+            report_durations_of(scratch, s.n[m], &d);
             json_object_set_new(summary, measure_names[m], durations_json(&d));
             json_array_append_new(rows, durations_row("all", NULL, measure_names[m], &d));
         }
-        json_object_set_new(summary, "assignments", json_integer((json_int_t)s.n));
+        json_object_set_new(summary, "assignments", json_integer((json_int_t)s.assignments));
         for (int dim = 0; dim < DIM_COUNT; dim++) {
             uint32_t ng = s.groups[dim].n;
             if (dim == DIM_TEAM && !r->cfg)
                 continue;
-            offs = xrealloc(offs, (ng + 1) * sizeof(*offs));
+            uint32_t *order = groups_by_name(&s.groups[dim]);
+            size_t *offs = xcalloc(ng + 1, sizeof(*offs));
+            size_t *pos = xmalloc((ng ? ng : 1) * sizeof(*pos));
+            const uint32_t *gid = s.cell_gid[dim];
             for (int m = 0; m < M_COUNT; m++) {
-                /* counting sort of the measured rows by group */
+                /* counting sort of the measure's durations by group */
                 memset(offs, 0, (ng + 1) * sizeof(*offs));
-                for (size_t i = 0; i < s.n; i++)
-                    if (s.dur[m][i] >= 0)
-                        offs[s.gid[dim][i] + 1]++;
+                for (size_t i = 0; i < s.n[m]; i++)
+                    offs[gid[s.cell[m][i]] + 1]++;
                 for (uint32_t g = 0; g < ng; g++)
                     offs[g + 1] += offs[g];
-                size_t *pos = xmalloc((ng ? ng : 1) * sizeof(*pos));
                 memcpy(pos, offs, ng * sizeof(*pos));
-                for (size_t i = 0; i < s.n; i++)
-                    if (s.dur[m][i] >= 0)
-                        scratch[pos[s.gid[dim][i]]++] = s.dur[m][i];
-                free(pos);
-                for (uint32_t g = 0; g < ng; g++) {
+                for (size_t i = 0; i < s.n[m]; i++)
+                    scratch[pos[gid[s.cell[m][i]]]++] = s.val[m][i];
+                for (uint32_t k = 0; k < ng; k++) {
+                    uint32_t g = order[k];
                     struct report_durations d;
                     report_durations_of(scratch + offs[g], offs[g + 1] - offs[g], &d);
                     json_array_append_new(rows,
@@ -376,46 +413,40 @@ static bt_err report_speed(struct run *r, json_t *summary, json_t *tables, struc
                                                         measure_names[m], &d));
                 }
             }
+            free(pos);
+            free(offs);
+            free(order);
         }
+        free(scratch);
     }
-    free(scratch);
-    free(offs);
-    for (int m = 0; m < M_COUNT; m++)
-        free(s.dur[m]);
-    for (int d = 0; d < DIM_COUNT; d++) {
-        free(s.gid[d]);
-        groups_release(&s.groups[d]);
-    }
-    free(s.rep_team);
+    speed_release(&s);
     return e;
 }
 
 /* ---- SLA compliance and acceptance: counters per group ----------------------- */
 
+/* the classes of store_reports.h (assignment_days counts the same) */
 enum {
-    C_ROWS,       /* assignments (offers) */
-    C_WITH_SLA,   /* with a policy */
-    C_MET,        /* accepted before the accept deadline */
-    C_BREACHED,   /* the accept deadline passed */
-    C_OPEN,       /* with a policy, still waiting, not breached */
-    C_REMINDED,   /* breached and reminded for it */
-    C_ESCALATED,  /* breached and the manager notified */
-    C_REASSIGNED, /* breached and taken back */
-    C_ACCEPTED,
-    C_REJECTED,
-    C_EXPIRED,
-    C_REASSIGNED_ANY, /* closed as reassigned (by a manager, or a broadcast) */
-    C_WITHDRAWN,
-    C_PENDING, /* pending or offered */
-    C_COUNT
+    C_ROWS = STORE_COUNT_OFFERED,
+    C_WITH_SLA = STORE_COUNT_WITH_SLA,
+    C_MET = STORE_COUNT_MET,
+    C_BREACHED = STORE_COUNT_BREACHED,
+    C_OPEN = STORE_COUNT_OPEN,
+    C_REMINDED = STORE_COUNT_REMINDED,
+    C_ESCALATED = STORE_COUNT_ESCALATED,
+    C_REASSIGNED = STORE_COUNT_BREACH_EXPIRED, /* breached and taken back */
+    C_ACCEPTED = STORE_COUNT_ACCEPTED,
+    C_REJECTED = STORE_COUNT_REJECTED,
+    C_EXPIRED = STORE_COUNT_EXPIRED,
+    C_REASSIGNED_ANY = STORE_COUNT_REASSIGNED, /* closed as reassigned */
+    C_WITHDRAWN = STORE_COUNT_WITHDRAWN,
+    C_PENDING = STORE_COUNT_PENDING, /* pending or offered */
+    C_TAKEN = STORE_COUNT_NOT_WITHDRAWN,
+    C_COUNT = STORE_COUNT_CLASSES
 };
-
-#define STEP_ESCALATED 1u
-#define STEP_REMINDED  2u
 
 struct counts {
     struct run *run;
-    struct idset steps; /* assignment id -> STEP_* of its breach */
     struct groups groups[DIM_COUNT];
     int64_t (*c[DIM_COUNT])[C_COUNT];
     uint32_t cap[DIM_COUNT];
@@ -425,6 +456,7 @@ struct counts {
     struct reject {
         uint32_t rep, reason;
         int64_t count;
+        const char *rep_name, *reason_name; /* set before sorting */
     } * rej;
     size_t n_rej, cap_rej;
 };
@@ -434,15 +466,18 @@ static bool is(const char *s, const char *v)
     return s && !strcmp(s, v);
 }
 
+/* The classes one assignment counts in; assignment_days (schema v10,
+ * store/store_sqlite.c) classifies the same way in SQL. */
 static void count_into(int64_t *c, const struct store_report_assignment *a, unsigned steps)
 {
     c[C_ROWS]++;
+    c[C_TAKEN] += !is(a->status, "withdrawn");
     if (a->policy) {
         c[C_WITH_SLA]++;
         if (a->breached_at) {
             c[C_BREACHED]++;
-            c[C_REMINDED] += (steps & STEP_REMINDED) != 0;
-            c[C_ESCALATED] += (steps & STEP_ESCALATED) != 0;
+            c[C_REMINDED] += (steps & STORE_STEP_REMINDED) != 0;
+            c[C_ESCALATED] += (steps & STORE_STEP_ESCALATED) != 0;
             c[C_REASSIGNED] += is(a->status, "expired");
         } else if (a->accepted_at) {
             c[C_MET]++;
@@ -464,50 +499,83 @@ static void count_into(int64_t *c, const struct store_report_assignment *a, unsi
         c[C_PENDING]++;
 }
 
+/* The counters of `name` in dimension d, added when new; NULL when full. */
+static int64_t *count_group(struct counts *s, int d, const char *name, uint32_t *index)
+{
+    uint32_t g = groups_index(&s->groups[d], name);
+    if (g == UINT32_MAX) {
+        s->run->too_many = true;
+        return NULL;
+    }
+    if (g >= s->cap[d]) {
+        uint32_t ncap = (g + 1) * 2;
+        s->c[d] = xrealloc(s->c[d], ncap * sizeof(*s->c[d]));
+        memset(s->c[d] + s->cap[d], 0, (ncap - s->cap[d]) * sizeof(*s->c[d]));
+        s->cap[d] = ncap;
+    }
+    if (index)
+        *index = g;
+    return s->c[d][g];
+}
+
+/* Adds `delta` (C_COUNT counters) to the whole and to the groups of a rep,
+ * source and policy; 1 when a dimension is full. */
+static int count_add(struct counts *s, const char *rep, const char *source, const char *policy,
+                     const int64_t *delta)
+{
+    const char *keys[DIM_COUNT] = {team_of(s->run->cfg, rep), rep, source, policy};
+    for (int k = 0; k < C_COUNT; k++)
+        s->all[k] += delta[k];
+    for (int d = 0; d < DIM_COUNT; d++) {
+        int64_t *c = count_group(s, d, keys[d], NULL);
+        if (!c)
+            return 1;
+        for (int k = 0; k < C_COUNT; k++)
+            c[k] += delta[k];
+    }
+    return 0;
+}
+
+static int reject_add(void *cls, const char *rep_id, const char *reason_id, int64_t n)
+{
+    struct counts *s = cls;
+    uint32_t rep, reason = groups_index(&s->reasons, reason_id);
+    if (!count_group(s, DIM_REP, rep_id, &rep) || reason == UINT32_MAX) {
+        s->run->too_many = true;
+        return 1;
+    }
+    size_t k = 0;
+    while (k < s->n_rej && (s->rej[k].rep != rep || s->rej[k].reason != reason))
+        k++;
+    if (k == s->n_rej) {
+        if (s->n_rej == s->cap_rej) {
+            s->cap_rej = s->cap_rej ? s->cap_rej * 2 : 64;
+            s->rej = xrealloc(s->rej, s->cap_rej * sizeof(*s->rej));
+        }
+        s->rej[s->n_rej++] = (struct reject){rep, reason, 0, NULL, NULL};
+    }
+    s->rej[k].count += n;
+    return 0;
+}
+
 static int count_row(void *cls, const struct store_report_assignment *a)
 {
     struct counts *s = cls;
     tick(s->run, "assignments");
-    const char *keys[DIM_COUNT] = {team_of(s->run->cfg, a->rep_id), a->rep_id, a->source,
-                                   a->policy};
-    unsigned steps = a->breached_at ? idset_get(&s->steps, a->id) : 0;
-    count_into(s->all, a, steps);
-    uint32_t rep = 0;
-    for (int d = 0; d < DIM_COUNT; d++) {
-        uint32_t g = groups_index(&s->groups[d], keys[d]);
-        if (g == UINT32_MAX) {
-            s->run->too_many = true;
-            return 1;
-        }
-        if (g >= s->cap[d]) {
-            uint32_t ncap = (g + 1) * 2;
-            s->c[d] = xrealloc(s->c[d], ncap * sizeof(*s->c[d]));
-            memset(s->c[d] + s->cap[d], 0, (ncap - s->cap[d]) * sizeof(*s->c[d]));
-            s->cap[d] = ncap;
-        }
-        count_into(s->c[d][g], a, steps);
-        if (d == DIM_REP)
-            rep = g;
-    }
-    if (is(a->status, "rejected") && !a->accepted_at) {
-        uint32_t reason = groups_index(&s->reasons, a->close_reason);
-        if (reason == UINT32_MAX) {
-            s->run->too_many = true;
-            return 1;
-        }
-        size_t k = 0;
-        while (k < s->n_rej && (s->rej[k].rep != rep || s->rej[k].reason != reason))
-            k++;
-        if (k == s->n_rej) {
-            if (s->n_rej == s->cap_rej) {
-                s->cap_rej = s->cap_rej ? s->cap_rej * 2 : 64;
-                s->rej = xrealloc(s->rej, s->cap_rej * sizeof(*s->rej));
-            }
-            s->rej[s->n_rej++] = (struct reject){rep, reason, 0};
-        }
-        s->rej[k].count++;
-    }
+    int64_t delta[C_COUNT] = {0};
+    count_into(delta, a, a->breached_at ? a->steps : 0);
+    if (count_add(s, a->rep_id, a->source, a->policy, delta))
+        return 1;
+    if (is(a->status, "rejected") && !a->accepted_at)
+        return reject_add(s, a->rep_id, a->close_reason, 1);
     return 0;
+}
+
+static int count_day(void *cls, const struct store_report_assignment_day *d)
+{
+    struct counts *s = cls;
+    tick(s->run, "days of assignments");
+    return count_add(s, d->rep_id, d->source, d->policy, d->count);
 }
 
 static void counts_release(struct counts *s)
@@ -518,27 +586,65 @@ static void counts_release(struct counts *s)
     }
     groups_release(&s->reasons);
     free(s->rej);
-    idset_release(&s->steps);
 }
 
-static int step_row(void *cls, int64_t assignment_id, bool escalated)
+/*
+ * Walks the window's assignments: the whole UTC days inside it as daily
+ * counts (day_fn, and rej_fn for their rejections; schema v10), the hours
+ * before the first and after the last whole day row by row (row_fn, with
+ * each breach's steps when `steps`). With q->raw, or no whole day inside,
+ * every row.
+ */
+static bt_err walk_assignments(struct run *r, bool steps, store_report_assignment_fn row_fn,
+                               store_report_assignment_day_fn day_fn,
+                               store_report_rejection_fn rej_fn, void *cls, struct bt_error *err)
 {
-    struct counts *s = cls;
-    idset_add(&s->steps, assignment_id, escalated ? STEP_ESCALATED : STEP_REMINDED);
-    return 0;
+    struct store_report_filter f = r->f;
+    f.steps = steps;
+    int64_t first, end;
+    if (!window_days(r, &first, &end))
+        return store_report_assignments(r->c, &f, row_fn, cls, err);
+    bt_err e = store_report_assignment_days(r->c, &r->f, day_fn, cls, err);
+    if (!e && rej_fn)
+        e = store_report_rejection_days(r->c, &r->f, rej_fn, cls, err);
+    return e ? e : walk_edges(r, &f, first, end, row_fn, cls, err);
 }
 
-/* Counts the window's assignments; with `steps`, after reading which
- * breaches were escalated or reminded (one pass over those events). */
+/* Counts the window's assignments; with `steps`, which breaches were
+ * escalated or reminded. */
 static bt_err read_counts(struct run *r, struct counts *s, bool steps, struct bt_error *err)
 {
     *s = (struct counts){.run = r};
-    bt_err e = steps ? store_report_breach_steps(r->c, r->f.since, step_row, s, err) : BT_OK;
-    if (!e)
-        e = store_report_assignments(r->c, &r->f, count_row, s, err);
+    bt_err e = walk_assignments(r, steps, count_row, count_day, reject_add, s, err);
     if (!e && r->too_many)
         e = bt_fail(err, BT_ETOOBIG, NULL, "report: too many groups");
     return e;
+}
+
+/* The indexes of g's groups in the order of their names (the same
+ * whichever way the rows were read); the caller frees. */
+struct named {
+    const char *name;
+    uint32_t index;
+};
+
+static int cmp_named(const void *a, const void *b)
+{
+    return strcmp(((const struct named *)a)->name, ((const struct named *)b)->name);
+}
+
+static uint32_t *groups_by_name(const struct groups *g)
+{
+    struct named *v = xmalloc((g->n ? g->n : 1) * sizeof(*v));
+    for (uint32_t i = 0; i < g->n; i++)
+        v[i] = (struct named){g->names[i], i};
+    if (g->n)
+        qsort(v, g->n, sizeof(*v), cmp_named);
+    uint32_t *order = xmalloc((g->n ? g->n : 1) * sizeof(*order));
+    for (uint32_t i = 0; i < g->n; i++)
+        order[i] = v[i].index;
+    free(v);
+    return order;
 }
 
 static json_t *sla_row(const char *dim, const char *value, const int64_t *c)
@@ -565,11 +671,14 @@ static bt_err report_sla(struct run *r, json_t *summary, json_t *tables, struct 
             int d = dims[k];
             if (d == DIM_TEAM && !r->cfg)
                 continue;
-            for (uint32_t g = 0; g < s.groups[d].n; g++) {
+            uint32_t *order = groups_by_name(&s.groups[d]);
+            for (uint32_t k2 = 0; k2 < s.groups[d].n; k2++) {
+                uint32_t g = order[k2];
                 if (d == DIM_POLICY && !*s.groups[d].names[g])
                     continue; /* assignments without a clock */
                 json_array_append_new(rows, sla_row(dim_names[d], s.groups[d].names[g], s.c[d][g]));
             }
+            free(order);
         }
         json_object_set_new(summary, "with_sla", json_integer(s.all[C_WITH_SLA]));
         json_object_set_new(summary, "met", json_integer(s.all[C_MET]));
@@ -595,12 +704,16 @@ static json_t *acceptance_row(const char *value, const int64_t *c)
                      (json_int_t)c[C_PENDING], fraction(c[C_ACCEPTED], decided));
 }
 
+/* by rep, then the most frequent reason first */
 static int cmp_reject(const void *a, const void *b)
 {
     const struct reject *x = a, *y = b;
-    if (x->rep != y->rep)
-        return x->rep < y->rep ? -1 : 1;
-    return (x->count < y->count) - (x->count > y->count);
+    int c = strcmp(x->rep_name, y->rep_name);
+    if (c)
+        return c;
+    if (x->count != y->count)
+        return (x->count < y->count) - (x->count > y->count);
+    return strcmp(x->reason_name, y->reason_name);
 }
 
 static bt_err report_acceptance(struct run *r, json_t *summary, json_t *tables,
@@ -613,11 +726,17 @@ static bt_err report_acceptance(struct run *r, json_t *summary, json_t *tables,
                                            "expired",    "reassigned", "withdrawn", "pending",
                                            "acceptance", NULL};
         json_t *rows = table_add(tables, "acceptance", cols);
-        for (uint32_t g = 0; g < s.groups[DIM_REP].n; g++)
-            json_array_append_new(rows,
-                                  acceptance_row(s.groups[DIM_REP].names[g], s.c[DIM_REP][g]));
+        uint32_t *order = groups_by_name(&s.groups[DIM_REP]);
+        for (uint32_t k = 0; k < s.groups[DIM_REP].n; k++)
+            json_array_append_new(
+                rows, acceptance_row(s.groups[DIM_REP].names[order[k]], s.c[DIM_REP][order[k]]));
+        free(order);
         static const char *const rcols[] = {"rep", "reason", "rejected", NULL};
         json_t *rrows = table_add(tables, "rejections", rcols);
+        for (size_t k = 0; k < s.n_rej; k++) {
+            s.rej[k].rep_name = s.groups[DIM_REP].names[s.rej[k].rep];
+            s.rej[k].reason_name = s.reasons.names[s.rej[k].reason];
+        }
         if (s.n_rej)
             qsort(s.rej, s.n_rej, sizeof(*s.rej), cmp_reject);
         json_t *by_reason = json_object();
@@ -663,6 +782,7 @@ struct funnel {
     /* dark leads */
     int64_t qualified, never_accepted, never_contacted;
     json_t *list_accepted, *list_contacted; /* the oldest, up to DARK_LIST each */
+    bool no_lists; /* the rows read are not the oldest: the lists are read apart */
 };
 
 static void push(int64_t **v, size_t *n, size_t *cap, int64_t x)
@@ -715,12 +835,12 @@ static int funnel_row(void *cls, const struct store_report_funnel *f)
         bool accepted = last >= S_ACCEPTED;
         if (!accepted) {
             s->never_accepted++;
-            if (json_array_size(s->list_accepted) < DARK_LIST)
+            if (!s->no_lists && json_array_size(s->list_accepted) < DARK_LIST)
                 json_array_append_new(s->list_accepted, dark_item(f));
         }
         if (!f->contacted_at) {
             s->never_contacted++;
-            if (json_array_size(s->list_contacted) < DARK_LIST)
+            if (!s->no_lists && json_array_size(s->list_contacted) < DARK_LIST)
                 json_array_append_new(s->list_contacted, dark_item(f));
         }
     }
@@ -736,10 +856,62 @@ static void funnel_release(struct funnel *s)
     json_decref(s->list_contacted);
 }
 
-static bt_err read_funnel(struct run *r, struct funnel *s, struct bt_error *err)
+/* One day's leads of one source and owner (funnel_days, schema v10). */
+static int funnel_day(void *cls, const struct store_report_funnel_day *d)
+{
+    struct funnel *s = cls;
+    tick(s->run, "days of leads");
+    for (int k = S_NEW; k < S_COUNT; k++)
+        s->reached[k] += d->count[STORE_FUNNEL_LEADS + k];
+    for (int k = S_MQL; k < S_COUNT; k++)
+        for (size_t i = 0; i < d->n_values[k - 1]; i++)
+            push(&s->gap[k], &s->n_gap[k], &s->cap_gap[k], d->values[k - 1][i]);
+    for (size_t i = 0; i < d->n_values[STORE_FUNNEL_TIMES - 1]; i++)
+        push(&s->cycle, &s->n_cycle, &s->cap_cycle, d->values[STORE_FUNNEL_TIMES - 1][i]);
+    s->qualified += d->count[STORE_FUNNEL_QUALIFIED];
+    s->never_accepted += d->count[STORE_FUNNEL_NEVER_ACCEPTED];
+    s->never_contacted += d->count[STORE_FUNNEL_NEVER_CONTACTED];
+    return 0;
+}
+
+static int dark_accepted(void *cls, const struct store_report_funnel *f)
+{
+    json_array_append_new(((struct funnel *)cls)->list_accepted, dark_item(f));
+    return 0;
+}
+
+static int dark_contacted(void *cls, const struct store_report_funnel *f)
+{
+    json_array_append_new(((struct funnel *)cls)->list_contacted, dark_item(f));
+    return 0;
+}
+
+/* The window's leads: the whole days from funnel_days, the rest row by
+ * row; with `lists`, the oldest dark leads too (one short query each
+ * when the days were read from the summary). */
+static bt_err read_funnel(struct run *r, struct funnel *s, bool lists, struct bt_error *err)
 {
     *s = (struct funnel){.run = r, .list_accepted = json_array(), .list_contacted = json_array()};
-    bt_err e = store_report_funnel(r->c, &r->f, funnel_row, s, err);
+    int64_t first, end;
+    bt_err e;
+    if (!window_days(r, &first, &end)) {
+        e = store_report_funnel(r->c, &r->f, funnel_row, s, err);
+    } else {
+        s->no_lists = true;
+        e = store_report_funnel_days(r->c, &r->f, funnel_day, s, err);
+        struct store_report_filter f = r->f;
+        f.until = first;
+        if (!e && !r->too_many && f.since < f.until)
+            e = store_report_funnel(r->c, &f, funnel_row, s, err);
+        f.since = end;
+        f.until = r->f.until;
+        if (!e && !r->too_many && f.since < f.until)
+            e = store_report_funnel(r->c, &f, funnel_row, s, err);
+        if (!e && lists)
+            e = store_report_dark_leads(r->c, &r->f, false, DARK_LIST, dark_accepted, s, err);
+        if (!e && lists)
+            e = store_report_dark_leads(r->c, &r->f, true, DARK_LIST, dark_contacted, s, err);
+    }
     if (!e && r->too_many)
         e = bt_fail(err, BT_ETOOBIG, NULL, "report: more than %d leads", ROWS_MAX);
     return e;
@@ -753,7 +925,7 @@ static json_t *median_json(int64_t *v, size_t n)
 static bt_err report_funnel(struct run *r, json_t *summary, json_t *tables, struct bt_error *err)
 {
     struct funnel s;
-    bt_err e = read_funnel(r, &s, err);
+    bt_err e = read_funnel(r, &s, false, err);
     if (!e) {
         static const char *const cols[] = {"stage",    "leads",    "from_previous",
                                            "from_new", "measured", "median_from_previous_s",
@@ -780,7 +952,7 @@ static bt_err report_funnel(struct run *r, json_t *summary, json_t *tables, stru
 static bt_err report_dark(struct run *r, json_t *summary, json_t *tables, struct bt_error *err)
 {
     struct funnel s;
-    bt_err e = read_funnel(r, &s, err);
+    bt_err e = read_funnel(r, &s, true, err);
     struct arena a = ARENA_INIT;
     struct store_report_held *held = NULL;
     size_t n_held = 0;
@@ -833,15 +1005,10 @@ struct fair {
     size_t last;
 };
 
-static int fair_row(void *cls, const struct store_report_assignment *a)
+/* Adds n assignments of a rep out of a pool. */
+static int fair_add(struct fair *s, const char *pool_id, const char *rep_id, int64_t n)
 {
-    struct fair *s = cls;
-    tick(s->run, "assignments");
-    /* a lead's share: its assignments out of a pool, broadcast offers others
-     * took (withdrawn) left out */
-    if (!a->pool_id || is(a->status, "withdrawn"))
-        return 0;
-    uint32_t p = groups_index(&s->pools, a->pool_id), rep = groups_index(&s->reps, a->rep_id);
+    uint32_t p = groups_index(&s->pools, pool_id), rep = groups_index(&s->reps, rep_id);
     if (p == UINT32_MAX || rep == UINT32_MAX) {
         s->run->too_many = true;
         return 1;
@@ -858,9 +1025,29 @@ static int fair_row(void *cls, const struct store_report_assignment *a)
             s->pairs[s->n++] = (struct pair){p, rep, 0};
         }
     }
-    s->pairs[k].count++;
+    s->pairs[k].count += n;
     s->last = k;
     return 0;
+}
+
+static int fair_row(void *cls, const struct store_report_assignment *a)
+{
+    struct fair *s = cls;
+    tick(s->run, "assignments");
+    /* a lead's share: its assignments out of a pool, broadcast offers others
+     * took (withdrawn) left out */
+    if (!a->pool_id || is(a->status, "withdrawn"))
+        return 0;
+    return fair_add(s, a->pool_id, a->rep_id, 1);
+}
+
+static int fair_day(void *cls, const struct store_report_assignment_day *d)
+{
+    struct fair *s = cls;
+    tick(s->run, "days of assignments");
+    if (!*d->pool_id || !d->count[C_TAKEN])
+        return 0;
+    return fair_add(s, d->pool_id, d->rep_id, d->count[C_TAKEN]);
 }
 
 static int64_t fair_count(const struct fair *s, const char *pool, const char *rep)
@@ -877,7 +1064,7 @@ static bt_err report_fairness(struct run *r, json_t *summary, json_t *tables, st
     if (!r->cfg)
         return bt_fail(err, BT_EINVAL, NULL, "the fairness report needs the configuration");
     struct fair s = {.run = r};
-    bt_err e = store_report_assignments(r->c, &r->f, fair_row, &s, err);
+    bt_err e = walk_assignments(r, false, fair_row, fair_day, NULL, &s, err);
     if (!e && r->too_many)
         e = bt_fail(err, BT_ETOOBIG, NULL, "fairness: too many groups");
     if (!e) {
@@ -956,23 +1143,39 @@ static void add_count(json_t *obj, const char *key, const char *result, int64_t 
                         json_integer(json_integer_value(json_object_get(row, "total")) + n));
 }
 
+static int cmp_text(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A table of obj's rows, in the order of their keys (the same whichever
+ * way the decisions were read). */
 static void count_table(json_t *tables, const char *name, const char *key_column, json_t *obj)
 {
     const char *cols[] = {key_column, "decisions", "assigned", "offered", "held", "other", NULL};
     json_t *rows = table_add(tables, name, cols);
+    size_t n = json_object_size(obj), i = 0;
+    const char **keys = xmalloc((n ? n : 1) * sizeof(*keys));
     const char *k;
     json_t *v;
     json_object_foreach(obj, k, v)
     {
+        keys[i++] = k;
+    }
+    if (n)
+        qsort(keys, n, sizeof(*keys), cmp_text);
+    for (i = 0; i < n; i++) {
+        v = json_object_get(obj, keys[i]);
         int64_t total = json_integer_value(json_object_get(v, "total"));
         int64_t assigned = json_integer_value(json_object_get(v, "assigned"));
         int64_t offered = json_integer_value(json_object_get(v, "offered"));
         int64_t held = json_integer_value(json_object_get(v, "held"));
-        json_array_append_new(rows,
-                              json_pack("[o, I, I, I, I, I]", name_or_null(k), (json_int_t)total,
-                                        (json_int_t)assigned, (json_int_t)offered, (json_int_t)held,
-                                        (json_int_t)(total - assigned - offered - held)));
+        json_array_append_new(rows, json_pack("[o, I, I, I, I, I]", name_or_null(keys[i]),
+                                              (json_int_t)total, (json_int_t)assigned,
+                                              (json_int_t)offered, (json_int_t)held,
+                                              (json_int_t)(total - assigned - offered - held)));
     }
+    free(keys);
 }
 
 /* Decisions are counted per (result, rule, pool, rep), interned as one
@@ -984,13 +1187,13 @@ struct routing {
     uint32_t cap;
 };
 
-static int routing_row(void *cls, const struct store_report_decision *d)
+/* Adds n decisions of one result, rule, pool and rep (NULL or "": none). */
+static int routing_add(struct routing *s, const char *result, const char *rule, const char *pool,
+                       const char *rep, int64_t n)
 {
-    struct routing *s = cls;
-    tick(s->run, "decisions");
     char key[4 * 130];
-    snprintf(key, sizeof(key), "%.128s\x1f%.128s\x1f%.128s\x1f%.128s", d->result ? d->result : "",
-             d->rule ? d->rule : "", d->pool_id ? d->pool_id : "", d->rep_id ? d->rep_id : "");
+    snprintf(key, sizeof(key), "%.128s\x1f%.128s\x1f%.128s\x1f%.128s", result ? result : "",
+             rule ? rule : "", pool ? pool : "", rep ? rep : "");
     uint32_t g = groups_index(&s->keys, key);
     if (g == UINT32_MAX) {
         s->run->too_many = true;
@@ -1002,8 +1205,41 @@ static int routing_row(void *cls, const struct store_report_decision *d)
         memset(s->counts + s->cap, 0, (ncap - s->cap) * sizeof(*s->counts));
         s->cap = ncap;
     }
-    s->counts[g]++;
+    s->counts[g] += n;
     return 0;
+}
+
+static int routing_row(void *cls, const struct store_report_decision *d)
+{
+    struct routing *s = cls;
+    tick(s->run, "decisions");
+    return routing_add(s, d->result, d->rule, d->pool_id, d->rep_id, 1);
+}
+
+static int routing_day(void *cls, const struct store_report_decision_day *d)
+{
+    struct routing *s = cls;
+    tick(s->run, "days of decisions");
+    return routing_add(s, d->result, d->rule, d->pool_id, d->rep_id, d->count);
+}
+
+/* The window's decisions: the whole days from decision_days, the rest
+ * (and everything with q->raw) row by row. */
+static bt_err walk_decisions(struct run *r, struct routing *rt, struct bt_error *err)
+{
+    struct store_report_filter f = r->f;
+    int64_t first, end;
+    if (!window_days(r, &first, &end))
+        return store_report_decisions(r->c, &f, routing_row, rt, err);
+    bt_err e = store_report_decision_days(r->c, &f, routing_day, rt, err);
+    f.until = first;
+    if (!e && !r->too_many && f.since < f.until)
+        e = store_report_decisions(r->c, &f, routing_row, rt, err);
+    f.since = end;
+    f.until = r->f.until;
+    if (!e && !r->too_many && f.since < f.until)
+        e = store_report_decisions(r->c, &f, routing_row, rt, err);
+    return e;
 }
 
 static bt_err report_routing(struct run *r, json_t *summary, json_t *tables, struct bt_error *err)
@@ -1012,7 +1248,7 @@ static bt_err report_routing(struct run *r, json_t *summary, json_t *tables, str
     struct routing rt = {.run = r};
     struct store_report_hold_group *h = NULL;
     size_t nh = 0;
-    bt_err e = store_report_decisions(r->c, &r->f, routing_row, &rt, err);
+    bt_err e = walk_decisions(r, &rt, err);
     if (!e && r->too_many)
         e = bt_fail(err, BT_ETOOBIG, NULL, "routing: too many groups of decisions");
     if (!e)

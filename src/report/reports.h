@@ -36,6 +36,9 @@ struct reports_query {
     /* filters; NULL: none. team is resolved to its reps through the
      * configuration, rep and pool must be configured (when cfg is set). */
     const char *team, *rep, *pool, *source;
+    /* read every row of the window, not the daily counts the counting
+     * reports read for its whole days (the same figures: tests compare) */
+    bool raw;
 };
 
 /* Called now and then on long runs with the rows read so far (for a

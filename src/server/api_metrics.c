@@ -281,10 +281,12 @@ static bool write_store(struct request *r, struct metrics_text *t)
     if (!request_reader(r, &c))
         return false;
     struct bt_error err = BT_ERROR_INIT;
-    int64_t held = 0, oldest = 0, open[ASSIGNMENT_STATUSES];
+    int64_t held = 0, oldest = 0, open[ASSIGNMENT_STATUSES], all[ASSIGNMENT_STATUSES];
     bt_err rc = store_hold_summary(c, &held, &oldest, &err);
     if (!rc)
         rc = store_assignment_open_counts(c, open, &err);
+    if (!rc)
+        rc = store_assignment_status_counts(c, all, &err);
     store_reader_release(r->ctx->store, c);
     if (rc) {
         reply_bt_error(r, &err);
@@ -303,6 +305,13 @@ static bool write_store(struct request *r, struct metrics_text *t)
     for (size_t i = 0; i < 4; i++) { /* pending, offered, accepted, contacted */
         const char *labels[] = {"status", assignment_statuses[i], NULL};
         metrics_text_sample_u64(t, "baton_assignments_open", labels, (uint64_t)open[i]);
+    }
+    metrics_text_family(t, "baton_assignments", "gauge",
+                        "Every assignment made, open or closed, by its status now");
+    for (size_t i = 0; i < ASSIGNMENT_STATUSES; i++) {
+        const char *labels[] = {"status", assignment_statuses[i], NULL};
+        metrics_text_sample_u64(t, "baton_assignments", labels,
+                                (uint64_t)(all[i] > 0 ? all[i] : 0));
     }
     return true;
 }

@@ -179,6 +179,8 @@ struct store_handoff_ops {
                           struct bt_error *err);
     bt_err (*open_counts)(struct store_conn *c, int64_t counts[ASSIGNMENT_STATUSES],
                           struct bt_error *err);
+    bt_err (*status_counts)(struct store_conn *c, int64_t counts[ASSIGNMENT_STATUSES],
+                            struct bt_error *err);
     bt_err (*secret_get)(struct store_conn *c, uint32_t generation, bool *found,
                          uint32_t *generation_out, uint8_t secret[LINK_SECRET_BYTES],
                          struct bt_error *err);
@@ -194,8 +196,19 @@ struct store_report_ops {
                           store_report_assignment_fn fn, void *cls, struct bt_error *err);
     bt_err (*funnel)(struct store_conn *c, const struct store_report_filter *f,
                      store_report_funnel_fn fn, void *cls, struct bt_error *err);
-    bt_err (*breach_steps)(struct store_conn *c, int64_t since, store_report_step_fn fn, void *cls,
-                           struct bt_error *err);
+    bt_err (*assignment_days)(struct store_conn *c, const struct store_report_filter *f,
+                              store_report_assignment_day_fn fn, void *cls, struct bt_error *err);
+    bt_err (*rejection_days)(struct store_conn *c, const struct store_report_filter *f,
+                             store_report_rejection_fn fn, void *cls, struct bt_error *err);
+    bt_err (*speed_days)(struct store_conn *c, const struct store_report_filter *f,
+                         store_report_speed_day_fn fn, void *cls, struct bt_error *err);
+    bt_err (*funnel_days)(struct store_conn *c, const struct store_report_filter *f,
+                          store_report_funnel_day_fn fn, void *cls, struct bt_error *err);
+    bt_err (*dark_leads)(struct store_conn *c, const struct store_report_filter *f, bool contacted,
+                         unsigned limit, store_report_funnel_fn fn, void *cls,
+                         struct bt_error *err);
+    bt_err (*decision_days)(struct store_conn *c, const struct store_report_filter *f,
+                            store_report_decision_day_fn fn, void *cls, struct bt_error *err);
     bt_err (*decisions)(struct store_conn *c, const struct store_report_filter *f,
                         store_report_decision_fn fn, void *cls, struct bt_error *err);
     bt_err (*holds)(struct store_conn *c, struct arena *a, struct store_report_hold_group **out,
@@ -247,8 +260,8 @@ struct store_outbox_ops {
     bt_err (*task_list)(struct store_conn *c, const char *rep_id, bool done, unsigned offset,
                         unsigned limit, struct arena *a, struct store_task **out, size_t *n,
                         struct bt_error *err);
-    bt_err (*task_meetings)(struct store_conn *c, const char *rep_id, int64_t from,
-                            unsigned limit, int64_t (*out)[2], size_t *n, struct bt_error *err);
+    bt_err (*task_meetings)(struct store_conn *c, const char *rep_id, int64_t from, unsigned limit,
+                            int64_t (*out)[2], size_t *n, struct bt_error *err);
 };
 extern const struct store_outbox_ops store__sqlite_outbox_ops;
 

@@ -97,6 +97,12 @@ const char *const assignment_statuses[ASSIGNMENT_STATUSES] = {
     ASSIGNMENT_REJECTED, ASSIGNMENT_EXPIRED, ASSIGNMENT_REASSIGNED, ASSIGNMENT_WITHDRAWN,
 };
 
+bt_err store_assignment_status_counts(struct store_conn *c, int64_t counts[ASSIGNMENT_STATUSES],
+                                      struct bt_error *err)
+{
+    return c->ops->handoff->status_counts(c, counts, err);
+}
+
 bt_err store_assignment_open_counts(struct store_conn *c, int64_t counts[ASSIGNMENT_STATUSES],
                                     struct bt_error *err)
 {

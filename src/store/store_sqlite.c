@@ -146,6 +146,152 @@ struct sqlite_conn {
     sqlite3_stmt *lazy[SQLITE__SLOTS]; /* see sqlite__stmt() */
 };
 
+/* clang-format off */
+/* Schema v10: an assignment's counts in assignment_days, for a row R
+ * (NEW, OLD or a table alias) and F applied to each ("" adds, "-"
+ * subtracts, "sum" aggregates). The same classification as count_into()
+ * in report/reports.c; the columns follow enum store_report_count. */
+#define AD_KEY(R) \
+    R ".assigned_at / 86400000, " R ".rep_id, coalesce(" R ".pool_id, ''), " \
+    "coalesce(" R ".policy, ''), coalesce(" R ".source, '')"
+#define AD_SLA(R)    "(" R ".policy IS NOT NULL)"
+#define AD_BREACH(R) "(" R ".policy IS NOT NULL AND " R ".breached_at IS NOT NULL)"
+#define AD_OK(R)     "(" R ".policy IS NOT NULL AND " R ".breached_at IS NULL)"
+#define AD_NOTACC(R) "(" R ".accepted_at IS NULL)"
+#define AD_WAITS(R)  "(" R ".status IN ('pending', 'offered'))"
+#define AD_COUNTS(R, F) \
+    F "(1), " \
+    F AD_SLA(R) ", " \
+    F "(" AD_OK(R) " AND " R ".accepted_at IS NOT NULL), " \
+    F AD_BREACH(R) ", " \
+    F "(" AD_OK(R) " AND " AD_NOTACC(R) " AND " AD_WAITS(R) "), " \
+    F "(" AD_BREACH(R) " AND (" R ".report_steps & 2) <> 0), " \
+    F "(" AD_BREACH(R) " AND (" R ".report_steps & 1) <> 0), " \
+    F "(" AD_BREACH(R) " AND " R ".status = 'expired'), " \
+    F "(" R ".accepted_at IS NOT NULL), " \
+    F "(" AD_NOTACC(R) " AND " R ".status = 'rejected'), " \
+    F "(" AD_NOTACC(R) " AND " R ".status = 'expired'), " \
+    F "(" AD_NOTACC(R) " AND " R ".status = 'reassigned'), " \
+    F "(" AD_NOTACC(R) " AND " R ".status = 'withdrawn'), " \
+    F "(" AD_NOTACC(R) " AND " AD_WAITS(R) "), " \
+    F "(" R ".status IS NOT 'withdrawn')"
+#define AD_CONFLICT \
+    " ON CONFLICT (day, rep_id, pool_id, policy, source) DO UPDATE SET n = n + excluded.n, " \
+    "with_sla = with_sla + excluded.with_sla, met = met + excluded.met, " \
+    "breached = breached + excluded.breached, open = open + excluded.open, " \
+    "reminded = reminded + excluded.reminded, escalated = escalated + excluded.escalated, " \
+    "breach_expired = breach_expired + excluded.breach_expired, " \
+    "accepted = accepted + excluded.accepted, rejected = rejected + excluded.rejected, " \
+    "expired = expired + excluded.expired, reassigned = reassigned + excluded.reassigned, " \
+    "withdrawn = withdrawn + excluded.withdrawn, pending = pending + excluded.pending, " \
+    "not_withdrawn = not_withdrawn + excluded.not_withdrawn;"
+#define AD_ADD(R, F) \
+    "INSERT INTO assignment_days VALUES (" AD_KEY(R) ", " AD_COUNTS(R, F) ")" AD_CONFLICT
+/* an assignment's rejection in rejection_days, added (N 1) or taken out (N -1) */
+#define AD_REJECTION(R, N) \
+    "INSERT INTO rejection_days SELECT " AD_KEY(R) ", coalesce(" R ".close_reason, ''), " N \
+    " WHERE " R ".status = 'rejected' AND " R ".accepted_at IS NULL " \
+    "ON CONFLICT (day, rep_id, pool_id, policy, source, reason) DO UPDATE SET n = n + excluded.n;"
+/* an assignment's three durations for speed_days (NULL: not measured;
+ * speed_row() in report/reports.c measures the same), added to its row's
+ * lists (",v1,v2,...,") or the first equal value taken out */
+#define SP_SYS(R) \
+    "(CASE WHEN " R ".attempt = 1 AND " R ".status IS NOT 'withdrawn' " \
+    "AND coalesce(" R ".lead_created_at, 0) <> 0 " \
+    "THEN max(" R ".assigned_at - " R ".lead_created_at, 0) END)"
+#define SP_ACC(R) \
+    "(CASE WHEN coalesce(" R ".accepted_at, 0) <> 0 " \
+    "THEN max(" R ".accepted_at - " R ".assigned_at, 0) END)"
+#define SP_CON(R) \
+    "(CASE WHEN coalesce(" R ".contacted_at, 0) <> 0 AND coalesce(" R ".accepted_at, 0) <> 0 " \
+    "THEN max(" R ".contacted_at - " R ".accepted_at, 0) END)"
+#define SP_ONE(V) "',' || coalesce(" V " || ',', '')"
+#define SP_ADD(R) \
+    "INSERT INTO speed_days VALUES (" AD_KEY(R) ", 1, " SP_ONE(SP_SYS(R)) ", " \
+    SP_ONE(SP_ACC(R)) ", " SP_ONE(SP_CON(R)) ") " \
+    "ON CONFLICT (day, rep_id, pool_id, policy, source) DO UPDATE SET n = n + 1, " \
+    "sys = sys || substr(excluded.sys, 2), acc = acc || substr(excluded.acc, 2), " \
+    "con = con || substr(excluded.con, 2);"
+#define SP_DEL(C, V) \
+    "CASE WHEN " V " IS NULL OR instr(" C ", ',' || " V " || ',') = 0 THEN " C " " \
+    "ELSE substr(" C ", 1, instr(" C ", ',' || " V " || ',')) " \
+    "|| substr(" C ", instr(" C ", ',' || " V " || ',') + length(" V ") + 2) END"
+#define SP_REMOVE(R) \
+    "UPDATE speed_days SET n = n - 1, sys = " SP_DEL("sys", SP_SYS(R)) ", " \
+    "acc = " SP_DEL("acc", SP_ACC(R)) ", con = " SP_DEL("con", SP_CON(R)) " " \
+    "WHERE day = " R ".assigned_at / 86400000 AND rep_id = " R ".rep_id " \
+    "AND pool_id = coalesce(" R ".pool_id, '') AND policy = coalesce(" R ".policy, '') " \
+    "AND source = coalesce(" R ".source, '');"
+/* a lead's funnel row (lead_funnel) in funnel_days: counts as in
+ * funnel_row() in report/reports.c (the last stage reached, the dark
+ * leads) and its times from each stage to the next and to won */
+#define FN_SET(X) "(coalesce(" X ", 0) <> 0)"
+#define FN_LAST(R) \
+    "(CASE WHEN " FN_SET(R ".won_at") " THEN 6 WHEN " FN_SET(R ".opportunity_at") " THEN 5 " \
+    "WHEN " FN_SET(R ".sql_at") " THEN 4 WHEN " FN_SET(R ".accepted_at") " THEN 3 " \
+    "WHEN " FN_SET(R ".assigned_at") " THEN 2 WHEN " FN_SET(R ".mql_at") " THEN 1 ELSE 0 END)"
+#define FN_KEY(R) \
+    R ".created_at / 86400000, coalesce(" R ".source, ''), coalesce(" R ".owner, '')"
+#define FN_LIT(R) "(" FN_LAST(R) " >= 1 AND " R ".stage IS NOT 'disqualified')"
+#define FN_COUNTS(R, F) \
+    F "(1), " F "(" FN_LAST(R) " >= 1), " F "(" FN_LAST(R) " >= 2), " \
+    F "(" FN_LAST(R) " >= 3), " F "(" FN_LAST(R) " >= 4), " F "(" FN_LAST(R) " >= 5), " \
+    F "(" FN_LAST(R) " >= 6), " F "(" FN_LAST(R) " >= 1), " \
+    F "(" FN_LIT(R) " AND " FN_LAST(R) " < 3), " \
+    F "(" FN_LIT(R) " AND NOT " FN_SET(R ".contacted_at") ")"
+#define FN_GAP(R, A, B) \
+    "(CASE WHEN " FN_SET(R "." B) " AND " FN_SET(R "." A) " AND " R "." B " >= " R "." A " " \
+    "THEN " R "." B " - " R "." A " END)"
+#define FN_G1(R) FN_GAP(R, "created_at", "mql_at")
+#define FN_G2(R) FN_GAP(R, "mql_at", "assigned_at")
+#define FN_G3(R) FN_GAP(R, "assigned_at", "accepted_at")
+#define FN_G4(R) FN_GAP(R, "accepted_at", "sql_at")
+#define FN_G5(R) FN_GAP(R, "sql_at", "opportunity_at")
+#define FN_G6(R) FN_GAP(R, "opportunity_at", "won_at")
+#define FN_CY(R) \
+    "(CASE WHEN " FN_SET(R ".won_at") " AND " R ".won_at >= " R ".created_at " \
+    "THEN " R ".won_at - " R ".created_at END)"
+#define FN_ADD(R) \
+    "INSERT INTO funnel_days VALUES (" FN_KEY(R) ", " FN_COUNTS(R, "") ", " \
+    SP_ONE(FN_G1(R)) ", " SP_ONE(FN_G2(R)) ", " SP_ONE(FN_G3(R)) ", " SP_ONE(FN_G4(R)) ", " \
+    SP_ONE(FN_G5(R)) ", " SP_ONE(FN_G6(R)) ", " SP_ONE(FN_CY(R)) ") " \
+    "ON CONFLICT (day, source, owner) DO UPDATE SET n = n + excluded.n, " \
+    "mql = mql + excluded.mql, assigned = assigned + excluded.assigned, " \
+    "accepted = accepted + excluded.accepted, sql = sql + excluded.sql, " \
+    "opportunity = opportunity + excluded.opportunity, won = won + excluded.won, " \
+    "qualified = qualified + excluded.qualified, " \
+    "never_accepted = never_accepted + excluded.never_accepted, " \
+    "never_contacted = never_contacted + excluded.never_contacted, " \
+    "g1 = g1 || substr(excluded.g1, 2), g2 = g2 || substr(excluded.g2, 2), " \
+    "g3 = g3 || substr(excluded.g3, 2), g4 = g4 || substr(excluded.g4, 2), " \
+    "g5 = g5 || substr(excluded.g5, 2), g6 = g6 || substr(excluded.g6, 2), " \
+    "cycle = cycle || substr(excluded.cycle, 2);"
+#define FN_REMOVE(R) \
+    "UPDATE funnel_days SET n = n - 1, mql = mql - (" FN_LAST(R) " >= 1), " \
+    "assigned = assigned - (" FN_LAST(R) " >= 2), accepted = accepted - (" FN_LAST(R) " >= 3), " \
+    "sql = sql - (" FN_LAST(R) " >= 4), opportunity = opportunity - (" FN_LAST(R) " >= 5), " \
+    "won = won - (" FN_LAST(R) " >= 6), qualified = qualified - (" FN_LAST(R) " >= 1), " \
+    "never_accepted = never_accepted - (" FN_LIT(R) " AND " FN_LAST(R) " < 3), " \
+    "never_contacted = never_contacted - (" FN_LIT(R) " AND NOT " FN_SET(R ".contacted_at") "), " \
+    "g1 = " SP_DEL("g1", FN_G1(R)) ", g2 = " SP_DEL("g2", FN_G2(R)) ", " \
+    "g3 = " SP_DEL("g3", FN_G3(R)) ", g4 = " SP_DEL("g4", FN_G4(R)) ", " \
+    "g5 = " SP_DEL("g5", FN_G5(R)) ", g6 = " SP_DEL("g6", FN_G6(R)) ", " \
+    "cycle = " SP_DEL("cycle", FN_CY(R)) " " \
+    "WHERE day = " R ".created_at / 86400000 AND source = coalesce(" R ".source, '') " \
+    "AND owner = coalesce(" R ".owner, '');"
+#define FN_LIST(V) "',' || coalesce(group_concat(" V ", ',') || ',', '')"
+/* an assignment's status counted (N 1) or taken out (N -1) when WHEN */
+#define AD_STATUS(R, N, WHEN) \
+    "INSERT INTO assignment_status_counts SELECT coalesce(" R ".status, ''), " N " " \
+    "WHERE " WHEN " ON CONFLICT (status) DO UPDATE SET n = n + excluded.n;"
+/* a decision's key in decision_days, but for the lead's source */
+#define DD_KEY(R) \
+    R ".at / 86400000, " R ".result, coalesce(" R ".rule, ''), coalesce(" R ".pool_id, ''), " \
+    "coalesce(" R ".rep_id, '')"
+#define DD_CONFLICT \
+    " ON CONFLICT (day, result, rule, pool_id, rep_id, source) DO UPDATE SET n = n + excluded.n;"
+/* clang-format on */
+
 /* Migrations, in order; migration i brings the schema to version i + 1. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE leads ("
@@ -573,6 +719,171 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  UPDATE tasks SET done_at = NEW.closed_at, done_by = 'assignment ' || NEW.status "
     "  WHERE assignment_id = NEW.id AND done_at IS NULL; "
     "END;",
+    /* 10: per-day summaries for the counting reports, so that a year costs
+     * tens of thousands of rows, not a million. assignment_days holds, per
+     * UTC day of assigned_at, rep, pool, policy and source, how many
+     * assignments fall in each class of count_into() (SLA, acceptance,
+     * fairness), and rejection_days the rejections by reason. Triggers on
+     * assignments keep them: an update takes the old row's counts out and
+     * puts the new row's in, so the order in which triggers fire does not
+     * matter. An escalation or a reminder of a breach marks its assignment
+     * (report_steps: 1 escalated, 2 reminded), which replaces the scan of
+     * those events (lead_events_steps, dropped). decision_days counts
+     * decisions per day, result, rule, pool, rep and the lead's source now,
+     * kept when a decision is made and when a lead's source changes.
+     * assignment_status_counts counts every assignment by status. */
+    /* clang-format off */
+    /* the store's insert sets the lead's intake time and source itself
+     * now; the trigger is for rows written otherwise, so that the engine's
+     * insert is not followed by an update (and its summaries' triggers) */
+    "DROP TRIGGER assignments_lead;"
+    "CREATE TRIGGER assignments_lead AFTER INSERT ON assignments "
+    "WHEN NEW.lead_created_at IS NULL AND NEW.source IS NULL BEGIN "
+    "  UPDATE assignments SET "
+    "    lead_created_at = (SELECT created_at FROM leads WHERE leads.id = NEW.lead_id), "
+    "    source = (SELECT source FROM leads WHERE leads.id = NEW.lead_id) "
+    "  WHERE id = NEW.id; "
+    "END;"
+    "ALTER TABLE assignments ADD COLUMN report_steps INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE assignments SET report_steps = s.steps FROM ("
+    "  SELECT json_extract(data, '$.assignment') AS id, "
+    "    max(type = 'assignment.escalated') | (max(type = 'assignment.reminded') << 1) AS steps "
+    "  FROM lead_events WHERE type IN ('assignment.escalated', 'assignment.reminded') "
+    "  AND (type = 'assignment.escalated' OR json_extract(data, '$.breach')) GROUP BY 1) AS s "
+    "WHERE assignments.id = s.id;"
+    "DROP INDEX lead_events_steps;"
+    "CREATE TABLE assignment_days ("
+    "  day INTEGER NOT NULL, rep_id TEXT NOT NULL, pool_id TEXT NOT NULL,"
+    "  policy TEXT NOT NULL, source TEXT NOT NULL,"
+    "  n INTEGER NOT NULL, with_sla INTEGER NOT NULL, met INTEGER NOT NULL,"
+    "  breached INTEGER NOT NULL, open INTEGER NOT NULL, reminded INTEGER NOT NULL,"
+    "  escalated INTEGER NOT NULL, breach_expired INTEGER NOT NULL, accepted INTEGER NOT NULL,"
+    "  rejected INTEGER NOT NULL, expired INTEGER NOT NULL, reassigned INTEGER NOT NULL,"
+    "  withdrawn INTEGER NOT NULL, pending INTEGER NOT NULL, not_withdrawn INTEGER NOT NULL,"
+    "  PRIMARY KEY (day, rep_id, pool_id, policy, source)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE rejection_days ("
+    "  day INTEGER NOT NULL, rep_id TEXT NOT NULL, pool_id TEXT NOT NULL,"
+    "  policy TEXT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL, n INTEGER NOT NULL,"
+    "  PRIMARY KEY (day, rep_id, pool_id, policy, source, reason)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO assignment_days SELECT " AD_KEY("a") ", " AD_COUNTS("a", "sum")
+    " FROM assignments a WHERE true GROUP BY 1, 2, 3, 4, 5;"
+    "INSERT INTO rejection_days SELECT " AD_KEY("a") ", coalesce(a.close_reason, ''), count(*) "
+    "FROM assignments a WHERE a.status = 'rejected' AND a.accepted_at IS NULL "
+    "GROUP BY 1, 2, 3, 4, 5, 6;"
+    /* and every assignment by status, for /metrics (a handful of rows) */
+    "CREATE TABLE assignment_status_counts ("
+    "  status TEXT PRIMARY KEY, n INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "INSERT INTO assignment_status_counts "
+    "  SELECT coalesce(status, ''), count(*) FROM assignments WHERE true GROUP BY 1;"
+    "CREATE TRIGGER assignment_days_insert AFTER INSERT ON assignments BEGIN "
+    AD_ADD("NEW", "") AD_REJECTION("NEW", "1") AD_STATUS("NEW", "1", "true")
+    "END;"
+    "CREATE TRIGGER assignment_days_update AFTER UPDATE OF assigned_at, rep_id, pool_id, policy, "
+    "  source, status, close_reason, accepted_at, breached_at, report_steps ON assignments "
+    "WHEN OLD.assigned_at IS NOT NEW.assigned_at OR OLD.rep_id IS NOT NEW.rep_id "
+    "  OR OLD.pool_id IS NOT NEW.pool_id OR OLD.policy IS NOT NEW.policy "
+    "  OR OLD.source IS NOT NEW.source OR OLD.status IS NOT NEW.status "
+    "  OR OLD.close_reason IS NOT NEW.close_reason OR OLD.accepted_at IS NOT NEW.accepted_at "
+    "  OR OLD.breached_at IS NOT NEW.breached_at OR OLD.report_steps IS NOT NEW.report_steps "
+    "BEGIN "
+    AD_ADD("OLD", "-") AD_REJECTION("OLD", "-1") AD_ADD("NEW", "") AD_REJECTION("NEW", "1")
+    AD_STATUS("OLD", "-1", "OLD.status IS NOT NEW.status")
+    AD_STATUS("NEW", "1", "OLD.status IS NOT NEW.status")
+    "END;"
+    "CREATE TRIGGER assignment_days_delete AFTER DELETE ON assignments BEGIN "
+    AD_ADD("OLD", "-") AD_REJECTION("OLD", "-1") AD_STATUS("OLD", "-1", "true")
+    "END;"
+    "CREATE TRIGGER assignment_steps AFTER INSERT ON lead_events "
+    "WHEN NEW.type = 'assignment.escalated' "
+    "  OR (NEW.type = 'assignment.reminded' AND json_extract(NEW.data, '$.breach')) BEGIN "
+    "  UPDATE assignments SET report_steps = report_steps "
+    "    | CASE NEW.type WHEN 'assignment.escalated' THEN 1 ELSE 2 END "
+    "  WHERE id = json_extract(NEW.data, '$.assignment'); "
+    "END;"
+    "CREATE TABLE speed_days ("
+    "  day INTEGER NOT NULL, rep_id TEXT NOT NULL, pool_id TEXT NOT NULL,"
+    "  policy TEXT NOT NULL, source TEXT NOT NULL, n INTEGER NOT NULL,"
+    "  sys TEXT NOT NULL, acc TEXT NOT NULL, con TEXT NOT NULL,"
+    "  PRIMARY KEY (day, rep_id, pool_id, policy, source)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO speed_days SELECT " AD_KEY("a") ", count(*), "
+    "  ',' || coalesce(group_concat(" SP_SYS("a") ", ',') || ',', ''), "
+    "  ',' || coalesce(group_concat(" SP_ACC("a") ", ',') || ',', ''), "
+    "  ',' || coalesce(group_concat(" SP_CON("a") ", ',') || ',', '') "
+    "FROM assignments a WHERE true GROUP BY 1, 2, 3, 4, 5;"
+    "CREATE TRIGGER speed_days_insert AFTER INSERT ON assignments BEGIN "
+    SP_ADD("NEW")
+    "END;"
+    "CREATE TRIGGER speed_days_update AFTER UPDATE OF assigned_at, rep_id, pool_id, policy, "
+    "  source, attempt, status, lead_created_at, accepted_at, contacted_at ON assignments "
+    "WHEN OLD.assigned_at IS NOT NEW.assigned_at OR OLD.rep_id IS NOT NEW.rep_id "
+    "  OR OLD.pool_id IS NOT NEW.pool_id OR OLD.policy IS NOT NEW.policy "
+    "  OR OLD.source IS NOT NEW.source OR OLD.attempt IS NOT NEW.attempt "
+    "  OR OLD.status IS NOT NEW.status OR OLD.lead_created_at IS NOT NEW.lead_created_at "
+    "  OR OLD.accepted_at IS NOT NEW.accepted_at OR OLD.contacted_at IS NOT NEW.contacted_at "
+    "BEGIN "
+    SP_REMOVE("OLD") SP_ADD("NEW")
+    "END;"
+    "CREATE TRIGGER speed_days_delete AFTER DELETE ON assignments BEGIN "
+    SP_REMOVE("OLD")
+    "END;"
+    "CREATE TABLE funnel_days ("
+    "  day INTEGER NOT NULL, source TEXT NOT NULL, owner TEXT NOT NULL,"
+    "  n INTEGER NOT NULL, mql INTEGER NOT NULL, assigned INTEGER NOT NULL,"
+    "  accepted INTEGER NOT NULL, sql INTEGER NOT NULL, opportunity INTEGER NOT NULL,"
+    "  won INTEGER NOT NULL, qualified INTEGER NOT NULL, never_accepted INTEGER NOT NULL,"
+    "  never_contacted INTEGER NOT NULL,"
+    "  g1 TEXT NOT NULL, g2 TEXT NOT NULL, g3 TEXT NOT NULL, g4 TEXT NOT NULL,"
+    "  g5 TEXT NOT NULL, g6 TEXT NOT NULL, cycle TEXT NOT NULL,"
+    "  PRIMARY KEY (day, source, owner)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO funnel_days SELECT " FN_KEY("f") ", " FN_COUNTS("f", "sum") ", "
+    FN_LIST(FN_G1("f")) ", " FN_LIST(FN_G2("f")) ", " FN_LIST(FN_G3("f")) ", "
+    FN_LIST(FN_G4("f")) ", " FN_LIST(FN_G5("f")) ", " FN_LIST(FN_G6("f")) ", "
+    FN_LIST(FN_CY("f")) " FROM lead_funnel f WHERE true GROUP BY 1, 2, 3;"
+    "CREATE TRIGGER funnel_days_insert AFTER INSERT ON lead_funnel BEGIN "
+    FN_ADD("NEW")
+    "END;"
+    "CREATE TRIGGER funnel_days_update AFTER UPDATE ON lead_funnel "
+    "WHEN OLD.created_at IS NOT NEW.created_at OR OLD.source IS NOT NEW.source "
+    "  OR OLD.owner IS NOT NEW.owner OR OLD.stage IS NOT NEW.stage "
+    "  OR OLD.mql_at IS NOT NEW.mql_at OR OLD.assigned_at IS NOT NEW.assigned_at "
+    "  OR OLD.accepted_at IS NOT NEW.accepted_at OR OLD.sql_at IS NOT NEW.sql_at "
+    "  OR OLD.opportunity_at IS NOT NEW.opportunity_at OR OLD.won_at IS NOT NEW.won_at "
+    "  OR OLD.contacted_at IS NOT NEW.contacted_at "
+    "BEGIN "
+    FN_REMOVE("OLD") FN_ADD("NEW")
+    "END;"
+    "CREATE TRIGGER funnel_days_delete AFTER DELETE ON lead_funnel BEGIN "
+    FN_REMOVE("OLD")
+    "END;"
+    "CREATE TABLE decision_days ("
+    "  day INTEGER NOT NULL, result TEXT NOT NULL, rule TEXT NOT NULL, pool_id TEXT NOT NULL,"
+    "  rep_id TEXT NOT NULL, source TEXT NOT NULL, n INTEGER NOT NULL,"
+    "  PRIMARY KEY (day, result, rule, pool_id, rep_id, source)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO decision_days SELECT " DD_KEY("d") ", coalesce(f.source, ''), count(*) "
+    "FROM decisions d LEFT JOIN lead_funnel f ON f.lead_id = d.lead_id WHERE true "
+    "GROUP BY 1, 2, 3, 4, 5, 6;"
+    "CREATE TRIGGER decision_days_insert AFTER INSERT ON decisions BEGIN "
+    "  INSERT INTO decision_days VALUES (" DD_KEY("NEW") ", coalesce((SELECT source FROM "
+    "  lead_funnel WHERE lead_id = NEW.lead_id), ''), 1)" DD_CONFLICT
+    "END;"
+    "CREATE TRIGGER decision_days_delete AFTER DELETE ON decisions BEGIN "
+    "  INSERT INTO decision_days VALUES (" DD_KEY("OLD") ", coalesce((SELECT source FROM "
+    "  lead_funnel WHERE lead_id = OLD.lead_id), ''), -1)" DD_CONFLICT
+    "END;"
+    "CREATE TRIGGER decision_days_source AFTER UPDATE OF source ON lead_funnel "
+    "WHEN OLD.source IS NOT NEW.source BEGIN "
+    "  INSERT INTO decision_days SELECT " DD_KEY("d") ", coalesce(OLD.source, ''), -count(*) "
+    "  FROM decisions d WHERE d.lead_id = NEW.lead_id GROUP BY 1, 2, 3, 4, 5" DD_CONFLICT
+    "  INSERT INTO decision_days SELECT " DD_KEY("d") ", coalesce(NEW.source, ''), count(*) "
+    "  FROM decisions d WHERE d.lead_id = NEW.lead_id GROUP BY 1, 2, 3, 4, 5" DD_CONFLICT
+    "END;",
+    /* clang-format on */
 };
 
 static bt_err db_error(sqlite3 *db, struct bt_error *err, const char *what)

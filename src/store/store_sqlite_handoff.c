@@ -39,6 +39,7 @@ enum {
     HS_NEXT_DUE,
     HS_REJECTIONS,
     HS_OPEN_COUNTS,
+    HS_STATUS_COUNTS,
     HS_EXPIRED_RUN,
     HS_SECRET_GET,
     HS_SECRET_NEWEST,
@@ -52,9 +53,12 @@ static const char *const sql[HS_END - SQLITE__SLOTS_HANDOFF] = {
         "INSERT INTO assignments (lead_id, rep_id, pool_id, rule, decision_id, attempt, status, "
         "policy, clock, assigned_at, accept_by, contact_by, accepted_at, contacted_at, closed_at, "
         "breached_at, closed_by, close_reason, note, successor, reminders_sent, next_due, "
-        "next_kind, offer_group, terms) "
+        "next_kind, offer_group, terms, lead_created_at, source) "
         "VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-        "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+        "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, "
+        /* the lead's intake time and source as the reports read them, set
+         * here so that no trigger updates the row just written (v10) */
+        "(SELECT created_at FROM leads WHERE id = ?2), (SELECT source FROM leads WHERE id = ?2))",
     [HS_UPDATE - SQLITE__SLOTS_HANDOFF] =
         "UPDATE assignments SET pool_id = ?4, rule = ?5, attempt = ?7, status = ?8, policy = ?9, "
         "clock = ?10, accept_by = ?12, contact_by = ?13, accepted_at = ?14, contacted_at = ?15, "
@@ -77,6 +81,7 @@ static const char *const sql[HS_END - SQLITE__SLOTS_HANDOFF] = {
                                        "ORDER BY next_due, id LIMIT ?2",
     [HS_NEXT_DUE - SQLITE__SLOTS_HANDOFF] =
         "SELECT min(next_due) FROM assignments WHERE next_due IS NOT NULL",
+    [HS_STATUS_COUNTS - SQLITE__SLOTS_HANDOFF] = "SELECT status, n FROM assignment_status_counts",
     [HS_OPEN_COUNTS - SQLITE__SLOTS_HANDOFF] =
         "SELECT status, count(*) FROM assignments INDEXED BY assignments_open "
         "WHERE closed_at IS NULL GROUP BY status",
@@ -406,12 +411,13 @@ static bt_err sqh_rejections(struct store_conn *c, const char *rep_id, int64_t s
     return count_of(c, s, count, "counting rejections", err);
 }
 
-static bt_err sqh_open_counts(struct store_conn *c, int64_t counts[ASSIGNMENT_STATUSES],
-                              struct bt_error *err)
+/* Status counts from a statement of (status, count) rows. */
+static bt_err status_rows(struct store_conn *c, unsigned slot, int64_t counts[ASSIGNMENT_STATUSES],
+                          struct bt_error *err)
 {
     for (size_t i = 0; i < ASSIGNMENT_STATUSES; i++)
         counts[i] = 0;
-    sqlite3_stmt *s = st(c, HS_OPEN_COUNTS, err);
+    sqlite3_stmt *s = st(c, slot, err);
     if (!s)
         return BT_ESTORE;
     int rc;
@@ -423,8 +429,20 @@ static bt_err sqh_open_counts(struct store_conn *c, int64_t counts[ASSIGNMENT_ST
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
-        return sqlite__error(c, err, "counting open assignments");
+        return sqlite__error(c, err, "counting assignments by status");
     return BT_OK;
+}
+
+static bt_err sqh_open_counts(struct store_conn *c, int64_t counts[ASSIGNMENT_STATUSES],
+                              struct bt_error *err)
+{
+    return status_rows(c, HS_OPEN_COUNTS, counts, err);
+}
+
+static bt_err sqh_status_counts(struct store_conn *c, int64_t counts[ASSIGNMENT_STATUSES],
+                                struct bt_error *err)
+{
+    return status_rows(c, HS_STATUS_COUNTS, counts, err);
 }
 
 static bt_err sqh_expired_run(struct store_conn *c, const char *rep_id, int64_t *count,
@@ -498,6 +516,7 @@ const struct store_handoff_ops store__sqlite_handoff_ops = {
     .next_due = sqh_next_due,
     .rejections = sqh_rejections,
     .open_counts = sqh_open_counts,
+    .status_counts = sqh_status_counts,
     .expired_run = sqh_expired_run,
     .secret_get = sqh_secret_get,
     .secret_add = sqh_secret_add,

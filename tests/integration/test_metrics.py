@@ -158,6 +158,12 @@ def test_a_scrape_after_real_work_is_valid_and_counts_it(baton_factory):
     # the standard lead waits for ben; the hot one was taken back at its breach
     assert value(samples, "baton_assignments_open", status="pending") >= 1
     assert types["baton_assignments_open"] == "gauge"
+    # every assignment by its status now, the closed ones too (the breached one expired)
+    assert value(samples, "baton_assignments", status="expired") >= 1
+    assert value(samples, "baton_assignments", status="pending") == \
+        value(samples, "baton_assignments_open", status="pending")
+    assert value(samples, "baton_assignments", status="withdrawn") == 0
+    assert types["baton_assignments"] == "gauge"
     # no lead ids or emails anywhere
     assert "acme" not in text and "buyer" not in text
 

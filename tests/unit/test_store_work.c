@@ -287,7 +287,30 @@ static const char *latest_record(struct fixture *f, int64_t lead_id)
     return d.record;
 }
 
-/* What schema v8 added, taken out again (a file as version 7 left it). */
+/* What schema v10 added, taken out again (a file as version 9 left it). */
+static void undo_v10(sqlite3 *db)
+{
+    exec(db, "DROP TRIGGER assignment_days_insert; DROP TRIGGER assignment_days_update; "
+             "DROP TRIGGER assignment_days_delete; DROP TRIGGER assignment_steps; "
+             "DROP TABLE assignment_days; DROP TABLE rejection_days; "
+             "DROP TABLE assignment_status_counts; DROP TRIGGER assignments_lead; "
+             "CREATE TRIGGER assignments_lead AFTER INSERT ON assignments BEGIN "
+             "  UPDATE assignments SET "
+             "    lead_created_at = (SELECT created_at FROM leads WHERE leads.id = NEW.lead_id), "
+             "    source = (SELECT source FROM leads WHERE leads.id = NEW.lead_id) "
+             "  WHERE id = NEW.id; "
+             "END; "
+             "DROP TRIGGER funnel_days_insert; DROP TRIGGER funnel_days_update; "
+             "DROP TRIGGER funnel_days_delete; DROP TABLE funnel_days; "
+             "DROP TRIGGER speed_days_insert; DROP TRIGGER speed_days_update; "
+             "DROP TRIGGER speed_days_delete; DROP TABLE speed_days; "
+             "DROP TRIGGER decision_days_insert; DROP TRIGGER decision_days_delete; "
+             "DROP TRIGGER decision_days_source; DROP TABLE decision_days; "
+             "ALTER TABLE assignments DROP COLUMN report_steps; "
+             "CREATE INDEX lead_events_steps ON lead_events (at) "
+             "  WHERE type IN ('assignment.escalated', 'assignment.reminded')");
+}
+
 /* What schema v9 added, taken out again (a file as version 8 left it). */
 static void undo_v9(sqlite3 *db)
 {
@@ -296,6 +319,7 @@ static void undo_v9(sqlite3 *db)
              "DROP TABLE tasks");
 }
 
+/* What schema v8 added, taken out again (a file as version 7 left it). */
 static void undo_v8(sqlite3 *db)
 {
     exec(db, "DROP TRIGGER lead_funnel_insert; DROP TRIGGER lead_funnel_lead; "
@@ -338,6 +362,7 @@ static void test_migration_to_v7(void **state)
              "(1, 'a@acme.example', 'assigned', 'ana', 1000, 1000), "
              "(2, 'b@acme.example', 'sql', 'cy', 1000, 1000), "
              "(3, 'c@acme.example', 'mql', NULL, 1000, 1000)");
+    undo_v10(db);
     undo_v9(db);
     undo_v8(db);
     undo_v7(db);
@@ -391,7 +416,7 @@ static void test_migration_to_v6(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(query_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 9);
+    assert_int_equal(STORE_SCHEMA_VERSION, 10);
     exec(db, "INSERT INTO leads (id, email, stage, created_at, updated_at) "
              "VALUES (1, 'a@acme.example', 'mql', 1000, 1000), "
              "(2, 'b@acme.example', 'mql', 1000, 1000), "
@@ -404,6 +429,7 @@ static void test_migration_to_v6(void **state)
     insert_decision(db, 3, "not json", OLD_AT);
     exec(db, "PRAGMA user_version = 5");
     exec(db, "DROP TABLE claims");
+    undo_v10(db);
     undo_v9(db);
     undo_v8(db);
     undo_v7(db);
@@ -462,6 +488,7 @@ static void test_migration_to_v8(void **state)
     close_all(f);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    undo_v10(db);
     undo_v9(db);
     undo_v8(db);
     exec(db, "INSERT INTO leads (id, email, stage, source, created_at, updated_at) VALUES "
