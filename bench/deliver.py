@@ -202,7 +202,8 @@ def main():
     ap.add_argument("--rate", type=float, default=1000.0, help="leads/s in the latency run")
     ap.add_argument("--seconds", type=float, default=5.0, help="length of the latency run")
     ap.add_argument("--threads", type=int, default=8, help="client threads")
-    ap.add_argument("--concurrency", type=int, default=16, help="the channel's concurrency")
+    ap.add_argument("--concurrency", type=int, default=64,
+                    help="the channel's concurrency (requests in flight; default 64)")
     a = ap.parse_args()
 
     rx = Receiver()
