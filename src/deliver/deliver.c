@@ -769,10 +769,15 @@ bt_err deliver_start(struct engine *engine, struct store *store, struct config_h
     d->clock = clock;
     d->node_id = strdup(opts && opts->node_id ? opts->node_id : "baton");
     d->user_agent = strdup(opts && opts->user_agent ? opts->user_agent : "Baton/" BATON_VERSION);
-    d->poll_ms = opts && opts->poll_ms ? opts->poll_ms : 1000;
+    d->poll_ms = opts && opts->poll_ms ? opts->poll_ms : 250;
     d->stop_wait_ms = opts && opts->stop_wait_ms ? opts->stop_wait_ms : 2000;
     pthread_mutex_init(&d->lock, NULL);
     d->multi = curl_multi_init();
+    /* Connections to receivers are kept for the next message: libcurl's
+     * default cache follows the handles in use, and every transfer here
+     * has its own, briefly. */
+    if (d->multi)
+        curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, 256L);
     if (!d->multi || pthread_create(&d->thread, NULL, worker, d) != 0) {
         if (d->multi)
             curl_multi_cleanup(d->multi);
