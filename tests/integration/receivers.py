@@ -374,6 +374,9 @@ class WebhookReceiver(http.server.ThreadingHTTPServer):
     """
 
     daemon_threads = True
+    # the default backlog of 5 drops connections under bursts; a dropped SYN
+    # comes back a second later and would show up as a slow sender
+    request_queue_size = 128
     block_on_close = False
     allow_reuse_address = True
 
