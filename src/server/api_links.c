@@ -318,7 +318,7 @@ static const char *newlines_as_lf(struct request *r, const char *s)
  * server.public_url, or the host the request was sent to (the page was
  * opened at another address than public_url: a browser sends no Origin of
  * another site with the Host of this one). "null" and every other origin
- * are not. */
+ * are not (from_our_page() says when "null" is taken). */
 static bool origin_is_ours(struct request *r)
 {
     const char *origin = request_header(r, "Origin");
@@ -334,6 +334,24 @@ static bool origin_is_ours(struct request *r)
     const char *after = strstr(origin, "://");
     return host && *host && after && !strcasecmp(after + 3, host) &&
            (!strncasecmp(origin, "http://", 7) || !strncasecmp(origin, "https://", 8));
+}
+
+/* Whether a browser sent the request from a page of this server's. Its
+ * Sec-Fetch-Site (which a page cannot set) must not be cross-site, as for
+ * the dashboard's sign-in; its Origin, if any, must be ours. The link's
+ * page is sent with Referrer-Policy: no-referrer, so a browser posts its
+ * form with "Origin: null": that is taken only with Sec-Fetch-Site
+ * same-origin, and refused from a browser that sends no Sec-Fetch-Site
+ * (another site's sandboxed frame says null too). */
+static bool from_our_page(struct request *r)
+{
+    const char *site = request_header(r, "Sec-Fetch-Site");
+    const char *origin = request_header(r, "Origin");
+    if (site && !strcmp(site, "cross-site"))
+        return false;
+    if (origin && !strcmp(origin, "null"))
+        return site && !strcmp(site, "same-origin");
+    return origin_is_ours(r);
 }
 
 /*
@@ -355,8 +373,7 @@ static void open_inbox(struct request *r, const struct link_ctx *l, const struct
         reply_error_page(r, ACTION_ERROR_BAD_FORM, "Use the buttons on the link's page.");
         return;
     }
-    const char *site = request_header(r, "Sec-Fetch-Site");
-    if ((site && !strcmp(site, "cross-site")) || !origin_is_ours(r)) {
+    if (!from_our_page(r)) {
         reply_error_page(r, ACTION_ERROR_BAD_FORM,
                          "Signing in from another site's page is refused: open the link itself.");
         return;

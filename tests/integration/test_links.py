@@ -1161,12 +1161,19 @@ def test_open_my_inbox_keeps_the_links_rules(baton_factory):
     refused("/a/" + g9, [("action", "inbox"), ("csrf", csrf_of(secret(b, 1), g9))], 403)
     # another site's page (login CSRF), by either header
     for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"},
-                    {"Origin": "null"}, {"Origin": "http://127.0.0.1:9.evil.example"}):
+                    {"Origin": "null"}, {"Origin": "http://127.0.0.1:9.evil.example"},
+                    {"Origin": "null", "Sec-Fetch-Site": "same-site"},
+                    {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+                    {"Origin": PUBLIC, "Sec-Fetch-Site": "cross-site"},
+                    {"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"}):
         reply = open_inbox(b, path, page, headers=headers, want=400)
         assert "another site" in reply.message, reply.raw
     # the server's own origins: public_url's, or the address the page came from
+    # (the page's no-referrer policy makes a browser post its form with
+    # "Origin: null", and Sec-Fetch-Site: same-origin)
     for headers in ({"Origin": PUBLIC}, {"Origin": "http://127.0.0.1:%d" % b.port},
-                    {"Sec-Fetch-Site": "same-origin"}):
+                    {"Sec-Fetch-Site": "same-origin"},
+                    {"Origin": "null", "Sec-Fetch-Site": "same-origin"}):
         open_inbox(b, path, page, headers=headers)
     # an expired link
     advance(b, 2 * 3600)
