@@ -1180,3 +1180,22 @@ def test_open_my_inbox_keeps_the_links_rules(baton_factory):
     refused(path, page.hidden(page.form("inbox")), 410)
     # nothing changed for the lead
     assert assignment(b, a["id"])["status"] in ("pending",)
+
+
+def test_a_link_session_ends_when_its_rep_leaves_the_configuration(baton_factory):
+    import signal
+    from test_reload import deploy, wait_reload
+    b = start(baton_factory, CONFIG, clock=T0)
+    (a,) = assignments(b, post(b, 1)["id"])
+    (c,) = assignments(b, post(b, 2)["id"])
+    assert (a["rep"], c["rep"]) == ("ana", "ben")
+    pa, pc = path_of(link(b, a["id"])), path_of(link(b, c["id"]))
+    ana_cookie = open_inbox(b, pa, get_page(b, pa))
+    ben_cookie = open_inbox(b, pc, get_page(b, pc))
+    deploy(b, CONFIG.replace("  - {id: ana, team: emea}\n", "")
+           .replace("[ana, ben, cy]", "[ben, cy]"))
+    b.proc.send_signal(signal.SIGHUP)
+    assert wait_reload(b, 1)["last_reload"]["result"] == "applied"
+    st, _, body = with_cookie(b, "GET", "/ui/session", ana_cookie)
+    assert_error(st, body, 401, "unauthorized")
+    assert with_cookie(b, "GET", "/ui/session", ben_cookie)[0] == 200
