@@ -49,6 +49,7 @@ static const char css[] =
     "button{font:inherit;font-weight:600;border:0;border-radius:6px;padding:.65rem 1.25rem;"
     "cursor:pointer;width:100%}"
     ".accept{background:#1a7f37;color:#fff}.reject{background:#cf222e;color:#fff}"
+    ".inbox{background:none;color:#0969da;text-decoration:underline;font-weight:400}"
     "label{display:block;font-weight:600;margin-top:.5rem}label span{font-weight:400}"
     "select,textarea{font:inherit;width:100%;box-sizing:border-box;margin:.25rem 0 .75rem;"
     "padding:.45rem;border:1px solid #d1d9e0;border-radius:6px}"
@@ -389,6 +390,10 @@ bt_err action_page_assignment(const struct action_page_assignment *a, char *out,
     } else if (a->offer == LINK_ACTION_REJECT) {
         reject_form(p, a, reasons, n_reasons);
     }
+    /* signs the rep in to the dashboard (docs/dashboard.md) */
+    raw(p, "<form method=\"post\" accept-charset=\"utf-8\">\n");
+    hidden_fields(p, "inbox", a->csrf);
+    raw(p, "<button type=\"submit\" class=\"inbox\">Open my inbox</button>\n</form>\n");
     foot(p);
     return finish(p, len, err);
 }

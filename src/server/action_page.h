@@ -10,6 +10,8 @@
  *
  *     action=accept&csrf=CSRF
  *     action=reject&csrf=CSRF&reason=REASON_ID&note=TEXT
+ *     action=inbox&csrf=CSRF     ("Open my inbox": a dashboard session
+ *                                 for the link's rep, docs/dashboard.md)
  *
  * The server checks csrf with link_token_csrf_check(), action with
  * link_token_permits(), reason against the configured reasons and note

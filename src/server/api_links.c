@@ -15,8 +15,10 @@
 #include "core/link_token.h"
 #include "engine/engine.h"
 #include "server/action_page.h"
+#include "server/cors.h"
 #include "server/http.h"
 #include "server/intake_parse.h"
+#include "server/ui_session.h"
 #include "store/store_handoff.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -312,6 +314,81 @@ static const char *newlines_as_lf(struct request *r, const char *s)
     return out;
 }
 
+/* Whether the request's Origin (if it sends one) is this server's: that of
+ * server.public_url, or the host the request was sent to (the page was
+ * opened at another address than public_url: a browser sends no Origin of
+ * another site with the Host of this one). "null" and every other origin
+ * are not (from_our_page() says when "null" is taken). */
+static bool origin_is_ours(struct request *r)
+{
+    const char *origin = request_header(r, "Origin");
+    switch (cors_classify(origin, r->cfg->public_url, NULL, 0)) {
+    case CORS_NO_ORIGIN:
+    case CORS_SAME_ORIGIN:
+        return true;
+    case CORS_ALLOWED:
+    case CORS_REFUSED:
+        break;
+    }
+    const char *host = request_header(r, "Host");
+    const char *after = strstr(origin, "://");
+    return host && *host && after && !strcasecmp(after + 3, host) &&
+           (!strncasecmp(origin, "http://", 7) || !strncasecmp(origin, "https://", 8));
+}
+
+/* Whether a browser sent the request from a page of this server's. Its
+ * Sec-Fetch-Site (which a page cannot set) must not be cross-site, as for
+ * the dashboard's sign-in; its Origin, if any, must be ours. The link's
+ * page is sent with Referrer-Policy: no-referrer, so a browser posts its
+ * form with "Origin: null": that is taken only with Sec-Fetch-Site
+ * same-origin, and refused from a browser that sends no Sec-Fetch-Site
+ * (another site's sandboxed frame says null too). */
+static bool from_our_page(struct request *r)
+{
+    const char *site = request_header(r, "Sec-Fetch-Site");
+    const char *origin = request_header(r, "Origin");
+    if (site && !strcmp(site, "cross-site"))
+        return false;
+    if (origin && !strcmp(origin, "null"))
+        return site && !strcmp(site, "same-origin");
+    return origin_is_ours(r);
+}
+
+/*
+ * "Open my inbox": the link signs its rep in to the dashboard. The same
+ * rules as the link's buttons (a verified, unexpired token and its CSRF
+ * value, only the csrf and action fields), and the dashboard's sign-in's
+ * against login CSRF: another site's page must not sign the browser in
+ * (Sec-Fetch-Site: cross-site, or an Origin that is not this server's, is
+ * refused). The session stands for the rep (ui_session.h), not for an
+ * assignment: it lasts while the rep is configured and the token's secret
+ * generation is kept, whatever becomes of the lead.
+ */
+static void open_inbox(struct request *r, const struct link_ctx *l, const struct link_form *f)
+{
+    struct bt_error err = BT_ERROR_INIT;
+    if (f->unknown || f->repeated || !f->csrf || f->reason || f->note ||
+        link_token_csrf_check(r->name, strlen(r->name), l->secret, sizeof(l->secret), f->csrf,
+                              strlen(f->csrf), &err)) {
+        reply_error_page(r, ACTION_ERROR_BAD_FORM, "Use the buttons on the link's page.");
+        return;
+    }
+    if (!from_our_page(r)) {
+        reply_error_page(r, ACTION_ERROR_BAD_FORM,
+                         "Signing in from another site's page is refused: open the link itself.");
+        return;
+    }
+    if (!config_find_rep(r->cfg, l->t.rep_id)) {
+        reply_error_page(r, ACTION_ERROR_NOT_FOUND,
+                         "You are no longer one of the configured reps.");
+        return;
+    }
+    char principal[UI_SESSION_PRINCIPAL_MAX + 1];
+    snprintf(principal, sizeof(principal), "%s%u:%s", UI_SESSION_LINK_PREFIX,
+             (unsigned)l->t.generation, l->t.rep_id);
+    api_ui_session_start(r, principal);
+}
+
 void api_link_act(struct request *r)
 {
     if (r->body_kind != BODY_FORM || r->body_len > LINK_FORM_MAX) {
@@ -324,6 +401,10 @@ void api_link_act(struct request *r)
     struct link_form f = {0};
     read_form(r, &f);
     struct bt_error err = BT_ERROR_INIT;
+    if (f.action && !strcmp(f.action, "inbox")) {
+        open_inbox(r, &l, &f);
+        return;
+    }
     enum link_action posted;
     if (f.unknown || f.repeated || !f.csrf || !f.action ||
         link_token_csrf_check(r->name, strlen(r->name), l.secret, sizeof(l.secret), f.csrf,

@@ -6,7 +6,8 @@
  * installed file on every request, so a package upgrade needs no rebuild),
  * and sign-in: POST /ui/session trades an admin or rep API key for a
  * session cookie (ui_session.h), GET /ui/session says who is signed in and
- * hands the page its CSRF token, POST /ui/logout ends the session.
+ * hands the page its CSRF token, POST /ui/logout ends the session. A rep's
+ * one-click link signs in too (api_links.c, through api_ui_session_start).
  *
  * Every page and asset is sent with a strict Content-Security-Policy (no
  * inline script, nothing from another origin), X-Frame-Options: DENY and
@@ -190,6 +191,19 @@ void api_ui_session_create(struct request *r)
                              k.rep_id ? json_string(k.rep_id) : json_null(), "csrf", csrf,
                              "expires_in_seconds", (json_int_t)(UI_SESSION_TTL_MS / 1000)));
     }
+    reply_add_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
+    reply_add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+}
+
+void api_ui_session_start(struct request *r, const char *principal)
+{
+    char token[UI_SESSION_TOKEN_LEN + 1], csrf[UI_SESSION_CSRF_LEN + 1];
+    ui_sessions_create(request_ui_sessions(r), principal, time_monotonic_ms(), token, csrf);
+    char *cookie = arena_printf(&r->arena, "%s=%s; Max-Age=%lld%s", UI_SESSION_COOKIE, token,
+                                (long long)(UI_SESSION_TTL_MS / 1000), cookie_attributes(r));
+    explicit_bzero(token, sizeof(token));
+    explicit_bzero(csrf, sizeof(csrf)); /* the page asks GET /ui/session for it */
+    reply_redirect(r, "/ui/");
     reply_add_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
     reply_add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 }

@@ -243,6 +243,9 @@ void api_ui_style(struct request *r);
 void api_ui_chart(struct request *r);
 void api_ui_session_create(struct request *r);
 void api_ui_session_get(struct request *r);
+/* Signs the browser in for `principal` (ui_session.h): a session, its
+ * cookie (the same attributes as POST /ui/session's) and a 303 to /ui/. */
+void api_ui_session_start(struct request *r, const char *principal);
 void api_ui_logout(struct request *r);
 /* The one-click link of an assignment ({public_url}/a/{token}) in the
  * arena, or NULL when server.public_url is not set (or no secret). */

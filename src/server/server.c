@@ -13,6 +13,7 @@
 #include "server/form_stats.h"
 #include "server/http.h"
 #include "server/ui_session.h"
+#include "store/store_handoff.h"
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -404,6 +405,8 @@ bool request_lead(struct request *r, struct store_conn *c, struct lead *out)
 
 const char *request_actor(struct request *r)
 {
+    if (r->authenticated && !r->key.id && r->key.name) /* a link's session: "link:REP" */
+        return r->key.name;
     return r->authenticated ? arena_printf(&r->arena, "key:%lld", (long long)r->key.id)
                             : "anonymous";
 }
@@ -549,6 +552,7 @@ static const char *role_name_to_bits(const char *name, unsigned *bits)
 /* Returns true when the request may go on with a key of one of `roles`;
  * otherwise a reply is set. */
 static bool authenticate_hash(struct request *r, const char *hash, unsigned roles);
+static bool authorize(struct request *r, unsigned roles);
 
 static bool authenticate_for(struct request *r, const char *token, unsigned roles)
 {
@@ -588,6 +592,13 @@ static bool authenticate_hash(struct request *r, const char *hash, unsigned role
         reply_bt_error(r, &err);
         return false;
     }
+    return authorize(r, roles);
+}
+
+/* The caller's key (r->key) is known: whether it may use this route with
+ * one of `roles`; a reply is set when false. */
+static bool authorize(struct request *r, unsigned roles)
+{
     role_name_to_bits(r->key.role, &r->role);
     r->authenticated = true;
     if (!(r->role & roles)) {
@@ -616,6 +627,56 @@ static bool authenticate(struct request *r, const char *token)
 }
 
 /*
+ * A session made from a one-click link ("GENERATION:REP" after the
+ * "link:" of its principal, ui_session.h) stands for the rep as a rep key
+ * would: role rep, that rep's id, as long as the rep is still in the
+ * configuration and the link secret of that generation is still kept (so
+ * `baton keys rotate-links` that drops it signs such sessions out, as a
+ * revoked key ends its own). It has no key: id 0, and its name
+ * "link:REP" is what request_actor() records.
+ */
+static bool authenticate_link_rep(struct request *r, const char *gen_rep)
+{
+    char *end;
+    errno = 0;
+    unsigned long gen = strtoul(gen_rep, &end, 10);
+    const char *rep = end + 1;
+    if (errno || end == gen_rep || *end != ':' || gen == 0 || gen > UINT32_MAX ||
+        !config_find_rep(r->cfg, rep)) {
+        reply_error(r, 401, "unauthorized", NULL,
+                    "the session's rep is no longer configured: sign in again at /ui/");
+        return false;
+    }
+    struct store_conn *c;
+    struct bt_error err = BT_ERROR_INIT;
+    if (store_reader_acquire(r->ctx->store, &c, &err)) {
+        reply_bt_error(r, &err);
+        return false;
+    }
+    bool found = false;
+    uint32_t got = 0;
+    uint8_t secret[LINK_SECRET_BYTES];
+    bt_err rc = store_link_secret_get(c, (uint32_t)gen, &found, &got, secret, &err);
+    store_reader_release(r->ctx->store, c);
+    explicit_bzero(secret, sizeof(secret));
+    if (rc) {
+        reply_bt_error(r, &err);
+        return false;
+    }
+    if (!found || got != gen) {
+        reply_error(r, 401, "unauthorized", NULL,
+                    "the link this session was opened with was signed with a key that has since "
+                    "been retired: open a newer link, or sign in at /ui/");
+        return false;
+    }
+    memset(&r->key, 0, sizeof(r->key));
+    r->key.role = "rep";
+    r->key.rep_id = arena_strdup(&r->arena, rep);
+    r->key.name = arena_printf(&r->arena, "link:%s", rep);
+    return authorize(r, r->route->roles);
+}
+
+/*
  * The dashboard's session cookie in place of a bearer key: the session's
  * key is looked up as a bearer key would be (a revoked key ends its
  * sessions), with the same roles. A request that may change anything
@@ -625,8 +686,8 @@ static bool authenticate(struct request *r, const char *token)
  */
 static bool authenticate_session(struct request *r, const char *cookie)
 {
-    char hash[SHA256_HEX_LEN + 1];
-    if (!ui_sessions_find(r->server->ui_sessions, cookie, time_monotonic_ms(), hash,
+    char principal[UI_SESSION_PRINCIPAL_MAX + 1];
+    if (!ui_sessions_find(r->server->ui_sessions, cookie, time_monotonic_ms(), principal,
                           r->session_csrf)) {
         reply_error(r, 401, "unauthorized", NULL,
                     "the session has expired or ended: sign in again at /ui/, or send "
@@ -641,7 +702,9 @@ static bool authenticate_session(struct request *r, const char *cookie)
                     UI_SESSION_CSRF_HEADER);
         return false;
     }
-    return authenticate_hash(r, hash, r->route->roles);
+    if (!strncmp(principal, UI_SESSION_LINK_PREFIX, strlen(UI_SESSION_LINK_PREFIX)))
+        return authenticate_link_rep(r, principal + strlen(UI_SESSION_LINK_PREFIX));
+    return authenticate_hash(r, principal, r->route->roles);
 }
 
 /* ---- rate limits ---- */

@@ -17,7 +17,7 @@
 struct ui_session {
     bool used;
     char token_hash[SHA256_HEX_LEN + 1];
-    char key_hash[SHA256_HEX_LEN + 1];
+    char principal[UI_SESSION_PRINCIPAL_MAX + 1]; /* a key's hash, or link:GEN:REP */
     char csrf[UI_SESSION_CSRF_LEN + 1];
     int64_t expires_ms;
 };
@@ -49,9 +49,12 @@ static bool token_well_formed(const char *token)
            strspn(token, "0123456789abcdef") == UI_SESSION_TOKEN_LEN;
 }
 
-void ui_sessions_create(struct ui_sessions *s, const char *key_hash, int64_t now_ms,
+void ui_sessions_create(struct ui_sessions *s, const char *principal, int64_t now_ms,
                         char token[UI_SESSION_TOKEN_LEN + 1], char csrf[UI_SESSION_CSRF_LEN + 1])
 {
+    size_t principal_len = strlen(principal);
+    if (principal_len > UI_SESSION_PRINCIPAL_MAX)
+        BT_BUG("a session's principal of %zu bytes", principal_len);
     crypto_random_token("", UI_SESSION_TOKEN_LEN / 2, token, UI_SESSION_TOKEN_LEN + 1);
     crypto_random_token("", UI_SESSION_CSRF_LEN / 2, csrf, UI_SESSION_CSRF_LEN + 1);
     pthread_mutex_lock(&s->lock);
@@ -67,8 +70,8 @@ void ui_sessions_create(struct ui_sessions *s, const char *key_hash, int64_t now
     }
     pick->used = true;
     crypto_sha256_hex(token, strlen(token), pick->token_hash);
-    memcpy(pick->key_hash, key_hash, sizeof(pick->key_hash));
-    pick->key_hash[SHA256_HEX_LEN] = '\0';
+    memset(pick->principal, 0, sizeof(pick->principal));
+    memcpy(pick->principal, principal, principal_len);
     memcpy(pick->csrf, csrf, sizeof(pick->csrf));
     pick->expires_ms = now_ms + UI_SESSION_TTL_MS;
     pthread_mutex_unlock(&s->lock);
@@ -85,7 +88,8 @@ static struct ui_session *find_locked(struct ui_sessions *s, const char *token)
 }
 
 bool ui_sessions_find(struct ui_sessions *s, const char *token, int64_t now_ms,
-                      char key_hash[SHA256_HEX_LEN + 1], char csrf[UI_SESSION_CSRF_LEN + 1])
+                      char principal[UI_SESSION_PRINCIPAL_MAX + 1],
+                      char csrf[UI_SESSION_CSRF_LEN + 1])
 {
     if (!token_well_formed(token))
         return false;
@@ -93,7 +97,7 @@ bool ui_sessions_find(struct ui_sessions *s, const char *token, int64_t now_ms,
     struct ui_session *e = find_locked(s, token);
     bool live = e && e->expires_ms > now_ms;
     if (live) {
-        memcpy(key_hash, e->key_hash, SHA256_HEX_LEN + 1);
+        memcpy(principal, e->principal, UI_SESSION_PRINCIPAL_MAX + 1);
         memcpy(csrf, e->csrf, UI_SESSION_CSRF_LEN + 1);
     } else if (e) {
         memset(e, 0, sizeof(*e));

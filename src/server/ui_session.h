@@ -2,11 +2,19 @@
  * ui_session.h - the dashboard's sign-in sessions (docs/dashboard.md).
  *
  * A session is made when someone signs in at POST /ui/session with an API
- * key. The browser holds a random token in an HttpOnly cookie; the table
- * holds only the token's SHA-256, the SHA-256 of the key it stands for
- * (so a revoked key ends its sessions: the key is looked up again on
- * every request), a CSRF token the page sends back in a header on every
- * request that changes state, and an expiry on the monotonic clock.
+ * key, or when a rep presses "Open my inbox" on a one-click link's page
+ * (POST /a/{token} with action=inbox). The browser holds a random token in
+ * an HttpOnly cookie; the table holds only the token's SHA-256, the
+ * principal the session stands for, a CSRF token the page sends back in a
+ * header on every request that changes state, and an expiry on the
+ * monotonic clock.
+ *
+ * The principal is one of (server.c looks it up again on every request):
+ *   - the SHA-256 (hex) of an API key: a revoked key ends its sessions;
+ *   - "link:GENERATION:REP" for a rep signed in with a one-click link: the
+ *     session is the rep's, as long as the rep is in the configuration and
+ *     the link secret of GENERATION is kept (`baton keys rotate-links`
+ *     dropping it ends the session).
  *
  * In memory, for at most UI_SESSIONS_MAX sessions; a restart signs
  * everybody out. When the table is full, the session nearest its expiry is
@@ -26,6 +34,10 @@
 #define UI_SESSION_CSRF_LEN    64                  /* hex characters of a CSRF token */
 #define UI_SESSION_COOKIE      "baton_session"
 #define UI_SESSION_CSRF_HEADER "X-Baton-CSRF"
+/* bytes of a principal: a key's hash, or "link:" + a generation (10
+ * digits) + ":" + a rep id (LINK_TOKEN_REP_MAX) */
+#define UI_SESSION_PRINCIPAL_MAX 80
+#define UI_SESSION_LINK_PREFIX   "link:"
 
 struct ui_sessions;
 
@@ -33,21 +45,21 @@ struct ui_sessions *ui_sessions_new(void);
 void ui_sessions_free(struct ui_sessions *s); /* NULL: nothing */
 
 /*
- * Makes a session for the key whose SHA-256 (hex) is key_hash, at now_ms
- * (time_monotonic_ms); writes its cookie token and CSRF token (each
- * NUL-terminated) into the out parameters.
+ * Makes a session for `principal` (above; at most UI_SESSION_PRINCIPAL_MAX
+ * bytes, else BT_BUG), at now_ms (time_monotonic_ms); writes its cookie
+ * token and CSRF token (each NUL-terminated) into the out parameters.
  */
-void ui_sessions_create(struct ui_sessions *s, const char *key_hash, int64_t now_ms,
+void ui_sessions_create(struct ui_sessions *s, const char *principal, int64_t now_ms,
                         char token[UI_SESSION_TOKEN_LEN + 1] /* out */,
                         char csrf[UI_SESSION_CSRF_LEN + 1] /* out */);
 
 /*
- * Finds the live session of a cookie token: true with the key's hash and
+ * Finds the live session of a cookie token: true with its principal and
  * the CSRF token copied out; false for an unknown, malformed or expired
  * token (an expired one is removed).
  */
 bool ui_sessions_find(struct ui_sessions *s, const char *token, int64_t now_ms,
-                      char key_hash[SHA256_HEX_LEN + 1] /* out */,
+                      char principal[UI_SESSION_PRINCIPAL_MAX + 1] /* out */,
                       char csrf[UI_SESSION_CSRF_LEN + 1] /* out */);
 
 /* Ends the session of a cookie token, if there is one. */

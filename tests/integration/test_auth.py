@@ -224,3 +224,43 @@ def test_delivery_and_task_endpoints_by_role(baton_factory):
                     assert_error(st, resp, want, resp["error"]["code"])
                     assert resp["error"]["code"] == {401: "unauthorized", 403: "forbidden",
                                                      404: "not_found", 409: "conflict"}[want]
+
+
+def test_a_reps_link_session_has_exactly_a_rep_keys_roles(baton_factory):
+    """POST /a/{token} action=inbox (test_links.py): the session it makes
+    answers every route as the link's rep key does, no more."""
+    from test_links import (CONFIG, T0, assignments, get_page, link, open_inbox, path_of,
+                            post, start, with_cookie)
+    b = start(baton_factory, CONFIG, clock=T0)
+    ana = b.create_key("rep", rep="ana")
+    mine, bens = post(b, 1), post(b, 2)
+    (a,) = assignments(b, mine["id"])
+    (other,) = assignments(b, bens["id"])
+    path = path_of(link(b, a["id"]))
+    cookie = open_inbox(b, path, get_page(b, path))
+    csrf = with_cookie(b, "GET", "/ui/session", cookie)[2]["csrf"]
+    rows = [
+        ("GET", "/v1/reps", None, 403),
+        ("GET", "/v1/pools", None, 403),
+        ("GET", "/v1/holds", None, 403),
+        ("GET", "/v1/deliveries", None, 403),
+        ("GET", "/v1/forms", None, 403),
+        ("POST", "/v1/admin/clock", {"advance_seconds": 1}, 403),
+        ("POST", "/v1/leads/%d/outcome" % mine["id"], {"stage": "won"}, 403),
+        ("GET", "/v1/leads/%d" % bens["id"], None, 404),
+        ("GET", "/v1/reps/ben/assignments", None, 403),
+        ("POST", "/v1/assignments/%d/accept" % other["id"], None, 403),
+        ("GET", "/v1/leads/%d" % mine["id"], None, 200),
+        ("GET", "/v1/reps/ana", None, 200),
+        ("GET", "/v1/reps/ana/tasks", None, 200),
+        ("GET", "/v1/reject-reasons", None, 200),
+    ]
+    for method, p, body, want in rows:
+        st_key, _, by_key = b.request(method, p, body=body, key=ana)
+        st, _, resp = with_cookie(b, method, p, cookie, csrf=csrf, body=body)
+        assert (st, st_key) == (want, want), (method, p, st, resp, st_key, by_key)
+        assert resp == by_key, (method, p)
+    # the intake routes take no cookie at all, as for a key's session
+    st, _, resp = with_cookie(b, "POST", "/v1/leads", cookie, csrf=csrf,
+                              body={"email": "x@example.com"})
+    assert_error(st, resp, 401, "unauthorized")

@@ -300,3 +300,43 @@ def test_browser_admin_sees_charts_with_data(browser, server):  # noqa: F811
     select = browser.find_element(By.CSS_SELECTOR, 'tr[data-rep="cy"] select.rep-status')
     select.find_element(By.CSS_SELECTOR, 'option[value="away"]').click()
     WebDriverWait(browser, WAIT).until(lambda d: b.get("/v1/reps/cy")[2]["status"] == "away")
+
+
+def test_browser_rep_opens_the_inbox_from_a_link(browser, baton_module_factory):  # noqa: F811
+    """A rep with no key: the one-click link's page, "Open my inbox", the
+    dashboard signed in as the link's rep with the lead in the inbox."""
+    from test_links import CONFIG as LINK_CONFIG, path_of
+    b = baton_module_factory(LINK_CONFIG)
+    base = "http://127.0.0.1:%d" % b.port
+    st, _, created = b.post_lead(HOT_LEAD)
+    assert st in (200, 201), created
+    lead = created["lead"]["id"]
+    st, _, rows = b.get("/v1/leads/%d/assignments" % lead)
+    (a,) = rows["data"]
+    st, _, full = b.get("/v1/assignments/%d" % a["id"])
+    assert st == 200 and full["link"], full
+    browser.set_window_size(1280, 1000)
+    browser.delete_all_cookies()
+    browser.get(base + path_of(full["link"]))
+    button = wait_for(browser, "button.inbox")
+    assert button.text == "Open my inbox"
+    assert browser.get_cookie("baton_session") is None  # the page alone signs nobody in
+    shot(browser, "link-page-inbox-button")
+    button.click()
+    WebDriverWait(browser, WAIT).until(
+        lambda d: d.find_element(By.ID, "who").text == "Signed in as " + a["rep"])
+    assert browser.current_url == base + "/ui/"
+    cookie = browser.get_cookie("baton_session")
+    assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    card = wait_for(browser, 'article[data-lead="%d"]' % lead)
+    WebDriverWait(browser, WAIT).until(lambda d: "Jane Doe" in card.text)
+    shot(browser, "rep-inbox-from-link")
+    # the lead is accepted from the dashboard, as the rep
+    card.find_element(By.CSS_SELECTOR, "button.accept").click()
+    WebDriverWait(browser, WAIT).until(
+        lambda d: not d.find_elements(By.CSS_SELECTOR, 'article[data-lead="%d"]' % lead))
+    st, _, rows = b.get("/v1/leads/%d/assignments" % lead)
+    assert rows["data"][0]["status"] == "accepted"
+    st, _, events = b.get("/v1/leads/%d/events" % lead)
+    assert [e["actor"] for e in events["data"] if e["type"] == "assignment.accepted"] == \
+        ["link:" + a["rep"]]

@@ -400,8 +400,8 @@ def test_get_shows_the_page_and_changes_nothing(baton_factory):
     assert dl["Why you"] == "Routed to you by rule everyone (pool inbound)."
     assert dl["Policy"] == "standard"
     assert page.texts("h2") == ["Top reasons"] and page.texts("li") == ["Enterprise"]
-    # two forms, posting back to the page's own URL
-    assert len(page.forms) == 2
+    # three forms (accept, reject, "Open my inbox"), posting back to the page's own URL
+    assert len(page.forms) == 3
     for f in page.forms:
         assert f["attrs"]["method"] == "post" and "action" not in f["attrs"], f
     accept, reject = page.form("accept"), page.form("reject")
@@ -416,7 +416,8 @@ def test_get_shows_the_page_and_changes_nothing(baton_factory):
     assert [o for o in select["options"] if not o["value"]][0].keys() >= {"disabled", "selected"}
     (note,) = reject["textareas"]
     assert note["name"] == "note" and note["maxlength"] == "1000"
-    assert page.texts("button") == ["Accept", "Reject"]
+    assert page.hidden(page.form("inbox")) == [("action", "inbox"), ("csrf", page.csrf)]
+    assert page.texts("button") == ["Accept", "Reject", "Open my inbox"]
     # the time left follows the clock
     advance(b, 25 * 60)
     assert "35 min left · accept by 2026-11-24 10:00 UTC" in get_page(b, path).texts("p")
@@ -750,9 +751,9 @@ def test_an_action_the_link_does_not_permit(baton_factory):
     before = snapshot(b, l1["id"]), snapshot(b, l2["id"])
     p1 = get_page(b, accept_only)
     assert [f for f in (p1.form("accept"), p1.form("reject")) if f] == [p1.form("accept")]
-    assert p1.texts("button") == ["Accept"]
+    assert p1.texts("button") == ["Accept", "Open my inbox"]
     p2 = get_page(b, reject_only)
-    assert p2.form("accept") is None and p2.form("reject") and p2.texts("button") == ["Reject"]
+    assert p2.form("accept") is None and p2.form("reject") and p2.texts("button") == ["Reject", "Open my inbox"]
     assert "summary" not in p2.tags  # the reject form is the page, not folded away
     for path, page, pairs in (
             (accept_only, p1, [("action", "reject"), ("csrf", p1.csrf), ("reason", "duplicate")]),
@@ -1014,3 +1015,187 @@ def test_no_key_is_needed_and_one_sent_is_ignored(baton_factory):
     # the API beside it still wants its key
     st, _, body = b.request("GET", "/v1/assignments/%d" % a1["id"], key=None)
     assert_error(st, body, 401, "unauthorized")
+
+
+# ---- "Open my inbox": the link signs its rep in to the dashboard ----
+
+def open_inbox(b, path, page, headers=None, want=303):
+    """Posts the page's "Open my inbox" form; returns the cookie's token
+    (303) or the page (otherwise)."""
+    form = page.form("inbox")
+    assert form is not None, page.raw
+    st, hl, reply = fetch(b, "POST", path, form=page.hidden(form), headers=headers)
+    if want != 303:
+        assert_page(st, hl, reply, want)
+        assert "set-cookie" not in dict(hl)
+        return reply
+    assert st == 303, (st, reply)
+    h = dict(hl)
+    assert h["location"] == "/ui/" and h["cache-control"] == "no-store"
+    cookie = h["set-cookie"]
+    name, _, attrs = cookie.partition(";")
+    assert name.startswith("baton_session=") and len(name) == len("baton_session=") + 64
+    assert attrs == " Max-Age=28800; Path=/; HttpOnly; SameSite=Strict", cookie
+    return name.split("=", 1)[1]
+
+
+def with_cookie(b, method, path, cookie, csrf=None, **kw):
+    headers = {"Cookie": "baton_session=" + cookie}
+    if csrf:
+        headers["X-Baton-CSRF"] = csrf
+    return b.request(method, path, key=None, headers=headers, **kw)
+
+
+def test_open_my_inbox_signs_the_rep_in_as_a_rep_key_would(baton_factory):
+    b = start(baton_factory, CONFIG, clock=T0)
+    ana_key = b.create_key("rep", rep="ana")
+    mine, bens = post(b, 1, first_name="Jane"), post(b, 2, first_name="Max")
+    (a,) = assignments(b, mine["id"])
+    (other,) = assignments(b, bens["id"])
+    assert (a["rep"], other["rep"]) == ("ana", "ben")
+    path = path_of(link(b, a["id"]))
+    page = get_page(b, path)
+    assert page.texts("button")[-1] == "Open my inbox"
+    before = snapshot(b, mine["id"])
+    cookie = open_inbox(b, path, page)
+    assert snapshot(b, mine["id"]) == before  # the assignment is untouched
+    st, _, who = with_cookie(b, "GET", "/ui/session", cookie)
+    assert st == 200 and (who["role"], who["rep"]) == ("rep", "ana"), who
+    csrf = who["csrf"]
+    assert len(csrf) == 64 and csrf != page.csrf
+    # exactly what ana's key sees: her own, not ben's, nothing of an admin's
+    for p in ("/v1/reps/ana/assignments?status=pending", "/v1/reps/ana/tasks",
+              "/v1/leads/%d" % mine["id"], "/v1/leads/%d/events" % mine["id"],
+              "/v1/leads/%d" % bens["id"], "/v1/leads/%d/assignments" % bens["id"],
+              "/v1/assignments/%d" % other["id"], "/v1/reps/ben/assignments",
+              "/v1/reps", "/v1/deliveries", "/v1/holds", "/v1/reports/speed-to-lead",
+              "/v1/leads", "/v1/assignments"):
+        by_key = b.get(p, key=ana_key)
+        by_cookie = with_cookie(b, "GET", p, cookie)
+        assert by_cookie[0] == by_key[0], (p, by_cookie, by_key)
+        assert by_cookie[2] == by_key[2], p
+    st, _, body = with_cookie(b, "GET", "/v1/leads/%d" % bens["id"], cookie)
+    assert_error(st, body, 404, "not_found")
+    st, _, body = with_cookie(b, "GET", "/v1/reps", cookie)
+    assert st == 403, body
+    st, _, body = with_cookie(b, "POST", "/v1/admin/clock", cookie, csrf=csrf,
+                              body={"advance_seconds": 1})
+    assert st == 403, body
+    # a change needs the session's CSRF token, as with a key's session
+    st, _, body = with_cookie(b, "POST", "/v1/assignments/%d/accept" % a["id"], cookie)
+    assert_error(st, body, 403, "forbidden")
+    st, _, body = with_cookie(b, "POST", "/v1/assignments/%d/accept" % other["id"], cookie,
+                              csrf=csrf)
+    assert_error(st, body, 403, "forbidden")  # as for ana's key: not hers
+    assert "not yours" in body["error"]["message"]
+    st, _, body = with_cookie(b, "POST", "/v1/assignments/%d/accept" % a["id"], cookie,
+                              csrf=csrf)
+    assert st == 200, body
+    (ev,) = event(b, mine["id"], "assignment.accepted")
+    assert ev["actor"] == "link:ana"
+    # the session is the rep's, not the assignment's: it outlives the link's page
+    get_page(b, path, want=409)
+    assert with_cookie(b, "GET", "/ui/session", cookie)[0] == 200
+    # signing out ends it
+    assert with_cookie(b, "POST", "/ui/logout", cookie, csrf=csrf)[0] == 204
+    assert with_cookie(b, "GET", "/ui/session", cookie)[0] == 401
+
+
+def test_a_link_session_ends_with_its_secret_generation(baton_factory):
+    b = start(baton_factory, CONFIG, clock=T0)
+    l1 = post(b, 1)
+    (a1,) = assignments(b, l1["id"])
+    old = path_of(link(b, a1["id"]))
+    old_cookie = open_inbox(b, old, get_page(b, old))
+    assert run_baton("keys", "rotate-links", "--db", b.db).returncode == 0
+    new = path_of(link(b, a1["id"]))
+    assert decode(token_of(new))["generation"] == 2
+    new_cookie = open_inbox(b, new, get_page(b, new))
+    # a rotation keeps generation 1: both sessions go on
+    for c in (old_cookie, new_cookie):
+        assert with_cookie(b, "GET", "/ui/session", c)[0] == 200
+    # generation 1 retired: its sessions end, generation 2's go on
+    db = sqlite3.connect(b.db)
+    try:
+        db.execute("DELETE FROM link_secrets WHERE generation = 1")
+        db.commit()
+    finally:
+        db.close()
+    st, _, body = with_cookie(b, "GET", "/v1/reps/ana/assignments", old_cookie)
+    assert_error(st, body, 401, "unauthorized")
+    assert with_cookie(b, "GET", "/ui/session", old_cookie)[0] == 401
+    assert with_cookie(b, "GET", "/v1/reps/ana/assignments", new_cookie)[0] == 200
+
+
+def test_open_my_inbox_keeps_the_links_rules(baton_factory):
+    b = start(baton_factory, CONFIG, clock=T0)
+    l = post(b, 1)
+    (a,) = assignments(b, l["id"])
+    path = path_of(link(b, a["id"]))
+    page = get_page(b, path)
+    token = token_of(path)
+
+    def refused(p, form, want, headers=None):
+        st, hl, reply = fetch(b, "POST", p, form=form, headers=headers)
+        assert_page(st, hl, reply, want)
+        assert "set-cookie" not in dict(hl), hl
+        return reply
+
+    # a wrong, missing or repeated csrf; fields the form does not have
+    refused(path, [("action", "inbox"), ("csrf", "x" * 43)], 400)
+    refused(path, [("action", "inbox")], 400)
+    refused(path, [("action", "inbox"), ("csrf", page.csrf), ("csrf", page.csrf)], 400)
+    refused(path, [("action", "inbox"), ("csrf", page.csrf), ("reason", "duplicate")], 400)
+    refused(path, [("action", "inbox"), ("csrf", page.csrf), ("key", "bt_x")], 400)
+    refused(path, [("action", "inbox"), ("action", "inbox"), ("csrf", page.csrf)], 400)
+    # another link's csrf
+    other = sign(secret(b, 1), a["id"] + 1, "ana", 2 ** 31)
+    refused(path, [("action", "inbox"), ("csrf", csrf_of(secret(b, 1), other))], 400)
+    # a tampered, made-up or cut link
+    refused("/a/" + alter(token, 3), [("action", "inbox"), ("csrf", page.csrf)], 403)
+    forged = sign(b"y" * 32, a["id"], "ana", 2 ** 31)
+    refused("/a/" + forged, [("action", "inbox"), ("csrf", csrf_of(b"y" * 32, forged))], 403)
+    refused("/a/" + token[:-4], [("action", "inbox"), ("csrf", page.csrf)], 403)
+    # a link for an unknown generation
+    g9 = sign(secret(b, 1), a["id"], "ana", 2 ** 31, generation=9)
+    refused("/a/" + g9, [("action", "inbox"), ("csrf", csrf_of(secret(b, 1), g9))], 403)
+    # another site's page (login CSRF), by either header
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"},
+                    {"Origin": "null"}, {"Origin": "http://127.0.0.1:9.evil.example"},
+                    {"Origin": "null", "Sec-Fetch-Site": "same-site"},
+                    {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+                    {"Origin": PUBLIC, "Sec-Fetch-Site": "cross-site"},
+                    {"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"}):
+        reply = open_inbox(b, path, page, headers=headers, want=400)
+        assert "another site" in reply.message, reply.raw
+    # the server's own origins: public_url's, or the address the page came from
+    # (the page's no-referrer policy makes a browser post its form with
+    # "Origin: null", and Sec-Fetch-Site: same-origin)
+    for headers in ({"Origin": PUBLIC}, {"Origin": "http://127.0.0.1:%d" % b.port},
+                    {"Sec-Fetch-Site": "same-origin"},
+                    {"Origin": "null", "Sec-Fetch-Site": "same-origin"}):
+        open_inbox(b, path, page, headers=headers)
+    # an expired link
+    advance(b, 2 * 3600)
+    refused(path, page.hidden(page.form("inbox")), 410)
+    # nothing changed for the lead
+    assert assignment(b, a["id"])["status"] in ("pending",)
+
+
+def test_a_link_session_ends_when_its_rep_leaves_the_configuration(baton_factory):
+    import signal
+    from test_reload import deploy, wait_reload
+    b = start(baton_factory, CONFIG, clock=T0)
+    (a,) = assignments(b, post(b, 1)["id"])
+    (c,) = assignments(b, post(b, 2)["id"])
+    assert (a["rep"], c["rep"]) == ("ana", "ben")
+    pa, pc = path_of(link(b, a["id"])), path_of(link(b, c["id"]))
+    ana_cookie = open_inbox(b, pa, get_page(b, pa))
+    ben_cookie = open_inbox(b, pc, get_page(b, pc))
+    deploy(b, CONFIG.replace("  - {id: ana, team: emea}\n", "")
+           .replace("[ana, ben, cy]", "[ben, cy]"))
+    b.proc.send_signal(signal.SIGHUP)
+    assert wait_reload(b, 1)["last_reload"]["result"] == "applied"
+    st, _, body = with_cookie(b, "GET", "/ui/session", ana_cookie)
+    assert_error(st, body, 401, "unauthorized")
+    assert with_cookie(b, "GET", "/ui/session", ben_cookie)[0] == 200

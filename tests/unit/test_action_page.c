@@ -178,8 +178,14 @@ static void test_assignment_page_fields(void **state)
                           "<li>Visited pricing 3 times</li>");
     assert_lacks(page, "class=\"more\"");
 
-    /* the accept form, then the reject form folded in <details> */
-    assert_int_equal(count(page, "<form method=\"post\" accept-charset=\"utf-8\">"), 2);
+    /* the accept form, then the reject form folded in <details>, then
+     * "Open my inbox" */
+    assert_int_equal(count(page, "<form method=\"post\" accept-charset=\"utf-8\">"), 3);
+    assert_contains(page, "<input type=\"hidden\" name=\"action\" value=\"inbox\">\n"
+                          "<input type=\"hidden\" name=\"csrf\" "
+                          "value=\"Q1NSRl92YWx1ZV9vZl90aGlzX2xpbmtfMDEyMzQ1Njc\">\n"
+                          "<button type=\"submit\" class=\"inbox\">Open my inbox</button>");
+    assert_true(strstr(page, "</details>") < strstr(page, "value=\"inbox\""));
     assert_lacks(page, "action=\""); /* both post to the page's own URL */
     assert_contains(page, "<input type=\"hidden\" name=\"action\" value=\"accept\">\n"
                           "<input type=\"hidden\" name=\"csrf\" "
@@ -200,7 +206,7 @@ static void test_assignment_page_fields(void **state)
     }
     assert_contains(page, "<textarea id=\"note\" name=\"note\" maxlength=\"1000\" rows=\"3\">"
                           "</textarea>");
-    assert_int_equal(count(page, "<button type=\"submit\""), 2);
+    assert_int_equal(count(page, "<button type=\"submit\""), 3);
 
     /* configured reasons replace the built-in ones */
     const struct sla_reject_reason mine[] = {

@@ -27,7 +27,7 @@ static void test_found_until_it_expires(void **state)
     assert_int_equal(strlen(csrf), UI_SESSION_CSRF_LEN);
     assert_string_not_equal(token, csrf);
 
-    char hash[SHA256_HEX_LEN + 1], got_csrf[UI_SESSION_CSRF_LEN + 1];
+    char hash[UI_SESSION_PRINCIPAL_MAX + 1], got_csrf[UI_SESSION_CSRF_LEN + 1];
     assert_true(ui_sessions_find(s, token, 1000 + UI_SESSION_TTL_MS - 1, hash, got_csrf));
     assert_string_equal(hash, KEY_HASH);
     assert_string_equal(got_csrf, csrf);
@@ -44,7 +44,7 @@ static void test_only_its_token_finds_it(void **state)
     struct ui_sessions *s = ui_sessions_new();
     char token[UI_SESSION_TOKEN_LEN + 1], csrf[UI_SESSION_CSRF_LEN + 1];
     ui_sessions_create(s, KEY_HASH, 0, token, csrf);
-    char hash[SHA256_HEX_LEN + 1], c[UI_SESSION_CSRF_LEN + 1];
+    char hash[UI_SESSION_PRINCIPAL_MAX + 1], c[UI_SESSION_CSRF_LEN + 1];
     char other[UI_SESSION_TOKEN_LEN + 1];
     memcpy(other, token, sizeof(other));
     other[0] = other[0] == 'a' ? 'b' : 'a';
@@ -71,11 +71,30 @@ static void test_full_table_drops_the_oldest(void **state)
     char csrf[UI_SESSION_CSRF_LEN + 1];
     for (int i = 0; i <= UI_SESSIONS_MAX; i++)
         ui_sessions_create(s, KEY_HASH, i, tokens[i], csrf);
-    char hash[SHA256_HEX_LEN + 1], c[UI_SESSION_CSRF_LEN + 1];
+    char hash[UI_SESSION_PRINCIPAL_MAX + 1], c[UI_SESSION_CSRF_LEN + 1];
     int64_t now = UI_SESSIONS_MAX + 1;
     assert_false(ui_sessions_find(s, tokens[0], now, hash, c));
     for (int i = 1; i <= UI_SESSIONS_MAX; i++)
         assert_true(ui_sessions_find(s, tokens[i], now, hash, c));
+    ui_sessions_free(s);
+}
+
+/* A session may stand for a link's rep: its principal comes back whole. */
+static void test_keeps_a_link_principal(void **state)
+{
+    (void)state;
+    struct ui_sessions *s = ui_sessions_new();
+    char token[UI_SESSION_TOKEN_LEN + 1], csrf[UI_SESSION_CSRF_LEN + 1];
+    char longest[UI_SESSION_PRINCIPAL_MAX + 1];
+    snprintf(longest, sizeof(longest), "link:4294967295:%064d", 0);
+    assert_int_equal(strlen(longest), UI_SESSION_PRINCIPAL_MAX);
+    ui_sessions_create(s, longest, 0, token, csrf);
+    char got[UI_SESSION_PRINCIPAL_MAX + 1], c[UI_SESSION_CSRF_LEN + 1];
+    assert_true(ui_sessions_find(s, token, 1, got, c));
+    assert_string_equal(got, longest);
+    ui_sessions_create(s, "link:2:ana", 0, token, csrf);
+    assert_true(ui_sessions_find(s, token, 1, got, c));
+    assert_string_equal(got, "link:2:ana");
     ui_sessions_free(s);
 }
 
@@ -102,6 +121,7 @@ int main(void)
         cmocka_unit_test(test_found_until_it_expires),
         cmocka_unit_test(test_only_its_token_finds_it),
         cmocka_unit_test(test_full_table_drops_the_oldest),
+        cmocka_unit_test(test_keeps_a_link_principal),
         cmocka_unit_test(test_csrf_compares_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
