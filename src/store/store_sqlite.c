@@ -53,6 +53,8 @@ enum stmt_id {
     ST_LEAD_INSERT,
     ST_LEAD_UPDATE,
     ST_LEAD_LIST,
+    ST_LEAD_LIST_EMAIL,
+    ST_LEAD_LIST_OWNER,
     ST_EVENT_APPEND,
     ST_EVENT_LIST,
     ST_IDEM_GET,
@@ -83,6 +85,12 @@ _Static_assert(LEAD_ATTR_COUNT == 19, "LEAD_COLUMNS must list every lead attribu
 _Static_assert(LEAD_BIND_COUNT == 31, "lead statements bind 31 columns");
 
 #define LEAD_SELECT "SELECT id, " LEAD_COLUMNS ", account_id, account_match FROM leads "
+#define LEAD_LIST_REST                                                                             \
+    "AND (?1 IS NULL OR email = ?1) AND (?2 IS NULL OR email_domain = ?2) "                        \
+    "AND (?3 IS NULL OR company = ?3 COLLATE NOCASE) AND (?4 IS NULL OR stage = ?4) "              \
+    "AND (?5 IS NULL OR owner = ?5) AND (?6 IS NULL OR source = ?6) "                              \
+    "AND (?7 IS NULL OR country = ?7) AND (?8 IS NULL OR created_at > ?8) "                        \
+    "AND (?9 IS NULL OR created_at < ?9) ORDER BY id DESC LIMIT ?11"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -106,13 +114,16 @@ static const char *const stmt_sql[ST_COUNT] = {
         "employees = ?21, fields = ?22, created_at = ?23, updated_at = ?24, score = ?25, "
         "fit = ?26, engagement = ?27, grade = ?28, score_reasons = ?29, scored_at = ?30, "
         "rescore_at = ?31 WHERE id = ?32",
-    [ST_LEAD_LIST] = LEAD_SELECT
-    "WHERE (?1 IS NULL OR email = ?1) AND (?2 IS NULL OR email_domain = ?2) "
-    "AND (?3 IS NULL OR company = ?3 COLLATE NOCASE) AND (?4 IS NULL OR stage = ?4) "
-    "AND (?5 IS NULL OR owner = ?5) AND (?6 IS NULL OR source = ?6) "
-    "AND (?7 IS NULL OR country = ?7) AND (?8 IS NULL OR created_at > ?8) "
-    "AND (?9 IS NULL OR created_at < ?9) AND (?10 IS NULL OR id < ?10) "
-    "ORDER BY id DESC LIMIT ?11",
+    /* The lead list in three variants, one per index that can lead it
+     * (sq_lead_list picks): by email (unique), by owner (leads_owner: the
+     * owner's rows in id order), and the rest, which walks the table from
+     * the newest id down and stops at the page's end. An optional filter
+     * written `?N IS NULL OR col = ?N` cannot lead an index, so the
+     * leading one is a plain equality; the cursor is always bound (id < max
+     * when there is none), so that it bounds the range. */
+    [ST_LEAD_LIST] = LEAD_SELECT "WHERE id < ?10 " LEAD_LIST_REST,
+    [ST_LEAD_LIST_EMAIL] = LEAD_SELECT "WHERE email = ?1 AND id < ?10 " LEAD_LIST_REST,
+    [ST_LEAD_LIST_OWNER] = LEAD_SELECT "WHERE owner = ?5 AND id < ?10 " LEAD_LIST_REST,
     [ST_EVENT_APPEND] = "INSERT INTO lead_events (lead_id, type, actor, reason, data, at) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_EVENT_LIST] = "SELECT id, lead_id, type, actor, reason, data, at FROM lead_events "
@@ -1327,7 +1338,9 @@ static bt_err sq_lead_update(struct store_conn *c, const struct lead *lead, stru
 static bt_err sq_lead_list(struct store_conn *c, const struct lead_filter *f, struct arena *a,
                            struct lead **out, size_t *count, struct bt_error *err)
 {
-    sqlite3_stmt *st = stmt(c, ST_LEAD_LIST);
+    sqlite3_stmt *st = stmt(c, f->email   ? ST_LEAD_LIST_EMAIL
+                               : f->owner ? ST_LEAD_LIST_OWNER
+                                          : ST_LEAD_LIST);
     bind_text(st, 1, f->email);
     bind_text(st, 2, f->email_domain);
     bind_text(st, 3, f->company);
@@ -1337,7 +1350,7 @@ static bt_err sq_lead_list(struct store_conn *c, const struct lead_filter *f, st
     bind_text(st, 7, f->country);
     bind_positive(st, 8, f->created_after);
     bind_positive(st, 9, f->created_before);
-    bind_positive(st, 10, f->before_id);
+    sqlite3_bind_int64(st, 10, f->before_id > 0 ? f->before_id : INT64_MAX);
     sqlite3_bind_int(st, 11, (int)f->limit);
     struct lead *leads = arena_alloc(a, sizeof(*leads) * f->limit);
     size_t n = 0;
