@@ -342,7 +342,7 @@ out:
         engine_set_outbox_hook(engine, NULL, NULL);
     }
     deliver_stop(deliver); /* before the engine: it reports through it */
-    timers_free(timers); /* stops its thread: no source runs after this */
+    timers_free(timers);   /* stops its thread: no source runs after this */
     deadlines_free(deadlines);
     if (engine) {
         struct engine_stats stats;

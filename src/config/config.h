@@ -142,19 +142,19 @@ struct config_channel {
     enum delivery_channel_type type;
     const char **events; /* patterns (delivery_event_matches), at least one */
     size_t n_events;
-    const struct rule *when; /* over scoring->lead_syms; NULL: every lead */
-    const char *url;         /* webhook, slack, crm; sms: default delivery.sms.url */
+    const struct rule *when;                /* over scoring->lead_syms; NULL: every lead */
+    const char *url;                        /* webhook, slack, crm; sms: default delivery.sms.url */
     struct config_url_by *by_team, *by_rep; /* slack: overrides of url */
     size_t n_by_team, n_by_rep;
     struct config_webhook_secret *secrets; /* webhook, crm: none: unsigned */
     size_t n_secrets;
-    enum delivery_recipient to; /* email, sms */
-    const char *to_address;     /* DELIVERY_TO_ADDRESS */
-    const struct config_template *template; /* email, slack, sms; NULL: built in */
+    enum delivery_recipient to;                /* email, sms */
+    const char *to_address;                    /* DELIVERY_TO_ADDRESS */
+    const struct config_template *template;    /* email, slack, sms; NULL: built in */
     const struct config_template *first_touch; /* email to the rep: the suggested outreach */
-    bool invite;             /* email to the rep: a meeting proposal (text/calendar) */
-    uint64_t timeout_ms;     /* per attempt; default 10 s (email 30 s) */
-    unsigned concurrency;    /* requests in flight at once; default 4 */
+    bool invite;          /* email to the rep: a meeting proposal (text/calendar) */
+    uint64_t timeout_ms;  /* per attempt; default 10 s (email 30 s) */
+    unsigned concurrency; /* requests in flight at once; default 4 */
     struct config_crm_field *fields;
     size_t n_fields;
 };
@@ -167,18 +167,19 @@ struct config_delivery {
     struct config_template *templates;
     size_t n_templates;
     struct {
-        const char *url;  /* smtp://host:port or smtps://host:port; NULL: no email */
-        const char *from; /* "Baton <baton@example.com>" */
+        const char *url;                 /* smtp://host:port or smtps://host:port; NULL: no email */
+        const char *from;                /* "Baton <baton@example.com>" */
         const char *username, *password; /* NULL: no AUTH */
-        enum config_starttls starttls;  /* smtp:// only; default try */
+        enum config_starttls starttls;   /* smtp:// only; default try */
     } smtp;
     struct {
         const char *url; /* the gateway's endpoint */
         const char *from;
         const char *username, *password; /* HTTP basic auth, or NULL */
     } sms;
-    const char *marketing;      /* marketing's address (to: marketing) */
-    int64_t schedule_ms[DELIVERY_SCHEDULE_MAX]; /* delivery.retry; default delivery_default_schedule_ms */
+    const char *marketing;                      /* marketing's address (to: marketing) */
+    int64_t schedule_ms[DELIVERY_SCHEDULE_MAX]; /* delivery.retry; default
+                                                   delivery_default_schedule_ms */
     size_t n_schedule;
     struct delivery_breaker_policy breaker;
     uint64_t meeting_minutes; /* invite length; default 30 */

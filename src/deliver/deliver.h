@@ -39,12 +39,12 @@ struct clock;
 #define DELIVER_LEASE_MARGIN_MS 5000
 
 struct deliver_options {
-    const char *node_id;   /* the claims' owner; NULL: "baton" */
-    unsigned poll_ms;      /* how often the store is asked for due rows when nothing
-                              woke the worker (other nodes' rows, a wake-up that came
-                              as it looked); 0: 250 */
-    unsigned stop_wait_ms; /* deliver_stop() waits this long for transfers in flight;
-                              0: 2000 */
+    const char *node_id;    /* the claims' owner; NULL: "baton" */
+    unsigned poll_ms;       /* how often the store is asked for due rows when nothing
+                               woke the worker (other nodes' rows, a wake-up that came
+                               as it looked); 0: 250 */
+    unsigned stop_wait_ms;  /* deliver_stop() waits this long for transfers in flight;
+                               0: 2000 */
     const char *user_agent; /* NULL: "Baton/VERSION" */
 };
 
