@@ -78,7 +78,6 @@ struct deliver {
     pthread_t thread;
     pthread_mutex_t lock;
     bool stopping; /* under lock */
-    bool poked;    /* under lock */
     struct transfer *running;
     struct channel_slot slots[CLAIM_MAX_CHANNELS];
     size_t n_slots;
@@ -242,15 +241,16 @@ static bt_err http_request(struct deliver *d, struct transfer *t, const struct c
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
     bool form = ch->type == DELIVERY_SMS;
-    t->headers = curl_slist_append(t->headers, form
-                                                   ? "Content-Type: application/x-www-form-urlencoded"
-                                                   : "Content-Type: application/json");
+    t->headers =
+        curl_slist_append(t->headers, form ? "Content-Type: application/x-www-form-urlencoded"
+                                           : "Content-Type: application/json");
     t->headers = curl_slist_append(t->headers, "Expect:");
     if (ch->type == DELIVERY_WEBHOOK || ch->type == DELIVERY_CRM) {
         int64_t ts = t->started_at / 1000;
-        t->headers = curl_slist_append(t->headers, arena_printf(&t->arena, "webhook-id: %s", row->uid));
-        t->headers = curl_slist_append(t->headers,
-                                       arena_printf(&t->arena, "webhook-timestamp: %lld", (long long)ts));
+        t->headers =
+            curl_slist_append(t->headers, arena_printf(&t->arena, "webhook-id: %s", row->uid));
+        t->headers = curl_slist_append(
+            t->headers, arena_printf(&t->arena, "webhook-timestamp: %lld", (long long)ts));
         struct webhook_secret secrets[WEBHOOK_SECRETS_MAX];
         size_t n = secrets_of(ch, t->started_at, secrets);
         if (n) {
@@ -562,14 +562,10 @@ static void report(struct deliver *d, const struct config *cfg, struct transfer 
     }
 }
 
-static bool stopping(struct deliver *d, bool *poked)
+static bool stopping(struct deliver *d)
 {
     pthread_mutex_lock(&d->lock);
     bool s = d->stopping;
-    if (poked) {
-        *poked = d->poked;
-        d->poked = false;
-    }
     pthread_mutex_unlock(&d->lock);
     return s;
 }
@@ -698,8 +694,7 @@ static void *worker(void *arg)
 {
     struct deliver *d = arg;
     for (;;) {
-        bool poked;
-        if (stopping(d, &poked))
+        if (stopping(d))
             break;
         struct config *cfg = config_holder_get(d->holder);
         struct transfer *done = NULL;
@@ -794,9 +789,8 @@ bt_err deliver_start(struct engine *engine, struct store *store, struct config_h
 void deliver_poke(void *arg)
 {
     struct deliver *d = arg;
-    pthread_mutex_lock(&d->lock);
-    d->poked = true;
-    pthread_mutex_unlock(&d->lock);
+    /* Thread-safe, and remembered: a wake-up while the worker is not in
+     * curl_multi_poll() makes its next poll return at once. */
     curl_multi_wakeup(d->multi);
 }
 

@@ -23,13 +23,14 @@
     "{{lead.name}}{{#lead.title}}, {{lead.title}}{{/lead.title}}"                                  \
     "{{#lead.company}} at {{lead.company}}{{/lead.company}}"
 #define LEAD_CARD                                                                                  \
-    LEAD_LINE "\n"                                                                                 \
-              "{{#lead.email}}Email: {{lead.email}}\n{{/lead.email}}"                              \
-              "{{#lead.phone}}Phone: {{lead.phone}}\n{{/lead.phone}}"                              \
-              "{{#lead.country}}Country: {{lead.country}}\n{{/lead.country}}"                      \
-              "{{#lead.source}}Source: {{lead.source}}\n{{/lead.source}}"                          \
-              "{{#score}}Score: {{score.total}}{{#score.grade}} ({{score.grade}}){{/score.grade}}\n" \
-              "{{#score.reasons}}  + {{text}} ({{points}})\n{{/score.reasons}}{{/score}}"
+    LEAD_LINE                                                                                      \
+        "\n"                                                                                       \
+        "{{#lead.email}}Email: {{lead.email}}\n{{/lead.email}}"                                    \
+        "{{#lead.phone}}Phone: {{lead.phone}}\n{{/lead.phone}}"                                    \
+        "{{#lead.country}}Country: {{lead.country}}\n{{/lead.country}}"                            \
+        "{{#lead.source}}Source: {{lead.source}}\n{{/lead.source}}"                                \
+        "{{#score}}Score: {{score.total}}{{#score.grade}} ({{score.grade}}){{/score.grade}}\n"     \
+        "{{#score.reasons}}  + {{text}} ({{points}})\n{{/score.reasons}}{{/score}}"
 #define LEAD_CARD_HTML                                                                             \
     "<p><strong>{{lead.name}}</strong>{{#lead.title}}, {{lead.title}}{{/lead.title}}"              \
     "{{#lead.company}} at {{lead.company}}{{/lead.company}}</p>\n<p>"                              \
@@ -37,12 +38,12 @@
     "{{/lead.email}}{{#lead.phone}}Phone: {{lead.phone}}<br>{{/lead.phone}}"                       \
     "{{#lead.country}}Country: {{lead.country}}<br>{{/lead.country}}"                              \
     "{{#lead.source}}Source: {{lead.source}}<br>{{/lead.source}}</p>\n"                            \
-    "{{#score}}<p>Score: <strong>{{score.total}}</strong>{{#score.grade}} ({{score.grade}})"      \
+    "{{#score}}<p>Score: <strong>{{score.total}}</strong>{{#score.grade}} ({{score.grade}})"       \
     "{{/score.grade}}</p>\n<ul>{{#score.reasons}}<li>{{text}} ({{points}})</li>"                   \
     "{{/score.reasons}}</ul>\n{{/score}}"
 #define BUTTONS_HTML                                                                               \
     "{{#links.decide}}<p><a href=\"{{links.accept}}\" style=\"background:#1a7f37;color:#fff;"      \
-    "padding:8px 16px;text-decoration:none;border-radius:4px\">Accept</a> "                       \
+    "padding:8px 16px;text-decoration:none;border-radius:4px\">Accept</a> "                        \
     "<a href=\"{{links.reject}}\" style=\"background:#cf222e;color:#fff;padding:8px 16px;"         \
     "text-decoration:none;border-radius:4px\">Reject</a></p>\n{{/links.decide}}"
 
@@ -63,9 +64,10 @@ static const struct builtin builtins[] = {
      "{{/meeting.start_local}}"
      "{{#first_touch}}\nA first message you could send:\n\n{{first_touch}}\n{{/first_touch}}",
      "<p>{{rep.name}}, this lead is yours{{#assignment.accept_by_local}}: accept it by "
-     "<strong>{{assignment.accept_by_local}}</strong>{{/assignment.accept_by_local}}.</p>\n"
-     LEAD_CARD_HTML "{{#assignment.why}}<p>Why you: {{assignment.why}}</p>\n{{/assignment.why}}"
-     BUTTONS_HTML "{{#meeting.start_local}}<p>Proposed call: {{meeting.start_local}} (invite "
+     "<strong>{{assignment.accept_by_local}}</strong>{{/assignment.accept_by_local}}.</"
+     "p>\n" LEAD_CARD_HTML
+     "{{#assignment.why}}<p>Why you: {{assignment.why}}</p>\n{{/assignment.why}}" BUTTONS_HTML
+     "{{#meeting.start_local}}<p>Proposed call: {{meeting.start_local}} (invite "
      "attached)</p>\n{{/meeting.start_local}}{{#first_touch}}<p>A first message you could "
      "send:</p>\n<blockquote style=\"white-space:pre-wrap\">{{first_touch}}</blockquote>\n"
      "{{/first_touch}}"},
@@ -85,18 +87,19 @@ static const struct builtin builtins[] = {
     {"marketing", "assignment.rejected",
      "Lead rejected: {{lead.name}}{{#rejection.label}} ({{rejection.label}}){{/rejection.label}}",
      "{{rep.name}} rejected {{lead.name}}{{#rejection.label}}: {{rejection.label}}"
-     "{{/rejection.label}}.{{#rejection.note}}\nNote: {{rejection.note}}{{/rejection.note}}\n\n"
-     LEAD_CARD,
+     "{{/rejection.label}}.{{#rejection.note}}\nNote: "
+     "{{rejection.note}}{{/rejection.note}}\n\n" LEAD_CARD,
      "<p>{{rep.name}} rejected {{lead.name}}{{#rejection.label}}: <strong>{{rejection.label}}"
      "</strong>{{/rejection.label}}.</p>\n{{#rejection.note}}<p>Note: {{rejection.note}}</p>\n"
      "{{/rejection.note}}" LEAD_CARD_HTML},
     {"marketing", "*", "{{event.type}}: {{lead.name}}",
-     "{{lead.name}}: {{event.type}}{{#event.reason}} ({{event.reason}}){{/event.reason}}.\n\n"
-     LEAD_CARD,
-     "<p>{{lead.name}}: {{event.type}}{{#event.reason}} ({{event.reason}}){{/event.reason}}.</p>\n"
-     LEAD_CARD_HTML},
-    {"prospect", "*", "Thanks{{#lead.first_name}}, {{lead.first_name}}{{/lead.first_name}}: we "
-                      "have your request",
+     "{{lead.name}}: {{event.type}}{{#event.reason}} "
+     "({{event.reason}}){{/event.reason}}.\n\n" LEAD_CARD,
+     "<p>{{lead.name}}: {{event.type}}{{#event.reason}} "
+     "({{event.reason}}){{/event.reason}}.</p>\n" LEAD_CARD_HTML},
+    {"prospect", "*",
+     "Thanks{{#lead.first_name}}, {{lead.first_name}}{{/lead.first_name}}: we "
+     "have your request",
      "Hello{{#lead.first_name}} {{lead.first_name}}{{/lead.first_name}},\n\nthank you for your "
      "request. {{#rep.name}}{{rep.name}} will be in touch with you shortly."
      "{{/rep.name}}{{^rep.name}}Someone from our team will be in touch with you shortly."
@@ -135,8 +138,7 @@ static const char sms_src[] =
     "New lead: {{lead.name}}{{#lead.company}} ({{lead.company}}){{/lead.company}}"
     "{{#assignment.accept_by_local}}. Accept by {{assignment.accept_by_local}}"
     "{{/assignment.accept_by_local}}";
-static const char sms_generic_src[] =
-    "{{event.type}}{{#lead.name}}: {{lead.name}}{{/lead.name}}";
+static const char sms_generic_src[] = "{{event.type}}{{#lead.name}}: {{lead.name}}{{/lead.name}}";
 
 struct compiled_builtin {
     const struct template *subject, *text, *html;
@@ -161,8 +163,8 @@ static const struct template *compile_one(const char *src, const char *what)
     struct template_error te;
     if (template_compile(src, strlen(src), known, NULL, &builtin.arena, &t, &te) &&
         !builtin.error[0])
-        snprintf(builtin.error, sizeof(builtin.error), "built-in template %s:%u:%u: %.200s",
-                 what, te.line, te.column, te.message);
+        snprintf(builtin.error, sizeof(builtin.error), "built-in template %s:%u:%u: %.200s", what,
+                 te.line, te.column, te.message);
     return t;
 }
 
@@ -272,8 +274,8 @@ static json_t *mrkdwn(const char *text)
 static const char *slack_body(json_t *ctx, const char *text, struct arena *a)
 {
     json_t *blocks = json_array();
-    json_array_append_new(blocks, json_pack("{s:s, s:o}", "type", "section", "text",
-                                            mrkdwn(slack_escape(text, a))));
+    json_array_append_new(
+        blocks, json_pack("{s:s, s:o}", "type", "section", "text", mrkdwn(slack_escape(text, a))));
     json_t *fields = json_array();
     json_t *score = json_object_get(ctx, "score");
     if (json_is_object(score)) {
@@ -316,9 +318,8 @@ static const char *slack_body(json_t *ctx, const char *text, struct arena *a)
                 break;
             used += (size_t)k;
         }
-        json_array_append_new(blocks,
-                              json_pack("{s:s, s:[o]}", "type", "context", "elements",
-                                        mrkdwn(slack_escape(buf, a))));
+        json_array_append_new(blocks, json_pack("{s:s, s:[o]}", "type", "context", "elements",
+                                                mrkdwn(slack_escape(buf, a))));
     }
     json_t *links = json_object_get(ctx, "links");
     if (json_is_object(links)) {
@@ -327,11 +328,11 @@ static const char *slack_body(json_t *ctx, const char *text, struct arena *a)
                                    "url", json_string_value(json_object_get(links, "accept")),
                                    "action_id", "baton_accept");
         json_t *reject = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:s}", "type", "button", "text",
-                                   "type", "plain_text", "text", "Reject", "style", "danger",
-                                   "url", json_string_value(json_object_get(links, "reject")),
-                                   "action_id", "baton_reject");
-        json_array_append_new(blocks, json_pack("{s:s, s:[o, o]}", "type", "actions", "elements",
-                                                accept, reject));
+                                   "type", "plain_text", "text", "Reject", "style", "danger", "url",
+                                   json_string_value(json_object_get(links, "reject")), "action_id",
+                                   "baton_reject");
+        json_array_append_new(
+            blocks, json_pack("{s:s, s:[o, o]}", "type", "actions", "elements", accept, reject));
     }
     /* The fallback text (notifications) is mrkdwn too: escaped, so that a
      * lead calling itself <!channel> mentions nobody. */
@@ -415,14 +416,8 @@ static bt_err body_fits(const char *body, struct bt_error *err)
                                           n, RENDER_BODY_MAX);
 }
 
-static const char *recipient_name(const struct config_channel *ch)
-{
-    return delivery_recipient_name(ch->to);
-}
-
-bt_err render_message(const struct config *cfg, const struct config_channel *ch,
-                      const char *type, json_t *ctx, struct arena *a, struct rendered *out,
-                      struct bt_error *err)
+bt_err render_message(const struct config *cfg, const struct config_channel *ch, const char *type,
+                      json_t *ctx, struct arena *a, struct rendered *out, struct bt_error *err)
 {
     pthread_once(&builtin.once, compile_builtins);
     *out = (struct rendered){0};
@@ -442,18 +437,18 @@ bt_err render_message(const struct config *cfg, const struct config_channel *ch,
             json_t *v = lookup(ctx, ch->fields[i].path);
             json_object_set(fields, ch->fields[i].name, v ? v : json_null());
         }
-        json_t *body = json_pack("{s:O?, s:O?, s:O?, s:O?, s:o}", "id", json_object_get(ctx, "id"),
-                                 "type", json_object_get(ctx, "type"), "timestamp",
-                                 lookup(ctx, "event.at"), "lead_id", lookup(ctx, "lead.id"),
-                                 "fields", fields);
+        json_t *body =
+            json_pack("{s:O?, s:O?, s:O?, s:O?, s:o}", "id", json_object_get(ctx, "id"), "type",
+                      json_object_get(ctx, "type"), "timestamp", lookup(ctx, "event.at"), "lead_id",
+                      lookup(ctx, "lead.id"), "fields", fields);
         out->body = dump(body, a);
         json_decref(body);
         return body_fits(out->body, err);
     }
     case DELIVERY_SLACK: {
         const struct template *t = tpl && tpl->text ? tpl->text
-                                   : assigned      ? builtin.slack
-                                                   : builtin.slack_generic;
+                                   : assigned       ? builtin.slack
+                                                    : builtin.slack_generic;
         if ((e = render(t, ctx, TEMPLATE_TEXT, a, &out->text, err)))
             return e;
         out->body = slack_body(ctx, out->text ? out->text : "", a);
@@ -461,8 +456,8 @@ bt_err render_message(const struct config *cfg, const struct config_channel *ch,
     }
     case DELIVERY_SMS: {
         const struct template *t = tpl && tpl->text ? tpl->text
-                                   : assigned      ? builtin.sms
-                                                   : builtin.sms_generic;
+                                   : assigned       ? builtin.sms
+                                                    : builtin.sms_generic;
         const char *text;
         if ((e = render(t, ctx, TEMPLATE_TEXT, a, &text, err)))
             return e;
@@ -475,17 +470,17 @@ bt_err render_message(const struct config *cfg, const struct config_channel *ch,
     }
     case DELIVERY_EMAIL: {
         if (ch->to == DELIVERY_TO_REP && json_object_get(ctx, "rep")) {
-            const struct template *ft =
-                ch->first_touch && ch->first_touch->text ? ch->first_touch->text
-                : strcmp(type, "lead.assigned") == 0    ? builtin.first_touch
-                                                        : NULL;
+            const struct template *ft = ch->first_touch && ch->first_touch->text
+                                            ? ch->first_touch->text
+                                        : strcmp(type, "lead.assigned") == 0 ? builtin.first_touch
+                                                                             : NULL;
             const char *first;
             if ((e = render(ft, ctx, TEMPLATE_TEXT, a, &first, err)))
                 return e;
             if (first)
                 json_object_set_new(ctx, "first_touch", json_string(first));
         }
-        const struct compiled_builtin *b = builtin_for(recipient_name(ch), type);
+        const struct compiled_builtin *b = builtin_for(delivery_recipient_name(ch->to), type);
         const struct template *subject = tpl && tpl->subject ? tpl->subject : b->subject;
         const struct template *text = tpl && tpl->text ? tpl->text : b->text;
         const struct template *html = tpl ? tpl->html : b->html;
@@ -561,9 +556,9 @@ bt_err render_check(const struct config *cfg, struct arena *a, struct bt_error *
     pthread_once(&builtin.once, compile_builtins);
     if (builtin.error[0])
         return bt_fail(err, BT_EINVAL, NULL, "%s", builtin.error);
-    static const char *const types[] = {"lead.assigned", "assignment.reminded",
+    static const char *const types[] = {"lead.assigned",       "assignment.reminded",
                                         "assignment.rejected", "assignment.escalated",
-                                        "lead.created", "delivery.channel_paused"};
+                                        "lead.created",        "delivery.channel_paused"};
     for (size_t i = 0; cfg && i < cfg->delivery.n_templates; i++) {
         const struct config_template *t = &cfg->delivery.templates[i];
         json_t *ctx = render_sample_context(cfg, "lead.assigned");

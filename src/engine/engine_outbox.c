@@ -123,7 +123,7 @@ static json_t *score_context(const struct lead *l)
                      "engagement", round2(s->engagement), "grade", s->grade, "reasons", reasons);
 }
 
-static json_t *rep_context(const struct config *cfg, const struct config_rep *rep)
+static json_t *rep_context(const struct config_rep *rep)
 {
     const char *tz = rep->routing && rep->routing->tz ? rep->routing->tz->name : rep->timezone;
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "id", rep->id, "name",
@@ -215,7 +215,7 @@ static bt_err build_context(struct engine__ctx *ctx, struct arena *arena,
                                       (json_int_t)ctx->meeting.end));
     }
     if (rep_id && (ec->rep = config_find_rep(cfg, rep_id))) {
-        json_object_set_new(o, "rep", rep_context(cfg, ec->rep));
+        json_object_set_new(o, "rep", rep_context(ec->rep));
         const char *m = config_rep_manager(cfg, rep_id);
         if (m && (ec->manager = config_find_rep(cfg, m)))
             json_object_set_new(o, "manager",
@@ -675,7 +675,8 @@ static bool wants_invite(const struct config *cfg)
     return false;
 }
 
-#define MEETING_LEAD_MS    (60 * 60 * 1000LL) /* a proposal starts an hour from now at the earliest */
+#define MEETING_LEAD_MS (60 * 60 * 1000LL) /* a proposal starts an hour from now at the earliest   \
+                                            */
 #define MEETING_STEP_MS    (30 * 60 * 1000LL)
 #define MEETING_HORIZON_MS (14 * 24 * 60 * 60 * 1000LL)
 #define MEETING_BUSY       256
@@ -686,9 +687,9 @@ static bool wants_invite(const struct config *cfg)
  * the next proposal avoids it; ctx->meeting carries it to the messages of
  * the lead.assigned that follows. No slot within two weeks: no proposal.
  */
-static bt_err propose_meeting(struct engine__ctx *ctx, struct arena *arena,
-                              const struct lead *lead, const struct store_assignment *a,
-                              const char *who, const char *company, struct bt_error *err)
+static bt_err propose_meeting(struct engine__ctx *ctx, struct arena *arena, const struct lead *lead,
+                              const struct store_assignment *a, const char *who,
+                              const char *company, struct bt_error *err)
 {
     const struct config *cfg = ctx->cfg;
     const struct config_rep *rep = config_find_rep(cfg, a->rep_id);
@@ -698,7 +699,8 @@ static bt_err propose_meeting(struct engine__ctx *ctx, struct arena *arena,
     size_t n_busy = 0;
     if (!busy)
         return bt_fail(err, BT_ETOOBIG, NULL, "out of memory for meeting slots");
-    bt_err e = store_task_meetings(ctx->conn, a->rep_id, ctx->now, MEETING_BUSY, busy, &n_busy, err);
+    bt_err e =
+        store_task_meetings(ctx->conn, a->rep_id, ctx->now, MEETING_BUSY, busy, &n_busy, err);
     if (e)
         return e;
     struct meeting_interval *iv = arena_alloc(arena, (n_busy + 1) * sizeof(*iv));
