@@ -255,8 +255,6 @@ struct store_outbox_ops {
                        struct bt_error *err);
     bt_err (*task_done)(struct store_conn *c, int64_t id, int64_t at, const char *by,
                         struct bt_error *err);
-    bt_err (*task_close_for)(struct store_conn *c, int64_t assignment_id, int64_t at,
-                             const char *by, struct bt_error *err);
     bt_err (*task_list)(struct store_conn *c, const char *rep_id, bool done, unsigned offset,
                         unsigned limit, struct arena *a, struct store_task **out, size_t *n,
                         struct bt_error *err);

@@ -125,12 +125,6 @@ bt_err store_task_done(struct store_conn *c, int64_t id, int64_t at, const char 
     return c->ops->outbox->task_done(c, id, at, by, err);
 }
 
-bt_err store_task_close_for(struct store_conn *c, int64_t assignment_id, int64_t at, const char *by,
-                            struct bt_error *err)
-{
-    return c->ops->outbox->task_close_for(c, assignment_id, at, by, err);
-}
-
 bt_err store_task_list(struct store_conn *c, const char *rep_id, bool done, unsigned offset,
                        unsigned limit, struct arena *a, struct store_task **out, size_t *n,
                        struct bt_error *err)

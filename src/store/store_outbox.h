@@ -206,9 +206,6 @@ bt_err store_task_get(struct store_conn *c, int64_t id, struct arena *a, struct 
 /* Marks it done; BT_ENOTFOUND; BT_ECONFLICT when it was done already. */
 bt_err store_task_done(struct store_conn *c, int64_t id, int64_t at, const char *by,
                        struct bt_error *err) BT_MUST_USE;
-/* Closes the open tasks of an assignment (it moved on): done_by `by`. */
-bt_err store_task_close_for(struct store_conn *c, int64_t assignment_id, int64_t at, const char *by,
-                            struct bt_error *err) BT_MUST_USE;
 /* A rep's tasks: the open ones (done false) earliest due first, or the
  * done ones newest first; at most `limit` after skipping `offset`. */
 bt_err store_task_list(struct store_conn *c, const char *rep_id, bool done, unsigned offset,

@@ -45,7 +45,6 @@ enum {
     OS_TASK_INSERT,
     OS_TASK_GET,
     OS_TASK_DONE,
-    OS_TASK_CLOSE,
     OS_TASK_OPEN,
     OS_TASK_DONE_LIST,
     OS_TASK_MEETINGS,
@@ -120,8 +119,6 @@ static const char *const sql[OS_END - SQLITE__SLOTS_OUTBOX] = {
     [OS_TASK_GET - SQLITE__SLOTS_OUTBOX] = "SELECT " TASK_COLS " FROM tasks WHERE id = ?1",
     [OS_TASK_DONE - SQLITE__SLOTS_OUTBOX] =
         "UPDATE tasks SET done_at = ?2, done_by = ?3 WHERE id = ?1 AND done_at IS NULL",
-    [OS_TASK_CLOSE - SQLITE__SLOTS_OUTBOX] = "UPDATE tasks SET done_at = ?2, done_by = ?3 "
-                                             "WHERE assignment_id = ?1 AND done_at IS NULL",
     [OS_TASK_OPEN - SQLITE__SLOTS_OUTBOX] =
         "SELECT " TASK_COLS " FROM tasks INDEXED BY tasks_rep_open "
         "WHERE rep_id = ?1 AND done_at IS NULL "
@@ -607,18 +604,6 @@ static bt_err so_task_done(struct store_conn *c, int64_t id, int64_t at, const c
     return e ? e : bt_fail(err, BT_ECONFLICT, "id", "task %lld is done already", (long long)id);
 }
 
-static bt_err so_task_close_for(struct store_conn *c, int64_t assignment_id, int64_t at,
-                                const char *by, struct bt_error *err)
-{
-    sqlite3_stmt *s = st(c, OS_TASK_CLOSE, err);
-    if (!s)
-        return BT_ESTORE;
-    sqlite3_bind_int64(s, 1, assignment_id);
-    sqlite3_bind_int64(s, 2, at);
-    sqlite__bind_text(s, 3, by);
-    return sqlite__step_done(c, s, "closing tasks", err);
-}
-
 static bt_err so_task_list(struct store_conn *c, const char *rep_id, bool done, unsigned offset,
                            unsigned limit, struct arena *ar, struct store_task **out, size_t *n,
                            struct bt_error *err)
@@ -674,7 +659,6 @@ const struct store_outbox_ops store__sqlite_outbox_ops = {
     .task_insert = so_task_insert,
     .task_get = so_task_get,
     .task_done = so_task_done,
-    .task_close_for = so_task_close_for,
     .task_list = so_task_list,
     .task_meetings = so_task_meetings,
 };

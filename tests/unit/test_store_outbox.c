@@ -893,23 +893,6 @@ static void test_trigger_closed(void **state)
     assert_int_equal(list[0].id, unrelated.id);
 }
 
-static void test_task_close_for(void **state)
-{
-    struct fixture *f = *state;
-    struct bt_error err = BT_ERROR_INIT;
-    struct store_task t1 = task(1, 42, "ana", "contact", 9000);
-    struct store_task t2 = task(1, 43, "ana", "contact", 9000);
-    assert_int_equal(store_task_insert(f->c, &t1, &err), BT_OK);
-    assert_int_equal(store_task_insert(f->c, &t2, &err), BT_OK);
-    assert_int_equal(store_task_close_for(f->c, 42, 3000, "withdrawn", &err), BT_OK);
-    struct store_task g;
-    assert_int_equal(store_task_get(f->c, t1.id, &f->a, &g, &err), BT_OK);
-    assert_int_equal(g.done_at, 3000);
-    assert_string_equal(g.done_by, "withdrawn");
-    assert_int_equal(store_task_get(f->c, t2.id, &f->a, &g, &err), BT_OK);
-    assert_int_equal(g.done_at, 0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -928,7 +911,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_meetings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trigger_contacted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trigger_closed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_task_close_for, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
