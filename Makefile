@@ -21,7 +21,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libmicrohttpd jansson sqlite3 libfyaml libcrypto libpcre2-8 icu-i18n icu-uc libcurl
+PKGS     := libmicrohttpd jansson sqlite3 libfyaml libcrypto libpcre2-8 icu-i18n icu-uc libcurl xgboost
 PYTHON   ?= /usr/bin/python3
 
 # make run's daemon. Plain assignments: a value on the command line wins, a
@@ -34,8 +34,8 @@ CLOCK    =
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Isrc -g -Wall -Wextra -Werror -Wshadow \
                -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libcsv has no pkg-config file.
-LDLIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lpthread -lm
+# libcsv and liblinear have no pkg-config file.
+LDLIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -llinear -lpthread -lm
 
 ifeq ($(SANITIZE),1)
 CFLAGS_OPT  := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -895,6 +895,22 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  FROM decisions d WHERE d.lead_id = NEW.lead_id GROUP BY 1, 2, 3, 4, 5" DD_CONFLICT
     "END;",
     /* clang-format on */
+    /* 11: predictive models (store_models.h) */
+    "CREATE TABLE models ("
+    "  id INTEGER PRIMARY KEY,"
+    "  version TEXT NOT NULL UNIQUE,"
+    "  kind TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  trained_from INTEGER, trained_until INTEGER,"
+    "  test_from INTEGER, test_until INTEGER,"
+    "  n_train INTEGER NOT NULL DEFAULT 0, n_test INTEGER NOT NULL DEFAULT 0,"
+    "  model TEXT NOT NULL,"
+    "  metrics TEXT NOT NULL DEFAULT '{}',"
+    "  active INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1)),"
+    "  activated_at INTEGER"
+    ");"
+    "CREATE UNIQUE INDEX models_active ON models (active) WHERE active = 1;",
 };
 
 static bt_err db_error(sqlite3 *db, struct bt_error *err, const char *what)

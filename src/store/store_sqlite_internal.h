@@ -23,7 +23,8 @@
 #define SQLITE__SLOTS_HANDOFF  80  /* 80 .. 111 */
 #define SQLITE__SLOTS_REPORTS  112 /* 112 .. 143 */
 #define SQLITE__SLOTS_OUTBOX   144 /* 144 .. 175 */
-#define SQLITE__SLOTS          176
+#define SQLITE__SLOTS_MODELS   176 /* 176 .. 191 */
+#define SQLITE__SLOTS          192
 
 /* The statement of `slot`, prepared from `sql` on first use; NULL with the
  * error in *err when it cannot be prepared. */

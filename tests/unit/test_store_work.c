@@ -287,6 +287,12 @@ static const char *latest_record(struct fixture *f, int64_t lead_id)
     return d.record;
 }
 
+/* What schema v11 added, taken out again (a file as version 10 left it). */
+static void undo_v11(sqlite3 *db)
+{
+    exec(db, "DROP TABLE models");
+}
+
 /* What schema v10 added, taken out again (a file as version 9 left it). */
 static void undo_v10(sqlite3 *db)
 {
@@ -362,6 +368,7 @@ static void test_migration_to_v7(void **state)
              "(1, 'a@acme.example', 'assigned', 'ana', 1000, 1000), "
              "(2, 'b@acme.example', 'sql', 'cy', 1000, 1000), "
              "(3, 'c@acme.example', 'mql', NULL, 1000, 1000)");
+    undo_v11(db);
     undo_v10(db);
     undo_v9(db);
     undo_v8(db);
@@ -416,7 +423,7 @@ static void test_migration_to_v6(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(query_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 10);
+    assert_int_equal(STORE_SCHEMA_VERSION, 11);
     exec(db, "INSERT INTO leads (id, email, stage, created_at, updated_at) "
              "VALUES (1, 'a@acme.example', 'mql', 1000, 1000), "
              "(2, 'b@acme.example', 'mql', 1000, 1000), "
@@ -429,6 +436,7 @@ static void test_migration_to_v6(void **state)
     insert_decision(db, 3, "not json", OLD_AT);
     exec(db, "PRAGMA user_version = 5");
     exec(db, "DROP TABLE claims");
+    undo_v11(db);
     undo_v10(db);
     undo_v9(db);
     undo_v8(db);
@@ -488,6 +496,7 @@ static void test_migration_to_v8(void **state)
     close_all(f);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    undo_v11(db);
     undo_v10(db);
     undo_v9(db);
     undo_v8(db);
