@@ -19,6 +19,7 @@
 #ifndef BT_STORE_MODELS_H
 #define BT_STORE_MODELS_H
 
+#include "core/score.h"
 #include "store/store.h"
 
 #define STORE_MODEL_VERSION_MAX 64
@@ -59,5 +60,41 @@ bt_err store_model_activate(struct store_conn *c, int64_t id, int64_t now,
                             struct bt_error *err) BT_MUST_USE;
 /* No model active (the rules-only score). */
 bt_err store_model_deactivate(struct store_conn *c, struct bt_error *err) BT_MUST_USE;
+
+/*
+ * The history models learn from: every lead created in [since, until) (0:
+ * open) whose label for `target` is known, in order of qualification time,
+ * each as it was when it qualified:
+ *   qualified_at  lead_funnel.mql_at, else the lead's created_at (imported
+ *                 history that never passed through qualification);
+ *   label         target "converted": 1 when the lead reached won, 0 when it
+ *                 reached lost or disqualified; target "sql": 1 when it
+ *                 reached sql (or opportunity or won), 0 when it was lost,
+ *                 disqualified or rejected without reaching sql. Leads still
+ *                 open are not labelled and not given;
+ *   outcome_at    when the label became known;
+ *   acts          only the activities that occurred at or before
+ *                 qualified_at (no feature may use what was known later).
+ * The row and everything it points to live in `scratch`, which is reset
+ * between rows: copy what must outlive the call. fn returning an error
+ * stops the walk with that error.
+ */
+struct store_history_row {
+    struct lead lead;
+    int64_t qualified_at;
+    int64_t outcome_at;
+    int label; /* 0 or 1 */
+    bool has_value;
+    double value; /* the won deal's value, when known */
+    const struct activity *acts;
+    size_t n_acts;
+};
+
+typedef bt_err (*store_history_fn)(void *cls, const struct store_history_row *row,
+                                   struct bt_error *err);
+
+bt_err store_history_each(struct store_conn *c, const char *target, int64_t since, int64_t until,
+                          struct arena *scratch, store_history_fn fn, void *cls,
+                          struct bt_error *err) BT_MUST_USE;
 
 #endif

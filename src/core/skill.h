@@ -1,0 +1,89 @@
+/*
+ * skill.h - how well each rep converts each kind of lead, estimated from
+ * outcome history without mistaking luck for talent.
+ *
+ * The history is a list of closed outcomes: which rep worked the lead, the
+ * lead's segment (a key made of the configured segment fields, e.g.
+ * "industry=software|employees_band=51-200"), won or not, and the value.
+ * Raw per-cell rates are noise for small cells (a rep with three deals, all
+ * won, is not a genius), so every estimate is shrunk (empirical Bayes,
+ * beta-binomial):
+ *
+ *   global       g = all wins / all outcomes
+ *   rep          r = (wins_r + k * g) / (n_r + k)            shrunk to g
+ *   segment      s = (wins_s + k * g) / (n_s + k)            shrunk to g
+ *   prior(r, s)  = clamp(r * s / g, 0.001, 0.999)            the rep's level
+ *                                                             times the segment's lift
+ *   estimate     p = (wins_rs + k * prior) / (n_rs + k)
+ *   interval     the central 90 % of Beta(wins_rs + k * prior,
+ *                n_rs - wins_rs + k * (1 - prior))
+ *
+ * k, the prior's strength in pseudo-outcomes, is estimated from the data by
+ * the method of moments over the rep-segment cells (between-cell variance
+ * against the binomial variance), clamped to [1, 1000], unless the options
+ * fix it. A rep or segment never seen gets the prior of what is known of it.
+ * Values: the mean won value per segment, shrunk the same way toward the
+ * global mean won value, for expected value = p * value.
+ *
+ * Pure: builds in memory from the caller's rows; the table is immutable and
+ * may be shared by threads.
+ */
+#ifndef BT_CORE_SKILL_H
+#define BT_CORE_SKILL_H
+
+#include "util/err.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SKILL_SEGMENT_MAX 512 /* bytes of a segment key */
+#define SKILL_ROWS_MAX    50000000
+
+struct skill_outcome {
+    const char *rep_id;
+    const char *segment; /* "" when the lead has none of the segment fields */
+    bool won;
+    double value; /* won value, 0 when unknown */
+};
+
+struct skill_options {
+    double strength; /* k; 0: estimated from the data */
+};
+
+struct skill_table;
+
+bt_err skill_table_build(const struct skill_outcome *rows, size_t n,
+                         const struct skill_options *opts, struct skill_table **out,
+                         struct bt_error *err) BT_MUST_USE;
+void skill_table_free(struct skill_table *t);
+
+struct skill_estimate {
+    double p;         /* the shrunk conversion rate */
+    double low, high; /* its 90 % interval */
+    double prior;     /* prior(r, s) */
+    int64_t n, wins;  /* the rep's own outcomes in the segment */
+    double value;     /* expected won value in the segment (0 when values are unknown) */
+};
+
+void skill_estimate(const struct skill_table *t, const char *rep_id, const char *segment,
+                    struct skill_estimate *out);
+
+/* The strength used, the global rate, and the counts: for reports. */
+double skill_strength(const struct skill_table *t);
+double skill_global_rate(const struct skill_table *t);
+size_t skill_outcomes(const struct skill_table *t);
+
+/* The segment key of a lead from the values of the segment fields, in the
+ * configured order: "name=value|name=value" (values lower-cased, missing
+ * fields left out). `out` has SKILL_SEGMENT_MAX bytes; BT_ETOOBIG past it. */
+bt_err skill_segment_key(const char *const *names, const char *const *values, size_t n, char *out,
+                         struct bt_error *err) BT_MUST_USE;
+
+/* The table as JSON (its rows' counts, for the store and reports), and back. */
+json_t *skill_table_to_json(const struct skill_table *t);
+bt_err skill_table_from_json(const json_t *j, struct skill_table **out,
+                             struct bt_error *err) BT_MUST_USE;
+
+#endif
