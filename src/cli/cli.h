@@ -25,6 +25,13 @@ int cli_route(int argc, char **argv);
 int cli_api(int argc, char **argv);
 int cli_reload(int argc, char **argv);
 int cli_report(int argc, char **argv);
+int cli_train(int argc, char **argv);
+int cli_model(int argc, char **argv);
+/* `baton simulate` (cli_simulate.c) dispatches on its mode to: */
+int cli_simulate(int argc, char **argv);
+int cli_simulate_replay(int argc, char **argv);   /* --db --config: what-if on history */
+int cli_simulate_world(int argc, char **argv);    /* --world WORLD.yaml */
+int cli_simulate_evaluate(int argc, char **argv); /* --evaluate: off-line replay on history */
 
 /* Generates a key, stores its hash, writes the key itself into `token`
  * (at least CLI_TOKEN_MAX bytes). Shared by `keys create` and the first

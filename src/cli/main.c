@@ -16,8 +16,11 @@ static const struct {
     {"reload", cli_reload, "check a configuration, reload the daemon with it, print the changes"},
     {"keys", cli_keys, "create, list and revoke API keys; rotate the one-click link secret"},
     {"score", cli_score, "dry run: normalise and score a lead, print the decision"},
-    {"import", cli_import, "import accounts from a CSV file"},
+    {"import", cli_import, "import accounts, leads or activities from a CSV file"},
     {"route", cli_route, "dry run: route a lead, print the decision record"},
+    {"train", cli_train, "train the predictive score on the lead history"},
+    {"model", cli_model, "predictive models: list, show, activate, report"},
+    {"simulate", cli_simulate, "what-if on history, or a world with known answers"},
     {"report", cli_report, "reports: speed-to-lead, SLA, acceptance, funnel, fairness, ..."},
     {"api", cli_api, "the HTTP API's routes and its OpenAPI description"},
 };
