@@ -254,6 +254,17 @@ bt_err store_outcome_insert(struct store_conn *c, const struct lead_outcome *o,
     return c->ops->outcome_insert(c, o, err);
 }
 
+bt_err store_history_each(struct store_conn *c, const char *target, int64_t since, int64_t until,
+                          struct arena *scratch, store_history_fn fn, void *cls,
+                          struct bt_error *err)
+{
+    if (!target || !scratch || !fn)
+        BT_BUG("store_history_each without a target, scratch arena or callback");
+    if (strcmp(target, "converted") != 0 && strcmp(target, "sql") != 0)
+        return bt_fail(err, BT_EINVAL, "target", "unknown target '%s' (converted or sql)", target);
+    return c->ops->history_each(c, target, since, until, scratch, fn, cls, err);
+}
+
 bt_err store_lead_set_rescore_at(struct store_conn *c, int64_t lead_id, int64_t at,
                                  struct bt_error *err)
 {

@@ -11,6 +11,7 @@
 
 #include "store/store.h"
 #include "store/store_handoff.h"
+#include "store/store_models.h"
 #include "store/store_outbox.h"
 #include "store/store_reports.h"
 #include "store/store_routing.h"
@@ -55,6 +56,9 @@ struct store_ops {
     bt_err (*in_transaction)(struct store_conn *c);
     bt_err (*outcome_insert)(struct store_conn *c, const struct lead_outcome *o,
                              struct bt_error *err);
+    bt_err (*history_each)(struct store_conn *c, const char *target, int64_t since, int64_t until,
+                           struct arena *scratch, store_history_fn fn, void *cls,
+                           struct bt_error *err);
     const struct store_routing_ops *routing;
     const struct store_account_ops *accounts;
     const struct store_work_ops *work;

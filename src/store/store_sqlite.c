@@ -69,6 +69,8 @@ enum stmt_id {
     ST_RESCORE_DUE,
     ST_RESCORE_SET,
     ST_OUTCOME_INSERT,
+    ST_HISTORY,
+    ST_HISTORY_ACTIVITIES,
     ST_COUNT
 };
 
@@ -148,6 +150,20 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_RESCORE_SET] = "UPDATE leads SET rescore_at = ?2 WHERE id = ?1",
     [ST_OUTCOME_INSERT] = "INSERT INTO outcomes (lead_id, stage, value, currency, reason, actor, "
                           "at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    /* The history models learn from (store_models.h): every lead of the
+     * range with its funnel times and the value of its won outcome. */
+    [ST_HISTORY] = "SELECT id, " LEAD_COLUMNS ", account_id, account_match, "
+                   "coalesce(f_mql, created_at), f_sql, f_opportunity, f_won, f_lost, updated_at, "
+                   "(SELECT o.value FROM outcomes o WHERE o.lead_id = leads.id AND o.stage = 'won' "
+                   "AND o.value IS NOT NULL ORDER BY o.at DESC LIMIT 1) "
+                   "FROM leads JOIN (SELECT lead_id, mql_at AS f_mql, sql_at AS f_sql, "
+                   "opportunity_at AS f_opportunity, won_at AS f_won, lost_at AS f_lost "
+                   "FROM lead_funnel) ON lead_id = id "
+                   "WHERE created_at >= ?1 AND created_at < ?2 "
+                   "ORDER BY coalesce(f_mql, created_at), id",
+    [ST_HISTORY_ACTIVITIES] = "SELECT id, lead_id, type, occurred_at, properties FROM activities "
+                              "WHERE lead_id = ?1 AND occurred_at <= ?2 "
+                              "ORDER BY occurred_at DESC, id DESC LIMIT ?3",
 };
 
 struct sqlite_conn {
@@ -1603,6 +1619,113 @@ static bt_err sq_activity_list(struct store_conn *c, int64_t lead_id, unsigned l
     return e;
 }
 
+/* Activities of a history row: the newest this many before qualification. */
+#define HISTORY_ACTIVITIES_MAX 10000
+
+static bt_err history_activities(struct store_conn *c, struct store_history_row *row,
+                                 struct arena *a, struct bt_error *err)
+{
+    sqlite3_stmt *st = stmt(c, ST_HISTORY_ACTIVITIES);
+    sqlite3_bind_int64(st, 1, row->lead.id);
+    sqlite3_bind_int64(st, 2, row->qualified_at);
+    sqlite3_bind_int(st, 3, HISTORY_ACTIVITIES_MAX);
+    size_t cap = 16, n = 0;
+    struct activity *acts = arena_alloc(a, sizeof(*acts) * cap);
+    int rc = SQLITE_DONE;
+    while (acts && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            struct activity *more = arena_alloc_raw(a, sizeof(*acts) * cap * 2);
+            if (more)
+                memcpy(more, acts, sizeof(*acts) * n);
+            acts = more;
+            cap *= 2;
+            if (!acts)
+                break;
+        }
+        struct activity *x = &acts[n++];
+        x->id = sqlite3_column_int64(st, 0);
+        x->lead_id = sqlite3_column_int64(st, 1);
+        x->type = col_text(st, 2, a);
+        x->occurred_at = sqlite3_column_int64(st, 3);
+        x->properties_json = col_text(st, 4, a);
+    }
+    bt_err e = BT_OK;
+    if (!acts)
+        e = bt_fail(err, BT_ETOOBIG, NULL, "lead %lld: activities too large",
+                    (long long)row->lead.id);
+    else if (rc != SQLITE_DONE)
+        e = db_error(handle(c), err, "reading a lead's activities");
+    sqlite3_reset(st);
+    row->acts = acts;
+    row->n_acts = n;
+    return e;
+}
+
+/* The earliest of the times that are set (0 when none is). */
+static int64_t earliest(int64_t a, int64_t b)
+{
+    if (a <= 0)
+        return b > 0 ? b : 0;
+    return b > 0 && b < a ? b : a;
+}
+
+/* The label of a row for its target (columns k.. of ST_HISTORY); false when
+ * it is not known yet. */
+static bool history_label(sqlite3_stmt *st, int k, bool sql_target, struct store_history_row *row)
+{
+    int64_t sql_at = sqlite3_column_int64(st, k + 1), opp_at = sqlite3_column_int64(st, k + 2);
+    int64_t won_at = sqlite3_column_int64(st, k + 3), lost_at = sqlite3_column_int64(st, k + 4);
+    int64_t updated_at = sqlite3_column_int64(st, k + 5);
+    const char *stage = row->lead.attr[LEAD_STAGE] ? row->lead.attr[LEAD_STAGE] : "";
+    int64_t positive_at = sql_target ? earliest(earliest(sql_at, opp_at), won_at) : won_at;
+    if (positive_at > 0) {
+        row->label = 1;
+        row->outcome_at = positive_at;
+        return true;
+    }
+    bool negative = lost_at > 0 || strcmp(stage, "disqualified") == 0 ||
+                    (sql_target && strcmp(stage, "recycled") == 0);
+    if (!negative)
+        return false;
+    row->label = 0;
+    row->outcome_at = lost_at > 0 ? lost_at : updated_at;
+    return true;
+}
+
+static bt_err sq_history_each(struct store_conn *c, const char *target, int64_t since,
+                              int64_t until, struct arena *scratch, store_history_fn fn, void *cls,
+                              struct bt_error *err)
+{
+    bool sql_target = strcmp(target, "sql") == 0;
+    sqlite3_stmt *st = stmt(c, ST_HISTORY);
+    sqlite3_bind_int64(st, 1, since > 0 ? since : INT64_MIN);
+    sqlite3_bind_int64(st, 2, until > 0 ? until : INT64_MAX);
+    bt_err e = BT_OK;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        arena_release(scratch);
+        struct store_history_row row;
+        memset(&row, 0, sizeof(row));
+        read_lead(st, scratch, &row.lead);
+        int k = 1 + LEAD_BIND_COUNT + 2; /* after id, the lead columns and the account pair */
+        row.qualified_at = sqlite3_column_int64(st, k);
+        if (!history_label(st, k, sql_target, &row))
+            continue;
+        row.has_value = sqlite3_column_type(st, k + 6) != SQLITE_NULL;
+        row.value = row.has_value ? sqlite3_column_double(st, k + 6) : 0;
+        e = history_activities(c, &row, scratch, err);
+        if (!e)
+            e = fn(cls, &row, err);
+        if (e)
+            break;
+    }
+    if (!e && rc != SQLITE_DONE)
+        e = db_error(handle(c), err, "reading the lead history");
+    sqlite3_reset(st);
+    arena_release(scratch);
+    return e;
+}
+
 static bt_err sq_rescore_due(struct store_conn *c, int64_t now, unsigned limit, struct arena *a,
                              int64_t **ids, size_t *count, struct bt_error *err)
 {
@@ -1683,6 +1806,7 @@ const struct store_ops store__sqlite_ops = {
     .rescore_set = sq_rescore_set,
     .in_transaction = sq_in_transaction,
     .outcome_insert = sq_outcome_insert,
+    .history_each = sq_history_each,
     .routing = &store__sqlite_routing_ops,
     .accounts = &store__sqlite_account_ops,
     .work = &store__sqlite_work_ops,
