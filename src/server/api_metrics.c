@@ -100,6 +100,23 @@ static void write_engine(struct metrics_text *t, struct engine *e)
     metrics_text_sample_u64(t, "baton_engine_queue_depth", NULL, st.queue_depth);
 }
 
+/* The SQLite backend's background checkpointer (no samples elsewhere). */
+static void write_checkpoints(struct metrics_text *t)
+{
+    metrics_text_family(t, "baton_store_checkpoint_duration_seconds", "histogram",
+                        "Passes of the background WAL checkpointer (SQLite)");
+    metrics_text_histogram(t, "baton_store_checkpoint_duration_seconds", NULL,
+                           &metrics.checkpoint_duration, 1e9);
+    metrics_text_family(t, "baton_store_wal_truncations_total", "counter",
+                        "Times the WAL was truncated while the database was idle (SQLite)");
+    metrics_text_sample_u64(t, "baton_store_wal_truncations_total", NULL,
+                            __atomic_load_n(&metrics.checkpoint_truncations, __ATOMIC_RELAXED));
+    metrics_text_family(t, "baton_store_wal_bytes", "gauge",
+                        "Size of the WAL file after the checkpointer's last pass (SQLite)");
+    metrics_text_sample_u64(t, "baton_store_wal_bytes", NULL,
+                            __atomic_load_n(&metrics.wal_bytes, __ATOMIC_RELAXED));
+}
+
 static void write_decisions(struct metrics_text *t, const struct config *cfg)
 {
     metrics_text_family(t, "baton_scoring_decisions_total", "counter",
@@ -352,6 +369,7 @@ void api_metrics(struct request *r)
                             __atomic_load_n(&metrics.config_reload_failures, __ATOMIC_RELAXED));
     write_http(&t);
     write_engine(&t, r->ctx->engine);
+    write_checkpoints(&t);
     write_decisions(&t, r->cfg);
     write_timers(&t);
     write_delivery(&t, r->cfg);

@@ -12,9 +12,17 @@
  * waiting on it) stalls for the copy and its fsync. With
  * background_checkpoint the commits only append to the WAL; a WAL hook tells
  * a checkpointer thread, on its own connection, when the WAL has grown, and
- * it copies passively (never blocking the writer or readers).
+ * it copies passively (never blocking the writer or readers), in passes of
+ * at most CHECKPOINT_PAGES new pages so that no single pass's fsync is
+ * large. A passive pass cannot restart the WAL while readers still use its
+ * end, so under steady load the file only grows; once the database has been
+ * idle for CHECKPOINT_IDLE_MS the checkpointer truncates it
+ * (wal_checkpoint(TRUNCATE), giving up at once if anybody holds a lock), and
+ * journal_size_limit caps what a restarted WAL keeps on disk. Each pass's
+ * duration, the truncations and the WAL's size are metrics.
  */
 #include "store/store_sqlite_internal.h"
+#include "util/metrics.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -24,8 +32,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
-#define CHECKPOINT_PAGES 1000 /* WAL size that wakes the checkpointer */
+#define CHECKPOINT_PAGES 1000 /* WAL pages written since the last pass that wake the checkpointer  \
+                               */
+#define CHECKPOINT_IDLE_MS 1000       /* no commit for this long: truncate the WAL */
+#define WAL_SIZE_LIMIT     "16777216" /* bytes a restarted WAL keeps (journal_size_limit) */
 
 struct sqlite_db {
     char *path;
@@ -37,6 +49,9 @@ struct sqlite_db {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool wal_grown, stopping;
+    bool wal_dirty;       /* a commit since the last truncation */
+    int64_t last_commit;  /* metrics_now_ns() of the last commit seen by the hook */
+    int last_pass_frames; /* the WAL's frames after the last pass */
 };
 
 enum stmt_id {
@@ -971,7 +986,10 @@ static bt_err open_handle(const struct sqlite_db *d, bool create, sqlite3 **out,
     /* A larger page cache keeps the index pages of a growing database in
      * memory. (Memory-mapped I/O is left off: remapping a growing file costs
      * every thread a TLB shootdown.) */
-    bt_err e = exec_sql(db, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;", err);
+    bt_err e = exec_sql(db,
+                        "PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384; "
+                        "PRAGMA journal_size_limit = " WAL_SIZE_LIMIT ";",
+                        err);
     if (!e)
         e = exec_sql(db, sync, err);
     if (e) {
@@ -1023,13 +1041,38 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     struct sqlite_db *d = arg;
     (void)db;
     (void)name;
-    if (pages >= CHECKPOINT_PAGES) {
-        pthread_mutex_lock(&d->lock);
+    pthread_mutex_lock(&d->lock);
+    d->wal_dirty = true;
+    d->last_commit = metrics_now_ns();
+    /* `pages` counts the whole WAL; a restarted WAL counts from 0 again */
+    if (pages < d->last_pass_frames)
+        d->last_pass_frames = 0;
+    if (pages - d->last_pass_frames >= CHECKPOINT_PAGES) {
         d->wal_grown = true;
         pthread_cond_signal(&d->wake);
-        pthread_mutex_unlock(&d->lock);
     }
+    pthread_mutex_unlock(&d->lock);
     return SQLITE_OK;
+}
+
+static void note_wal_size(const struct sqlite_db *d)
+{
+    char wal[4096];
+    struct stat sb;
+    snprintf(wal, sizeof(wal), "%s-wal", d->path);
+    uint64_t bytes = stat(wal, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    __atomic_store_n(&metrics.wal_bytes, bytes, __ATOMIC_RELAXED);
+}
+
+/* One pass of `mode`; returns the WAL's frames after it (-1 when busy). */
+static int checkpoint_pass(struct sqlite_db *d, sqlite3 *db, int mode)
+{
+    int log = 0, done = 0;
+    int64_t t0 = metrics_now_ns();
+    int rc = sqlite3_wal_checkpoint_v2(db, NULL, mode, &log, &done);
+    metrics_observe(&metrics.checkpoint_duration, metrics_now_ns() - t0);
+    note_wal_size(d);
+    return rc == SQLITE_OK ? log : -1;
 }
 
 static void *checkpointer_main(void *arg)
@@ -1038,13 +1081,46 @@ static void *checkpointer_main(void *arg)
     sqlite3 *db = d->checkpointer_db;
     pthread_mutex_lock(&d->lock);
     while (!d->stopping) {
-        while (!d->wal_grown && !d->stopping)
-            pthread_cond_wait(&d->wake, &d->lock);
+        if (!d->wal_grown) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += CHECKPOINT_IDLE_MS / 1000;
+            until.tv_nsec += (long)(CHECKPOINT_IDLE_MS % 1000) * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&d->wake, &d->lock, &until);
+        }
+        if (d->stopping)
+            break;
+        bool grown = d->wal_grown;
+        bool idle = d->wal_dirty &&
+                    metrics_now_ns() - d->last_commit >= (int64_t)CHECKPOINT_IDLE_MS * 1000000;
         d->wal_grown = false;
+        if (!grown && !idle)
+            continue;
+        if (idle && !grown)
+            d->wal_dirty = false;
         pthread_mutex_unlock(&d->lock);
-        int log = 0, done = 0;
-        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        int frames;
+        if (grown) {
+            frames = checkpoint_pass(d, db, SQLITE_CHECKPOINT_PASSIVE);
+        } else {
+            /* Truncating waits for the writer and readers: not at all here
+             * (a busy database is not idle after all; the next idle moment
+             * tries again). */
+            sqlite3_busy_timeout(db, 0);
+            frames = checkpoint_pass(d, db, SQLITE_CHECKPOINT_TRUNCATE);
+            sqlite3_busy_timeout(db, (int)d->opts.busy_timeout_ms);
+            if (frames == 0)
+                metrics_inc(&metrics.checkpoint_truncations);
+        }
         pthread_mutex_lock(&d->lock);
+        if (frames >= 0)
+            d->last_pass_frames = frames;
+        else if (!grown)
+            d->wal_dirty = true;
     }
     pthread_mutex_unlock(&d->lock);
     sqlite3_close(db);

@@ -55,6 +55,7 @@ void metrics_init(void)
         set_bounds(&metrics.http_duration[i], latency_bounds, N_OF(latency_bounds));
     set_bounds(&metrics.commit_duration, latency_bounds, N_OF(latency_bounds));
     set_bounds(&metrics.commit_size, size_bounds, N_OF(size_bounds));
+    set_bounds(&metrics.checkpoint_duration, latency_bounds, N_OF(latency_bounds));
     for (size_t i = 0; i <= METRICS_LABELS_MAX; i++)
         set_bounds(&metrics.timer_lateness[i], lateness_bounds, N_OF(lateness_bounds));
     for (size_t i = 0; i <= METRICS_LABELS_MAX; i++)

@@ -75,8 +75,8 @@ unsigned metrics_status_slot(unsigned status);
 
 enum metrics_route_outcome { METRICS_ROUTED_ASSIGNED, METRICS_ROUTED_HELD, METRICS_ROUTED_N };
 enum metrics_sla_deadline { METRICS_SLA_ACCEPT, METRICS_SLA_CONTACT, METRICS_SLA_N };
-#define METRICS_VERDICTS 4 /* enum delivery_verdict (core/delivery.h) */
-#define METRICS_STAGES 10 /* enum lead_stage's STAGE_COUNT (core/lifecycle.h) */
+#define METRICS_VERDICTS 4  /* enum delivery_verdict (core/delivery.h) */
+#define METRICS_STAGES   10 /* enum lead_stage's STAGE_COUNT (core/lifecycle.h) */
 
 struct metrics {
     /* server.c: per route (and the unmatched slot) */
@@ -103,6 +103,12 @@ struct metrics {
     struct metrics_histogram delivery_duration[METRICS_LABELS_MAX + 1];
     uint64_t deliveries_undeliverable;
     uint64_t delivery_channel_changes;
+    /* store_sqlite.c: the background checkpointer's passes (ns), the WAL
+     * truncations it made while the database was idle, and the WAL's size
+     * after its last pass (bytes; a gauge) */
+    struct metrics_histogram checkpoint_duration;
+    uint64_t checkpoint_truncations;
+    uint64_t wal_bytes;
 };
 
 extern struct metrics metrics;
