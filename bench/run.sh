@@ -53,7 +53,7 @@ ceiling=${ceiling%/s}
 # 2. Baton, once per mode: synchronous full and normal with no scoring or
 #    routing (intake alone), and "routed": synchronous full with
 #    bench/route.yaml, where every lead is scored, qualifies and is routed.
-declare -A peak p50_peak p99_peak p50_half p99_half rss errors
+declare -A peak p50_peak p99_peak p50_half p99_half max_half rss errors ckpt
 modes="full normal routed"
 for sync in $modes; do
     new_temp_dir
@@ -94,9 +94,23 @@ EOF
     line=$load_line
     p50_half[$sync]=$(field "$line" p50)
     p99_half[$sync]=$(field "$line" p99)
+    max_half[$sync]=$(field "$line" max)
     errors[$sync]=$((errors[$sync] + $(field "$line" errors)))
     rss[$sync]=$(field "$line" server_peak_rss) # VmHWM: the peak over both runs
 
+    # The checkpointer's passes over both runs (docs/metrics.md): count, mean,
+    # the bucket of the longest, and the WAL's size after the last pass.
+    ckpt[$sync]=$(python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
+        "http://127.0.0.1:$server_port/metrics" | awk '
+        /^baton_store_checkpoint_duration_seconds_bucket/ {
+            match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
+            if ($2 > prev) { longest = le }; prev = $2 }
+        /^baton_store_checkpoint_duration_seconds_sum/ { sum = $2 }
+        /^baton_store_checkpoint_duration_seconds_count/ { n = $2 }
+        /^baton_store_wal_bytes/ { wal = $2 }
+        END { printf "%d passes, mean %.1f ms, longest <= %s s, WAL %.1f MiB", n,
+              (n > 0 ? 1000 * sum / n : 0), longest, wal / 1048576 }')
     stop_server "baton ($sync)"
 done
 
@@ -105,13 +119,17 @@ echo
 printf 'null server ceiling: %s req/s (p50 %s, p99 %s)\n' "$ceiling" \
     "$(field "$ceiling_line" p50)" "$(field "$ceiling_line" p99)"
 echo
-printf '%-8s %12s %10s %10s %10s %10s %10s %10s %7s\n' mode "leads/s" "% ceiling" "p50 peak" \
-    "p99 peak" "p50 half" "p99 half" "peak RSS" errors
+printf '%-8s %12s %10s %10s %10s %10s %10s %10s %10s %7s\n' mode "leads/s" "% ceiling" "p50 peak" \
+    "p99 peak" "p50 half" "p99 half" "max half" "peak RSS" errors
 for sync in $modes; do
     ratio=$(awk -v p="${peak[$sync]}" -v c="$ceiling" 'BEGIN { printf "%.1f%%", (c > 0 ? 100 * p / c : 0) }')
-    printf '%-8s %12s %10s %10s %10s %10s %10s %10s %7s\n' "$sync" "${peak[$sync]}" "$ratio" \
+    printf '%-8s %12s %10s %10s %10s %10s %10s %10s %10s %7s\n' "$sync" "${peak[$sync]}" "$ratio" \
         "${p50_peak[$sync]}" "${p99_peak[$sync]}" "${p50_half[$sync]}" "${p99_half[$sync]}" \
-        "${rss[$sync]}" "${errors[$sync]}"
+        "${max_half[$sync]}" "${rss[$sync]}" "${errors[$sync]}"
+done
+echo
+for sync in $modes; do
+    printf 'checkpoints (%s): %s\n' "$sync" "${ckpt[$sync]}"
 done
 echo
 echo "peak: closed loop, $CONNECTIONS connections; half: paced at half the peak, latency from" \
