@@ -26,7 +26,6 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/decide.h"
-#include "core/routing_json.h"
 #include "core/whatif.h"
 #include "server/lead_json.h"
 #include "store/store_replay.h"
@@ -137,18 +136,25 @@ static void replay_release(struct replay *r)
 }
 
 /* Keeps the strategy's state after the decision, copied out of the lead's
- * arena (through its JSON form, which is exact). */
+ * arena into the pool's own (the old copy is dropped). */
 static bt_err keep_pool_state(struct pool_slot *slot, const struct pool_state *after,
                               struct bt_error *err)
 {
-    json_t *j = pool_state_to_json(after);
     struct arena fresh = ARENA_INIT;
-    struct pool_state st;
-    bt_err e = pool_state_from_json(j, &fresh, &st, err);
-    json_decref(j);
-    if (e) {
-        arena_release(&fresh);
-        return e;
+    struct pool_state st = *after;
+    st.last_rep_id = arena_strdup(&fresh, after->last_rep_id);
+    st.entries = NULL;
+    if (after->n_entries) {
+        struct pool_state_entry *e = arena_alloc(&fresh, after->n_entries * sizeof(*e));
+        if (!e) {
+            arena_release(&fresh);
+            return bt_fail(err, BT_ETOOBIG, NULL, "a pool's state: out of memory");
+        }
+        for (size_t i = 0; i < after->n_entries; i++) {
+            e[i] = after->entries[i];
+            e[i].rep_id = arena_strdup(&fresh, after->entries[i].rep_id);
+        }
+        st.entries = e;
     }
     arena_release(&slot->arena);
     slot->arena = fresh;
@@ -215,10 +221,8 @@ static const char *json_text(const json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
-/* Before, from what was stored. `record` (parsed, may be NULL) keeps the
- * strings alive. */
-static void outcome_stored(const struct store_replay_lead *row, const json_t *record,
-                           struct whatif_outcome *o)
+/* Before, from what was stored. */
+static void outcome_stored(const struct store_replay_lead *row, struct whatif_outcome *o)
 {
     const struct lead *l = &row->lead;
     *o = (struct whatif_outcome){
@@ -236,11 +240,9 @@ static void outcome_stored(const struct store_replay_lead *row, const json_t *re
     o->owner = d->rep_id;
     o->rule = d->rule;
     o->config_version = d->config_version;
-    if (record) {
-        o->sla_policy = json_text(json_object_get(record, "sla"), "policy");
-        o->hold_reason = json_text(record, "hold_reason");
-        o->summary = json_text(record, "summary");
-    }
+    o->sla_policy = row->sla_policy;
+    o->hold_reason = row->hold_reason;
+    o->summary = row->summary;
 }
 
 /* After (or a baseline's before), from the replay's decision. */
@@ -339,7 +341,6 @@ static bt_err walk_row(void *cls, const struct store_replay_lead *row, struct bt
     struct decide_result after, before_d;
     struct score_result after_score, before_score;
     struct whatif_outcome before, now;
-    json_t *record = NULL;
     bool have_before = false;
     bt_err e = BT_OK;
     if (w->baseline.cfg) {
@@ -348,9 +349,7 @@ static bt_err walk_row(void *cls, const struct store_replay_lead *row, struct bt
         have_before = true;
         outcome_decided(&w->baseline, &before_d, &before_score, &before);
     } else {
-        if (row->decided && row->decision.record)
-            record = json_loads(row->decision.record, 0, NULL);
-        outcome_stored(row, record, &before);
+        outcome_stored(row, &before);
     }
     if ((e = replay_one(&w->candidate, row, t, score_at, &a, &after, &after_score, err)))
         goto out;
@@ -365,7 +364,6 @@ out:
         decide_result_release(&before_d);
     if (e)
         bt_error_prefix(err, "lead %lld: ", (long long)row->lead.id);
-    json_decref(record);
     arena_release(&a);
     return e;
 }

@@ -30,9 +30,13 @@ struct store_replay_lead {
     struct lead lead;            /* as stored now: its latest score, stage and owner */
     const struct activity *acts; /* every activity, newest first */
     size_t n_acts;
-    /* The lead's first routing decision (the one intake made), if any. */
+    /* The lead's first routing decision (the one intake made), if any,
+     * without its record (decision.record is NULL), and what the replay
+     * compares from that record: its "sla"."policy", "hold_reason" and
+     * "summary" (NULL when absent). */
     bool decided;
     struct store_decision decision;
+    const char *sla_policy, *hold_reason, *summary;
 };
 
 /* Called per lead; everything in `row` lives in the walk's scratch arena,

@@ -25,21 +25,24 @@ static bool is_sqlite(const struct store_conn *c)
     return c->ops == &store__sqlite_ops;
 }
 
-static bt_err first_decision(struct store_conn *c, int64_t lead_id, struct arena *a, bool *found,
-                             struct store_decision *out, struct bt_error *err)
+static bt_err first_decision(struct store_conn *c, int64_t lead_id, struct arena *a,
+                             struct store_replay_lead *row, struct bt_error *err)
 {
     sqlite3_stmt *s = sqlite__stmt(c, PS_REPLAY_FIRST_DECISION,
                                    "SELECT id, lead_id, result, rep_id, pool_id, rule, "
-                                   "config_version, record, at FROM decisions "
+                                   "config_version, at, json_extract(record, '$.sla.policy'), "
+                                   "json_extract(record, '$.hold_reason'), "
+                                   "json_extract(record, '$.summary') FROM decisions "
                                    "WHERE lead_id = ?1 ORDER BY id LIMIT 1",
                                    err);
     if (!s)
         return BT_ESTORE;
     sqlite3_bind_int64(s, 1, lead_id);
+    struct store_decision *out = &row->decision;
     memset(out, 0, sizeof(*out));
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        *found = true;
+        row->decided = true;
         out->id = sqlite3_column_int64(s, 0);
         out->lead_id = sqlite3_column_int64(s, 1);
         out->result = sqlite__col_text(s, 2, a);
@@ -47,10 +50,14 @@ static bt_err first_decision(struct store_conn *c, int64_t lead_id, struct arena
         out->pool_id = sqlite__col_text(s, 4, a);
         out->rule = sqlite__col_text(s, 5, a);
         out->config_version = sqlite__col_text(s, 6, a);
-        out->record = sqlite__col_text(s, 7, a);
-        out->at = sqlite3_column_int64(s, 8);
+        out->at = sqlite3_column_int64(s, 7);
+        /* json_extract gives SQL NULL for a missing path, a text otherwise
+         * (the three are strings where present) */
+        row->sla_policy = sqlite__col_text(s, 8, a);
+        row->hold_reason = sqlite__col_text(s, 9, a);
+        row->summary = sqlite__col_text(s, 10, a);
     } else if (rc == SQLITE_DONE) {
-        *found = false;
+        row->decided = false;
     } else {
         bt_err e = sqlite__error(c, err, "reading a lead's first decision");
         sqlite3_reset(s);
@@ -121,7 +128,7 @@ bt_err store_replay_each(struct store_conn *c, int64_t since, int64_t until, uin
         if ((e = store_lead_get(c, id, &scratch, &row.lead, err)) ||
             (e = store_activity_list(c, id, STORE_REPLAY_ACTIVITIES_MAX, &scratch, &acts,
                                      &row.n_acts, err)) ||
-            (e = first_decision(c, id, &scratch, &row.decided, &row.decision, err)))
+            (e = first_decision(c, id, &scratch, &row, err)))
             break;
         row.acts = acts;
         if ((e = fn(cls, &row, err)))
