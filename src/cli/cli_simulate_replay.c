@@ -500,6 +500,20 @@ static void print_text(const json_t *rep, const char *compared)
     print_holds("holds: before", json_object_get(h, "before"));
     print_holds(", after", json_object_get(h, "after"));
     printf("\n");
+    /* Which configurations the "before" side decided under. */
+    const json_t *versions = json_object_get(json_object_get(rep, "config_versions"), "before");
+    if (json_object_size(versions)) {
+        printf("before: decided under configuration version");
+        const char *k;
+        const json_t *v;
+        const char *sep = json_object_size(versions) > 1 ? "s " : " ";
+        json_object_foreach((json_t *)versions, k, v)
+        {
+            printf("%s%s (%lld leads)", sep, k, (long long)json_integer_value(v));
+            sep = ", ";
+        }
+        printf("\n");
+    }
 }
 
 /* ---- the command ---- */
