@@ -16,6 +16,7 @@
 #include "store/store_replay.h"
 
 #include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,6 +318,23 @@ static void read_only_store_writes_nothing(void **state)
     assert_int_equal(sb0.st_mtim.tv_nsec, sb1.st_mtim.tv_nsec);
     free(before);
     free(after);
+    /* a file at another schema version is refused, not migrated */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 10", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    err = (struct bt_error)BT_ERROR_INIT;
+    assert_int_equal(store_open(path, &ro, &st, &err), BT_ESTORE);
+    assert_non_null(strstr(err.message, "schema version 10"));
+    assert_non_null(strstr(err.message, "read-only"));
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 10); /* left as it was */
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
