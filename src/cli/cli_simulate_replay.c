@@ -376,6 +376,16 @@ static const char *or_none(const json_t *o, const char *key)
     return s ? s : "-";
 }
 
+/* A side's decision in one line: its summary, or why there was none. */
+static void print_side(const char *label, const json_t *o)
+{
+    const char *summary = json_text(o, "summary");
+    if (summary)
+        printf("    %s %s\n", label, summary);
+    else
+        printf("    %s not routed (stage %s)\n", label, or_none(o, "stage"));
+}
+
 static void print_lead(const json_t *l)
 {
     const json_t *b = json_object_get(l, "before"), *a = json_object_get(l, "after");
@@ -405,9 +415,9 @@ static void print_lead(const json_t *l)
             printf("%s -> %s", or_none(b, key), or_none(a, key));
         }
     }
-    printf("\n    before: %s\n    after:  %s\n",
-           json_text(b, "summary") ? json_text(b, "summary") : or_none(b, "stage"),
-           json_text(a, "summary") ? json_text(a, "summary") : or_none(a, "stage"));
+    printf("\n");
+    print_side("before", b);
+    print_side("after: ", a);
 }
 
 static const json_t *rep_in(const json_t *load, const char *rep)
