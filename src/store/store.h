@@ -50,10 +50,13 @@ struct store_options {
                                     serve, an explicit --create); otherwise a missing
                                     file is BT_ENOTFOUND, so that a mistyped path is
                                     an error, not a new empty database */
+    bool read_only;              /* SQLite: open read-only, never migrate or write
+                                    (`baton simulate`); a file at another schema
+                                    version than this build's is refused */
 };
 
 /* clang-format off */
-#define STORE_OPTIONS_INIT {STORE_SYNC_FULL, 5000, 0, false, false}
+#define STORE_OPTIONS_INIT {STORE_SYNC_FULL, 5000, 0, false, false, false}
 /* clang-format on */
 
 /* The schema version this build writes; store_open migrates older files. */

@@ -971,7 +971,8 @@ static bt_err open_handle(const struct sqlite_db *d, bool create, sqlite3 **out,
                           struct bt_error *err)
 {
     sqlite3 *db = NULL;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int flags = (d->opts.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+                SQLITE_OPEN_NOMUTEX | (create && !d->opts.read_only ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(d->path, &db, flags, NULL);
     if (rc != SQLITE_OK) {
         bt_fail(err, BT_ESTORE, NULL, "cannot open database %s: %s", d->path,
@@ -1034,6 +1035,28 @@ static bt_err migrate(sqlite3 *db, const char *path, struct bt_error *err)
 fail:
     bt_error_prefix(err, "%s: ", path);
     return e;
+}
+
+/* A read-only store cannot migrate: it reads only a file at this build's
+ * schema version. */
+static bt_err check_version(sqlite3 *db, const char *path, struct bt_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int version = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version < 0)
+        return bt_fail(err, BT_ESTORE, NULL, "%s: cannot read the schema version: %s", path,
+                       sqlite3_errmsg(db));
+    if (version != STORE_SCHEMA_VERSION)
+        return bt_fail(err, BT_ESTORE, NULL,
+                       "%s has schema version %d and this baton reads %d; it opens the file "
+                       "read-only and cannot migrate it (run baton serve on it once%s)",
+                       path, version, STORE_SCHEMA_VERSION,
+                       version > STORE_SCHEMA_VERSION ? ", or upgrade baton" : "");
+    return BT_OK;
 }
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
@@ -1138,7 +1161,9 @@ static bt_err sq_open(const char *location, const struct store_options *opts, vo
     d->opts = *opts;
     sqlite3 *db = NULL;
     bt_err e = open_handle(d, opts->create, &db, err);
-    if (!e) {
+    if (!e && opts->read_only) {
+        e = check_version(db, location, err);
+    } else if (!e) {
         /* WAL is a property of the file; set it once here. */
         e = exec_sql(db, "PRAGMA journal_mode = WAL;", err);
         if (e)
