@@ -24,7 +24,8 @@
 #define SQLITE__SLOTS_REPORTS  112 /* 112 .. 143 */
 #define SQLITE__SLOTS_OUTBOX   144 /* 144 .. 175 */
 #define SQLITE__SLOTS_MODELS   176 /* 176 .. 191 */
-#define SQLITE__SLOTS          192
+#define SQLITE__SLOTS_IMPORT   192 /* 192 .. 207 */
+#define SQLITE__SLOTS          208
 
 /* The statement of `slot`, prepared from `sql` on first use; NULL with the
  * error in *err when it cannot be prepared. */
