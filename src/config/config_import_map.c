@@ -436,8 +436,8 @@ bt_err import_map_parse(const char *name, const char *text, size_t len, enum his
     if (!doc) {
         void *it = NULL;
         struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
-        rc = bt_fail(err, BT_ECONFIG, NULL, "%s:%d:%d: %s", name, e ? e->line + 1 : 1,
-                     e ? e->column + 1 : 1, e && e->msg ? e->msg : "not valid YAML");
+        rc = bt_fail(err, BT_ECONFIG, NULL, "%s:%d:%d: %s", name, e ? e->line : 1,
+                     e ? e->column : 1, e && e->msg ? e->msg : "not valid YAML");
     } else {
         rc = load_root(&ld, fy_document_root(doc), kind, map);
         fy_document_destroy(doc);

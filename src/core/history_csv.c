@@ -63,7 +63,14 @@ int history_target_find(enum history_kind kind, const char *name, int *attr)
     if (!strcasecmp(name, "drop"))
         return HISTORY_DROP;
     if (kind == HISTORY_LEADS) {
-        int a = lead_attr_find(name);
+        char lower[32];
+        size_t n = strlen(name);
+        if (n >= sizeof(lower))
+            n = sizeof(lower) - 1; /* longer than any attribute's name: no match */
+        for (size_t i = 0; i < n; i++)
+            lower[i] = (char)tolower((unsigned char)name[i]);
+        lower[n] = '\0';
+        int a = strlen(name) < sizeof(lower) ? lead_attr_find(lower) : -1;
         if (a >= 0 && a < LEAD_INPUT_ATTR_COUNT) {
             *attr = a;
             return HISTORY_ATTR;
