@@ -31,7 +31,6 @@
 #include "store/store_history_import.h"
 #include "util/timeutil.h"
 
-#include <jansson.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,20 +148,8 @@ static void report_invalid(struct history_import *h, const struct history_row *r
 static bt_err find_activity_lead(struct history_import *h, const struct history_activity *a,
                                  int64_t *lead_id, struct bt_error *err)
 {
-    struct lead lead;
-    arena_release(&h->scratch);
-    bt_err rc = BT_ENOTFOUND;
-    if (a->lead_external_id)
-        rc = store_lead_find_by_external_id(h->conn, a->lead_external_id, &h->scratch, &lead, err);
-    if (rc == BT_ENOTFOUND && a->lead_email) {
-        const char *email = NULL, *domain = NULL;
-        struct bt_error nerr = BT_ERROR_INIT;
-        if (!normalize_email(&h->scratch, a->lead_email, &email, &domain, &nerr))
-            rc = store_lead_find_by_email(h->conn, email, &h->scratch, &lead, err);
-    }
-    if (!rc)
-        *lead_id = lead.id;
-    return rc;
+    return store_import_find_lead(h->conn, a->lead_external_id, a->lead_email, &h->scratch, lead_id,
+                                  err);
 }
 
 static bt_err check_row(void *cls, const struct history_row *row, struct bt_error *err)
@@ -224,109 +211,40 @@ static bt_err batch_commit(struct history_import *h, struct bt_error *err)
     return rc;
 }
 
-static bt_err append_event(struct history_import *h, int64_t lead_id, const char *type,
-                           json_t *data, int64_t at, struct bt_error *err)
+static void count(struct history_import *h, enum store_import_result r)
 {
-    char *text = json_dumps(data, JSON_COMPACT);
-    json_decref(data);
-    struct lead_event ev = {
-        .lead_id = lead_id, .type = type, .actor = h->actor, .data_json = text, .at = at};
-    bt_err rc = store_event_append(h->conn, &ev, err);
-    free(text);
-    return rc;
+    if (r == STORE_IMPORT_CREATED)
+        h->created++;
+    else if (r == STORE_IMPORT_MATCHED)
+        h->matched++;
+    else
+        h->unchanged++;
 }
 
 static bt_err write_lead(struct history_import *h, const struct history_row *row,
                          struct bt_error *err)
 {
-    const struct history_lead *hl = &row->lead;
-    struct lead lead = hl->lead;
-    struct lead found;
-    arena_release(&h->scratch);
-    if (lead.attr[LEAD_EXTERNAL_ID]) {
-        bt_err rc = store_lead_find_by_external_id(h->conn, lead.attr[LEAD_EXTERNAL_ID],
-                                                   &h->scratch, &found, err);
-        if (!rc) {
-            h->unchanged++;
-            return BT_OK;
-        }
-        if (rc != BT_ENOTFOUND)
-            return rc;
-    }
-    if (lead.attr[LEAD_EMAIL]) {
-        bt_err rc =
-            store_lead_find_by_email(h->conn, lead.attr[LEAD_EMAIL], &h->scratch, &found, err);
-        if (!rc) {
-            h->matched++;
-            return BT_OK;
-        }
-        if (rc != BT_ENOTFOUND)
-            return rc;
-    }
-    bt_err rc = store_lead_insert(h->conn, &lead, err);
-    if (rc == BT_ECONFLICT)
-        return bt_fail(err, BT_ECONFLICT, NULL, "line %zu: %s", row->line, err->message);
+    struct store_import_source src = {.name = h->import, .file = h->name, .actor = h->actor};
+    enum store_import_result r;
+    bt_err rc = store_import_lead(h->conn, &row->lead, &src, row->line, &h->scratch, &r, err);
     if (rc)
-        return rc;
-    rc = append_event(h, lead.id, "lead.imported",
-                      json_pack("{s:s, s:s, s:I}", "import", h->import, "file", h->name, "line",
-                                (json_int_t)row->line),
-                      lead.created_at, err);
-    if (!rc)
-        rc = append_event(h, lead.id, "lead.stage_changed",
-                          json_pack("{s:s, s:s, s:s}", "from", "new", "to", "mql", "via", "import"),
-                          hl->qualified_at, err);
-    if (!rc && hl->outcome_stage) {
-        json_t *data =
-            json_pack("{s:s, s:s, s:s}", "from", "mql", "to", hl->outcome_stage, "via", "import");
-        if (hl->has_value)
-            json_object_set_new(data, "value", json_real(hl->value));
-        rc = append_event(h, lead.id, "lead.stage_changed", data, hl->outcome_at, err);
-        struct lead_outcome out = {
-            .lead_id = lead.id,
-            .stage = hl->outcome_stage,
-            .has_value = hl->has_value,
-            .value = hl->value,
-            .reason = "imported",
-            .actor = h->actor,
-            .at = hl->outcome_at,
-        };
-        if (!rc)
-            rc = store_outcome_insert(h->conn, &out, err);
-        if (!rc)
-            h->outcomes++;
-    }
-    if (!rc)
-        h->created++;
-    return rc;
+        return rc == BT_ECONFLICT
+                   ? bt_fail(err, BT_ECONFLICT, NULL, "line %zu: %s", row->line, err->message)
+                   : rc;
+    count(h, r);
+    if (r == STORE_IMPORT_CREATED && row->lead.outcome_stage)
+        h->outcomes++;
+    return BT_OK;
 }
 
 static bt_err write_activity(struct history_import *h, const struct history_row *row,
-                             struct bt_error *err)
+                             int64_t lead_id, struct bt_error *err)
 {
-    int64_t lead_id;
-    bt_err rc = find_activity_lead(h, &row->activity, &lead_id, err);
-    if (rc == BT_ENOTFOUND)
-        return bt_fail(err, BT_ENOTFOUND, NULL, "line %zu: the lead is gone", row->line);
-    bool exists = false;
+    enum store_import_result r;
+    bt_err rc =
+        store_import_activity(h->conn, lead_id, &row->activity, clock_now(clock_real()), &r, err);
     if (!rc)
-        rc = store_import_activity_exists(h->conn, lead_id, row->activity.type,
-                                          row->activity.occurred_at, &exists, err);
-    if (rc)
-        return rc;
-    if (exists) {
-        h->unchanged++;
-        return BT_OK;
-    }
-    struct activity act = {
-        .lead_id = lead_id,
-        .type = row->activity.type,
-        .occurred_at = row->activity.occurred_at,
-        .properties_json = row->activity.properties_json,
-    };
-    rc = store_activity_insert(h->conn, &act, clock_now(clock_real()), err);
-    if (!rc)
-        h->created++;
+        count(h, r);
     return rc;
 }
 
@@ -335,14 +253,19 @@ static bt_err write_row(void *cls, const struct history_row *row, struct bt_erro
     struct history_import *h = cls;
     if (row->rc || row->skipped)
         return BT_OK;
+    int64_t lead_id = 0;
     if (h->map.kind == HISTORY_ACTIVITIES) {
-        int64_t id;
-        if (find_activity_lead(h, &row->activity, &id, err))
+        struct bt_error ignored = BT_ERROR_INIT;
+        bt_err found = find_activity_lead(h, &row->activity, &lead_id, &ignored);
+        if (found == BT_ENOTFOUND)
             return BT_OK; /* reported (and refused, or skipped) by the first pass */
+        if (found)
+            return bt_fail(err, found, NULL, "%s", ignored.message);
     }
     bt_err rc = batch_begin(h, err);
     if (!rc)
-        rc = h->map.kind == HISTORY_LEADS ? write_lead(h, row, err) : write_activity(h, row, err);
+        rc = h->map.kind == HISTORY_LEADS ? write_lead(h, row, err)
+                                          : write_activity(h, row, lead_id, err);
     if (rc)
         return rc;
     if (++h->in_batch == BATCH_ROWS) {
