@@ -235,3 +235,60 @@ def test_bad_files_and_maps(baton, tmp_path):
         assert "baton import %s FILE.csv" % kind in r.stdout
     r = run_baton("import", "activities", str(tmp_path / "f0.csv"), "--config", "x.yaml")
     assert r.returncode == 2
+
+
+# ---- POST /v1/import/leads|activities ----
+
+def test_api_batches(baton):
+    rows = [{"external_id": "api-%d" % i, "email": "p%d@acme.example" % i,
+             "created_at": "2024-02-%02dT09:00:00Z" % (i + 1), "stage": "Won" if i % 2 else "lost",
+             "outcome_at": "2024-03-01", "value": 100 * i, "plan": "pro", "seats": i,
+             "trial": i % 2 == 0, "note": None}
+            for i in range(10)]
+    st, _, body = baton.request("POST", "/v1/import/leads", body={"name": "crm", "rows": rows})
+    assert st == 201, body
+    assert (body["created"], body["matched"], body["unchanged"]) == (10, 0, 0)
+    st, _, page = baton.get("/v1/leads?limit=1")
+    lead = page["data"][0]
+    assert lead["external_id"] == "api-9" and lead["stage"] == "won"
+    assert lead["fields"] == {"plan": "pro", "seats": "9", "trial": "false"}
+    assert lead["created_at"] == "2024-02-10T09:00:00.000Z"
+    assert db_rows(baton, "SELECT count(*), sum(value) FROM outcomes") == [(10, 4500.0)]
+    nothing_routed(baton)
+    st, _, body = baton.request("POST", "/v1/import/activities", body={"rows": [
+        {"lead_email": "P3@acme.example", "type": "demo_request", "occurred_at": "2024-02-04"}]})
+    assert st == 201 and body["created"] == 1, body
+
+
+def test_api_bad_input_writes_nothing(baton):
+    good = {"email": "g@acme.example", "created_at": "2024-01-01"}
+    cases = [
+        ([], 422, "rows"),
+        ({"rows": []}, 422, "rows"),
+        ({"rows": [good] * 1001}, 422, "rows"),
+        ({"rows": [good], "extra": 1}, 422, "rows"),
+        ({"rows": "x"}, 422, "rows"),
+        ({"rows": [good, 5]}, 422, "rows[1]"),
+        ({"rows": [good, {"email": "x@acme.example", "created_at": {"y": 1}}]}, 422,
+         "rows[1].created_at"),
+        ({"rows": [good, {"email": "x@acme.example", "created_at": "soon"}]}, 422,
+         "rows[1].created_at"),
+        ({"rows": [good, {"email": "x@acme.example", "created_at": "2024-01-01",
+                          "converted": "maybe"}]}, 422, "rows[1].converted"),
+        ({"rows": [good, {"company": "Acme", "created_at": "2024-01-01"}]}, 422, "rows[1].email"),
+        ({"rows": [good, {"email": "x@acme.example"}]}, 422, "rows[1].created_at"),
+        ({"name": "", "rows": [good]}, 422, "name"),
+    ]
+    for body, want, field in cases:
+        st, _, resp = baton.request("POST", "/v1/import/leads", body=body)
+        assert st == want and resp["error"]["field"] == field, (body if len(str(body)) < 300
+                                                                  else field, st, resp)
+    for raw in (b'{"rows": [', b'{"rows": [{"email": "\xff@a.com", "created_at": "2024-01-01"}]}'):
+        st, _, resp = baton.request("POST", "/v1/import/leads", body=raw,
+                                    content_type="application/json")
+        assert st == 400, (raw, st, resp)
+    st, _, resp = baton.request("POST", "/v1/import/activities", body={"rows": [
+        {"lead_external_id": "nobody", "type": "page_view", "occurred_at": "2024-01-01"}]})
+    assert st == 422 and resp["error"]["field"] == "rows[0].lead_external_id", resp
+    assert baton.lead_count() == 0
+    assert db_rows(baton, "SELECT count(*) FROM activities")[0][0] == 0
