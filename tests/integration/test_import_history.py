@@ -292,3 +292,34 @@ def test_api_bad_input_writes_nothing(baton):
     assert st == 422 and resp["error"]["field"] == "rows[0].lead_external_id", resp
     assert baton.lead_count() == 0
     assert db_rows(baton, "SELECT count(*) FROM activities")[0][0] == 0
+
+
+def test_progress_bar_on_a_terminal(baton, tmp_path):
+    import pty
+    path = tmp_path / "leads.csv"
+    write(path, "external_id,created_at,converted\n" +
+          "".join("t%d,2024-01-01,%s\n" % (i, "yes" if i % 3 else "no") for i in range(6000)))
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([BATON_BIN, "import", "leads", str(path), "--db", baton.db],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        slave = None
+        out, _ = proc.communicate(timeout=120)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
+    assert proc.returncode == 0, seen
+    assert re.search(rb"importing +\[[#.]*\] +100%  6000/6000 rows", seen), seen
+    assert summary(subprocess.CompletedProcess([], 0, out.decode(), "")) == (
+        6000, 6000, 0, 0, 6000, 0, 0)
