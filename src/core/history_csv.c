@@ -548,6 +548,11 @@ static bt_err convert(const struct history_map *map, const struct freemail_set *
     if (map->external_id_prefix)
         in.attr[LEAD_EXTERNAL_ID] = arena_printf(a, "%s%zu", map->external_id_prefix, row->number);
     if (map->created_generated) {
+        if (map->created_step <= 0 ||
+            (int64_t)(row->number - 1) > (TIME_MAX_MS - map->created_start) / map->created_step) {
+            rc = row_fail(row, "created_at", "the generated date is after the year 9999");
+            goto out;
+        }
         h->lead.created_at = map->created_start + (int64_t)(row->number - 1) * map->created_step;
     } else if (!created) {
         if (map->skip_missing_created_at) {
