@@ -12,6 +12,7 @@
  * standard input be read twice.
  */
 #include "cli/cli.h"
+#include "cli/cli_import.h"
 #include "config/config.h"
 #include "core/account_csv.h"
 #include "util/hash.h"
@@ -24,7 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define INPUT_MAX       ((size_t)2 << 30) /* 2 GiB of CSV */
+#define INPUT_MAX       CLI_IMPORT_INPUT_MAX
 #define BATCH_ROWS      5000
 #define ERRORS_SHOWN    20
 #define OWNERS_SHOWN    20
@@ -38,7 +39,17 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: baton import accounts FILE.csv|- [--db PATH] [--create] [--config FILE]\n"
             "                             [--skip-invalid] [--quiet]\n"
+            "       baton import leads FILE.csv|- [--db PATH] [--map MAP.yaml] [--config FILE]\n"
+            "                          [--create] [--skip-invalid] [--quiet]\n"
+            "       baton import activities FILE.csv|- [--db PATH] [--map MAP.yaml]\n"
+            "                               [--skip-invalid] [--quiet]\n"
             "\n"
+            "leads, activities: history (leads with their historical created_at and\n"
+            "outcome; what they did), written directly to the database without routing,\n"
+            "SLAs or notifications; idempotent on external_id. Columns and --map MAP.yaml:\n"
+            "see docs/import.md and examples/history/.\n"
+            "\n"
+            "accounts:\n"
             "Inserts or updates accounts (the companies leads are matched to) from a CSV\n"
             "file, or from standard input with '-'. The first row is the header; columns,\n"
             "in any order and any case:\n"
@@ -76,7 +87,7 @@ static void usage(FILE *out)
 
 /* ---- input ---- */
 
-static char *read_input(const char *path, size_t *len)
+char *cli_import__read_input(const char *path, size_t *len)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f) {
@@ -115,13 +126,8 @@ static char *read_input(const char *path, size_t *len)
 
 /* ---- progress ---- */
 
-struct progress {
-    bool on; /* stderr is a terminal and not --quiet */
-    int64_t started, drawn;
-};
-
-static void progress_draw(struct progress *p, const char *phase, size_t done, size_t total,
-                          bool rows, bool force)
+void cli_import__progress_draw(struct cli_import_progress *p, const char *phase, size_t done,
+                               size_t total, bool rows, bool force)
 {
     if (!p->on)
         return;
@@ -145,7 +151,7 @@ static void progress_draw(struct progress *p, const char *phase, size_t done, si
     fflush(stderr);
 }
 
-static void progress_clear(struct progress *p)
+void cli_import__progress_clear(struct cli_import_progress *p)
 {
     if (p->on) {
         fputs("\r\033[K", stderr);
@@ -235,7 +241,7 @@ struct check {
     const char *path;
     const struct config *cfg; /* for owners; may be NULL */
     struct owners *owners;
-    struct progress *progress;
+    struct cli_import_progress *progress;
     size_t len;
     size_t valid, invalid;
     bool list_errors;
@@ -245,10 +251,10 @@ static bt_err check_row(void *cls, const struct account_csv_row *row, struct bt_
 {
     struct check *c = cls;
     (void)err;
-    progress_draw(c->progress, "checking", row->offset, c->len, false, false);
+    cli_import__progress_draw(c->progress, "checking", row->offset, c->len, false, false);
     if (row->rc) {
         if (c->invalid < ERRORS_SHOWN) {
-            progress_clear(c->progress);
+            cli_import__progress_clear(c->progress);
             fprintf(stderr, "%s: %s\n", c->path, row->err.message);
         }
         c->invalid++;
@@ -264,7 +270,7 @@ static bt_err check_row(void *cls, const struct account_csv_row *row, struct bt_
 
 struct writer {
     struct store_conn *conn;
-    struct progress *progress;
+    struct cli_import_progress *progress;
     struct arena arena; /* the batch's strings */
     struct store_account *batch;
     enum store_account_outcome *outcomes;
@@ -298,7 +304,7 @@ static bt_err flush(struct writer *w, struct bt_error *err)
     w->done += w->n;
     w->n = 0;
     arena_release(&w->arena);
-    progress_draw(w->progress, "importing", w->done, w->total, true, false);
+    cli_import__progress_draw(w->progress, "importing", w->done, w->total, true, false);
     return BT_OK;
 }
 
@@ -344,12 +350,7 @@ static bt_err write_row(void *cls, const struct account_csv_row *row, struct bt_
 
 /* ---- the command ---- */
 
-struct import_options {
-    const char *db, *config, *path;
-    bool skip_invalid, quiet, create;
-};
-
-static int import_accounts(const struct import_options *o)
+static int import_accounts(const struct cli_import_options *o)
 {
     int64_t started = time_monotonic_ms();
     struct config *cfg = NULL;
@@ -359,19 +360,19 @@ static int import_accounts(const struct import_options *o)
         return 1;
     }
     size_t len;
-    char *data = read_input(o->path, &len);
+    char *data = cli_import__read_input(o->path, &len);
     if (!data) {
         config_unref(cfg);
         return 1;
     }
     const char *name = strcmp(o->path, "-") ? o->path : "stdin";
-    struct progress progress = {.on = !o->quiet && isatty(STDERR_FILENO)};
+    struct cli_import_progress progress = {.on = !o->quiet && isatty(STDERR_FILENO)};
     progress.started = time_monotonic_ms();
     struct owners *owners = xcalloc(1, sizeof(*owners));
     struct check check = {
         .path = name, .cfg = cfg, .owners = owners, .progress = &progress, .len = len};
     bt_err rc = account_csv_parse(data, len, check_row, &check, &err);
-    progress_clear(&progress);
+    cli_import__progress_clear(&progress);
     int status = 0;
     struct store *st = NULL;
     struct store_conn *conn = NULL;
@@ -433,8 +434,8 @@ static int import_accounts(const struct import_options *o)
     rc = account_csv_parse(data, len, write_row, &w, &err);
     if (!rc)
         rc = flush(&w, &err);
-    progress_draw(&progress, "importing", w.done, w.total, true, true);
-    progress_clear(&progress);
+    cli_import__progress_draw(&progress, "importing", w.done, w.total, true, true);
+    cli_import__progress_clear(&progress);
     if (rc) {
         cli_error("import", "%s: %s; %zu accounts were imported before the failure", name,
                   err.message, w.done);
@@ -461,15 +462,12 @@ done:
 int cli_import(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"config", required_argument, NULL, 'c'},
-        {"skip-invalid", no_argument, NULL, 's'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"create", no_argument, NULL, 'C'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},     {"config", required_argument, NULL, 'c'},
+        {"skip-invalid", no_argument, NULL, 's'}, {"quiet", no_argument, NULL, 'q'},
+        {"create", no_argument, NULL, 'C'},       {"map", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
-    struct import_options o = {.db = "./baton.db"};
+    struct cli_import_options o = {.db = "./baton.db"};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:qh", opts, NULL)) != -1) {
@@ -489,6 +487,9 @@ int cli_import(int argc, char **argv)
         case 'C':
             o.create = true;
             break;
+        case 'm':
+            o.map = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -499,14 +500,27 @@ int cli_import(int argc, char **argv)
     }
     int rest = argc - optind;
     char **args = argv + optind;
-    if (rest >= 1 && !strcmp(args[0], "leads")) {
-        cli_error("import", "importing leads is not available yet; use POST /v1/leads");
-        return 2;
-    }
-    if (rest != 2 || strcmp(args[0], "accounts")) {
+    if (rest != 2) {
         usage(stderr);
         return 2;
     }
     o.path = args[1];
+    if (!strcmp(args[0], "leads"))
+        return cli_import__leads(&o);
+    if (!strcmp(args[0], "activities")) {
+        if (o.config) {
+            cli_error("import", "--config is for accounts and leads");
+            return 2;
+        }
+        return cli_import__activities(&o);
+    }
+    if (strcmp(args[0], "accounts")) {
+        usage(stderr);
+        return 2;
+    }
+    if (o.map) {
+        cli_error("import", "--map is for leads and activities");
+        return 2;
+    }
     return import_accounts(&o);
 }

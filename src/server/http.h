@@ -209,6 +209,9 @@ void api_lead_decision(struct request *r);
 void api_lead_exclusions(struct request *r);
 void api_lead_exclude(struct request *r);
 void api_account_upsert(struct request *r);
+/* api_import.c: history in batches */
+void api_import_leads(struct request *r);
+void api_import_activities(struct request *r);
 void api_account_get(struct request *r);
 void api_account_list(struct request *r);
 void api_assignment_list(struct request *r);

@@ -24,6 +24,7 @@
 #define SQLITE__SLOTS_REPORTS  112 /* 112 .. 143 */
 #define SQLITE__SLOTS_OUTBOX   144 /* 144 .. 175 */
 #define SQLITE__SLOTS_MODELS   176 /* 176 .. 191 */
+#define SQLITE__SLOTS_IMPORT   192 /* 192 .. 207 */
 #define SQLITE__SLOTS_REPLAY   208 /* 208 .. 223 */
 #define SQLITE__SLOTS          224
 

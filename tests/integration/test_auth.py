@@ -264,3 +264,25 @@ def test_a_reps_link_session_has_exactly_a_rep_keys_roles(baton_factory):
     st, _, resp = with_cookie(b, "POST", "/v1/leads", cookie, csrf=csrf,
                               body={"email": "x@example.com"})
     assert_error(st, resp, 401, "unauthorized")
+
+
+def test_import_endpoints_by_role(baton):
+    keys = {"admin": baton.admin_key, "ingest": baton.create_key("ingest"),
+            "alice": baton.create_key("rep", rep="alice"),
+            "bob": baton.create_key("rep", rep="bob"), "none": None}
+    leads = {"rows": [{"external_id": "auth-h1", "email": "h1@acme.example",
+                       "created_at": "2024-01-02", "converted": "yes"}]}
+    acts = {"rows": [{"lead_external_id": "auth-h1", "type": "page_view",
+                      "occurred_at": "2024-01-02T10:00:00Z"}]}
+    refused = [("none", 401), ("ingest", 403), ("alice", 403), ("bob", 403)]
+    for path, body in (("/v1/import/leads", leads), ("/v1/import/activities", acts)):
+        for who, want in refused:
+            st, _, resp = baton.request("POST", path, body=body, key=keys[who])
+            assert_error(st, resp, want, {401: "unauthorized", 403: "forbidden"}[want])
+        assert baton.lead_count() == 0 or path.endswith("activities")
+        st, _, resp = baton.request("POST", path, body=body, key=keys["admin"])
+        assert st == 201, (path, resp)
+        assert resp["created"] == 1 and resp["results"] == [{"outcome": "created"}]
+        # the same batch again: unchanged
+        st, _, resp = baton.request("POST", path, body=body, key=keys["admin"])
+        assert st == 200 and resp["unchanged"] == 1, (path, resp)
