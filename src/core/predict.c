@@ -264,8 +264,119 @@ static double term_weight(const struct predict_term *t, float v)
     return isnan(v) ? t->missing_weight : t->weights[term_bin(t, v)];
 }
 
+/*
+ * The fast walk. A node is 16 bytes: threshold, feature, and both children;
+ * a NaN goes to `yes` when the node's flag says the missing branch is yes
+ * (XGBoost's default_left), else to `no`, which is where an unordered
+ * comparison sends it anyway. A leaf's children are itself, so walking any
+ * tree `depth` steps lands on its leaf with no test for "is this a leaf";
+ * the step is a select, not a branch, and trees are walked four at a time
+ * so that their loads overlap. Values stay in a separate array.
+ */
+#define FAST_DEPTH_MAX 32
+
+struct fast_node {
+    float threshold;
+    uint32_t feature_flags; /* feature index << 1 | missing-goes-yes */
+    uint32_t yes, no;
+};
+
+struct predict_fast {
+    const struct fast_node *nodes; /* indexed like the model's nodes */
+    uint32_t depth;                /* the deepest tree's depth (steps root to leaf) */
+};
+
+bt_err predict_model_prepare(struct predict_model *m, struct arena *arena)
+{
+    m->fast = NULL;
+    struct fast_node *nodes =
+        arena_alloc_raw(arena, (m->n_nodes ? m->n_nodes : 1) * sizeof(*nodes));
+    uint32_t *depth = arena_alloc(arena, (m->n_nodes ? m->n_nodes : 1) * sizeof(*depth));
+    struct predict_fast *fast = arena_alloc(arena, sizeof(*fast));
+    if (!nodes || !depth || !fast)
+        return BT_ETOOBIG;
+    uint32_t deepest = 0;
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        const struct predict_node *n = &m->nodes[i];
+        if (n->feature < 0) {
+            nodes[i] = (struct fast_node){0, 0, (uint32_t)i, (uint32_t)i};
+            continue;
+        }
+        if (n->missing != n->yes && n->missing != n->no)
+            return BT_OK; /* no fast form: the plain walk serves */
+        nodes[i] = (struct fast_node){
+            n->threshold, (uint32_t)n->feature << 1 | (n->missing == n->yes && n->yes != n->no),
+            (uint32_t)n->yes, (uint32_t)n->no};
+    }
+    /* Children come after parents (predict_model_check), so one forward pass
+     * gives every node its depth. */
+    for (size_t t = 0; t < m->n_trees; t++)
+        depth[m->roots[t]] = 0;
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        const struct predict_node *n = &m->nodes[i];
+        if (n->feature < 0) {
+            if (depth[i] > deepest)
+                deepest = depth[i];
+            continue;
+        }
+        if (depth[i] + 1 > FAST_DEPTH_MAX)
+            return BT_OK;
+        depth[n->yes] = depth[i] + 1;
+        depth[n->no] = depth[i] + 1;
+    }
+    fast->nodes = nodes;
+    fast->depth = deepest;
+    m->fast = fast;
+    return BT_OK;
+}
+
+static inline uint32_t fast_step(const struct fast_node *nodes, uint32_t i, const float *x)
+{
+    const struct fast_node *n = &nodes[i];
+    float v = x[n->feature_flags >> 1];
+    /* v < threshold is false for NaN; v != v is true only for NaN. */
+    uint32_t go_yes = (uint32_t)(v < n->threshold) | ((uint32_t)(v != v) & n->feature_flags);
+    return go_yes & 1 ? n->yes : n->no;
+}
+
+static float fast_trees(const struct predict_model *m, const float *x)
+{
+    const struct fast_node *nodes = m->fast->nodes;
+    const struct predict_node *values = m->nodes;
+    uint32_t depth = m->fast->depth;
+    float sum = (float)m->base;
+    size_t t = 0;
+    for (; t + 4 <= m->n_trees; t += 4) {
+        uint32_t i0 = m->roots[t], i1 = m->roots[t + 1], i2 = m->roots[t + 2], i3 = m->roots[t + 3];
+        for (uint32_t d = 0; d < depth; d++) {
+            i0 = fast_step(nodes, i0, x);
+            i1 = fast_step(nodes, i1, x);
+            i2 = fast_step(nodes, i2, x);
+            i3 = fast_step(nodes, i3, x);
+        }
+        /* In tree order, as the plain walk and XGBoost add them. */
+        sum += (float)values[i0].value;
+        sum += (float)values[i1].value;
+        sum += (float)values[i2].value;
+        sum += (float)values[i3].value;
+    }
+    for (; t < m->n_trees; t++) {
+        uint32_t i = m->roots[t];
+        for (uint32_t d = 0; d < depth; d++)
+            i = fast_step(nodes, i, x);
+        sum += (float)values[i].value;
+    }
+    return sum;
+}
+
 double predict_margin(const struct predict_model *m, const float *x)
 {
+    if (m->fast) {
+        double margin = fast_trees(m, x);
+        for (size_t t = 0; t < m->n_terms; t++)
+            margin += term_weight(&m->terms[t], x[m->terms[t].feature]);
+        return margin;
+    }
     /* Trees add up in float from the base, in tree order, as XGBoost does:
      * this gives XGBoost's margin to the bit rather than a sum more precise
      * than the one the model was validated with. */
@@ -331,7 +442,17 @@ void predict_explain(const struct predict_model *m, const float *x, double *cont
         contributions[i] = 0;
     double b = m->base;
     const struct predict_node *nodes = m->nodes;
-    for (size_t t = 0; t < m->n_trees; t++) {
+    for (size_t t = 0; t < m->n_trees && m->fast; t++) {
+        uint32_t i = m->roots[t];
+        b += nodes[i].value;
+        for (uint32_t d = 0; d < m->fast->depth; d++) {
+            uint32_t next = fast_step(m->fast->nodes, i, x);
+            if (next != i) /* a leaf loops to itself */
+                contributions[nodes[i].feature] += nodes[next].value - nodes[i].value;
+            i = next;
+        }
+    }
+    for (size_t t = 0; t < m->n_trees && !m->fast; t++) {
         size_t i = m->roots[t];
         b += nodes[i].value;
         while (nodes[i].feature >= 0) {
@@ -979,6 +1100,8 @@ bt_err predict_model_from_json(const json_t *j, struct arena *arena, struct pred
         rc = read_calibration(json_object_get(j, "calibration"), arena, &m, err);
     if (!rc)
         rc = predict_model_check(&m, err);
+    if (!rc)
+        rc = predict_model_prepare(&m, arena);
     if (rc)
         return rc == BT_ETOOBIG ? bt_fail(err, BT_ETOOBIG, NULL, "the model is too large") : rc;
     *out = m;

@@ -143,7 +143,24 @@ struct predict_model {
     size_t n_terms;
     const struct predict_term *terms;
     struct predict_calibration calibration;
+    /* The trees prepared for a fast walk by predict_model_prepare(), or NULL:
+     * predict_margin() and predict_explain() then walk `nodes` directly, with
+     * the same results. */
+    const struct predict_fast *fast;
 };
+
+/*
+ * Prepares a checked model's trees for a fast walk (a compact copy of the
+ * nodes in `arena`, leaves looping to themselves so that every tree is
+ * walked a fixed number of steps without a branch per node, several trees
+ * at once). Call it last, once the model is complete: the copy does not
+ * follow later changes. predict_model_from_json() and the XGBoost
+ * conversion call it; a model it cannot speed up (a tree deeper than 32, a
+ * missing branch that is neither yes nor no) keeps fast NULL and still
+ * predicts. BT_ETOOBIG when the arena is full.
+ */
+struct predict_fast;
+bt_err predict_model_prepare(struct predict_model *m, struct arena *arena) BT_MUST_USE;
 
 /* False for a path a model may not read (known only after qualification, or
  * not a lead path at all); `why` names the reason. */

@@ -250,6 +250,8 @@ bt_err xgb_model_convert(BoosterHandle booster, const struct predict_feature *fe
     m.nodes = nodes;
     m.calibration.kind = PREDICT_CALIBRATION_NONE;
     rc = predict_model_check(&m, err);
+    if (!rc && predict_model_prepare(&m, arena))
+        rc = bt_fail(err, BT_ETOOBIG, NULL, "the model does not fit in memory");
     if (!rc)
         *out = m;
 done:

@@ -85,6 +85,50 @@ static void test_walk_and_terms(void **state)
     assert_near(predict_margin(&m, y), -1 + 0.6 - 0.1 + 0.25, 1e-6);
 }
 
+/* The prepared (fast) walk gives the plain walk's margin and contributions
+ * on a grid of values around every threshold, NaN included. */
+static void test_fast_walk_equal(void **state)
+{
+    (void)state;
+    struct predict_model plain = model(), fast = model();
+    struct arena a = ARENA_INIT;
+    assert_int_equal(predict_model_prepare(&fast, &a), BT_OK);
+    assert_non_null(fast.fast);
+    static const float v0[] = {NAN, 0, 99.99f, 100, 100.01f, 1e9f};
+    static const float v1[] = {NAN, 0, 0.49f, 0.5f, 1};
+    static const float v3[] = {NAN, -1, 4999.9f, 5000, 5001};
+    for (size_t i = 0; i < 6; i++)
+        for (size_t j = 0; j < 5; j++)
+            for (size_t k = 0; k < 5; k++) {
+                float x[5] = {v0[i], v1[j], 0, v3[k], (float)k};
+                assert_true(predict_margin(&fast, x) == predict_margin(&plain, x));
+                double c1[5], c2[5], b1, b2;
+                predict_explain(&fast, x, c1, &b1);
+                predict_explain(&plain, x, c2, &b2);
+                assert_true(b1 == b2);
+                assert_memory_equal(c1, c2, sizeof(c1));
+            }
+    /* A missing branch that is neither yes nor no: no fast form, same answers. */
+    struct predict_node odd[] = {{0, 1.0f, 1, 2, 3, 0, 3},
+                                 {-1, 0, -1, -1, -1, 1, 1},
+                                 {-1, 0, -1, -1, -1, 2, 1},
+                                 {-1, 0, -1, -1, -1, 3, 1}};
+    static const uint32_t one_root[] = {0};
+    struct predict_model o = {0};
+    o.n_features = 1;
+    o.features = features;
+    o.n_trees = 1;
+    o.roots = one_root;
+    o.n_nodes = 4;
+    o.nodes = odd;
+    assert_int_equal(predict_model_check(&o, NULL), BT_OK);
+    assert_int_equal(predict_model_prepare(&o, &a), BT_OK);
+    assert_null(o.fast);
+    float nan_x[1] = {NAN};
+    assert_near(predict_margin(&o, nan_x), 3, 1e-12);
+    arena_release(&a);
+}
+
 static void test_calibration(void **state)
 {
     (void)state;
@@ -368,11 +412,11 @@ static void test_factor_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_walk_and_terms),     cmocka_unit_test(test_calibration),
-        cmocka_unit_test(test_explain_adds_up),    cmocka_unit_test(test_check_refuses),
-        cmocka_unit_test(test_sources_allowed),    cmocka_unit_test(test_json_round_trip),
-        cmocka_unit_test(test_features_from_lead), cmocka_unit_test(test_factors),
-        cmocka_unit_test(test_factor_limit),
+        cmocka_unit_test(test_walk_and_terms),  cmocka_unit_test(test_fast_walk_equal),
+        cmocka_unit_test(test_calibration),     cmocka_unit_test(test_explain_adds_up),
+        cmocka_unit_test(test_check_refuses),   cmocka_unit_test(test_sources_allowed),
+        cmocka_unit_test(test_json_round_trip), cmocka_unit_test(test_features_from_lead),
+        cmocka_unit_test(test_factors),         cmocka_unit_test(test_factor_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
