@@ -20,8 +20,9 @@
  * there (and the report says so) rather than a number that means nothing.
  *
  * Errors: a NaN prediction or margin is BT_EINVAL, as is (for eval_report)
- * a prediction outside [0, 1], and for the fits an empty set or one class
- * only; BT_ETOOBIG when the arena runs out.
+ * a prediction outside [0, 1], an empty set or one class only for Platt,
+ * and an empty set or max_points 0 for isotonic; BT_ETOOBIG when the arena
+ * runs out.
  *
  * Pure; the functions that sort allocate in the caller's arena.
  */
