@@ -268,17 +268,18 @@ static double term_weight(const struct predict_term *t, float v)
  * The fast walk. A node is 16 bytes: threshold, feature, and both children;
  * a NaN goes to `yes` when the node's flag says the missing branch is yes
  * (XGBoost's default_left), else to `no`, which is where an unordered
- * comparison sends it anyway. A leaf's children are itself, so walking any
+ * comparison sends it anyway. A leaf's children are itself (and its value
+ * sits in the threshold's place, on the line just loaded), so walking any
  * tree `depth` steps lands on its leaf with no test for "is this a leaf";
  * the step indexes the children by the test instead of branching on it,
- * and trees are walked eight at a time
- * so that their loads overlap. Values stay in a separate array.
+ * and trees are walked eight at a time so that their loads overlap.
+ * Explanations read the inner nodes' values from the model's own nodes.
  */
 #define FAST_DEPTH_MAX 32
 #define FAST_LANES     8
 
 struct fast_node {
-    float threshold;
+    float threshold;        /* a leaf: its value, as the float the sum adds */
     uint32_t feature_flags; /* feature index << 1 | missing-goes-yes */
     uint32_t child[2];      /* [0] no, [1] yes: indexed by the test, not branched on */
 };
@@ -301,7 +302,7 @@ bt_err predict_model_prepare(struct predict_model *m, struct arena *arena)
     for (size_t i = 0; i < m->n_nodes; i++) {
         const struct predict_node *n = &m->nodes[i];
         if (n->feature < 0) {
-            nodes[i] = (struct fast_node){0, 0, {(uint32_t)i, (uint32_t)i}};
+            nodes[i] = (struct fast_node){(float)n->value, 0, {(uint32_t)i, (uint32_t)i}};
             continue;
         }
         if (n->missing != n->yes && n->missing != n->no)
@@ -345,7 +346,6 @@ static inline uint32_t fast_step(const struct fast_node *nodes, uint32_t i, cons
 static float fast_trees(const struct predict_model *m, const float *x)
 {
     const struct fast_node *nodes = m->fast->nodes;
-    const struct predict_node *values = m->nodes;
     uint32_t depth = m->fast->depth;
     float sum = (float)m->base;
     size_t t = 0;
@@ -365,20 +365,20 @@ static float fast_trees(const struct predict_model *m, const float *x)
             a7 = fast_step(nodes, a7, x);
         }
         /* In tree order, as the plain walk and XGBoost add them. */
-        sum += (float)values[a0].value;
-        sum += (float)values[a1].value;
-        sum += (float)values[a2].value;
-        sum += (float)values[a3].value;
-        sum += (float)values[a4].value;
-        sum += (float)values[a5].value;
-        sum += (float)values[a6].value;
-        sum += (float)values[a7].value;
+        sum += nodes[a0].threshold;
+        sum += nodes[a1].threshold;
+        sum += nodes[a2].threshold;
+        sum += nodes[a3].threshold;
+        sum += nodes[a4].threshold;
+        sum += nodes[a5].threshold;
+        sum += nodes[a6].threshold;
+        sum += nodes[a7].threshold;
     }
     for (; t < m->n_trees; t++) {
         uint32_t i = m->roots[t];
         for (uint32_t d = 0; d < depth; d++)
             i = fast_step(nodes, i, x);
-        sum += (float)values[i].value;
+        sum += nodes[i].threshold;
     }
     return sum;
 }
