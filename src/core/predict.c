@@ -456,17 +456,21 @@ void predict_explain(const struct predict_model *m, const float *x, double *cont
         contributions[i] = 0;
     double b = m->base;
     const struct predict_node *nodes = m->nodes;
-    for (size_t t = 0; t < m->n_trees && m->fast; t++) {
+    /* The fast form credits leaves' +0.0 to feature 0, so it needs one. */
+    bool fast = m->fast && m->n_features > 0;
+    for (size_t t = 0; t < m->n_trees && fast; t++) {
         uint32_t i = m->roots[t];
         b += nodes[i].value;
         for (uint32_t d = 0; d < m->fast->depth; d++) {
+            /* No branch at a leaf either: it loops to itself and adds +0.0
+             * to feature 0, which leaves every sum exactly as it was. */
+            const struct fast_node *f = &m->fast->nodes[i];
             uint32_t next = fast_step(m->fast->nodes, i, x);
-            if (next != i) /* a leaf loops to itself */
-                contributions[nodes[i].feature] += nodes[next].value - nodes[i].value;
+            contributions[f->feature_flags >> 1] += nodes[next].value - nodes[i].value;
             i = next;
         }
     }
-    for (size_t t = 0; t < m->n_trees && !m->fast; t++) {
+    for (size_t t = 0; t < m->n_trees && !fast; t++) {
         size_t i = m->roots[t];
         b += nodes[i].value;
         while (nodes[i].feature >= 0) {
