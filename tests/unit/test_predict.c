@@ -129,6 +129,29 @@ static void test_fast_walk_equal(void **state)
     arena_release(&a);
 }
 
+/* A model without features (one leaf: a constant) predicts and explains
+ * without touching any contribution. */
+static void test_constant_model(void **state)
+{
+    (void)state;
+    json_t *j = json_loads("{\"format\":\"baton-predict-1\",\"features\":[],\"base\":-2,"
+                           "\"trees\":[{\"nodes\":[[-1,null,-1,-1,-1,0.5,3]]}],\"terms\":[],"
+                           "\"calibration\":{\"kind\":\"none\"}}",
+                           0, NULL);
+    assert_non_null(j);
+    struct arena a = ARENA_INIT;
+    struct predict_model m;
+    assert_int_equal(predict_model_from_json(j, &a, &m, NULL), BT_OK);
+    assert_non_null(m.fast);
+    double guard[1] = {42}, bias;
+    assert_near(predict_margin(&m, NULL), -1.5, 1e-12);
+    predict_explain(&m, NULL, guard, &bias);
+    assert_near(bias, -1.5, 1e-12);
+    assert_true(guard[0] == 42);
+    json_decref(j);
+    arena_release(&a);
+}
+
 static void test_calibration(void **state)
 {
     (void)state;
@@ -412,11 +435,12 @@ static void test_factor_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_walk_and_terms),  cmocka_unit_test(test_fast_walk_equal),
-        cmocka_unit_test(test_calibration),     cmocka_unit_test(test_explain_adds_up),
-        cmocka_unit_test(test_check_refuses),   cmocka_unit_test(test_sources_allowed),
-        cmocka_unit_test(test_json_round_trip), cmocka_unit_test(test_features_from_lead),
-        cmocka_unit_test(test_factors),         cmocka_unit_test(test_factor_limit),
+        cmocka_unit_test(test_walk_and_terms),     cmocka_unit_test(test_fast_walk_equal),
+        cmocka_unit_test(test_constant_model),     cmocka_unit_test(test_calibration),
+        cmocka_unit_test(test_explain_adds_up),    cmocka_unit_test(test_check_refuses),
+        cmocka_unit_test(test_sources_allowed),    cmocka_unit_test(test_json_round_trip),
+        cmocka_unit_test(test_features_from_lead), cmocka_unit_test(test_factors),
+        cmocka_unit_test(test_factor_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
