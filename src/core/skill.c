@@ -14,6 +14,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,15 +37,25 @@ struct cell {
     struct margin m;
 };
 
-struct skill_table {
-    struct names reps, segs;
-    struct margin *rep_m, *seg_m;
-    double *rep_rate, *seg_rate, *seg_value;
+struct cellmap {
     struct cell *cells;
     uint32_t *cell_slot; /* index + 1 */
     size_t n_cells, cap_cells, cell_mask;
+};
+
+#define PARTS_MAX 8 /* fields of a segment key decomposed */
+
+struct skill_table {
+    struct names reps, segs, parts;
+    struct margin *rep_m, *seg_m, *part_m;
+    double *rep_rate, *seg_rate, *seg_value, *part_rate;
+    struct cellmap full;  /* rep x segment */
+    struct cellmap split; /* rep x part ("name=value") of keys with several parts */
+    uint8_t *n_parts;     /* per segment: its parts (0: a key of one part or none) */
+    uint32_t (*seg_parts)[PARTS_MAX];
+    double *split_lift; /* per split cell: the log-odds interaction */
     struct margin all;
-    double global, global_value, k;
+    double global, global_value, k, k_split;
     bool fixed;
 };
 
@@ -116,7 +127,7 @@ static uint32_t names_add(struct names *t, const char *s)
     return (uint32_t)(t->n - 1);
 }
 
-static long cell_find(const struct skill_table *t, uint32_t rep, uint32_t seg)
+static long cell_find(const struct cellmap *t, uint32_t rep, uint32_t seg)
 {
     if (!t->cell_mask)
         return -1;
@@ -129,7 +140,7 @@ static long cell_find(const struct skill_table *t, uint32_t rep, uint32_t seg)
     }
 }
 
-static void cells_rehash(struct skill_table *t, size_t slots)
+static void cells_rehash(struct cellmap *t, size_t slots)
 {
     free(t->cell_slot);
     t->cell_slot = xcalloc(slots, sizeof(*t->cell_slot));
@@ -142,7 +153,7 @@ static void cells_rehash(struct skill_table *t, size_t slots)
     }
 }
 
-static struct cell *cell_add(struct skill_table *t, uint32_t rep, uint32_t seg)
+static struct cell *cell_add(struct cellmap *t, uint32_t rep, uint32_t seg)
 {
     long f = cell_find(t, rep, seg);
     if (f >= 0)
@@ -177,8 +188,16 @@ void skill_table_free(struct skill_table *t)
     free(t->rep_rate);
     free(t->seg_rate);
     free(t->seg_value);
-    free(t->cells);
-    free(t->cell_slot);
+    names_free(&t->parts);
+    free(t->part_m);
+    free(t->part_rate);
+    free(t->full.cells);
+    free(t->full.cell_slot);
+    free(t->split.cells);
+    free(t->split.cell_slot);
+    free(t->n_parts);
+    free(t->seg_parts);
+    free(t->split_lift);
     free(t);
 }
 
@@ -192,20 +211,62 @@ static double clamp_rate(double p)
     return p < 0.001 ? 0.001 : p > 0.999 ? 0.999 : p;
 }
 
-/* The margins' rates for a given k. */
+static double logit(double p)
+{
+    return log(p / (1 - p));
+}
+
+static double logistic(double x)
+{
+    return 1 / (1 + exp(-x));
+}
+
+/* The rep's level times a segment's (or part's) lift. */
+static double main_prior(const struct skill_table *t, double r, double s)
+{
+    if (t->global <= 0 || t->global >= 1)
+        return clamp_rate(t->global);
+    return clamp_rate(r * s / t->global);
+}
+
+/* prior(r, s): the main effects, and for a key of several parts the rep's
+ * shrunk interaction with each part, added in log-odds. */
+static double full_prior(const struct skill_table *t, long rep, long seg)
+{
+    double rr = rep >= 0 ? t->rep_rate[rep] : t->global;
+    double ss = seg >= 0 ? t->seg_rate[seg] : t->global;
+    double p = main_prior(t, rr, ss);
+    if (rep < 0 || seg < 0 || !t->n_parts[seg])
+        return p;
+    double x = logit(p);
+    for (unsigned i = 0; i < t->n_parts[seg]; i++) {
+        long c = cell_find(&t->split, (uint32_t)rep, t->seg_parts[seg][i]);
+        if (c >= 0)
+            x += t->split_lift[c];
+    }
+    return clamp_rate(logistic(x));
+}
+
 static void margins_rates(struct skill_table *t, double k)
 {
     for (size_t i = 0; i < t->reps.n; i++)
         t->rep_rate[i] = shrink(t->rep_m[i].wins, t->rep_m[i].n, k, t->global);
     for (size_t i = 0; i < t->segs.n; i++)
         t->seg_rate[i] = shrink(t->seg_m[i].wins, t->seg_m[i].n, k, t->global);
+    for (size_t i = 0; i < t->parts.n; i++)
+        t->part_rate[i] = shrink(t->part_m[i].wins, t->part_m[i].n, k, t->global);
 }
 
-static double cell_prior(const struct skill_table *t, double r, double s)
+/* The split cells' interactions for strength k: the rep's shrunk rate on
+ * the part against the rep's level times the part's lift, in log-odds. */
+static void split_lifts(struct skill_table *t, double k)
 {
-    if (t->global <= 0 || t->global >= 1)
-        return clamp_rate(t->global);
-    return clamp_rate(r * s / t->global);
+    for (size_t i = 0; i < t->split.n_cells; i++) {
+        const struct cell *c = &t->split.cells[i];
+        double m = main_prior(t, t->rep_rate[c->rep], t->part_rate[c->seg]);
+        double p = clamp_rate(shrink(c->m.wins, c->m.n, k, m));
+        t->split_lift[i] = logit(p) - logit(m);
+    }
 }
 
 /*
@@ -215,15 +276,16 @@ static double cell_prior(const struct skill_table *t, double r, double s)
  * C the number of cells. The prior of strength k has variance m (1 - m) /
  * (k + 1), so k = mean(m (1 - m)) / tau2 - 1.
  */
-static double moments_strength(const struct skill_table *t)
+static double moments_strength(const struct skill_table *t, const struct cellmap *cm, bool split)
 {
     double s = 0, binom = 0, mm = 0, nn = 0;
     size_t c = 0;
-    for (size_t i = 0; i < t->n_cells; i++) {
-        const struct cell *x = &t->cells[i];
+    for (size_t i = 0; i < cm->n_cells; i++) {
+        const struct cell *x = &cm->cells[i];
         if (x->m.n < 1)
             continue;
-        double m = cell_prior(t, t->rep_rate[x->rep], t->seg_rate[x->seg]);
+        double m = split ? main_prior(t, t->rep_rate[x->rep], t->part_rate[x->seg])
+                         : full_prior(t, (long)x->rep, (long)x->seg);
         double rate = (double)x->m.wins / (double)x->m.n;
         s += (double)x->m.n * (rate - m) * (rate - m);
         binom += m * (1 - m);
@@ -240,6 +302,43 @@ static double moments_strength(const struct skill_table *t)
     return k < STRENGTH_MIN ? STRENGTH_MIN : k > STRENGTH_MAX ? STRENGTH_MAX : k;
 }
 
+/* Splits every segment key of several parts and folds the full cells into
+ * rep x part cells. */
+static void split_parts(struct skill_table *t)
+{
+    t->n_parts = xcalloc(t->segs.n + 1, sizeof(*t->n_parts));
+    t->seg_parts = xcalloc(t->segs.n + 1, sizeof(*t->seg_parts));
+    for (size_t g = 0; g < t->segs.n; g++) {
+        const char *key = t->segs.s[g];
+        if (!strchr(key, '|'))
+            continue;
+        char buf[SKILL_SEGMENT_MAX];
+        snprintf(buf, sizeof(buf), "%s", key);
+        unsigned n = 0;
+        for (char *save = NULL, *part = strtok_r(buf, "|", &save); part && n < PARTS_MAX;
+             part = strtok_r(NULL, "|", &save))
+            t->seg_parts[g][n++] = names_add(&t->parts, part);
+        t->n_parts[g] = (uint8_t)n;
+    }
+    for (size_t i = 0; i < t->full.n_cells; i++) {
+        const struct cell *c = &t->full.cells[i];
+        struct margin m = c->m;
+        uint32_t rep = c->rep, seg = c->seg;
+        for (unsigned j = 0; j < t->n_parts[seg]; j++) {
+            struct cell *x = cell_add(&t->split, rep, t->seg_parts[seg][j]);
+            x->m.n += m.n;
+            x->m.wins += m.wins;
+        }
+    }
+    t->part_m = xcalloc(t->parts.n + 1, sizeof(*t->part_m));
+    t->part_rate = xcalloc(t->parts.n + 1, sizeof(*t->part_rate));
+    t->split_lift = xcalloc(t->split.n_cells + 1, sizeof(*t->split_lift));
+    for (size_t i = 0; i < t->split.n_cells; i++) {
+        t->part_m[t->split.cells[i].seg].n += t->split.cells[i].m.n;
+        t->part_m[t->split.cells[i].seg].wins += t->split.cells[i].m.wins;
+    }
+}
+
 /* Margins, the global rates and k from the cells. */
 static void finish(struct skill_table *t, double strength)
 {
@@ -249,8 +348,8 @@ static void finish(struct skill_table *t, double strength)
     t->seg_rate = xcalloc(t->segs.n + 1, sizeof(*t->seg_rate));
     t->seg_value = xcalloc(t->segs.n + 1, sizeof(*t->seg_value));
     memset(&t->all, 0, sizeof(t->all));
-    for (size_t i = 0; i < t->n_cells; i++) {
-        const struct cell *c = &t->cells[i];
+    for (size_t i = 0; i < t->full.n_cells; i++) {
+        const struct cell *c = &t->full.cells[i];
         struct margin *ms[3] = {&t->rep_m[c->rep], &t->seg_m[c->seg], &t->all};
         for (int j = 0; j < 3; j++) {
             ms[j]->n += c->m.n;
@@ -259,19 +358,26 @@ static void finish(struct skill_table *t, double strength)
             ms[j]->value_sum += c->m.value_sum;
         }
     }
+    split_parts(t);
     t->global = t->all.n ? (double)t->all.wins / (double)t->all.n : 0.5;
     t->global_value = t->all.valued ? t->all.value_sum / (double)t->all.valued : 0;
     t->fixed = strength > 0;
-    double k = t->fixed ? strength : 10;
+    double k = t->fixed ? strength : 10, ks = k;
     margins_rates(t, k);
+    split_lifts(t, ks);
     if (!t->fixed) {
-        /* k and the margins depend on each other; a few rounds settle it. */
+        /* the strengths and the margins depend on each other; a few rounds
+         * settle them */
         for (int round = 0; round < 4; round++) {
-            k = moments_strength(t);
+            ks = t->split.n_cells ? moments_strength(t, &t->split, true) : k;
+            split_lifts(t, ks);
+            k = moments_strength(t, &t->full, false);
             margins_rates(t, k);
         }
+        split_lifts(t, ks);
     }
     t->k = k;
+    t->k_split = ks;
     for (size_t i = 0; i < t->segs.n; i++)
         t->seg_value[i] = t->all.valued ? (t->seg_m[i].value_sum + k * t->global_value) /
                                               ((double)t->seg_m[i].valued + k)
@@ -320,7 +426,7 @@ bt_err skill_table_build(const struct skill_outcome *rows, size_t n,
     for (size_t i = 0; i < n; i++) {
         uint32_t r = names_add(&t->reps, rows[i].rep_id);
         uint32_t s = names_add(&t->segs, rows[i].segment);
-        struct cell *c = cell_add(t, r, s);
+        struct cell *c = cell_add(&t->full, r, s);
         c->m.n++;
         if (rows[i].won) {
             c->m.wins++;
@@ -406,11 +512,9 @@ void skill_estimate(const struct skill_table *t, const char *rep_id, const char 
         BT_BUG("skill_estimate: NULL argument");
     long r = rep_id ? names_find(&t->reps, rep_id) : -1;
     long s = segment ? names_find(&t->segs, segment) : -1;
-    double rr = r >= 0 ? t->rep_rate[r] : t->global;
-    double ss = s >= 0 ? t->seg_rate[s] : t->global;
-    double prior = cell_prior(t, rr, ss);
-    long c = r >= 0 && s >= 0 ? cell_find(t, (uint32_t)r, (uint32_t)s) : -1;
-    int64_t n = c >= 0 ? t->cells[c].m.n : 0, wins = c >= 0 ? t->cells[c].m.wins : 0;
+    double prior = full_prior(t, r, s);
+    long c = r >= 0 && s >= 0 ? cell_find(&t->full, (uint32_t)r, (uint32_t)s) : -1;
+    int64_t n = c >= 0 ? t->full.cells[c].m.n : 0, wins = c >= 0 ? t->full.cells[c].m.wins : 0;
     double a = (double)wins + t->k * prior, b = (double)(n - wins) + t->k * (1 - prior);
     out->p = a / (a + b);
     out->prior = prior;
@@ -472,8 +576,8 @@ bt_err skill_segment_key(const char *const *names, const char *const *values, si
 json_t *skill_table_to_json(const struct skill_table *t)
 {
     json_t *cells = json_array();
-    for (size_t i = 0; i < t->n_cells; i++) {
-        const struct cell *c = &t->cells[i];
+    for (size_t i = 0; i < t->full.n_cells; i++) {
+        const struct cell *c = &t->full.cells[i];
         json_array_append_new(cells,
                               json_pack("[s s I I I f]", t->reps.s[c->rep], t->segs.s[c->seg],
                                         (json_int_t)c->m.n, (json_int_t)c->m.wins,
@@ -527,7 +631,7 @@ bt_err skill_table_from_json(const json_t *j, struct skill_table **out, struct b
         }
         uint32_t r = names_add(&t->reps, json_string_value(rep));
         uint32_t s = names_add(&t->segs, json_string_value(seg));
-        struct cell *x = cell_add(t, r, s);
+        struct cell *x = cell_add(&t->full, r, s);
         if (x->m.n) {
             skill_table_free(t);
             return bt_fail(err, BT_EINVAL, "cells", "skill cell %zu is repeated", i + 1);

@@ -518,17 +518,18 @@ static int fair_share(struct decide *d)
 
 /* --- best_match ------------------------------------------------------------ */
 
+/* best_match keeps in each entry's credit the leads the member was entitled
+ * to in the window, in millionths of a lead. */
+#define BEST_ENTITLED_UNIT 1000000.0
+
 static int best_match(struct decide *d, struct strategy_decision *out)
 {
     bool catch_up = d->in->absence == ABSENCE_CATCH_UP;
     double tol = d->in->tolerance;
     int64_t owed_total = 0;
-    uint64_t total = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        total += d->after[i].assigned;
+    for (size_t i = 0; i < d->n; i++)
         if ((catch_up && !d->m[i].not_entitled) || d->m[i].eligible)
             owed_total += llround(d->m[i].weight * STRATEGY_WEIGHT_UNIT);
-    }
     /* fair counts, counting this lead, and the bounds */
     int best = -1, behind = -1, deficit = -1;
     double behind_gap = 0, deficit_gap = 0;
@@ -538,12 +539,21 @@ static int best_match(struct decide *d, struct strategy_decision *out)
         bool entitled = (catch_up && !p->not_entitled) || p->eligible;
         int64_t w = llround(p->weight * STRATEGY_WEIGHT_UNIT);
         double share = entitled && owed_total ? (double)w / (double)owed_total : 0;
-        double fair = share * (double)(total + 1);
+        /* the member's fair count: its share of every lead of the window it
+         * was entitled to, this one included */
+        double fair = (double)d->after[i].credit / BEST_ENTITLED_UNIT + share;
+        if (entitled) {
+            d->after[i].credit += llround(share * BEST_ENTITLED_UNIT);
+            if (d->after[i].credit > STRATEGY_POINTER_MAX)
+                d->after[i].credit = STRATEGY_POINTER_MAX;
+        }
         uint64_t a = d->after[i].assigned;
         note->value = p->expected;
         note->share = share;
         note->assigned = a;
-        note->bound = (int64_t)ceil((1 + tol) * fair - 1e-9);
+        note->bound = (int64_t)floor((1 + tol) * fair + 1e-9);
+        if (note->bound < 1)
+            note->bound = 1;
         note->low = p->low;
         note->high = p->high;
         note->n = p->n;

@@ -81,16 +81,17 @@
  *                  the weights of the members entitled to this lead: as
  *                  fair_share counts them, every member not marked
  *                  not_entitled with catch_up, the eligible ones with
- *                  no_catch_up). With T leads assigned in the window so far
- *                  and f_i = share_i * (T + 1) the member's fair count
- *                  counting this lead:
+ *                  no_catch_up). The member's fair count f_i is the sum of
+ *                  its shares of every lead of the window so far, this one
+ *                  included (kept in its entry's credit, in millionths of a
+ *                  lead):
  *                    upper  member i may take the lead only if
- *                           assigned_i + 1 <= ceil((1 + tolerance) * f_i);
+ *                           assigned_i + 1 <= max(1, floor((1 + tolerance) * f_i));
  *                    lower  a member with assigned_i + 1 < (1 - tolerance) * f_i
  *                           is behind its share: the eligible member
  *                           furthest behind (largest f_i - assigned_i) gets the
  *                           lead, whatever its estimate.
- *                  The ceiling gives each member room for one lead from the
+ *                  The max(1, ...) gives each member room for one lead from the
  *                  first lead on (so the first leads go to the best members
  *                  until the others' floors bind), and the lower bound keeps
  *                  the weakest members from being starved: over many leads
@@ -198,7 +199,8 @@ struct pool_member {
 struct pool_state_entry {
     const char *rep_id;
     int64_t pointer;   /* weighted: in 1/STRATEGY_POINTER_SCALE of a lead */
-    int64_t credit;    /* fair_share: owed, in weight units (deficit * accruing weights) */
+    int64_t credit;    /* fair_share: owed, in weight units (deficit * accruing weights);
+                          best_match: leads entitled to in the window, in millionths */
     uint64_t assigned; /* leads this pool gave the member: since it joined, or in the
                           current window for fair_share */
 };
