@@ -12,6 +12,8 @@
  */
 #include "core/skill.h"
 
+#include "core/lead.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -641,4 +643,58 @@ bt_err skill_table_from_json(const json_t *j, struct skill_table **out, struct b
     finish(t, json_is_true(fixed) ? strength : 0);
     *out = t;
     return BT_OK;
+}
+
+/* --- segments of stored leads ---------------------------------------------- */
+
+bool skill_segment_path_valid(const char *path)
+{
+    if (!path)
+        return false;
+    if (strncmp(path, "fields.", 7) == 0) {
+        size_t n = strlen(path + 7);
+        return n >= 1 && n <= LEAD_FIELD_KEY_MAX;
+    }
+    return lead_attr_find(path) >= 0;
+}
+
+#define SEGMENT_FIELDS_MAX 8
+
+bt_err skill_lead_segment(const struct lead *l, const char *const *paths, size_t n, char *out,
+                          struct bt_error *err)
+{
+    if (n > SEGMENT_FIELDS_MAX)
+        return bt_fail(err, BT_EINVAL, "segments", "at most %d segment fields", SEGMENT_FIELDS_MAX);
+    const char *values[SEGMENT_FIELDS_MAX] = {0};
+    char num[SEGMENT_FIELDS_MAX][32];
+    json_t *fields = NULL;
+    bt_err rc = BT_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *p = paths[i];
+        if (p && strncmp(p, "fields.", 7) == 0 && skill_segment_path_valid(p)) {
+            if (!fields && l->fields_json)
+                fields = json_loads(l->fields_json, 0, NULL);
+            json_t *v = json_object_get(fields, p + 7);
+            if (json_is_string(v))
+                values[i] = json_string_value(v);
+            else if (json_is_integer(v))
+                snprintf(num[i], sizeof(num[i]), "%lld", (long long)json_integer_value(v)),
+                    values[i] = num[i];
+            else if (json_is_real(v))
+                snprintf(num[i], sizeof(num[i]), "%g", json_real_value(v)), values[i] = num[i];
+            else if (json_is_boolean(v))
+                values[i] = json_is_true(v) ? "true" : "false";
+            continue;
+        }
+        int a = p ? lead_attr_find(p) : -1;
+        if (a < 0)
+            rc = bt_fail(err, BT_EINVAL, "segments", "'%s' is not a lead attribute or fields.NAME",
+                         p ? p : "(null)");
+        else
+            values[i] = l->attr[a];
+    }
+    if (!rc)
+        rc = skill_segment_key(paths, values, n, out, err);
+    json_decref(fields);
+    return rc;
 }

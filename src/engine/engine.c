@@ -25,6 +25,7 @@ struct engine {
     struct store_conn *conn;
     struct engine__scorer *scorer;
     struct engine__accounts *accounts; /* the account index, writer only */
+    struct engine__skills *skills;     /* best_match's skill tables, writer only */
     struct clock *clock;
     unsigned group_max;
 
@@ -57,13 +58,20 @@ static void finish_group(struct engine__command *group, bt_err forced, const cha
 }
 
 static const char *const kind_names[ENGINE_COMMAND_KINDS] = {
-    [ENGINE__INGEST] = "ingest",           [ENGINE__ACTIVITIES] = "activities",
-    [ENGINE__OUTCOME] = "outcome",         [ENGINE__RESCORE_DUE] = "rescore_due",
-    [ENGINE__REP_STATUS] = "rep_status",   [ENGINE__TIME_OFF] = "time_off",
-    [ENGINE__DRAIN_HOLDS] = "drain_holds", [ENGINE__UPSERT_ACCOUNTS] = "upsert_accounts",
-    [ENGINE__EXCLUSION] = "exclusion",     [ENGINE__ASSIGNMENT] = "assignment",
-    [ENGINE__SLA_DUE] = "sla_due",         [ENGINE__OUTBOX_CLAIM] = "outbox_claim",
-    [ENGINE__OUTBOX_REPORT] = "outbox_report", [ENGINE__OUTBOX_ADMIN] = "outbox_admin",
+    [ENGINE__INGEST] = "ingest",
+    [ENGINE__ACTIVITIES] = "activities",
+    [ENGINE__OUTCOME] = "outcome",
+    [ENGINE__RESCORE_DUE] = "rescore_due",
+    [ENGINE__REP_STATUS] = "rep_status",
+    [ENGINE__TIME_OFF] = "time_off",
+    [ENGINE__DRAIN_HOLDS] = "drain_holds",
+    [ENGINE__UPSERT_ACCOUNTS] = "upsert_accounts",
+    [ENGINE__EXCLUSION] = "exclusion",
+    [ENGINE__ASSIGNMENT] = "assignment",
+    [ENGINE__SLA_DUE] = "sla_due",
+    [ENGINE__OUTBOX_CLAIM] = "outbox_claim",
+    [ENGINE__OUTBOX_REPORT] = "outbox_report",
+    [ENGINE__OUTBOX_ADMIN] = "outbox_admin",
     [ENGINE__TASK_DONE] = "task_done",
 };
 
@@ -120,6 +128,7 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
                               .scorer = e->scorer,
                               .now = clock_now(e->clock),
                               .accounts = e->accounts,
+                              .skills = e->skills,
                               .node_id = e->node_id,
                               .rules = e->rules};
     for (struct engine__command *c = group; c; c = c->next) {
@@ -223,12 +232,14 @@ bt_err engine_start(struct store *store, struct clock *clock, const struct engin
     }
     e->scorer = engine__scorer_new();
     e->accounts = engine__accounts_new();
+    e->skills = engine__skills_new();
     e->rules = rule_scratch_new();
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->wake, NULL);
     if (pthread_create(&e->writer, NULL, writer_main, e) != 0) {
         engine__scorer_free(e->scorer);
         engine__accounts_free(e->accounts);
+        engine__skills_free(e->skills);
         rule_scratch_free(e->rules);
         store_conn_close(e->conn);
         free(e->node_id);
@@ -250,6 +261,7 @@ void engine_stop(struct engine *e)
     pthread_join(e->writer, NULL);
     engine__scorer_free(e->scorer);
     engine__accounts_free(e->accounts);
+    engine__skills_free(e->skills);
     rule_scratch_free(e->rules);
     store_conn_close(e->conn);
     pthread_mutex_destroy(&e->lock);
