@@ -164,6 +164,12 @@ int cli_simulate_world(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *path = NULL, *seed = NULL;
     bool as_json = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+    }
     optind = 1;
     opterr = 0;
     int c;
