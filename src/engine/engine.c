@@ -58,20 +58,13 @@ static void finish_group(struct engine__command *group, bt_err forced, const cha
 }
 
 static const char *const kind_names[ENGINE_COMMAND_KINDS] = {
-    [ENGINE__INGEST] = "ingest",
-    [ENGINE__ACTIVITIES] = "activities",
-    [ENGINE__OUTCOME] = "outcome",
-    [ENGINE__RESCORE_DUE] = "rescore_due",
-    [ENGINE__REP_STATUS] = "rep_status",
-    [ENGINE__TIME_OFF] = "time_off",
-    [ENGINE__DRAIN_HOLDS] = "drain_holds",
-    [ENGINE__UPSERT_ACCOUNTS] = "upsert_accounts",
-    [ENGINE__EXCLUSION] = "exclusion",
-    [ENGINE__ASSIGNMENT] = "assignment",
-    [ENGINE__SLA_DUE] = "sla_due",
-    [ENGINE__OUTBOX_CLAIM] = "outbox_claim",
-    [ENGINE__OUTBOX_REPORT] = "outbox_report",
-    [ENGINE__OUTBOX_ADMIN] = "outbox_admin",
+    [ENGINE__INGEST] = "ingest",           [ENGINE__ACTIVITIES] = "activities",
+    [ENGINE__OUTCOME] = "outcome",         [ENGINE__RESCORE_DUE] = "rescore_due",
+    [ENGINE__REP_STATUS] = "rep_status",   [ENGINE__TIME_OFF] = "time_off",
+    [ENGINE__DRAIN_HOLDS] = "drain_holds", [ENGINE__UPSERT_ACCOUNTS] = "upsert_accounts",
+    [ENGINE__EXCLUSION] = "exclusion",     [ENGINE__ASSIGNMENT] = "assignment",
+    [ENGINE__SLA_DUE] = "sla_due",         [ENGINE__OUTBOX_CLAIM] = "outbox_claim",
+    [ENGINE__OUTBOX_REPORT] = "outbox_report", [ENGINE__OUTBOX_ADMIN] = "outbox_admin",
     [ENGINE__TASK_DONE] = "task_done",
 };
 
