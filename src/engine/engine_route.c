@@ -370,12 +370,12 @@ static void skills_build(struct engine__ctx *ctx, const struct config *cfg)
     s->empty = true;
     for (size_t p = 0; p < rc->n_pools; p++)
         s->empty &= rc->pools[p].strategy != STRATEGY_BEST_MATCH;
-    if (s->empty || !rc->n_pools)
-        return;
-    s->tables = xcalloc(rc->n_pools, sizeof(*s->tables));
-    s->pool_ids = xcalloc(rc->n_pools, sizeof(*s->pool_ids));
+    s->tables = xcalloc(rc->n_pools + 1, sizeof(*s->tables));
+    s->pool_ids = xcalloc(rc->n_pools + 1, sizeof(*s->pool_ids));
     for (size_t p = 0; p < rc->n_pools; p++)
         s->pool_ids[p] = xstrdup(rc->pools[p].id);
+    if (s->empty)
+        return;
     struct pool_rows *rows = xcalloc(rc->n_pools, sizeof(*rows));
     struct arena strings = ARENA_INIT, scratch = ARENA_INIT;
     strings.limit = (size_t)1 << 30;
