@@ -675,15 +675,17 @@ bt_err skill_lead_segment(const struct lead *l, const char *const *paths, size_t
             if (!fields && l->fields_json)
                 fields = json_loads(l->fields_json, 0, NULL);
             json_t *v = json_object_get(fields, p + 7);
-            if (json_is_string(v))
+            if (json_is_string(v)) {
                 values[i] = json_string_value(v);
-            else if (json_is_integer(v))
-                snprintf(num[i], sizeof(num[i]), "%lld", (long long)json_integer_value(v)),
-                    values[i] = num[i];
-            else if (json_is_real(v))
-                snprintf(num[i], sizeof(num[i]), "%g", json_real_value(v)), values[i] = num[i];
-            else if (json_is_boolean(v))
+            } else if (json_is_integer(v)) {
+                snprintf(num[i], sizeof(num[i]), "%lld", (long long)json_integer_value(v));
+                values[i] = num[i];
+            } else if (json_is_real(v)) {
+                snprintf(num[i], sizeof(num[i]), "%g", json_real_value(v));
+                values[i] = num[i];
+            } else if (json_is_boolean(v)) {
                 values[i] = json_is_true(v) ? "true" : "false";
+            }
             continue;
         }
         int a = p ? lead_attr_find(p) : -1;

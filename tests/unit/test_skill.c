@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/lead.h"
 #include "core/skill.h"
 
 #include <math.h>
@@ -226,6 +227,28 @@ static void test_segment_key_and_bad_input(void **unused)
     assert_int_equal(skill_table_build(rows, 2, NULL, &t, &err), BT_ETOOBIG);
 }
 
+static void test_lead_segment(void **unused)
+{
+    (void)unused;
+    struct lead l = {0};
+    l.attr[LEAD_INDUSTRY] = "Software";
+    l.attr[LEAD_EMPLOYEES_BAND] = "51-200";
+    l.fields_json = "{\"product\": \"GTX Pro\", \"seats\": 12, \"trial\": true, \"x\": [1]}";
+    const char *paths[] = {"industry",     "employees_band", "fields.product", "fields.seats",
+                           "fields.trial", "fields.x",       "country"};
+    char key[SKILL_SEGMENT_MAX];
+    assert_int_equal(skill_lead_segment(&l, paths, 7, key, NULL), BT_OK);
+    assert_string_equal(key, "industry=software|employees_band=51-200|fields.product=gtx "
+                             "pro|fields.seats=12|fields.trial=true");
+    const char *bad[] = {"colour"};
+    struct bt_error err = BT_ERROR_INIT;
+    assert_int_equal(skill_lead_segment(&l, bad, 1, key, &err), BT_EINVAL);
+    assert_true(skill_segment_path_valid("fields.product"));
+    assert_true(skill_segment_path_valid("country"));
+    assert_false(skill_segment_path_valid("fields."));
+    assert_false(skill_segment_path_valid("colour"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_prior_unseen_and_fixed_strength),
         cmocka_unit_test(test_json_round_trip),
         cmocka_unit_test(test_segment_key_and_bad_input),
+        cmocka_unit_test(test_lead_segment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
