@@ -216,9 +216,9 @@ bt_err world_spec_from_json(const json_t *j, struct world_spec *s, struct bt_err
     if (skill && !json_is_object(skill))
         return bt_fail(err, BT_EINVAL, "skill",
                        "skill: a map of base, rep_spread, segment_spread, match_spread");
-    static const json_t *none;
+    json_t *none = skill ? NULL : json_object(); /* no skill: every default */
     if (!skill)
-        skill = none = none ? none : json_object();
+        skill = none;
     int64_t seed = 1;
     bt_err rc;
     if ((rc = get_count(j, "seed", 0, INT64_MAX, 1, &seed, err)) ||
@@ -231,8 +231,11 @@ bt_err world_spec_from_json(const json_t *j, struct world_spec *s, struct bt_err
         (rc = get_number(skill, "base", 0.001, 0.999, 0.12, &s->base, err)) ||
         (rc = get_number(skill, "rep_spread", 0, 3, 0.2, &s->rep_spread, err)) ||
         (rc = get_number(skill, "segment_spread", 0, 3, 0.5, &s->segment_spread, err)) ||
-        (rc = get_number(skill, "match_spread", 0, 3, 0.5, &s->match_spread, err)))
+        (rc = get_number(skill, "match_spread", 0, 3, 0.5, &s->match_spread, err))) {
+        json_decref(none);
         goto fail;
+    }
+    json_decref(none);
     s->seed = (uint64_t)seed;
     const json_t *reps = json_object_get(j, "reps");
     const json_t *segs = json_object_get(j, "segments");
