@@ -23,6 +23,7 @@
 #include "core/normalize.h"
 #include "core/routing.h"
 #include "core/rule.h"
+#include "core/skill.h"
 #include "core/strategy.h"
 #include "core/workhours.h"
 #include "util/tzdb.h"
@@ -586,9 +587,10 @@ static bt_err pool_teams(struct pool_loader *pl, const struct ynode *list, const
 
 static bt_err load_pool(struct pool_loader *pl, const struct ynode *e, size_t index)
 {
-    static const char *const keys[] = {"id",      "name",     "strategy",     "window",
-                                       "absence", "timezone", "out_of_hours", "match_territory",
-                                       "members", "teams",    "offer",        "offer_to"};
+    static const char *const keys[] = {"id",        "name",      "strategy",     "window",
+                                       "absence",   "timezone",  "out_of_hours", "match_territory",
+                                       "members",   "teams",     "offer",        "offer_to",
+                                       "tolerance", "objective", "segments"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct loader *ld = pl->ld;
     const struct config *cfg = ld->cfg;
@@ -617,28 +619,80 @@ static bt_err load_pool(struct pool_loader *pl, const struct ynode *e, size_t in
     if (v[2]->kind != YNODE_SCALAR || !strategy_parse(v[2]->text, &p->strategy) ||
         p->strategy == STRATEGY_UNSET || strlen(v[2]->text) != v[2]->len)
         return config__fail_at(ld, v[2],
-                               "%s: expected round_robin, weighted, load_balanced or fair_share",
+                               "%s: expected round_robin, weighted, load_balanced, fair_share or "
+                               "best_match",
                                FIELD("strategy"));
-    bool fair = p->strategy == STRATEGY_FAIR_SHARE;
+    bool best = p->strategy == STRATEGY_BEST_MATCH;
+    bool fair = p->strategy == STRATEGY_FAIR_SHARE || best;
     p->window = POOL_WINDOW_WEEK;
     p->absence = ABSENCE_NO_CATCH_UP;
     if (!config__absent(v[3])) {
         if (!fair)
-            return config__fail_at(ld, v[3], "%s: only fair_share pools have a window (this is %s)",
-                                   FIELD("window"), strategy_name(p->strategy));
+            return config__fail_at(
+                ld, v[3],
+                "%s: only fair_share and best_match pools have a window (this is "
+                "%s)",
+                FIELD("window"), strategy_name(p->strategy));
         if (v[3]->kind != YNODE_SCALAR || strlen(v[3]->text) != v[3]->len ||
             !pool_window_parse(v[3]->text, &p->window))
             return config__fail_at(ld, v[3], "%s: expected day, week or month", FIELD("window"));
     }
     if (!config__absent(v[4])) {
         if (!fair)
-            return config__fail_at(ld, v[4],
-                                   "%s: only fair_share pools have an absence policy (this is %s)",
-                                   FIELD("absence"), strategy_name(p->strategy));
+            return config__fail_at(
+                ld, v[4],
+                "%s: only fair_share and best_match pools have an absence policy "
+                "(this is %s)",
+                FIELD("absence"), strategy_name(p->strategy));
         if (v[4]->kind != YNODE_SCALAR || strlen(v[4]->text) != v[4]->len ||
             !absence_policy_parse(v[4]->text, &p->absence))
             return config__fail_at(ld, v[4], "%s: expected catch_up or no_catch_up",
                                    FIELD("absence"));
+    }
+    static const char *const default_segments[] = {"industry", "employees_band", "country"};
+    p->tolerance = 0.2;
+    p->objective = POOL_OBJECTIVE_CONVERSION;
+    p->segments = default_segments;
+    p->n_segments = 3;
+    for (int k = 12; k <= 14; k++)
+        if (!best && !config__absent(v[k]))
+            return config__fail_at(ld, v[k], "%s: only best_match pools have %s (this is %s)",
+                                   FIELD(keys[k]), keys[k], strategy_name(p->strategy));
+    if (!config__absent(v[12])) {
+        double t = 0;
+        if (v[12]->kind != YNODE_SCALAR ||
+            !config__parse_number(v[12]->text, v[12]->len, false, &t) || t > 10)
+            return config__fail_at(ld, v[12], "%s: expected a number from 0 to 10 (0.2 is 20 %%)",
+                                   FIELD("tolerance"));
+        p->tolerance = t;
+    }
+    if (!config__absent(v[13])) {
+        if (config__scalar_is(v[13], "conversion"))
+            p->objective = POOL_OBJECTIVE_CONVERSION;
+        else if (config__scalar_is(v[13], "value"))
+            p->objective = POOL_OBJECTIVE_VALUE;
+        else
+            return config__fail_at(ld, v[13], "%s: expected conversion or value",
+                                   FIELD("objective"));
+    }
+    if (!config__absent(v[14])) {
+        const char **segs = NULL;
+        size_t n_segs = 0;
+        if ((rc = config__get_string_list(ld, v[14], FIELD("segments"), ROUTING_SEGMENTS_MAX,
+                                          LIST_TEXT, &segs, &n_segs)))
+            return rc;
+        for (size_t k = 0; k < n_segs; k++)
+            if (!skill_segment_path_valid(segs[k]))
+                return config__fail_at(ld, v[14],
+                                       "%s: '%s' is not a lead attribute (industry, "
+                                       "employees_band, country, ...) or fields.NAME",
+                                       FIELD("segments"),
+                                       config__excerpt(segs[k], strlen(segs[k]), buf));
+        if (n_segs == 0)
+            return config__fail_at(ld, v[14], "%s: give at least one segment field",
+                                   FIELD("segments"));
+        p->segments = segs;
+        p->n_segments = n_segs;
     }
     const char *zone = NULL;
     if ((rc = config__get_zone(ld, v[5], FIELD("timezone"), &zone, &p->tz)) ||

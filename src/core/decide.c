@@ -227,10 +227,33 @@ struct state_cache {
     const struct rep_runtime **reps;
     const struct pool_state **pools;
     bool fresh_pools;
-    bool failed;       /* a callback failed: its error is the decision's */
-    bool reset;        /* a stored pool state was refused or unreadable */
-    json_t *discarded; /* those states, by pool id (NULL: none) */
+    bool failed;                            /* a callback failed: its error is the decision's */
+    bool reset;                             /* a stored pool state was refused or unreadable */
+    json_t *discarded;                      /* those states, by pool id (NULL: none) */
+    const struct skill_table *const *skill; /* best_match, per pool */
+    const struct lead *lead;
+    long seg_pool; /* the pool whose segment key is in seg, or -1 */
+    char seg[SKILL_SEGMENT_MAX];
 };
+
+/* best_match: the rep's estimate for this lead in the pool, from the pool's
+ * table and the lead's segment key under the pool's segment fields. A lead
+ * whose key cannot be made (too long) counts as having no segment. */
+static void cached_estimate(void *p, size_t pool, size_t rep, struct skill_estimate *out)
+{
+    struct state_cache *c = p;
+    memset(out, 0, sizeof(*out));
+    const struct skill_table *t = c->skill ? c->skill[pool] : NULL;
+    if (!t)
+        return;
+    const struct routing_pool *rp = &c->rc->pools[pool];
+    if (c->seg_pool != (long)pool) {
+        if (skill_lead_segment(c->lead, rp->segments, rp->n_segments, c->seg, NULL))
+            c->seg[0] = '\0';
+        c->seg_pool = (long)pool;
+    }
+    skill_estimate(t, c->rc->reps[rep].id, c->seg, out);
+}
 
 static const struct rep_runtime fresh_rep = REP_RUNTIME_INIT;
 static const struct pool_state fresh_pool = POOL_STATE_INIT;
@@ -357,7 +380,11 @@ static bt_err route(const struct decide_input *in, struct decide_scratch *s, str
     bt_err e;
     if (in->state.excluded && (e = in->state.excluded(in->state.ctx, &excluded, &n_excluded, err)))
         return e;
+    c.skill = in->skill;
+    c.lead = lead;
+    c.seg_pool = -1;
     struct route_input ri = {
+        .estimate = in->skill ? cached_estimate : NULL,
         .cfg = rc,
         .slots = slots,
         .scratch = s->rules,

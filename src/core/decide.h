@@ -51,6 +51,7 @@
 #include "core/lead.h"
 #include "core/lifecycle.h"
 #include "core/routing.h"
+#include "core/skill.h"
 #include "core/score.h"
 #include "core/sla.h"
 #include "util/arena.h"
@@ -117,6 +118,9 @@ struct decide_input {
      * the caller's input: `baton route --state`) instead of being started
      * afresh. */
     bool strict_state;
+    /* best_match pools: the skill table of pool i of model->routing (NULL
+     * entries, or NULL: no history; every estimate is then 0). */
+    const struct skill_table *const *skill;
 };
 
 struct decide_result {

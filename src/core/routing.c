@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -583,6 +584,15 @@ static bt_err decide_pool(struct decider *d, size_t rule_index, struct route_tra
         };
         if (members[i].eligible)
             n_eligible++;
+        if (pool->strategy == STRATEGY_BEST_MATCH && in->estimate) {
+            struct skill_estimate est = {0};
+            in->estimate(in->ctx, r->index, rep, &est);
+            double x = pool->objective == POOL_OBJECTIVE_VALUE ? est.p * est.value : est.p;
+            members[i].expected = isfinite(x) && x > 0 ? x : 0;
+            members[i].low = est.low;
+            members[i].high = est.high;
+            members[i].n = est.n;
+        }
     }
     if (n_eligible == 0 && r->fallback == ROUTE_FALLBACK_NEXT_RULE) {
         t->step = ROUTE_STEP_UNAVAILABLE;
@@ -594,10 +604,10 @@ static bt_err decide_pool(struct decider *d, size_t rule_index, struct route_tra
         if (e)
             return e;
     }
-    int64_t window_start =
-        pool->strategy == STRATEGY_FAIR_SHARE ? routing_window_start(pool, in->now) : in->now;
+    bool windowed = pool->strategy == STRATEGY_FAIR_SHARE || pool->strategy == STRATEGY_BEST_MATCH;
+    int64_t window_start = windowed ? routing_window_start(pool, in->now) : in->now;
     struct pool_state moved;
-    if (state && pool->strategy == STRATEGY_FAIR_SHARE && state->strategy == STRATEGY_FAIR_SHARE &&
+    if (state && windowed && state->strategy == pool->strategy &&
         state->window_start > window_start && state->updated_at <= in->now) {
         /* The state is from a window that starts later than the current one,
          * yet was written before now: the pool's window or zone changed in
@@ -614,8 +624,8 @@ static bt_err decide_pool(struct decider *d, size_t rule_index, struct route_tra
         .n_members = n,
         .state = state,
         .now = in->now,
-        .window_start =
-            pool->strategy == STRATEGY_FAIR_SHARE ? routing_window_start(pool, in->now) : in->now,
+        .window_start = window_start,
+        .tolerance = pool->tolerance,
     };
     bt_err e = strategy_decide(&si, d->arena, &out->strategy, d->err);
     if (e)

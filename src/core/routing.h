@@ -61,6 +61,7 @@
 #define BT_CORE_ROUTING_H
 
 #include "core/rule.h"
+#include "core/skill.h"
 #include "core/strategy.h"
 #include "core/workhours.h"
 #include "util/arena.h"
@@ -111,12 +112,18 @@ enum pool_offer { POOL_OFFER_DIRECT, POOL_OFFER_BROADCAST };
 const char *pool_offer_name(enum pool_offer o);
 bool pool_offer_parse(const char *name, enum pool_offer *out);
 
+/* best_match: what "best" means: the expected conversion, or it times the
+ * segment's expected won value. */
+enum pool_objective { POOL_OBJECTIVE_CONVERSION, POOL_OBJECTIVE_VALUE };
+
+#define ROUTING_SEGMENTS_MAX 8
+
 struct routing_pool {
     const char *id;
     const char *name;
     enum strategy_kind strategy;
-    enum absence_policy absence; /* fair_share; default no_catch_up */
-    enum pool_window window;     /* fair_share; default week */
+    enum absence_policy absence; /* fair_share, best_match; default no_catch_up */
+    enum pool_window window;     /* fair_share, best_match; default week */
     const struct tz_table *tz;   /* where the window's days start; default UTC */
     bool out_of_hours;           /* members need not be inside working hours */
     bool match_territory;        /* members must cover the lead's country or region */
@@ -124,6 +131,11 @@ struct routing_pool {
     unsigned offer_to;           /* broadcast: offered to this many at once, 2 .. 20 (default 3) */
     const size_t *members;       /* indexes into routing_config.reps, in config order */
     size_t n_members;
+    /* best_match (core/skill.h gives the estimates; the engine passes them) */
+    double tolerance;              /* the fairness bound; default 0.2 */
+    enum pool_objective objective; /* default conversion */
+    const char *const *segments;   /* lead paths of the segment key, in order */
+    size_t n_segments;             /* default industry, employees_band, country */
 };
 
 enum route_target {
@@ -286,6 +298,11 @@ struct route_input {
     /* The persisted state of pool i (NULL *out: a fresh pool). */
     bt_err (*pool_state)(void *ctx, size_t pool, const struct pool_state **out,
                          struct bt_error *err);
+    /* best_match pools: member rep's estimate for this lead in pool i
+     * (core/skill.h; the caller builds the segment key from the pool's
+     * segment paths). NULL: every member's estimate is 0, so best_match
+     * decides by its fairness bound and config order alone. */
+    void (*estimate)(void *ctx, size_t pool, size_t rep, struct skill_estimate *out);
     void *ctx;
     int64_t now;
     /* Optional (NULL: none): local times of the reps' zones kept from one

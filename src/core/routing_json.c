@@ -42,9 +42,47 @@ static json_t *strategy_json(const struct strategy_decision *s, const struct rou
         json_array_append_new(removed, json_string(s->removed[i]));
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(strategy_name(pool->strategy)));
-    if (pool->strategy == STRATEGY_FAIR_SHARE) {
+    if (pool->strategy == STRATEGY_FAIR_SHARE || pool->strategy == STRATEGY_BEST_MATCH) {
         json_object_set_new(o, "window", json_string(pool_window_name(pool->window)));
         json_object_set_new(o, "absence", json_string(absence_policy_name(pool->absence)));
+    }
+    if (pool->strategy == STRATEGY_BEST_MATCH) {
+        json_object_set_new(o, "tolerance", json_real(pool->tolerance));
+        json_object_set_new(
+            o, "objective",
+            json_string(pool->objective == POOL_OBJECTIVE_VALUE ? "value" : "conversion"));
+        json_t *segs = json_array();
+        for (size_t i = 0; i < pool->n_segments; i++)
+            json_array_append_new(segs, json_string(pool->segments[i]));
+        json_object_set_new(o, "segments", segs);
+        json_object_set_new(o, "reason",
+                            s->chosen >= 0 ? json_string(best_match_reason_name(s->best_reason))
+                                           : json_null());
+        char why[200];
+        const char *winner = s->rep_id;
+        switch (s->best_reason) {
+        case BEST_HIGHEST:
+            snprintf(why, sizeof(why), "%s: highest expected %s within its bound", winner,
+                     pool->objective == POOL_OBJECTIVE_VALUE ? "value" : "conversion");
+            break;
+        case BEST_NEXT_BEST:
+            snprintf(why, sizeof(why), "bound: %s is at its fair share + %.0f%%; next best %s",
+                     s->passed_over >= 0 ? s->notes[s->passed_over].rep_id : "?",
+                     100 * pool->tolerance, winner);
+            break;
+        case BEST_BEHIND_SHARE:
+            snprintf(why, sizeof(why), "%s is behind its fair share - %.0f%%: it gets the lead",
+                     winner, 100 * pool->tolerance);
+            break;
+        case BEST_ALL_AT_BOUND:
+            snprintf(why, sizeof(why),
+                     "every eligible member is at its bound: %s has the largest deficit", winner);
+            break;
+        case BEST_NONE:
+            snprintf(why, sizeof(why), "no eligible member");
+            break;
+        }
+        json_object_set_new(o, "why", json_string(why));
     }
     json_object_set_new(o, "flags", flags);
     json_object_set_new(o, "before", pool_state_to_json(&s->before));
@@ -110,6 +148,15 @@ json_t *route_decision_json(const struct routing_config *cfg, const struct route
                                 isfinite(n->value) ? json_real(n->value) : json_string("full"));
             if (n->joined)
                 json_object_set_new(co, "joined", json_true());
+            if (d->strategy.after.strategy == STRATEGY_BEST_MATCH ||
+                (d->pool >= 0 && cfg->pools[d->pool].strategy == STRATEGY_BEST_MATCH)) {
+                json_object_set_new(co, "estimate", json_real(n->value));
+                json_object_set_new(co, "interval", json_pack("[f f]", n->low, n->high));
+                json_object_set_new(co, "n", json_integer((json_int_t)n->n));
+                json_object_set_new(co, "share", json_real(n->share));
+                json_object_set_new(co, "assigned", json_integer((json_int_t)n->assigned));
+                json_object_set_new(co, "bound", json_integer((json_int_t)n->bound));
+            }
         }
         json_array_append_new(cands, co);
     }

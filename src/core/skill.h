@@ -14,6 +14,15 @@
  *   segment      s = (wins_s + k * g) / (n_s + k)            shrunk to g
  *   prior(r, s)  = clamp(r * s / g, 0.001, 0.999)            the rep's level
  *                                                             times the segment's lift
+ *                  and, when the key has several parts ("industry=software|
+ *                  employees_band=51-200"), plus in log-odds the rep's own
+ *                  lift on each part: logit(q_rv) - logit(m_rv), where m_rv =
+ *                  clamp(r * s_v / g) (s_v the part's rate shrunk to g) and
+ *                  q_rv = (wins_rv + k' m_rv) / (n_rv + k') the rep's shrunk
+ *                  rate on leads with that part. A rep who is good with
+ *                  software is so whatever the size: the parts have far more
+ *                  outcomes than the full cells. k' is estimated like k over
+ *                  the rep x part cells.
  *   estimate     p = (wins_rs + k * prior) / (n_rs + k)
  *   interval     the central 90 % of Beta(wins_rs + k * prior,
  *                n_rs - wins_rs + k * (1 - prior))
@@ -80,6 +89,17 @@ size_t skill_outcomes(const struct skill_table *t);
  * fields left out). `out` has SKILL_SEGMENT_MAX bytes; BT_ETOOBIG past it. */
 bt_err skill_segment_key(const char *const *names, const char *const *values, size_t n, char *out,
                          struct bt_error *err) BT_MUST_USE;
+
+/* The segment key of a stored lead: `paths` are lead attribute names
+ * (industry, employees_band, country, ...) or fields.NAME (a custom field:
+ * a string, number or boolean; other kinds count as missing). The names in
+ * the key are the paths. Errors as skill_segment_key; BT_EINVAL for a path
+ * that is neither (which the configuration refuses earlier). */
+struct lead;
+bt_err skill_lead_segment(const struct lead *l, const char *const *paths, size_t n, char *out,
+                          struct bt_error *err) BT_MUST_USE;
+/* Whether `path` can name a segment field (an attribute or fields.NAME). */
+bool skill_segment_path_valid(const char *path);
 
 /* The table as JSON (its rows' counts, for the store and reports), and back. */
 json_t *skill_table_to_json(const struct skill_table *t);

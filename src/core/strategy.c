@@ -21,7 +21,7 @@
 static const char *const strategy_names[] = {
     [STRATEGY_UNSET] = "unset",           [STRATEGY_ROUND_ROBIN] = "round_robin",
     [STRATEGY_WEIGHTED] = "weighted",     [STRATEGY_LOAD_BALANCED] = "load_balanced",
-    [STRATEGY_FAIR_SHARE] = "fair_share",
+    [STRATEGY_FAIR_SHARE] = "fair_share", [STRATEGY_BEST_MATCH] = "best_match",
 };
 
 static const char *const verdict_names[] = {
@@ -33,6 +33,16 @@ static const char *const verdict_names[] = {
     [STRATEGY_SMALLER_DEFICIT] = "smaller_deficit",
     [STRATEGY_TIE_MORE_RECENT] = "tie_more_recent",
     [STRATEGY_TIE_LATER] = "tie_later",
+    [STRATEGY_LOWER_EXPECTED] = "lower_expected",
+    [STRATEGY_AT_BOUND] = "at_bound",
+};
+
+static const char *const best_reason_names[] = {
+    [BEST_NONE] = "",
+    [BEST_HIGHEST] = "highest_expected",
+    [BEST_NEXT_BEST] = "next_best",
+    [BEST_BEHIND_SHARE] = "behind_share",
+    [BEST_ALL_AT_BOUND] = "all_at_bound",
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -85,6 +95,13 @@ const char *strategy_verdict_name(enum strategy_verdict verdict)
 {
     if ((unsigned)verdict < COUNT(verdict_names))
         return verdict_names[verdict];
+    return "unknown";
+}
+
+const char *best_match_reason_name(enum best_match_reason r)
+{
+    if ((unsigned)r < COUNT(best_reason_names))
+        return best_reason_names[r];
     return "unknown";
 }
 
@@ -190,13 +207,16 @@ static bt_err check_members(struct decide *d, struct bt_error *err)
             return bt_fail(err, BT_EINVAL, "open",
                            "pool member %s: open (%lld) and recent (%lld) must be 0 to %d",
                            p->rep_id, (long long)p->open, (long long)p->recent, STRATEGY_COUNT_MAX);
+        if (d->in->strategy == STRATEGY_BEST_MATCH && !(isfinite(p->expected) && p->expected >= 0))
+            return bt_fail(err, BT_EINVAL, "expected",
+                           "pool member %s: expected conversion must be a number >= 0", p->rep_id);
     }
     return BT_OK;
 }
 
 static bt_err check_state(const struct pool_state *st, struct bt_error *err)
 {
-    if ((unsigned)st->strategy > STRATEGY_FAIR_SHARE)
+    if ((unsigned)st->strategy > STRATEGY_BEST_MATCH)
         return bt_fail(err, BT_EINVAL, "state", "pool state: unknown strategy %d",
                        (int)st->strategy);
     if (st->n_entries > STRATEGY_MEMBERS_MAX)
@@ -496,6 +516,100 @@ static int fair_share(struct decide *d)
     return chosen;
 }
 
+/* --- best_match ------------------------------------------------------------ */
+
+/* best_match keeps in each entry's credit the leads the member was entitled
+ * to in the window, in millionths of a lead. */
+#define BEST_ENTITLED_UNIT 1000000.0
+
+static int best_match(struct decide *d, struct strategy_decision *out)
+{
+    bool catch_up = d->in->absence == ABSENCE_CATCH_UP;
+    double tol = d->in->tolerance;
+    int64_t owed_total = 0;
+    for (size_t i = 0; i < d->n; i++)
+        if ((catch_up && !d->m[i].not_entitled) || d->m[i].eligible)
+            owed_total += llround(d->m[i].weight * STRATEGY_WEIGHT_UNIT);
+    /* fair counts, counting this lead, and the bounds */
+    int best = -1, behind = -1, deficit = -1;
+    double behind_gap = 0, deficit_gap = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        const struct pool_member *p = &d->m[i];
+        struct strategy_note *note = &d->notes[i];
+        bool entitled = (catch_up && !p->not_entitled) || p->eligible;
+        int64_t w = llround(p->weight * STRATEGY_WEIGHT_UNIT);
+        double share = entitled && owed_total ? (double)w / (double)owed_total : 0;
+        /* the member's fair count: its share of every lead of the window it
+         * was entitled to, this one included */
+        double fair = (double)d->after[i].credit / BEST_ENTITLED_UNIT + share;
+        if (entitled) {
+            d->after[i].credit += llround(share * BEST_ENTITLED_UNIT);
+            if (d->after[i].credit > STRATEGY_POINTER_MAX)
+                d->after[i].credit = STRATEGY_POINTER_MAX;
+        }
+        uint64_t a = d->after[i].assigned;
+        note->value = p->expected;
+        note->share = share;
+        note->assigned = a;
+        note->bound = (int64_t)floor((1 + tol) * fair + 1e-9);
+        if (note->bound < 1)
+            note->bound = 1;
+        note->low = p->low;
+        note->high = p->high;
+        note->n = p->n;
+        if (!p->eligible)
+            continue;
+        double gap = fair - (double)a;
+        if (deficit < 0 || gap > deficit_gap + 1e-12) {
+            deficit = (int)i;
+            deficit_gap = gap;
+        }
+        if ((double)(a + 1) < (1 - tol) * fair && (behind < 0 || gap > behind_gap + 1e-12)) {
+            behind = (int)i;
+            behind_gap = gap;
+        }
+        if (best < 0 || p->expected > d->m[best].expected)
+            best = (int)i;
+    }
+    if (deficit < 0)
+        return -1;
+    int chosen = -1;
+    if (behind >= 0) {
+        chosen = behind;
+        out->best_reason = BEST_BEHIND_SHARE;
+    } else {
+        for (size_t i = 0; i < d->n; i++) {
+            const struct pool_member *p = &d->m[i];
+            if (!p->eligible || (int64_t)(d->after[i].assigned + 1) > d->notes[i].bound)
+                continue;
+            if (chosen < 0 || p->expected > d->m[chosen].expected)
+                chosen = (int)i;
+        }
+        if (chosen < 0) {
+            chosen = deficit;
+            out->best_reason = BEST_ALL_AT_BOUND;
+        } else if (d->m[chosen].expected < d->m[best].expected) {
+            out->best_reason = BEST_NEXT_BEST;
+            out->passed_over = best;
+        } else {
+            out->best_reason = BEST_HIGHEST;
+        }
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        if (!d->m[i].eligible || (int)i == chosen)
+            continue;
+        if ((int64_t)(d->after[i].assigned + 1) > d->notes[i].bound)
+            d->notes[i].verdict = STRATEGY_AT_BOUND;
+        else if (d->m[i].expected == d->m[chosen].expected)
+            d->notes[i].verdict = STRATEGY_TIE_LATER;
+        else
+            d->notes[i].verdict = d->m[i].expected < d->m[chosen].expected
+                                      ? STRATEGY_LOWER_EXPECTED
+                                      : STRATEGY_SMALLER_DEFICIT;
+    }
+    return chosen;
+}
+
 /* --- the decision ----------------------------------------------------------- */
 
 static bt_err out_of_memory(struct bt_error *err)
@@ -511,11 +625,15 @@ bt_err strategy_decide(const struct strategy_input *in, struct arena *arena,
         BT_BUG("strategy_decide: NULL argument");
     memset(out, 0, sizeof(*out));
     out->chosen = -1;
+    out->passed_over = -1;
 
-    if (in->strategy < STRATEGY_ROUND_ROBIN || in->strategy > STRATEGY_FAIR_SHARE)
+    if (in->strategy < STRATEGY_ROUND_ROBIN || in->strategy > STRATEGY_BEST_MATCH)
         return bt_fail(err, BT_EINVAL, "strategy", "unknown pool strategy %d", (int)in->strategy);
-    if (in->strategy == STRATEGY_FAIR_SHARE && in->absence != ABSENCE_CATCH_UP &&
-        in->absence != ABSENCE_NO_CATCH_UP)
+    bool windowed = in->strategy == STRATEGY_FAIR_SHARE || in->strategy == STRATEGY_BEST_MATCH;
+    if (in->strategy == STRATEGY_BEST_MATCH && !(in->tolerance >= 0 && in->tolerance <= 10))
+        return bt_fail(err, BT_EINVAL, "tolerance", "best_match tolerance %g is outside 0 to 10",
+                       in->tolerance);
+    if (windowed && in->absence != ABSENCE_CATCH_UP && in->absence != ABSENCE_NO_CATCH_UP)
         return bt_fail(err, BT_EINVAL, "absence", "unknown absence policy %d", (int)in->absence);
     if (in->n_members > STRATEGY_MEMBERS_MAX)
         return bt_fail(err, BT_ETOOBIG, "members", "a pool has %zu members, at most %d",
@@ -530,7 +648,7 @@ bt_err strategy_decide(const struct strategy_input *in, struct arena *arena,
     d.keep = st->strategy == in->strategy;
     if (st->strategy != STRATEGY_UNSET && !d.keep)
         flags |= STRATEGY_RESTARTED;
-    if (in->strategy == STRATEGY_FAIR_SHARE) {
+    if (windowed) {
         if (in->window_start > in->now)
             return bt_fail(err, BT_EINVAL, "window_start", "the window starts after now");
         if (d.keep && in->window_start < st->window_start)
@@ -597,13 +715,19 @@ bt_err strategy_decide(const struct strategy_input *in, struct arena *arena,
     case STRATEGY_FAIR_SHARE:
         chosen = fair_share(&d);
         break;
+    case STRATEGY_BEST_MATCH:
+        chosen = best_match(&d, out);
+        break;
     case STRATEGY_UNSET:
         BT_BUG("strategy_decide: unset strategy");
     }
     out->notes = d.notes;
     out->n_notes = d.n;
-    if (chosen < 0) /* the state changes only with an assignment (see strategy.h) */
+    if (chosen < 0) { /* the state changes only with an assignment (see strategy.h) */
+        out->best_reason = BEST_NONE;
+        out->passed_over = -1;
         return BT_OK;
+    }
 
     d.notes[chosen].verdict = STRATEGY_CHOSEN;
     d.after[chosen].assigned++;
@@ -628,7 +752,7 @@ bt_err strategy_decide(const struct strategy_input *in, struct arena *arena,
     out->after = (struct pool_state){
         .strategy = in->strategy,
         .last_rep_id = in->strategy == STRATEGY_ROUND_ROBIN ? d.m[chosen].rep_id : NULL,
-        .window_start = in->strategy == STRATEGY_FAIR_SHARE ? in->window_start : 0,
+        .window_start = windowed ? in->window_start : 0,
         .updated_at = in->now,
         .decisions = (d.keep ? st->decisions : 0) + 1,
         .entries = d.after,

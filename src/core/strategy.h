@@ -72,6 +72,36 @@
  *                  window starts every credit and count at 0 (the decision
  *                  says so).
  *
+ *   best_match     The eligible member with the highest expected conversion
+ *                  (members[].expected: the caller's estimate, e.g. p from
+ *                  core/skill.h, or p x expected value), within a fairness
+ *                  bound over the leads of the current window (as fair_share:
+ *                  the caller passes the window's start; counts restart with
+ *                  a new window). A member's fair share is weight / (sum of
+ *                  the weights of the members entitled to this lead: as
+ *                  fair_share counts them, every member not marked
+ *                  not_entitled with catch_up, the eligible ones with
+ *                  no_catch_up). The member's fair count f_i is the sum of
+ *                  its shares of every lead of the window so far, this one
+ *                  included (kept in its entry's credit, in millionths of a
+ *                  lead):
+ *                    upper  member i may take the lead only if
+ *                           assigned_i + 1 <= max(1, floor((1 + tolerance) * f_i));
+ *                    lower  a member with assigned_i + 1 < (1 - tolerance) * f_i
+ *                           is behind its share: the eligible member
+ *                           furthest behind (largest f_i - assigned_i) gets the
+ *                           lead, whatever its estimate.
+ *                  The max(1, ...) gives each member room for one lead from the
+ *                  first lead on (so the first leads go to the best members
+ *                  until the others' floors bind), and the lower bound keeps
+ *                  the weakest members from being starved: over many leads
+ *                  every member stays within +/- tolerance of its share.
+ *                  When the best member is at its bound the next best takes
+ *                  the lead (the decision names the member passed over);
+ *                  when every eligible member is at its bound, the one with
+ *                  the largest deficit (f_i - assigned_i). Ties: config order.
+ *                  Note value: the expected conversion.
+ *
  * State is never reset silently: a member new to the pool gets an entry (its
  * note says `joined`); a member who left has its entry dropped and is listed
  * in `removed`; a change of strategy, a new fair_share window and a rebase of
@@ -102,6 +132,7 @@ enum strategy_kind {
     STRATEGY_WEIGHTED,
     STRATEGY_LOAD_BALANCED,
     STRATEGY_FAIR_SHARE,
+    STRATEGY_BEST_MATCH,
 };
 
 enum absence_policy {
@@ -109,9 +140,10 @@ enum absence_policy {
     ABSENCE_NO_CATCH_UP, /* fair_share: time away counts as share received */
 };
 
-/* "round_robin", "weighted", "load_balanced", "fair_share" ("unset", "unknown"). */
+/* "round_robin", "weighted", "load_balanced", "fair_share", "best_match" ("unset",
+ * "unknown"). */
 const char *strategy_name(enum strategy_kind kind);
-/* Parses one of the four names above; false when unknown (out untouched). */
+/* Parses one of the five names above; false when unknown (out untouched). */
 bool strategy_parse(const char *name, enum strategy_kind *out);
 /* "catch_up", "no_catch_up". */
 const char *absence_policy_name(enum absence_policy policy);
@@ -154,6 +186,12 @@ struct pool_member {
      * it is absent; it accrues nothing for this lead, as with no_catch_up. */
     bool not_entitled;
     int ineligible_reason; /* when not eligible: the eligibility code, copied to the note */
+    /* best_match: the member's expected conversion for this lead (>= 0, finite;
+     * p, or p x value), and for the record its interval and the outcomes it
+     * rests on (copied to the note, not compared). */
+    double expected;
+    double low, high;
+    int64_t n;
 };
 
 /* One member's persisted state. Which fields mean something depends on the
@@ -161,7 +199,8 @@ struct pool_member {
 struct pool_state_entry {
     const char *rep_id;
     int64_t pointer;   /* weighted: in 1/STRATEGY_POINTER_SCALE of a lead */
-    int64_t credit;    /* fair_share: owed, in weight units (deficit * accruing weights) */
+    int64_t credit;    /* fair_share: owed, in weight units (deficit * accruing weights);
+                          best_match: leads entitled to in the window, in millionths */
     uint64_t assigned; /* leads this pool gave the member: since it joined, or in the
                           current window for fair_share */
 };
@@ -199,6 +238,7 @@ struct strategy_input {
      * decision, only when an entry of the state has moved. A repeated id
      * given with this set is not detected. */
     bool members_distinct;
+    double tolerance; /* best_match: the fairness bound, in [0, 10]; e.g. 0.2 */
 };
 
 /* Why a member was or was not chosen. */
@@ -211,10 +251,13 @@ enum strategy_verdict {
     STRATEGY_SMALLER_DEFICIT, /* fair_share */
     STRATEGY_TIE_MORE_RECENT, /* load_balanced: same load, more recent assignments */
     STRATEGY_TIE_LATER,       /* same value as the chosen one, later in config order */
+    STRATEGY_LOWER_EXPECTED,  /* best_match: a lower expected conversion */
+    STRATEGY_AT_BOUND,        /* best_match: at its fairness bound */
 };
 
 /* "chosen", "ineligible", "later_in_turn", "higher_pointer", "higher_load",
- * "smaller_deficit", "tie_more_recent", "tie_later". */
+ * "smaller_deficit", "tie_more_recent", "tie_later", "lower_expected",
+ * "at_bound". */
 const char *strategy_verdict_name(enum strategy_verdict verdict);
 
 /* One note per member, in config order. */
@@ -231,9 +274,30 @@ struct strategy_note {
      *   load_balanced  open / capacity (unlimited: / the largest capacity;
      *                  INFINITY for capacity 0: render it as text, not a number)
      *   fair_share     deficit in leads, counting this lead
+     *   best_match     the expected conversion
      */
     double value;
+    /* best_match: the member's share (0..1), its leads in the window before
+     * this one, and the most it may have counting this lead (the upper
+     * bound); its interval and n as the caller gave them. */
+    double share;
+    uint64_t assigned;
+    int64_t bound;
+    double low, high;
+    int64_t n;
 };
+
+/* Why best_match chose its member. */
+enum best_match_reason {
+    BEST_NONE = 0,     /* not best_match, or no decision */
+    BEST_HIGHEST,      /* the highest expected conversion, within its bound */
+    BEST_NEXT_BEST,    /* the better ones were at their bound: the next best */
+    BEST_BEHIND_SHARE, /* a member was behind its lower bound: the furthest behind */
+    BEST_ALL_AT_BOUND, /* every eligible member at its bound: the largest deficit */
+};
+
+/* "", "highest_expected", "next_best", "behind_share", "all_at_bound". */
+const char *best_match_reason_name(enum best_match_reason r);
 
 /* Decision flags. */
 #define STRATEGY_RESTARTED     0x1u /* the state was written by another strategy: started afresh */
@@ -250,6 +314,8 @@ struct strategy_decision {
     size_t n_notes;
     const char **removed; /* ids of entries dropped because they left the pool */
     size_t n_removed;
+    enum best_match_reason best_reason; /* best_match */
+    int passed_over; /* best_match, BEST_NEXT_BEST: the best member, at its bound; else -1 */
 };
 
 /*

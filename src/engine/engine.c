@@ -25,6 +25,7 @@ struct engine {
     struct store_conn *conn;
     struct engine__scorer *scorer;
     struct engine__accounts *accounts; /* the account index, writer only */
+    struct engine__skills *skills;     /* best_match's skill tables, writer only */
     struct clock *clock;
     unsigned group_max;
 
@@ -120,6 +121,7 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
                               .scorer = e->scorer,
                               .now = clock_now(e->clock),
                               .accounts = e->accounts,
+                              .skills = e->skills,
                               .node_id = e->node_id,
                               .rules = e->rules};
     for (struct engine__command *c = group; c; c = c->next) {
@@ -223,12 +225,14 @@ bt_err engine_start(struct store *store, struct clock *clock, const struct engin
     }
     e->scorer = engine__scorer_new();
     e->accounts = engine__accounts_new();
+    e->skills = engine__skills_new();
     e->rules = rule_scratch_new();
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->wake, NULL);
     if (pthread_create(&e->writer, NULL, writer_main, e) != 0) {
         engine__scorer_free(e->scorer);
         engine__accounts_free(e->accounts);
+        engine__skills_free(e->skills);
         rule_scratch_free(e->rules);
         store_conn_close(e->conn);
         free(e->node_id);
@@ -250,6 +254,7 @@ void engine_stop(struct engine *e)
     pthread_join(e->writer, NULL);
     engine__scorer_free(e->scorer);
     engine__accounts_free(e->accounts);
+    engine__skills_free(e->skills);
     rule_scratch_free(e->rules);
     store_conn_close(e->conn);
     pthread_mutex_destroy(&e->lock);

@@ -119,6 +119,7 @@ struct engine__ctx {
     struct engine__scorer *scorer;
     int64_t now;
     struct engine__accounts *accounts;  /* the account index, kept across commands */
+    struct engine__skills *skills;      /* best_match's skill tables, kept across commands */
     const char *node_id;                /* the holder of this node's claims */
     int64_t due[ENGINE_DEADLINE_COUNT]; /* deadlines the group asked for (0: none) */
     struct engine__tally tally;         /* decisions, for the metrics after the commit */
@@ -141,6 +142,24 @@ struct engine__ctx {
  * rolls it back. *got false: another node holds it (try again in
  * ENGINE_SWEEP_RETRY_MS).
  */
+/*
+ * best_match's skill tables (engine_route.c): one per best_match pool of the
+ * configuration, built from the outcome history (store_history_each, target
+ * converted: the rep is the lead's owner, the segment the lead's values of
+ * the pool's segment fields) when first needed, again when the
+ * configuration changes, and again once ENGINE_SKILL_REFRESH_MS has passed.
+ * engine__skills_for returns the tables for cfg's pools (entries NULL for
+ * the other pools), or NULL when cfg has no best_match pool; valid until the
+ * next call. A history that cannot be read is logged and leaves no table
+ * (the pool then decides by its fairness bound alone).
+ */
+#define ENGINE_SKILL_REFRESH_MS (60 * 60 * 1000)
+struct engine__skills;
+struct engine__skills *engine__skills_new(void);
+void engine__skills_free(struct engine__skills *s);
+const struct skill_table *const *engine__skills_for(struct engine__ctx *ctx,
+                                                    const struct config *cfg);
+
 #define ENGINE_SWEEP_LEASE_MS 30000
 #define ENGINE_SWEEP_RETRY_MS 1000
 bt_err engine__claim_sweep(struct engine__ctx *ctx, const char *name, bool *got,

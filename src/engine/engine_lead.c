@@ -328,6 +328,7 @@ bt_err engine__lead_run(struct engine__ctx *ctx, const struct config *cfg, struc
                   .ctx = &l},
         .now = ctx->now,
         .scratch = scratch_for(ctx, cfg),
+        .skill = o->route != DECIDE_ROUTE_NEVER ? engine__skills_for(ctx, cfg) : NULL,
     };
 
     /* decide */

@@ -9,6 +9,8 @@
  */
 #include "config/config.h"
 #include "engine/engine_internal.h"
+#include "core/skill.h"
+#include "store/store_models.h"
 #include "store/store_routing.h"
 #include "util/log.h"
 
@@ -271,4 +273,141 @@ bt_err engine_exclude_rep(struct engine *e, struct exclusion_command *cmd, struc
 {
     struct engine__command c = {.kind = ENGINE__EXCLUSION, .arena = arena, .u.exclusion = cmd};
     return engine__submit(e, &c, err);
+}
+
+/* ---- best_match's skill tables ---- */
+
+struct pool_rows {
+    struct skill_outcome *rows;
+    size_t n, cap;
+};
+
+struct engine__skills {
+    const struct config *cfg; /* built for */
+    size_t n_pools;
+    char **pool_ids;
+    int64_t built_at;
+    struct skill_table **tables;
+    bool empty; /* cfg has no best_match pool */
+};
+
+struct engine__skills *engine__skills_new(void)
+{
+    return xcalloc(1, sizeof(struct engine__skills));
+}
+
+static void skills_clear(struct engine__skills *s)
+{
+    for (size_t p = 0; p < s->n_pools; p++) {
+        skill_table_free(s->tables[p]);
+        free(s->pool_ids[p]);
+    }
+    free(s->tables);
+    free(s->pool_ids);
+    memset(s, 0, sizeof(*s));
+}
+
+void engine__skills_free(struct engine__skills *s)
+{
+    if (!s)
+        return;
+    skills_clear(s);
+    free(s);
+}
+
+struct history_walk {
+    const struct routing_config *rc;
+    struct pool_rows *rows;
+    struct arena *strings;
+};
+
+static bt_err history_row(void *cls, const struct store_history_row *row, struct bt_error *err)
+{
+    struct history_walk *w = cls;
+    const char *owner = row->lead.attr[LEAD_OWNER];
+    if (!owner || !*owner)
+        return BT_OK; /* nobody worked it: nothing to learn about a rep */
+    for (size_t p = 0; p < w->rc->n_pools; p++) {
+        const struct routing_pool *pool = &w->rc->pools[p];
+        if (pool->strategy != STRATEGY_BEST_MATCH)
+            continue;
+        char key[SKILL_SEGMENT_MAX];
+        if (skill_lead_segment(&row->lead, pool->segments, pool->n_segments, key, NULL))
+            key[0] = '\0';
+        struct pool_rows *r = &w->rows[p];
+        if (r->n == r->cap) {
+            r->cap = r->cap ? 2 * r->cap : 1024;
+            r->rows = xrealloc(r->rows, r->cap * sizeof(*r->rows));
+        }
+        const char *rep = arena_strdup(w->strings, owner), *seg = arena_strdup(w->strings, key);
+        if (!rep || !seg)
+            return bt_fail(err, BT_ETOOBIG, NULL, "the outcome history is too large");
+        r->rows[r->n++] = (struct skill_outcome){
+            rep, seg, row->label == 1, row->label == 1 && row->has_value ? row->value : 0};
+    }
+    return BT_OK;
+}
+
+static bool same_pools(const struct engine__skills *s, const struct config *cfg)
+{
+    const struct routing_config *rc = &cfg->routing;
+    if (s->cfg != cfg || s->n_pools != rc->n_pools)
+        return false;
+    for (size_t p = 0; p < rc->n_pools; p++)
+        if (strcmp(s->pool_ids[p], rc->pools[p].id) != 0)
+            return false;
+    return true;
+}
+
+static void skills_build(struct engine__ctx *ctx, const struct config *cfg)
+{
+    struct engine__skills *s = ctx->skills;
+    const struct routing_config *rc = &cfg->routing;
+    skills_clear(s);
+    s->cfg = cfg;
+    s->built_at = ctx->now;
+    s->n_pools = rc->n_pools;
+    s->empty = true;
+    for (size_t p = 0; p < rc->n_pools; p++)
+        s->empty &= rc->pools[p].strategy != STRATEGY_BEST_MATCH;
+    s->tables = xcalloc(rc->n_pools + 1, sizeof(*s->tables));
+    s->pool_ids = xcalloc(rc->n_pools + 1, sizeof(*s->pool_ids));
+    for (size_t p = 0; p < rc->n_pools; p++)
+        s->pool_ids[p] = xstrdup(rc->pools[p].id);
+    if (s->empty)
+        return;
+    struct pool_rows *rows = xcalloc(rc->n_pools, sizeof(*rows));
+    struct arena strings = ARENA_INIT, scratch = ARENA_INIT;
+    strings.limit = (size_t)1 << 30;
+    struct history_walk w = {rc, rows, &strings};
+    struct bt_error err = BT_ERROR_INIT;
+    bt_err e = store_history_each(ctx->conn, "converted", 0, 0, &scratch, history_row, &w, &err);
+    if (e)
+        log_error("routing: best_match: cannot read the outcome history: %s", err.message);
+    for (size_t p = 0; !e && p < rc->n_pools; p++) {
+        if (rc->pools[p].strategy != STRATEGY_BEST_MATCH)
+            continue;
+        if (skill_table_build(rows[p].rows, rows[p].n, NULL, &s->tables[p], &err))
+            log_error("routing: best_match pool %s: %s", rc->pools[p].id, err.message);
+        else
+            log_info("routing: best_match pool %s: skill from %zu outcomes (k=%.1f)",
+                     rc->pools[p].id, rows[p].n, skill_strength(s->tables[p]));
+    }
+    for (size_t p = 0; p < rc->n_pools; p++)
+        free(rows[p].rows);
+    free(rows);
+    arena_release(&strings);
+    arena_release(&scratch);
+}
+
+const struct skill_table *const *engine__skills_for(struct engine__ctx *ctx,
+                                                    const struct config *cfg)
+{
+    struct engine__skills *s = ctx->skills;
+    if (!s || !cfg)
+        return NULL;
+    if (!same_pools(s, cfg) || ctx->now - s->built_at >= ENGINE_SKILL_REFRESH_MS ||
+        ctx->now < s->built_at)
+        skills_build(ctx, cfg);
+    return s->empty ? NULL : (const struct skill_table *const *)s->tables;
 }

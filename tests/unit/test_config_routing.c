@@ -452,16 +452,18 @@ static void test_error_pools(void **state)
     char yaml[1024];
 #define POOL_ERROR(pool, prefix, part)                                                             \
     (snprintf(yaml, sizeof(yaml), "%s%s", head, pool), expect_error(yaml, prefix, part))
-    POOL_ERROR("  - {id: p, strategy: weighted, window: week, members: [a]}\n", "t.yaml:7:41: ",
-               "pools[0].window: only fair_share pools have a window (this is weighted)");
+    POOL_ERROR(
+        "  - {id: p, strategy: weighted, window: week, members: [a]}\n", "t.yaml:7:41: ",
+        "pools[0].window: only fair_share and best_match pools have a window (this is weighted)");
     POOL_ERROR("  - {id: p, strategy: round_robin, absence: catch_up, members: [a]}\n",
-               "t.yaml:7:45: ", "pools[0].absence: only fair_share pools have an absence policy");
+               "t.yaml:7:45: ",
+               "pools[0].absence: only fair_share and best_match pools have an absence policy");
     POOL_ERROR("  - {id: p, strategy: fair_share, window: year, members: [a]}\n",
                "t.yaml:7:43: ", "pools[0].window: expected day, week or month");
     POOL_ERROR("  - {id: p, strategy: fair_share, absence: maybe, members: [a]}\n",
                "t.yaml:7:44: ", "pools[0].absence: expected catch_up or no_catch_up");
     POOL_ERROR("  - {id: p, strategy: best, members: [a]}\n", "t.yaml:7:23: ",
-               "pools[0].strategy: expected round_robin, weighted, load_balanced or fair_share");
+               "pools[0].strategy: expected round_robin, weighted, load_balanced, fair_share or best_match");
     POOL_ERROR("  - {id: p, members: [a]}\n",
                "t.yaml:7:5: ", "pools[0]: missing required key 'strategy'");
     POOL_ERROR("  - {id: p, strategy: weighted}\n", "t.yaml:7:5: ",

@@ -31,7 +31,8 @@ struct pool {
     struct pool_member m[MAXM];
     size_t n;
     int64_t now, window_start;
-    bool track_load; /* load_balanced: open and recent grow, full members become ineligible */
+    double tolerance; /* best_match */
+    bool track_load;  /* load_balanced: open and recent grow, full members become ineligible */
     /* the persisted state, owned here; two buffers, so that the last
      * decision's `before` stays valid after its `after` is persisted */
     struct pool_state state;
@@ -151,7 +152,8 @@ static char step(struct pool *p)
                                 .state = &p->state,
                                 .now = p->now,
                                 .window_start = p->window_start,
-                                .members_distinct = distinct_members};
+                                .members_distinct = distinct_members,
+                                .tolerance = p->tolerance};
     struct bt_error err = BT_ERROR_INIT;
     bt_err rc = strategy_decide(&in, &p->arena, &p->d, &err);
     if (rc)
@@ -1103,6 +1105,151 @@ static void test_large_pool_reordered(void **unused)
     arena_release(&b);
 }
 
+/* --- best_match ------------------------------------------------------------ */
+
+static void test_best_match_prefers_skill_within_bound(void **unused)
+{
+    (void)unused;
+    struct pool p = {0};
+    pool_init(&p, STRATEGY_BEST_MATCH, "abc");
+    p.tolerance = 0.2;
+    member(&p, 'a')->expected = 0.1;
+    member(&p, 'b')->expected = 0.3;
+    member(&p, 'c')->expected = 0.2;
+    assert_int_equal(step(&p), 'b');
+    assert_int_equal(p.d.best_reason, BEST_HIGHEST);
+    assert_int_equal(p.d.passed_over, -1);
+    assert_int_equal(note(&p.d, 'a')->verdict, STRATEGY_LOWER_EXPECTED);
+    assert_true(note(&p.d, 'b')->value == 0.3);
+    assert_true(fabs(note(&p.d, 'b')->share - 1.0 / 3) < 1e-12);
+    assert_int_equal(note(&p.d, 'b')->bound, 1); /* ceil(1.2 * 1/3 * 1) */
+    /* b is at its bound (2 > ceil(1.2 * 2/3) = 1): the next best */
+    assert_int_equal(step(&p), 'c');
+    assert_int_equal(p.d.best_reason, BEST_NEXT_BEST);
+    assert_int_equal(p.d.passed_over, 1);
+    assert_int_equal(note(&p.d, 'b')->verdict, STRATEGY_AT_BOUND);
+    assert_int_equal(note(&p.d, 'b')->assigned, 1);
+    char buf[400];
+    run(&p, 298, buf);
+    /* 300 leads: every member within 20 % of 100, b the most, a the least */
+    const struct pool_state_entry *a = entry(&p.state, 'a'), *b = entry(&p.state, 'b'),
+                                  *c = entry(&p.state, 'c');
+    assert_int_equal(a->assigned + b->assigned + c->assigned, 300);
+    assert_true(b->assigned <= 120 && b->assigned >= c->assigned && c->assigned >= a->assigned);
+    assert_true(a->assigned >= 79); /* the lower bound: 0.8 * 100 - 1 */
+    arena_release(&p.arena);
+}
+
+/* Tiny deterministic generator for the skill tests. */
+static uint64_t lcg_next(uint64_t *x)
+{
+    *x = *x * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+    return *x >> 33;
+}
+
+static void test_best_match_fair_over_3000(void **unused)
+{
+    (void)unused;
+    struct pool p = {0};
+    pool_init(&p, STRATEGY_BEST_MATCH, "abcde");
+    p.tolerance = 0.2;
+    member(&p, 'c')->weight = 2;
+    /* hidden skill per segment: rep a is the best at everything, b at
+     * segment 0, ...; the weights 1:1:2:1:1 give c a third of the leads */
+    double skill[5][4];
+    uint64_t x = 42;
+    for (int r = 0; r < 5; r++)
+        for (int g = 0; g < 4; g++)
+            skill[r][g] = 0.05 + (double)(lcg_next(&x) % 1000) / 4000.0 + (r == 0 ? 0.2 : 0);
+    double picked = 0, mean = 0;
+    for (int lead = 0; lead < 3000; lead++) {
+        int g = (int)(lcg_next(&x) % 4);
+        for (int r = 0; r < 5; r++) {
+            p.m[r].expected = skill[r][g];
+            mean += skill[r][g] * (r == 2 ? 2 : 1) / 6;
+        }
+        /* now and then a member is away (no_catch_up: it does not accrue) */
+        int away = lead % 97 < 5 ? 3 : -1;
+        for (int r = 0; r < 5; r++)
+            set_eligible(&p, (char)('a' + r), r != away, 1);
+        char who = step(&p);
+        assert_true(who != '-');
+        picked += skill[who - 'a'][g];
+    }
+    uint64_t total = 0;
+    for (int r = 0; r < 5; r++)
+        total += entry(&p.state, (char)('a' + r))->assigned;
+    assert_int_equal(total, 3000);
+    for (int r = 0; r < 5; r++) {
+        double fair = 3000.0 * (r == 2 ? 2 : 1) / 6;
+        double got = (double)entry(&p.state, (char)('a' + r))->assigned;
+        assert_true(got <= 1.2 * fair && got >= 0.8 * fair);
+    }
+    /* and the skill counted: better than the share-weighted average */
+    assert_true(picked / 3000 > mean / 3000 + 0.02);
+    arena_release(&p.arena);
+}
+
+static void test_best_match_behind_and_window(void **unused)
+{
+    (void)unused;
+    struct pool p = {0};
+    pool_init(&p, STRATEGY_BEST_MATCH, "ab");
+    p.tolerance = 0.2;
+    p.absence = ABSENCE_CATCH_UP;
+    member(&p, 'a')->expected = 0.5;
+    member(&p, 'b')->expected = 0.1;
+    set_eligible(&p, 'b', false, 3); /* away but owed its share */
+    EXPECT_RUN(&p, "aaaa");
+    set_eligible(&p, 'b', true, 0);
+    /* b is behind: 4 leads owed 2.5 counting the next, it has 0 */
+    assert_int_equal(step(&p), 'b');
+    assert_int_equal(p.d.best_reason, BEST_BEHIND_SHARE);
+    /* a new window: counts from 0, a is best again */
+    p.window_start = p.now;
+    assert_int_equal(step(&p), 'a');
+    assert_true(p.d.flags & STRATEGY_WINDOW_ROLLED);
+    assert_int_equal(entry(&p.state, 'a')->assigned, 1);
+    assert_int_equal(entry(&p.state, 'b')->assigned, 0);
+    /* ties go by config order */
+    member(&p, 'b')->expected = 0.5;
+    pool_init(&p, STRATEGY_BEST_MATCH, "ab");
+    p.tolerance = 0.2;
+    assert_int_equal(step(&p), 'a');
+    assert_int_equal(note(&p.d, 'b')->verdict, STRATEGY_TIE_LATER);
+    arena_release(&p.arena);
+}
+
+static void test_best_match_bad_input(void **unused)
+{
+    (void)unused;
+    struct pool p = {0};
+    pool_init(&p, STRATEGY_BEST_MATCH, "ab");
+    p.tolerance = 0.2;
+    p.m[0].expected = NAN;
+    struct strategy_input in = {.strategy = STRATEGY_BEST_MATCH,
+                                .members = p.m,
+                                .n_members = p.n,
+                                .now = p.now,
+                                .window_start = p.window_start,
+                                .tolerance = 0.2};
+    struct bt_error err = BT_ERROR_INIT;
+    assert_int_equal(strategy_decide(&in, &p.arena, &p.d, &err), BT_EINVAL);
+    assert_string_equal(err.field, "expected");
+    p.m[0].expected = 0.3;
+    in.tolerance = -0.1;
+    assert_int_equal(strategy_decide(&in, &p.arena, &p.d, &err), BT_EINVAL);
+    assert_string_equal(err.field, "tolerance");
+    in.tolerance = 0.2;
+    assert_int_equal(strategy_decide(&in, &p.arena, &p.d, &err), BT_OK);
+    assert_int_equal(p.d.chosen, 0);
+    enum strategy_kind k;
+    assert_true(strategy_parse("best_match", &k) && k == STRATEGY_BEST_MATCH);
+    assert_string_equal(strategy_name(STRATEGY_BEST_MATCH), "best_match");
+    assert_string_equal(best_match_reason_name(BEST_NEXT_BEST), "next_best");
+    arena_release(&p.arena);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1131,6 +1278,10 @@ int main(void)
         cmocka_unit_test(test_deterministic_and_pure),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_large_pool_reordered),
+        cmocka_unit_test(test_best_match_prefers_skill_within_bound),
+        cmocka_unit_test(test_best_match_fair_over_3000),
+        cmocka_unit_test(test_best_match_behind_and_window),
+        cmocka_unit_test(test_best_match_bad_input),
     };
     /* the same sequences when the caller vouches for distinct members (the
      * router does): state entries are matched without hashing every id */

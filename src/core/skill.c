@@ -1,0 +1,702 @@
+/*
+ * skill.c - rep x segment conversion estimates with empirical-Bayes
+ * shrinkage (see skill.h for the model).
+ *
+ * The rows are folded into cells (rep, segment): outcomes, wins, won values.
+ * Reps and segments are interned through two small open-addressing tables;
+ * cells are found through a third keyed by the pair of indices. Everything
+ * the estimates need (margins, the global rate, the strength k) is computed
+ * once when the table is built; skill_estimate() only looks up and computes
+ * the posterior, its interval by bisection on the regularised incomplete
+ * beta function.
+ */
+#include "core/skill.h"
+
+#include "core/lead.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STRENGTH_MIN 1.0
+#define STRENGTH_MAX 1000.0
+
+struct names {
+    char **s;
+    uint32_t *slot; /* index + 1, 0 empty */
+    size_t n, cap, mask;
+};
+
+struct margin {
+    int64_t n, wins, valued; /* valued: wins with a value */
+    double value_sum;
+};
+
+struct cell {
+    uint32_t rep, seg;
+    struct margin m;
+};
+
+struct cellmap {
+    struct cell *cells;
+    uint32_t *cell_slot; /* index + 1 */
+    size_t n_cells, cap_cells, cell_mask;
+};
+
+#define PARTS_MAX 8 /* fields of a segment key decomposed */
+
+struct skill_table {
+    struct names reps, segs, parts;
+    struct margin *rep_m, *seg_m, *part_m;
+    double *rep_rate, *seg_rate, *seg_value, *part_rate;
+    struct cellmap full;  /* rep x segment */
+    struct cellmap split; /* rep x part ("name=value") of keys with several parts */
+    uint8_t *n_parts;     /* per segment: its parts (0: a key of one part or none) */
+    uint32_t (*seg_parts)[PARTS_MAX];
+    double *split_lift; /* per split cell: the log-odds interaction */
+    struct margin all;
+    double global, global_value, k, k_split;
+    bool fixed;
+};
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+    return h ^ (h >> 29);
+}
+
+static uint64_t hash_pair(uint32_t a, uint32_t b)
+{
+    uint64_t h = ((uint64_t)a << 32 | b) * UINT64_C(0x9E3779B97F4A7C15);
+    return h ^ (h >> 31);
+}
+
+static void names_free(struct names *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->s[i]);
+    free(t->s);
+    free(t->slot);
+}
+
+static long names_find(const struct names *t, const char *s)
+{
+    if (!t->mask)
+        return -1;
+    for (size_t i = hash_str(s) & t->mask;; i = (i + 1) & t->mask) {
+        if (!t->slot[i])
+            return -1;
+        if (strcmp(t->s[t->slot[i] - 1], s) == 0)
+            return (long)t->slot[i] - 1;
+    }
+}
+
+static void names_rehash(struct names *t, size_t slots)
+{
+    free(t->slot);
+    t->slot = xcalloc(slots, sizeof(*t->slot));
+    t->mask = slots - 1;
+    for (size_t k = 0; k < t->n; k++) {
+        size_t i = hash_str(t->s[k]) & t->mask;
+        while (t->slot[i])
+            i = (i + 1) & t->mask;
+        t->slot[i] = (uint32_t)(k + 1);
+    }
+}
+
+static uint32_t names_add(struct names *t, const char *s)
+{
+    long f = names_find(t, s);
+    if (f >= 0)
+        return (uint32_t)f;
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 16;
+        t->s = xrealloc(t->s, t->cap * sizeof(*t->s));
+    }
+    t->s[t->n++] = xstrdup(s);
+    if (2 * t->n > t->mask)
+        names_rehash(t, t->mask ? 2 * (t->mask + 1) : 64);
+    else {
+        size_t i = hash_str(s) & t->mask;
+        while (t->slot[i])
+            i = (i + 1) & t->mask;
+        t->slot[i] = (uint32_t)t->n;
+    }
+    return (uint32_t)(t->n - 1);
+}
+
+static long cell_find(const struct cellmap *t, uint32_t rep, uint32_t seg)
+{
+    if (!t->cell_mask)
+        return -1;
+    for (size_t i = hash_pair(rep, seg) & t->cell_mask;; i = (i + 1) & t->cell_mask) {
+        uint32_t k = t->cell_slot[i];
+        if (!k)
+            return -1;
+        if (t->cells[k - 1].rep == rep && t->cells[k - 1].seg == seg)
+            return (long)k - 1;
+    }
+}
+
+static void cells_rehash(struct cellmap *t, size_t slots)
+{
+    free(t->cell_slot);
+    t->cell_slot = xcalloc(slots, sizeof(*t->cell_slot));
+    t->cell_mask = slots - 1;
+    for (size_t k = 0; k < t->n_cells; k++) {
+        size_t i = hash_pair(t->cells[k].rep, t->cells[k].seg) & t->cell_mask;
+        while (t->cell_slot[i])
+            i = (i + 1) & t->cell_mask;
+        t->cell_slot[i] = (uint32_t)(k + 1);
+    }
+}
+
+static struct cell *cell_add(struct cellmap *t, uint32_t rep, uint32_t seg)
+{
+    long f = cell_find(t, rep, seg);
+    if (f >= 0)
+        return &t->cells[f];
+    if (t->n_cells == t->cap_cells) {
+        t->cap_cells = t->cap_cells ? 2 * t->cap_cells : 64;
+        t->cells = xrealloc(t->cells, t->cap_cells * sizeof(*t->cells));
+    }
+    struct cell *c = &t->cells[t->n_cells++];
+    memset(c, 0, sizeof(*c));
+    c->rep = rep;
+    c->seg = seg;
+    if (2 * t->n_cells > t->cell_mask)
+        cells_rehash(t, t->cell_mask ? 2 * (t->cell_mask + 1) : 128);
+    else {
+        size_t i = hash_pair(rep, seg) & t->cell_mask;
+        while (t->cell_slot[i])
+            i = (i + 1) & t->cell_mask;
+        t->cell_slot[i] = (uint32_t)t->n_cells;
+    }
+    return c;
+}
+
+void skill_table_free(struct skill_table *t)
+{
+    if (!t)
+        return;
+    names_free(&t->reps);
+    names_free(&t->segs);
+    free(t->rep_m);
+    free(t->seg_m);
+    free(t->rep_rate);
+    free(t->seg_rate);
+    free(t->seg_value);
+    names_free(&t->parts);
+    free(t->part_m);
+    free(t->part_rate);
+    free(t->full.cells);
+    free(t->full.cell_slot);
+    free(t->split.cells);
+    free(t->split.cell_slot);
+    free(t->n_parts);
+    free(t->seg_parts);
+    free(t->split_lift);
+    free(t);
+}
+
+static double shrink(int64_t wins, int64_t n, double k, double prior)
+{
+    return ((double)wins + k * prior) / ((double)n + k);
+}
+
+static double clamp_rate(double p)
+{
+    return p < 0.001 ? 0.001 : p > 0.999 ? 0.999 : p;
+}
+
+static double logit(double p)
+{
+    return log(p / (1 - p));
+}
+
+static double logistic(double x)
+{
+    return 1 / (1 + exp(-x));
+}
+
+/* The rep's level times a segment's (or part's) lift. */
+static double main_prior(const struct skill_table *t, double r, double s)
+{
+    if (t->global <= 0 || t->global >= 1)
+        return clamp_rate(t->global);
+    return clamp_rate(r * s / t->global);
+}
+
+/* prior(r, s): the main effects, and for a key of several parts the rep's
+ * shrunk interaction with each part, added in log-odds. */
+static double full_prior(const struct skill_table *t, long rep, long seg)
+{
+    double rr = rep >= 0 ? t->rep_rate[rep] : t->global;
+    double ss = seg >= 0 ? t->seg_rate[seg] : t->global;
+    double p = main_prior(t, rr, ss);
+    if (rep < 0 || seg < 0 || !t->n_parts[seg])
+        return p;
+    double x = logit(p);
+    for (unsigned i = 0; i < t->n_parts[seg]; i++) {
+        long c = cell_find(&t->split, (uint32_t)rep, t->seg_parts[seg][i]);
+        if (c >= 0)
+            x += t->split_lift[c];
+    }
+    return clamp_rate(logistic(x));
+}
+
+static void margins_rates(struct skill_table *t, double k)
+{
+    for (size_t i = 0; i < t->reps.n; i++)
+        t->rep_rate[i] = shrink(t->rep_m[i].wins, t->rep_m[i].n, k, t->global);
+    for (size_t i = 0; i < t->segs.n; i++)
+        t->seg_rate[i] = shrink(t->seg_m[i].wins, t->seg_m[i].n, k, t->global);
+    for (size_t i = 0; i < t->parts.n; i++)
+        t->part_rate[i] = shrink(t->part_m[i].wins, t->part_m[i].n, k, t->global);
+}
+
+/* The split cells' interactions for strength k: the rep's shrunk rate on
+ * the part against the rep's level times the part's lift, in log-odds. */
+static void split_lifts(struct skill_table *t, double k)
+{
+    for (size_t i = 0; i < t->split.n_cells; i++) {
+        const struct cell *c = &t->split.cells[i];
+        double m = main_prior(t, t->rep_rate[c->rep], t->part_rate[c->seg]);
+        double p = clamp_rate(shrink(c->m.wins, c->m.n, k, m));
+        t->split_lift[i] = logit(p) - logit(m);
+    }
+}
+
+/*
+ * Method of moments: with cell rates x_i = wins_i / n_i scattered around
+ * their priors m_i, E[sum n_i (x_i - m_i)^2] ~= tau2 (N - C) + sum m_i (1 -
+ * m_i), where tau2 is the variance of the true rates around the priors and
+ * C the number of cells. The prior of strength k has variance m (1 - m) /
+ * (k + 1), so k = mean(m (1 - m)) / tau2 - 1.
+ */
+static double moments_strength(const struct skill_table *t, const struct cellmap *cm, bool split)
+{
+    double s = 0, binom = 0, mm = 0, nn = 0;
+    size_t c = 0;
+    for (size_t i = 0; i < cm->n_cells; i++) {
+        const struct cell *x = &cm->cells[i];
+        if (x->m.n < 1)
+            continue;
+        double m = split ? main_prior(t, t->rep_rate[x->rep], t->part_rate[x->seg])
+                         : full_prior(t, (long)x->rep, (long)x->seg);
+        double rate = (double)x->m.wins / (double)x->m.n;
+        s += (double)x->m.n * (rate - m) * (rate - m);
+        binom += m * (1 - m);
+        mm += (double)x->m.n * m * (1 - m);
+        nn += (double)x->m.n;
+        c++;
+    }
+    if (c < 2 || nn <= (double)c)
+        return STRENGTH_MAX;
+    double tau2 = (s - binom) / (nn - (double)c);
+    if (!(tau2 > 0))
+        return STRENGTH_MAX;
+    double k = (mm / nn) / tau2 - 1;
+    return k < STRENGTH_MIN ? STRENGTH_MIN : k > STRENGTH_MAX ? STRENGTH_MAX : k;
+}
+
+/* Splits every segment key of several parts and folds the full cells into
+ * rep x part cells. */
+static void split_parts(struct skill_table *t)
+{
+    t->n_parts = xcalloc(t->segs.n + 1, sizeof(*t->n_parts));
+    t->seg_parts = xcalloc(t->segs.n + 1, sizeof(*t->seg_parts));
+    for (size_t g = 0; g < t->segs.n; g++) {
+        const char *key = t->segs.s[g];
+        if (!strchr(key, '|'))
+            continue;
+        char buf[SKILL_SEGMENT_MAX];
+        snprintf(buf, sizeof(buf), "%s", key);
+        unsigned n = 0;
+        for (char *save = NULL, *part = strtok_r(buf, "|", &save); part && n < PARTS_MAX;
+             part = strtok_r(NULL, "|", &save))
+            t->seg_parts[g][n++] = names_add(&t->parts, part);
+        t->n_parts[g] = (uint8_t)n;
+    }
+    for (size_t i = 0; i < t->full.n_cells; i++) {
+        const struct cell *c = &t->full.cells[i];
+        struct margin m = c->m;
+        uint32_t rep = c->rep, seg = c->seg;
+        for (unsigned j = 0; j < t->n_parts[seg]; j++) {
+            struct cell *x = cell_add(&t->split, rep, t->seg_parts[seg][j]);
+            x->m.n += m.n;
+            x->m.wins += m.wins;
+        }
+    }
+    t->part_m = xcalloc(t->parts.n + 1, sizeof(*t->part_m));
+    t->part_rate = xcalloc(t->parts.n + 1, sizeof(*t->part_rate));
+    t->split_lift = xcalloc(t->split.n_cells + 1, sizeof(*t->split_lift));
+    for (size_t i = 0; i < t->split.n_cells; i++) {
+        t->part_m[t->split.cells[i].seg].n += t->split.cells[i].m.n;
+        t->part_m[t->split.cells[i].seg].wins += t->split.cells[i].m.wins;
+    }
+}
+
+/* Margins, the global rates and k from the cells. */
+static void finish(struct skill_table *t, double strength)
+{
+    t->rep_m = xcalloc(t->reps.n + 1, sizeof(*t->rep_m));
+    t->seg_m = xcalloc(t->segs.n + 1, sizeof(*t->seg_m));
+    t->rep_rate = xcalloc(t->reps.n + 1, sizeof(*t->rep_rate));
+    t->seg_rate = xcalloc(t->segs.n + 1, sizeof(*t->seg_rate));
+    t->seg_value = xcalloc(t->segs.n + 1, sizeof(*t->seg_value));
+    memset(&t->all, 0, sizeof(t->all));
+    for (size_t i = 0; i < t->full.n_cells; i++) {
+        const struct cell *c = &t->full.cells[i];
+        struct margin *ms[3] = {&t->rep_m[c->rep], &t->seg_m[c->seg], &t->all};
+        for (int j = 0; j < 3; j++) {
+            ms[j]->n += c->m.n;
+            ms[j]->wins += c->m.wins;
+            ms[j]->valued += c->m.valued;
+            ms[j]->value_sum += c->m.value_sum;
+        }
+    }
+    split_parts(t);
+    t->global = t->all.n ? (double)t->all.wins / (double)t->all.n : 0.5;
+    t->global_value = t->all.valued ? t->all.value_sum / (double)t->all.valued : 0;
+    t->fixed = strength > 0;
+    double k = t->fixed ? strength : 10, ks = k;
+    margins_rates(t, k);
+    split_lifts(t, ks);
+    if (!t->fixed) {
+        /* the strengths and the margins depend on each other; a few rounds
+         * settle them */
+        for (int round = 0; round < 4; round++) {
+            ks = t->split.n_cells ? moments_strength(t, &t->split, true) : k;
+            split_lifts(t, ks);
+            k = moments_strength(t, &t->full, false);
+            margins_rates(t, k);
+        }
+        split_lifts(t, ks);
+    }
+    t->k = k;
+    t->k_split = ks;
+    for (size_t i = 0; i < t->segs.n; i++)
+        t->seg_value[i] = t->all.valued ? (t->seg_m[i].value_sum + k * t->global_value) /
+                                              ((double)t->seg_m[i].valued + k)
+                                        : 0;
+}
+
+static bt_err check_strength(const struct skill_options *opts, struct bt_error *err)
+{
+    if (opts && opts->strength != 0 &&
+        !(opts->strength >= STRENGTH_MIN && opts->strength <= STRENGTH_MAX))
+        return bt_fail(err, BT_EINVAL, "strength", "skill strength %g is outside %g to %g",
+                       opts->strength, STRENGTH_MIN, STRENGTH_MAX);
+    return BT_OK;
+}
+
+static bt_err check_names(const char *rep, const char *seg, size_t i, struct bt_error *err)
+{
+    if (!rep || !*rep || strnlen(rep, SKILL_SEGMENT_MAX) >= SKILL_SEGMENT_MAX)
+        return bt_fail(err, BT_EINVAL, "rep_id", "outcome %zu: rep id must be 1 to %d bytes", i + 1,
+                       SKILL_SEGMENT_MAX - 1);
+    if (!seg || strnlen(seg, SKILL_SEGMENT_MAX) >= SKILL_SEGMENT_MAX)
+        return bt_fail(err, BT_ETOOBIG, "segment", "outcome %zu: segment key over %d bytes", i + 1,
+                       SKILL_SEGMENT_MAX - 1);
+    return BT_OK;
+}
+
+bt_err skill_table_build(const struct skill_outcome *rows, size_t n,
+                         const struct skill_options *opts, struct skill_table **out,
+                         struct bt_error *err)
+{
+    if (!out || (n && !rows))
+        BT_BUG("skill_table_build: NULL argument");
+    *out = NULL;
+    if (n > SKILL_ROWS_MAX)
+        return bt_fail(err, BT_ETOOBIG, "rows", "%zu outcomes, at most %d", n, SKILL_ROWS_MAX);
+    bt_err rc = check_strength(opts, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = check_names(rows[i].rep_id, rows[i].segment, i, err)))
+            return rc;
+        if (!isfinite(rows[i].value) || rows[i].value < 0)
+            return bt_fail(err, BT_EINVAL, "value", "outcome %zu: value must be 0 or more", i + 1);
+    }
+    struct skill_table *t = xcalloc(1, sizeof(*t));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t r = names_add(&t->reps, rows[i].rep_id);
+        uint32_t s = names_add(&t->segs, rows[i].segment);
+        struct cell *c = cell_add(&t->full, r, s);
+        c->m.n++;
+        if (rows[i].won) {
+            c->m.wins++;
+            if (rows[i].value > 0) {
+                c->m.valued++;
+                c->m.value_sum += rows[i].value;
+            }
+        }
+    }
+    finish(t, opts ? opts->strength : 0);
+    *out = t;
+    return BT_OK;
+}
+
+/* --- the posterior interval ------------------------------------------------ */
+
+/* Continued fraction of the incomplete beta function (modified Lentz). */
+static double beta_cf(double a, double b, double x)
+{
+    const double tiny = 1e-300;
+    double c = 1, d = 1 - (a + b) * x / (a + 1);
+    if (fabs(d) < tiny)
+        d = tiny;
+    d = 1 / d;
+    double h = d;
+    for (int m = 1; m <= 300; m++) {
+        double m2 = 2.0 * m;
+        double num = m * (b - m) * x / ((a + m2 - 1) * (a + m2));
+        d = 1 + num * d;
+        if (fabs(d) < tiny)
+            d = tiny;
+        c = 1 + num / c;
+        if (fabs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        h *= d * c;
+        num = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1));
+        d = 1 + num * d;
+        if (fabs(d) < tiny)
+            d = tiny;
+        c = 1 + num / c;
+        if (fabs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        double step = d * c;
+        h *= step;
+        if (fabs(step - 1) < 1e-12)
+            break;
+    }
+    return h;
+}
+
+/* I_x(a, b), the Beta(a, b) distribution function. */
+static double beta_cdf(double x, double a, double b)
+{
+    if (x <= 0)
+        return 0;
+    if (x >= 1)
+        return 1;
+    double lb = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x);
+    if (x < (a + 1) / (a + b + 2))
+        return exp(lb) * beta_cf(a, b, x) / a;
+    return 1 - exp(lb) * beta_cf(b, a, 1 - x) / b;
+}
+
+static double beta_quantile(double q, double a, double b)
+{
+    double lo = 0, hi = 1;
+    for (int i = 0; i < 50; i++) {
+        double mid = (lo + hi) / 2;
+        if (beta_cdf(mid, a, b) < q)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (lo + hi) / 2;
+}
+
+void skill_estimate(const struct skill_table *t, const char *rep_id, const char *segment,
+                    struct skill_estimate *out)
+{
+    if (!t || !out)
+        BT_BUG("skill_estimate: NULL argument");
+    long r = rep_id ? names_find(&t->reps, rep_id) : -1;
+    long s = segment ? names_find(&t->segs, segment) : -1;
+    double prior = full_prior(t, r, s);
+    long c = r >= 0 && s >= 0 ? cell_find(&t->full, (uint32_t)r, (uint32_t)s) : -1;
+    int64_t n = c >= 0 ? t->full.cells[c].m.n : 0, wins = c >= 0 ? t->full.cells[c].m.wins : 0;
+    double a = (double)wins + t->k * prior, b = (double)(n - wins) + t->k * (1 - prior);
+    out->p = a / (a + b);
+    out->prior = prior;
+    out->n = n;
+    out->wins = wins;
+    out->low = beta_quantile(0.05, a, b);
+    out->high = beta_quantile(0.95, a, b);
+    out->value = s >= 0 ? t->seg_value[s] : t->global_value;
+}
+
+double skill_strength(const struct skill_table *t)
+{
+    return t->k;
+}
+
+double skill_global_rate(const struct skill_table *t)
+{
+    return t->global;
+}
+
+size_t skill_outcomes(const struct skill_table *t)
+{
+    return (size_t)t->all.n;
+}
+
+bt_err skill_segment_key(const char *const *names, const char *const *values, size_t n, char *out,
+                         struct bt_error *err)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const char *v = values[i];
+        if (!v || !*v || !names[i])
+            continue;
+        size_t nl = strlen(names[i]), vl = strlen(v);
+        size_t need = (len ? 1 : 0) + nl + 1 + vl;
+        if (len + need >= SKILL_SEGMENT_MAX) {
+            out[0] = '\0';
+            return bt_fail(err, BT_ETOOBIG, names[i], "the segment key is over %d bytes",
+                           SKILL_SEGMENT_MAX - 1);
+        }
+        if (len)
+            out[len++] = '|';
+        memcpy(out + len, names[i], nl);
+        len += nl;
+        out[len++] = '=';
+        for (size_t j = 0; j < vl; j++) {
+            char ch = v[j];
+            /* '|' and '=' would make keys ambiguous */
+            out[len++] = ch == '|' || ch == '=' ? '_' : (char)tolower((unsigned char)ch);
+        }
+        out[len] = '\0';
+    }
+    return BT_OK;
+}
+
+/* --- JSON ------------------------------------------------------------------ */
+
+json_t *skill_table_to_json(const struct skill_table *t)
+{
+    json_t *cells = json_array();
+    for (size_t i = 0; i < t->full.n_cells; i++) {
+        const struct cell *c = &t->full.cells[i];
+        json_array_append_new(cells,
+                              json_pack("[s s I I I f]", t->reps.s[c->rep], t->segs.s[c->seg],
+                                        (json_int_t)c->m.n, (json_int_t)c->m.wins,
+                                        (json_int_t)c->m.valued, c->m.value_sum));
+    }
+    return json_pack("{s:i s:f s:b s:f s:I s:o}", "version", 1, "strength", t->k, "fixed", t->fixed,
+                     "global_rate", t->global, "outcomes", (json_int_t)t->all.n, "cells", cells);
+}
+
+bt_err skill_table_from_json(const json_t *j, struct skill_table **out, struct bt_error *err)
+{
+    if (!out)
+        BT_BUG("skill_table_from_json: NULL argument");
+    *out = NULL;
+    json_t *cells = json_object_get(j, "cells");
+    json_t *k = json_object_get(j, "strength");
+    json_t *fixed = json_object_get(j, "fixed");
+    if (!json_is_object(j) || !json_is_array(cells) || !json_is_number(k))
+        return bt_fail(err, BT_EINVAL, "skill", "a skill table needs strength and cells");
+    double strength = json_number_value(k);
+    if (json_is_true(fixed) && !(strength >= STRENGTH_MIN && strength <= STRENGTH_MAX))
+        return bt_fail(err, BT_EINVAL, "strength", "skill strength out of range");
+    if (json_array_size(cells) > SKILL_ROWS_MAX)
+        return bt_fail(err, BT_ETOOBIG, "cells", "too many skill cells");
+    struct skill_table *t = xcalloc(1, sizeof(*t));
+    size_t i;
+    json_t *c;
+    json_array_foreach(cells, i, c)
+    {
+        json_t *rep = json_array_get(c, 0), *seg = json_array_get(c, 1);
+        json_t *nn = json_array_get(c, 2), *w = json_array_get(c, 3);
+        json_t *vd = json_array_get(c, 4), *vs = json_array_get(c, 5);
+        bt_err rc;
+        if (!json_is_array(c) || json_array_size(c) != 6 || !json_is_string(rep) ||
+            !json_is_string(seg) || !json_is_integer(nn) || !json_is_integer(w) ||
+            !json_is_integer(vd) || !json_is_number(vs)) {
+            skill_table_free(t);
+            return bt_fail(err, BT_EINVAL, "cells", "skill cell %zu is malformed", i + 1);
+        }
+        if ((rc = check_names(json_string_value(rep), json_string_value(seg), i, err))) {
+            skill_table_free(t);
+            return rc;
+        }
+        json_int_t n = json_integer_value(nn), wins = json_integer_value(w),
+                   valued = json_integer_value(vd);
+        double sum = json_number_value(vs);
+        if (n < 0 || n > SKILL_ROWS_MAX || wins < 0 || wins > n || valued < 0 || valued > wins ||
+            !isfinite(sum) || sum < 0) {
+            skill_table_free(t);
+            return bt_fail(err, BT_EINVAL, "cells", "skill cell %zu has impossible counts", i + 1);
+        }
+        uint32_t r = names_add(&t->reps, json_string_value(rep));
+        uint32_t s = names_add(&t->segs, json_string_value(seg));
+        struct cell *x = cell_add(&t->full, r, s);
+        if (x->m.n) {
+            skill_table_free(t);
+            return bt_fail(err, BT_EINVAL, "cells", "skill cell %zu is repeated", i + 1);
+        }
+        x->m = (struct margin){n, wins, valued, sum};
+    }
+    finish(t, json_is_true(fixed) ? strength : 0);
+    *out = t;
+    return BT_OK;
+}
+
+/* --- segments of stored leads ---------------------------------------------- */
+
+bool skill_segment_path_valid(const char *path)
+{
+    if (!path)
+        return false;
+    if (strncmp(path, "fields.", 7) == 0) {
+        size_t n = strlen(path + 7);
+        return n >= 1 && n <= LEAD_FIELD_KEY_MAX;
+    }
+    return lead_attr_find(path) >= 0;
+}
+
+#define SEGMENT_FIELDS_MAX 8
+
+bt_err skill_lead_segment(const struct lead *l, const char *const *paths, size_t n, char *out,
+                          struct bt_error *err)
+{
+    if (n > SEGMENT_FIELDS_MAX)
+        return bt_fail(err, BT_EINVAL, "segments", "at most %d segment fields", SEGMENT_FIELDS_MAX);
+    const char *values[SEGMENT_FIELDS_MAX] = {0};
+    char num[SEGMENT_FIELDS_MAX][32];
+    json_t *fields = NULL;
+    bt_err rc = BT_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *p = paths[i];
+        if (p && strncmp(p, "fields.", 7) == 0 && skill_segment_path_valid(p)) {
+            if (!fields && l->fields_json)
+                fields = json_loads(l->fields_json, 0, NULL);
+            json_t *v = json_object_get(fields, p + 7);
+            if (json_is_string(v)) {
+                values[i] = json_string_value(v);
+            } else if (json_is_integer(v)) {
+                snprintf(num[i], sizeof(num[i]), "%lld", (long long)json_integer_value(v));
+                values[i] = num[i];
+            } else if (json_is_real(v)) {
+                snprintf(num[i], sizeof(num[i]), "%g", json_real_value(v));
+                values[i] = num[i];
+            } else if (json_is_boolean(v)) {
+                values[i] = json_is_true(v) ? "true" : "false";
+            }
+            continue;
+        }
+        int a = p ? lead_attr_find(p) : -1;
+        if (a < 0)
+            rc = bt_fail(err, BT_EINVAL, "segments", "'%s' is not a lead attribute or fields.NAME",
+                         p ? p : "(null)");
+        else
+            values[i] = l->attr[a];
+    }
+    if (!rc)
+        rc = skill_segment_key(paths, values, n, out, err);
+    json_decref(fields);
+    return rc;
+}
