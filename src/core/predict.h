@@ -12,8 +12,10 @@
  * - Trees are gradient-boosted trees as XGBoost trains them, in Baton's own
  *   flat form: a node sends x[feature] < threshold (compared in float, as
  *   XGBoost does) to `yes`, otherwise to `no`, and a missing value (NaN) to
- *   `missing`. Walking them here gives XGBoost's own margin within 1e-6;
- *   the trainer checks that on its validation rows before storing a model.
+ *   `missing`. The base and the leaves are summed in float in tree order,
+ *   as XGBoost sums them, so walking them here gives XGBoost's own margin
+ *   within 1e-6; the trainer checks that on its validation rows before
+ *   storing a model.
  * - Terms are a generalised additive model: each term is a step function of
  *   one feature (ascending edges; value v falls in bin i when
  *   edges[i-1] <= v < edges[i]; NaN has its own weight). It is what the
@@ -44,10 +46,27 @@
  * feature (for trees, the path's changes of the node's expected value are
  * credited to the feature split on - XGBoost's "approximate" contributions;
  * for terms, the step's weight less the term's mean over the training rows),
- * so that bias + sum(contributions) == margin.
+ * so that bias + sum(contributions) == margin (summed in double, so equal
+ * to the margin within float rounding: 1e-5 for 5,000 trees).
  *
  * Pure: no I/O, no clock. A model is immutable once built and shared by
  * threads; prediction allocates nothing.
+ *
+ * JSON form (predict_model_to_json / predict_model_from_json):
+ *   {"format": "baton-predict-1",
+ *    "features": [{"source": "fields.job", "kind": "category", "category": "admin."},
+ *                 {"source": "employees", "kind": "numeric"}, ...],
+ *    "base": -1.2,
+ *    "trees": [{"nodes": [[feature, threshold, yes, no, missing, value, cover],
+ *                         [-1, null, -1, -1, -1, value, cover], ...]}, ...],
+ *    "terms": [{"feature": 3, "edges": [..], "weights": [..], "missing_weight": w,
+ *               "mean": m}, ...],
+ *    "calibration": {"kind": "none"} | {"kind": "platt", "a": a, "b": b}
+ *                 | {"kind": "isotonic", "margin": [..], "p": [..]}}
+ * A tree's first node is its root; yes/no/missing index the tree's own
+ * nodes (in memory they are absolute in the model's node array) and must
+ * come after their parent, so every walk ends. A leaf is
+ * [-1, null, -1, -1, -1, value, cover]. Every key is required.
  */
 #ifndef BT_CORE_PREDICT_H
 #define BT_CORE_PREDICT_H
@@ -124,7 +143,24 @@ struct predict_model {
     size_t n_terms;
     const struct predict_term *terms;
     struct predict_calibration calibration;
+    /* The trees prepared for a fast walk by predict_model_prepare(), or NULL:
+     * predict_margin() and predict_explain() then walk `nodes` directly, with
+     * the same results. */
+    const struct predict_fast *fast;
 };
+
+/*
+ * Prepares a checked model's trees for a fast walk (a compact copy of the
+ * nodes in `arena`, leaves looping to themselves so that every tree is
+ * walked a fixed number of steps without a branch per node, several trees
+ * at once). Call it last, once the model is complete: the copy does not
+ * follow later changes. predict_model_from_json() and the XGBoost
+ * conversion call it; a model it cannot speed up (a tree deeper than 32, a
+ * missing branch that is neither yes nor no) keeps fast NULL and still
+ * predicts. BT_ETOOBIG when the arena is full.
+ */
+struct predict_fast;
+bt_err predict_model_prepare(struct predict_model *m, struct arena *arena) BT_MUST_USE;
 
 /* False for a path a model may not read (known only after qualification, or
  * not a lead path at all); `why` names the reason. */
@@ -198,5 +234,26 @@ bt_err predict_lead(const struct predict_model *m, const struct lead *lead,
                     const struct activity_fact *facts, size_t n_facts, int64_t at,
                     struct arena *arena, float *x, double *contrib,
                     struct predict_result *out) BT_MUST_USE;
+
+/*
+ * A prepared reader of one model's features: the model's sources bound to
+ * slots once, so that reading a lead costs one score_fill_lead() and no
+ * setup (predict_features() and predict_lead() build one per call). It
+ * borrows the model, which must outlive it; it is immutable once made and
+ * may be shared by threads. BT_EINVAL when a source is not a lead path
+ * (a checked model has none).
+ */
+struct predict_reader;
+bt_err predict_reader_new(const struct predict_model *m, struct predict_reader **out,
+                          struct bt_error *err) BT_MUST_USE;
+void predict_reader_free(struct predict_reader *r);
+/* predict_features() and predict_lead() through a prepared reader. */
+bt_err predict_reader_features(const struct predict_reader *r, const struct lead *lead,
+                               const struct activity_fact *facts, size_t n_facts, int64_t at,
+                               struct arena *arena, float *x) BT_MUST_USE;
+bt_err predict_reader_lead(const struct predict_reader *r, const struct lead *lead,
+                           const struct activity_fact *facts, size_t n_facts, int64_t at,
+                           struct arena *arena, float *x, double *contrib,
+                           struct predict_result *out) BT_MUST_USE;
 
 #endif

@@ -168,6 +168,11 @@ int rule__symtab_intern(struct rule_symtab *t, const char *path, size_t len, cha
     return (int)t->count++;
 }
 
+int rule_symtab_add(struct rule_symtab *t, const char *path, char *why, size_t why_size)
+{
+    return rule__symtab_intern(t, path, strlen(path), why, why_size);
+}
+
 void rule__symtab_truncate(struct rule_symtab *t, size_t n)
 {
     while (t->count > n)

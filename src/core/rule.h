@@ -96,6 +96,11 @@ size_t rule_symtab_count(const struct rule_symtab *t);
 const char *rule_symtab_path(const struct rule_symtab *t, size_t i);
 /* The slot of `path`, or -1 when no compiled rule used it. */
 int rule_symtab_find(const struct rule_symtab *t, const char *path);
+/* Adds `path` (NUL-terminated) as a slot without compiling a rule, for
+ * readers that are not rules (the predictive model's features): the slot,
+ * or -1 when the schema refuses the path (its reason in `why`). A path
+ * already in the table gives its slot. */
+int rule_symtab_add(struct rule_symtab *t, const char *path, char *why, size_t why_size);
 
 struct rule;
 
