@@ -209,3 +209,30 @@ def test_model_command_bad_input(baton_factory):
     assert "0.8100" in r.stdout and "0.6200" in r.stdout and "lift by decile" in r.stdout
     r = model_cmd(b, "report", "pm-x", "--json")
     assert json.loads(r.stdout)["test"]["model"]["roc_auc"] == 0.81
+
+
+def test_baton_score_with_the_active_model(baton_factory, tmp_path):
+    b = baton_factory(CONFIG, started=False)
+    b.start()
+    b.stop()
+    mid = insert_model(b.db, "pm-cli", model_json(0.0))
+    lead = tmp_path / "lead.json"
+    lead.write_text(json.dumps({"email": "a@example.com", "employees": 500,
+                                "fields": {"plan": "pro"}}))
+    r = run_baton("score", "--config", b.config_path, "--db", b.db, str(lead))
+    assert r.returncode == 0, r.stderr
+    assert "no model is active" in r.stderr
+    assert json.loads(r.stdout)["lead"]["score"]["predicted"] is None
+
+    assert model_cmd(b, "activate", str(mid)).returncode == 0
+    r = run_baton("score", "--config", b.config_path, "--db", b.db, str(lead))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    p = out["lead"]["score"]["predicted"]
+    assert p["model"] == "pm-cli" and abs(p["probability"] - logistic(2.5)) < 1e-4
+    assert {f["feature"] for f in p["factors"]["positive"]} == {"employees", "fields.plan=pro"}
+    assert out["lead"]["score"]["fit"] == 40
+
+    # Without --db: the rules only, `predicted` missing.
+    r = run_baton("score", "--config", b.config_path, str(lead))
+    assert json.loads(r.stdout)["lead"]["score"]["fit"] == 0
