@@ -130,7 +130,7 @@ static void load_model(struct engine *engine)
     char version[STORE_MODEL_VERSION_MAX + 1];
     struct bt_error err = BT_ERROR_INIT;
     bt_err rc = engine_load_model(engine, version, sizeof(version), &err);
-    if (rc == BT_EINVAL)
+    if (rc && rc != BT_ESTORE)
         log_error("predictive model not loaded, scoring with the rules only: %s", err.message);
     else if (rc)
         log_error("predictive model: cannot read the store, keeping the model in use: %s",

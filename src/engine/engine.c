@@ -439,7 +439,7 @@ bt_err engine_load_model(struct engine *e, char *version, size_t version_size, s
     struct engine__predictive *p = NULL;
     rc = engine__predictive_load(c, &p, err);
     store_conn_close(c);
-    if (rc && rc != BT_ENOTFOUND && rc != BT_EINVAL)
+    if (rc == BT_ESTORE)
         return rc; /* the store failed: the model in use stays */
     if (p && version_size)
         snprintf(version, version_size, "%s", engine__predictive_version(p));

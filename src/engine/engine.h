@@ -53,9 +53,10 @@ bt_err engine_start(struct store *store, struct clock *clock, const struct engin
 /*
  * Loads the store's active predictive model (store_models.h) and makes it the
  * one every later group scores with (at start and on every reload). No
- * active model: rules only, BT_OK, version "". A model whose JSON is not a
- * model (BT_EINVAL, the message names it): rules only too. A store error
- * keeps the model in use. `version` receives the loaded model's version.
+ * active model: rules only, BT_OK, version "". A model that cannot be used
+ * (BT_EINVAL: its JSON is not a model; BT_ETOOBIG; the message names it):
+ * rules only too. A store error (BT_ESTORE) keeps the model in use. `version` receives the loaded
+ * model's version.
  */
 bt_err engine_load_model(struct engine *e, char *version, size_t version_size,
                          struct bt_error *err) BT_MUST_USE;
