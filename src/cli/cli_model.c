@@ -167,7 +167,7 @@ static int cmd_list(struct store_conn *c, bool as_json)
         for (size_t i = 0; i < n; i++) {
             const struct store_model *m = &list[i];
             char cr[RFC3339_MAX], tf[RFC3339_MAX], tu[RFC3339_MAX], sf[RFC3339_MAX],
-                su[RFC3339_MAX], trained[64], held[64], auc[16];
+                su[RFC3339_MAX], trained[2 * RFC3339_MAX + 2], held[2 * RFC3339_MAX + 2], auc[16];
             day(m->created_at, cr);
             day(m->trained_from, tf);
             day(m->trained_until, tu);
