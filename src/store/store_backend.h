@@ -65,6 +65,7 @@ struct store_ops {
     const struct store_handoff_ops *handoff;
     const struct store_report_ops *reports;
     const struct store_outbox_ops *outbox;
+    const struct store_model_ops *models;
 };
 
 enum store__tx {
@@ -266,6 +267,22 @@ struct store_outbox_ops {
                             int64_t (*out)[2], size_t *n, struct bt_error *err);
 };
 extern const struct store_outbox_ops store__sqlite_outbox_ops;
+
+/* store_models.h's models table, forwarded by store_models.c */
+struct store_model_ops {
+    bt_err (*insert)(struct store_conn *c, struct store_model *m, struct bt_error *err);
+    bt_err (*get)(struct store_conn *c, int64_t id, struct arena *a, struct store_model *out,
+                  struct bt_error *err);
+    bt_err (*get_by_version)(struct store_conn *c, const char *version, struct arena *a,
+                             struct store_model *out, struct bt_error *err);
+    bt_err (*active)(struct store_conn *c, struct arena *a, struct store_model *out,
+                     struct bt_error *err);
+    bt_err (*list)(struct store_conn *c, struct arena *a, struct store_model **out, size_t *count,
+                   struct bt_error *err);
+    bt_err (*activate)(struct store_conn *c, int64_t id, int64_t now, struct bt_error *err);
+    bt_err (*deactivate)(struct store_conn *c, struct bt_error *err);
+};
+extern const struct store_model_ops store__sqlite_model_ops;
 
 extern const struct store_ops store__sqlite_ops;
 

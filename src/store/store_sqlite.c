@@ -1812,5 +1812,6 @@ const struct store_ops store__sqlite_ops = {
     .work = &store__sqlite_work_ops,
     .handoff = &store__sqlite_handoff_ops,
     .outbox = &store__sqlite_outbox_ops,
+    .models = &store__sqlite_model_ops,
     .reports = &store__sqlite_report_ops,
 };
