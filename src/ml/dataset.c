@@ -127,9 +127,10 @@ bt_err dataset_spec_check(const struct predict_feature *f, size_t n,
             return bt_fail(err, BT_EINVAL, "features", "feature '%s' may not be used: %s",
                            f[i].source ? f[i].source : "", why);
         if (excluded(f[i].source, o))
-            return bt_fail(err, BT_EINVAL, "features",
-                           "feature '%s' may not be used: it is excluded (predictive.exclude_fields)",
-                           f[i].source);
+            return bt_fail(
+                err, BT_EINVAL, "features",
+                "feature '%s' may not be used: it is excluded (predictive.exclude_fields)",
+                f[i].source);
     }
     return BT_OK;
 }
@@ -229,8 +230,8 @@ struct spec_builder {
     const struct dataset_spec_options *o;
 };
 
-static void add_feature(struct spec_builder *b, const char *source,
-                        enum predict_feature_kind kind, const char *category)
+static void add_feature(struct spec_builder *b, const char *source, enum predict_feature_kind kind,
+                        const char *category)
 {
     if (b->n >= PREDICT_FEATURES_MAX || excluded(source, b->o))
         return;
@@ -348,8 +349,8 @@ bt_err dataset_spec(const struct dataset *ds, size_t n_rows, const struct datase
     return BT_OK;
 }
 
-bt_err dataset_matrix(const struct dataset *ds, const struct predict_feature *f,
-                      size_t n_features, float *x, struct bt_error *err)
+bt_err dataset_matrix(const struct dataset *ds, const struct predict_feature *f, size_t n_features,
+                      float *x, struct bt_error *err)
 {
     struct predict_model m;
     memset(&m, 0, sizeof(m));

@@ -29,8 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DATASET_ROWS_MAX      5000000
-#define DATASET_EXCLUDE_MAX   64
+#define DATASET_ROWS_MAX       5000000
+#define DATASET_EXCLUDE_MAX    64
 #define DATASET_CATEGORIES_MAX 64 /* indicators of one source */
 
 struct dataset_row {
@@ -62,8 +62,8 @@ bt_err dataset_load(struct store_conn *c, const char *target, int64_t since, int
                     struct dataset *ds, struct bt_error *err) BT_MUST_USE;
 
 struct dataset_spec_options {
-    size_t min_count;            /* a category needs this many rows; 0: 20 */
-    const char *const *exclude;  /* sources never used, e.g. "fields.converted" */
+    size_t min_count;           /* a category needs this many rows; 0: 20 */
+    const char *const *exclude; /* sources never used, e.g. "fields.converted" */
     size_t n_exclude;
 };
 
@@ -77,7 +77,7 @@ bt_err dataset_spec(const struct dataset *ds, size_t n_rows, const struct datase
                     struct bt_error *err) BT_MUST_USE;
 
 /* The ds->n x n_features matrix (row-major, NaN missing) into x. */
-bt_err dataset_matrix(const struct dataset *ds, const struct predict_feature *f,
-                      size_t n_features, float *x, struct bt_error *err) BT_MUST_USE;
+bt_err dataset_matrix(const struct dataset *ds, const struct predict_feature *f, size_t n_features,
+                      float *x, struct bt_error *err) BT_MUST_USE;
 
 #endif

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static void silent(const char *s)
 {
     (void)s;
@@ -23,7 +22,7 @@ static void silent(const char *s)
  * returns n_cols + 1 weights (the last is the intercept) for class 1.
  */
 double *lr_fit_l2(const size_t *cols, const double *vals, size_t per_row, size_t n_cols,
-                      const int *y, size_t rows, double C)
+                  const int *y, size_t rows, double C)
 {
     struct feature_node *nodes = xcalloc(rows * (per_row + 2), sizeof(*nodes));
     struct feature_node **xs = xcalloc(rows, sizeof(*xs));
@@ -63,4 +62,3 @@ double *lr_fit_l2(const size_t *cols, const double *vals, size_t per_row, size_t
     free(ys);
     return w;
 }
-

@@ -205,10 +205,18 @@ static bt_err xgb_train(DMatrixHandle dtrain, DMatrixHandle dvalid, const struct
     snprintf(seed, sizeof(seed), "%llu", (unsigned long long)(o->seed % 1000000007ull));
     snprintf(threads, sizeof(threads), "%d", o->threads > 0 ? o->threads : 2);
     const char *params[][2] = {
-        {"objective", "binary:logistic"}, {"booster", "gbtree"}, {"eta", "0.05"},
-        {"max_depth", "4"},   {"min_child_weight", "5"},   {"subsample", "0.8"},
-        {"colsample_bytree", "0.8"},      {"lambda", "1"},      {"eval_metric", "auc"},
-        {"tree_method", "hist"},          {"seed", seed},       {"nthread", threads},
+        {"objective", "binary:logistic"},
+        {"booster", "gbtree"},
+        {"eta", "0.05"},
+        {"max_depth", "4"},
+        {"min_child_weight", "5"},
+        {"subsample", "0.8"},
+        {"colsample_bytree", "0.8"},
+        {"lambda", "1"},
+        {"eval_metric", "auc"},
+        {"tree_method", "hist"},
+        {"seed", seed},
+        {"nthread", threads},
     };
     for (size_t i = 0; i < sizeof(params) / sizeof(params[0]) && !rc; i++)
         rc = xgb_check(XGBoosterSetParam(b, params[i][0], params[i][1]), err);
@@ -302,7 +310,8 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     } else {
         double frac = o->test_fraction > 0 ? o->test_fraction : 0.2;
         if (frac >= 0.9)
-            return bt_fail(err, BT_EINVAL, "test_fraction", "the held-out fraction must be below 0.9");
+            return bt_fail(err, BT_EINVAL, "test_fraction",
+                           "the held-out fraction must be below 0.9");
         n_test = (size_t)((double)n * frac + 0.5);
     }
     size_t n_train = n - n_test;
@@ -459,7 +468,10 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
             double mean = 0;
             for (size_t r = 0; r < n_train; r++)
                 mean += blend * w_final[binning_column(&bins, j, x[r * nf + j])];
-            terms[j] = (struct predict_term){(int32_t)j, ne, edges, weights,
+            terms[j] = (struct predict_term){(int32_t)j,
+                                             ne,
+                                             edges,
+                                             weights,
                                              blend * w_final[bins.col0[j] + ne + 1],
                                              mean / (double)n_train};
         }
@@ -500,6 +512,13 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
         goto done;
     out->xgboost_auc = rep.roc_auc;
     json_object_set_new(test, "xgboost", e);
+
+    for (size_t r = 0; r < n_test; r++)
+        tp[r] = logistic(binned_margin(&bins, w_final, xt + r * nf));
+    e = eval_json(tp, yt, n_test, &rep, &rc, err);
+    if (rc)
+        goto done;
+    json_object_set_new(test, "additive", e);
 
     standard_fit(&st, x, nf, n_train);
     {

@@ -41,12 +41,12 @@
 typedef void (*train_progress_fn)(void *cls, const char *stage, double fraction);
 
 struct train_options {
-    const char *target;      /* "converted" (default) or "sql" */
-    int64_t since, until;    /* created_at range; 0: open */
-    double test_fraction;    /* 0: 0.2 */
-    int64_t test_from;       /* when set, held out = qualified at or after */
-    size_t min_labelled;     /* 0: 1000 */
-    size_t min_per_class;    /* 0: 100 */
+    const char *target;   /* "converted" (default) or "sql" */
+    int64_t since, until; /* created_at range; 0: open */
+    double test_fraction; /* 0: 0.2 */
+    int64_t test_from;    /* when set, held out = qualified at or after */
+    size_t min_labelled;  /* 0: 1000 */
+    size_t min_per_class; /* 0: 100 */
     const char *const *exclude;
     size_t n_exclude;
     int threads; /* 0: 2 */
@@ -56,7 +56,10 @@ struct train_options {
     void *progress_cls;
 };
 
-#define TRAIN_OPTIONS_INIT {"converted", 0, 0, 0.2, 0, 1000, 100, NULL, 0, 2, 1, 0, NULL, NULL}
+#define TRAIN_OPTIONS_INIT                                                                         \
+    {                                                                                              \
+        "converted", 0, 0, 0.2, 0, 1000, 100, NULL, 0, 2, 1, 0, NULL, NULL                         \
+    }
 
 struct train_result {
     struct store_model model; /* ready for store_model_insert(); strings in arena */
@@ -70,8 +73,7 @@ bt_err train_run(struct store_conn *c, const struct train_options *o, struct are
                  struct train_result *out, struct bt_error *err) BT_MUST_USE;
 
 /* The same on a dataset already loaded (tests, bench). */
-bt_err train_dataset(const struct dataset *ds, const struct train_options *o,
-                     struct arena *arena, struct train_result *out,
-                     struct bt_error *err) BT_MUST_USE;
+bt_err train_dataset(const struct dataset *ds, const struct train_options *o, struct arena *arena,
+                     struct train_result *out, struct bt_error *err) BT_MUST_USE;
 
 #endif
