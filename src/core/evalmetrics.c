@@ -219,6 +219,20 @@ json_t *eval_report_to_json(const struct eval_report *r)
  * the smoothed targets (N+ + 1) / (N+ + 2) and 1 / (N- + 2), with the
  * log-sum-exp written so that large margins do not overflow.
  */
+/* sum of t log(1 + e^-z) + (1 - t) log(1 + e^z), z = A m + B, t the smoothed
+ * target: written so that a large |z| does not overflow. */
+static double platt_loss(const double *margin, const uint8_t *y, size_t n, double hi, double lo,
+                         double A, double B)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double t = y[i] ? hi : lo, z = A * margin[i] + B;
+        double l1 = z > 0 ? log1p(exp(-z)) : -z + log1p(exp(z)); /* log(1 + e^-z) */
+        s += t * l1 + (1 - t) * (l1 + z);
+    }
+    return s;
+}
+
 bt_err eval_fit_platt(const double *margin, const uint8_t *y, size_t n, double *a, double *b)
 {
     *a = 1;
@@ -232,19 +246,7 @@ bt_err eval_fit_platt(const double *margin, const uint8_t *y, size_t n, double *
     if (n == 0 || pos == 0 || pos == n)
         return BT_EINVAL;
     double hi = ((double)pos + 1) / ((double)pos + 2), lo = 1 / ((double)(n - pos) + 2);
-    /* f(A, B) = sum t * log(1 + e^-z) + (1 - t) * log(1 + e^z), z = A m + B */
-#define PLATT_LOSS(A, B, OUT)                                                                      \
-    do {                                                                                           \
-        double s_ = 0;                                                                             \
-        for (size_t i_ = 0; i_ < n; i_++) {                                                        \
-            double t_ = y[i_] ? hi : lo, z_ = (A)*margin[i_] + (B);                                \
-            double l1_ = z_ > 0 ? log1p(exp(-z_)) : -z_ + log1p(exp(z_));                          \
-            s_ += t_ * l1_ + (1 - t_) * (l1_ + z_);                                                \
-        }                                                                                          \
-        (OUT) = s_;                                                                                \
-    } while (0)
-    double A = 1, B = 0, f;
-    PLATT_LOSS(A, B, f);
+    double A = 1, B = 0, f = platt_loss(margin, y, n, hi, lo, A, B);
     for (int it = 0; it < 100; it++) {
         double g1 = 0, g2 = 0, h11 = 1e-12, h22 = 1e-12, h21 = 0;
         for (size_t i = 0; i < n; i++) {
@@ -266,8 +268,7 @@ bt_err eval_fit_platt(const double *margin, const uint8_t *y, size_t n, double *
         double gd = g1 * dA + g2 * dB, step = 1;
         bool moved = false;
         while (step >= 1e-10) {
-            double nf;
-            PLATT_LOSS(A + step * dA, B + step * dB, nf);
+            double nf = platt_loss(margin, y, n, hi, lo, A + step * dA, B + step * dB);
             if (nf < f + 1e-4 * step * gd) {
                 A += step * dA;
                 B += step * dB;
@@ -280,7 +281,6 @@ bt_err eval_fit_platt(const double *margin, const uint8_t *y, size_t n, double *
         if (!moved)
             break;
     }
-#undef PLATT_LOSS
     if (!isfinite(A) || !isfinite(B))
         return BT_EINVAL;
     *a = A;

@@ -3,7 +3,7 @@
  * the calibrations fitted from them.
  *
  * Every function takes n predictions p[i] in [0, 1] (or margins, for the
- * fits) with labels y[i] (0 or 1) and optional weights (NULL: all 1).
+ * fits) with labels y[i] (0 or 1); every row counts once.
  *   ROC-AUC     the probability that a random positive ranks above a random
  *               negative, ties counting one half (computed from ranks).
  *   PR-AUC      average precision: the mean of the precision at each
@@ -18,6 +18,11 @@
  *               rate of positives.
  * A set with no positive or no negative has no AUC: the functions return NaN
  * there (and the report says so) rather than a number that means nothing.
+ *
+ * Errors: a NaN prediction or margin is BT_EINVAL, as is (for eval_report)
+ * a prediction outside [0, 1], an empty set or one class only for Platt,
+ * and an empty set or max_points 0 for isotonic; BT_ETOOBIG when the arena
+ * runs out.
  *
  * Pure; the functions that sort allocate in the caller's arena.
  */

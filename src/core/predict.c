@@ -268,17 +268,20 @@ static double term_weight(const struct predict_term *t, float v)
  * The fast walk. A node is 16 bytes: threshold, feature, and both children;
  * a NaN goes to `yes` when the node's flag says the missing branch is yes
  * (XGBoost's default_left), else to `no`, which is where an unordered
- * comparison sends it anyway. A leaf's children are itself, so walking any
+ * comparison sends it anyway. A leaf's children are itself (and its value
+ * sits in the threshold's place, on the line just loaded), so walking any
  * tree `depth` steps lands on its leaf with no test for "is this a leaf";
- * the step is a select, not a branch, and trees are walked four at a time
- * so that their loads overlap. Values stay in a separate array.
+ * the step indexes the children by the test instead of branching on it,
+ * and trees are walked eight at a time so that their loads overlap.
+ * Explanations read the inner nodes' values from the model's own nodes.
  */
 #define FAST_DEPTH_MAX 32
+#define FAST_LANES     8
 
 struct fast_node {
-    float threshold;
+    float threshold;        /* a leaf: its value, as the float the sum adds */
     uint32_t feature_flags; /* feature index << 1 | missing-goes-yes */
-    uint32_t yes, no;
+    uint32_t child[2];      /* [0] no, [1] yes: indexed by the test, not branched on */
 };
 
 struct predict_fast {
@@ -299,14 +302,15 @@ bt_err predict_model_prepare(struct predict_model *m, struct arena *arena)
     for (size_t i = 0; i < m->n_nodes; i++) {
         const struct predict_node *n = &m->nodes[i];
         if (n->feature < 0) {
-            nodes[i] = (struct fast_node){0, 0, (uint32_t)i, (uint32_t)i};
+            nodes[i] = (struct fast_node){(float)n->value, 0, {(uint32_t)i, (uint32_t)i}};
             continue;
         }
         if (n->missing != n->yes && n->missing != n->no)
             return BT_OK; /* no fast form: the plain walk serves */
-        nodes[i] = (struct fast_node){
-            n->threshold, (uint32_t)n->feature << 1 | (n->missing == n->yes && n->yes != n->no),
-            (uint32_t)n->yes, (uint32_t)n->no};
+        nodes[i] = (struct fast_node){n->threshold,
+                                      (uint32_t)n->feature << 1 |
+                                          (n->missing == n->yes && n->yes != n->no),
+                                      {(uint32_t)n->no, (uint32_t)n->yes}};
     }
     /* Children come after parents (predict_model_check), so one forward pass
      * gives every node its depth. */
@@ -336,35 +340,45 @@ static inline uint32_t fast_step(const struct fast_node *nodes, uint32_t i, cons
     float v = x[n->feature_flags >> 1];
     /* v < threshold is false for NaN; v != v is true only for NaN. */
     uint32_t go_yes = (uint32_t)(v < n->threshold) | ((uint32_t)(v != v) & n->feature_flags);
-    return go_yes & 1 ? n->yes : n->no;
+    return n->child[go_yes & 1];
 }
 
 static float fast_trees(const struct predict_model *m, const float *x)
 {
     const struct fast_node *nodes = m->fast->nodes;
-    const struct predict_node *values = m->nodes;
     uint32_t depth = m->fast->depth;
     float sum = (float)m->base;
     size_t t = 0;
-    for (; t + 4 <= m->n_trees; t += 4) {
-        uint32_t i0 = m->roots[t], i1 = m->roots[t + 1], i2 = m->roots[t + 2], i3 = m->roots[t + 3];
+    /* Eight named lanes rather than an array, so that they stay in registers. */
+    for (; t + FAST_LANES <= m->n_trees; t += FAST_LANES) {
+        const uint32_t *r = &m->roots[t];
+        uint32_t a0 = r[0], a1 = r[1], a2 = r[2], a3 = r[3], a4 = r[4], a5 = r[5], a6 = r[6],
+                 a7 = r[7];
         for (uint32_t d = 0; d < depth; d++) {
-            i0 = fast_step(nodes, i0, x);
-            i1 = fast_step(nodes, i1, x);
-            i2 = fast_step(nodes, i2, x);
-            i3 = fast_step(nodes, i3, x);
+            a0 = fast_step(nodes, a0, x);
+            a1 = fast_step(nodes, a1, x);
+            a2 = fast_step(nodes, a2, x);
+            a3 = fast_step(nodes, a3, x);
+            a4 = fast_step(nodes, a4, x);
+            a5 = fast_step(nodes, a5, x);
+            a6 = fast_step(nodes, a6, x);
+            a7 = fast_step(nodes, a7, x);
         }
         /* In tree order, as the plain walk and XGBoost add them. */
-        sum += (float)values[i0].value;
-        sum += (float)values[i1].value;
-        sum += (float)values[i2].value;
-        sum += (float)values[i3].value;
+        sum += nodes[a0].threshold;
+        sum += nodes[a1].threshold;
+        sum += nodes[a2].threshold;
+        sum += nodes[a3].threshold;
+        sum += nodes[a4].threshold;
+        sum += nodes[a5].threshold;
+        sum += nodes[a6].threshold;
+        sum += nodes[a7].threshold;
     }
     for (; t < m->n_trees; t++) {
         uint32_t i = m->roots[t];
         for (uint32_t d = 0; d < depth; d++)
             i = fast_step(nodes, i, x);
-        sum += (float)values[i].value;
+        sum += nodes[i].threshold;
     }
     return sum;
 }
