@@ -9,7 +9,9 @@
 #include "config/config.h"
 #include "core/decide.h"
 #include "core/normalize.h"
+#include "core/predict.h"
 #include "server/lead_json.h"
+#include "store/store_models.h"
 #include "util/timeutil.h"
 
 #include <getopt.h>
@@ -20,7 +22,7 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: baton score --config FILE [--now TIME] [LEAD.json | -]\n"
+    fprintf(out, "usage: baton score --config FILE [--db PATH] [--now TIME] [LEAD.json | -]\n"
                  "\n"
                  "Scores one lead without a database and prints, as JSON, the lead after\n"
                  "normalisation, its score with every reason, its grade and what\n"
@@ -32,11 +34,58 @@ static void usage(FILE *out)
                  "\n"
                  "Options:\n"
                  "  -c, --config FILE  configuration (scoring and qualification sections)\n"
+                 "      --db PATH      also score with the active predictive model of this\n"
+                 "                     database (score.predicted: p and its factors)\n"
                  "      --now TIME     score as of this RFC 3339 time (default: now)\n"
                  "  -h, --help         show this help\n");
 }
 
-static int score_text(const struct config *cfg, const char *text, size_t len, int64_t now)
+/* The active model of the database at `db` into *pm (in `a`); *version
+ * "" when none is active. 1 (reported) on an error. */
+static int load_model(const char *db, struct arena *a, struct predict_model *pm, char *version,
+                      size_t version_size)
+{
+    struct bt_error err = BT_ERROR_INIT;
+    struct store_options opts = STORE_OPTIONS_INIT;
+    struct store *st;
+    struct store_conn *c;
+    version[0] = '\0';
+    if (store_open(db, &opts, &st, &err)) {
+        cli_error("score", "%s", err.message);
+        return 1;
+    }
+    if (store_conn_open(st, &c, &err)) {
+        cli_error("score", "%s", err.message);
+        store_close(st);
+        return 1;
+    }
+    struct store_model m;
+    bt_err rc = store_model_active(c, a, &m, &err);
+    int status = 0;
+    if (rc == BT_ENOTFOUND) {
+        fprintf(stderr, "baton score: no model is active in %s: the rules-only score\n", db);
+    } else if (rc) {
+        cli_error("score", "%s", err.message);
+        status = 1;
+    } else {
+        json_error_t jerr;
+        json_t *j = json_loads(m.model, 0, &jerr);
+        if (!j || predict_model_from_json(j, a, pm, &err)) {
+            cli_error("score", "model %lld (%s): %s", (long long)m.id, m.version,
+                      j ? err.message : "its JSON does not parse");
+            status = 1;
+        } else {
+            snprintf(version, version_size, "%s", m.version);
+        }
+        json_decref(j);
+    }
+    store_conn_close(c);
+    store_close(st);
+    return status;
+}
+
+static int score_text(const struct config *cfg, const char *text, size_t len, int64_t now,
+                      const struct predict_model *pm, const char *version)
 {
     struct arena a = ARENA_INIT;
     struct bt_error err = BT_ERROR_INIT;
@@ -49,8 +98,14 @@ static int score_text(const struct config *cfg, const char *text, size_t len, in
     }
     struct lead lead = in.lead;
     const char *stage = lead.attr[LEAD_STAGE];
+    struct decide_model model = cfg->decide;
+    if (pm && cfg->predictive.enabled) {
+        model.predictive = pm;
+        model.predictive_version = version;
+        model.predictive_points = cfg->predictive.points;
+    }
     struct decide_input din = {
-        .model = &cfg->decide,
+        .model = &model,
         .lead = &lead,
         .acts = in.acts,
         .n_acts = in.n_acts,
@@ -90,10 +145,11 @@ int cli_score(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"now", required_argument, NULL, 'n'},
+        {"db", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *config_path = NULL;
+    const char *config_path = NULL, *db = NULL;
     int64_t now = clock_now(clock_real());
     int c;
     optind = 1;
@@ -101,6 +157,9 @@ int cli_score(int argc, char **argv)
         switch (c) {
         case 'c':
             config_path = optarg;
+            break;
+        case 'd':
+            db = optarg;
             break;
         case 'n':
             if (!time_parse_rfc3339(optarg, &now)) {
@@ -138,7 +197,13 @@ int cli_score(int argc, char **argv)
         free(text);
         return 1;
     }
-    int status = score_text(cfg, text, len, now);
+    struct arena model_arena = ARENA_INIT;
+    struct predict_model pm;
+    char version[STORE_MODEL_VERSION_MAX + 1] = "";
+    int status = db ? load_model(db, &model_arena, &pm, version, sizeof(version)) : 0;
+    if (!status)
+        status = score_text(cfg, text, len, now, version[0] ? &pm : NULL, version);
+    arena_release(&model_arena);
     config_unref(cfg);
     free(text);
     return status;

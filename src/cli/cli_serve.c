@@ -14,6 +14,7 @@
 #include "deliver/deliver.h"
 #include "engine/engine.h"
 #include "server/server.h"
+#include "store/store_models.h"
 #include "timers/deadlines.h"
 #include "timers/timers.h"
 #include "util/log.h"
@@ -123,8 +124,27 @@ static int ensure_admin_key(struct store *st, const char *key_file)
  * FILE:LINE:COL and the running configuration stays. GET /readyz and
  * DB.reload show the outcome.
  */
-static void reload(struct config_holder *holder, struct deadlines *deadlines, const char *db)
+/* The active predictive model, at start and on every reload (docs/predictive.md). */
+static void load_model(struct engine *engine)
 {
+    char version[STORE_MODEL_VERSION_MAX + 1];
+    struct bt_error err = BT_ERROR_INIT;
+    bt_err rc = engine_load_model(engine, version, sizeof(version), &err);
+    if (rc && rc != BT_ESTORE)
+        log_error("predictive model not loaded, scoring with the rules only: %s", err.message);
+    else if (rc)
+        log_error("predictive model: cannot read the store, keeping the model in use: %s",
+                  err.message);
+    else if (version[0])
+        log_info("predictive model: %s", version);
+    else
+        log_info("predictive model: none active, scoring with the rules only");
+}
+
+static void reload(struct config_holder *holder, struct deadlines *deadlines, const char *db,
+                   struct engine *engine)
+{
+    load_model(engine);
     struct config_reload r;
     config_holder_reload(holder, clock_now(clock_real()), &r);
     metrics_add(&metrics.config_reloads, 1);
@@ -286,6 +306,7 @@ int cli_serve(int argc, char **argv)
         .max_per_address = cfg->max_connections_per_address,
         .limit_loopback = cfg->limit_loopback,
     };
+    load_model(engine);
     holder = config_holder_new(cfg);
     cfg = NULL;
     timers = timers_new(clock);
@@ -319,7 +340,7 @@ int cli_serve(int argc, char **argv)
         if (sig < 0)
             continue; /* EINTR */
         if (sig == SIGHUP) {
-            reload(holder, deadlines, db);
+            reload(holder, deadlines, db, engine);
             continue;
         }
         log_info("received %s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -1637,8 +1637,8 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
     /* Sections added later are appended, so that messages listing the keys
      * keep their wording. */
     static const char *const keys[] = {
-        "version", "server",  "store",    "intake", "teams", "reps",    "scoring", "qualification",
-        "pools",   "routing", "accounts", "sla",    "forms", "reports", "delivery"};
+        "version", "server",  "store",    "intake", "teams", "reps",    "scoring",  "qualification",
+        "pools",   "routing", "accounts", "sla",    "forms", "reports", "delivery", "predictive"};
     const struct ynode *v[CONFIG_N_KEYS(keys)];
     struct config *cfg = ld->cfg;
     bt_err rc;
@@ -1665,7 +1665,7 @@ static bt_err load_root(struct loader *ld, const struct ynode *root, struct conf
         (rc = load_reps(ld, v[5])) || (rc = check_references(ld, priv)) ||
         (rc = config__load_routing(ld, v[8], v[9], v[10])) || (rc = config__load_sla(ld, v[11])) ||
         (rc = config__load_forms(ld, v[12])) || (rc = load_reports(ld, v[13])) ||
-        (rc = config__load_delivery(ld, v[14])))
+        (rc = config__load_delivery(ld, v[14])) || (rc = config__load_predictive(ld, v[15])))
         return rc;
     /* The domain arrays stay in the snapshot's arena for as long as the set. */
     cfg->freemail = freemail_set_new(add, n_add, remove, n_remove);
@@ -1695,6 +1695,7 @@ static void config_free(struct config *cfg)
 
 static void set_defaults(struct config *cfg)
 {
+    config__predictive_defaults(&cfg->predictive);
     cfg->listen = "127.0.0.1:8080";
     cfg->max_body_bytes = MIB;
     cfg->max_connections = 256;

@@ -37,6 +37,8 @@
  *              success_message, honeypot, min_fill_time, max_fill_time,
  *              require_token, rate_limit: {per_form, per_address}}]  (config_forms.c)
  *   reports: lost_lead_value
+ *   predictive: enabled, target, min_labelled, min_per_class, retrain_every,
+ *            points, exclude_fields  (config_predictive.c, docs/predictive.md)
  *   delivery: smtp: {url, from, username, password | password_env, starttls},
  *            sms: {url, from, username, password | password_env}, marketing,
  *            retry, breaker: {pause_after, min_failures, probe_every},
@@ -185,6 +187,18 @@ struct config_delivery {
     uint64_t meeting_minutes; /* invite length; default 30 */
 };
 
+/* predictive: how the predictive score is trained and used (docs/predictive.md) */
+struct config_predictive {
+    bool enabled;                /* default true: the active model scores every lead */
+    const char *target;          /* "converted" (default) or "sql" */
+    unsigned min_labelled;       /* fewer labelled leads: no model (default 1000) */
+    unsigned min_per_class;      /* fewer of either class: no model (default 100) */
+    uint64_t retrain_every_ms;   /* 0 (default): no retraining in the background */
+    double points;               /* round(p * points) added to the total; 0 (default): none */
+    const char **exclude_fields; /* custom fields that are outcomes: never features */
+    size_t n_exclude_fields;
+};
+
 /* intake.rate_limit: how often POST /v1/leads and POST /v1/activities may be
  * called by one key and from one client address. */
 struct config_rate_limit {
@@ -315,6 +329,9 @@ struct config {
      * event may go out on, their templates and transports; no channels:
      * nothing is written to the outbox */
     struct config_delivery delivery;
+
+    /* predictive (config_predictive.c): the model trained on the history */
+    struct config_predictive predictive;
 
     /* What the decision pipeline reads (core/decide.h): the scoring model,
      * qualification, routing and the version above. */

@@ -243,6 +243,11 @@ bt_err config__load_origins(struct loader *ld, const struct ynode *n);
  * form's redirect must be on one of server.form_redirect_hosts). */
 bt_err config__load_forms(struct loader *ld, const struct ynode *n);
 
+/* config_predictive.c: the `predictive` section (NULL: the defaults stay)
+ * into ld->cfg->predictive, and those defaults. */
+bt_err config__load_predictive(struct loader *ld, const struct ynode *n);
+void config__predictive_defaults(struct config_predictive *p);
+
 /* config_ratelimit.c: `intake.rate_limit` (NULL: the defaults stay) into
  * ld->cfg->rate_limit. */
 bt_err config__load_rate_limit(struct loader *ld, const struct ynode *n);

@@ -102,11 +102,28 @@ static double round2(double x)
     return round(x * 100.0) / 100.0;
 }
 
+static double round4(double x)
+{
+    return round(x * 10000.0) / 10000.0;
+}
+
 static json_t *reasons_json(const struct score_result *r)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < r->n_reasons; i++) {
         const struct score_reason *x = &r->reasons[i];
+        if (!strcmp(x->kind, "predicted") && x->group) {
+            json_t *p =
+                !strcmp(x->group, "model")
+                    ? json_pack("{s:s, s:s, s:s, s:f, s:f, s:f}", "rule", x->rule, "kind", x->kind,
+                                "factor", "model", "probability", round4(x->after_decay), "points",
+                                round2(x->points), "counted", round2(x->counted))
+                    : json_pack("{s:s, s:s, s:s, s:f, s:f}", "rule", x->rule, "kind", x->kind,
+                                "factor", x->group, "contribution", round4(x->points), "counted",
+                                0.0);
+            json_array_append_new(arr, p);
+            continue;
+        }
         json_t *o = json_pack("{s:s, s:s, s:f, s:f, s:f, s:I}", "rule", x->rule, "kind", x->kind,
                               "points", round2(x->points), "after_decay", round2(x->after_decay),
                               "counted", round2(x->counted), "matches", (json_int_t)x->matches);
@@ -168,6 +185,65 @@ static bt_err match_account(const struct decide_input *in, struct arena *arena,
 
 /* ---- 2. and 3. score and qualification ---- */
 
+/* The lead's predictive score, with its facts as of now. */
+static bt_err predict(const struct decide_model *model, const struct lead *lead,
+                      const struct activity_fact *facts, size_t n_facts, int64_t now,
+                      struct arena *arena, struct predict_result **out)
+{
+    size_t n = model->predictive->n_features;
+    float *x = arena_alloc_raw(arena, (n ? n : 1) * sizeof(*x));
+    double *contrib = arena_alloc_raw(arena, (n ? n : 1) * sizeof(*contrib));
+    struct predict_result *r = arena_alloc(arena, sizeof(*r));
+    if (!x || !contrib || !r)
+        return BT_ETOOBIG;
+    bt_err e = model->predictive_reader ? predict_reader_lead(model->predictive_reader, lead, facts,
+                                                              n_facts, now, arena, x, contrib, r)
+                                        : predict_lead(model->predictive, lead, facts, n_facts, now,
+                                                       arena, x, contrib, r);
+    if (e)
+        return BT_ETOOBIG; /* a checked model reads only lead paths: the arena ran out */
+    *out = r;
+    return BT_OK;
+}
+
+/* A reason of kind "predicted": group "model" (after_decay holds p) or the
+ * factor's side, "positive" or "negative" (points hold the contribution). */
+static void add_reason(struct score_result *r, const char *rule, const char *group, double points,
+                       double after_decay, double counted)
+{
+    if (r->n_reasons < SCORE_MAX_REASONS)
+        r->reasons[r->n_reasons++] =
+            (struct score_reason){rule, "predicted", group, points, after_decay, counted, 1};
+}
+
+/*
+ * The prediction in the score: round(p * points) added to the total (a
+ * reason named after the model, its points the configured maximum), then
+ * the factors as reasons that count 0, their points the contribution in
+ * log-odds (positive first, then negative, largest first). The grade stays
+ * the rules' own.
+ */
+static void add_predicted(const struct decide_model *model, const struct score_model *sm,
+                          const struct predict_result *p, struct score_result *res)
+{
+    double points = 0;
+    if (model->predictive_points > 0) {
+        points = round(p->probability * model->predictive_points);
+        double total = res->total + points;
+        res->total = total < sm->min_total   ? sm->min_total
+                     : total > sm->max_total ? sm->max_total
+                                             : total;
+    }
+    add_reason(res, model->predictive_version ? model->predictive_version : "predicted", "model",
+               model->predictive_points, p->probability, points);
+    for (size_t i = 0; i < p->n_positive; i++)
+        add_reason(res, p->positive[i].feature, "positive", p->positive[i].contribution,
+                   p->positive[i].contribution, 0);
+    for (size_t i = 0; i < p->n_negative; i++)
+        add_reason(res, p->negative[i].feature, "negative", p->negative[i].contribution,
+                   p->negative[i].contribution, 0);
+}
+
 static bt_err score_and_qualify(const struct decide_input *in, struct decide_scratch *s,
                                 struct arena *arena, struct rule_value *slots,
                                 struct decide_result *out)
@@ -178,9 +254,20 @@ static bt_err score_and_qualify(const struct decide_input *in, struct decide_scr
     struct score_result *res = arena_alloc_raw(arena, sizeof(*res));
     struct activity_fact *facts;
     size_t n_facts;
-    if (!res || score_lead(sm, lead, in->acts, in->n_acts, in->now, s->score, arena, res) ||
-        score_activity_facts(in->acts, in->n_acts, arena, &facts, &n_facts) ||
-        score_fill_lead(sm->lead_syms, lead, facts, n_facts, res, in->now, arena, slots))
+    if (!res || score_activity_facts(in->acts, in->n_acts, arena, &facts, &n_facts))
+        return BT_ETOOBIG;
+    struct predict_result *pred = NULL;
+    if (model->predictive) {
+        bt_err e = predict(model, lead, facts, n_facts, in->now, arena, &pred);
+        if (e)
+            return e;
+    }
+    if (score_lead_predicted(sm, lead, in->acts, in->n_acts, pred ? pred->probability : NAN,
+                             in->now, s->score, arena, res))
+        return BT_ETOOBIG;
+    if (pred)
+        add_predicted(model, sm, pred, res);
+    if (score_fill_lead(sm->lead_syms, lead, facts, n_facts, res, in->now, arena, slots))
         return BT_ETOOBIG;
     out->score = res;
 

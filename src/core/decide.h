@@ -50,6 +50,7 @@
 #include "core/account_match.h"
 #include "core/lead.h"
 #include "core/lifecycle.h"
+#include "core/predict.h"
 #include "core/routing.h"
 #include "core/score.h"
 #include "core/sla.h"
@@ -71,6 +72,15 @@ struct decide_model {
     const struct routing_config *routing;      /* n_rules == 0: routing is off */
     const struct sla_config *sla;              /* NULL or no policies: no clocks */
     const char *version;                       /* the configuration's, for the record */
+    /* The predictive score (the daemon's active model), or NULL: rules only.
+     * With it every scored lead gets p(convert) and its factors: fit,
+     * qualification and routing rules read p as `predicted`, the reasons
+     * gain the factors (kind "predicted") and round(p * predictive_points)
+     * is added to the total (clamped like the rest). */
+    const struct predict_model *predictive;
+    const struct predict_reader *predictive_reader; /* for predictive, or NULL */
+    const char *predictive_version;                 /* the model's version, for the reasons */
+    double predictive_points;                       /* 0: p is not added to the total */
 };
 
 enum decide_route {

@@ -51,6 +51,7 @@ enum source {
     SRC_FIT,
     SRC_ENGAGEMENT,
     SRC_GRADE,
+    SRC_PREDICTED,
     SRC_TYPE,
     SRC_AGE_DAYS,
     SRC_PROPERTY,
@@ -82,6 +83,7 @@ static const struct known_path lead_paths[] = {
     {"last_name", SRC_ATTR, LEAD_LAST_NAME},
     {"owner", SRC_ATTR, LEAD_OWNER},
     {"phone", SRC_ATTR, LEAD_PHONE},
+    {"predicted", SRC_PREDICTED, 0},
     {"region", SRC_REGION, 0},
     {"score", SRC_SCORE, 0},
     {"source", SRC_ATTR, LEAD_SOURCE},
@@ -782,9 +784,11 @@ static double days_between(int64_t earlier, int64_t now)
     return earlier >= now ? 0.0 : (double)(now - earlier) / MS_PER_DAY;
 }
 
+/* `predicted`: the predictive score, NaN when there is none. */
 static bt_err fill_lead(const struct subject_plan *plan, const struct lead *lead,
                         const struct fact_view *facts, const struct score_result *scores,
-                        int64_t now, struct text_space *t, struct rule_value *slots)
+                        double predicted, int64_t now, struct text_space *t,
+                        struct rule_value *slots)
 {
     for (size_t i = 0; i < plan->n_slots; i++) {
         const struct slot_source *s = &plan->sources[i];
@@ -845,6 +849,10 @@ static bt_err fill_lead(const struct subject_plan *plan, const struct lead *lead
         case SRC_GRADE:
             if (scores && set_text(v, scores->grade, strlen(scores->grade), t) != BT_OK)
                 return BT_ETOOBIG;
+            break;
+        case SRC_PREDICTED:
+            if (!isnan(predicted))
+                rule_value_number(v, predicted);
             break;
         default: /* SRC_FIELD (below), SRC_MISSING */
             break;
@@ -1344,14 +1352,25 @@ bt_err score_lead(const struct score_model *m, const struct lead *lead, const st
                   size_t n_acts, int64_t now, struct score_scratch *scratch, struct arena *arena,
                   struct score_result *out)
 {
+    return score_lead_predicted(m, lead, acts, n_acts, NAN, now, scratch, arena, out);
+}
+
+bt_err score_lead_predicted(const struct score_model *m, const struct lead *lead,
+                            const struct activity *acts, size_t n_acts, double predicted,
+                            int64_t now, struct score_scratch *scratch, struct arena *arena,
+                            struct score_result *out)
+{
     if (scratch->model != m)
         BT_BUG("score_lead: the scratch was made for another model");
     out->n_reasons = 0;
     out->next_change_at = 0;
+    out->has_predicted = !isnan(predicted);
+    out->predicted = out->has_predicted ? predicted : 0;
     struct text_space text = {scratch->text, 0, SCRATCH_TEXT_SIZE, arena};
     bt_err rc = bucket_activities(scratch, acts, n_acts);
     if (rc == BT_OK)
-        rc = fill_lead(&scratch->lead, lead, scratch->facts, NULL, now, &text, scratch->lead_slots);
+        rc = fill_lead(&scratch->lead, lead, scratch->facts, NULL, predicted, now, &text,
+                       scratch->lead_slots);
     if (rc == BT_OK)
         rc = gather_engagement(m, scratch, acts, now, &text);
     if (rc != BT_OK)
@@ -1405,7 +1424,8 @@ bt_err score_fill_lead(const struct rule_symtab *syms, const struct lead *lead,
     for (size_t i = 0; i < n_facts; i++)
         views[i] = (struct fact_view){facts[i].count, facts[i].newest_at, facts[i].oldest_at};
     struct text_space text = {NULL, 0, 0, arena};
-    return fill_lead(&plan, lead, views, scores, now, &text, slots);
+    double predicted = scores && scores->has_predicted ? scores->predicted : NAN;
+    return fill_lead(&plan, lead, views, scores, predicted, now, &text, slots);
 }
 
 bt_err score_activity_facts(const struct activity *acts, size_t n, struct arena *arena,

@@ -24,6 +24,8 @@
  *   phone, website, website.domain, country, state, city, industry, source,
  *   employees, employees_band, stage, external_id, fields.NAME,
  *   score, fit, engagement, grade,
+ *   predicted                 the predictive score p(convert), 0..1 (core/predict.h),
+ *                             missing without an active model; known to fit rules
  *   activity.TYPE.count       activities of TYPE (any age)
  *   activity.TYPE.last_days   days (fractional) since the newest of TYPE
  *   activity.TYPE.first_days  days since the oldest of TYPE
@@ -125,6 +127,9 @@ struct score_result {
     /* When decay will next change the score by at least 1 point, or 0 when
      * it never will: the engine rescores the lead then. */
     int64_t next_change_at;
+    /* The predictive score the rules read as `predicted` (score_lead_predicted). */
+    bool has_predicted;
+    double predicted;
 };
 
 /* Scratch for one thread: slot arrays and regex match data. */
@@ -139,6 +144,14 @@ void score_scratch_free(struct score_scratch *s);
 bt_err score_lead(const struct score_model *m, const struct lead *lead, const struct activity *acts,
                   size_t n_acts, int64_t now, struct score_scratch *scratch, struct arena *arena,
                   struct score_result *out) BT_MUST_USE;
+
+/* score_lead with the lead's predictive score (0..1; NaN: none), which fit
+ * rules (and, through the result, every later rule) read as `predicted`.
+ * The score itself is not changed by it: the caller maps it to points. */
+bt_err score_lead_predicted(const struct score_model *m, const struct lead *lead,
+                            const struct activity *acts, size_t n_acts, double predicted,
+                            int64_t now, struct score_scratch *scratch, struct arena *arena,
+                            struct score_result *out) BT_MUST_USE;
 
 /*
  * Fills the lead-subject slots of `syms` (rule_symtab_count(syms) values)

@@ -17,6 +17,7 @@
 #include "util/log.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,7 @@ struct engine {
     engine_outbox_fn outbox_hook;
     void *outbox_ctx;
     struct rule_scratch *rules;
+    struct engine__predictive *predictive; /* under lock; the writer takes a reference */
 };
 
 /* Wakes every submitter of the group; with `forced`, every command that has
@@ -57,13 +59,20 @@ static void finish_group(struct engine__command *group, bt_err forced, const cha
 }
 
 static const char *const kind_names[ENGINE_COMMAND_KINDS] = {
-    [ENGINE__INGEST] = "ingest",           [ENGINE__ACTIVITIES] = "activities",
-    [ENGINE__OUTCOME] = "outcome",         [ENGINE__RESCORE_DUE] = "rescore_due",
-    [ENGINE__REP_STATUS] = "rep_status",   [ENGINE__TIME_OFF] = "time_off",
-    [ENGINE__DRAIN_HOLDS] = "drain_holds", [ENGINE__UPSERT_ACCOUNTS] = "upsert_accounts",
-    [ENGINE__EXCLUSION] = "exclusion",     [ENGINE__ASSIGNMENT] = "assignment",
-    [ENGINE__SLA_DUE] = "sla_due",         [ENGINE__OUTBOX_CLAIM] = "outbox_claim",
-    [ENGINE__OUTBOX_REPORT] = "outbox_report", [ENGINE__OUTBOX_ADMIN] = "outbox_admin",
+    [ENGINE__INGEST] = "ingest",
+    [ENGINE__ACTIVITIES] = "activities",
+    [ENGINE__OUTCOME] = "outcome",
+    [ENGINE__RESCORE_DUE] = "rescore_due",
+    [ENGINE__REP_STATUS] = "rep_status",
+    [ENGINE__TIME_OFF] = "time_off",
+    [ENGINE__DRAIN_HOLDS] = "drain_holds",
+    [ENGINE__UPSERT_ACCOUNTS] = "upsert_accounts",
+    [ENGINE__EXCLUSION] = "exclusion",
+    [ENGINE__ASSIGNMENT] = "assignment",
+    [ENGINE__SLA_DUE] = "sla_due",
+    [ENGINE__OUTBOX_CLAIM] = "outbox_claim",
+    [ENGINE__OUTBOX_REPORT] = "outbox_report",
+    [ENGINE__OUTBOX_ADMIN] = "outbox_admin",
     [ENGINE__TASK_DONE] = "task_done",
 };
 
@@ -107,7 +116,22 @@ static void count_group(struct engine *e, const struct engine__command *group)
     }
 }
 
+static void apply_group_with(struct engine *e, struct engine__command *group, size_t n,
+                             const struct engine__predictive *predictive);
+
+/* A group is scored with the model active when it starts, whatever a
+ * reload swaps in meanwhile. */
 static void apply_group(struct engine *e, struct engine__command *group, size_t n)
+{
+    pthread_mutex_lock(&e->lock);
+    struct engine__predictive *p = engine__predictive_ref(e->predictive);
+    pthread_mutex_unlock(&e->lock);
+    apply_group_with(e, group, n, p);
+    engine__predictive_unref(p);
+}
+
+static void apply_group_with(struct engine *e, struct engine__command *group, size_t n,
+                             const struct engine__predictive *predictive)
 {
     struct bt_error err = BT_ERROR_INIT;
     int64_t started = metrics_now_ns();
@@ -117,6 +141,7 @@ static void apply_group(struct engine *e, struct engine__command *group, size_t 
         return;
     }
     struct engine__ctx ctx = {.conn = e->conn,
+                              .predictive = predictive,
                               .scorer = e->scorer,
                               .now = clock_now(e->clock),
                               .accounts = e->accounts,
@@ -249,6 +274,7 @@ void engine_stop(struct engine *e)
     pthread_mutex_unlock(&e->lock);
     pthread_join(e->writer, NULL);
     engine__scorer_free(e->scorer);
+    engine__predictive_unref(e->predictive);
     engine__accounts_free(e->accounts);
     rule_scratch_free(e->rules);
     store_conn_close(e->conn);
@@ -400,4 +426,27 @@ bt_err engine__submit(struct engine *e, struct engine__command *c, struct bt_err
     if (c->rc && err)
         *err = c->err;
     return c->rc;
+}
+
+bt_err engine_load_model(struct engine *e, char *version, size_t version_size, struct bt_error *err)
+{
+    if (version_size)
+        version[0] = '\0';
+    struct store_conn *c;
+    bt_err rc = store_conn_open(e->store, &c, err);
+    if (rc)
+        return rc;
+    struct engine__predictive *p = NULL;
+    rc = engine__predictive_load(c, &p, err);
+    store_conn_close(c);
+    if (rc == BT_ESTORE)
+        return rc; /* the store failed: the model in use stays */
+    if (p && version_size)
+        snprintf(version, version_size, "%s", engine__predictive_version(p));
+    pthread_mutex_lock(&e->lock);
+    struct engine__predictive *old = e->predictive;
+    e->predictive = p;
+    pthread_mutex_unlock(&e->lock);
+    engine__predictive_unref(old);
+    return rc == BT_ENOTFOUND ? BT_OK : rc;
 }

@@ -50,6 +50,16 @@ struct engine_options {
 
 bt_err engine_start(struct store *store, struct clock *clock, const struct engine_options *opts,
                     struct engine **out, struct bt_error *err) BT_MUST_USE;
+/*
+ * Loads the store's active predictive model (store_models.h) and makes it the
+ * one every later group scores with (at start and on every reload). No
+ * active model: rules only, BT_OK, version "". A model that cannot be used
+ * (BT_EINVAL: its JSON is not a model; BT_ETOOBIG; the message names it):
+ * rules only too. A store error (BT_ESTORE) keeps the model in use. `version` receives the loaded
+ * model's version.
+ */
+bt_err engine_load_model(struct engine *e, char *version, size_t version_size,
+                         struct bt_error *err) BT_MUST_USE;
 /* Applies the commands already queued, refuses new ones (BT_EBUSY), joins
  * the writer and frees the engine. engine_stop(NULL) does nothing. */
 void engine_stop(struct engine *e);
@@ -331,24 +341,23 @@ bt_err engine_rescore_due(struct engine *e, const struct config *cfg, unsigned l
  * outcome; these commands are how it and the admin API change the outbox.
  */
 struct outbox_claim {
-    const char *channel; /* in: a channel of the configuration */
-    unsigned limit;      /* in: at most this many rows */
+    const char *channel;           /* in: a channel of the configuration */
+    unsigned limit;                /* in: at most this many rows */
     struct store_outbox_row *rows; /* out, in the arena */
     size_t n;
 };
 /* Claims due rows for this node for lease_ms (store_outbox_claim), for
  * each channel in turn. */
 bt_err engine_outbox_claim(struct engine *e, struct outbox_claim *claims, size_t n,
-                           int64_t lease_ms, struct arena *arena,
-                           struct bt_error *err) BT_MUST_USE;
+                           int64_t lease_ms, struct arena *arena, struct bt_error *err) BT_MUST_USE;
 
 struct outbox_result {
     /* in */
-    int64_t id;                 /* the row */
-    const char *channel;        /* its channel */
-    int64_t attempts;           /* attempts before this one */
+    int64_t id;          /* the row */
+    const char *channel; /* its channel */
+    int64_t attempts;    /* attempts before this one */
     enum delivery_verdict verdict;
-    int64_t retry_after_ms;     /* the receiver's Retry-After (429, 503); 0: none */
+    int64_t retry_after_ms;                /* the receiver's Retry-After (429, 503); 0: none */
     struct store_delivery_attempt attempt; /* at, latency_ms, status, error, response */
     /* out */
     const char *status;      /* the row's status now (OUTBOX_*) */
@@ -385,13 +394,13 @@ struct outbox_admin_command {
     const char *statuses;
     const char *actor;
     /* out */
-    int64_t count;                /* rows made due (or held) */
-    struct store_outbox_row row;  /* RETRY: the row after it */
+    int64_t count;               /* rows made due (or held) */
+    struct store_outbox_row row; /* RETRY: the row after it */
 };
 /* BT_ENOTFOUND for an unknown row; BT_EINVAL for a channel the
  * configuration does not have; BT_ECONFLICT retrying a delivered row. */
-bt_err engine_outbox_admin(struct engine *e, struct outbox_admin_command *cmd,
-                           struct arena *arena, struct bt_error *err) BT_MUST_USE;
+bt_err engine_outbox_admin(struct engine *e, struct outbox_admin_command *cmd, struct arena *arena,
+                           struct bt_error *err) BT_MUST_USE;
 
 /*
  * Called after a commit that made outbox rows due now (new messages, a

@@ -114,8 +114,24 @@ struct engine__scorer *engine__scorer_new(void);
 void engine__scorer_free(struct engine__scorer *s);
 
 /* Everything a command needs while it runs on the writer. */
+/* engine_predict.c: the active predictive model, loaded once and shared by
+ * reference (the writer holds one for each group). */
+struct engine__predictive;
+/* The active model of the store, parsed and prepared; BT_ENOTFOUND when none
+ * is active, BT_EINVAL (naming the model) when its JSON is not a model. */
+bt_err engine__predictive_load(struct store_conn *c, struct engine__predictive **out,
+                               struct bt_error *err) BT_MUST_USE;
+struct engine__predictive *engine__predictive_ref(struct engine__predictive *p); /* NULL: NULL */
+void engine__predictive_unref(struct engine__predictive *p);                     /* NULL: nothing */
+const char *engine__predictive_version(const struct engine__predictive *p);
+/* Points `model` at p (NULL, or predictive.enabled false: leaves it rules-only). */
+struct config;
+void engine__predictive_use(const struct engine__predictive *p, const struct config *cfg,
+                            struct decide_model *model);
+
 struct engine__ctx {
     struct store_conn *conn;
+    const struct engine__predictive *predictive; /* the group's model, or NULL */
     struct engine__scorer *scorer;
     int64_t now;
     struct engine__accounts *accounts;  /* the account index, kept across commands */

@@ -309,6 +309,7 @@ bt_err engine__lead_run(struct engine__ctx *ctx, const struct config *cfg, struc
      * (the zone cache of the scratch is keyed by the reps' tables). */
     struct routing_config one;
     struct decide_model model = cfg->decide;
+    engine__predictive_use(ctx->predictive, cfg, &model);
     if (o->only_rule) {
         one = cfg->routing;
         one.rules = o->only_rule;

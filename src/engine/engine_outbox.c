@@ -675,8 +675,9 @@ static bool wants_invite(const struct config *cfg)
     return false;
 }
 
-#define MEETING_LEAD_MS (60 * 60 * 1000LL) /* a proposal starts an hour from now at the earliest   \
-                                            */
+#define MEETING_LEAD_MS                                                                            \
+    (60 * 60 * 1000LL) /* a proposal starts an hour from now at the earliest                       \
+                        */
 #define MEETING_STEP_MS    (30 * 60 * 1000LL)
 #define MEETING_HORIZON_MS (14 * 24 * 60 * 60 * 1000LL)
 #define MEETING_BUSY       256

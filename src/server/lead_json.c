@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 json_t *time_to_json(int64_t ms)
 {
@@ -26,6 +27,41 @@ static double round2(double x)
     return round(x * 100.0) / 100.0;
 }
 
+/*
+ * The predictive score from the reasons of kind "predicted" (core/decide.c
+ * writes them): {probability, model, points, factors: {positive: [...],
+ * negative: [...]}}, or null when the lead was scored without a model.
+ */
+static json_t *predicted_to_json(const json_t *reasons)
+{
+    json_t *out = NULL, *positive = json_array(), *negative = json_array();
+    size_t i;
+    const json_t *r;
+    json_array_foreach(reasons, i, r)
+    {
+        const char *kind = json_string_value(json_object_get(r, "kind"));
+        const char *factor = json_string_value(json_object_get(r, "factor"));
+        if (!kind || strcmp(kind, "predicted") || !factor)
+            continue;
+        if (!strcmp(factor, "model")) {
+            json_decref(out);
+            out = json_pack("{s:O?, s:O?, s:O?}", "probability", json_object_get(r, "probability"),
+                            "model", json_object_get(r, "rule"), "points",
+                            json_object_get(r, "counted"));
+        } else {
+            json_array_append_new(!strcmp(factor, "positive") ? positive : negative,
+                                  json_pack("{s:O?, s:O?}", "feature", json_object_get(r, "rule"),
+                                            "contribution", json_object_get(r, "contribution")));
+        }
+    }
+    if (out)
+        json_object_set_new(out, "factors",
+                            json_pack("{s:O, s:O}", "positive", positive, "negative", negative));
+    json_decref(positive);
+    json_decref(negative);
+    return out ? out : json_null();
+}
+
 static json_t *score_to_json(const struct lead_score *s)
 {
     if (!s->scored)
@@ -37,6 +73,7 @@ static json_t *score_to_json(const struct lead_score *s)
                   round2(s->fit), "engagement", round2(s->engagement), "grade", s->grade, "reasons",
                   reasons ? reasons : json_array(), "scored_at", time_to_json(s->scored_at));
     json_object_set_new(o, "rescore_at", s->rescore_at ? time_to_json(s->rescore_at) : json_null());
+    json_object_set_new(o, "predicted", predicted_to_json(json_object_get(o, "reasons")));
     return o;
 }
 
