@@ -350,18 +350,21 @@ int cli_serve(int argc, char **argv)
     fprintf(stderr, "listening on %s\n", url);
     fflush(stderr);
 
+    /* The retrainer reads the configuration of the start (target,
+     * exclusions): it keeps a reference until it stops. */
     struct retrain *retrainer = NULL;
-    if (cfg->predictive.retrain_every_ms) {
+    struct config *rcfg = config_holder_get(holder);
+    if (rcfg->predictive.retrain_every_ms) {
         struct retrain_options ro = {0};
-        ro.interval_ms = (int64_t)cfg->predictive.retrain_every_ms;
+        ro.interval_ms = (int64_t)rcfg->predictive.retrain_every_ms;
         ro.train = (struct train_options)TRAIN_OPTIONS_INIT;
-        ro.train.target = cfg->predictive.target ? cfg->predictive.target : "converted";
-        if (cfg->predictive.min_labelled)
-            ro.train.min_labelled = cfg->predictive.min_labelled;
-        if (cfg->predictive.min_per_class)
-            ro.train.min_per_class = cfg->predictive.min_per_class;
-        ro.train.exclude = cfg->predictive.exclude_fields;
-        ro.train.n_exclude = cfg->predictive.n_exclude_fields;
+        ro.train.target = rcfg->predictive.target ? rcfg->predictive.target : "converted";
+        if (rcfg->predictive.min_labelled)
+            ro.train.min_labelled = rcfg->predictive.min_labelled;
+        if (rcfg->predictive.min_per_class)
+            ro.train.min_per_class = rcfg->predictive.min_per_class;
+        ro.train.exclude = rcfg->predictive.exclude_fields;
+        ro.train.n_exclude = rcfg->predictive.n_exclude_fields;
         ro.train.threads = 1;
         ro.on_activate = retrain_activated;
         ro.on_error = retrain_failed;
@@ -381,6 +384,7 @@ int cli_serve(int argc, char **argv)
         break;
     }
     retrain_stop(retrainer);
+    config_unref(rcfg);
     cli_daemon_files_remove(db, pid_fd);
     server_quiesce(server);
     struct config *last = config_holder_get(holder); /* shutdown_timeout may have been reloaded */
