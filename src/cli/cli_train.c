@@ -6,6 +6,7 @@
  * active model on the same held-out period).
  */
 #include "cli/cli.h"
+#include "config/config.h"
 #include "ml/train.h"
 #include "report/reports.h"
 #include "store/store_models.h"
@@ -20,7 +21,8 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: baton train [--db PATH] [--target converted|sql] [--since T] [--until T]\n"
+    fputs("usage: baton train [--db PATH] [--config FILE] [--target converted|sql] [--since T] "
+          "[--until T]\n"
           "                   [--test-from T] [--exclude SOURCE]... [--min-labelled N]\n"
           "                   [--min-per-class N] [--activate] [--quiet]\n"
           "\n"
@@ -31,6 +33,8 @@ static void usage(FILE *f)
           "plain logistic regression and XGBoost alone.\n"
           "\n"
           "  --db PATH           the database (default ./baton.db)\n"
+          "  --config FILE       take predictive.target, min_labelled, min_per_class and\n"
+          "                      exclude_fields from this configuration (flags win)\n"
           "  --target T          converted (reached won; default) or sql\n"
           "  --since/--until T   leads created in [since, until): RFC 3339 or YYYY-MM-DD\n"
           "  --test-from T       hold out the leads qualified from T\n"
@@ -69,6 +73,7 @@ int cli_train(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},
+        {"config", required_argument, NULL, 'c'},
         {"target", required_argument, NULL, 't'},
         {"since", required_argument, NULL, 's'},
         {"until", required_argument, NULL, 'u'},
@@ -81,12 +86,14 @@ int cli_train(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *db = "./baton.db";
+    const char *db = "./baton.db", *config_path = NULL;
+    bool set_target = false, set_labelled = false, set_class = false;
     const char *exclude[DATASET_EXCLUDE_MAX];
     struct train_options o = TRAIN_OPTIONS_INIT;
     bool activate = false, quiet = false;
     int64_t now = clock_now(clock_real());
     o.now = now;
+    struct arena cfg_arena = ARENA_INIT;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -94,12 +101,16 @@ int cli_train(int argc, char **argv)
         case 'd':
             db = optarg;
             break;
+        case 'c':
+            config_path = optarg;
+            break;
         case 't':
             if (strcmp(optarg, "converted") && strcmp(optarg, "sql")) {
                 cli_error("train", "--target: expected converted or sql, not '%s'", optarg);
                 return 2;
             }
             o.target = optarg;
+            set_target = true;
             break;
         case 's':
         case 'u':
@@ -131,6 +142,7 @@ int cli_train(int argc, char **argv)
                           c == 'l' ? "min-labelled" : "min-per-class", optarg);
                 return 2;
             }
+            *(c == 'l' ? &set_labelled : &set_class) = true;
             break;
         case 'a':
             activate = true;
@@ -154,11 +166,32 @@ int cli_train(int argc, char **argv)
         cli_error("train", "--since must be before --until");
         return 2;
     }
+    struct bt_error err = BT_ERROR_INIT;
+    struct config *cfg = NULL;
+    if (config_path) {
+        if (config_load(config_path, &cfg, &err)) {
+            fprintf(stderr, "%s\n", err.message);
+            return 1;
+        }
+        const struct config_predictive *pc = &cfg->predictive;
+        if (!set_target && pc->target)
+            o.target = pc->target;
+        if (!set_labelled && pc->min_labelled)
+            o.min_labelled = pc->min_labelled;
+        if (!set_class && pc->min_per_class)
+            o.min_per_class = pc->min_per_class;
+        for (size_t i = 0; i < pc->n_exclude_fields && o.n_exclude < DATASET_EXCLUDE_MAX; i++) {
+            /* the config names custom fields; a feature source is fields.NAME */
+            const char *f = pc->exclude_fields[i];
+            exclude[o.n_exclude++] =
+                strncmp(f, "fields.", 7) ? arena_printf(&cfg_arena, "fields.%s", f) : f;
+        }
+        o.exclude = exclude;
+    }
     bool tty = !quiet && isatty(STDERR_FILENO);
     if (tty)
         o.progress = progress;
 
-    struct bt_error err = BT_ERROR_INIT;
     struct store *st = NULL;
     struct store_conn *conn = NULL;
     struct store_options sopts = STORE_OPTIONS_INIT;
@@ -236,6 +269,9 @@ int cli_train(int argc, char **argv)
     }
 done:
     json_decref(metrics);
+    arena_release(&cfg_arena);
+    if (cfg)
+        config_unref(cfg);
     arena_release(&arena);
     if (conn)
         store_conn_close(conn);

@@ -148,3 +148,23 @@ def test_help():
     r = run_baton("train", "--help")
     assert r.returncode == 0
     assert "--test-from" in r.stdout and "held out" in r.stdout
+
+
+def test_config_exclusions_are_never_features():
+    with tempfile.TemporaryDirectory() as tmp:
+        db = make_db(tmp)
+        rows = [({"x": float(i % 7), "won_reason": "price" if i % 2 else "fit"},
+                 (i % 7) >= 4 and i % 5 != 0) for i in range(600)]
+        insert_history(db, rows)
+        cfg = os.path.join(tmp, "baton.yaml")
+        with open(cfg, "w") as f:
+            f.write("version: 1\npredictive:\n  min_labelled: 200\n  min_per_class: 50\n"
+                    "  exclude_fields: [won_reason]\n")
+        r = run_baton("train", "--db", db, "--config", cfg, "--quiet")
+        assert r.returncode == 0, r.stderr
+        con = sqlite3.connect(db)
+        model = json.loads(con.execute("SELECT model FROM models").fetchone()[0])
+        con.close()
+        sources = {f["source"] for f in model["features"]}
+        assert "fields.x" in sources
+        assert "fields.won_reason" not in sources
