@@ -16,6 +16,7 @@
 #include "server/server.h"
 #include "store/store_models.h"
 #include "timers/deadlines.h"
+#include "ml/retrain.h"
 #include "timers/timers.h"
 #include "util/log.h"
 
@@ -125,6 +126,21 @@ static int ensure_admin_key(struct store *st, const char *key_file)
  * DB.reload show the outcome.
  */
 /* The active predictive model, at start and on every reload (docs/predictive.md). */
+/* Background retraining (predictive.retrain_every): a new active model is
+ * loaded the way SIGHUP loads it. */
+static void retrain_activated(void *cls, int64_t id)
+{
+    (void)cls;
+    log_info("retrain: model %lld activated", (long long)id);
+    kill(getpid(), SIGHUP);
+}
+
+static void retrain_failed(void *cls, const struct bt_error *e)
+{
+    (void)cls;
+    log_warn("retrain: %s", e->message);
+}
+
 static void load_model(struct engine *engine)
 {
     char version[STORE_MODEL_VERSION_MAX + 1];
@@ -334,6 +350,27 @@ int cli_serve(int argc, char **argv)
     fprintf(stderr, "listening on %s\n", url);
     fflush(stderr);
 
+    /* The retrainer reads the configuration of the start (target,
+     * exclusions): it keeps a reference until it stops. */
+    struct retrain *retrainer = NULL;
+    struct config *rcfg = config_holder_get(holder);
+    if (rcfg->predictive.retrain_every_ms) {
+        struct retrain_options ro = {0};
+        ro.interval_ms = (int64_t)rcfg->predictive.retrain_every_ms;
+        ro.train = (struct train_options)TRAIN_OPTIONS_INIT;
+        ro.train.target = rcfg->predictive.target ? rcfg->predictive.target : "converted";
+        if (rcfg->predictive.min_labelled)
+            ro.train.min_labelled = rcfg->predictive.min_labelled;
+        if (rcfg->predictive.min_per_class)
+            ro.train.min_per_class = rcfg->predictive.min_per_class;
+        ro.train.exclude = rcfg->predictive.exclude_fields;
+        ro.train.n_exclude = rcfg->predictive.n_exclude_fields;
+        ro.train.threads = 1;
+        ro.on_activate = retrain_activated;
+        ro.on_error = retrain_failed;
+        if (retrain_start(st, &ro, &retrainer, &err))
+            log_warn("retrain: %s", err.message);
+    }
     for (;;) {
         siginfo_t info;
         int sig = sigwaitinfo(&sigs, &info);
@@ -346,6 +383,8 @@ int cli_serve(int argc, char **argv)
         log_info("received %s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         break;
     }
+    retrain_stop(retrainer);
+    config_unref(rcfg);
     cli_daemon_files_remove(db, pid_fd);
     server_quiesce(server);
     struct config *last = config_holder_get(holder); /* shutdown_timeout may have been reloaded */
