@@ -15,17 +15,20 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: baton simulate --db PATH --config CANDIDATE.yaml [--since T] [--until T]\n"
-                 "       baton simulate --world WORLD.yaml [--seed N] [--json]\n"
-                 "       baton simulate --evaluate --db PATH --config FILE --split T [--json]\n"
-                 "\n"
-                 "What-if on history: replays stored leads and activities through the decision\n"
-                 "pipeline with a candidate configuration, writes nothing, and prints what would\n"
-                 "change. --world: generates leads and reps with hidden skills and compares the\n"
-                 "routing strategies against the oracle. --evaluate: estimates on the outcome\n"
-                 "history how best_match would have done against round robin (replay method).\n"
-                 "Run 'baton simulate MODE --help' for the options of each mode, e.g.\n"
-                 "'baton simulate --world --help'.\n");
+    fprintf(out,
+            "usage: baton simulate --db PATH --config CANDIDATE.yaml [--baseline FILE]\n"
+            "                      [--since T] [--until T] [--limit N] [--json]\n"
+            "       baton simulate --world WORLD.yaml [--seed N] [--json]\n"
+            "       baton simulate --evaluate --db PATH --split T [--config FILE] [--pool ID]\n"
+            "                      [--segments FIELD,...] [--json]\n"
+            "\n"
+            "What-if on history: replays stored leads and activities through the decision\n"
+            "pipeline with a candidate configuration, writes nothing, and prints what would\n"
+            "change. --world: generates leads and reps with hidden skills and compares the\n"
+            "routing strategies against the oracle. --evaluate: estimates on the outcome\n"
+            "history how best_match would have done against round robin (replay method).\n"
+            "Run 'baton simulate MODE --help' for the options of each mode, e.g.\n"
+            "'baton simulate --world --help'.\n");
 }
 
 int cli_simulate(int argc, char **argv)

@@ -35,6 +35,7 @@ static const char *const refused_sources[][2] = {
     {"fit", "the fit score is computed after qualification"},
     {"engagement", "the engagement score is computed after qualification"},
     {"grade", "the grade is computed after qualification"},
+    {"predicted", "the prediction is the model's own output"},
     {"account", "the account and its owner are assigned after qualification"},
     {"external_id", "an identifier says nothing about a lead, only who it is"},
 };

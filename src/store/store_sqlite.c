@@ -34,8 +34,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define CHECKPOINT_PAGES 1000 /* WAL pages written since the last pass that wake the checkpointer  \
-                               */
+#define CHECKPOINT_PAGES                                                                           \
+    1000 /* WAL pages written since the last pass that wake the checkpointer                       \
+          */
 #define CHECKPOINT_IDLE_MS 1000       /* no commit for this long: truncate the WAL */
 #define WAL_SIZE_LIMIT     "16777216" /* bytes a restarted WAL keeps (journal_size_limit) */
 
@@ -1626,23 +1627,20 @@ static bt_err sq_key_list(struct store_conn *c, struct arena *a, struct api_key 
                           size_t *count, struct bt_error *err)
 {
     sqlite3_stmt *st = stmt(c, ST_KEY_LIST);
-    size_t n = 0, cap = 16;
-    struct api_key *keys = arena_alloc(a, sizeof(*keys) * cap);
-    int rc = SQLITE_DONE;
-    while (keys && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            struct api_key *bigger = arena_alloc(a, sizeof(*keys) * cap * 2);
-            if (bigger)
-                memcpy(bigger, keys, sizeof(*keys) * n);
-            keys = bigger;
-            cap *= 2;
-            if (!keys)
-                break;
+    size_t n = 0, cap = 0;
+    struct api_key *keys = NULL;
+    bool full = false;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        keys = arena_room_for_one(a, keys, n, &cap, sizeof(*keys));
+        if (!keys) {
+            full = true;
+            break;
         }
         read_key(st, a, &keys[n++]);
     }
     bt_err e = BT_OK;
-    if (!keys)
+    if (full)
         e = bt_fail(err, BT_ETOOBIG, NULL, "too many keys");
     else if (rc != SQLITE_DONE)
         e = db_error(handle(c), err, "listing API keys");
@@ -1691,6 +1689,16 @@ static bt_err sq_activity_insert(struct store_conn *c, struct activity *act, int
     return e;
 }
 
+/* An activity from columns id, lead_id, type, occurred_at, properties. */
+static void read_activity(sqlite3_stmt *st, struct arena *a, struct activity *x)
+{
+    x->id = sqlite3_column_int64(st, 0);
+    x->lead_id = sqlite3_column_int64(st, 1);
+    x->type = col_text(st, 2, a);
+    x->occurred_at = sqlite3_column_int64(st, 3);
+    x->properties_json = col_text(st, 4, a);
+}
+
 static bt_err sq_activity_list(struct store_conn *c, int64_t lead_id, unsigned limit,
                                struct arena *a, struct activity **out, size_t *count,
                                struct bt_error *err)
@@ -1702,12 +1710,7 @@ static bt_err sq_activity_list(struct store_conn *c, int64_t lead_id, unsigned l
     size_t n = 0;
     int rc = SQLITE_DONE;
     while (acts && n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct activity *x = &acts[n++];
-        x->id = sqlite3_column_int64(st, 0);
-        x->lead_id = sqlite3_column_int64(st, 1);
-        x->type = col_text(st, 2, a);
-        x->occurred_at = sqlite3_column_int64(st, 3);
-        x->properties_json = col_text(st, 4, a);
+        read_activity(st, a, &acts[n++]);
     }
     bt_err e = BT_OK;
     if (!acts)
@@ -1730,28 +1733,20 @@ static bt_err history_activities(struct store_conn *c, struct store_history_row 
     sqlite3_bind_int64(st, 1, row->lead.id);
     sqlite3_bind_int64(st, 2, row->qualified_at);
     sqlite3_bind_int(st, 3, HISTORY_ACTIVITIES_MAX);
-    size_t cap = 16, n = 0;
-    struct activity *acts = arena_alloc(a, sizeof(*acts) * cap);
-    int rc = SQLITE_DONE;
-    while (acts && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            struct activity *more = arena_alloc_raw(a, sizeof(*acts) * cap * 2);
-            if (more)
-                memcpy(more, acts, sizeof(*acts) * n);
-            acts = more;
-            cap *= 2;
-            if (!acts)
-                break;
+    size_t cap = 0, n = 0;
+    struct activity *acts = NULL;
+    bool full = false;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        acts = arena_room_for_one(a, acts, n, &cap, sizeof(*acts));
+        if (!acts) {
+            full = true;
+            break;
         }
-        struct activity *x = &acts[n++];
-        x->id = sqlite3_column_int64(st, 0);
-        x->lead_id = sqlite3_column_int64(st, 1);
-        x->type = col_text(st, 2, a);
-        x->occurred_at = sqlite3_column_int64(st, 3);
-        x->properties_json = col_text(st, 4, a);
+        read_activity(st, a, &acts[n++]);
     }
     bt_err e = BT_OK;
-    if (!acts)
+    if (full)
         e = bt_fail(err, BT_ETOOBIG, NULL, "lead %lld: activities too large",
                     (long long)row->lead.id);
     else if (rc != SQLITE_DONE)

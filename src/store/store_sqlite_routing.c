@@ -132,22 +132,6 @@ static bt_err step_row(struct store_conn *c, sqlite3_stmt *s, const char *what, 
     return e;
 }
 
-/* `items` (an arena array of n items of `size` bytes, room for *cap) with
- * room for one more: itself, or a copy twice as large; NULL when the arena
- * is full. */
-static void *room_for_one(struct arena *a, void *items, size_t n, size_t *cap, size_t size)
-{
-    if (n < *cap)
-        return items;
-    size_t ncap = *cap ? *cap * 2 : 4;
-    void *grown = arena_alloc_raw(a, ncap * size);
-    if (grown && n)
-        memcpy(grown, items, n * size);
-    if (grown)
-        *cap = ncap;
-    return grown;
-}
-
 static bt_err sqr_rep_runtime_get(struct store_conn *c, const char *rep_id, int64_t now,
                                   struct arena *a, struct rep_runtime *out, struct bt_error *err)
 {
@@ -188,7 +172,7 @@ static bt_err sqr_rep_runtime_get(struct store_conn *c, const char *rep_id, int6
     size_t n = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (!(spans = room_for_one(a, spans, n, &cap, sizeof(*spans)))) {
+        if (!(spans = arena_room_for_one(a, spans, n, &cap, sizeof(*spans)))) {
             sqlite3_reset(s);
             return bt_fail(err, BT_ETOOBIG, NULL, "reading time off: out of memory");
         }
@@ -579,7 +563,7 @@ static bt_err sqr_exclusion_list(struct store_conn *c, int64_t lead_id, struct a
     size_t n = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (!(list = room_for_one(a, list, n, &cap, sizeof(*list)))) {
+        if (!(list = arena_room_for_one(a, list, n, &cap, sizeof(*list)))) {
             sqlite3_reset(s);
             return bt_fail(err, BT_ETOOBIG, NULL, "listing exclusions: out of memory");
         }

@@ -98,3 +98,16 @@ void arena_release(struct arena *a)
     a->head = NULL;
     a->used = 0;
 }
+
+void *arena_room_for_one(struct arena *a, void *items, size_t n, size_t *cap, size_t size)
+{
+    if (items && n < *cap)
+        return items;
+    size_t ncap = *cap ? *cap * 2 : 4;
+    void *grown = arena_alloc_raw(a, ncap * size);
+    if (grown && n)
+        memcpy(grown, items, n * size);
+    if (grown)
+        *cap = ncap;
+    return grown;
+}

@@ -38,6 +38,10 @@ void *arena_alloc_raw(struct arena *a, size_t size);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* `items` (an arena array of n items of `size` bytes, with room for *cap)
+ * with room for one more: itself, or a copy twice as large (*cap updated);
+ * NULL when the arena is full. */
+void *arena_room_for_one(struct arena *a, void *items, size_t n, size_t *cap, size_t size);
 /* Frees every block; the arena is empty and reusable afterwards. */
 void arena_release(struct arena *a);
 

@@ -249,9 +249,9 @@ static void test_sources_allowed(void **state)
         assert_true(predict_feature_source_allowed(ok[i], &why));
         assert_null(why);
     }
-    const char *refused[] = {"stage",      "owner",      "score",   "fit",
-                             "engagement", "grade",      "account", "external_id",
-                             "nonsense",   "activity.x", "",        "fields"};
+    const char *refused[] = {"stage",      "owner",   "score",       "fit",       "engagement",
+                             "grade",      "account", "external_id", "predicted", "nonsense",
+                             "activity.x", "",        "fields"};
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         assert_false(predict_feature_source_allowed(refused[i], &why));
         assert_non_null(why);
