@@ -339,8 +339,9 @@ enum { GROUP_BASE, GROUP_REP, GROUP_PART, GROUP_SPLIT, GROUPS };
 /* One Newton step for every coefficient of a group at once (the gradient and
  * the diagonal of the Hessian of the penalised log-likelihood). The
  * coefficients of a part or split group overlap in a cell (one per field),
- * so their data curvature is scaled by the parts per key: a step that
- * cannot overshoot. Returns the largest step; `curv` gets the diagonal. */
+ * so their data curvature is scaled by the parts per key, which keeps the
+ * step from overshooting. Returns the largest step; `h` gets the unscaled
+ * data curvature per coefficient (`g` the gradient).
 static double group_step(struct skill_table *t, int group, double var, double *g, double *h)
 {
     size_t n = group == GROUP_BASE   ? 1
@@ -431,7 +432,7 @@ static void fit_additive(struct skill_table *t)
                                                      : t->split_eff;
             if (!n)
                 continue;
-            /* the curvature at the mode, unscaled */
+            /* the curvature at the mode (one more, small, step) */
             (void)group_step(t, grp, t->var[grp], g, h);
             double sum = 0;
             for (size_t k = 0; k < n; k++)
