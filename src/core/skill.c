@@ -341,7 +341,7 @@ enum { GROUP_BASE, GROUP_REP, GROUP_PART, GROUP_SPLIT, GROUPS };
  * coefficients of a part or split group overlap in a cell (one per field),
  * so their data curvature is scaled by the parts per key, which keeps the
  * step from overshooting. Returns the largest step; `h` gets the unscaled
- * data curvature per coefficient (`g` the gradient).
+ * data curvature per coefficient (`g` the gradient). */
 static double group_step(struct skill_table *t, int group, double var, double *g, double *h)
 {
     size_t n = group == GROUP_BASE   ? 1
