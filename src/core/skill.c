@@ -49,15 +49,18 @@ struct cellmap {
 
 struct skill_table {
     struct names reps, segs, parts;
-    struct margin *rep_m, *seg_m, *part_m;
-    double *rep_rate, *seg_rate, *seg_value, *part_rate;
+    struct margin *rep_m, *seg_m;
+    double *seg_value;
     struct cellmap full;  /* rep x segment */
-    struct cellmap split; /* rep x part ("name=value") of keys with several parts */
-    uint8_t *n_parts;     /* per segment: its parts (0: a key of one part or none) */
+    struct cellmap split; /* rep x part ("name=value") */
+    uint8_t *n_parts;     /* per segment: its parts (0 for the key "") */
     uint32_t (*seg_parts)[PARTS_MAX];
-    double *split_lift; /* per split cell: the log-odds interaction */
+    uint32_t (*cell_split)[PARTS_MAX]; /* per full cell: its split cells */
+    unsigned max_parts;
+    double b0, *rep_eff, *part_eff, *split_eff; /* the additive model, log-odds */
+    double var[4];                              /* per group of effects */
     struct margin all;
-    double global, global_value, k, k_split;
+    double global, global_value, k;
     bool fixed;
 };
 
@@ -187,25 +190,19 @@ void skill_table_free(struct skill_table *t)
     names_free(&t->segs);
     free(t->rep_m);
     free(t->seg_m);
-    free(t->rep_rate);
-    free(t->seg_rate);
     free(t->seg_value);
     names_free(&t->parts);
-    free(t->part_m);
-    free(t->part_rate);
+    free(t->rep_eff);
+    free(t->part_eff);
+    free(t->cell_split);
     free(t->full.cells);
     free(t->full.cell_slot);
     free(t->split.cells);
     free(t->split.cell_slot);
     free(t->n_parts);
     free(t->seg_parts);
-    free(t->split_lift);
+    free(t->split_eff);
     free(t);
-}
-
-static double shrink(int64_t wins, int64_t n, double k, double prior)
-{
-    return ((double)wins + k * prior) / ((double)n + k);
 }
 
 static double clamp_rate(double p)
@@ -213,62 +210,46 @@ static double clamp_rate(double p)
     return p < 0.001 ? 0.001 : p > 0.999 ? 0.999 : p;
 }
 
-static double logit(double p)
-{
-    return log(p / (1 - p));
-}
-
 static double logistic(double x)
 {
     return 1 / (1 + exp(-x));
 }
 
-/* The rep's level times a segment's (or part's) lift. */
-static double main_prior(const struct skill_table *t, double r, double s)
+/* prior(r, s): the additive log-odds model. A segment not in the table
+ * still gets its known parts' effects (its key is split on the fly). */
+static double eta_of(const struct skill_table *t, long rep, const long *parts, unsigned np)
 {
-    if (t->global <= 0 || t->global >= 1)
-        return clamp_rate(t->global);
-    return clamp_rate(r * s / t->global);
-}
-
-/* prior(r, s): the main effects, and for a key of several parts the rep's
- * shrunk interaction with each part, added in log-odds. */
-static double full_prior(const struct skill_table *t, long rep, long seg)
-{
-    double rr = rep >= 0 ? t->rep_rate[rep] : t->global;
-    double ss = seg >= 0 ? t->seg_rate[seg] : t->global;
-    double p = main_prior(t, rr, ss);
-    if (rep < 0 || seg < 0 || !t->n_parts[seg])
-        return p;
-    double x = logit(p);
-    for (unsigned i = 0; i < t->n_parts[seg]; i++) {
-        long c = cell_find(&t->split, (uint32_t)rep, t->seg_parts[seg][i]);
+    double x = t->b0 + (rep >= 0 ? t->rep_eff[rep] : 0);
+    for (unsigned i = 0; i < np; i++) {
+        if (parts[i] < 0)
+            continue;
+        x += t->part_eff[parts[i]];
+        long c = rep >= 0 ? cell_find(&t->split, (uint32_t)rep, (uint32_t)parts[i]) : -1;
         if (c >= 0)
-            x += t->split_lift[c];
+            x += t->split_eff[c];
     }
-    return clamp_rate(logistic(x));
+    return x;
 }
 
-static void margins_rates(struct skill_table *t, double k)
+static double seg_prior(const struct skill_table *t, long rep, long seg)
 {
-    for (size_t i = 0; i < t->reps.n; i++)
-        t->rep_rate[i] = shrink(t->rep_m[i].wins, t->rep_m[i].n, k, t->global);
-    for (size_t i = 0; i < t->segs.n; i++)
-        t->seg_rate[i] = shrink(t->seg_m[i].wins, t->seg_m[i].n, k, t->global);
-    for (size_t i = 0; i < t->parts.n; i++)
-        t->part_rate[i] = shrink(t->part_m[i].wins, t->part_m[i].n, k, t->global);
+    long parts[PARTS_MAX];
+    unsigned np = seg >= 0 ? t->n_parts[seg] : 0;
+    for (unsigned i = 0; i < np; i++)
+        parts[i] = (long)t->seg_parts[seg][i];
+    return clamp_rate(logistic(eta_of(t, rep, parts, np)));
 }
 
-/* The split cells' interactions for strength k: the rep's shrunk rate on
- * the part against the rep's level times the part's lift, in log-odds. */
-static void split_lifts(struct skill_table *t, double k)
+/* The parts ("name=value") of a key, looked up (-1: unknown). */
+static unsigned key_parts(const struct skill_table *t, const char *key, long *out)
 {
-    for (size_t i = 0; i < t->split.n_cells; i++) {
-        const struct cell *c = &t->split.cells[i];
-        double m = main_prior(t, t->rep_rate[c->rep], t->part_rate[c->seg]);
-        double p = clamp_rate(shrink(c->m.wins, c->m.n, k, m));
-        t->split_lift[i] = logit(p) - logit(m);
-    }
+    char buf[SKILL_SEGMENT_MAX];
+    snprintf(buf, sizeof(buf), "%s", key);
+    unsigned n = 0;
+    for (char *save = NULL, *part = strtok_r(buf, "|", &save); part && n < PARTS_MAX;
+         part = strtok_r(NULL, "|", &save))
+        out[n++] = names_find(&t->parts, part);
+    return n;
 }
 
 /*
@@ -278,16 +259,15 @@ static void split_lifts(struct skill_table *t, double k)
  * C the number of cells. The prior of strength k has variance m (1 - m) /
  * (k + 1), so k = mean(m (1 - m)) / tau2 - 1.
  */
-static double moments_strength(const struct skill_table *t, const struct cellmap *cm, bool split)
+static double moments_strength(const struct skill_table *t)
 {
     double s = 0, binom = 0, mm = 0, nn = 0;
     size_t c = 0;
-    for (size_t i = 0; i < cm->n_cells; i++) {
-        const struct cell *x = &cm->cells[i];
+    for (size_t i = 0; i < t->full.n_cells; i++) {
+        const struct cell *x = &t->full.cells[i];
         if (x->m.n < 1)
             continue;
-        double m = split ? main_prior(t, t->rep_rate[x->rep], t->part_rate[x->seg])
-                         : full_prior(t, (long)x->rep, (long)x->seg);
+        double m = seg_prior(t, (long)x->rep, (long)x->seg);
         double rate = (double)x->m.wins / (double)x->m.n;
         s += (double)x->m.n * (rate - m) * (rate - m);
         binom += m * (1 - m);
@@ -304,23 +284,23 @@ static double moments_strength(const struct skill_table *t, const struct cellmap
     return k < STRENGTH_MIN ? STRENGTH_MIN : k > STRENGTH_MAX ? STRENGTH_MAX : k;
 }
 
-/* Splits every segment key of several parts and folds the full cells into
+/* Splits every segment key into its parts and folds the full cells into
  * rep x part cells. */
 static void split_parts(struct skill_table *t)
 {
     t->n_parts = xcalloc(t->segs.n + 1, sizeof(*t->n_parts));
     t->seg_parts = xcalloc(t->segs.n + 1, sizeof(*t->seg_parts));
+    t->max_parts = 0;
     for (size_t g = 0; g < t->segs.n; g++) {
-        const char *key = t->segs.s[g];
-        if (!strchr(key, '|'))
-            continue;
         char buf[SKILL_SEGMENT_MAX];
-        snprintf(buf, sizeof(buf), "%s", key);
+        snprintf(buf, sizeof(buf), "%s", t->segs.s[g]);
         unsigned n = 0;
         for (char *save = NULL, *part = strtok_r(buf, "|", &save); part && n < PARTS_MAX;
              part = strtok_r(NULL, "|", &save))
             t->seg_parts[g][n++] = names_add(&t->parts, part);
         t->n_parts[g] = (uint8_t)n;
+        if (n > t->max_parts)
+            t->max_parts = n;
     }
     for (size_t i = 0; i < t->full.n_cells; i++) {
         const struct cell *c = &t->full.cells[i];
@@ -332,22 +312,154 @@ static void split_parts(struct skill_table *t)
             x->m.wins += m.wins;
         }
     }
-    t->part_m = xcalloc(t->parts.n + 1, sizeof(*t->part_m));
-    t->part_rate = xcalloc(t->parts.n + 1, sizeof(*t->part_rate));
-    t->split_lift = xcalloc(t->split.n_cells + 1, sizeof(*t->split_lift));
-    for (size_t i = 0; i < t->split.n_cells; i++) {
-        t->part_m[t->split.cells[i].seg].n += t->split.cells[i].m.n;
-        t->part_m[t->split.cells[i].seg].wins += t->split.cells[i].m.wins;
+    t->rep_eff = xcalloc(t->reps.n + 1, sizeof(*t->rep_eff));
+    t->part_eff = xcalloc(t->parts.n + 1, sizeof(*t->part_eff));
+    t->split_eff = xcalloc(t->split.n_cells + 1, sizeof(*t->split_eff));
+    /* each full cell's split cells, for the fit */
+    t->cell_split = xcalloc(t->full.n_cells + 1, sizeof(*t->cell_split));
+    for (size_t i = 0; i < t->full.n_cells; i++) {
+        const struct cell *c = &t->full.cells[i];
+        for (unsigned j = 0; j < t->n_parts[c->seg]; j++)
+            t->cell_split[i][j] = (uint32_t)cell_find(&t->split, c->rep, t->seg_parts[c->seg][j]);
     }
 }
 
-/* Margins, the global rates and k from the cells. */
+/* The fitted log-odds of full cell i. */
+static double cell_eta(const struct skill_table *t, size_t i)
+{
+    const struct cell *c = &t->full.cells[i];
+    double x = t->b0 + t->rep_eff[c->rep];
+    for (unsigned j = 0; j < t->n_parts[c->seg]; j++)
+        x += t->part_eff[t->seg_parts[c->seg][j]] + t->split_eff[t->cell_split[i][j]];
+    return x;
+}
+
+enum { GROUP_BASE, GROUP_REP, GROUP_PART, GROUP_SPLIT, GROUPS };
+
+/* One Newton step for every coefficient of a group at once (the gradient and
+ * the diagonal of the Hessian of the penalised log-likelihood). The
+ * coefficients of a part or split group overlap in a cell (one per field),
+ * so their data curvature is scaled by the parts per key, which keeps the
+ * step from overshooting. Returns the largest step; `h` gets the unscaled
+ * data curvature per coefficient (`g` the gradient). */
+static double group_step(struct skill_table *t, int group, double var, double *g, double *h)
+{
+    size_t n = group == GROUP_BASE   ? 1
+               : group == GROUP_REP  ? t->reps.n
+               : group == GROUP_PART ? t->parts.n
+                                     : t->split.n_cells;
+    double *beta = group == GROUP_BASE   ? &t->b0
+                   : group == GROUP_REP  ? t->rep_eff
+                   : group == GROUP_PART ? t->part_eff
+                                         : t->split_eff;
+    memset(g, 0, n * sizeof(*g));
+    memset(h, 0, n * sizeof(*h));
+    for (size_t i = 0; i < t->full.n_cells; i++) {
+        const struct cell *c = &t->full.cells[i];
+        double mu = logistic(cell_eta(t, i));
+        double gi = (double)c->m.wins - (double)c->m.n * mu, hi = (double)c->m.n * mu * (1 - mu);
+        if (group == GROUP_BASE) {
+            g[0] += gi;
+            h[0] += hi;
+        } else if (group == GROUP_REP) {
+            g[c->rep] += gi;
+            h[c->rep] += hi;
+        } else {
+            for (unsigned j = 0; j < t->n_parts[c->seg]; j++) {
+                size_t k = group == GROUP_PART ? t->seg_parts[c->seg][j] : t->cell_split[i][j];
+                g[k] += gi;
+                h[k] += hi;
+            }
+        }
+    }
+    double scale = group >= GROUP_PART && t->max_parts > 1 ? (double)t->max_parts : 1;
+    double biggest = 0;
+    for (size_t k = 0; k < n; k++) {
+        double pen = group == GROUP_BASE ? 0 : 1 / var;
+        double den = scale * h[k] + pen;
+        if (!(den > 0))
+            continue;
+        double step = (g[k] - pen * beta[k]) / den;
+        step = step > 1 ? 1 : step < -1 ? -1 : step;
+        beta[k] += step;
+        if (fabs(step) > biggest)
+            biggest = fabs(step);
+    }
+    return biggest;
+}
+
+#define VAR_MIN 1e-4
+#define VAR_MAX 4.0
+
+/*
+ * The additive model: logit p(r, s) = b0 + rep_r + sum over the key's parts
+ * v of (part_v + split_rv), each group of effects Gaussian around 0 with its
+ * own variance. The effects are the posterior modes (penalised logistic
+ * regression on the cells); the variances are estimated from the data by
+ * EM with the diagonal approximation of the posterior variance: var = mean
+ * of (beta^2 + 1 / curvature). A group whose effects are noise gets a small
+ * variance and its effects shrink to 0; a real spread of skill keeps its
+ * size.
+ */
+static void fit_additive(struct skill_table *t)
+{
+    size_t most = t->reps.n;
+    if (t->parts.n > most)
+        most = t->parts.n;
+    if (t->split.n_cells > most)
+        most = t->split.n_cells;
+    double *g = xcalloc(most + 1, sizeof(*g)), *h = xcalloc(most + 1, sizeof(*h));
+    double g0 = t->global > 0 && t->global < 1 ? t->global : 0.5;
+    t->b0 = log(g0 / (1 - g0));
+    t->var[GROUP_REP] = t->var[GROUP_PART] = t->var[GROUP_SPLIT] = 0.1;
+    for (int outer = 0; outer < 12; outer++) {
+        for (int sweep = 0; sweep < 40; sweep++) {
+            double biggest = 0;
+            for (int grp = 0; grp < GROUPS; grp++) {
+                double s = group_step(t, grp, t->var[grp], g, h);
+                if (s > biggest)
+                    biggest = s;
+            }
+            if (biggest < 1e-6)
+                break;
+        }
+        for (int grp = GROUP_REP; grp < GROUPS; grp++) {
+            size_t n = grp == GROUP_REP    ? t->reps.n
+                       : grp == GROUP_PART ? t->parts.n
+                                           : t->split.n_cells;
+            const double *beta = grp == GROUP_REP    ? t->rep_eff
+                                 : grp == GROUP_PART ? t->part_eff
+                                                     : t->split_eff;
+            if (!n)
+                continue;
+            /* the curvature at the mode (one more, small, step) */
+            (void)group_step(t, grp, t->var[grp], g, h);
+            double sum = 0;
+            for (size_t k = 0; k < n; k++)
+                sum += beta[k] * beta[k] + 1 / (h[k] + 1 / t->var[grp]);
+            double v = sum / (double)n;
+            t->var[grp] = v < VAR_MIN ? VAR_MIN : v > VAR_MAX ? VAR_MAX : v;
+        }
+    }
+    for (int sweep = 0; sweep < 40; sweep++) {
+        double biggest = 0;
+        for (int grp = 0; grp < GROUPS; grp++) {
+            double s = group_step(t, grp, t->var[grp], g, h);
+            if (s > biggest)
+                biggest = s;
+        }
+        if (biggest < 1e-7)
+            break;
+    }
+    free(g);
+    free(h);
+}
+
+/* Margins, the global rates, the additive model and k from the cells. */
 static void finish(struct skill_table *t, double strength)
 {
     t->rep_m = xcalloc(t->reps.n + 1, sizeof(*t->rep_m));
     t->seg_m = xcalloc(t->segs.n + 1, sizeof(*t->seg_m));
-    t->rep_rate = xcalloc(t->reps.n + 1, sizeof(*t->rep_rate));
-    t->seg_rate = xcalloc(t->segs.n + 1, sizeof(*t->seg_rate));
     t->seg_value = xcalloc(t->segs.n + 1, sizeof(*t->seg_value));
     memset(&t->all, 0, sizeof(t->all));
     for (size_t i = 0; i < t->full.n_cells; i++) {
@@ -364,22 +476,9 @@ static void finish(struct skill_table *t, double strength)
     t->global = t->all.n ? (double)t->all.wins / (double)t->all.n : 0.5;
     t->global_value = t->all.valued ? t->all.value_sum / (double)t->all.valued : 0;
     t->fixed = strength > 0;
-    double k = t->fixed ? strength : 10, ks = k;
-    margins_rates(t, k);
-    split_lifts(t, ks);
-    if (!t->fixed) {
-        /* the strengths and the margins depend on each other; a few rounds
-         * settle them */
-        for (int round = 0; round < 4; round++) {
-            ks = t->split.n_cells ? moments_strength(t, &t->split, true) : k;
-            split_lifts(t, ks);
-            k = moments_strength(t, &t->full, false);
-            margins_rates(t, k);
-        }
-        split_lifts(t, ks);
-    }
+    fit_additive(t);
+    double k = t->fixed ? strength : moments_strength(t);
     t->k = k;
-    t->k_split = ks;
     for (size_t i = 0; i < t->segs.n; i++)
         t->seg_value[i] = t->all.valued ? (t->seg_m[i].value_sum + k * t->global_value) /
                                               ((double)t->seg_m[i].valued + k)
@@ -514,7 +613,14 @@ void skill_estimate(const struct skill_table *t, const char *rep_id, const char 
         BT_BUG("skill_estimate: NULL argument");
     long r = rep_id ? names_find(&t->reps, rep_id) : -1;
     long s = segment ? names_find(&t->segs, segment) : -1;
-    double prior = full_prior(t, r, s);
+    double prior;
+    if (s >= 0) {
+        prior = seg_prior(t, r, s);
+    } else {
+        long parts[PARTS_MAX];
+        unsigned np = segment ? key_parts(t, segment, parts) : 0;
+        prior = clamp_rate(logistic(eta_of(t, r, parts, np)));
+    }
     long c = r >= 0 && s >= 0 ? cell_find(&t->full, (uint32_t)r, (uint32_t)s) : -1;
     int64_t n = c >= 0 ? t->full.cells[c].m.n : 0, wins = c >= 0 ? t->full.cells[c].m.wins : 0;
     double a = (double)wins + t->k * prior, b = (double)(n - wins) + t->k * (1 - prior);

@@ -6,31 +6,31 @@
  * lead's segment (a key made of the configured segment fields, e.g.
  * "industry=software|employees_band=51-200"), won or not, and the value.
  * Raw per-cell rates are noise for small cells (a rep with three deals, all
- * won, is not a genius), so every estimate is shrunk (empirical Bayes,
- * beta-binomial):
+ * won, is not a genius), so every estimate is shrunk toward a prior from an
+ * additive log-odds model fitted to all the outcomes (empirical Bayes):
  *
- *   global       g = all wins / all outcomes
- *   rep          r = (wins_r + k * g) / (n_r + k)            shrunk to g
- *   segment      s = (wins_s + k * g) / (n_s + k)            shrunk to g
- *   prior(r, s)  = clamp(r * s / g, 0.001, 0.999)            the rep's level
- *                                                             times the segment's lift
- *                  and, when the key has several parts ("industry=software|
- *                  employees_band=51-200"), plus in log-odds the rep's own
- *                  lift on each part: logit(q_rv) - logit(m_rv), where m_rv =
- *                  clamp(r * s_v / g) (s_v the part's rate shrunk to g) and
- *                  q_rv = (wins_rv + k' m_rv) / (n_rv + k') the rep's shrunk
- *                  rate on leads with that part. A rep who is good with
- *                  software is so whatever the size: the parts have far more
- *                  outcomes than the full cells. k' is estimated like k over
- *                  the rep x part cells.
+ *   logit prior(r, s) = b0 + rep_r + sum over the parts v of s of
+ *                       (part_v + rep_r x part_v)
+ *
+ *   where the parts are the key's "name=value" pieces ("industry=software",
+ *   "employees_band=51-200"): a rep good with software is so whatever the
+ *   size, and the rep x part cells have far more outcomes than the full
+ *   cells. Each group of effects (rep, part, rep x part) is Gaussian around
+ *   0 with its own variance; the effects are the posterior modes (penalised
+ *   logistic regression over the cells), the variances estimated from the
+ *   data by EM (12 rounds, diagonal approximation of the posterior
+ *   variance): a group that is noise shrinks to 0, a real spread keeps its
+ *   size.
  *   estimate     p = (wins_rs + k * prior) / (n_rs + k)
  *   interval     the central 90 % of Beta(wins_rs + k * prior,
  *                n_rs - wins_rs + k * (1 - prior))
  *
- * k, the prior's strength in pseudo-outcomes, is estimated from the data by
- * the method of moments over the rep-segment cells (between-cell variance
- * against the binomial variance), clamped to [1, 1000], unless the options
- * fix it. A rep or segment never seen gets the prior of what is known of it.
+ * k, the prior's strength in pseudo-outcomes (how much the full cell may
+ * depart from the additive model), is estimated from the data by the method
+ * of moments over the rep-segment cells (between-cell variance against the
+ * binomial variance), clamped to [1, 1000], unless the options fix it. A rep
+ * never seen gets no rep effects; a segment never seen gets the effects of
+ * its known parts.
  * Values: the mean won value per segment, shrunk the same way toward the
  * global mean won value, for expected value = p * value.
  *
