@@ -126,6 +126,23 @@ static size_t *binned_columns(const struct binning *b, const float *x, size_t fr
     return cols;
 }
 
+/*
+ * The values of the binned design: 1, except a category's "absent" column
+ * (0, so liblinear skips it and its weight stays 0): one indicator per
+ * category value, as in a plain one-hot design, rather than two columns
+ * that would regularise an absent value like a present one.
+ */
+static double *binned_values(const struct binning *b, const struct predict_feature *f,
+                             const size_t *cols, size_t rows)
+{
+    double *v = xcalloc(rows * b->nf, sizeof(double));
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < b->nf; j++)
+            v[r * b->nf + j] =
+                f[j].kind == PREDICT_CATEGORY && cols[r * b->nf + j] == b->col0[j] ? 0.0 : 1.0;
+    return v;
+}
+
 static double binned_margin(const struct binning *b, const double *w, const float *xrow)
 {
     double m = w[b->n_cols];
@@ -365,10 +382,11 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     progress(o, "logistic regression", 0.1);
     binning_fit(&bins, features, nf, x, n_fit);
     size_t *cols = binned_columns(&bins, x, 0, n_fit);
+    double *vals = binned_values(&bins, features, cols, n_fit);
     static const double Cs[] = {0.01, 0.1, 1.0};
     double best_C = 1.0, best_auc = -1;
     for (size_t k = 0; k < sizeof(Cs) / sizeof(Cs[0]); k++) {
-        double *wk = lr_fit_l2(cols, NULL, nf, bins.n_cols, y, n_fit, Cs[k]);
+        double *wk = lr_fit_l2(cols, vals, nf, bins.n_cols, y, n_fit, Cs[k]);
         for (size_t r = 0; r < n_valid; r++)
             vm[r] = binned_margin(&bins, wk, x + (n_fit + r) * nf);
         double auc = best_auc_of(vm, y8 + n_fit, n_valid);
@@ -380,6 +398,7 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
         free(wk);
     }
     free(cols);
+    free(vals);
 
     /* 3. trees with early stopping on validation */
     progress(o, "gradient-boosted trees", 0.3);
@@ -416,8 +435,10 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     binning_free(&bins);
     binning_fit(&bins, features, nf, x, n_train);
     cols = binned_columns(&bins, x, 0, n_train);
-    w_final = lr_fit_l2(cols, NULL, nf, bins.n_cols, y, n_train, best_C);
+    vals = binned_values(&bins, features, cols, n_train);
+    w_final = lr_fit_l2(cols, vals, nf, bins.n_cols, y, n_train, best_C);
     free(cols);
+    free(vals);
     if ((rc = xgb_matrix(x, y, n_train, nf, &dtrain, err)) ||
         (rc = xgb_train(dtrain, NULL, o, &bf, &rounds, err)))
         goto done;
