@@ -191,8 +191,8 @@ static bt_err xgb_check(int rc, struct bt_error *err)
     return BT_OK;
 }
 
-static bt_err xgb_matrix(const float *x, const int *y, size_t rows, size_t nf, DMatrixHandle *out,
-                         struct bt_error *err)
+static bt_err xgb_matrix(const float *x, const int *y, const float *base_margin, size_t rows,
+                         size_t nf, DMatrixHandle *out, struct bt_error *err)
 {
     bt_err rc = xgb_check(XGDMatrixCreateFromMat(x, rows, nf, NAN, out), err);
     if (rc)
@@ -202,6 +202,8 @@ static bt_err xgb_matrix(const float *x, const int *y, size_t rows, size_t nf, D
         labels[r] = (float)y[r];
     rc = xgb_check(XGDMatrixSetFloatInfo(*out, "label", labels, rows), err);
     free(labels);
+    if (!rc && base_margin)
+        rc = xgb_check(XGDMatrixSetFloatInfo(*out, "base_margin", base_margin, rows), err);
     return rc;
 }
 
@@ -230,6 +232,7 @@ static bt_err xgb_train(DMatrixHandle dtrain, DMatrixHandle dvalid, const struct
         {"subsample", "0.8"},
         {"colsample_bytree", "0.8"},
         {"lambda", "1"},
+        {"base_score", "0.5"},
         {"eval_metric", "auc"},
         {"tree_method", "hist"},
         {"seed", seed},
@@ -371,7 +374,8 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     double *tp = xcalloc(n_test, sizeof(double));
     double *w_final = NULL, *w = NULL;
     struct binning bins = {0};
-    BoosterHandle bv = NULL, bf = NULL, bfull = NULL;
+    BoosterHandle bv = NULL, bf = NULL, bfull = NULL, bplain = NULL;
+    float *bm_fit = NULL;
     DMatrixHandle dfit = NULL, dvalid = NULL, dtrain = NULL;
     json_t *metrics = NULL;
     struct standard st = {0};
@@ -385,6 +389,7 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     double *vals = binned_values(&bins, features, cols, n_fit);
     static const double Cs[] = {0.01, 0.1, 1.0};
     double best_C = 1.0, best_auc = -1;
+    double *w_fit = NULL;
     for (size_t k = 0; k < sizeof(Cs) / sizeof(Cs[0]); k++) {
         double *wk = lr_fit_l2(cols, vals, nf, bins.n_cols, y, n_fit, Cs[k]);
         for (size_t r = 0; r < n_valid; r++)
@@ -394,28 +399,49 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
             best_auc = auc;
             best_C = Cs[k];
             memcpy(vm_lr, vm, n_valid * sizeof(double));
+            free(w_fit);
+            w_fit = wk;
+            wk = NULL;
         }
         free(wk);
     }
+    /* the additive margins the trees start from */
+    bm_fit = xcalloc(n_train, sizeof(float));
+    for (size_t r = 0; r < n_fit; r++)
+        bm_fit[r] = (float)binned_margin(&bins, w_fit, x + r * nf);
+    for (size_t r = 0; r < n_valid; r++)
+        bm_fit[n_fit + r] = (float)vm_lr[r];
+    free(w_fit);
     free(cols);
     free(vals);
 
-    /* 3. trees with early stopping on validation */
+    /* 3. trees with early stopping on validation: the plain baseline, and
+     * the trees boosted from the additive margins (they learn what the
+     * additive model misses: interactions, not its main effects again) */
     progress(o, "gradient-boosted trees", 0.3);
-    int rounds = 0;
-    if ((rc = xgb_matrix(x, y, n_fit, nf, &dfit, err)) ||
-        (rc = xgb_matrix(x + n_fit * nf, y + n_fit, n_valid, nf, &dvalid, err)) ||
+    int rounds = 0, plain_rounds = 0;
+    if ((rc = xgb_matrix(x, y, NULL, n_fit, nf, &dfit, err)) ||
+        (rc = xgb_matrix(x + n_fit * nf, y + n_fit, NULL, n_valid, nf, &dvalid, err)) ||
+        (rc = xgb_train(dfit, dvalid, o, &bfull, &plain_rounds, err)))
+        goto done;
+    XGBoosterFree(bfull);
+    XGDMatrixFree(dfit);
+    XGDMatrixFree(dvalid);
+    bfull = NULL;
+    dfit = dvalid = NULL;
+    if ((rc = xgb_matrix(x, y, bm_fit, n_fit, nf, &dfit, err)) ||
+        (rc = xgb_matrix(x + n_fit * nf, y + n_fit, bm_fit + n_fit, n_valid, nf, &dvalid, err)) ||
         (rc = xgb_train(dfit, dvalid, o, &bfull, &rounds, err)) ||
         (rc = xgb_slice(bfull, rounds, &bv, err)) ||
         (rc = xgb_model_predict_margins(bv, x + n_fit * nf, n_valid, nf, vm_xgb, err)))
         goto done;
 
-    /* 4. the blend on validation */
+    /* 4. how much of the trees to add, on validation (blend 1: none) */
     double blend = 1.0, blend_auc = -1;
-    for (int k = 0; k <= 10; k++) {
+    for (int k = 10; k >= 0; k--) {
         double a = k / 10.0;
         for (size_t r = 0; r < n_valid; r++)
-            vm[r] = a * vm_lr[r] + (1 - a) * vm_xgb[r];
+            vm[r] = vm_lr[r] + (1 - a) * vm_xgb[r];
         double auc = best_auc_of(vm, y8 + n_fit, n_valid);
         if (auc > blend_auc + 1e-9) {
             blend_auc = auc;
@@ -423,7 +449,7 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
         }
     }
     for (size_t r = 0; r < n_valid; r++)
-        vm[r] = blend * vm_lr[r] + (1 - blend) * vm_xgb[r];
+        vm[r] = vm_lr[r] + (1 - blend) * vm_xgb[r];
     double pa = 1, pb = 0;
     if ((rc = eval_fit_platt(vm, y8 + n_fit, n_valid, &pa, &pb))) {
         bt_fail(err, rc, NULL, "calibrating on the validation split");
@@ -439,8 +465,15 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     w_final = lr_fit_l2(cols, vals, nf, bins.n_cols, y, n_train, best_C);
     free(cols);
     free(vals);
-    if ((rc = xgb_matrix(x, y, n_train, nf, &dtrain, err)) ||
+    for (size_t r = 0; r < n_train; r++)
+        bm_fit[r] = (float)binned_margin(&bins, w_final, x + r * nf);
+    if ((rc = xgb_matrix(x, y, bm_fit, n_train, nf, &dtrain, err)) ||
         (rc = xgb_train(dtrain, NULL, o, &bf, &rounds, err)))
+        goto done;
+    XGDMatrixFree(dtrain);
+    dtrain = NULL;
+    if ((rc = xgb_matrix(x, y, NULL, n_train, nf, &dtrain, err)) ||
+        (rc = xgb_train(dtrain, NULL, o, &bplain, &plain_rounds, err)))
         goto done;
     struct predict_model tm;
     if ((rc = xgb_model_convert(bf, features, nf, arena, &tm, err)))
@@ -464,7 +497,7 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     memset(&fm, 0, sizeof(fm));
     fm.n_features = nf;
     fm.features = features;
-    fm.base = blend * w_final[bins.n_cols];
+    fm.base = w_final[bins.n_cols];
     if (blend < 1.0) {
         struct predict_node *nodes = arena_alloc(arena, tm.n_nodes * sizeof(*nodes) + 1);
         for (size_t i = 0; i < tm.n_nodes; i++) {
@@ -477,7 +510,7 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
         fm.n_nodes = tm.n_nodes;
         fm.nodes = nodes;
     }
-    if (blend > 0.0) {
+    {
         struct predict_term *terms = arena_alloc(arena, nf * sizeof(*terms));
         for (size_t j = 0; j < nf; j++) {
             size_t ne = bins.n_edges[j];
@@ -485,15 +518,15 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
             double *weights = arena_alloc(arena, (ne + 1) * sizeof(double));
             memcpy(edges, bins.edges[j], ne * sizeof(double));
             for (size_t k = 0; k <= ne; k++)
-                weights[k] = blend * w_final[bins.col0[j] + k];
+                weights[k] = w_final[bins.col0[j] + k];
             double mean = 0;
             for (size_t r = 0; r < n_train; r++)
-                mean += blend * w_final[binning_column(&bins, j, x[r * nf + j])];
+                mean += w_final[binning_column(&bins, j, x[r * nf + j])];
             terms[j] = (struct predict_term){(int32_t)j,
                                              ne,
                                              edges,
                                              weights,
-                                             blend * w_final[bins.col0[j] + ne + 1],
+                                             w_final[bins.col0[j] + ne + 1],
                                              mean / (double)n_train};
         }
         fm.n_terms = nf;
@@ -522,7 +555,7 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     json_object_set_new(test, "model", e);
 
     double *xm = xcalloc(n_test, sizeof(double));
-    rc = xgb_model_predict_margins(bf, xt, n_test, nf, xm, err);
+    rc = xgb_model_predict_margins(bplain, xt, n_test, nf, xm, err);
     for (size_t r = 0; r < n_test && !rc; r++)
         tp[r] = logistic(xm[r]);
     free(xm);
@@ -574,6 +607,7 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     json_object_set_new(valid, "blend", json_real(blend));
     json_object_set_new(valid, "C", json_real(best_C));
     json_object_set_new(valid, "xgboost_rounds", json_integer(rounds));
+    json_object_set_new(valid, "xgboost_plain_rounds", json_integer(plain_rounds));
     json_object_set_new(metrics, "validation", valid);
     out->seconds = now_seconds() - t0;
     json_t *tr = json_object();
@@ -600,7 +634,7 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tmv);
     struct store_model *sm = &out->model;
     sm->version = arena_printf(arena, "pm-%s-%s", stamp, h);
-    sm->kind = blend >= 1.0 ? "additive" : blend <= 0.0 ? "trees" : "blend";
+    sm->kind = blend >= 1.0 ? "additive" : "blend";
     sm->target = arena_strdup(arena, o->target ? o->target : "converted");
     sm->created_at = o->now;
     sm->trained_from = ds->rows[0].qualified_at;
@@ -624,6 +658,9 @@ done:
         XGBoosterFree(bf);
     if (bfull)
         XGBoosterFree(bfull);
+    if (bplain)
+        XGBoosterFree(bplain);
+    free(bm_fit);
     if (dfit)
         XGDMatrixFree(dfit);
     if (dvalid)
