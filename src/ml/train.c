@@ -4,8 +4,8 @@
  * Built around one dense float matrix of the features as of qualification
  * (dataset_matrix, the daemon's own feature code); the binned design for
  * liblinear and the DMatrix for XGBoost are views of it. The final model is
- * one predict_model: the trees scaled by (1 - blend), the terms by blend,
- * and Platt scaling fitted on the validation split.
+ * one predict_model: the terms, the trees (boosted from the terms' margins)
+ * scaled by (1 - blend), and Platt scaling fitted on the validation split.
  */
 #include "ml/train.h"
 
@@ -617,8 +617,9 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     json_object_set_new(tr, "trees", json_integer((json_int_t)fm.n_trees));
     json_object_set_new(
         tr, "recipe",
-        json_string("binned (deciles) L2 logistic regression + XGBoost (depth 4, eta 0.05, early "
-                    "stopping) blended and Platt-calibrated on a time-ordered validation split"));
+        json_string("binned (deciles) L2 logistic regression + XGBoost boosted from its margins "
+                    "(depth 4, eta 0.05, early stopping), the trees' share and Platt scaling "
+                    "chosen on a time-ordered validation split"));
     json_object_set_new(metrics, "training", tr);
 
     json_t *mj = predict_model_to_json(&fm);

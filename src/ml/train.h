@@ -9,15 +9,19 @@
  *      VALID_FRACTION of the rest is the validation split;
  *   2. a regularised logistic regression (liblinear, L2) over binned
  *      features: numbers cut at TRAIN_BINS quantiles of the training rows,
- *      every bin and "missing" one indicator, categories as they are; its
- *      C chosen on validation. Exactly an additive model (predict.h terms);
- *   3. gradient-boosted trees (XGBoost, binary:logistic) with early stopping
- *      on the validation split;
- *   4. the blend weight of the two margins chosen on validation (0: trees
- *      only, 1: the additive model only);
+ *      every bin and "missing" one indicator, one indicator per category
+ *      value, the intercept in effect unpenalised; its C chosen on
+ *      validation. Exactly an additive model (predict.h terms);
+ *   3. gradient-boosted trees (XGBoost, binary:logistic) boosted from the
+ *      additive model's margins (base_margin: they learn what the terms
+ *      miss) with early stopping on the validation split; a plain XGBoost
+ *      is trained the same way as a baseline for the report only;
+ *   4. how much of the trees to add (margin = terms + (1 - blend) x trees;
+ *      blend 1: the additive model only, tried first so ties keep it)
+ *      chosen on validation;
  *   5. both refitted on the whole training period with the chosen settings
- *      (the latest history matters most when the market drifts), blended,
- *      Platt-calibrated on the validation split;
+ *      (the latest history matters most when the market drifts), the trees
+ *      from the refitted terms' margins, Platt-calibrated on validation;
  *   6. the flat trees checked equal to XGBoost's own margins (1e-6) and the
  *      model, the plain logistic regression (one-hot, standardised) and the
  *      trees alone evaluated on the held-out period.
