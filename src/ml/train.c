@@ -316,6 +316,53 @@ static json_t *eval_json(const double *p, const uint8_t *y, size_t n, struct eva
     return eval_report_to_json(rep);
 }
 
+/* ---- the rules score ---- */
+
+/* The rules' total of rows [from, to) at qualification into out. */
+static bt_err rules_totals(const struct score_model *m, const struct dataset *ds, size_t from,
+                           size_t to, double *out, struct bt_error *err)
+{
+    struct score_scratch *scratch = score_scratch_new(m);
+    struct score_result *res = xcalloc(1, sizeof(*res));
+    bt_err rc = BT_OK;
+    for (size_t r = from; r < to && !rc; r++) {
+        const struct dataset_row *row = &ds->rows[r];
+        struct arena a = ARENA_INIT;
+        rc = score_lead(m, &row->lead, row->acts, row->n_acts, row->qualified_at, scratch, &a, res);
+        out[r - from] = res->total;
+        arena_release(&a);
+        if (rc)
+            bt_fail(err, rc, NULL, "the rules score of lead %lld", (long long)row->lead.id);
+    }
+    free(res);
+    score_scratch_free(scratch);
+    return rc;
+}
+
+/* "rules" of the report: the totals Platt-mapped on validation, then tested. */
+static json_t *rules_json(const struct score_model *m, const struct dataset *ds, size_t n_fit,
+                          size_t n_train, const uint8_t *y8, bt_err *rc, struct bt_error *err)
+{
+    size_t n = ds->n;
+    double *s = xcalloc(n - n_fit, sizeof(double));
+    json_t *out = NULL;
+    double pa = 0, pb = 0;
+    struct eval_report rep;
+    if ((*rc = rules_totals(m, ds, n_fit, n, s, err)))
+        goto done;
+    if ((*rc = eval_fit_platt(s, y8 + n_fit, n_train - n_fit, &pa, &pb))) {
+        bt_fail(err, *rc, NULL, "mapping the rules score to a probability");
+        goto done;
+    }
+    double *p = s + (n_train - n_fit);
+    for (size_t r = 0; r < n - n_train; r++)
+        p[r] = logistic(pa * p[r] + pb);
+    out = eval_json(p, y8 + n_train, n - n_train, &rep, rc, err);
+done:
+    free(s);
+    return out;
+}
+
 bt_err train_dataset(const struct dataset *ds, const struct train_options *o, struct arena *arena,
                      struct train_result *out, struct bt_error *err)
 {
@@ -598,7 +645,14 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
         goto done;
     out->logistic_auc = rep.roc_auc;
     json_object_set_new(test, "logistic", e);
-    json_object_set_new(test, "rules", json_null());
+    if (o->rules) {
+        e = rules_json(o->rules, ds, n_fit, n_train, y8, &rc, err);
+        if (rc)
+            goto done;
+        json_object_set_new(test, "rules", e);
+    } else {
+        json_object_set_new(test, "rules", json_null());
+    }
 
     json_t *valid = json_object();
     json_object_set_new(valid, "rows", json_integer((json_int_t)n_valid));

@@ -24,13 +24,15 @@
  *      from the refitted terms' margins, Platt-calibrated on validation;
  *   6. the flat trees checked equal to XGBoost's own margins (1e-6) and the
  *      model, the plain logistic regression (one-hot, standardised) and the
- *      trees alone evaluated on the held-out period.
+ *      trees alone (and, with options.rules, the rules score) evaluated on
+ *      the held-out period.
  * Too little history (min_labelled rows or min_per_class of either class in
  * the training period) is BT_EINVAL naming the numbers.
  */
 #ifndef BT_ML_TRAIN_H
 #define BT_ML_TRAIN_H
 
+#include "core/score.h"
 #include "ml/dataset.h"
 #include "store/store_models.h"
 #include "util/arena.h"
@@ -58,11 +60,16 @@ struct train_options {
     int64_t now; /* ms: the model's creation time and version */
     train_progress_fn progress;
     void *progress_cls;
+    /* The configuration's rules score, evaluated next to the model on the
+     * held-out period (the score at qualification over the activities known
+     * then, mapped to 0..1 by Platt scaling on the validation split);
+     * NULL: "rules" is null in the report. */
+    const struct score_model *rules;
 };
 
 #define TRAIN_OPTIONS_INIT                                                                         \
     {                                                                                              \
-        "converted", 0, 0, 0.2, 0, 1000, 100, NULL, 0, 2, 1, 0, NULL, NULL                         \
+        "converted", 0, 0, 0.2, 0, 1000, 100, NULL, 0, 2, 1, 0, NULL, NULL, NULL                   \
     }
 
 struct train_result {
