@@ -350,7 +350,19 @@ static json_t *rules_json(const struct score_model *m, const struct dataset *ds,
     struct eval_report rep;
     if ((*rc = rules_totals(m, ds, n_fit, n, s, err)))
         goto done;
-    if ((*rc = eval_fit_platt(s, y8 + n_fit, n_train - n_fit, &pa, &pb))) {
+    /* standardised first: Platt's Newton steps start at a = 1, which on raw
+     * points (0 or 30, say) saturates and stalls */
+    size_t nv = n_train - n_fit;
+    double mu = 0, var = 0;
+    for (size_t r = 0; r < nv; r++)
+        mu += s[r];
+    mu /= (double)nv;
+    for (size_t r = 0; r < nv; r++)
+        var += (s[r] - mu) * (s[r] - mu);
+    double sd = var > 1e-12 * (double)nv ? sqrt(var / (double)nv) : 1.0;
+    for (size_t r = 0; r < n - n_fit; r++)
+        s[r] = (s[r] - mu) / sd;
+    if ((*rc = eval_fit_platt(s, y8 + n_fit, nv, &pa, &pb))) {
         bt_fail(err, *rc, NULL, "mapping the rules score to a probability");
         goto done;
     }

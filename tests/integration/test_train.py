@@ -190,7 +190,8 @@ def test_config_rules_score_is_reported_next_to_the_model():
         assert rules["n"] == 120
         # the rule separates x >= 4 from x < 4: AUC well above chance
         assert rules["roc_auc"] > 0.8, rules
-        assert 0 <= rules["brier"] < 0.25
+        # mapped to a probability on validation: near the rates (~0.8 and 0)
+        assert 0 <= rules["brier"] < 0.12, rules
         # without a configuration there is no rules score to report
         r = run_baton("train", "--db", db, "--quiet", "--min-labelled", "200",
                       "--min-per-class", "50")
