@@ -34,7 +34,8 @@ static void usage(FILE *f)
           "\n"
           "  --db PATH           the database (default ./baton.db)\n"
           "  --config FILE       take predictive.target, min_labelled, min_per_class and\n"
-          "                      exclude_fields from this configuration (flags win)\n"
+          "                      exclude_fields from this configuration (flags win), and\n"
+          "                      report its rules score next to the model\n"
           "  --target T          converted (reached won; default) or sql\n"
           "  --since/--until T   leads created in [since, until): RFC 3339 or YYYY-MM-DD\n"
           "  --test-from T       hold out the leads qualified from T\n"
@@ -187,6 +188,7 @@ int cli_train(int argc, char **argv)
                 strncmp(f, "fields.", 7) ? arena_printf(&cfg_arena, "fields.%s", f) : f;
         }
         o.exclude = exclude;
+        o.rules = cfg->scoring;
     }
     bool tty = !quiet && isatty(STDERR_FILENO);
     if (tty)
@@ -214,9 +216,11 @@ int cli_train(int argc, char **argv)
     printf("held-out period: %lld leads (trained on %lld), %s\n", (long long)res.model.n_test,
            (long long)res.model.n_train, res.model.kind);
     printf("%-22s %8s %8s %8s\n", "", "ROC-AUC", "PR-AUC", "Brier");
-    static const char *const who[][2] = {
-        {"model", "model"}, {"logistic", "logistic regression"}, {"xgboost", "xgboost alone"}};
-    for (size_t i = 0; i < 3; i++)
+    static const char *const who[][2] = {{"model", "model"},
+                                         {"logistic", "logistic regression"},
+                                         {"xgboost", "xgboost alone"},
+                                         {"rules", "rules score"}};
+    for (size_t i = 0; i < 4 - (o.rules == NULL); i++)
         printf("%-22s %8.4f %8.4f %8.4f\n", who[i][1], metric(metrics, who[i][0], "roc_auc"),
                metric(metrics, who[i][0], "pr_auc"), metric(metrics, who[i][0], "brier"));
     printf("training: %.1f s\n", res.seconds);

@@ -69,9 +69,16 @@ bt_err dataset_add(struct dataset *ds, const struct lead *lead, int64_t qualifie
         if (!known)
             return bt_fail(err, BT_ETOOBIG, NULL, "the dataset is larger than memory allows");
         for (size_t i = 0; i < n_acts; i++)
-            if (acts[i].occurred_at <= qualified_at)
-                known[n_known++] = acts[i];
+            if (acts[i].occurred_at <= qualified_at) {
+                known[n_known] = acts[i];
+                known[n_known].type = arena_strdup(a, acts[i].type);
+                known[n_known].properties_json =
+                    arena_strdup(a, acts[i].properties_json ? acts[i].properties_json : "{}");
+                n_known++;
+            }
     }
+    row->acts = known;
+    row->n_acts = n_known;
     struct activity_fact *facts = NULL;
     size_t n_facts = 0;
     if (n_known) {

@@ -39,6 +39,8 @@ struct dataset_row {
     int label;
     const struct activity_fact *facts;
     size_t n_facts;
+    const struct activity *acts; /* those at or before qualified_at (copies) */
+    size_t n_acts;
 };
 
 /* Rows in qualification order; everything they point to lives in arena. */

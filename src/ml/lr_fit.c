@@ -1,7 +1,10 @@
 /*
  * lr_fit.c - liblinear behind a small interface (see lr_fit.h for why it is
- * apart). The intercept is an explicit always-one column, so it is
- * regularised like the others, as liblinear does with its bias.
+ * apart). The intercept is an explicit column of value LR_BIAS_VALUE:
+ * liblinear 2.30 regularises it like any weight, and the large value makes
+ * the penalty on the intercept (weight x value) LR_BIAS_VALUE^2 times
+ * smaller, so it is in effect unpenalised (as in most references). The
+ * solver's tolerance is tighter than liblinear's default: the fit is small.
  */
 #include "ml/lr_fit.h"
 
@@ -10,6 +13,9 @@
 #include <linear.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define LR_BIAS_VALUE 10.0
+#define LR_EPS        0.0001
 
 static void silent(const char *s)
 {
@@ -40,7 +46,7 @@ double *lr_fit_l2(const size_t *cols, const double *vals, size_t per_row, size_t
             k++;
         }
         n[k].index = (int)n_cols + 1; /* the bias column */
-        n[k].value = 1.0;
+        n[k].value = LR_BIAS_VALUE;
         n[k + 1].index = -1;
         ys[r] = y[r] ? 1.0 : -1.0;
     }
@@ -48,14 +54,15 @@ double *lr_fit_l2(const size_t *cols, const double *vals, size_t per_row, size_t
     struct parameter param;
     memset(&param, 0, sizeof(param));
     param.solver_type = L2R_LR;
-    param.eps = 0.01;
+    param.eps = LR_EPS;
     param.C = C;
     set_print_string_function(silent);
     struct model *m = train(&prob, &param);
     double *w = xcalloc(n_cols + 1, sizeof(double));
     double sign = m->label[0] == 1 ? 1.0 : -1.0;
-    for (size_t j = 0; j <= n_cols; j++)
+    for (size_t j = 0; j < n_cols; j++)
         w[j] = sign * m->w[j];
+    w[n_cols] = sign * m->w[n_cols] * LR_BIAS_VALUE;
     free_and_destroy_model(&m);
     free(nodes);
     free(xs);

@@ -4,8 +4,8 @@
  * Built around one dense float matrix of the features as of qualification
  * (dataset_matrix, the daemon's own feature code); the binned design for
  * liblinear and the DMatrix for XGBoost are views of it. The final model is
- * one predict_model: the trees scaled by (1 - blend), the terms by blend,
- * and Platt scaling fitted on the validation split.
+ * one predict_model: the terms, the trees (boosted from the terms' margins)
+ * scaled by (1 - blend), and Platt scaling fitted on the validation split.
  */
 #include "ml/train.h"
 
@@ -126,6 +126,23 @@ static size_t *binned_columns(const struct binning *b, const float *x, size_t fr
     return cols;
 }
 
+/*
+ * The values of the binned design: 1, except a category's "absent" column
+ * (0, so liblinear skips it and its weight stays 0): one indicator per
+ * category value, as in a plain one-hot design, rather than two columns
+ * that would regularise an absent value like a present one.
+ */
+static double *binned_values(const struct binning *b, const struct predict_feature *f,
+                             const size_t *cols, size_t rows)
+{
+    double *v = xcalloc(rows * b->nf, sizeof(double));
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < b->nf; j++)
+            v[r * b->nf + j] =
+                f[j].kind == PREDICT_CATEGORY && cols[r * b->nf + j] == b->col0[j] ? 0.0 : 1.0;
+    return v;
+}
+
 static double binned_margin(const struct binning *b, const double *w, const float *xrow)
 {
     double m = w[b->n_cols];
@@ -174,8 +191,8 @@ static bt_err xgb_check(int rc, struct bt_error *err)
     return BT_OK;
 }
 
-static bt_err xgb_matrix(const float *x, const int *y, size_t rows, size_t nf, DMatrixHandle *out,
-                         struct bt_error *err)
+static bt_err xgb_matrix(const float *x, const int *y, const float *base_margin, size_t rows,
+                         size_t nf, DMatrixHandle *out, struct bt_error *err)
 {
     bt_err rc = xgb_check(XGDMatrixCreateFromMat(x, rows, nf, NAN, out), err);
     if (rc)
@@ -185,6 +202,8 @@ static bt_err xgb_matrix(const float *x, const int *y, size_t rows, size_t nf, D
         labels[r] = (float)y[r];
     rc = xgb_check(XGDMatrixSetFloatInfo(*out, "label", labels, rows), err);
     free(labels);
+    if (!rc && base_margin)
+        rc = xgb_check(XGDMatrixSetFloatInfo(*out, "base_margin", base_margin, rows), err);
     return rc;
 }
 
@@ -213,6 +232,7 @@ static bt_err xgb_train(DMatrixHandle dtrain, DMatrixHandle dvalid, const struct
         {"subsample", "0.8"},
         {"colsample_bytree", "0.8"},
         {"lambda", "1"},
+        {"base_score", "0.5"},
         {"eval_metric", "auc"},
         {"tree_method", "hist"},
         {"seed", seed},
@@ -296,6 +316,65 @@ static json_t *eval_json(const double *p, const uint8_t *y, size_t n, struct eva
     return eval_report_to_json(rep);
 }
 
+/* ---- the rules score ---- */
+
+/* The rules' total of rows [from, to) at qualification into out. */
+static bt_err rules_totals(const struct score_model *m, const struct dataset *ds, size_t from,
+                           size_t to, double *out, struct bt_error *err)
+{
+    struct score_scratch *scratch = score_scratch_new(m);
+    struct score_result *res = xcalloc(1, sizeof(*res));
+    bt_err rc = BT_OK;
+    for (size_t r = from; r < to && !rc; r++) {
+        const struct dataset_row *row = &ds->rows[r];
+        struct arena a = ARENA_INIT;
+        rc = score_lead(m, &row->lead, row->acts, row->n_acts, row->qualified_at, scratch, &a, res);
+        out[r - from] = res->total;
+        arena_release(&a);
+        if (rc)
+            bt_fail(err, rc, NULL, "the rules score of lead %lld", (long long)row->lead.id);
+    }
+    free(res);
+    score_scratch_free(scratch);
+    return rc;
+}
+
+/* "rules" of the report: the totals Platt-mapped on validation, then tested. */
+static json_t *rules_json(const struct score_model *m, const struct dataset *ds, size_t n_fit,
+                          size_t n_train, const uint8_t *y8, bt_err *rc, struct bt_error *err)
+{
+    size_t n = ds->n;
+    double *s = xcalloc(n - n_fit, sizeof(double));
+    json_t *out = NULL;
+    double pa = 0, pb = 0;
+    struct eval_report rep;
+    if ((*rc = rules_totals(m, ds, n_fit, n, s, err)))
+        goto done;
+    /* standardised first: Platt's Newton steps start at a = 1, which on raw
+     * points (0 or 30, say) saturates and stalls */
+    size_t nv = n_train - n_fit;
+    double mu = 0, var = 0;
+    for (size_t r = 0; r < nv; r++)
+        mu += s[r];
+    mu /= (double)nv;
+    for (size_t r = 0; r < nv; r++)
+        var += (s[r] - mu) * (s[r] - mu);
+    double sd = var > 1e-12 * (double)nv ? sqrt(var / (double)nv) : 1.0;
+    for (size_t r = 0; r < n - n_fit; r++)
+        s[r] = (s[r] - mu) / sd;
+    if ((*rc = eval_fit_platt(s, y8 + n_fit, nv, &pa, &pb))) {
+        bt_fail(err, *rc, NULL, "mapping the rules score to a probability");
+        goto done;
+    }
+    double *p = s + (n_train - n_fit);
+    for (size_t r = 0; r < n - n_train; r++)
+        p[r] = logistic(pa * p[r] + pb);
+    out = eval_json(p, y8 + n_train, n - n_train, &rep, rc, err);
+done:
+    free(s);
+    return out;
+}
+
 bt_err train_dataset(const struct dataset *ds, const struct train_options *o, struct arena *arena,
                      struct train_result *out, struct bt_error *err)
 {
@@ -354,7 +433,8 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     double *tp = xcalloc(n_test, sizeof(double));
     double *w_final = NULL, *w = NULL;
     struct binning bins = {0};
-    BoosterHandle bv = NULL, bf = NULL, bfull = NULL;
+    BoosterHandle bv = NULL, bf = NULL, bfull = NULL, bplain = NULL;
+    float *bm_fit = NULL;
     DMatrixHandle dfit = NULL, dvalid = NULL, dtrain = NULL;
     json_t *metrics = NULL;
     struct standard st = {0};
@@ -365,10 +445,12 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     progress(o, "logistic regression", 0.1);
     binning_fit(&bins, features, nf, x, n_fit);
     size_t *cols = binned_columns(&bins, x, 0, n_fit);
+    double *vals = binned_values(&bins, features, cols, n_fit);
     static const double Cs[] = {0.01, 0.1, 1.0};
     double best_C = 1.0, best_auc = -1;
+    double *w_fit = NULL;
     for (size_t k = 0; k < sizeof(Cs) / sizeof(Cs[0]); k++) {
-        double *wk = lr_fit_l2(cols, NULL, nf, bins.n_cols, y, n_fit, Cs[k]);
+        double *wk = lr_fit_l2(cols, vals, nf, bins.n_cols, y, n_fit, Cs[k]);
         for (size_t r = 0; r < n_valid; r++)
             vm[r] = binned_margin(&bins, wk, x + (n_fit + r) * nf);
         double auc = best_auc_of(vm, y8 + n_fit, n_valid);
@@ -376,27 +458,49 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
             best_auc = auc;
             best_C = Cs[k];
             memcpy(vm_lr, vm, n_valid * sizeof(double));
+            free(w_fit);
+            w_fit = wk;
+            wk = NULL;
         }
         free(wk);
     }
+    /* the additive margins the trees start from */
+    bm_fit = xcalloc(n_train, sizeof(float));
+    for (size_t r = 0; r < n_fit; r++)
+        bm_fit[r] = (float)binned_margin(&bins, w_fit, x + r * nf);
+    for (size_t r = 0; r < n_valid; r++)
+        bm_fit[n_fit + r] = (float)vm_lr[r];
+    free(w_fit);
     free(cols);
+    free(vals);
 
-    /* 3. trees with early stopping on validation */
+    /* 3. trees with early stopping on validation: the plain baseline, and
+     * the trees boosted from the additive margins (they learn what the
+     * additive model misses: interactions, not its main effects again) */
     progress(o, "gradient-boosted trees", 0.3);
-    int rounds = 0;
-    if ((rc = xgb_matrix(x, y, n_fit, nf, &dfit, err)) ||
-        (rc = xgb_matrix(x + n_fit * nf, y + n_fit, n_valid, nf, &dvalid, err)) ||
+    int rounds = 0, plain_rounds = 0;
+    if ((rc = xgb_matrix(x, y, NULL, n_fit, nf, &dfit, err)) ||
+        (rc = xgb_matrix(x + n_fit * nf, y + n_fit, NULL, n_valid, nf, &dvalid, err)) ||
+        (rc = xgb_train(dfit, dvalid, o, &bfull, &plain_rounds, err)))
+        goto done;
+    XGBoosterFree(bfull);
+    XGDMatrixFree(dfit);
+    XGDMatrixFree(dvalid);
+    bfull = NULL;
+    dfit = dvalid = NULL;
+    if ((rc = xgb_matrix(x, y, bm_fit, n_fit, nf, &dfit, err)) ||
+        (rc = xgb_matrix(x + n_fit * nf, y + n_fit, bm_fit + n_fit, n_valid, nf, &dvalid, err)) ||
         (rc = xgb_train(dfit, dvalid, o, &bfull, &rounds, err)) ||
         (rc = xgb_slice(bfull, rounds, &bv, err)) ||
         (rc = xgb_model_predict_margins(bv, x + n_fit * nf, n_valid, nf, vm_xgb, err)))
         goto done;
 
-    /* 4. the blend on validation */
+    /* 4. how much of the trees to add, on validation (blend 1: none) */
     double blend = 1.0, blend_auc = -1;
-    for (int k = 0; k <= 10; k++) {
+    for (int k = 10; k >= 0; k--) {
         double a = k / 10.0;
         for (size_t r = 0; r < n_valid; r++)
-            vm[r] = a * vm_lr[r] + (1 - a) * vm_xgb[r];
+            vm[r] = vm_lr[r] + (1 - a) * vm_xgb[r];
         double auc = best_auc_of(vm, y8 + n_fit, n_valid);
         if (auc > blend_auc + 1e-9) {
             blend_auc = auc;
@@ -404,7 +508,7 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
         }
     }
     for (size_t r = 0; r < n_valid; r++)
-        vm[r] = blend * vm_lr[r] + (1 - blend) * vm_xgb[r];
+        vm[r] = vm_lr[r] + (1 - blend) * vm_xgb[r];
     double pa = 1, pb = 0;
     if ((rc = eval_fit_platt(vm, y8 + n_fit, n_valid, &pa, &pb))) {
         bt_fail(err, rc, NULL, "calibrating on the validation split");
@@ -416,10 +520,19 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     binning_free(&bins);
     binning_fit(&bins, features, nf, x, n_train);
     cols = binned_columns(&bins, x, 0, n_train);
-    w_final = lr_fit_l2(cols, NULL, nf, bins.n_cols, y, n_train, best_C);
+    vals = binned_values(&bins, features, cols, n_train);
+    w_final = lr_fit_l2(cols, vals, nf, bins.n_cols, y, n_train, best_C);
     free(cols);
-    if ((rc = xgb_matrix(x, y, n_train, nf, &dtrain, err)) ||
+    free(vals);
+    for (size_t r = 0; r < n_train; r++)
+        bm_fit[r] = (float)binned_margin(&bins, w_final, x + r * nf);
+    if ((rc = xgb_matrix(x, y, bm_fit, n_train, nf, &dtrain, err)) ||
         (rc = xgb_train(dtrain, NULL, o, &bf, &rounds, err)))
+        goto done;
+    XGDMatrixFree(dtrain);
+    dtrain = NULL;
+    if ((rc = xgb_matrix(x, y, NULL, n_train, nf, &dtrain, err)) ||
+        (rc = xgb_train(dtrain, NULL, o, &bplain, &plain_rounds, err)))
         goto done;
     struct predict_model tm;
     if ((rc = xgb_model_convert(bf, features, nf, arena, &tm, err)))
@@ -443,7 +556,7 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     memset(&fm, 0, sizeof(fm));
     fm.n_features = nf;
     fm.features = features;
-    fm.base = blend * w_final[bins.n_cols];
+    fm.base = w_final[bins.n_cols];
     if (blend < 1.0) {
         struct predict_node *nodes = arena_alloc(arena, tm.n_nodes * sizeof(*nodes) + 1);
         for (size_t i = 0; i < tm.n_nodes; i++) {
@@ -456,7 +569,7 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
         fm.n_nodes = tm.n_nodes;
         fm.nodes = nodes;
     }
-    if (blend > 0.0) {
+    {
         struct predict_term *terms = arena_alloc(arena, nf * sizeof(*terms));
         for (size_t j = 0; j < nf; j++) {
             size_t ne = bins.n_edges[j];
@@ -464,15 +577,15 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
             double *weights = arena_alloc(arena, (ne + 1) * sizeof(double));
             memcpy(edges, bins.edges[j], ne * sizeof(double));
             for (size_t k = 0; k <= ne; k++)
-                weights[k] = blend * w_final[bins.col0[j] + k];
+                weights[k] = w_final[bins.col0[j] + k];
             double mean = 0;
             for (size_t r = 0; r < n_train; r++)
-                mean += blend * w_final[binning_column(&bins, j, x[r * nf + j])];
+                mean += w_final[binning_column(&bins, j, x[r * nf + j])];
             terms[j] = (struct predict_term){(int32_t)j,
                                              ne,
                                              edges,
                                              weights,
-                                             blend * w_final[bins.col0[j] + ne + 1],
+                                             w_final[bins.col0[j] + ne + 1],
                                              mean / (double)n_train};
         }
         fm.n_terms = nf;
@@ -501,7 +614,7 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     json_object_set_new(test, "model", e);
 
     double *xm = xcalloc(n_test, sizeof(double));
-    rc = xgb_model_predict_margins(bf, xt, n_test, nf, xm, err);
+    rc = xgb_model_predict_margins(bplain, xt, n_test, nf, xm, err);
     for (size_t r = 0; r < n_test && !rc; r++)
         tp[r] = logistic(xm[r]);
     free(xm);
@@ -544,7 +657,14 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
         goto done;
     out->logistic_auc = rep.roc_auc;
     json_object_set_new(test, "logistic", e);
-    json_object_set_new(test, "rules", json_null());
+    if (o->rules) {
+        e = rules_json(o->rules, ds, n_fit, n_train, y8, &rc, err);
+        if (rc)
+            goto done;
+        json_object_set_new(test, "rules", e);
+    } else {
+        json_object_set_new(test, "rules", json_null());
+    }
 
     json_t *valid = json_object();
     json_object_set_new(valid, "rows", json_integer((json_int_t)n_valid));
@@ -553,6 +673,7 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     json_object_set_new(valid, "blend", json_real(blend));
     json_object_set_new(valid, "C", json_real(best_C));
     json_object_set_new(valid, "xgboost_rounds", json_integer(rounds));
+    json_object_set_new(valid, "xgboost_plain_rounds", json_integer(plain_rounds));
     json_object_set_new(metrics, "validation", valid);
     out->seconds = now_seconds() - t0;
     json_t *tr = json_object();
@@ -562,8 +683,9 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     json_object_set_new(tr, "trees", json_integer((json_int_t)fm.n_trees));
     json_object_set_new(
         tr, "recipe",
-        json_string("binned (deciles) L2 logistic regression + XGBoost (depth 4, eta 0.05, early "
-                    "stopping) blended and Platt-calibrated on a time-ordered validation split"));
+        json_string("binned (deciles) L2 logistic regression + XGBoost boosted from its margins "
+                    "(depth 4, eta 0.05, early stopping), the trees' share and Platt scaling "
+                    "chosen on a time-ordered validation split"));
     json_object_set_new(metrics, "training", tr);
 
     json_t *mj = predict_model_to_json(&fm);
@@ -579,7 +701,7 @@ bt_err train_dataset(const struct dataset *ds, const struct train_options *o, st
     strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tmv);
     struct store_model *sm = &out->model;
     sm->version = arena_printf(arena, "pm-%s-%s", stamp, h);
-    sm->kind = blend >= 1.0 ? "additive" : blend <= 0.0 ? "trees" : "blend";
+    sm->kind = blend >= 1.0 ? "additive" : "blend";
     sm->target = arena_strdup(arena, o->target ? o->target : "converted");
     sm->created_at = o->now;
     sm->trained_from = ds->rows[0].qualified_at;
@@ -603,6 +725,9 @@ done:
         XGBoosterFree(bf);
     if (bfull)
         XGBoosterFree(bfull);
+    if (bplain)
+        XGBoosterFree(bplain);
+    free(bm_fit);
     if (dfit)
         XGDMatrixFree(dfit);
     if (dvalid)

@@ -9,24 +9,30 @@
  *      VALID_FRACTION of the rest is the validation split;
  *   2. a regularised logistic regression (liblinear, L2) over binned
  *      features: numbers cut at TRAIN_BINS quantiles of the training rows,
- *      every bin and "missing" one indicator, categories as they are; its
- *      C chosen on validation. Exactly an additive model (predict.h terms);
- *   3. gradient-boosted trees (XGBoost, binary:logistic) with early stopping
- *      on the validation split;
- *   4. the blend weight of the two margins chosen on validation (0: trees
- *      only, 1: the additive model only);
+ *      every bin and "missing" one indicator, one indicator per category
+ *      value, the intercept in effect unpenalised; its C chosen on
+ *      validation. Exactly an additive model (predict.h terms);
+ *   3. gradient-boosted trees (XGBoost, binary:logistic) boosted from the
+ *      additive model's margins (base_margin: they learn what the terms
+ *      miss) with early stopping on the validation split; a plain XGBoost
+ *      is trained the same way as a baseline for the report only;
+ *   4. how much of the trees to add (margin = terms + (1 - blend) x trees;
+ *      blend 1: the additive model only, tried first so ties keep it)
+ *      chosen on validation;
  *   5. both refitted on the whole training period with the chosen settings
- *      (the latest history matters most when the market drifts), blended,
- *      Platt-calibrated on the validation split;
+ *      (the latest history matters most when the market drifts), the trees
+ *      from the refitted terms' margins, Platt-calibrated on validation;
  *   6. the flat trees checked equal to XGBoost's own margins (1e-6) and the
  *      model, the plain logistic regression (one-hot, standardised) and the
- *      trees alone evaluated on the held-out period.
+ *      trees alone (and, with options.rules, the rules score) evaluated on
+ *      the held-out period.
  * Too little history (min_labelled rows or min_per_class of either class in
  * the training period) is BT_EINVAL naming the numbers.
  */
 #ifndef BT_ML_TRAIN_H
 #define BT_ML_TRAIN_H
 
+#include "core/score.h"
 #include "ml/dataset.h"
 #include "store/store_models.h"
 #include "util/arena.h"
@@ -54,11 +60,16 @@ struct train_options {
     int64_t now; /* ms: the model's creation time and version */
     train_progress_fn progress;
     void *progress_cls;
+    /* The configuration's rules score, evaluated next to the model on the
+     * held-out period (the score at qualification over the activities known
+     * then, mapped to 0..1 by Platt scaling on the validation split);
+     * NULL: "rules" is null in the report. */
+    const struct score_model *rules;
 };
 
 #define TRAIN_OPTIONS_INIT                                                                         \
     {                                                                                              \
-        "converted", 0, 0, 0.2, 0, 1000, 100, NULL, 0, 2, 1, 0, NULL, NULL                         \
+        "converted", 0, 0, 0.2, 0, 1000, 100, NULL, 0, 2, 1, 0, NULL, NULL, NULL                   \
     }
 
 struct train_result {

@@ -81,6 +81,12 @@ static void test_later_activity_changes_nothing(void **state)
     assert_memory_equal(xa, xb, na * sizeof(float));
     assert_true(xa[ic] == 1.0f);
     assert_true(fabsf(xa[il] - 3.0f) < 1e-6f);
+    /* the activities kept for the rules score: only the one known then,
+     * copied (the caller's array may go) */
+    assert_int_equal(b.rows[0].n_acts, 1);
+    assert_int_equal(b.rows[0].acts[0].id, 1);
+    assert_string_equal(b.rows[0].acts[0].type, "email_open");
+    assert_true(b.rows[0].acts[0].type != both[0].type);
     arena_release(&ar);
     dataset_release(&a);
     dataset_release(&b);
