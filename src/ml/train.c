@@ -12,6 +12,7 @@
 #include "core/evalmetrics.h"
 #include "ml/lr_fit.h"
 #include "ml/xgb_model.h"
+#include "util/crypto.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -293,9 +294,11 @@ static double best_auc_of(const double *m, const uint8_t *y, size_t n)
     return auc;
 }
 
+/* Six hex digits of the model's text mixed with a random salt: two trainings
+ * of the same history in the same second store two models, not a conflict. */
 static void hex6(const char *s, char out[7])
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = 1469598103934665603ull ^ crypto_random_u64();
     for (; *s; s++) {
         h ^= (unsigned char)*s;
         h *= 1099511628211ull;
