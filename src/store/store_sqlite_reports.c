@@ -90,15 +90,12 @@ static const char *const sql[PS_END - SQLITE__SLOTS_REPORTS] = {
         "AND (?3 IS NULL OR owner IN (SELECT value FROM json_each(?3))) "
         "AND (?5 IS NULL OR source = ?5)",
     /* ?6: never contacted (1) or never accepted (0), ?7 limit; qualified is
-     * any stage from mql on reached (funnel_row() in report/reports.c);
-     * imported history (baton import leads) was never Baton's to contact */
+     * any stage from mql on reached (funnel_row() in report/reports.c) */
     [PS_DARK - SQLITE__SLOTS_REPORTS] =
         "SELECT " FUNNEL_COLS " FROM lead_funnel f "
         "WHERE f.created_at >= ?1 AND f.created_at < ?2 "
         "AND (?3 IS NULL OR f.owner IN (SELECT value FROM json_each(?3))) "
         "AND (?5 IS NULL OR f.source = ?5) AND f.stage IS NOT 'disqualified' "
-        "AND NOT EXISTS (SELECT 1 FROM lead_events e WHERE e.lead_id = f.lead_id "
-        "  AND e.type = 'lead.imported') "
         "AND (coalesce(f.mql_at, 0) <> 0 OR coalesce(f.assigned_at, 0) <> 0 "
         "  OR coalesce(f.accepted_at, 0) <> 0 OR coalesce(f.sql_at, 0) <> 0 "
         "  OR coalesce(f.opportunity_at, 0) <> 0 OR coalesce(f.won_at, 0) <> 0) "

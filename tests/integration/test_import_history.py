@@ -135,11 +135,6 @@ def test_maven_pipeline_prejoined_with_accounts(baton, tmp_path):
                             "WHERE l.external_id = '1C1I7A6R'")[0][0]
     assert won_at == at
     nothing_routed(baton)
-    # history was never Baton's to accept or contact: no dark leads
-    st, _, body = baton.get("/v1/reports/dark-leads?since=2016-01-01T00:00:00Z"
-                            "&until=2018-01-01T00:00:00Z")
-    assert st == 200, body
-    assert body["summary"]["never_accepted"] == 0 and body["summary"]["never_contacted"] == 0
 
 
 def test_a_bad_row_imports_nothing(baton, tmp_path):
