@@ -273,7 +273,8 @@ int cli_simulate_evaluate(int argc, char **argv)
         status = 1;
         goto done;
     }
-    qsort(ds.d, ds.n, sizeof(*ds.d), by_time);
+    if (ds.n > 1)
+        qsort(ds.d, ds.n, sizeof(*ds.d), by_time);
     size_t n_train = 0;
     while (n_train < ds.n && ds.d[n_train].created_at < split)
         n_train++;
