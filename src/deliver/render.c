@@ -24,13 +24,13 @@
     "{{#lead.company}} at {{lead.company}}{{/lead.company}}"
 #define LEAD_CARD                                                                                  \
     LEAD_LINE                                                                                      \
-        "\n"                                                                                       \
-        "{{#lead.email}}Email: {{lead.email}}\n{{/lead.email}}"                                    \
-        "{{#lead.phone}}Phone: {{lead.phone}}\n{{/lead.phone}}"                                    \
-        "{{#lead.country}}Country: {{lead.country}}\n{{/lead.country}}"                            \
-        "{{#lead.source}}Source: {{lead.source}}\n{{/lead.source}}"                                \
-        "{{#score}}Score: {{score.total}}{{#score.grade}} ({{score.grade}}){{/score.grade}}\n"     \
-        "{{#score.reasons}}  + {{text}} ({{points}})\n{{/score.reasons}}{{/score}}"
+    "\n"                                                                                           \
+    "{{#lead.email}}Email: {{lead.email}}\n{{/lead.email}}"                                        \
+    "{{#lead.phone}}Phone: {{lead.phone}}\n{{/lead.phone}}"                                        \
+    "{{#lead.country}}Country: {{lead.country}}\n{{/lead.country}}"                                \
+    "{{#lead.source}}Source: {{lead.source}}\n{{/lead.source}}"                                    \
+    "{{#score}}Score: {{score.total}}{{#score.grade}} ({{score.grade}}){{/score.grade}}\n"         \
+    "{{#score.reasons}}  + {{text}} ({{points}})\n{{/score.reasons}}{{/score}}"
 #define LEAD_CARD_HTML                                                                             \
     "<p><strong>{{lead.name}}</strong>{{#lead.title}}, {{lead.title}}{{/lead.title}}"              \
     "{{#lead.company}} at {{lead.company}}{{/lead.company}}</p>\n<p>"                              \

@@ -463,7 +463,8 @@ static void test_error_pools(void **state)
     POOL_ERROR("  - {id: p, strategy: fair_share, absence: maybe, members: [a]}\n",
                "t.yaml:7:44: ", "pools[0].absence: expected catch_up or no_catch_up");
     POOL_ERROR("  - {id: p, strategy: best, members: [a]}\n", "t.yaml:7:23: ",
-               "pools[0].strategy: expected round_robin, weighted, load_balanced, fair_share or best_match");
+               "pools[0].strategy: expected round_robin, weighted, load_balanced, fair_share or "
+               "best_match");
     POOL_ERROR("  - {id: p, members: [a]}\n",
                "t.yaml:7:5: ", "pools[0]: missing required key 'strategy'");
     POOL_ERROR("  - {id: p, strategy: weighted}\n", "t.yaml:7:5: ",
