@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "tmpdir.h"
+#include "storefix.h"
 
 #include "ml/retrain.h"
 #include "store/store_models.h"
@@ -21,37 +21,14 @@
 #include <string.h>
 #include <unistd.h>
 
-struct fixture {
-    char dir[TMPDIR_MAX];
-    char path[128];
-    struct store *st;
-    struct store_conn *c;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    if (!f || !tmpdir_make(f->dir, "retrain"))
-        return -1;
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    struct bt_error err = BT_ERROR_INIT;
-    struct store_options opts = STORE_OPTIONS_INIT;
-    opts.create = true;
-    if (store_open(f->path, &opts, &f->st, &err) || store_conn_open(f->st, &f->c, &err))
-        return -1;
-    *state = f;
-    return 0;
+    return store_fixture_setup(state, "retrain");
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    store_conn_close(f->c);
-    store_close(f->st);
-    if (tmpdir_remove(f->dir) != 0)
-        return -1;
-    free(f);
-    return 0;
+    return store_fixture_teardown(state);
 }
 
 /* n labelled leads: converted when usage > 0.5 (a signal to learn). */

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "tmpdir.h"
+#include "storefix.h"
 
 #include "core/history_csv.h"
 #include "store/store.h"
@@ -22,41 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct fixture {
-    char dir[TMPDIR_MAX];
-    char path[128];
-    struct store *st;
-    struct store_conn *c;
-    struct arena a;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    if (!f || !tmpdir_make(f->dir, "store-import"))
-        return -1;
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    struct bt_error err = BT_ERROR_INIT;
-    struct store_options opts = STORE_OPTIONS_INIT;
-    opts.create = true;
-    if (store_open(f->path, &opts, &f->st, &err) || store_conn_open(f->st, &f->c, &err)) {
-        fprintf(stderr, "%s\n", err.message);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return store_fixture_setup(state, "store-import");
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    arena_release(&f->a);
-    store_conn_close(f->c);
-    store_close(f->st);
-    if (tmpdir_remove(f->dir) != 0)
-        return -1;
-    free(f);
-    return 0;
+    return store_fixture_teardown(state);
 }
 
 #define DAY 86400000LL
