@@ -47,6 +47,8 @@ struct cellmap {
 
 #define PARTS_MAX 8 /* fields of a segment key decomposed */
 
+enum { GROUP_BASE, GROUP_REP, GROUP_PART, GROUP_SPLIT, GROUPS };
+
 struct skill_table {
     struct names reps, segs, parts;
     struct margin *rep_m, *seg_m;
@@ -59,6 +61,7 @@ struct skill_table {
     unsigned max_parts;
     double b0, *rep_eff, *part_eff, *split_eff; /* the additive model, log-odds */
     double var[4];                              /* per group of effects */
+    double b0_pv, *rep_pv, *part_pv, *split_pv; /* each effect's posterior variance */
     struct margin all;
     double global, global_value, k;
     bool fixed;
@@ -202,6 +205,9 @@ void skill_table_free(struct skill_table *t)
     free(t->n_parts);
     free(t->seg_parts);
     free(t->split_eff);
+    free(t->rep_pv);
+    free(t->part_pv);
+    free(t->split_pv);
     free(t);
 }
 
@@ -216,28 +222,41 @@ static double logistic(double x)
 }
 
 /* prior(r, s): the additive log-odds model. A segment not in the table
- * still gets its known parts' effects (its key is split on the fly). */
-static double eta_of(const struct skill_table *t, long rep, const long *parts, unsigned np)
+ * still gets its known parts' effects (its key is split on the fly). `*pv`
+ * gets the log-odds' posterior variance: the sum of the effects' own
+ * (the diagonal approximation, as in the fit; an effect never fitted
+ * contributes its group's variance, since it is unknown, not 0). */
+static double eta_of(const struct skill_table *t, long rep, const long *parts, unsigned np,
+                     double *pv)
 {
     double x = t->b0 + (rep >= 0 ? t->rep_eff[rep] : 0);
+    double v = t->b0_pv + (rep >= 0 ? t->rep_pv[rep] : t->var[GROUP_REP]);
     for (unsigned i = 0; i < np; i++) {
-        if (parts[i] < 0)
+        if (parts[i] < 0) {
+            v += t->var[GROUP_PART] + t->var[GROUP_SPLIT];
             continue;
+        }
         x += t->part_eff[parts[i]];
+        v += t->part_pv[parts[i]];
         long c = rep >= 0 ? cell_find(&t->split, (uint32_t)rep, (uint32_t)parts[i]) : -1;
-        if (c >= 0)
+        if (c >= 0) {
             x += t->split_eff[c];
+            v += t->split_pv[c];
+        } else {
+            v += t->var[GROUP_SPLIT];
+        }
     }
+    *pv = v;
     return x;
 }
 
-static double seg_prior(const struct skill_table *t, long rep, long seg)
+static double seg_eta(const struct skill_table *t, long rep, long seg, double *pv)
 {
     long parts[PARTS_MAX];
     unsigned np = seg >= 0 ? t->n_parts[seg] : 0;
     for (unsigned i = 0; i < np; i++)
         parts[i] = (long)t->seg_parts[seg][i];
-    return clamp_rate(logistic(eta_of(t, rep, parts, np)));
+    return eta_of(t, rep, parts, np, pv);
 }
 
 /* The parts ("name=value") of a key, looked up (-1: unknown). */
@@ -267,7 +286,8 @@ static double moments_strength(const struct skill_table *t)
         const struct cell *x = &t->full.cells[i];
         if (x->m.n < 1)
             continue;
-        double m = seg_prior(t, (long)x->rep, (long)x->seg);
+        double pv;
+        double m = clamp_rate(logistic(seg_eta(t, (long)x->rep, (long)x->seg, &pv)));
         double rate = (double)x->m.wins / (double)x->m.n;
         s += (double)x->m.n * (rate - m) * (rate - m);
         binom += m * (1 - m);
@@ -333,8 +353,6 @@ static double cell_eta(const struct skill_table *t, size_t i)
         x += t->part_eff[t->seg_parts[c->seg][j]] + t->split_eff[t->cell_split[i][j]];
     return x;
 }
-
-enum { GROUP_BASE, GROUP_REP, GROUP_PART, GROUP_SPLIT, GROUPS };
 
 /* One Newton step for every coefficient of a group at once (the gradient and
  * the diagonal of the Hessian of the penalised log-likelihood). The
@@ -451,6 +469,26 @@ static void fit_additive(struct skill_table *t)
         if (biggest < 1e-7)
             break;
     }
+    /* Each effect's posterior variance at the mode: 1 / (data curvature +
+     * prior precision), the diagonal approximation the EM uses. */
+    t->rep_pv = xcalloc(t->reps.n + 1, sizeof(double));
+    t->part_pv = xcalloc(t->parts.n + 1, sizeof(double));
+    t->split_pv = xcalloc(t->split.n_cells + 1, sizeof(double));
+    for (int grp = 0; grp < GROUPS; grp++) {
+        size_t n = grp == GROUP_BASE   ? 1
+                   : grp == GROUP_REP  ? t->reps.n
+                   : grp == GROUP_PART ? t->parts.n
+                                       : t->split.n_cells;
+        double *pv = grp == GROUP_BASE   ? &t->b0_pv
+                     : grp == GROUP_REP  ? t->rep_pv
+                     : grp == GROUP_PART ? t->part_pv
+                                         : t->split_pv;
+        (void)group_step(t, grp, t->var[grp], g, h);
+        for (size_t k = 0; k < n; k++) {
+            double prec = h[k] + (grp == GROUP_BASE ? 0 : 1 / t->var[grp]);
+            pv[k] = prec > 0 ? 1 / prec : VAR_MAX;
+        }
+    }
     free(g);
     free(h);
 }
@@ -544,68 +582,6 @@ bt_err skill_table_build(const struct skill_outcome *rows, size_t n,
 
 /* --- the posterior interval ------------------------------------------------ */
 
-/* Continued fraction of the incomplete beta function (modified Lentz). */
-static double beta_cf(double a, double b, double x)
-{
-    const double tiny = 1e-300;
-    double c = 1, d = 1 - (a + b) * x / (a + 1);
-    if (fabs(d) < tiny)
-        d = tiny;
-    d = 1 / d;
-    double h = d;
-    for (int m = 1; m <= 300; m++) {
-        double m2 = 2.0 * m;
-        double num = m * (b - m) * x / ((a + m2 - 1) * (a + m2));
-        d = 1 + num * d;
-        if (fabs(d) < tiny)
-            d = tiny;
-        c = 1 + num / c;
-        if (fabs(c) < tiny)
-            c = tiny;
-        d = 1 / d;
-        h *= d * c;
-        num = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1));
-        d = 1 + num * d;
-        if (fabs(d) < tiny)
-            d = tiny;
-        c = 1 + num / c;
-        if (fabs(c) < tiny)
-            c = tiny;
-        d = 1 / d;
-        double step = d * c;
-        h *= step;
-        if (fabs(step - 1) < 1e-12)
-            break;
-    }
-    return h;
-}
-
-/* I_x(a, b), the Beta(a, b) distribution function. */
-static double beta_cdf(double x, double a, double b)
-{
-    if (x <= 0)
-        return 0;
-    if (x >= 1)
-        return 1;
-    double lb = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x);
-    if (x < (a + 1) / (a + b + 2))
-        return exp(lb) * beta_cf(a, b, x) / a;
-    return 1 - exp(lb) * beta_cf(b, a, 1 - x) / b;
-}
-
-static double beta_quantile(double q, double a, double b)
-{
-    double lo = 0, hi = 1;
-    for (int i = 0; i < 50; i++) {
-        double mid = (lo + hi) / 2;
-        if (beta_cdf(mid, a, b) < q)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return (lo + hi) / 2;
-}
-
 void skill_estimate(const struct skill_table *t, const char *rep_id, const char *segment,
                     struct skill_estimate *out)
 {
@@ -613,23 +589,34 @@ void skill_estimate(const struct skill_table *t, const char *rep_id, const char 
         BT_BUG("skill_estimate: NULL argument");
     long r = rep_id ? names_find(&t->reps, rep_id) : -1;
     long s = segment ? names_find(&t->segs, segment) : -1;
-    double prior;
+    double pv, eta;
     if (s >= 0) {
-        prior = seg_prior(t, r, s);
+        eta = seg_eta(t, r, s, &pv);
     } else {
         long parts[PARTS_MAX];
         unsigned np = segment ? key_parts(t, segment, parts) : 0;
-        prior = clamp_rate(logistic(eta_of(t, r, parts, np)));
+        eta = eta_of(t, r, parts, np, &pv);
     }
+    double prior = clamp_rate(logistic(eta));
     long c = r >= 0 && s >= 0 ? cell_find(&t->full, (uint32_t)r, (uint32_t)s) : -1;
     int64_t n = c >= 0 ? t->full.cells[c].m.n : 0, wins = c >= 0 ? t->full.cells[c].m.wins : 0;
     double a = (double)wins + t->k * prior, b = (double)(n - wins) + t->k * (1 - prior);
-    out->p = a / (a + b);
+    double p = a / (a + b);
+    /* The spread, in log-odds: before the cell's own outcomes, the prior's
+     * uncertainty (the fit's posterior variance) and the cell's departure
+     * from it (a Beta of strength k around m has log-odds variance about
+     * 1 / ((k + 1) m (1 - m))); the cell's n outcomes then add n p (1 - p)
+     * of precision. */
+    double before = pv + 1 / ((t->k + 1) * prior * (1 - prior));
+    double sd = sqrt(1 / (1 / before + (double)n * p * (1 - p)));
+    double lp = log(p / (1 - p));
+    out->p = p;
+    out->sd = sd;
     out->prior = prior;
     out->n = n;
     out->wins = wins;
-    out->low = beta_quantile(0.05, a, b);
-    out->high = beta_quantile(0.95, a, b);
+    out->low = logistic(lp - 1.6449 * sd);
+    out->high = logistic(lp + 1.6449 * sd);
     out->value = s >= 0 ? t->seg_value[s] : t->global_value;
 }
 

@@ -22,8 +22,13 @@
  *   variance): a group that is noise shrinks to 0, a real spread keeps its
  *   size.
  *   estimate     p = (wins_rs + k * prior) / (n_rs + k)
- *   interval     the central 90 % of Beta(wins_rs + k * prior,
- *                n_rs - wins_rs + k * (1 - prior))
+ *   spread       sd^2 = 1 / (1 / (v + 1 / ((k + 1) m (1 - m))) + n_rs p (1 - p))
+ *                in log-odds, m the prior, v its posterior variance from
+ *                the fit (the sum of its effects' own, diagonal
+ *                approximation): what is not known about the additive
+ *                model, how far a cell may depart from it, and the cell's
+ *                own outcomes
+ *   interval     logistic(logit p +- 1.645 sd), the central 90 %
  *
  * k, the prior's strength in pseudo-outcomes (how much the full cell may
  * depart from the additive model), is estimated from the data by the method
@@ -70,7 +75,8 @@ void skill_table_free(struct skill_table *t);
 
 struct skill_estimate {
     double p;         /* the shrunk conversion rate */
-    double low, high; /* its 90 % interval */
+    double sd;        /* its uncertainty: standard deviation in log-odds */
+    double low, high; /* its 90 % interval: logit(p) +- 1.645 sd */
     double prior;     /* prior(r, s) */
     int64_t n, wins;  /* the rep's own outcomes in the segment */
     double value;     /* expected won value in the segment (0 when values are unknown) */

@@ -279,6 +279,78 @@ static void test_lead_segment(void **unused)
     assert_false(skill_segment_path_valid("colour"));
 }
 
+/* A normal draw (Box-Muller) for the additive world below. */
+static double normal(void)
+{
+    double u = uniform(), v = uniform();
+    return sqrt(-2 * log(u > 0 ? u : 1e-300)) * cos(6.283185307179586 * v);
+}
+
+/* The intervals mean what they say: in an additive world (8 reps, 5
+ * industries x 3 sizes, each rep with its own strengths), 12,000 outcomes
+ * spread round robin, the true rate of a rep x segment cell falls inside
+ * its 90 % interval about 90 % of the time, and the spread `sd` is about
+ * the size of the actual log-odds error. (An interval from the cell's
+ * counts and the prior's pseudo-counts alone is too narrow here: it
+ * covers two cells in three.) */
+static void test_intervals_cover_the_truth(void **unused)
+{
+    (void)unused;
+    static struct rows rs;
+    static const char *const reps[8] = {"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"};
+    static const char *const ind[5] = {"software", "retail", "energy", "media", "health"};
+    static const char *const size[3] = {"small", "mid", "large"};
+    static char keys[5][3][64];
+    double truth[8][5][3], rep[8], ie[5], se[3], ri[8][5], rsz[8][3];
+    rng = 99;
+    for (int i = 0; i < 5; i++)
+        ie[i] = 0.35 * normal();
+    for (int z = 0; z < 3; z++)
+        se[z] = 0.35 * normal();
+    for (int r = 0; r < 8; r++) {
+        rep[r] = 0.2 * normal();
+        for (int i = 0; i < 5; i++)
+            ri[r][i] = 0.35 * normal();
+        for (int z = 0; z < 3; z++)
+            rsz[r][z] = 0.35 * normal();
+    }
+    for (int r = 0; r < 8; r++)
+        for (int i = 0; i < 5; i++)
+            for (int z = 0; z < 3; z++) {
+                double x = log(0.12 / 0.88) + rep[r] + ie[i] + se[z] + ri[r][i] + rsz[r][z];
+                truth[r][i][z] = 1 / (1 + exp(-x));
+                snprintf(keys[i][z], sizeof(keys[i][z]), "industry=%s|size=%s", ind[i], size[z]);
+            }
+    rs.n = 0;
+    for (int k = 0; k < 12000; k++) {
+        int r = k % 8, i = (int)(uniform() * 5), z = (int)(uniform() * 3);
+        rs.r[rs.n++] = (struct skill_outcome){reps[r], keys[i][z], uniform() < truth[r][i][z], 0};
+    }
+    struct skill_table *t;
+    assert_int_equal(skill_table_build(rs.r, rs.n, NULL, &t, NULL), BT_OK);
+    int inside = 0, cells = 0;
+    double err2 = 0, sd2 = 0;
+    for (int r = 0; r < 8; r++)
+        for (int i = 0; i < 5; i++)
+            for (int z = 0; z < 3; z++) {
+                struct skill_estimate e;
+                skill_estimate(t, reps[r], keys[i][z], &e);
+                double p = truth[r][i][z];
+                inside += e.low <= p && p <= e.high;
+                double d = log(e.p / (1 - e.p)) - log(p / (1 - p));
+                err2 += d * d;
+                sd2 += e.sd * e.sd;
+                cells++;
+                assert_true(e.low < e.p && e.p < e.high && e.sd > 0);
+            }
+    double coverage = (double)inside / cells, ratio = sqrt(sd2 / err2);
+    printf("# 90%% intervals cover %.0f%% of %d cells; sd / actual error %.2f\n", 100 * coverage,
+           cells, ratio);
+    assert_true(coverage >= 0.78 && coverage <= 0.98);
+    assert_true(ratio > 0.67 && ratio < 1.5);
+    skill_table_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_json_round_trip),
         cmocka_unit_test(test_segment_key_and_bad_input),
         cmocka_unit_test(test_lead_segment),
+        cmocka_unit_test(test_intervals_cover_the_truth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
