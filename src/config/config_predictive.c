@@ -8,7 +8,8 @@
  *     target: converted        # converted | sql: what `baton train` predicts
  *     min_labelled: 1000       # fewer labelled leads: no model, rules only
  *     min_per_class: 100       # ... or fewer of either class
- *     retrain_every: 7d        # off (the default) or a duration of 1h .. 365d
+ *     retrain_every: 7d        # off (the default) or a duration of 1s .. 365d
+ *                              # (under an hour: for trials and tests)
  *     points: 30               # round(p * points) added to the total; 0: not added
  *     exclude_fields: [won_reason, closed_value]   # outcomes, never features
  *
@@ -22,7 +23,7 @@
 #define PREDICTIVE_EXCLUDE_MAX  256
 #define PREDICTIVE_POINTS_MAX   1000.0
 #define PREDICTIVE_LABELLED_MAX 100000000
-#define PREDICTIVE_RETRAIN_MIN  CONFIG_HOUR_MS
+#define PREDICTIVE_RETRAIN_MIN  CONFIG_SECOND_MS
 #define PREDICTIVE_RETRAIN_MAX  (365 * CONFIG_DAY_MS)
 
 void config__predictive_defaults(struct config_predictive *p)

@@ -112,7 +112,7 @@ static void test_errors(void **state)
                  "t.yaml:3:18: ", "predictive.min_per_class");
     expect_error("version: 1\npredictive:\n  min_labelled: 100\n  min_per_class: 80\n",
                  "t.yaml:4:18: ", "min_labelled of at least 160");
-    expect_error("version: 1\npredictive:\n  retrain_every: 5m\n",
+    expect_error("version: 1\npredictive:\n  retrain_every: 500ms\n",
                  "t.yaml:3:18: ", "predictive.retrain_every");
     expect_error("version: 1\npredictive:\n  retrain_every: weekly\n",
                  "t.yaml:3:18: ", "predictive.retrain_every");
