@@ -444,6 +444,49 @@ static json_t *record_json(const struct decide_input *in, const struct state_cac
     return rec;
 }
 
+/* The hold-queue wake targets of a held decision (decide.h), from the
+ * rules' trace: each target that was tried and had nobody eligible. */
+static bt_err hold_wakes(const struct routing_config *rc, const struct route_decision *d,
+                         struct arena *arena, struct decide_result *out, struct bt_error *err)
+{
+    out->hold_wakes = NULL;
+    out->n_hold_wakes = 0;
+    const char **w = arena_alloc(arena, (d->n_trace + 1) * sizeof(*w));
+    if (!w)
+        return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
+    size_t n = 0;
+    bool any = false;
+    for (size_t i = 0; i < d->n_trace; i++) {
+        const struct route_trace *t = &d->trace[i];
+        const struct routing_rule *r = &rc->rules[t->rule];
+        const char *target;
+        if (t->step == ROUTE_STEP_NO_OWNER || t->step == ROUTE_STEP_NO_ACCOUNT) {
+            any = true;
+            continue;
+        }
+        if (t->step != ROUTE_STEP_UNAVAILABLE && t->step != ROUTE_STEP_HELD)
+            continue;
+        if (r->target == ROUTE_TO_POOL)
+            target = arena_printf(arena, "pool:%s", rc->pools[r->index].id);
+        else if (r->target != ROUTE_TO_HOLD && t->rep >= 0)
+            target = arena_printf(arena, "rep:%s", rc->reps[t->rep].id);
+        else
+            continue; /* a hold rule: nothing but a change of the lead or the config */
+        if (!target)
+            return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
+        bool seen = false;
+        for (size_t j = 0; j < n && !seen; j++)
+            seen = strcmp(w[j], target) == 0;
+        if (!seen)
+            w[n++] = target;
+    }
+    if (any)
+        w[n++] = "any";
+    out->hold_wakes = w;
+    out->n_hold_wakes = n;
+    return BT_OK;
+}
+
 static bt_err route(const struct decide_input *in, struct decide_scratch *s, struct arena *arena,
                     struct rule_value *slots, struct decide_result *out, struct bt_error *err)
 {
@@ -534,6 +577,10 @@ static bt_err route(const struct decide_input *in, struct decide_scratch *s, str
         out->hold_pool = d->pool >= 0 ? rc->pools[d->pool].id : NULL;
         out->hold_rep =
             d->pool < 0 && d->n_candidates == 1 ? rc->reps[d->candidates[0].rep].id : NULL;
+        if ((e = hold_wakes(rc, d, arena, out, err))) {
+            json_decref(c.discarded);
+            return e;
+        }
     }
     out->record = record_json(in, &c, out);
     json_decref(c.discarded);

@@ -166,6 +166,16 @@ struct decide_result {
     int64_t accept_by;
     /* ROUTE_HELD: what the hold queue keeps (rep_id: a rep target's rep). */
     const char *hold_reason, *hold_rule, *hold_pool, *hold_rep;
+    /* ROUTE_HELD: what may route the lead differently without the lead or
+     * the configuration changing, as hold-queue wake targets: "pool:ID" for
+     * every pool whose members were all ineligible (the one that held the
+     * lead and each one that fell through to the next rule), "rep:ID" for
+     * every rep target (rep, account or lead owner) that was ineligible,
+     * and "any" when an owner target found no owner (an account's owner
+     * may be set later). None: only a change of the lead or of the
+     * configuration can help (a hold rule, no rule matched). */
+    const char **hold_wakes;
+    size_t n_hold_wakes;
 
     /* 5. the record (owned by the result; NULL when not routed) */
     json_t *record;

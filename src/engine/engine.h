@@ -312,10 +312,18 @@ struct engine_hold_cursor {
     bool set; /* false: from the top */
     double score;
     int64_t since, lead_id;
+    /* Which held leads the walk tries: false, only those that a rep's
+     * change (a shift starting, a cap resetting, a status or time off
+     * ending) may help, i.e. those with a wake target (decide.h's
+     * hold_wakes); true, every one (after a reload: new rules or reps may
+     * help any of them). Kept by the engine as the walk goes on. */
+    bool every;
 };
 
 /* Tries the held leads in queue order (highest score first), at most
- * `limit`, after *cursor when it is set (cursor may be NULL: from the top);
+ * `limit`, after *cursor when it is set (cursor may be NULL: every held
+ * lead from the top); only those a rep's change may help unless
+ * cursor->every;
  * *cursor moves to the last lead tried, so that repeated calls walk the whole
  * queue (fewer than `limit` tried: the walk is done). Each out pointer may be
  * NULL: how many were tried, how many found a rep, and the next instant a

@@ -605,7 +605,7 @@ static bt_err reject(struct engine__ctx *ctx, struct assignment_command *cmd, st
     if (!e)
         e = store_assignment_update(ctx->conn, a, err);
     if (!e)
-        e = engine__drain_after_change(ctx, cfg, arena, NULL, err);
+        e = engine__drain_after_change(ctx, cfg, a->rep_id, arena, NULL, err);
     return e;
 }
 
@@ -675,7 +675,7 @@ static bt_err reassign(struct engine__ctx *ctx, struct assignment_command *cmd, 
                            withdraw ? "assignment.withdrawn" : "assignment.reassigned", cmd->actor,
                            a->close_reason, data, err)))
         return e;
-    return engine__drain_after_change(ctx, cfg, arena, NULL, err);
+    return engine__drain_after_change(ctx, cfg, a->rep_id, arena, NULL, err);
 }
 
 bt_err engine__apply_assignment(struct engine__ctx *ctx, struct assignment_command *cmd,

@@ -271,10 +271,13 @@ bt_err engine__apply_sla_due(struct engine__ctx *ctx, struct engine__sla_due *cm
 
 /* ---- routing commands (engine_route.c) ---- */
 
-/* Tries the held leads after a change that may have made a rep eligible
- * (capacity freed, a rep back); *assigned (may be NULL) counts the assigned. */
+/* Tries the held leads after a change that may have made rep `rep_id`
+ * eligible (capacity freed, the rep back): those it may help (the rep's own
+ * and its pools' wake targets; rep_id NULL: every held lead with a wake
+ * target), highest score first, at most 1000; *assigned (may be NULL)
+ * counts the assigned. */
 bt_err engine__drain_after_change(struct engine__ctx *ctx, const struct config *cfg,
-                                  struct arena *arena, size_t *assigned,
+                                  const char *rep_id, struct arena *arena, size_t *assigned,
                                   struct bt_error *err) BT_MUST_USE;
 bt_err engine__apply_rep_status(struct engine__ctx *ctx, struct rep_status_command *cmd,
                                 struct arena *arena, struct bt_error *err) BT_MUST_USE;

@@ -231,6 +231,8 @@ static bt_err write_hold(struct engine__ctx *ctx, const struct config *cfg, stru
         .rep_id = r->hold_rep,
         .score = lead->score.scored ? lead->score.total : 0,
         .since = ctx->now,
+        .wakes = r->hold_wakes,
+        .n_wakes = r->n_hold_wakes,
     };
     bool held;
     struct store_hold old;

@@ -22,23 +22,36 @@
 
 /* ---- held leads ---- */
 
-/* Tries up to `limit` held leads in queue order, after *cursor when it is
- * set, each in its own savepoint (a lead that cannot be routed is logged and
- * left held); *cursor (may be NULL) moves to the last lead listed. */
+/* Which held leads a drain tries: every one, those with any wake target,
+ * or those with one of `wakes`. */
+struct hold_filter {
+    bool every;
+    const char *const *wakes;
+    size_t n_wakes;
+};
+
+/* Tries up to `limit` held leads of the filter in queue order, after
+ * *cursor when it is set, each in its own savepoint (a lead that cannot be
+ * routed is logged and left held); *cursor (may be NULL) moves to the last
+ * lead listed. */
 static bt_err drain(struct engine__ctx *ctx, const struct config *cfg, unsigned limit,
-                    struct engine_hold_cursor *cursor, size_t *tried, size_t *assigned,
-                    struct arena *arena, struct bt_error *err)
+                    const struct hold_filter *f, struct engine_hold_cursor *cursor, size_t *tried,
+                    size_t *assigned, struct arena *arena, struct bt_error *err)
 {
     *tried = *assigned = 0;
     if (cfg->routing.n_rules == 0)
         return BT_OK;
     struct store_hold *holds, after;
-    if (cursor && cursor->set)
+    const struct store_hold *from = NULL;
+    if (cursor && cursor->set) {
         after = (struct store_hold){
             .score = cursor->score, .since = cursor->since, .lead_id = cursor->lead_id};
+        from = &after;
+    }
     size_t n;
-    bt_err e = store_hold_list(ctx->conn, limit, cursor && cursor->set ? &after : NULL, arena,
-                               &holds, &n, err);
+    bt_err e = f->every ? store_hold_list(ctx->conn, limit, from, arena, &holds, &n, err)
+                        : store_hold_list_woken(ctx->conn, f->wakes, f->n_wakes, limit, from, arena,
+                                                &holds, &n, err);
     if (e)
         return e;
     struct engine__lead_opts retry = {
@@ -70,15 +83,46 @@ static bt_err drain(struct engine__ctx *ctx, const struct config *cfg, unsigned 
         *cursor = (struct engine_hold_cursor){.set = true,
                                               .score = holds[n - 1].score,
                                               .since = holds[n - 1].since,
-                                              .lead_id = holds[n - 1].lead_id};
+                                              .lead_id = holds[n - 1].lead_id,
+                                              .every = cursor->every};
+    return BT_OK;
+}
+
+/* The wake targets a change of the rep may help: the rep itself and every
+ * pool it is a member of. */
+static bt_err rep_wakes(const struct config *cfg, const char *rep_id, struct arena *arena,
+                        struct hold_filter *f, struct bt_error *err)
+{
+    const struct routing_config *rc = &cfg->routing;
+    if (!rep_id) {
+        *f = (struct hold_filter){0};
+        return BT_OK;
+    }
+    const char **w = arena_alloc(arena, (rc->n_pools + 1) * sizeof(*w));
+    size_t n = 0;
+    if (!w || !(w[n++] = arena_printf(arena, "rep:%s", rep_id)))
+        return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
+    long rep = routing_find_rep(rc, rep_id);
+    for (size_t p = 0; p < rc->n_pools && rep >= 0 && n < STORE_WAKES_MAX; p++)
+        for (size_t m = 0; m < rc->pools[p].n_members; m++)
+            if (rc->pools[p].members[m] == (size_t)rep) {
+                if (!(w[n++] = arena_printf(arena, "pool:%s", rc->pools[p].id)))
+                    return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
+                break;
+            }
+    *f = (struct hold_filter){.wakes = w, .n_wakes = n};
     return BT_OK;
 }
 
 bt_err engine__drain_after_change(struct engine__ctx *ctx, const struct config *cfg,
-                                  struct arena *arena, size_t *assigned, struct bt_error *err)
+                                  const char *rep_id, struct arena *arena, size_t *assigned,
+                                  struct bt_error *err)
 {
-    size_t tried, n;
-    bt_err e = drain(ctx, cfg, DRAIN_AFTER_CHANGE, NULL, &tried, &n, arena, err);
+    size_t tried, n = 0;
+    struct hold_filter f;
+    bt_err e = rep_wakes(cfg, rep_id, arena, &f, err);
+    if (!e)
+        e = drain(ctx, cfg, DRAIN_AFTER_CHANGE, &f, NULL, &tried, &n, arena, err);
     if (assigned)
         *assigned = n;
     return e;
@@ -96,7 +140,8 @@ bt_err engine__apply_drain(struct engine__ctx *ctx, struct engine__drain *cmd, s
         cmd->next_change = ctx->now + ENGINE_SWEEP_RETRY_MS;
         return BT_OK;
     }
-    if ((e = drain(ctx, cmd->cfg, cmd->limit, &cmd->cursor, &cmd->tried, &cmd->assigned, arena,
+    struct hold_filter f = {.every = cmd->cursor.every};
+    if ((e = drain(ctx, cmd->cfg, cmd->limit, &f, &cmd->cursor, &cmd->tried, &cmd->assigned, arena,
                    err)) ||
         (e = store_rep_next_change(ctx->conn, ctx->now, &cmd->next_change, err)))
         return e;
@@ -111,6 +156,8 @@ bt_err engine_drain_holds(struct engine *e, const struct config *cfg, unsigned l
     struct engine__drain d = {.cfg = cfg, .limit = limit};
     if (cursor)
         d.cursor = *cursor;
+    else
+        d.cursor.every = true;
     struct engine__command c = {.kind = ENGINE__DRAIN_HOLDS, .arena = &arena, .u.drain = &d};
     bt_err rc = engine__submit(e, &c, err);
     arena_release(&arena);
@@ -159,7 +206,7 @@ bt_err engine__apply_rep_status(struct engine__ctx *ctx, struct rep_status_comma
         return e;
     if (cmd->status != REP_AVAILABLE)
         return BT_OK;
-    return engine__drain_after_change(ctx, cmd->cfg, arena, &cmd->assigned, err);
+    return engine__drain_after_change(ctx, cmd->cfg, cmd->rep_id, arena, &cmd->assigned, err);
 }
 
 /* The checks of engine.h's time_off_command, against the command's now. */
@@ -226,7 +273,7 @@ bt_err engine__apply_time_off(struct engine__ctx *ctx, struct time_off_command *
     }
     if ((e = engine__rep_event(ctx, arena, cmd->rep_id, type, cmd->actor, cmd->reason, data, err)))
         return e;
-    return engine__drain_after_change(ctx, cmd->cfg, arena, &cmd->assigned, err);
+    return engine__drain_after_change(ctx, cmd->cfg, cmd->rep_id, arena, &cmd->assigned, err);
 }
 
 bt_err engine_set_rep_status(struct engine *e, struct rep_status_command *cmd, struct arena *arena,

@@ -107,6 +107,7 @@ bt_err engine__apply_outcome(struct engine__ctx *ctx, struct outcome_command *cm
         return bt_fail(err, BT_ENOTFOUND, "id", "no such lead: %lld", (long long)cmd->lead_id);
     if (rc)
         return rc;
+    const char *owner = lead->attr[LEAD_OWNER]; /* whose open assignment may close */
     cmd->from = decide_stage_of(lead);
     if (!lifecycle_allowed(cmd->from, cmd->to)) {
         char allowed[160];
@@ -147,7 +148,7 @@ bt_err engine__apply_outcome(struct engine__ctx *ctx, struct outcome_command *cm
         return rc;
     /* an open assignment closed: its rep may have room for a held lead */
     if (cmd->cfg && (cmd->from == STAGE_ASSIGNED || cmd->from == STAGE_ACCEPTED))
-        return engine__drain_after_change(ctx, cmd->cfg, arena, NULL, err);
+        return engine__drain_after_change(ctx, cmd->cfg, owner, arena, NULL, err);
     return BT_OK;
 }
 

@@ -118,6 +118,9 @@ struct store_routing_ops {
     bt_err (*hold_list)(struct store_conn *c, unsigned limit, const struct store_hold *after,
                         struct arena *a, struct store_hold **out, size_t *count,
                         struct bt_error *err);
+    bt_err (*hold_list_woken)(struct store_conn *c, const char *const *wakes, size_t n_wakes,
+                              unsigned limit, const struct store_hold *after, struct arena *a,
+                              struct store_hold **out, size_t *count, struct bt_error *err);
     bt_err (*hold_count)(struct store_conn *c, int64_t *count, struct bt_error *err);
     bt_err (*hold_summary)(struct store_conn *c, int64_t *count, int64_t *oldest_since,
                            struct bt_error *err);

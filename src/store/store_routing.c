@@ -98,6 +98,15 @@ bt_err store_hold_list(struct store_conn *c, unsigned limit, const struct store_
     return c->ops->routing->hold_list(c, limit, after, a, out, count, err);
 }
 
+bt_err store_hold_list_woken(struct store_conn *c, const char *const *wakes, size_t n_wakes,
+                             unsigned limit, const struct store_hold *after, struct arena *a,
+                             struct store_hold **out, size_t *count, struct bt_error *err)
+{
+    if (n_wakes > STORE_WAKES_MAX)
+        return bt_fail(err, BT_EINVAL, NULL, "at most %d wake targets", STORE_WAKES_MAX);
+    return c->ops->routing->hold_list_woken(c, wakes, n_wakes, limit, after, a, out, count, err);
+}
+
 bt_err store_hold_count(struct store_conn *c, int64_t *count, struct bt_error *err)
 {
     return c->ops->routing->hold_count(c, count, err);

@@ -121,6 +121,11 @@ struct store_hold {
     double score;
     int64_t since; /* kept when a held lead is held again */
     int64_t decision_id;
+    /* What may help it (decide.h's hold_wakes: "pool:ID", "rep:ID", "any"):
+     * written by store_hold_put, replacing the lead's earlier ones; not read
+     * back (the lists below filter on them). */
+    const char *const *wakes;
+    size_t n_wakes;
 };
 
 bt_err store_hold_put(struct store_conn *c, const struct store_hold *h,
@@ -135,6 +140,17 @@ bt_err store_hold_remove(struct store_conn *c, int64_t lead_id, struct bt_error 
 bt_err store_hold_list(struct store_conn *c, unsigned limit, const struct store_hold *after,
                        struct arena *a, struct store_hold **out, size_t *count,
                        struct bt_error *err) BT_MUST_USE;
+/* The same walk over only the held leads that a change may help: those
+ * with one of `wakes` among their wake targets, or, with n_wakes 0, those
+ * with any wake target at all (a lead held by a hold rule or matched by no
+ * rule has none: only a change of the lead, which routes it again, or a
+ * reload, which walks the whole queue, can help it). At most
+ * STORE_WAKES_MAX targets. */
+#define STORE_WAKES_MAX 256
+bt_err store_hold_list_woken(struct store_conn *c, const char *const *wakes, size_t n_wakes,
+                             unsigned limit, const struct store_hold *after, struct arena *a,
+                             struct store_hold **out, size_t *count,
+                             struct bt_error *err) BT_MUST_USE;
 bt_err store_hold_count(struct store_conn *c, int64_t *count, struct bt_error *err) BT_MUST_USE;
 /* The queue's length and the earliest `since` among its leads (0 when it is
  * empty), in one scan of the hold queue (/metrics: the queue is the leads

@@ -943,6 +943,23 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  activated_at INTEGER"
     ");"
     "CREATE UNIQUE INDEX models_active ON models (active) WHERE active = 1;",
+    /* 12: what may help each held lead (store_routing.h, the hold queue's
+     * wake targets); the holds already there keep being retried by the
+     * timer ('any') and by their pool's or rep's changes */
+    "CREATE TABLE hold_wakes ("
+    "  target TEXT NOT NULL,"
+    "  lead_id INTEGER NOT NULL,"
+    "  PRIMARY KEY (target, lead_id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX hold_wakes_lead ON hold_wakes (lead_id);"
+    "CREATE TRIGGER holds_wakes_gone AFTER DELETE ON holds BEGIN "
+    "  DELETE FROM hold_wakes WHERE lead_id = OLD.lead_id; "
+    "END;"
+    "INSERT INTO hold_wakes (target, lead_id) SELECT 'any', lead_id FROM holds;"
+    "INSERT INTO hold_wakes (target, lead_id) "
+    "  SELECT 'pool:' || pool_id, lead_id FROM holds WHERE pool_id IS NOT NULL;"
+    "INSERT INTO hold_wakes (target, lead_id) "
+    "  SELECT 'rep:' || rep_id, lead_id FROM holds WHERE rep_id IS NOT NULL;",
 };
 
 static bt_err db_error(sqlite3 *db, struct bt_error *err, const char *what)

@@ -3,6 +3,7 @@
  */
 #include "store/store_sqlite_internal.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,10 @@ enum {
     RS_HOLD_COUNT,
     RS_HOLD_GET,
     RS_HOLD_SUMMARY,
+    RS_HOLD_WAKES_CLEAR,
+    RS_HOLD_WAKE_ADD,
+    RS_HOLD_LIST_WOKEN,
+    RS_HOLD_LIST_WAKEABLE,
     RS_EXCLUSION_ADD,
     RS_EXCLUSION_LIST,
     RS_LEAD_ACCOUNT,
@@ -96,6 +101,24 @@ static const char *const sql[] = {
     [RS_HOLD_COUNT - SQLITE__SLOTS_ROUTING] = "SELECT count(*) FROM holds",
     [RS_HOLD_SUMMARY - SQLITE__SLOTS_ROUTING] =
         "SELECT count(*), coalesce(min(since), 0) FROM holds",
+    [RS_HOLD_WAKES_CLEAR - SQLITE__SLOTS_ROUTING] = "DELETE FROM hold_wakes WHERE lead_id = ?1",
+    [RS_HOLD_WAKE_ADD - SQLITE__SLOTS_ROUTING] =
+        "INSERT INTO hold_wakes (target, lead_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    /* ?5: the targets as a JSON array of strings, one statement for any
+     * number of them */
+    [RS_HOLD_LIST_WOKEN - SQLITE__SLOTS_ROUTING] =
+        "SELECT lead_id, reason, rule, pool_id, rep_id, score, since, decision_id FROM holds "
+        "WHERE lead_id IN (SELECT lead_id FROM hold_wakes "
+        "                  WHERE target IN (SELECT value FROM json_each(?5))) "
+        "AND (?2 IS NULL OR score < ?2 OR (score = ?2 AND since > ?3) "
+        "     OR (score = ?2 AND since = ?3 AND lead_id > ?4)) "
+        "ORDER BY score DESC, since, lead_id LIMIT ?1",
+    [RS_HOLD_LIST_WAKEABLE - SQLITE__SLOTS_ROUTING] =
+        "SELECT lead_id, reason, rule, pool_id, rep_id, score, since, decision_id FROM holds "
+        "WHERE EXISTS (SELECT 1 FROM hold_wakes w WHERE w.lead_id = holds.lead_id) "
+        "AND (?2 IS NULL OR score < ?2 OR (score = ?2 AND since > ?3) "
+        "     OR (score = ?2 AND since = ?3 AND lead_id > ?4)) "
+        "ORDER BY score DESC, since, lead_id LIMIT ?1",
     [RS_HOLD_GET - SQLITE__SLOTS_ROUTING] =
         "SELECT lead_id, reason, rule, pool_id, rep_id, score, since, decision_id FROM holds "
         "WHERE lead_id = ?1",
@@ -431,7 +454,21 @@ static bt_err sqr_hold_put(struct store_conn *c, const struct store_hold *h, str
     sqlite3_bind_double(s, 6, h->score);
     sqlite3_bind_int64(s, 7, h->since);
     sqlite__bind_positive(s, 8, h->decision_id);
-    return sqlite__step_done(c, s, "holding lead", err);
+    bt_err e = sqlite__step_done(c, s, "holding lead", err);
+    if (e || !(s = st(c, RS_HOLD_WAKES_CLEAR, err)))
+        return e ? e : BT_ESTORE;
+    sqlite3_bind_int64(s, 1, h->lead_id);
+    if ((e = sqlite__step_done(c, s, "holding lead", err)))
+        return e;
+    for (size_t i = 0; i < h->n_wakes; i++) {
+        if (!(s = st(c, RS_HOLD_WAKE_ADD, err)))
+            return BT_ESTORE;
+        sqlite3_bind_text(s, 1, h->wakes[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, h->lead_id);
+        if ((e = sqlite__step_done(c, s, "holding lead", err)))
+            return e;
+    }
+    return BT_OK;
 }
 
 static bt_err sqr_hold_remove(struct store_conn *c, int64_t lead_id, struct bt_error *err)
@@ -455,6 +492,38 @@ static void read_hold(sqlite3_stmt *s, struct arena *a, struct store_hold *h)
     h->decision_id = sqlite3_column_int64(s, 7);
 }
 
+/* Steps a hold list statement whose ?1..?4 are limit and cursor. */
+static bt_err hold_page(struct store_conn *c, sqlite3_stmt *s, unsigned limit,
+                        const struct store_hold *after, struct arena *a, struct store_hold **out,
+                        size_t *count, struct bt_error *err)
+{
+    sqlite3_bind_int64(s, 1, limit);
+    if (after) {
+        sqlite3_bind_double(s, 2, after->score);
+        sqlite3_bind_int64(s, 3, after->since);
+        sqlite3_bind_int64(s, 4, after->lead_id);
+    } else {
+        sqlite3_bind_null(s, 2);
+    }
+    struct store_hold *items = arena_alloc(a, limit * sizeof(*items));
+    if (!items) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return bt_fail(err, BT_ETOOBIG, NULL, "listing held leads: out of memory");
+    }
+    int rc;
+    size_t n = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < limit)
+        read_hold(s, a, &items[n++]);
+    bt_err e =
+        rc == SQLITE_DONE || rc == SQLITE_ROW ? BT_OK : sqlite__error(c, err, "listing held leads");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    *out = items;
+    *count = n;
+    return e;
+}
+
 static bt_err sqr_hold_list(struct store_conn *c, unsigned limit, const struct store_hold *after,
                             struct arena *a, struct store_hold **out, size_t *count,
                             struct bt_error *err)
@@ -466,27 +535,34 @@ static bt_err sqr_hold_list(struct store_conn *c, unsigned limit, const struct s
     sqlite3_stmt *s = st(c, RS_HOLD_LIST, err);
     if (!s)
         return BT_ESTORE;
-    sqlite3_bind_int64(s, 1, limit);
-    if (after) {
-        sqlite3_bind_double(s, 2, after->score);
-        sqlite3_bind_int64(s, 3, after->since);
-        sqlite3_bind_int64(s, 4, after->lead_id);
+    return hold_page(c, s, limit, after, a, out, count, err);
+}
+
+static bt_err sqr_hold_list_woken(struct store_conn *c, const char *const *wakes, size_t n_wakes,
+                                  unsigned limit, const struct store_hold *after, struct arena *a,
+                                  struct store_hold **out, size_t *count, struct bt_error *err)
+{
+    *out = NULL;
+    *count = 0;
+    if (limit < 1 || limit > STORE_LIST_MAX)
+        limit = STORE_LIST_MAX;
+    sqlite3_stmt *s = st(c, n_wakes ? RS_HOLD_LIST_WOKEN : RS_HOLD_LIST_WAKEABLE, err);
+    if (!s)
+        return BT_ESTORE;
+    char *targets = NULL;
+    if (n_wakes) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n_wakes && arr; i++)
+            if (json_array_append_new(arr, json_string(wakes[i])))
+                json_decref(arr), arr = NULL;
+        targets = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+        json_decref(arr);
+        if (!targets)
+            return bt_fail(err, BT_EINVAL, NULL, "listing held leads: a wake target is not text");
+        sqlite3_bind_text(s, 5, targets, -1, SQLITE_TRANSIENT);
+        free(targets);
     }
-    struct store_hold *items = arena_alloc(a, limit * sizeof(*items));
-    if (!items) {
-        sqlite3_reset(s);
-        return bt_fail(err, BT_ETOOBIG, NULL, "listing held leads: out of memory");
-    }
-    int rc;
-    size_t n = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < limit)
-        read_hold(s, a, &items[n++]);
-    bt_err e =
-        rc == SQLITE_DONE || rc == SQLITE_ROW ? BT_OK : sqlite__error(c, err, "listing held leads");
-    sqlite3_reset(s);
-    *out = items;
-    *count = n;
-    return e;
+    return hold_page(c, s, limit, after, a, out, count, err);
 }
 
 static bt_err sqr_hold_count(struct store_conn *c, int64_t *count, struct bt_error *err)
@@ -606,6 +682,7 @@ const struct store_routing_ops store__sqlite_routing_ops = {
     .hold_put = sqr_hold_put,
     .hold_remove = sqr_hold_remove,
     .hold_list = sqr_hold_list,
+    .hold_list_woken = sqr_hold_list_woken,
     .hold_count = sqr_hold_count,
     .hold_get = sqr_hold_get,
     .hold_summary = sqr_hold_summary,

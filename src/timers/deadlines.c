@@ -30,10 +30,12 @@ struct deadlines {
     bool walking;                     /* a walk down the queue is under way, */
     struct engine_hold_cursor cursor; /* and has got this far */
     bool again;                       /* walk again from the top when this walk ends */
+    bool again_every;                 /* ... over every held lead */
     int64_t planned;                  /* the due time the last walk ended with */
 
     pthread_mutex_t lock;
     int64_t restart_at; /* a fresh walk is wanted from this instant (0: none) */
+    bool every;         /* that walk tries every held lead (a reload, the start) */
 };
 
 static int64_t earliest(int64_t a, int64_t b)
@@ -54,13 +56,17 @@ static bt_err run_decay(void *p, int64_t now, int64_t *next, size_t *done, struc
     return BT_OK;
 }
 
-/* Whether a fresh walk was asked for (a wake, a reload) by `now`. */
-static bool restart_due(struct deadlines *d, int64_t now)
+/* Whether a fresh walk was asked for (a wake, a reload) by `now`, and
+ * whether it is to try every held lead (*every). */
+static bool restart_due(struct deadlines *d, int64_t now, bool *every)
 {
     pthread_mutex_lock(&d->lock);
     bool due = d->restart_at && d->restart_at <= now;
-    if (due)
+    *every = due && d->every;
+    if (due) {
         d->restart_at = 0;
+        d->every = false;
+    }
     pthread_mutex_unlock(&d->lock);
     return due;
 }
@@ -70,14 +76,20 @@ static bt_err run_holds(void *p, int64_t now, int64_t *next, size_t *done, struc
     struct deadlines *d = p;
     /* A boundary or a wake that came while a long walk was under way: the
      * leads already passed get their turn in another walk. */
-    bool wanted = restart_due(d, now) || (d->planned && now >= d->planned);
+    bool every;
+    bool wanted = restart_due(d, now, &every);
+    wanted = wanted || (d->planned && now >= d->planned);
     if (!d->walking) {
-        d->cursor = (struct engine_hold_cursor){0};
+        /* Only the held leads a rep's change may help, unless a reload
+         * (or the start) asked for every one: those held by a hold rule or
+         * by no rule wait for a change of the lead or of the config. */
+        d->cursor = (struct engine_hold_cursor){.every = every || d->again_every};
         d->walking = true;
-        d->again = false;
+        d->again = d->again_every = false;
         d->planned = 0;
     } else if (wanted) {
         d->again = true;
+        d->again_every = d->again_every || every;
     }
     struct config *cfg = config_holder_get(d->config);
     int64_t next_change = 0;
@@ -143,6 +155,8 @@ struct deadlines *deadlines_new(struct timers *t, struct engine *engine,
     d->engine = engine;
     d->config = config;
     pthread_mutex_init(&d->lock, NULL);
+    d->restart_at = 1;
+    d->every = true; /* the first walk: every held lead, with this configuration */
     /* All are due at once: decay and SLA deadlines that fell due while
      * Baton was down (processed in deadline order), and a first walk of the
      * queue with the configuration just loaded. */
@@ -167,6 +181,9 @@ void deadlines_free(struct deadlines *d)
 
 void deadlines_config_changed(struct deadlines *d)
 {
+    pthread_mutex_lock(&d->lock);
+    d->every = true;
+    pthread_mutex_unlock(&d->lock);
     on_deadline(d, ENGINE_DEADLINE_HOLDS, 1);
 }
 

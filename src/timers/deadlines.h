@@ -16,11 +16,17 @@
  *            - when a status `until` or a time-off span ends (from the
  *              store, and poked by the command that sets one);
  *            - after a configuration reload (deadlines_config_changed).
- *          (A held lead whose rules read times, activity.TYPE.last_days and
- *          the like, is rescored hourly by the decay source, and a rescored
- *          mql lead is routed again in that command.)
- *          Commands that free a rep (status back, time off removed, an
- *          assignment closed) drain the queue in their own transaction.
+ *          A walk tries only the held leads with a wake target (a pool or
+ *          rep target that had nobody eligible: decide.h's hold_wakes);
+ *          the walk at the start and after a reload tries every one (new
+ *          rules, reps or pools may help a lead held by a hold rule or by
+ *          no rule). (A held lead whose rules read times,
+ *          activity.TYPE.last_days and the like, is rescored hourly by the
+ *          decay source, and a rescored mql lead is routed again in that
+ *          command.) Commands that free a rep (status back, time off
+ *          removed, an assignment closed) drain, in their own transaction,
+ *          the held leads that rep may help: those waiting for it or for
+ *          one of its pools, highest score first.
  *   sla    assignments whose next deadline passed (a reminder, accept_by,
  *          contact_by; engine_sla_due): due at the earliest next_due in
  *          the store (one read of a partial index: the nearest deadline is

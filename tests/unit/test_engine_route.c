@@ -413,6 +413,98 @@ static void test_everyone_away_holds_then_a_rep_back_drains(void **state)
     assert_int_equal(set_status(f, f->cfg, "cy", REP_AVAILABLE, 0), 0);
 }
 
+/* Two pools: leads from Germany go to emea (cy), the rest to inbound (ana,
+ * ben); spam is held by a hold rule; everyone is away. */
+static const char two_pools_yaml[] =
+    "version: 1\n"
+    "qualification:\n"
+    "  fast_track_when: source == \"demo\" or source == \"spam\"\n"
+    "reps:\n"
+    "  - {id: ana, name: Ana}\n"
+    "  - {id: ben, name: Ben}\n"
+    "  - {id: cy, name: Cy}\n"
+    "pools:\n"
+    "  - {id: inbound, strategy: round_robin, members: [ana, ben]}\n"
+    "  - {id: emea, strategy: round_robin, members: [cy]}\n"
+    "routing:\n"
+    "  rules:\n"
+    "    - {name: spam, when: 'source == \"spam\"', to: hold}\n"
+    "    - {name: germany, when: 'country == \"DE\"', to: 'pool:emea'}\n"
+    "    - {name: everyone, to: 'pool:inbound'}\n";
+
+#define MANY_HELD 1005 /* more than a rep's change tries */
+
+/* A rep back tries the held leads it may help, not the top of the queue:
+ * with more than 1,000 leads held for inbound ahead of them, the two held
+ * for emea are assigned the moment cy is back. The timer's walk skips the
+ * lead held by the hold rule (no rep's change can help it); a walk over
+ * every held lead, as after a reload, tries it. */
+static void test_a_rep_back_tries_the_leads_it_can_help(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    struct config *cfg = load_config(two_pools_yaml);
+    static const char *const reps[] = {"ana", "ben", "cy"};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(set_status(f, cfg, reps[i], REP_AWAY, 0), 0);
+    for (int i = 0; i < MANY_HELD; i++) {
+        char email[64];
+        snprintf(email, sizeof(email), "in%d@acme.example", i);
+        ingest(f, cfg, email, "demo");
+    }
+    clock_manual_set(&f->clock, START_MS + 1000);
+    int64_t de[2];
+    for (int i = 0; i < 2; i++) {
+        char email[64];
+        snprintf(email, sizeof(email), "de%d@acme.example", i);
+        struct ingest_command c = lead_cmd(cfg, email, "demo");
+        c.lead.attr[LEAD_COUNTRY] = "DE";
+        assert_int_equal(engine_ingest(f->eng, &c, &f->a, &err), BT_OK);
+        de[i] = c.result.id;
+    }
+    int64_t spam = ingest(f, cfg, "spam@acme.example", "spam").id;
+    assert_int_equal(hold_count(f), MANY_HELD + 3);
+
+    const char *emea[] = {"pool:emea"};
+    struct store_hold *h;
+    size_t n;
+    assert_int_equal(store_hold_list_woken(f->reader, emea, 1, 10, NULL, &f->a, &h, &n, &err),
+                     BT_OK);
+    assert_int_equal(n, 2);
+
+    assert_int_equal(set_status(f, cfg, "cy", REP_AVAILABLE, 0), 2);
+    for (int i = 0; i < 2; i++) {
+        struct lead l = get_lead(f, de[i]);
+        assert_string_equal(l.attr[LEAD_STAGE], "assigned");
+        assert_string_equal(l.attr[LEAD_OWNER], "cy");
+    }
+    assert_int_equal(hold_count(f), MANY_HELD + 1);
+
+    /* the timer's walk: the inbound leads, not the spam */
+    clock_manual_set(&f->clock, START_MS + 60000);
+    struct engine_hold_cursor cursor = {0};
+    size_t tried, all = 0;
+    do {
+        assert_int_equal(engine_drain_holds(f->eng, cfg, 1000, &cursor, &tried, NULL, NULL, &err),
+                         BT_OK);
+        all += tried;
+        assert_false(cursor.every);
+    } while (tried == 1000);
+    assert_int_equal(all, MANY_HELD);
+    /* every held lead: the spam too */
+    cursor = (struct engine_hold_cursor){.every = true};
+    all = 0;
+    do {
+        assert_int_equal(engine_drain_holds(f->eng, cfg, 1000, &cursor, &tried, NULL, NULL, &err),
+                         BT_OK);
+        all += tried;
+        assert_true(cursor.every);
+    } while (tried == 1000);
+    assert_int_equal(all, MANY_HELD + 1);
+    assert_string_equal(get_lead(f, spam).attr[LEAD_STAGE], "mql");
+    config_unref(cfg);
+}
+
 #define WALK 5
 
 static void test_drain_walks_the_queue_with_the_cursor(void **state)
@@ -787,6 +879,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_qualified_lead_is_assigned_in_the_same_command, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_everyone_away_holds_then_a_rep_back_drains, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_rep_back_tries_the_leads_it_can_help, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_drain_walks_the_queue_with_the_cursor, setup,
                                         teardown),

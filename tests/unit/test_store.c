@@ -210,6 +210,74 @@ static void test_lead_list_plans_use_an_index(void **state)
     }
 }
 
+/*
+ * Issue 10, item 6: a rep's change reads only the held leads waiting for
+ * that rep or its pools, through hold_wakes' primary key (target first),
+ * not a walk of the whole queue; the timer's list reads the queue's order
+ * index with an index probe per lead. 4,000 holds over 8 pools, statistics
+ * gathered.
+ */
+static void test_hold_wake_plans_use_an_index(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    char email[64], pool[32];
+    static const char *pools[8];
+    static char pool_names[8][32];
+    for (int p = 0; p < 8; p++) {
+        snprintf(pool_names[p], sizeof(pool_names[p]), "pool:p%d", p);
+        pools[p] = pool_names[p];
+    }
+    assert_int_equal(store_begin(f->c, &err), BT_OK);
+    for (int i = 0; i < 4000; i++) {
+        snprintf(email, sizeof(email), "h%d@x.example", i);
+        struct lead l = make_lead(email, NULL, 1000 + i);
+        l.attr[LEAD_STAGE] = "mql";
+        assert_int_equal(store_lead_insert(f->c, &l, &err), BT_OK);
+        snprintf(pool, sizeof(pool), "p%d", i % 8);
+        struct store_hold h = {.lead_id = l.id,
+                               .reason = "no_eligible_member",
+                               .pool_id = pool,
+                               .score = i % 97,
+                               .since = 1000 + i,
+                               .wakes = &pools[i % 8],
+                               .n_wakes = i % 5 ? 1 : 0};
+        assert_int_equal(store_hold_put(f->c, &h, &err), BT_OK);
+    }
+    assert_int_equal(store_commit(f->c, &err), BT_OK);
+    sqlite3 *db = sqlite__handle(f->c);
+    assert_int_equal(sqlite3_exec(db, "ANALYZE", NULL, NULL, NULL), SQLITE_OK);
+    struct store_hold *h;
+    size_t n;
+    assert_int_equal(store_hold_list_woken(f->c, &pools[3], 1, 1000, NULL, &f->a, &h, &n, &err),
+                     BT_OK);
+    assert_int_equal(n, 400); /* 500 in p3, one in five with no wake */
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(h[i].pool_id, "p3");
+        if (i)
+            assert_true(h[i].score <= h[i - 1].score);
+    }
+    assert_int_equal(store_hold_list_woken(f->c, NULL, 0, 1000, NULL, &f->a, &h, &n, &err), BT_OK);
+    assert_int_equal(n, 1000);
+    size_t lists = 0;
+    for (sqlite3_stmt *s = sqlite3_next_stmt(db, NULL); s; s = sqlite3_next_stmt(db, s)) {
+        const char *sql = sqlite3_sql(s);
+        if (!strstr(sql, "hold_wakes") || strncmp(sql, "SELECT", 6) != 0)
+            continue;
+        char plan[1024];
+        plan_of(db, sql, plan, sizeof(plan));
+        if (strstr(sql, "json_each"))
+            assert_non_null(strstr(plan, "SEARCH hold_wakes USING PRIMARY KEY (target=?)"));
+        else
+            assert_non_null(strstr(plan, "USING COVERING INDEX hold_wakes_lead (lead_id=?)"));
+        const char *scan = strstr(plan, "SCAN holds");
+        if (strstr(plan, "SCAN hold_wakes") || (scan && strncmp(scan, "SCAN holds USING", 16)))
+            fail_msg("a hold list scans a table: %s", plan);
+        lists++;
+    }
+    assert_int_equal(lists, 2);
+}
+
 static void test_lead_list_filters_and_cursor(void **state)
 {
     struct fixture *f = *state;
@@ -549,6 +617,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_lead_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lead_list_filters_and_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hold_wake_plans_use_an_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_and_idempotency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions_and_readers, setup, teardown),

@@ -287,6 +287,12 @@ static const char *latest_record(struct fixture *f, int64_t lead_id)
     return d.record;
 }
 
+/* What schema v12 added, taken out again (a file as version 11 left it). */
+static void undo_v12(sqlite3 *db)
+{
+    exec(db, "DROP TRIGGER holds_wakes_gone; DROP TABLE hold_wakes");
+}
+
 /* What schema v11 added, taken out again (a file as version 10 left it). */
 static void undo_v11(sqlite3 *db)
 {
@@ -368,6 +374,7 @@ static void test_migration_to_v7(void **state)
              "(1, 'a@acme.example', 'assigned', 'ana', 1000, 1000), "
              "(2, 'b@acme.example', 'sql', 'cy', 1000, 1000), "
              "(3, 'c@acme.example', 'mql', NULL, 1000, 1000)");
+    undo_v12(db);
     undo_v11(db);
     undo_v10(db);
     undo_v9(db);
@@ -423,7 +430,7 @@ static void test_migration_to_v6(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(query_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 11);
+    assert_int_equal(STORE_SCHEMA_VERSION, 12);
     exec(db, "INSERT INTO leads (id, email, stage, created_at, updated_at) "
              "VALUES (1, 'a@acme.example', 'mql', 1000, 1000), "
              "(2, 'b@acme.example', 'mql', 1000, 1000), "
@@ -436,6 +443,7 @@ static void test_migration_to_v6(void **state)
     insert_decision(db, 3, "not json", OLD_AT);
     exec(db, "PRAGMA user_version = 5");
     exec(db, "DROP TABLE claims");
+    undo_v12(db);
     undo_v11(db);
     undo_v10(db);
     undo_v9(db);
@@ -496,6 +504,7 @@ static void test_migration_to_v8(void **state)
     close_all(f);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    undo_v12(db);
     undo_v11(db);
     undo_v10(db);
     undo_v9(db);
@@ -553,6 +562,71 @@ static void test_migration_to_v8(void **state)
     assert_int_equal(open_all(f), 0);
 }
 
+/* v12: the holds already queued get their wake targets from what they
+ * name (their pool, their rep) and 'any', so that the timer and their
+ * pool's or rep's changes keep trying them; a hold removed takes its
+ * targets with it. */
+static void test_migration_to_v12(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    close_all(f);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec(db, "INSERT INTO leads (id, email, stage, created_at, updated_at) VALUES "
+             "(1, 'a@acme.example', 'mql', 1000, 1000), (2, 'b@acme.example', 'mql', 1000, 1000), "
+             "(3, 'c@acme.example', 'mql', 1000, 1000)");
+    exec(db, "INSERT INTO holds (lead_id, reason, pool_id, rep_id, score, since) VALUES "
+             "(1, 'no_eligible_member', 'inbound', NULL, 30, 1000), "
+             "(2, 'rep_unavailable', NULL, 'ana', 20, 1000), (3, 'rule', NULL, NULL, 10, 1000)");
+    undo_v12(db);
+    exec(db, "PRAGMA user_version = 11");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_int_equal(open_all(f), 0);
+
+    struct store_hold *h;
+    size_t n;
+    const char *pool[] = {"pool:inbound"}, *rep[] = {"rep:ana"}, *other[] = {"pool:emea"};
+    assert_int_equal(store_hold_list_woken(f->c, pool, 1, 10, NULL, &f->a, &h, &n, &err), BT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(h[0].lead_id, 1);
+    assert_int_equal(store_hold_list_woken(f->c, rep, 1, 10, NULL, &f->a, &h, &n, &err), BT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(h[0].lead_id, 2);
+    assert_int_equal(store_hold_list_woken(f->c, other, 1, 10, NULL, &f->a, &h, &n, &err), BT_OK);
+    assert_int_equal(n, 0);
+    /* every migrated hold stays in the timer's walks */
+    assert_int_equal(store_hold_list_woken(f->c, NULL, 0, 10, NULL, &f->a, &h, &n, &err), BT_OK);
+    assert_int_equal(n, 3);
+
+    /* new wakes replace the old; a hold removed takes its wakes along */
+    const char *w[] = {"pool:emea"};
+    struct store_hold put = {.lead_id = 3,
+                             .reason = "no_eligible_member",
+                             .pool_id = "emea",
+                             .score = 10,
+                             .since = 2000,
+                             .wakes = w,
+                             .n_wakes = 1};
+    assert_int_equal(store_hold_put(f->c, &put, &err), BT_OK);
+    assert_int_equal(store_hold_list_woken(f->c, other, 1, 10, NULL, &f->a, &h, &n, &err), BT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(h[0].lead_id, 3);
+    put = (struct store_hold){.lead_id = 1, .reason = "rule", .score = 30, .since = 1000};
+    assert_int_equal(store_hold_put(f->c, &put, &err), BT_OK); /* now nothing helps it */
+    assert_int_equal(store_hold_remove(f->c, 2, &err), BT_OK);
+    assert_int_equal(store_hold_list_woken(f->c, NULL, 0, 10, NULL, &f->a, &h, &n, &err), BT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(h[0].lead_id, 3);
+    assert_int_equal(store_hold_list(f->c, 10, NULL, &f->a, &h, &n, &err), BT_OK);
+    assert_int_equal(n, 2); /* both still held */
+    close_all(f);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM hold_wakes"), 1);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_int_equal(open_all(f), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -562,6 +636,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_to_v6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_to_v7, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_to_v8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_to_v12, setup, teardown),
     };
     return cmocka_run_group_tests_name("store_work", tests, NULL, NULL);
 }
