@@ -258,33 +258,50 @@ static int64_t next_offset_resume(const struct routing_rep *rep, int64_t now)
     return !before && after ? t : 0;
 }
 
+/* The rep's own next boundary after `now` (routing_next_boundary), 0: none. */
+static int64_t rep_next_boundary(const struct routing_rep *rep, int64_t now)
+{
+    if (!rep->active)
+        return 0;
+    struct tz_local_time lt;
+    tz_local(rep->tz, now, &lt);
+    int64_t at = 0;
+    if (rep->has_hours) {
+        at = next_interval_start(rep, &lt, now);
+        int64_t change = next_offset_resume(rep, now);
+        if (change > now && (!at || change < at))
+            at = change;
+    }
+    /* holidays end, daily caps reset (and weekly ones, on Mondays) at midnight */
+    if (rep->holidays.count > 0 || rep->daily_cap != ROUTING_UNLIMITED ||
+        rep->weekly_cap != ROUTING_UNLIMITED) {
+        int64_t midnight = local_midnight(rep->tz, lt.local_days + 1);
+        if (midnight > now && (!at || midnight < at))
+            at = midnight;
+    }
+    return at;
+}
+
 int64_t routing_next_boundary(const struct routing_config *cfg, int64_t now)
 {
     int64_t next = 0;
     for (size_t i = 0; i < cfg->n_reps; i++) {
-        const struct routing_rep *rep = &cfg->reps[i];
-        if (!rep->active)
-            continue;
-        struct tz_local_time lt;
-        tz_local(rep->tz, now, &lt);
-        int64_t at = 0;
-        if (rep->has_hours) {
-            at = next_interval_start(rep, &lt, now);
-            int64_t change = next_offset_resume(rep, now);
-            if (change > now && (!at || change < at))
-                at = change;
-        }
-        /* holidays end, daily caps reset (and weekly ones, on Mondays) at midnight */
-        if (rep->holidays.count > 0 || rep->daily_cap != ROUTING_UNLIMITED ||
-            rep->weekly_cap != ROUTING_UNLIMITED) {
-            int64_t midnight = local_midnight(rep->tz, lt.local_days + 1);
-            if (midnight > now && (!at || midnight < at))
-                at = midnight;
-        }
+        int64_t at = rep_next_boundary(&cfg->reps[i], now);
         if (at && (!next || at < next))
             next = at;
     }
     return next;
+}
+
+size_t routing_reps_changed(const struct routing_config *cfg, int64_t from, int64_t to, size_t *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->n_reps && to > from; i++) {
+        int64_t at = rep_next_boundary(&cfg->reps[i], from);
+        if (at && at <= to)
+            out[n++] = i;
+    }
+    return n;
 }
 
 int64_t routing_window_start(const struct routing_pool *pool, int64_t now)

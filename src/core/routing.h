@@ -232,6 +232,11 @@ int64_t routing_week_count(const struct routing_rep *rep, const struct rep_runti
  * runtime state and not included. Cost: a few zone conversions per rep.
  */
 int64_t routing_next_boundary(const struct routing_config *cfg, int64_t now);
+/* The reps (indexes, into `out`, which has room for cfg->n_reps) with such
+ * an instant in (from, to]: those whose eligibility may have changed by
+ * time alone in that span. Their count. */
+size_t routing_reps_changed(const struct routing_config *cfg, int64_t from, int64_t to,
+                            size_t *out);
 
 /* The start of the pool's current fair_share window at `now` (midnight, Monday
  * 00:00 or the 1st, in the pool's zone). */

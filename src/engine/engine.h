@@ -318,6 +318,13 @@ struct engine_hold_cursor {
      * hold_wakes); true, every one (after a reload: new rules or reps may
      * help any of them). Kept by the engine as the walk goes on. */
     bool every;
+    /* Not every: when changed_to > changed_from, only the held leads that
+     * the reps whose eligibility may have changed in (changed_from,
+     * changed_to] may help: a working interval started, a cap reset or a
+     * holiday ended (routing_reps_changed), or a status `until` or a time
+     * off ended (store_reps_freed); none such: nothing is tried. Else
+     * (both 0) every held lead with a wake target. */
+    int64_t changed_from, changed_to;
 };
 
 /* Tries the held leads in queue order (highest score first), at most

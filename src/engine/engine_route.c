@@ -26,6 +26,7 @@
  * or those with one of `wakes`. */
 struct hold_filter {
     bool every;
+    bool none; /* nothing to try */
     const char *const *wakes;
     size_t n_wakes;
 };
@@ -39,7 +40,7 @@ static bt_err drain(struct engine__ctx *ctx, const struct config *cfg, unsigned 
                     size_t *assigned, struct arena *arena, struct bt_error *err)
 {
     *tried = *assigned = 0;
-    if (cfg->routing.n_rules == 0)
+    if (cfg->routing.n_rules == 0 || f->none)
         return BT_OK;
     struct store_hold *holds, after;
     const struct store_hold *from = NULL;
@@ -84,33 +85,75 @@ static bt_err drain(struct engine__ctx *ctx, const struct config *cfg, unsigned 
                                               .score = holds[n - 1].score,
                                               .since = holds[n - 1].since,
                                               .lead_id = holds[n - 1].lead_id,
-                                              .every = cursor->every};
+                                              .every = cursor->every,
+                                              .changed_from = cursor->changed_from,
+                                              .changed_to = cursor->changed_to};
     return BT_OK;
 }
 
-/* The wake targets a change of the rep may help: the rep itself and every
- * pool it is a member of. */
-static bt_err rep_wakes(const struct config *cfg, const char *rep_id, struct arena *arena,
-                        struct hold_filter *f, struct bt_error *err)
+/* The wake targets that a change of the reps `ids` (n of them) may help:
+ * each rep itself and every pool it is a member of, each once. n 0: an
+ * empty filter, nothing to try. */
+static bt_err reps_wakes(const struct config *cfg, const char *const *ids, size_t n,
+                         struct arena *arena, struct hold_filter *f, struct bt_error *err)
 {
     const struct routing_config *rc = &cfg->routing;
-    if (!rep_id) {
-        *f = (struct hold_filter){0};
-        return BT_OK;
-    }
-    const char **w = arena_alloc(arena, (rc->n_pools + 1) * sizeof(*w));
-    size_t n = 0;
-    if (!w || !(w[n++] = arena_printf(arena, "rep:%s", rep_id)))
+    size_t cap = n + rc->n_pools;
+    if (cap > STORE_WAKES_MAX)
+        cap = STORE_WAKES_MAX;
+    const char **w = arena_alloc(arena, (cap ? cap : 1) * sizeof(*w));
+    bool *pool_in = arena_alloc(arena, (rc->n_pools ? rc->n_pools : 1) * sizeof(*pool_in));
+    if (!w || !pool_in)
         return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
-    long rep = routing_find_rep(rc, rep_id);
-    for (size_t p = 0; p < rc->n_pools && rep >= 0 && n < STORE_WAKES_MAX; p++)
-        for (size_t m = 0; m < rc->pools[p].n_members; m++)
-            if (rc->pools[p].members[m] == (size_t)rep) {
-                if (!(w[n++] = arena_printf(arena, "pool:%s", rc->pools[p].id)))
-                    return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
-                break;
-            }
-    *f = (struct hold_filter){.wakes = w, .n_wakes = n};
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < cap; i++) {
+        if (!(w[k++] = arena_printf(arena, "rep:%s", ids[i])))
+            return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
+        long rep = routing_find_rep(rc, ids[i]);
+        for (size_t p = 0; p < rc->n_pools && rep >= 0; p++)
+            for (size_t m = 0; m < rc->pools[p].n_members && !pool_in[p]; m++)
+                pool_in[p] = rc->pools[p].members[m] == (size_t)rep;
+    }
+    for (size_t p = 0; p < rc->n_pools && k < cap; p++)
+        if (pool_in[p] && !(w[k++] = arena_printf(arena, "pool:%s", rc->pools[p].id)))
+            return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
+    *f = (struct hold_filter){.wakes = w, .n_wakes = k, .none = k == 0};
+    return BT_OK;
+}
+
+/* The filter of a timer walk whose window is (from, to]: the reps whose
+ * eligibility may have changed by time alone in it (a shift started, a cap
+ * reset, a holiday ended) or whose `until` or time off ended in it. */
+static bt_err window_wakes(struct engine__ctx *ctx, const struct config *cfg, int64_t from,
+                           int64_t to, struct arena *arena, struct hold_filter *f,
+                           struct bt_error *err)
+{
+    const struct routing_config *rc = &cfg->routing;
+    const char **freed;
+    size_t n_freed;
+    bt_err e = store_reps_freed(ctx->conn, from, to, arena, &freed, &n_freed, err);
+    if (e)
+        return e;
+    size_t *timed = arena_alloc(arena, (rc->n_reps ? rc->n_reps : 1) * sizeof(*timed));
+    const char **ids = arena_alloc(arena, (rc->n_reps + n_freed + 1) * sizeof(*ids));
+    if (!timed || !ids)
+        return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
+    size_t n = routing_reps_changed(rc, from, to, timed);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = rc->reps[timed[i]].id;
+    for (size_t i = 0; i < n_freed; i++)
+        ids[n++] = freed[i];
+    if ((e = reps_wakes(cfg, ids, n, arena, f, err)))
+        return e;
+    /* and those whose owner target found no owner: no rep's change says
+     * when an account gets one, so every walk tries them */
+    const char **w = arena_alloc(arena, (f->n_wakes + 1) * sizeof(*w));
+    if (!w)
+        return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
+    if (f->n_wakes)
+        memcpy(w, f->wakes, f->n_wakes * sizeof(*w));
+    w[f->n_wakes] = "any";
+    *f = (struct hold_filter){.wakes = w, .n_wakes = f->n_wakes + 1};
     return BT_OK;
 }
 
@@ -119,8 +162,8 @@ bt_err engine__drain_after_change(struct engine__ctx *ctx, const struct config *
                                   struct bt_error *err)
 {
     size_t tried, n = 0;
-    struct hold_filter f;
-    bt_err e = rep_wakes(cfg, rep_id, arena, &f, err);
+    struct hold_filter f = {0};
+    bt_err e = rep_id ? reps_wakes(cfg, &rep_id, 1, arena, &f, err) : BT_OK;
     if (!e)
         e = drain(ctx, cfg, DRAIN_AFTER_CHANGE, &f, NULL, &tried, &n, arena, err);
     if (assigned)
@@ -141,6 +184,10 @@ bt_err engine__apply_drain(struct engine__ctx *ctx, struct engine__drain *cmd, s
         return BT_OK;
     }
     struct hold_filter f = {.every = cmd->cursor.every};
+    const struct engine_hold_cursor *cur = &cmd->cursor;
+    if (!cur->every && cur->changed_to > cur->changed_from &&
+        (e = window_wakes(ctx, cmd->cfg, cur->changed_from, cur->changed_to, arena, &f, err)))
+        return e;
     if ((e = drain(ctx, cmd->cfg, cmd->limit, &f, &cmd->cursor, &cmd->tried, &cmd->assigned, arena,
                    err)) ||
         (e = store_rep_next_change(ctx->conn, ctx->now, &cmd->next_change, err)))

@@ -104,6 +104,8 @@ struct store_routing_ops {
     bt_err (*rep_event_append)(struct store_conn *c, const char *rep_id, const char *type,
                                const char *actor, const char *reason, const char *data_json,
                                int64_t at, struct bt_error *err);
+    bt_err (*reps_freed)(struct store_conn *c, int64_t from, int64_t to, struct arena *a,
+                         const char ***ids, size_t *count, struct bt_error *err);
     bt_err (*rep_next_change)(struct store_conn *c, int64_t now, int64_t *out,
                               struct bt_error *err);
     bt_err (*pool_state_get)(struct store_conn *c, const char *pool_id, struct arena *a,

@@ -53,6 +53,12 @@ bt_err store_rep_event_append(struct store_conn *c, const char *rep_id, const ch
     return c->ops->routing->rep_event_append(c, rep_id, type, actor, reason, data_json, at, err);
 }
 
+bt_err store_reps_freed(struct store_conn *c, int64_t from, int64_t to, struct arena *a,
+                        const char ***ids, size_t *count, struct bt_error *err)
+{
+    return c->ops->routing->reps_freed(c, from, to, a, ids, count, err);
+}
+
 bt_err store_rep_next_change(struct store_conn *c, int64_t now, int64_t *out, struct bt_error *err)
 {
     return c->ops->routing->rep_next_change(c, now, out, err);

@@ -83,6 +83,10 @@ bt_err store_rep_event_append(struct store_conn *c, const char *rep_id, const ch
 
 /* The earliest instant after `now` at which a status `until` or a time-off
  * span ends (someone may become eligible then), or 0 when none. */
+/* The reps (ids in the arena, at most 10,000) whose status `until` or a
+ * time-off span ended in (from, to]: who may have become eligible then. */
+bt_err store_reps_freed(struct store_conn *c, int64_t from, int64_t to, struct arena *a,
+                        const char ***ids, size_t *count, struct bt_error *err) BT_MUST_USE;
 bt_err store_rep_next_change(struct store_conn *c, int64_t now, int64_t *out,
                              struct bt_error *err) BT_MUST_USE;
 

@@ -4,6 +4,7 @@
 #include "store/store_sqlite_internal.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@ enum {
     RS_TIME_OFF_FIND,
     RS_REP_EVENT,
     RS_NEXT_CHANGE,
+    RS_REPS_FREED,
     RS_POOL_GET,
     RS_POOL_PUT,
     RS_DECISION_INSERT,
@@ -40,6 +42,12 @@ enum {
 _Static_assert(RS_END <= SQLITE__SLOTS, "routing statements fit their slots");
 
 #define TIME_OFF_MAX 1000
+
+/* A page of the hold queue after the cursor (?2 score, ?3 since, ?4 lead;
+ * from the top: ?2 = +infinity). `score <= ?2` first, so that the page
+ * starts where the cursor is in holds_order instead of walking the index
+ * from the top on every page. */
+#define HOLD_AFTER "score <= ?2 AND (score < ?2 OR since > ?3 OR (since = ?3 AND lead_id > ?4))"
 
 static const char *const sql[] = {
     /* one row whether or not the rep has state: its state, its open
@@ -78,6 +86,10 @@ static const char *const sql[] = {
         "SELECT min(t) FROM (SELECT min(status_until) AS t FROM rep_state WHERE status_until > ?1 "
         "UNION ALL SELECT min(to_at) FROM rep_time_off WHERE to_at > ?1 "
         "UNION ALL SELECT min(from_at) FROM rep_time_off WHERE from_at > ?1)",
+    [RS_REPS_FREED - SQLITE__SLOTS_ROUTING] =
+        "SELECT rep_id FROM rep_state WHERE status_until > ?1 AND status_until <= ?2 "
+        "UNION SELECT rep_id FROM rep_time_off WHERE to_at > ?1 AND to_at <= ?2 "
+        "ORDER BY 1 LIMIT 10000",
     [RS_POOL_GET - SQLITE__SLOTS_ROUTING] = "SELECT state FROM pool_state WHERE pool_id = ?1",
     [RS_POOL_PUT - SQLITE__SLOTS_ROUTING] =
         "INSERT INTO pool_state (pool_id, state, updated_at) VALUES (?1, ?2, ?3) "
@@ -95,9 +107,7 @@ static const char *const sql[] = {
     [RS_HOLD_REMOVE - SQLITE__SLOTS_ROUTING] = "DELETE FROM holds WHERE lead_id = ?1",
     [RS_HOLD_LIST - SQLITE__SLOTS_ROUTING] =
         "SELECT lead_id, reason, rule, pool_id, rep_id, score, since, decision_id FROM holds "
-        "WHERE ?2 IS NULL OR score < ?2 OR (score = ?2 AND since > ?3) "
-        "OR (score = ?2 AND since = ?3 AND lead_id > ?4) "
-        "ORDER BY score DESC, since, lead_id LIMIT ?1",
+        "WHERE " HOLD_AFTER " ORDER BY score DESC, since, lead_id LIMIT ?1",
     [RS_HOLD_COUNT - SQLITE__SLOTS_ROUTING] = "SELECT count(*) FROM holds",
     [RS_HOLD_SUMMARY - SQLITE__SLOTS_ROUTING] =
         "SELECT count(*), coalesce(min(since), 0) FROM holds",
@@ -110,15 +120,11 @@ static const char *const sql[] = {
         "SELECT lead_id, reason, rule, pool_id, rep_id, score, since, decision_id FROM holds "
         "WHERE lead_id IN (SELECT lead_id FROM hold_wakes "
         "                  WHERE target IN (SELECT value FROM json_each(?5))) "
-        "AND (?2 IS NULL OR score < ?2 OR (score = ?2 AND since > ?3) "
-        "     OR (score = ?2 AND since = ?3 AND lead_id > ?4)) "
-        "ORDER BY score DESC, since, lead_id LIMIT ?1",
+        "AND " HOLD_AFTER " ORDER BY score DESC, since, lead_id LIMIT ?1",
     [RS_HOLD_LIST_WAKEABLE - SQLITE__SLOTS_ROUTING] =
         "SELECT lead_id, reason, rule, pool_id, rep_id, score, since, decision_id FROM holds "
         "WHERE EXISTS (SELECT 1 FROM hold_wakes w WHERE w.lead_id = holds.lead_id) "
-        "AND (?2 IS NULL OR score < ?2 OR (score = ?2 AND since > ?3) "
-        "     OR (score = ?2 AND since = ?3 AND lead_id > ?4)) "
-        "ORDER BY score DESC, since, lead_id LIMIT ?1",
+        "AND " HOLD_AFTER " ORDER BY score DESC, since, lead_id LIMIT ?1",
     [RS_HOLD_GET - SQLITE__SLOTS_ROUTING] =
         "SELECT lead_id, reason, rule, pool_id, rep_id, score, since, decision_id FROM holds "
         "WHERE lead_id = ?1",
@@ -345,6 +351,39 @@ static bt_err sqr_rep_event_append(struct store_conn *c, const char *rep_id, con
     return sqlite__step_done(c, s, "recording rep event", err);
 }
 
+static bt_err sqr_reps_freed(struct store_conn *c, int64_t from, int64_t to, struct arena *a,
+                             const char ***ids, size_t *count, struct bt_error *err)
+{
+    *ids = NULL;
+    *count = 0;
+    sqlite3_stmt *s = st(c, RS_REPS_FREED, err);
+    if (!s)
+        return BT_ESTORE;
+    sqlite3_bind_int64(s, 1, from);
+    sqlite3_bind_int64(s, 2, to);
+    size_t n = 0, cap = 16;
+    const char **out = arena_alloc(a, cap * sizeof(*out));
+    int rc = SQLITE_ROW;
+    while (out && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            const char **more = arena_alloc(a, 2 * cap * sizeof(*more));
+            if (more)
+                memcpy(more, out, n * sizeof(*out));
+            out = more;
+            cap *= 2;
+        }
+        if (out)
+            out[n++] = sqlite__col_text(s, 0, a);
+    }
+    bt_err e = !out                ? bt_fail(err, BT_ETOOBIG, NULL, "listing reps: out of memory")
+               : rc == SQLITE_DONE ? BT_OK
+                                   : sqlite__error(c, err, "listing the reps freed");
+    sqlite3_reset(s);
+    *ids = out;
+    *count = out ? n : 0;
+    return e;
+}
+
 static bt_err sqr_rep_next_change(struct store_conn *c, int64_t now, int64_t *out,
                                   struct bt_error *err)
 {
@@ -503,7 +542,9 @@ static bt_err hold_page(struct store_conn *c, sqlite3_stmt *s, unsigned limit,
         sqlite3_bind_int64(s, 3, after->since);
         sqlite3_bind_int64(s, 4, after->lead_id);
     } else {
-        sqlite3_bind_null(s, 2);
+        sqlite3_bind_double(s, 2, INFINITY);
+        sqlite3_bind_int64(s, 3, 0);
+        sqlite3_bind_int64(s, 4, 0);
     }
     struct store_hold *items = arena_alloc(a, limit * sizeof(*items));
     if (!items) {
@@ -674,6 +715,7 @@ const struct store_routing_ops store__sqlite_routing_ops = {
     .time_off_find = sqr_time_off_find,
     .time_off_list = sqr_time_off_list,
     .rep_event_append = sqr_rep_event_append,
+    .reps_freed = sqr_reps_freed,
     .rep_next_change = sqr_rep_next_change,
     .pool_state_get = sqr_pool_state_get,
     .pool_state_put = sqr_pool_state_put,

@@ -18,7 +18,11 @@
 
 #define DECAY_BATCH 500
 #define HOLD_BATCH  1000
-#define SLA_BATCH   500
+/* A walk over every held lead a rep's change may help, at least this often
+ * (the others try only those of the reps that changed since the last walk):
+ * a safety net, not a trigger. */
+#define BROAD_WALK_MS (3600 * 1000LL)
+#define SLA_BATCH     500
 
 struct deadlines {
     struct timers *timers;
@@ -32,6 +36,8 @@ struct deadlines {
     bool again;                       /* walk again from the top when this walk ends */
     bool again_every;                 /* ... over every held lead */
     int64_t planned;                  /* the due time the last walk ended with */
+    int64_t last_walk;                /* when the last walk started (0: none yet) */
+    int64_t last_broad;               /* ... the last one not limited to a window */
 
     pthread_mutex_t lock;
     int64_t restart_at; /* a fresh walk is wanted from this instant (0: none) */
@@ -84,6 +90,15 @@ static bt_err run_holds(void *p, int64_t now, int64_t *next, size_t *done, struc
          * (or the start) asked for every one: those held by a hold rule or
          * by no rule wait for a change of the lead or of the config. */
         d->cursor = (struct engine_hold_cursor){.every = every || d->again_every};
+        if (d->cursor.every || !d->last_walk || now - d->last_broad >= BROAD_WALK_MS ||
+            now <= d->last_walk) {
+            d->last_broad = now;
+        } else {
+            /* the reps that may have become eligible since the last walk */
+            d->cursor.changed_from = d->last_walk;
+            d->cursor.changed_to = now;
+        }
+        d->last_walk = now;
         d->walking = true;
         d->again = d->again_every = false;
         d->planned = 0;

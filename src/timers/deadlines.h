@@ -16,11 +16,14 @@
  *            - when a status `until` or a time-off span ends (from the
  *              store, and poked by the command that sets one);
  *            - after a configuration reload (deadlines_config_changed).
- *          A walk tries only the held leads with a wake target (a pool or
- *          rep target that had nobody eligible: decide.h's hold_wakes);
- *          the walk at the start and after a reload tries every one (new
- *          rules, reps or pools may help a lead held by a hold rule or by
- *          no rule). (A held lead whose rules read times,
+ *          A walk tries only the held leads that the reps whose
+ *          eligibility may have changed since the last walk began may help
+ *          (those waiting for such a rep or one of its pools: decide.h's
+ *          hold_wakes; routing_reps_changed, store_reps_freed), and those
+ *          whose owner target found no owner; at least once an hour, every
+ *          held lead with a wake target; the walk at the start and after a
+ *          reload tries every held lead (new rules, reps or pools may help
+ *          a lead held by a hold rule or by no rule). (A held lead whose rules read times,
  *          activity.TYPE.last_days and the like, is rescored hourly by the
  *          decay source, and a rescored mql lead is routed again in that
  *          command.) Commands that free a rep (status back, time off

@@ -505,6 +505,45 @@ static void test_a_rep_back_tries_the_leads_it_can_help(void **state)
     config_unref(cfg);
 }
 
+/* A timer walk limited to a window tries only the leads of the reps that
+ * may have become eligible in it: cy's `until` ends inside the second
+ * window, so that walk tries (and assigns) the two emea leads and not the
+ * inbound ones; the first window, before it, tries nothing. */
+static void test_a_timer_walk_tries_the_reps_that_changed(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    struct config *cfg = load_config(two_pools_yaml);
+    int64_t until = START_MS + HOUR_MS;
+    assert_int_equal(set_status(f, cfg, "ana", REP_AWAY, 0), 0);
+    assert_int_equal(set_status(f, cfg, "ben", REP_AWAY, 0), 0);
+    assert_int_equal(set_status(f, cfg, "cy", REP_AWAY, until), 0);
+    for (int i = 0; i < 5; i++) {
+        char email[64];
+        snprintf(email, sizeof(email), "w%d@acme.example", i);
+        struct ingest_command c = lead_cmd(cfg, email, "demo");
+        c.lead.attr[LEAD_COUNTRY] = i < 2 ? "DE" : "US";
+        assert_int_equal(engine_ingest(f->eng, &c, &f->a, &err), BT_OK);
+    }
+    assert_int_equal(hold_count(f), 5);
+    size_t tried = 99, assigned = 99;
+    clock_manual_set(&f->clock, START_MS + 30 * 60000);
+    struct engine_hold_cursor before = {.changed_from = START_MS,
+                                        .changed_to = START_MS + 30 * 60000};
+    assert_int_equal(engine_drain_holds(f->eng, cfg, 1000, &before, &tried, &assigned, NULL, &err),
+                     BT_OK);
+    assert_int_equal(tried, 0);
+    clock_manual_set(&f->clock, until + 60000);
+    struct engine_hold_cursor after = {.changed_from = START_MS + 30 * 60000,
+                                       .changed_to = until + 60000};
+    assert_int_equal(engine_drain_holds(f->eng, cfg, 1000, &after, &tried, &assigned, NULL, &err),
+                     BT_OK);
+    assert_int_equal(tried, 2);
+    assert_int_equal(assigned, 2);
+    assert_int_equal(hold_count(f), 3);
+    config_unref(cfg);
+}
+
 #define WALK 5
 
 static void test_drain_walks_the_queue_with_the_cursor(void **state)
@@ -881,6 +920,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_everyone_away_holds_then_a_rep_back_drains, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_a_rep_back_tries_the_leads_it_can_help, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_timer_walk_tries_the_reps_that_changed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_drain_walks_the_queue_with_the_cursor, setup,
                                         teardown),

@@ -570,6 +570,34 @@ static void test_brute_force_repeated_hour(void **unused)
         fail_msg("%zu mismatches in %zu instants", st.mismatches, st.samples);
 }
 
+/* routing_reps_changed: the reps with a boundary of their own in (from, to]:
+ * the Berlin office rep's 09:00 start, not the Kolkata one's (03:30 UTC,
+ * before the span), not the rep working around the clock; an empty span
+ * names nobody; a span that ends on the boundary includes it, one that
+ * starts on it does not. */
+static void test_reps_changed_in_a_span(void **unused)
+{
+    (void)unused;
+    struct routing_rep reps[3] = {office_rep("ber", berlin), office_rep("kol", kolkata),
+                                  plain_rep("any", utc)};
+    struct routing_config cfg = {.reps = reps, .n_reps = 3};
+    size_t out[3];
+    /* Wednesday 2026-06-10: Berlin opens at 07:00Z, Kolkata at 03:30Z */
+    assert_int_equal(
+        routing_reps_changed(&cfg, T("2026-06-10T05:00:00Z"), T("2026-06-10T08:00:00Z"), out), 1);
+    assert_int_equal(out[0], 0);
+    assert_int_equal(
+        routing_reps_changed(&cfg, T("2026-06-10T03:00:00Z"), T("2026-06-10T08:00:00Z"), out), 2);
+    assert_int_equal(out[0], 0);
+    assert_int_equal(out[1], 1);
+    assert_int_equal(
+        routing_reps_changed(&cfg, T("2026-06-10T08:00:00Z"), T("2026-06-10T08:00:00Z"), out), 0);
+    assert_int_equal(
+        routing_reps_changed(&cfg, T("2026-06-10T06:00:00Z"), T("2026-06-10T07:00:00Z"), out), 1);
+    assert_int_equal(
+        routing_reps_changed(&cfg, T("2026-06-10T07:00:00Z"), T("2026-06-10T07:30:00Z"), out), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_clocks_back_into_an_interval),
         cmocka_unit_test(test_brute_force),
         cmocka_unit_test(test_brute_force_repeated_hour),
+        cmocka_unit_test(test_reps_changed_in_a_span),
     };
     return cmocka_run_group_tests(tests, zones_setup, zones_teardown);
 }
