@@ -138,7 +138,28 @@ echo "Client and server share this machine's $(nproc 2>/dev/null || echo '?') CP
 
 # 4. The engine and store alone (no HTTP): where the ceiling of the write path is.
 echo
+# Then its peer, raw SQLite with Baton's schema writing what an intake writes
+# in groups of the size the engine reached (bench/sqlite_peer.c): the
+# engine's share of it.
 if [ -x "$BUILD/bench/engine" ]; then
-    "$BUILD/bench/engine" --threads "$CONNECTIONS" --seconds "$SECONDS_PER_RUN" \
-        --dir "${TMPDIR:-/tmp}" || die "the engine benchmark failed"
+    engine_out=$("$BUILD/bench/engine" --threads "$CONNECTIONS" --seconds "$SECONDS_PER_RUN" \
+        --dir "${TMPDIR:-/tmp}") || die "the engine benchmark failed"
+    printf '%s\n' "$engine_out"
+    if [ -x "$BUILD/bench/sqlite_peer" ]; then
+        printf '%s\n' "$engine_out" | while read -r line; do
+            sync=$(printf '%s' "$line" | sed -n 's/.*synchronous=\([a-z]*\).*/\1/p')
+            rate=$(printf '%s' "$line" | sed -n 's/.*throughput=\([0-9]*\)\/s.*/\1/p')
+            group=$(printf '%s' "$line" | sed -n 's/.*avg_group=\([0-9.]*\).*/\1/p')
+            [ -n "$sync" ] && [ -n "$rate" ] && [ -n "$group" ] || continue
+            group=$(printf '%.0f' "$group")
+            [ "$group" -ge 1 ] || group=1
+            peer=$("$BUILD/bench/sqlite_peer" --group "$group" --sync "$sync" \
+                --seconds "$SECONDS_PER_RUN" --dir "${TMPDIR:-/tmp}") ||
+                die "the SQLite peer benchmark failed"
+            printf '%s\n' "$peer"
+            peer_rate=$(printf '%s' "$peer" | sed -n 's/.*throughput=\([0-9]*\)\/s.*/\1/p')
+            awk -v e="$rate" -v p="$peer_rate" -v s="$sync" \
+                'BEGIN { if (p > 0) printf "engine / sqlite peer (%s): %.1f %%\n", s, 100 * e / p }'
+        done
+    fi
 fi
