@@ -5,7 +5,12 @@
  * transactions of the group size the engine reached, with the store's
  * pragmas; no engine, no threads handing commands over, no JSON.
  *
- *   build/bench/sqlite_peer [--group 16] [--seconds 5] [--sync full|normal] [--dir /tmp]
+ *   build/bench/sqlite_peer [--group 16] [--seconds 5] [--sync full|normal]
+ *                           [--autocheckpoint 1000] [--dir /tmp]
+ *
+ * --autocheckpoint is SQLite's wal_autocheckpoint (its default, 1000 pages:
+ * the WAL restarts and its file is reused; 0: it grows, as Baton's does under
+ * sustained load, docs/performance.md).
  *
  * Per lead, as an intake of a new lead without an idempotency key: the
  * dedupe read by e-mail, the insert of the lead (every column bound), the
@@ -54,15 +59,19 @@ static void exec(sqlite3 *db, const char *sql)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"group", required_argument, NULL, 'g'},
+                                         {"autocheckpoint", required_argument, NULL, 'a'},
                                          {"seconds", required_argument, NULL, 's'},
                                          {"sync", required_argument, NULL, 'y'},
                                          {"dir", required_argument, NULL, 'd'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    int group = 16, seconds = 5, c;
+    int group = 16, seconds = 5, autockpt = 1000, c;
     const char *dir = "/tmp", *sync = "full";
-    while ((c = getopt_long(argc, argv, "g:s:y:d:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "g:a:s:y:d:h", opts, NULL)) != -1) {
         switch (c) {
+        case 'a':
+            autockpt = atoi(optarg);
+            break;
         case 'g':
             group = atoi(optarg);
             break;
@@ -77,11 +86,11 @@ int main(int argc, char **argv)
             break;
         default:
             fprintf(stderr, "usage: sqlite_peer [--group N] [--seconds S] [--sync full|normal] "
-                            "[--dir DIR]\n");
+                            "[--autocheckpoint PAGES] [--dir DIR]\n");
             return c == 'h' ? 0 : 2;
         }
     }
-    if (group < 1 || group > 4096 || seconds < 1 || seconds > 3600 ||
+    if (group < 1 || group > 4096 || seconds < 1 || seconds > 3600 || autockpt < 0 ||
         (strcmp(sync, "full") && strcmp(sync, "normal"))) {
         fprintf(stderr, "sqlite_peer: --group 1..4096, --seconds 1..3600, --sync full|normal\n");
         return 2;
@@ -105,8 +114,8 @@ int main(int argc, char **argv)
     char pragmas[256];
     snprintf(pragmas, sizeof(pragmas),
              "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA foreign_keys = ON; "
-             "PRAGMA cache_size = -16384;",
-             strcmp(sync, "full") ? "NORMAL" : "FULL");
+             "PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = %d;",
+             strcmp(sync, "full") ? "NORMAL" : "FULL", autockpt);
     exec(db, pragmas);
     sqlite3_stmt *find = prepare(db, "SELECT id, stage, owner FROM leads WHERE email = ?1");
     sqlite3_stmt *ins = prepare(
