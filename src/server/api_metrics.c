@@ -104,13 +104,19 @@ static void write_engine(struct metrics_text *t, struct engine *e)
 static void write_checkpoints(struct metrics_text *t)
 {
     metrics_text_family(t, "baton_store_checkpoint_duration_seconds", "histogram",
-                        "Passes of the background WAL checkpointer (SQLite)");
+                        "WAL checkpoint passes: the background checkpointer's and the writer's "
+                        "tail passes (SQLite)");
     metrics_text_histogram(t, "baton_store_checkpoint_duration_seconds", NULL,
                            &metrics.checkpoint_duration, 1e9);
     metrics_text_family(t, "baton_store_wal_truncations_total", "counter",
                         "Times the WAL was truncated while the database was idle (SQLite)");
     metrics_text_sample_u64(t, "baton_store_wal_truncations_total", NULL,
                             __atomic_load_n(&metrics.checkpoint_truncations, __ATOMIC_RELAXED));
+    metrics_text_family(t, "baton_store_wal_restarts_total", "counter",
+                        "Writer's tail passes that left the WAL wholly copied, so that it "
+                        "starts again from the top (SQLite)");
+    metrics_text_sample_u64(t, "baton_store_wal_restarts_total", NULL,
+                            __atomic_load_n(&metrics.wal_restarts, __ATOMIC_RELAXED));
     metrics_text_family(t, "baton_store_wal_bytes", "gauge",
                         "Size of the WAL file after the checkpointer's last pass (SQLite)");
     metrics_text_sample_u64(t, "baton_store_wal_bytes", NULL,

@@ -14,9 +14,13 @@
  * a checkpointer thread, on its own connection, when the WAL has grown, and
  * it copies passively (never blocking the writer or readers), in passes of
  * at most CHECKPOINT_PAGES new pages so that no single pass's fsync is
- * large. A passive pass cannot restart the WAL while readers still use its
- * end, so under steady load the file only grows; once the database has been
- * idle for CHECKPOINT_IDLE_MS the checkpointer truncates it
+ * large. A background pass never copies what is committed while it runs,
+ * so on its own the WAL would only grow under steady load: when a pass
+ * leaves WAL_RESTART_PAGES or more, the writer's next commit copies the rest
+ * from its WAL hook (passively, between its own transactions, so nothing is
+ * appended meanwhile) and the next transaction restarts the WAL from the top.
+ * Once the database has been idle for CHECKPOINT_IDLE_MS the checkpointer
+ * truncates it
  * (wal_checkpoint(TRUNCATE), giving up at once if anybody holds a lock), and
  * journal_size_limit caps what a restarted WAL keeps on disk. Each pass's
  * duration, the truncations and the WAL's size are metrics.
@@ -38,6 +42,7 @@
     1000 /* WAL pages written since the last pass that wake the checkpointer                       \
           */
 #define CHECKPOINT_IDLE_MS 1000       /* no commit for this long: truncate the WAL */
+#define WAL_RESTART_PAGES  4096       /* a WAL this long after a pass: the writer finishes it */
 #define WAL_SIZE_LIMIT     "16777216" /* bytes a restarted WAL keeps (journal_size_limit) */
 
 struct sqlite_db {
@@ -53,6 +58,7 @@ struct sqlite_db {
     bool wal_dirty;       /* a commit since the last truncation */
     int64_t last_commit;  /* metrics_now_ns() of the last commit seen by the hook */
     int last_pass_frames; /* the WAL's frames after the last pass */
+    bool tail_due;        /* the WAL is long: the writer's next commit copies what is left */
 };
 
 enum stmt_id {
@@ -1080,7 +1086,6 @@ static bt_err check_version(sqlite3 *db, const char *path, struct bt_error *err)
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
     struct sqlite_db *d = arg;
-    (void)db;
     (void)name;
     pthread_mutex_lock(&d->lock);
     d->wal_dirty = true;
@@ -1092,7 +1097,24 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
         d->wal_grown = true;
         pthread_cond_signal(&d->wake);
     }
+    bool tail = d->tail_due;
+    d->tail_due = false;
     pthread_mutex_unlock(&d->lock);
+    if (tail) {
+        /* The background pass copied all but what was committed while it
+         * ran; the writer copies that rest (a few hundred pages) between
+         * its commits, where nothing can be appended meanwhile, so that the
+         * WAL is wholly backfilled and the next transaction starts it again
+         * from the top instead of growing it for ever. Passive: it waits
+         * for nobody. */
+        int log = 0, done = 0;
+        int64_t t0 = metrics_now_ns();
+        if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) ==
+                SQLITE_OK &&
+            log == done)
+            metrics_inc(&metrics.wal_restarts);
+        metrics_observe(&metrics.checkpoint_duration, metrics_now_ns() - t0);
+    }
     return SQLITE_OK;
 }
 
@@ -1160,6 +1182,8 @@ static void *checkpointer_main(void *arg)
         pthread_mutex_lock(&d->lock);
         if (frames >= 0)
             d->last_pass_frames = frames;
+        if (grown && frames >= WAL_RESTART_PAGES)
+            d->tail_due = true;
         else if (!grown)
             d->wal_dirty = true;
     }

@@ -103,11 +103,14 @@ struct metrics {
     struct metrics_histogram delivery_duration[METRICS_LABELS_MAX + 1];
     uint64_t deliveries_undeliverable;
     uint64_t delivery_channel_changes;
-    /* store_sqlite.c: the background checkpointer's passes (ns), the WAL
-     * truncations it made while the database was idle, and the WAL's size
-     * after its last pass (bytes; a gauge) */
+    /* store_sqlite.c: the checkpoint passes (ns; the background
+     * checkpointer's and the writer's tail passes), the WAL truncations made
+     * while the database was idle, the writer's tail passes that left the
+     * WAL wholly copied (so that it restarts), and the WAL's size after the
+     * last background pass (bytes; a gauge) */
     struct metrics_histogram checkpoint_duration;
     uint64_t checkpoint_truncations;
+    uint64_t wal_restarts;
     uint64_t wal_bytes;
 };
 
