@@ -10,6 +10,8 @@
 #include "store/store.h"
 #include "util/metrics.h"
 
+#include "bench_db.h"
+
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -127,15 +129,10 @@ static int run(const char *dir, enum store_sync sync, int threads, int seconds)
     free(t);
     engine_stop(eng);
     store_close(st);
-    char side[600];
-    unlink(path);
-    snprintf(side, sizeof(side), "%s-wal", path);
     printf("  WAL at the end: %.1f MiB (%llu tail passes restarted it)\n",
            (double)wal_at_end / 1048576.0,
            (unsigned long long)__atomic_load_n(&metrics.wal_restarts, __ATOMIC_RELAXED));
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-shm", path);
-    unlink(side);
+    bench_remove_db(path);
     return failed ? 1 : 0;
 }
 

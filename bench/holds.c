@@ -27,6 +27,8 @@
 #include "store/store_routing.h"
 #include "util/timeutil.h"
 
+#include "bench_db.h"
+
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -261,11 +263,6 @@ int main(int argc, char **argv)
     engine_stop(eng);
     store_close(st);
     arena_release(&a);
-    char side[600];
-    unlink(path);
-    snprintf(side, sizeof(side), "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-shm", path);
-    unlink(side);
+    bench_remove_db(path);
     return 0;
 }

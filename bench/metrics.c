@@ -16,6 +16,7 @@
  *
  *   build/bench/metrics [N]
  */
+#include "bench_db.h"
 #include "store/store.h"
 #include "store/store_handoff.h"
 #include "store/store_routing.h"
@@ -142,11 +143,6 @@ int main(int argc, char **argv)
            (double)(metrics_now_ns() - t0) / rounds / 1e6, bytes);
     store_conn_close(c);
     store_close(st);
-    char side[300];
-    unlink(path);
-    snprintf(side, sizeof(side), "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-shm", path);
-    unlink(side);
+    bench_remove_db(path);
     return 0;
 }

@@ -21,6 +21,8 @@
 #include "store/store.h"
 #include "util/timeutil.h"
 
+#include "bench_db.h"
+
 #include <getopt.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -198,11 +200,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(db);
-    char side[600];
-    unlink(path);
-    snprintf(side, sizeof(side), "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-shm", path);
-    unlink(side);
+    bench_remove_db(path);
     return 0;
 }

@@ -171,9 +171,10 @@ struct decide_result {
      * every pool whose members were all ineligible (the one that held the
      * lead and each one that fell through to the next rule), "rep:ID" for
      * every rep target (rep, account or lead owner) that was ineligible,
-     * and "any" when an owner target found no owner (an account's owner
+     * and "any" when an owner target found no owner or no account (one
      * may be set later). None: only a change of the lead or of the
-     * configuration can help (a hold rule, no rule matched). */
+     * configuration can help (a hold rule, no rule matched). The engine
+     * marks "any" instead for a lead re-routed through a rule of its own. */
     const char **hold_wakes;
     size_t n_hold_wakes;
 

@@ -354,6 +354,31 @@ static double cell_eta(const struct skill_table *t, size_t i)
     return x;
 }
 
+/* A group's coefficients, their count and their posterior variances. */
+static size_t group_n(const struct skill_table *t, int group)
+{
+    return group == GROUP_BASE   ? 1
+           : group == GROUP_REP  ? t->reps.n
+           : group == GROUP_PART ? t->parts.n
+                                 : t->split.n_cells;
+}
+
+static double *group_beta(struct skill_table *t, int group)
+{
+    return group == GROUP_BASE   ? &t->b0
+           : group == GROUP_REP  ? t->rep_eff
+           : group == GROUP_PART ? t->part_eff
+                                 : t->split_eff;
+}
+
+static double *group_pv(struct skill_table *t, int group)
+{
+    return group == GROUP_BASE   ? &t->b0_pv
+           : group == GROUP_REP  ? t->rep_pv
+           : group == GROUP_PART ? t->part_pv
+                                 : t->split_pv;
+}
+
 /* One Newton step for every coefficient of a group at once (the gradient and
  * the diagonal of the Hessian of the penalised log-likelihood). The
  * coefficients of a part or split group overlap in a cell (one per field),
@@ -362,14 +387,8 @@ static double cell_eta(const struct skill_table *t, size_t i)
  * data curvature per coefficient (`g` the gradient). */
 static double group_step(struct skill_table *t, int group, double var, double *g, double *h)
 {
-    size_t n = group == GROUP_BASE   ? 1
-               : group == GROUP_REP  ? t->reps.n
-               : group == GROUP_PART ? t->parts.n
-                                     : t->split.n_cells;
-    double *beta = group == GROUP_BASE   ? &t->b0
-                   : group == GROUP_REP  ? t->rep_eff
-                   : group == GROUP_PART ? t->part_eff
-                                         : t->split_eff;
+    size_t n = group_n(t, group);
+    double *beta = group_beta(t, group);
     memset(g, 0, n * sizeof(*g));
     memset(h, 0, n * sizeof(*h));
     for (size_t i = 0; i < t->full.n_cells; i++) {
@@ -442,12 +461,8 @@ static void fit_additive(struct skill_table *t)
                 break;
         }
         for (int grp = GROUP_REP; grp < GROUPS; grp++) {
-            size_t n = grp == GROUP_REP    ? t->reps.n
-                       : grp == GROUP_PART ? t->parts.n
-                                           : t->split.n_cells;
-            const double *beta = grp == GROUP_REP    ? t->rep_eff
-                                 : grp == GROUP_PART ? t->part_eff
-                                                     : t->split_eff;
+            size_t n = group_n(t, grp);
+            const double *beta = group_beta(t, grp);
             if (!n)
                 continue;
             /* the curvature at the mode (one more, small, step) */
@@ -475,14 +490,8 @@ static void fit_additive(struct skill_table *t)
     t->part_pv = xcalloc(t->parts.n + 1, sizeof(double));
     t->split_pv = xcalloc(t->split.n_cells + 1, sizeof(double));
     for (int grp = 0; grp < GROUPS; grp++) {
-        size_t n = grp == GROUP_BASE   ? 1
-                   : grp == GROUP_REP  ? t->reps.n
-                   : grp == GROUP_PART ? t->parts.n
-                                       : t->split.n_cells;
-        double *pv = grp == GROUP_BASE   ? &t->b0_pv
-                     : grp == GROUP_REP  ? t->rep_pv
-                     : grp == GROUP_PART ? t->part_pv
-                                         : t->split_pv;
+        size_t n = group_n(t, grp);
+        double *pv = group_pv(t, grp);
         (void)group_step(t, grp, t->var[grp], g, h);
         for (size_t k = 0; k < n; k++) {
             double prec = h[k] + (grp == GROUP_BASE ? 0 : 1 / t->var[grp]);

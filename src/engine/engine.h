@@ -325,6 +325,9 @@ struct engine_hold_cursor {
      * off ended (store_reps_freed); none such: nothing is tried. Else
      * (both 0) every held lead with a wake target. */
     int64_t changed_from, changed_to;
+    /* Out: another node is walking the queue (its claim holds); nothing was
+     * tried, and the walk goes on later from this same cursor. */
+    bool deferred;
 };
 
 /* Tries the held leads in queue order (highest score first), at most

@@ -219,6 +219,35 @@ static bt_err write_assignment(struct engine__ctx *ctx, const struct config *cfg
                                 r->week_count, ctx->now, err);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Whether the stored wake targets (store_hold's wake_list) are `w`. */
+static bool same_wakes(const char *list, const char *const *w, size_t n, struct arena *arena)
+{
+    if (!n)
+        return !list;
+    const char **sorted = arena_alloc(arena, n * sizeof(*sorted));
+    if (!sorted || !list)
+        return false;
+    memcpy(sorted, w, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(sorted[i]);
+        if (strncmp(list, sorted[i], len) != 0 || (list[len] != ' ' && list[len] != '\0'))
+            return false;
+        list += len + (list[len] == ' ');
+    }
+    return *list == '\0';
+}
+
+/* A lead re-routed through one rule of its own (an SLA's reassignment, a
+ * manager's) and held by it: the timer's walks try it with the configured
+ * rules, whatever that one rule waited for. */
+static const char *const rerouted_wakes[] = {"any"};
+
 static bt_err write_hold(struct engine__ctx *ctx, const struct config *cfg, struct lead *lead,
                          const struct decide_result *r, const struct engine__lead_opts *o,
                          bool unchanged, struct arena *arena, struct bt_error *err)
@@ -231,8 +260,8 @@ static bt_err write_hold(struct engine__ctx *ctx, const struct config *cfg, stru
         .rep_id = r->hold_rep,
         .score = lead->score.scored ? lead->score.total : 0,
         .since = ctx->now,
-        .wakes = r->hold_wakes,
-        .n_wakes = r->n_hold_wakes,
+        .wakes = o->only_rule ? rerouted_wakes : r->hold_wakes,
+        .n_wakes = o->only_rule ? 1 : r->n_hold_wakes,
     };
     bool held;
     struct store_hold old;
@@ -241,9 +270,10 @@ static bt_err write_hold(struct engine__ctx *ctx, const struct config *cfg, stru
         return e;
     bool again = held && same(old.reason, h.reason) && same(old.rule, h.rule) &&
                  same(old.pool_id, h.pool_id) && same(old.rep_id, h.rep_id);
-    /* A retry that changed nothing writes nothing (the timer tries every
-     * held lead again and again). */
-    if (again && o->quiet_retry && unchanged)
+    /* A retry that changed nothing writes nothing (the timer tries held
+     * leads again and again); new wake targets are written, though. */
+    if (again && o->quiet_retry && unchanged &&
+        same_wakes(old.wake_list, h.wakes, h.n_wakes, arena))
         return BT_OK;
     if ((e = store_lead_update(ctx->conn, lead, err))) /* its new score */
         return e;

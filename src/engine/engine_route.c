@@ -87,7 +87,8 @@ static bt_err drain(struct engine__ctx *ctx, const struct config *cfg, unsigned 
                                               .lead_id = holds[n - 1].lead_id,
                                               .every = cursor->every,
                                               .changed_from = cursor->changed_from,
-                                              .changed_to = cursor->changed_to};
+                                              .changed_to = cursor->changed_to,
+                                              .deferred = cursor->deferred};
     return BT_OK;
 }
 
@@ -98,26 +99,41 @@ static bt_err reps_wakes(const struct config *cfg, const char *const *ids, size_
                          struct arena *arena, struct hold_filter *f, struct bt_error *err)
 {
     const struct routing_config *rc = &cfg->routing;
-    size_t cap = n + rc->n_pools;
-    if (cap > STORE_WAKES_MAX)
-        cap = STORE_WAKES_MAX;
-    const char **w = arena_alloc(arena, (cap ? cap : 1) * sizeof(*w));
+    if (n == 0) {
+        *f = (struct hold_filter){.none = true};
+        return BT_OK;
+    }
     bool *pool_in = arena_alloc(arena, (rc->n_pools ? rc->n_pools : 1) * sizeof(*pool_in));
-    if (!w || !pool_in)
+    if (!pool_in)
         return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
-    size_t k = 0;
-    for (size_t i = 0; i < n && k < cap; i++) {
-        if (!(w[k++] = arena_printf(arena, "rep:%s", ids[i])))
-            return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
+    size_t pools = 0;
+    for (size_t i = 0; i < n; i++) {
         long rep = routing_find_rep(rc, ids[i]);
         for (size_t p = 0; p < rc->n_pools && rep >= 0; p++)
             for (size_t m = 0; m < rc->pools[p].n_members && !pool_in[p]; m++)
-                pool_in[p] = rc->pools[p].members[m] == (size_t)rep;
+                if (rc->pools[p].members[m] == (size_t)rep) {
+                    pool_in[p] = true;
+                    pools++;
+                }
     }
-    for (size_t p = 0; p < rc->n_pools && k < cap; p++)
+    /* More targets than one list takes (a midnight that resets the caps of
+     * hundreds of reps): every held lead a rep's change may help instead
+     * (room is left for the "any" a timer walk adds). */
+    if (n + pools >= STORE_WAKES_MAX) {
+        *f = (struct hold_filter){0};
+        return BT_OK;
+    }
+    const char **w = arena_alloc(arena, (n + pools + 1) * sizeof(*w));
+    if (!w)
+        return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(w[k++] = arena_printf(arena, "rep:%s", ids[i])))
+            return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
+    for (size_t p = 0; p < rc->n_pools; p++)
         if (pool_in[p] && !(w[k++] = arena_printf(arena, "pool:%s", rc->pools[p].id)))
             return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
-    *f = (struct hold_filter){.wakes = w, .n_wakes = k, .none = k == 0};
+    *f = (struct hold_filter){.wakes = w, .n_wakes = k};
     return BT_OK;
 }
 
@@ -145,8 +161,11 @@ static bt_err window_wakes(struct engine__ctx *ctx, const struct config *cfg, in
         ids[n++] = freed[i];
     if ((e = reps_wakes(cfg, ids, n, arena, f, err)))
         return e;
-    /* and those whose owner target found no owner: no rep's change says
-     * when an account gets one, so every walk tries them */
+    if (!f->none && f->n_wakes == 0)
+        return BT_OK; /* too many: every lead with a target, "any" included */
+    /* and those marked "any" (an owner target found no owner, a re-route
+     * held by its own rule): no rep's change says when they may go, so every
+     * walk tries them */
     const char **w = arena_alloc(arena, (f->n_wakes + 1) * sizeof(*w));
     if (!w)
         return bt_fail(err, BT_ETOOBIG, NULL, "routing: out of memory");
@@ -179,10 +198,13 @@ bt_err engine__apply_drain(struct engine__ctx *ctx, struct engine__drain *cmd, s
     if (e)
         return e;
     if (!got) {
-        /* another node walks the queue now: nothing tried, come back soon */
+        /* another node walks the queue now: nothing tried, come back soon
+         * with the same cursor */
         cmd->next_change = ctx->now + ENGINE_SWEEP_RETRY_MS;
+        cmd->cursor.deferred = true;
         return BT_OK;
     }
+    cmd->cursor.deferred = false;
     struct hold_filter f = {.every = cmd->cursor.every};
     const struct engine_hold_cursor *cur = &cmd->cursor;
     if (!cur->every && cur->changed_to > cur->changed_from &&

@@ -81,12 +81,12 @@ bt_err store_rep_event_append(struct store_conn *c, const char *rep_id, const ch
                               const char *actor, const char *reason, const char *data_json,
                               int64_t at, struct bt_error *err) BT_MUST_USE;
 
-/* The earliest instant after `now` at which a status `until` or a time-off
- * span ends (someone may become eligible then), or 0 when none. */
 /* The reps (ids in the arena, at most 10,000) whose status `until` or a
  * time-off span ended in (from, to]: who may have become eligible then. */
 bt_err store_reps_freed(struct store_conn *c, int64_t from, int64_t to, struct arena *a,
                         const char ***ids, size_t *count, struct bt_error *err) BT_MUST_USE;
+/* The earliest instant after `now` at which a status `until` or a time-off
+ * span ends (someone may become eligible then), or 0 when none. */
 bt_err store_rep_next_change(struct store_conn *c, int64_t now, int64_t *out,
                              struct bt_error *err) BT_MUST_USE;
 
@@ -126,10 +126,13 @@ struct store_hold {
     int64_t since; /* kept when a held lead is held again */
     int64_t decision_id;
     /* What may help it (decide.h's hold_wakes: "pool:ID", "rep:ID", "any"):
-     * written by store_hold_put, replacing the lead's earlier ones; not read
-     * back (the lists below filter on them). */
+     * written by store_hold_put, replacing the lead's earlier ones (the
+     * lists below filter on them). */
     const char *const *wakes;
     size_t n_wakes;
+    /* Read back by store_hold_get only: the stored targets in byte order,
+     * joined by single spaces (NULL: none). */
+    const char *wake_list;
 };
 
 bt_err store_hold_put(struct store_conn *c, const struct store_hold *h,

@@ -126,8 +126,9 @@ static const char *const sql[] = {
         "WHERE EXISTS (SELECT 1 FROM hold_wakes w WHERE w.lead_id = holds.lead_id) "
         "AND " HOLD_AFTER " ORDER BY score DESC, since, lead_id LIMIT ?1",
     [RS_HOLD_GET - SQLITE__SLOTS_ROUTING] =
-        "SELECT lead_id, reason, rule, pool_id, rep_id, score, since, decision_id FROM holds "
-        "WHERE lead_id = ?1",
+        "SELECT lead_id, reason, rule, pool_id, rep_id, score, since, decision_id, "
+        "(SELECT group_concat(target, ' ') FROM (SELECT target FROM hold_wakes "
+        "  WHERE lead_id = ?1 ORDER BY target)) FROM holds WHERE lead_id = ?1",
     [RS_EXCLUSION_ADD - SQLITE__SLOTS_ROUTING] =
         "INSERT INTO lead_exclusions (lead_id, rep_id, reason, at) VALUES (?1, ?2, ?3, ?4) "
         "ON CONFLICT (lead_id, rep_id) DO UPDATE SET reason = ?3, at = ?4",
@@ -648,8 +649,10 @@ static bt_err sqr_hold_get(struct store_conn *c, int64_t lead_id, struct arena *
     if (e)
         return e;
     *held = row;
-    if (row && h)
+    if (row && h) {
         read_hold(s, a, h);
+        h->wake_list = sqlite__col_text(s, 8, a);
+    }
     sqlite3_reset(s);
     return BT_OK;
 }

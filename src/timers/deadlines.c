@@ -38,6 +38,7 @@ struct deadlines {
     int64_t planned;                  /* the due time the last walk ended with */
     int64_t last_walk;                /* when the last walk started (0: none yet) */
     int64_t last_broad;               /* ... the last one not limited to a window */
+    int64_t prev_walk, prev_broad;    /* the two before this walk (restored if it fails) */
 
     pthread_mutex_t lock;
     int64_t restart_at; /* a fresh walk is wanted from this instant (0: none) */
@@ -90,6 +91,8 @@ static bt_err run_holds(void *p, int64_t now, int64_t *next, size_t *done, struc
          * (or the start) asked for every one: those held by a hold rule or
          * by no rule wait for a change of the lead or of the config. */
         d->cursor = (struct engine_hold_cursor){.every = every || d->again_every};
+        d->prev_walk = d->last_walk;
+        d->prev_broad = d->last_broad;
         if (d->cursor.every || !d->last_walk || now - d->last_broad >= BROAD_WALK_MS ||
             now <= d->last_walk) {
             d->last_broad = now;
@@ -113,11 +116,19 @@ static bt_err run_holds(void *p, int64_t now, int64_t *next, size_t *done, struc
         engine_drain_holds(d->engine, cfg, HOLD_BATCH, &d->cursor, &tried, NULL, &next_change, err);
     *done = tried;
     if (e) {
+        /* The walk did not happen: the next one covers its span again
+         * (and tries every lead if this one was to). */
         config_unref(cfg);
         d->walking = false;
+        d->last_walk = d->prev_walk;
+        d->last_broad = d->prev_broad;
+        d->again_every = d->again_every || d->cursor.every;
         return e;
     }
-    if (tried == HOLD_BATCH) {
+    if (d->cursor.deferred) {
+        /* another node walks the queue: this walk goes on later, as it is */
+        *next = next_change;
+    } else if (tried == HOLD_BATCH) {
         *next = now; /* more of the queue to walk */
     } else {
         d->walking = false;
@@ -127,6 +138,13 @@ static bt_err run_holds(void *p, int64_t now, int64_t *next, size_t *done, struc
             *next = 0; /* routing is off: nothing helps until a reload */
         } else {
             *next = earliest(next_change, routing_next_boundary(&cfg->routing, now));
+            /* a boundary passed while this walk went on: its reps' turn now */
+            int64_t during = routing_next_boundary(&cfg->routing, d->last_walk);
+            if (during && during <= now)
+                *next = now;
+            /* and the broad walk at least hourly, whether or not anything
+             * else is due */
+            *next = earliest(*next, d->last_broad + BROAD_WALK_MS);
         }
     }
     if (!d->walking)

@@ -20,8 +20,8 @@
  *          eligibility may have changed since the last walk began may help
  *          (those waiting for such a rep or one of its pools: decide.h's
  *          hold_wakes; routing_reps_changed, store_reps_freed), and those
- *          whose owner target found no owner; at least once an hour, every
- *          held lead with a wake target; the walk at the start and after a
+ *          marked "any"; a walk over every held lead with a wake target at
+ *          least once an hour (scheduled so); the walk at the start and after a
  *          reload tries every held lead (new rules, reps or pools may help
  *          a lead held by a hold rule or by no rule). (A held lead whose rules read times,
  *          activity.TYPE.last_days and the like, is rescored hourly by the

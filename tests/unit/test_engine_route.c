@@ -544,6 +544,90 @@ static void test_a_timer_walk_tries_the_reps_that_changed(void **state)
     config_unref(cfg);
 }
 
+/* A lead that fell through one pool (fallback: next_rule) and is held in the
+ * next waits for both: cy (emea, the pool it fell through) coming back
+ * assigns it, ahead of the default pool it is held in. */
+static void test_a_fall_through_pool_wakes_the_lead(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    static const char yaml[] =
+        "version: 1\n"
+        "qualification:\n"
+        "  fast_track_when: source == \"demo\"\n"
+        "reps:\n"
+        "  - {id: ana, name: Ana}\n"
+        "  - {id: cy, name: Cy}\n"
+        "pools:\n"
+        "  - {id: inbound, strategy: round_robin, members: [ana]}\n"
+        "  - {id: emea, strategy: round_robin, members: [cy]}\n"
+        "routing:\n"
+        "  rules:\n"
+        "    - {name: germany, when: 'country == \"DE\"', to: 'pool:emea', fallback: next_rule}\n"
+        "    - {name: everyone, to: 'pool:inbound'}\n";
+    struct config *cfg = load_config(yaml);
+    assert_int_equal(set_status(f, cfg, "ana", REP_AWAY, 0), 0);
+    assert_int_equal(set_status(f, cfg, "cy", REP_AWAY, 0), 0);
+    struct ingest_command c = lead_cmd(cfg, "de@acme.example", "demo");
+    c.lead.attr[LEAD_COUNTRY] = "DE";
+    assert_int_equal(engine_ingest(f->eng, &c, &f->a, &err), BT_OK);
+    struct store_hold *h;
+    size_t n;
+    assert_int_equal(store_hold_list(f->reader, 10, NULL, &f->a, &h, &n, &err), BT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(h[0].pool_id, "inbound"); /* held where it ended */
+    const char *emea[] = {"pool:emea"};
+    assert_int_equal(store_hold_list_woken(f->reader, emea, 1, 10, NULL, &f->a, &h, &n, &err),
+                     BT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(set_status(f, cfg, "cy", REP_AVAILABLE, 0), 1);
+    struct lead l = get_lead(f, c.result.id);
+    assert_string_equal(l.attr[LEAD_OWNER], "cy");
+    config_unref(cfg);
+}
+
+/* A midnight that resets the caps of 300 reps at once is more than one
+ * list of wake targets takes: the walk tries every lead with a target
+ * instead of failing. */
+static void test_a_window_with_hundreds_of_reps(void **state)
+{
+    struct fixture *f = *state;
+    struct bt_error err = BT_ERROR_INIT;
+    size_t cap = 64 * 1024, len = 0;
+    char *yaml = malloc(cap);
+    assert_non_null(yaml);
+    len += (size_t)snprintf(yaml + len, cap - len,
+                            "version: 1\nqualification:\n  fast_track_when: source == \"demo\"\n"
+                            "reps:\n");
+    for (int i = 0; i < 300; i++)
+        len += (size_t)snprintf(yaml + len, cap - len,
+                                "  - {id: r%d, name: R%d, daily_cap: 5, timezone: UTC}\n", i, i);
+    len += (size_t)snprintf(yaml + len, cap - len,
+                            "pools:\n  - {id: all, strategy: round_robin, members: [");
+    for (int i = 0; i < 300; i++)
+        len += (size_t)snprintf(yaml + len, cap - len, "%sr%d", i ? ", " : "", i);
+    len += (size_t)snprintf(yaml + len, cap - len,
+                            "]}\nrouting:\n  rules:\n    - {name: all, to: 'pool:all'}\n");
+    struct config *cfg = load_config(yaml);
+    free(yaml);
+    for (int i = 0; i < 300; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "r%d", i);
+        assert_int_equal(set_status(f, cfg, id, REP_AWAY, 0), 0);
+    }
+    ingest(f, cfg, "one@acme.example", "demo");
+    /* a span over UTC midnight: every rep's daily cap resets in it */
+    int64_t midnight = (START_MS / 86400000 + 1) * 86400000;
+    clock_manual_set(&f->clock, midnight + 1000);
+    struct engine_hold_cursor cursor = {.changed_from = midnight - 1000,
+                                        .changed_to = midnight + 1000};
+    size_t tried = 0;
+    assert_int_equal(engine_drain_holds(f->eng, cfg, 1000, &cursor, &tried, NULL, NULL, &err),
+                     BT_OK);
+    assert_int_equal(tried, 1);
+    config_unref(cfg);
+}
+
 #define WALK 5
 
 static void test_drain_walks_the_queue_with_the_cursor(void **state)
@@ -923,6 +1007,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_a_timer_walk_tries_the_reps_that_changed, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_a_fall_through_pool_wakes_the_lead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_window_with_hundreds_of_reps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_walks_the_queue_with_the_cursor, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_a_corrupt_pool_state_does_not_stop_routing, setup,

@@ -615,6 +615,13 @@ static void test_migration_to_v12(void **state)
     put = (struct store_hold){.lead_id = 1, .reason = "rule", .score = 30, .since = 1000};
     assert_int_equal(store_hold_put(f->c, &put, &err), BT_OK); /* now nothing helps it */
     assert_int_equal(store_hold_remove(f->c, 2, &err), BT_OK);
+    bool held;
+    struct store_hold got;
+    assert_int_equal(store_hold_get(f->c, 3, &f->a, &held, &got, &err), BT_OK);
+    assert_true(held);
+    assert_string_equal(got.wake_list, "pool:emea"); /* 'any' replaced */
+    assert_int_equal(store_hold_get(f->c, 1, &f->a, &held, &got, &err), BT_OK);
+    assert_null(got.wake_list);
     assert_int_equal(store_hold_list_woken(f->c, NULL, 0, 10, NULL, &f->a, &h, &n, &err), BT_OK);
     assert_int_equal(n, 1);
     assert_int_equal(h[0].lead_id, 3);
@@ -623,6 +630,8 @@ static void test_migration_to_v12(void **state)
     close_all(f);
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(query_int(db, "SELECT count(*) FROM hold_wakes"), 1);
+    /* the trigger took lead 2's targets with its hold */
+    assert_int_equal(query_int(db, "SELECT count(*) FROM hold_wakes WHERE lead_id = 2"), 0);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
     assert_int_equal(open_all(f), 0);
 }
