@@ -42,6 +42,7 @@
 #include "core/lead.h"
 #include "core/normalize.h"
 #include "core/routing.h"
+#include "core/routing_json.h"
 #include "core/score.h"
 #include "util/timeutil.h"
 #include "util/tzdb.h"
@@ -787,6 +788,23 @@ static void persist(struct state *st, size_t p, const struct pool_state *after)
 /* ---- the measurement --------------------------------------------------------------------------
  */
 
+/* Decision record sizes (issue 10, item 2), sampled in a run of their own
+ * so that the dumps do not count in the timed runs. */
+static struct {
+    bool on;
+    uint64_t seen, n;
+    double full, compact;
+} records;
+
+static size_t dumped_size(json_t *j)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+    size_t n = text ? strlen(text) : 0;
+    free(text);
+    json_decref(j);
+    return n;
+}
+
 struct tally {
     uint64_t decisions, assigned, held_pool, held_rep, held_rule, held_none;
     uint64_t rules_tried, candidates;
@@ -863,6 +881,11 @@ static void decide_one(struct bench *x, bool fill, struct tally *t)
     if (route_decide(in, &x->arena, &d, &err) != BT_OK) {
         fprintf(stderr, "bench: route_decide: %s\n", err.message);
         exit(1);
+    }
+    if (records.on && records.seen++ % 16 == 0) {
+        records.full += (double)dumped_size(route_decision_json(in->cfg, &d));
+        records.compact += (double)dumped_size(route_decision_json_compact(in->cfg, &d));
+        records.n++;
     }
     struct state *st = x->st;
     if (d.result == ROUTE_ASSIGNED) {
@@ -1109,6 +1132,15 @@ int main(int argc, char **argv)
            (double)t.rules_tried / dn, 100 * (double)t.by_depth[0] / dn,
            100 * (double)t.by_depth[1] / dn, 100 * (double)t.by_depth[2] / dn,
            100 * (double)t.by_depth[3] / dn, (double)t.candidates / dn);
+
+    records.on = true;
+    (void)run(&x, seconds / 4 > 0.2 ? seconds / 4 : 0.2, false, &batch, NULL, NULL);
+    records.on = false;
+    printf("decision record (1 in 16 of a run of its own): full %.0f bytes, as stored (compact) "
+           "%.0f bytes, ratio %.3f\n",
+           records.full / (double)(records.n ? records.n : 1),
+           records.compact / (double)(records.n ? records.n : 1),
+           records.full > 0 ? records.compact / records.full : 0);
 
     double avg_scan;
     double scan_ns = rules_alone(&x, seconds / 2, &avg_scan);

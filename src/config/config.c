@@ -28,6 +28,7 @@
  */
 #include "config/config.h"
 #include "config/config_internal.h"
+#include "core/routing_json.h"
 #include "core/account_match.h"
 #include "core/normalize.h"
 #include "core/strategy.h"
@@ -1766,7 +1767,13 @@ bt_err config_load_string(const char *name, const char *text, size_t len, struct
         rc = load_root(&ld, root, priv);
     if (rc == BT_OK) {
         cfg->path = arena_strdup(&priv->arena, name);
-        if (!cfg->path)
+        json_t *context = route_record_context(&cfg->routing);
+        char *ctx_text = context ? json_dumps(context, JSON_COMPACT) : NULL;
+        json_decref(context);
+        cfg->record_context = ctx_text ? arena_strdup(&priv->arena, ctx_text) : NULL;
+        cfg->record_context_len = cfg->record_context ? strlen(cfg->record_context) : 0;
+        free(ctx_text);
+        if (!cfg->path || !cfg->record_context)
             rc = config__fail_pos(&ld, 1, 1, "the configuration is too large");
     }
     free(copy);

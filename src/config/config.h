@@ -257,6 +257,10 @@ struct config_form {
 struct config {
     const char *path; /* as given to config_load */
     char version[17]; /* 16 hex digits of the SHA-256 of the file's bytes */
+    /* What a compact decision record needs of this version to be shown whole
+     * (route_record_context, as JSON text): the store keeps it per version. */
+    const char *record_context;
+    size_t record_context_len;
 
     /* server */
     const char *listen;           /* default "127.0.0.1:8080" */

@@ -410,7 +410,8 @@ static json_t *record_json(const struct decide_input *in, const struct state_cac
                            const struct decide_result *r)
 {
     const struct lead *lead = in->lead;
-    json_t *rec = route_decision_json(c->rc, &r->route);
+    json_t *rec = in->compact_record ? route_decision_json_compact(c->rc, &r->route)
+                                     : route_decision_json(c->rc, &r->route);
     if (!rec)
         return NULL;
     if (c->reset) {

@@ -131,6 +131,11 @@ struct decide_input {
     /* best_match pools: the skill table of pool i of model->routing (NULL
      * entries, or NULL: no history; every estimate is then 0). */
     const struct skill_table *const *skill;
+    /* The record as it is stored (route_decision_json_compact: what the
+     * configuration says left out, config_version naming it); false: the
+     * full record (baton route, and a routing model that is not the
+     * configuration's own, such as a one-rule re-route). */
+    bool compact_record;
 };
 
 struct decide_result {

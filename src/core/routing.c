@@ -106,6 +106,16 @@ const char *route_step_name(enum route_step s)
     return name_of(step_names, COUNT_OF(step_names), s);
 }
 
+bool route_step_parse(const char *name, enum route_step *out)
+{
+    for (size_t i = 0; name && i < COUNT_OF(step_names); i++)
+        if (!strcmp(step_names[i], name)) {
+            *out = (enum route_step)i;
+            return true;
+        }
+    return false;
+}
+
 long routing_find_rep(const struct routing_config *cfg, const char *id)
 {
     if (!id)

@@ -341,6 +341,8 @@ enum route_step {
 /* "not_matched", "no_owner", "no_account", "unknown_rep", "unavailable",
  * "assigned", "held". */
 const char *route_step_name(enum route_step s);
+/* The step named `name` (route_step_name's); false for any other. */
+bool route_step_parse(const char *name, enum route_step *out);
 
 struct route_trace {
     size_t rule; /* index into cfg->rules */

@@ -91,7 +91,52 @@ static json_t *strategy_json(const struct strategy_decision *s, const struct rou
     return o;
 }
 
-json_t *route_decision_json(const struct routing_config *cfg, const struct route_decision *d)
+/* One rule of the trace, as the full record shows it. */
+static json_t *trace_entry(const char *name, const char *target, const char *when,
+                           enum route_step step, const char *rep, const char *eligibility)
+{
+    json_t *tr = json_object();
+    json_object_set_new(tr, "rule", json_string(name));
+    json_object_set_new(tr, "target", json_string(target));
+    json_object_set_new(tr, "when", str_or_null(when));
+    json_object_set_new(tr, "matched", json_boolean(step != ROUTE_STEP_NOT_MATCHED));
+    json_object_set_new(tr, "step", json_string(route_step_name(step)));
+    if (rep) {
+        json_object_set_new(tr, "rep", json_string(rep));
+        json_object_set_new(tr, "eligibility", json_string(eligibility));
+    }
+    return tr;
+}
+
+static json_t *trace_json(const struct routing_config *cfg, const struct routing_rule *r,
+                          enum route_step step, const char *rep, const char *eligibility)
+{
+    char buf[200];
+    return trace_entry(r->name, target_text(cfg, r, buf, sizeof(buf)),
+                       r->when ? rule_text(r->when) : NULL, step, rep, eligibility);
+}
+
+/* A candidate's limits and weight (new references), after "open". */
+static void limits_json(json_t *co, json_t *capacity, json_t *today, json_t *daily_cap,
+                        json_t *this_week, json_t *weekly_cap, json_t *weight)
+{
+    json_object_set_new(co, "capacity", capacity);
+    json_object_set_new(co, "today", today);
+    json_object_set_new(co, "daily_cap", daily_cap);
+    json_object_set_new(co, "this_week", this_week);
+    json_object_set_new(co, "weekly_cap", weekly_cap);
+    json_object_set_new(co, "weight", weight);
+}
+
+static void rep_limits_json(json_t *co, const struct routing_rep *rep, json_t *today,
+                            json_t *this_week)
+{
+    limits_json(co, routing_limit_json(rep->capacity), today, routing_limit_json(rep->daily_cap),
+                this_week, routing_limit_json(rep->weekly_cap), json_real(rep->weight));
+}
+
+static json_t *decision_json(const struct routing_config *cfg, const struct route_decision *d,
+                             bool compact)
 {
     json_t *o = json_object();
     if (!o)
@@ -107,23 +152,33 @@ json_t *route_decision_json(const struct routing_config *cfg, const struct route
     json_object_set_new(o, "summary", json_string(d->summary));
 
     json_t *rules = json_array();
-    char buf[200];
     for (size_t i = 0; i < d->n_trace; i++) {
         const struct route_trace *t = &d->trace[i];
         const struct routing_rule *r = &cfg->rules[t->rule];
-        json_t *tr = json_object();
-        json_object_set_new(tr, "rule", json_string(r->name));
-        json_object_set_new(tr, "target", json_string(target_text(cfg, r, buf, sizeof(buf))));
-        json_object_set_new(tr, "when", str_or_null(r->when ? rule_text(r->when) : NULL));
-        json_object_set_new(tr, "matched", json_boolean(t->step != ROUTE_STEP_NOT_MATCHED));
-        json_object_set_new(tr, "step", json_string(route_step_name(t->step)));
-        if (t->rep >= 0) {
-            json_object_set_new(tr, "rep", json_string(cfg->reps[t->rep].id));
-            json_object_set_new(tr, "eligibility", json_string(eligibility_name(t->eligibility)));
+        const char *rep = t->rep >= 0 ? cfg->reps[t->rep].id : NULL;
+        const char *elig = t->rep >= 0 ? eligibility_name(t->eligibility) : NULL;
+        if (!compact) {
+            json_array_append_new(rules, trace_json(cfg, r, t->step, rep, elig));
+            continue;
+        }
+        /* compact: what the configuration says is left out, and the rules
+         * that did not match are only counted (they are those of the first
+         * rules_tried with no entry) */
+        if (t->step == ROUTE_STEP_NOT_MATCHED)
+            continue;
+        json_t *tr = json_pack("{s:I, s:s, s:s}", "i", (json_int_t)t->rule, "rule", r->name, "step",
+                               route_step_name(t->step));
+        if (tr && rep) {
+            json_object_set_new(tr, "rep", json_string(rep));
+            json_object_set_new(tr, "eligibility", json_string(elig));
         }
         json_array_append_new(rules, tr);
     }
     json_object_set_new(o, "rules", rules);
+    if (compact) {
+        json_object_set_new(o, "compact", json_true());
+        json_object_set_new(o, "rules_tried", json_integer((json_int_t)d->n_trace));
+    }
 
     json_t *cands = json_array();
     for (size_t i = 0; i < d->n_candidates; i++) {
@@ -134,12 +189,13 @@ json_t *route_decision_json(const struct routing_config *cfg, const struct route
         json_object_set_new(co, "eligible", json_boolean(c->eligibility == ELIGIBLE));
         json_object_set_new(co, "reason", json_string(eligibility_name(c->eligibility)));
         json_object_set_new(co, "open", json_integer((json_int_t)c->open));
-        json_object_set_new(co, "capacity", routing_limit_json(rep->capacity));
-        json_object_set_new(co, "today", json_integer((json_int_t)c->day_count));
-        json_object_set_new(co, "daily_cap", routing_limit_json(rep->daily_cap));
-        json_object_set_new(co, "this_week", json_integer((json_int_t)c->week_count));
-        json_object_set_new(co, "weekly_cap", routing_limit_json(rep->weekly_cap));
-        json_object_set_new(co, "weight", json_real(rep->weight));
+        if (compact) {
+            json_object_set_new(co, "today", json_integer((json_int_t)c->day_count));
+            json_object_set_new(co, "this_week", json_integer((json_int_t)c->week_count));
+        } else {
+            rep_limits_json(co, rep, json_integer((json_int_t)c->day_count),
+                            json_integer((json_int_t)c->week_count));
+        }
         if (d->has_strategy && i < d->strategy.n_notes) {
             const struct strategy_note *n = &d->strategy.notes[i];
             json_object_set_new(co, "verdict", json_string(strategy_verdict_name(n->verdict)));
@@ -164,6 +220,133 @@ json_t *route_decision_json(const struct routing_config *cfg, const struct route
     if (d->has_strategy && d->pool >= 0)
         json_object_set_new(o, "strategy", strategy_json(&d->strategy, &cfg->pools[d->pool]));
     return o;
+}
+
+json_t *route_decision_json(const struct routing_config *cfg, const struct route_decision *d)
+{
+    return decision_json(cfg, d, false);
+}
+
+json_t *route_decision_json_compact(const struct routing_config *cfg,
+                                    const struct route_decision *d)
+{
+    return decision_json(cfg, d, true);
+}
+
+static bt_err expand_fail(struct bt_error *err, const char *what)
+{
+    return bt_fail(err, BT_EINVAL, NULL, "a compact decision record %s", what);
+}
+
+json_t *route_record_context(const struct routing_config *cfg)
+{
+    json_t *rules = json_array(), *reps = json_object();
+    char buf[200];
+    for (size_t i = 0; i < cfg->n_rules; i++) {
+        const struct routing_rule *r = &cfg->rules[i];
+        json_array_append_new(rules,
+                              json_pack("[s, s, o]", r->name, target_text(cfg, r, buf, sizeof(buf)),
+                                        str_or_null(r->when ? rule_text(r->when) : NULL)));
+    }
+    for (size_t i = 0; i < cfg->n_reps; i++) {
+        const struct routing_rep *rep = &cfg->reps[i];
+        json_object_set_new(reps, rep->id,
+                            json_pack("[o, o, o, f]", routing_limit_json(rep->capacity),
+                                      routing_limit_json(rep->daily_cap),
+                                      routing_limit_json(rep->weekly_cap), rep->weight));
+    }
+    return json_pack("{s:o, s:o}", "rules", rules, "reps", reps);
+}
+
+/* Copies the members of `from` into a new object in its order, with the
+ * candidate's limits (`lim`: the context's [capacity, daily_cap,
+ * weekly_cap, weight]) in their place after "open". */
+static json_t *expand_candidate(const json_t *from, const json_t *lim)
+{
+    json_t *co = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)from, key, v)
+    {
+        if (!strcmp(key, "today") || !strcmp(key, "this_week"))
+            continue;
+        json_object_set(co, key, v);
+        if (!strcmp(key, "open"))
+            limits_json(co, json_incref(json_array_get(lim, 0)),
+                        json_incref(json_object_get(from, "today")),
+                        json_incref(json_array_get(lim, 1)),
+                        json_incref(json_object_get(from, "this_week")),
+                        json_incref(json_array_get(lim, 2)), json_incref(json_array_get(lim, 3)));
+    }
+    return co;
+}
+
+bt_err route_record_expand(const json_t *context, json_t *rec, struct bt_error *err)
+{
+    if (!json_is_true(json_object_get(rec, "compact")))
+        return BT_OK;
+    json_t *crules = json_object_get(context, "rules"), *creps = json_object_get(context, "reps");
+    json_t *tried = json_object_get(rec, "rules_tried");
+    json_t *stored = json_object_get(rec, "rules");
+    json_t *cands = json_object_get(rec, "candidates");
+    if (!json_is_array(crules) || !json_is_object(creps))
+        return expand_fail(err, "has a configuration context without rules or reps");
+    if (!json_is_integer(tried) || !json_is_array(stored) || !json_is_array(cands))
+        return expand_fail(err, "lacks rules_tried, rules or candidates");
+    json_int_t n = json_integer_value(tried);
+    if (n < 0 || (size_t)n > json_array_size(crules))
+        return expand_fail(err, "tried more rules than its configuration has");
+    json_t *rules = json_array();
+    size_t next = 0;
+    for (json_int_t i = 0; i < n; i++) {
+        json_t *cr = json_array_get(crules, (size_t)i);
+        const char *name = json_string_value(json_array_get(cr, 0));
+        const char *target = json_string_value(json_array_get(cr, 1));
+        const char *when = json_string_value(json_array_get(cr, 2));
+        json_t *e = json_array_get(stored, next);
+        json_t *ei = json_object_get(e, "i");
+        enum route_step st = ROUTE_STEP_NOT_MATCHED;
+        const char *rep = NULL, *elig = NULL;
+        if (e && json_is_integer(ei) && json_integer_value(ei) == i) {
+            const char *ename = json_string_value(json_object_get(e, "rule"));
+            const char *step = json_string_value(json_object_get(e, "step"));
+            if (!name || !target || !ename || strcmp(ename, name) || !step ||
+                !route_step_parse(step, &st)) {
+                json_decref(rules);
+                return expand_fail(err, "names a rule its configuration does not have there");
+            }
+            rep = json_string_value(json_object_get(e, "rep"));
+            elig = json_string_value(json_object_get(e, "eligibility"));
+            next++;
+        } else if (!name || !target) {
+            json_decref(rules);
+            return expand_fail(err, "has a malformed configuration context");
+        }
+        json_array_append_new(rules, trace_entry(name, target, when, st, rep, elig));
+    }
+    if (next != json_array_size(stored)) {
+        json_decref(rules);
+        return expand_fail(err, "has rules past the ones it tried");
+    }
+    json_t *full = json_array();
+    size_t i;
+    json_t *c;
+    json_array_foreach(cands, i, c)
+    {
+        const char *id = json_string_value(json_object_get(c, "rep"));
+        json_t *lim = id ? json_object_get(creps, id) : NULL;
+        if (!json_is_array(lim) || json_array_size(lim) != 4) {
+            json_decref(rules);
+            json_decref(full);
+            return expand_fail(err, "names a rep its configuration does not have");
+        }
+        json_array_append_new(full, expand_candidate(c, lim));
+    }
+    json_object_set_new(rec, "rules", rules);
+    json_object_set_new(rec, "candidates", full);
+    json_object_del(rec, "compact");
+    json_object_del(rec, "rules_tried");
+    return BT_OK;
 }
 
 json_t *account_match_json(const struct account_match *m)

@@ -46,6 +46,30 @@ json_t *account_match_json(const struct account_match *m);
 json_t *route_decision_json(const struct routing_config *cfg, const struct route_decision *d);
 
 /*
+ * The same as it is stored (issue 10, item 2): what the configuration says
+ * is left out, since the record's config_version names it: each rule's
+ * target and `when`, each candidate's capacity, caps and weight; the rules
+ * that did not match are only counted. "compact": true, "rules_tried": N,
+ * and "rules" holds the others with their index "i". Everything the
+ * decision saw and decided stays.
+ */
+json_t *route_decision_json_compact(const struct routing_config *cfg,
+                                    const struct route_decision *d);
+
+/* What of a configuration a compact record needs back, and nothing else
+ * (no secrets; the store keeps it per configuration version):
+ *   {"rules": [[name, target, when or null], ...],
+ *    "reps": {"ana": [capacity, daily_cap, weekly_cap, weight], ...}}
+ * with null for an unlimited capacity or cap. A new reference. */
+json_t *route_record_context(const struct routing_config *cfg);
+
+/* Puts back into a compact record, in place, what `context` (the above, of
+ * its config_version) says, giving the full record; a full record is left
+ * as it is. BT_EINVAL when the record does not fit the context (another
+ * version's) or either is malformed; `rec` is then unchanged. */
+bt_err route_record_expand(const json_t *context, json_t *rec, struct bt_error *err) BT_MUST_USE;
+
+/*
  * A pool state as JSON:
  *   {"strategy": "weighted", "last_rep": null, "window_start": 0,
  *    "updated_at": 1767225600000, "decisions": 42,

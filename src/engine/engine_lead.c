@@ -159,7 +159,15 @@ static bt_err write_decision(struct engine__ctx *ctx, const struct config *cfg,
         .record = record,
         .at = ctx->now,
     };
-    bt_err e = store_decision_insert(ctx->conn, &sd, err);
+    /* A compact record names its configuration: the store keeps what the
+     * record needs of that version (its rules and reps' limits, no
+     * secrets), in the same transaction, once per version. */
+    bt_err e = BT_OK;
+    if (json_is_true(json_object_get(r->record, "compact")))
+        e = store_config_version_put(ctx->conn, cfg->version, cfg->record_context,
+                                     cfg->record_context_len, ctx->now, err);
+    if (!e)
+        e = store_decision_insert(ctx->conn, &sd, err);
     free(record);
     *id = sd.id;
     return e;
@@ -362,6 +370,7 @@ bt_err engine__lead_run(struct engine__ctx *ctx, const struct config *cfg, struc
         .now = ctx->now,
         .scratch = scratch_for(ctx, cfg),
         .skill = o->route != DECIDE_ROUTE_NEVER ? engine__skills_for(ctx, cfg) : NULL,
+        .compact_record = !o->only_rule,
     };
 
     /* decide */

@@ -561,6 +561,39 @@ void api_hold_list(struct request *r)
     reply_json(r, 200, json_pack("{s:o, s:I}", "held", list, "count", (json_int_t)count));
 }
 
+/* The record of decision `d` in full: a compact record (core/routing_json.h)
+ * gets back what its configuration says, from the configuration in use when
+ * it is that version, else from what the store kept of that version. A
+ * record that cannot be completed (its version not kept) is served compact,
+ * with "expanded": false and why. */
+static json_t *decision_full(struct request *r, struct store_conn *c,
+                             const struct store_decision *d)
+{
+    json_t *rec = json_loads(d->record, 0, NULL);
+    if (!rec)
+        return json_object(); /* not JSON: "has no record" */
+    if (!json_is_true(json_object_get(rec, "compact")))
+        return rec;
+    struct bt_error err = BT_ERROR_INIT;
+    const char *text = r->cfg->record_context;
+    size_t len = r->cfg->record_context_len;
+    bt_err e = BT_OK;
+    if (!d->config_version)
+        e = bt_fail(&err, BT_ENOTFOUND, NULL, "the decision names no configuration version");
+    else if (strcmp(d->config_version, r->cfg->version))
+        e = store_config_version_get(c, d->config_version, &r->arena, &text, &len, &err);
+    json_t *context = e ? NULL : json_loadb(text, len, 0, NULL);
+    if (!e && !context)
+        e = bt_fail(&err, BT_EINVAL, NULL, "the kept configuration version is not JSON");
+    if (!e)
+        e = route_record_expand(context, rec, &err);
+    json_decref(context);
+    if (e) {
+        json_object_set_new(rec, "expanded", json_false());
+        json_object_set_new(rec, "expand_error", json_string(err.message));
+    }
+    return rec;
+}
 void api_lead_decision(struct request *r)
 {
     struct store_conn *c;
@@ -574,6 +607,9 @@ void api_lead_decision(struct request *r)
     struct bt_error err = BT_ERROR_INIT;
     struct store_decision d;
     bt_err rc = store_decision_latest(c, r->id, &r->arena, &d, &err);
+    json_t *full = NULL;
+    if (!rc && !(full = decision_full(r, c, &d)))
+        rc = BT_ETOOBIG;
     store_reader_release(r->ctx->store, c);
     if (rc == BT_ENOTFOUND) {
         reply_error(r, 404, "not_found", NULL,
@@ -585,14 +621,16 @@ void api_lead_decision(struct request *r)
         reply_bt_error(r, &err);
         return;
     }
-    /* The record is stored in its final form (core/decide.h) and served as
-     * it is, with the decision's id in front. */
-    if (d.record[0] != '{' || d.record[1] == '}') {
+    if (json_object_size(full) == 0) {
+        json_decref(full);
         reply_error(r, 500, "internal", NULL, "decision %lld has no record", (long long)d.id);
         return;
     }
-    reply_json_text(r, 200,
-                    arena_printf(&r->arena, "{\"id\":%lld,%s", (long long)d.id, d.record + 1));
+    /* the decision's id in front */
+    json_t *out = json_pack("{s:I}", "id", (json_int_t)d.id);
+    json_object_update(out, full);
+    json_decref(full);
+    reply_json(r, 200, out);
 }
 
 /* ---- exclusions ---- */

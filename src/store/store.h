@@ -60,7 +60,7 @@ struct store_options {
 /* clang-format on */
 
 /* The schema version this build writes; store_open migrates older files. */
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 13
 
 /*
  * Opens the database named by `location`: a file path (SQLite) or, in the

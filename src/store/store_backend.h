@@ -115,6 +115,10 @@ struct store_routing_ops {
     bt_err (*decision_insert)(struct store_conn *c, struct store_decision *d, struct bt_error *err);
     bt_err (*decision_latest)(struct store_conn *c, int64_t lead_id, struct arena *a,
                               struct store_decision *out, struct bt_error *err);
+    bt_err (*config_version_put)(struct store_conn *c, const char *version, const char *text,
+                                 size_t len, int64_t at, struct bt_error *err);
+    bt_err (*config_version_get)(struct store_conn *c, const char *version, struct arena *a,
+                                 const char **text, size_t *len, struct bt_error *err);
     bt_err (*hold_put)(struct store_conn *c, const struct store_hold *h, struct bt_error *err);
     bt_err (*hold_remove)(struct store_conn *c, int64_t lead_id, struct bt_error *err);
     bt_err (*hold_list)(struct store_conn *c, unsigned limit, const struct store_hold *after,

@@ -87,6 +87,18 @@ bt_err store_decision_latest(struct store_conn *c, int64_t lead_id, struct arena
     return c->ops->routing->decision_latest(c, lead_id, a, out, err);
 }
 
+bt_err store_config_version_put(struct store_conn *c, const char *version, const char *text,
+                                size_t len, int64_t at, struct bt_error *err)
+{
+    return c->ops->routing->config_version_put(c, version, text, len, at, err);
+}
+
+bt_err store_config_version_get(struct store_conn *c, const char *version, struct arena *a,
+                                const char **text, size_t *len, struct bt_error *err)
+{
+    return c->ops->routing->config_version_get(c, version, a, text, len, err);
+}
+
 bt_err store_hold_put(struct store_conn *c, const struct store_hold *h, struct bt_error *err)
 {
     return c->ops->routing->hold_put(c, h, err);

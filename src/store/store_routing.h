@@ -112,6 +112,16 @@ struct store_decision {
 
 bt_err store_decision_insert(struct store_conn *c, struct store_decision *d,
                              struct bt_error *err) BT_MUST_USE; /* sets d->id */
+/* Keeps what decision records need of configuration `version`
+ * (route_record_context's JSON text; a version already kept is left as it
+ * is: the version is the hash of the configuration's text). */
+bt_err store_config_version_put(struct store_conn *c, const char *version, const char *text,
+                                size_t len, int64_t at, struct bt_error *err) BT_MUST_USE;
+/* What was kept of configuration `version` (in the arena, NUL-terminated);
+ * BT_ENOTFOUND when it was never kept. */
+bt_err store_config_version_get(struct store_conn *c, const char *version, struct arena *a,
+                                const char **text, size_t *len, struct bt_error *err) BT_MUST_USE;
+
 /* The lead's latest decision; BT_ENOTFOUND when it was never routed. */
 bt_err store_decision_latest(struct store_conn *c, int64_t lead_id, struct arena *a,
                              struct store_decision *out, struct bt_error *err) BT_MUST_USE;

@@ -966,6 +966,15 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  SELECT 'pool:' || pool_id, lead_id FROM holds WHERE pool_id IS NOT NULL;"
     "INSERT INTO hold_wakes (target, lead_id) "
     "  SELECT 'rep:' || rep_id, lead_id FROM holds WHERE rep_id IS NOT NULL;",
+    /* 13: what decision records need of every configuration version that
+     * decided something (its rules and reps' limits, route_record_context:
+     * no secrets), by version: records are stored compact and name theirs
+     * (core/routing_json.h) */
+    "CREATE TABLE config_versions ("
+    "  version TEXT PRIMARY KEY,"
+    "  context TEXT NOT NULL,"
+    "  first_at INTEGER NOT NULL"
+    ");",
 };
 
 static bt_err db_error(sqlite3 *db, struct bt_error *err, const char *what)

@@ -24,6 +24,8 @@ enum {
     RS_POOL_PUT,
     RS_DECISION_INSERT,
     RS_DECISION_LATEST,
+    RS_CONFIG_PUT,
+    RS_CONFIG_GET,
     RS_HOLD_PUT,
     RS_HOLD_REMOVE,
     RS_HOLD_LIST,
@@ -100,6 +102,10 @@ static const char *const sql[] = {
     [RS_DECISION_LATEST - SQLITE__SLOTS_ROUTING] =
         "SELECT id, lead_id, result, rep_id, pool_id, rule, config_version, record, at "
         "FROM decisions WHERE lead_id = ?1 ORDER BY id DESC LIMIT 1",
+    [RS_CONFIG_PUT - SQLITE__SLOTS_ROUTING] =
+        "INSERT INTO config_versions (version, context, first_at) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (version) DO NOTHING",
+    [RS_CONFIG_GET - SQLITE__SLOTS_ROUTING] = "SELECT context FROM config_versions WHERE version = ?1",
     [RS_HOLD_PUT - SQLITE__SLOTS_ROUTING] =
         "INSERT INTO holds (lead_id, reason, rule, pool_id, rep_id, score, since, decision_id) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (lead_id) DO UPDATE SET "
@@ -481,6 +487,43 @@ static bt_err sqr_decision_latest(struct store_conn *c, int64_t lead_id, struct 
     return BT_OK;
 }
 
+static bt_err sqr_config_version_put(struct store_conn *c, const char *version, const char *text,
+                                     size_t len, int64_t at, struct bt_error *err)
+{
+    sqlite3_stmt *s = st(c, RS_CONFIG_PUT, err);
+    if (!s)
+        return BT_ESTORE;
+    sqlite3_bind_text(s, 1, version, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, text ? text : "", (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, at);
+    return sqlite__step_done(c, s, "keeping the configuration version", err);
+}
+
+static bt_err sqr_config_version_get(struct store_conn *c, const char *version, struct arena *a,
+                                     const char **text, size_t *len, struct bt_error *err)
+{
+    *text = NULL;
+    *len = 0;
+    sqlite3_stmt *s = st(c, RS_CONFIG_GET, err);
+    if (!s)
+        return BT_ESTORE;
+    sqlite3_bind_text(s, 1, version, -1, SQLITE_STATIC);
+    bool row;
+    bt_err e = step_row(c, s, "reading a configuration version", &row, err);
+    if (e)
+        return e;
+    if (row) {
+        *text = sqlite__col_text(s, 0, a);
+        *len = (size_t)sqlite3_column_bytes(s, 0);
+    }
+    sqlite3_reset(s);
+    if (!row)
+        return bt_fail(err, BT_ENOTFOUND, NULL, "configuration version %s is not kept", version);
+    if (!*text)
+        return bt_fail(err, BT_ETOOBIG, NULL, "reading a configuration version: out of memory");
+    return BT_OK;
+}
+
 static bt_err sqr_hold_put(struct store_conn *c, const struct store_hold *h, struct bt_error *err)
 {
     sqlite3_stmt *s = st(c, RS_HOLD_PUT, err);
@@ -724,6 +767,8 @@ const struct store_routing_ops store__sqlite_routing_ops = {
     .pool_state_put = sqr_pool_state_put,
     .decision_insert = sqr_decision_insert,
     .decision_latest = sqr_decision_latest,
+    .config_version_put = sqr_config_version_put,
+    .config_version_get = sqr_config_version_get,
     .hold_put = sqr_hold_put,
     .hold_remove = sqr_hold_remove,
     .hold_list = sqr_hold_list,

@@ -235,6 +235,7 @@ struct harness {
     enum decide_route route;
     bool strict;
     bool no_callbacks;
+    bool compact; /* the record as the engine stores it */
     int64_t now;
     struct decide_scratch *scratch; /* NULL: decide_lead makes its own */
     struct fake fake;
@@ -314,6 +315,7 @@ static bt_err try_run(struct harness *h)
         .now = h->now,
         .scratch = h->scratch,
         .strict_state = h->strict,
+        .compact_record = h->compact,
     };
     if (!h->no_callbacks)
         in.state = (struct decide_state){
@@ -590,6 +592,84 @@ static void test_record_final_form(void **unused)
     r = run(h);
     assert_false(has_key(r->record, "lead"));
     assert_json_string(r->record, "at", "2026-11-24T09:00:01.234Z");
+    harness_free(h);
+}
+
+/* Issue 10, item 2: the record as stored leaves out what the configuration
+ * says, and route_record_expand() with that configuration gives back the
+ * full record exactly, for every kind of decision here (assigned by a
+ * pool, held by a hold rule, a rep target, a rep target falling through,
+ * the default rule); with another configuration it refuses and changes
+ * nothing. */
+static void test_compact_record_expands_to_the_full_one(void **unused)
+{
+    (void)unused;
+    struct harness *h = harness_new(base_yaml);
+    static const char *const domains[] = {"big.example", "spam.example", "vip.example",
+                                          "direct.example", "other.example"};
+    size_t full_bytes = 0, compact_bytes = 0;
+    for (size_t i = 0; i < sizeof(domains) / sizeof(domains[0]); i++) {
+        big_lead(h, domains[i]);
+        h->compact = false;
+        json_t *full = json_incref(run(h)->record);
+        big_lead(h, domains[i]);
+        h->compact = true;
+        json_t *rec = json_incref(run(h)->record);
+        assert_true(json_is_true(json_object_get(rec, "compact")));
+        char *a = json_dumps(full, DECIDE_RECORD_JSON_FLAGS), *b = json_dumps(rec, 0);
+        full_bytes += strlen(a);
+        compact_bytes += strlen(b);
+        free(a);
+        free(b);
+        struct bt_error err = BT_ERROR_INIT;
+        json_t *context = route_record_context(&h->cfg->routing);
+        /* as the store keeps it: text */
+        char *kept = json_dumps(context, JSON_COMPACT);
+        json_decref(context);
+        context = json_loads(kept, 0, NULL);
+        free(kept);
+        assert_int_equal(route_record_expand(context, rec, &err), BT_OK);
+        if (!json_equal(rec, full)) {
+            char *x = json_dumps(rec, JSON_INDENT(1)), *y = json_dumps(full, JSON_INDENT(1));
+            fail_msg("%s: expanded %s\nfull %s", domains[i], x, y);
+        }
+        /* a full record is left as it is */
+        assert_int_equal(route_record_expand(context, rec, &err), BT_OK);
+        assert_true(json_equal(rec, full));
+        json_decref(context);
+        json_decref(rec);
+        json_decref(full);
+    }
+    printf("# records: %zu bytes full, %zu compact\n", full_bytes, compact_bytes);
+    assert_true(compact_bytes < full_bytes);
+
+    /* another configuration (the rules renamed): refused, unchanged */
+    big_lead(h, "big.example");
+    h->compact = true;
+    json_t *rec = json_deep_copy(run(h)->record);
+    json_t *copy = json_deep_copy(rec);
+    struct config *other = load("version: 1\nreps: [{id: ana}, {id: ben}]\n"
+                                "pools: [{id: main, strategy: round_robin, members: [ana, ben]}]\n"
+                                "routing: {rules: [{name: x, when: 'score > 1', to: 'pool:main'}, "
+                                "{name: y, when: 'score > 2', to: 'pool:main'}, "
+                                "{name: z, when: 'score > 3', to: 'pool:main'}, "
+                                "{name: w, to: 'pool:main'}]}\n");
+    struct bt_error err = BT_ERROR_INIT;
+    json_t *context = route_record_context(&other->routing);
+    assert_int_equal(route_record_expand(context, rec, &err), BT_EINVAL);
+    assert_true(json_equal(rec, copy));
+    json_decref(context);
+    /* nor a context that is not one */
+    context = json_pack("{s:[], s:{}}", "rules", "reps");
+    assert_int_equal(route_record_expand(context, rec, &err), BT_EINVAL);
+    json_decref(context);
+    context = json_string("x");
+    assert_int_equal(route_record_expand(context, rec, &err), BT_EINVAL);
+    json_decref(context);
+    assert_true(json_equal(rec, copy));
+    json_decref(rec);
+    json_decref(copy);
+    config_unref(other);
     harness_free(h);
 }
 
@@ -1215,6 +1295,7 @@ int main(void)
         cmocka_unit_test(test_route_if_mql),
         cmocka_unit_test(test_routing_off),
         cmocka_unit_test(test_record_final_form),
+        cmocka_unit_test(test_compact_record_expands_to_the_full_one),
         cmocka_unit_test(test_callbacks_once_per_rep_and_pool),
         cmocka_unit_test(test_callback_errors),
         cmocka_unit_test(test_excluded_rep),

@@ -461,7 +461,7 @@ static void test_migration_to_v10(void **state)
     close_store(f);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    exec(db, "DROP TRIGGER holds_wakes_gone; DROP TABLE hold_wakes; "
+    exec(db, "DROP TABLE config_versions; DROP TRIGGER holds_wakes_gone; DROP TABLE hold_wakes; "
              "DROP TABLE models; DROP TRIGGER assignment_days_insert; DROP TRIGGER "
              "assignment_days_update; "
              "DROP TRIGGER assignment_days_delete; DROP TRIGGER assignment_steps; "

@@ -287,6 +287,12 @@ static const char *latest_record(struct fixture *f, int64_t lead_id)
     return d.record;
 }
 
+/* What schema v13 added, taken out again (a file as version 12 left it). */
+static void undo_v13(sqlite3 *db)
+{
+    exec(db, "DROP TABLE config_versions");
+}
+
 /* What schema v12 added, taken out again (a file as version 11 left it). */
 static void undo_v12(sqlite3 *db)
 {
@@ -374,6 +380,7 @@ static void test_migration_to_v7(void **state)
              "(1, 'a@acme.example', 'assigned', 'ana', 1000, 1000), "
              "(2, 'b@acme.example', 'sql', 'cy', 1000, 1000), "
              "(3, 'c@acme.example', 'mql', NULL, 1000, 1000)");
+    undo_v13(db);
     undo_v12(db);
     undo_v11(db);
     undo_v10(db);
@@ -430,7 +437,7 @@ static void test_migration_to_v6(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(query_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 12);
+    assert_int_equal(STORE_SCHEMA_VERSION, 13);
     exec(db, "INSERT INTO leads (id, email, stage, created_at, updated_at) "
              "VALUES (1, 'a@acme.example', 'mql', 1000, 1000), "
              "(2, 'b@acme.example', 'mql', 1000, 1000), "
@@ -443,6 +450,7 @@ static void test_migration_to_v6(void **state)
     insert_decision(db, 3, "not json", OLD_AT);
     exec(db, "PRAGMA user_version = 5");
     exec(db, "DROP TABLE claims");
+    undo_v13(db);
     undo_v12(db);
     undo_v11(db);
     undo_v10(db);
@@ -504,6 +512,7 @@ static void test_migration_to_v8(void **state)
     close_all(f);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    undo_v13(db);
     undo_v12(db);
     undo_v11(db);
     undo_v10(db);
@@ -579,6 +588,7 @@ static void test_migration_to_v12(void **state)
     exec(db, "INSERT INTO holds (lead_id, reason, pool_id, rep_id, score, since) VALUES "
              "(1, 'no_eligible_member', 'inbound', NULL, 30, 1000), "
              "(2, 'rep_unavailable', NULL, 'ana', 20, 1000), (3, 'rule', NULL, NULL, 10, 1000)");
+    undo_v13(db);
     undo_v12(db);
     exec(db, "PRAGMA user_version = 11");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
