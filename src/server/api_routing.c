@@ -561,39 +561,48 @@ void api_hold_list(struct request *r)
     reply_json(r, 200, json_pack("{s:o, s:I}", "held", list, "count", (json_int_t)count));
 }
 
-/* The record of decision `d` in full: a compact record (core/routing_json.h)
- * gets back what its configuration says, from the configuration in use when
- * it is that version, else from what the store kept of that version. A
- * record that cannot be completed (its version not kept) is served compact,
- * with "expanded": false and why. */
-static json_t *decision_full(struct request *r, struct store_conn *c,
-                             const struct store_decision *d)
+/* The record of decision `d` in full (*out): a compact record
+ * (core/routing_json.h) gets back what its configuration says, from the
+ * configuration in use when it is that version, else from what the store
+ * kept of that version. A record that cannot be completed (its version not
+ * kept, or not a context) is served compact, with "expanded": false and
+ * why; a store that cannot be read is an error. */
+static bt_err decision_full(struct request *r, struct store_conn *c, const struct store_decision *d,
+                            json_t **out, struct bt_error *err)
 {
     json_t *rec = json_loads(d->record, 0, NULL);
-    if (!rec)
-        return json_object(); /* not JSON: "has no record" */
-    if (!json_is_true(json_object_get(rec, "compact")))
-        return rec;
-    struct bt_error err = BT_ERROR_INIT;
+    *out = rec ? rec : json_object(); /* not JSON: "has no record" */
+    if (!*out)
+        return bt_fail(err, BT_ETOOBIG, NULL, "decision record: out of memory");
+    if (!rec || !json_is_true(json_object_get(rec, "compact")))
+        return BT_OK;
+    struct bt_error why = BT_ERROR_INIT;
     const char *text = r->cfg->record_context;
     size_t len = r->cfg->record_context_len;
     bt_err e = BT_OK;
     if (!d->config_version)
-        e = bt_fail(&err, BT_ENOTFOUND, NULL, "the decision names no configuration version");
+        e = bt_fail(&why, BT_ENOTFOUND, NULL, "the decision names no configuration version");
     else if (strcmp(d->config_version, r->cfg->version))
-        e = store_config_version_get(c, d->config_version, &r->arena, &text, &len, &err);
+        e = store_config_version_get(c, d->config_version, &r->arena, &text, &len, &why);
+    if (e && e != BT_ENOTFOUND) {
+        *err = why;
+        json_decref(rec);
+        *out = NULL;
+        return e;
+    }
     json_t *context = e ? NULL : json_loadb(text, len, 0, NULL);
     if (!e && !context)
-        e = bt_fail(&err, BT_EINVAL, NULL, "the kept configuration version is not JSON");
+        e = bt_fail(&why, BT_EINVAL, NULL, "the kept configuration version is not JSON");
     if (!e)
-        e = route_record_expand(context, rec, &err);
+        e = route_record_expand(context, rec, &why);
     json_decref(context);
     if (e) {
         json_object_set_new(rec, "expanded", json_false());
-        json_object_set_new(rec, "expand_error", json_string(err.message));
+        json_object_set_new(rec, "expand_error", json_string(why.message));
     }
-    return rec;
+    return BT_OK;
 }
+
 void api_lead_decision(struct request *r)
 {
     struct store_conn *c;
@@ -608,8 +617,8 @@ void api_lead_decision(struct request *r)
     struct store_decision d;
     bt_err rc = store_decision_latest(c, r->id, &r->arena, &d, &err);
     json_t *full = NULL;
-    if (!rc && !(full = decision_full(r, c, &d)))
-        rc = BT_ETOOBIG;
+    if (!rc)
+        rc = decision_full(r, c, &d, &full, &err);
     store_reader_release(r->ctx->store, c);
     if (rc == BT_ENOTFOUND) {
         reply_error(r, 404, "not_found", NULL,

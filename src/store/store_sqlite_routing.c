@@ -105,7 +105,8 @@ static const char *const sql[] = {
     [RS_CONFIG_PUT - SQLITE__SLOTS_ROUTING] =
         "INSERT INTO config_versions (version, context, first_at) VALUES (?1, ?2, ?3) "
         "ON CONFLICT (version) DO NOTHING",
-    [RS_CONFIG_GET - SQLITE__SLOTS_ROUTING] = "SELECT context FROM config_versions WHERE version = ?1",
+    [RS_CONFIG_GET - SQLITE__SLOTS_ROUTING] =
+        "SELECT context FROM config_versions WHERE version = ?1",
     [RS_HOLD_PUT - SQLITE__SLOTS_ROUTING] =
         "INSERT INTO holds (lead_id, reason, rule, pool_id, rep_id, score, since, decision_id) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (lead_id) DO UPDATE SET "

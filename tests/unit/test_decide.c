@@ -629,13 +629,18 @@ static void test_compact_record_expands_to_the_full_one(void **unused)
         context = json_loads(kept, 0, NULL);
         free(kept);
         assert_int_equal(route_record_expand(context, rec, &err), BT_OK);
-        if (!json_equal(rec, full)) {
-            char *x = json_dumps(rec, JSON_INDENT(1)), *y = json_dumps(full, JSON_INDENT(1));
+        /* the same text, key order included, as the API serves it */
+        char *x = json_dumps(rec, DECIDE_RECORD_JSON_FLAGS);
+        char *y = json_dumps(full, DECIDE_RECORD_JSON_FLAGS);
+        if (strcmp(x, y))
             fail_msg("%s: expanded %s\nfull %s", domains[i], x, y);
-        }
-        /* a full record is left as it is */
-        assert_int_equal(route_record_expand(context, rec, &err), BT_OK);
-        assert_true(json_equal(rec, full));
+        free(x);
+        /* a full record (never compact) is left as it is */
+        assert_int_equal(route_record_expand(context, full, &err), BT_OK);
+        x = json_dumps(full, DECIDE_RECORD_JSON_FLAGS);
+        assert_string_equal(x, y);
+        free(x);
+        free(y);
         json_decref(context);
         json_decref(rec);
         json_decref(full);
